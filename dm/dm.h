@@ -1,0 +1,108 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * dm.h - one device-model instance: the state every subsystem reaches through
+ * `struct dm *`.  There is no global dm; hw/ code gets it from its struct dev.
+ *
+ * A dm is either attached to a hypervisor (setup socket, ioreq pages,
+ * eventfds) or standalone (unit tests: RAM from malloc, IRQ levels only
+ * recorded, stepped clock).
+ */
+#ifndef DM_DM_H
+#define DM_DM_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "hvm/setup.h"
+#include "clock.h"
+#include "gmem.h"
+#include "iospace.h"
+#include "opts.h"
+
+struct dev;
+struct dm_loop;
+struct io_map;
+struct dm_ioreq;
+
+/* PCI configuration space access (IOREQ_TYPE_PCI_CONFIG and CF8/CFC), set by hw/pci. */
+struct pci_cfg_ops {
+	uint32_t (*read)(void *opaque, uint32_t sbdf, uint32_t reg, unsigned size);
+	void (*write)(void *opaque, uint32_t sbdf, uint32_t reg, uint32_t val, unsigned size);
+};
+
+/* Machine-level settings from the command line, read by the machine builder. */
+struct dm_config {
+	uint32_t domid;
+	char *name; /* -domain-name */
+	uint64_t ram_mb; /* -m */
+	uint32_t vcpus; /* -vcpus */
+	char *setup_path; /* -setup: hvmhv's socket */
+	char *log_path; /* -log */
+	char *qmp_path; /* -qmp */
+	char *boot; /* -boot, e.g. "cda" */
+	bool acpi; /* -acpi */
+	bool localtime; /* -localtime */
+	int64_t rtc_offset; /* -rtc-offset seconds */
+	char *uuid; /* -uuid */
+	char *bios; /* -bios */
+	char *kernel, *initrd, *append; /* direct Linux boot */
+	char *serial[4]; /* -serial, up to COM4 */
+	unsigned nr_serial;
+	char *extra_devices[32]; /* -device TYPE[,opts] */
+	unsigned nr_extra_devices;
+	bool test_device; /* -device hvm-testdev: ports 0xe0-0xe7 / MMIO 0xfed00000 */
+};
+
+struct dm {
+	struct dm_config cfg;
+	struct dm_loop *loop;
+	struct dm_clock *clock;
+	struct gmem mem;
+	struct io_map *space[IO_NR_SPACES];
+	struct dev *devices;
+	struct dev **devices_tail;
+
+	/* PCI config handler (NULL until hw/pci installs one). */
+	const struct pci_cfg_ops *pci_ops;
+	void *pci_opaque;
+
+	/* Interrupt state (irq.c). */
+	struct hvm_irq_page *irq_page;
+	uint32_t irq_sources[DM_MAX_GSIS]; /* asserted sources per GSI */
+	uint32_t irq_level_triggered; /* bit per GSI */
+	int irq_fd[DM_MAX_GSIS]; /* -1 when standalone */
+	int resample_fd[DM_MAX_GSIS];
+	bool irq_resample_mode;
+	struct hvm_irq_page irq_page_local; /* used when standalone */
+
+	/* Hypervisor link (hvlink.c); setup_sock < 0 when standalone. */
+	int setup_sock;
+	struct hvm_setup_info info;
+	struct dm_ioreq *ioreq;
+	uint32_t next_seq;
+
+	int shutdown_reason; /* -1 until a shutdown was requested */
+};
+
+/* Standalone dm for unit tests: ram_size bytes of RAM at 0, stepped clock. */
+int dm_create_standalone(uint64_t ram_size, struct dm **out);
+void dm_destroy(struct dm *dm);
+
+/* Ask the hypervisor to end the domain (enum hvm_shutdown_reason). */
+void dm_request_shutdown(struct dm *dm, unsigned reason);
+/* Reset: a reboot request, as qemu-dm under Xen does it. */
+void dm_request_reset(struct dm *dm);
+/* Pause/unpause the vCPUs (QMP stop/cont).  0 or -errno. */
+int dm_pause(struct dm *dm, bool pause);
+
+/*
+ * Map a memfd range into the guest at gpa (VRAM, option ROMs).  flags are
+ * HVM_MAP_F_*.  Standalone dms refuse with -ENOTCONN.
+ */
+int dm_map_memfd(struct dm *dm, uint64_t gpa, uint64_t size, int fd, uint64_t offset,
+		 uint32_t flags);
+int dm_unmap(struct dm *dm, uint64_t gpa, uint64_t size);
+/* Fetch and clear the dirty bitmap of a dirty-logged mapping (bit per 4 KiB page). */
+int dm_dirty_log(struct dm *dm, uint64_t gpa, uint64_t size, uint8_t *bitmap, size_t cap);
+
+#endif /* DM_DM_H */

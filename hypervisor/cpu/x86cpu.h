@@ -1,0 +1,110 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * x86cpu.h - the software x86 CPU (i686 class) used by hvmhv's `emu`
+ * backend.  The CPU knows nothing about ioreqs, devices or threads: it runs
+ * guest code against a struct x86_bus supplied by the backend.  One struct
+ * x86cpu per vCPU; x86cpu_run() is called only from that vCPU's thread.
+ *
+ * Memory: the bus maps guest-physical pages to host pointers (RAM) or
+ * reports them as MMIO, which goes through mmio_read/mmio_write one access at
+ * a time.  Decoded instructions are cached per physical page; writes made by
+ * the CPU itself invalidate them, and writes made by others (the device
+ * model's DMA) are reported with x86cpu_invalidate_phys() or through the
+ * bus's written-page bitmap.
+ */
+#ifndef X86CPU_H
+#define X86CPU_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+struct x86cpu;
+
+struct x86_bus {
+	void *opaque;
+	/*
+	 * Host pointer to the 4 KiB guest-physical page containing gpa, or NULL
+	 * if the page is not RAM (then MMIO callbacks are used).  write=true asks
+	 * for a writable mapping (NULL for ROM: writes to ROM are dropped).
+	 */
+	uint8_t *(*map_page)(void *opaque, uint64_t gpa, bool write);
+	uint64_t (*mmio_read)(void *opaque, uint64_t gpa, unsigned size);
+	void (*mmio_write)(void *opaque, uint64_t gpa, uint64_t val, unsigned size);
+	uint32_t (*pio_in)(void *opaque, uint16_t port, unsigned size);
+	void (*pio_out)(void *opaque, uint16_t port, uint32_t val, unsigned size);
+	/*
+	 * rep ins/outs: `count` items of `size` bytes between port and the
+	 * guest-physical buffer at gpa (descending when df).  The CPU clips count
+	 * so the buffer stays within one page, like Xen.  NULL: the CPU loops
+	 * over pio_in/pio_out instead.
+	 */
+	void (*pio_string)(void *opaque, uint16_t port, unsigned size, bool is_in, uint64_t gpa,
+			   uint32_t count, bool df);
+	/* Highest-priority pending maskable interrupt: vector, or -1 for none. */
+	int (*intr_pending)(void *opaque);
+	/* Acknowledge the interrupt the CPU is about to deliver (INTA cycle). */
+	int (*intr_ack)(void *opaque);
+	/*
+	 * Optional bitmap (bit per 4 KiB page, indexed by page_index(gpa)) of pages
+	 * written by others; the CPU tests and clears bits before using cached
+	 * decodes.  NULL if unused.
+	 */
+	uint32_t *written_bitmap;
+	uint64_t (*page_index)(void *opaque, uint64_t gpa); /* ~0 for non-RAM */
+	/* Time source for RDTSC: guest TSC value now. */
+	uint64_t (*tsc)(void *opaque);
+};
+
+/* Why x86cpu_run() returned. */
+enum x86_exit {
+	X86_EXIT_BUDGET = 0, /* ran the requested number of instructions */
+	X86_EXIT_HLT = 1, /* HLT with no interrupt deliverable */
+	X86_EXIT_SHUTDOWN = 2, /* triple fault */
+	X86_EXIT_KICK = 3, /* x86cpu_kick() from another thread */
+	X86_EXIT_ERROR = 4, /* internal emulator error (logged); guest state kept */
+};
+
+struct x86_seg {
+	uint16_t sel;
+	uint32_t base;
+	uint32_t limit; /* byte granular, already expanded */
+	uint16_t attr; /* descriptor bits 40-47 and 52-55 as (attr & 0xff) | flags << 8 */
+};
+
+struct x86_regs {
+	uint32_t gpr[8]; /* eax ecx edx ebx esp ebp esi edi */
+	uint32_t eip, eflags;
+	struct x86_seg seg[6]; /* es cs ss ds fs gs */
+	struct x86_seg ldtr, tr;
+	uint32_t gdt_base, gdt_limit, idt_base, idt_limit;
+	uint32_t cr0, cr2, cr3, cr4;
+	uint32_t dr[8];
+	uint64_t efer;
+};
+
+int x86cpu_create(const struct x86_bus *bus, unsigned cpu_index, struct x86cpu **out);
+void x86cpu_destroy(struct x86cpu *cpu);
+
+/* Power-on/INIT state (CS=F000 base FFFF0000, EIP=FFF0, CR0=60000010). */
+void x86cpu_reset(struct x86cpu *cpu);
+/* SIPI: real mode at vector << 12. */
+void x86cpu_sipi(struct x86cpu *cpu, uint8_t vector);
+
+/* Run up to `budget` instructions; see enum x86_exit. */
+enum x86_exit x86cpu_run(struct x86cpu *cpu, uint64_t budget);
+/* Thread-safe: make a running x86cpu_run() return X86_EXIT_KICK soon. */
+void x86cpu_kick(struct x86cpu *cpu);
+
+void x86cpu_get_regs(const struct x86cpu *cpu, struct x86_regs *r);
+void x86cpu_set_regs(struct x86cpu *cpu, const struct x86_regs *r);
+
+/* Forget cached decodes and TLB entries covering [gpa, gpa+len). */
+void x86cpu_invalidate_phys(struct x86cpu *cpu, uint64_t gpa, uint64_t len);
+
+/* Non-maskable interrupt pending (LINT1 / IPI NMI). */
+void x86cpu_nmi(struct x86cpu *cpu);
+
+/* Instructions retired since creation. */
+uint64_t x86cpu_icount(const struct x86cpu *cpu);
+
+#endif /* X86CPU_H */

@@ -1,0 +1,64 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * irqchip.h - interrupt controllers and timers that hvmhv emulates itself
+ * under the `emu` backend: 8259A pair with ELCR, IOAPIC (24 pins), one local
+ * APIC per vCPU (timer, IPIs, EOI, TPR), and the 8254 PIT with port 0x61.
+ * (Under `kvm` the in-kernel ones are used instead.)
+ *
+ * All timers run on the hypervisor's virtual clock (passed in as `now` in
+ * nanoseconds), so tests can step time.  Every entry point takes the chip's
+ * lock: vCPU threads and the irq-line thread call in concurrently.
+ */
+#ifndef EMU_IRQCHIP_H
+#define EMU_IRQCHIP_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+struct irqchip;
+
+struct irqchip_hooks {
+	void *opaque;
+	/* Wake vCPU `cpu` because it may have a deliverable interrupt. */
+	void (*kick)(void *opaque, unsigned cpu);
+	/* Guest EOI'd a level-triggered GSI (resample: the dm re-asserts if still high). */
+	void (*eoi_gsi)(void *opaque, unsigned gsi);
+	/* INIT and SIPI IPIs to vCPU `cpu`. */
+	void (*init)(void *opaque, unsigned cpu);
+	void (*sipi)(void *opaque, unsigned cpu, uint8_t vector);
+	/* NMI to vCPU `cpu`. */
+	void (*nmi)(void *opaque, unsigned cpu);
+	/* Current virtual time in ns. */
+	uint64_t (*now)(void *opaque);
+};
+
+int irqchip_create(unsigned nr_cpus, const struct irqchip_hooks *hooks, struct irqchip **out);
+void irqchip_destroy(struct irqchip *c);
+void irqchip_reset(struct irqchip *c);
+
+/* Drive GSI `gsi` (0-23) to `level`; ISA GSIs 0-15 also feed the 8259s (GSI 2 = IRQ0 on the IOAPIC). */
+void irqchip_set_gsi(struct irqchip *c, unsigned gsi, bool level);
+/* A rising-and-falling edge on an edge-triggered line. */
+void irqchip_pulse_gsi(struct irqchip *c, unsigned gsi);
+
+/*
+ * Port I/O the chip owns (0x20-0x21, 0xa0-0xa1, 0x40-0x43, 0x61, 0x4d0-0x4d1).
+ * Returns true if handled (then *val is filled for reads).
+ */
+bool irqchip_pio(struct irqchip *c, uint16_t port, unsigned size, bool is_write, uint32_t *val);
+/* MMIO the chip owns: IOAPIC 0xfec00000 and vCPU `cpu`'s LAPIC page. */
+bool irqchip_mmio(struct irqchip *c, unsigned cpu, uint64_t gpa, unsigned size, bool is_write,
+		  uint64_t *val);
+/* LAPIC MSRs (0x800-0x8ff x2APIC not required) and IA32_APIC_BASE (0x1b). */
+bool irqchip_rdmsr(struct irqchip *c, unsigned cpu, uint32_t msr, uint64_t *val);
+bool irqchip_wrmsr(struct irqchip *c, unsigned cpu, uint32_t msr, uint64_t val);
+
+/* Vector of the highest-priority deliverable interrupt for `cpu`, or -1. */
+int irqchip_pending(struct irqchip *c, unsigned cpu);
+/* Acknowledge (INTA): returns the vector and moves it to in-service. */
+int irqchip_ack(struct irqchip *c, unsigned cpu);
+
+/* Fire timers due at `now`; returns the next deadline (UINT64_MAX if none). */
+uint64_t irqchip_run_timers(struct irqchip *c, uint64_t now);
+
+#endif /* EMU_IRQCHIP_H */

@@ -1,0 +1,202 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * setup.h - the setup protocol between the hypervisor (hvmhv) and the device
+ * model (hvmdm), and between the toolstack and hvmhv.
+ *
+ * Transport: an AF_UNIX SOCK_SEQPACKET socket on which hvmhv listens (path
+ * from `hvmhv -setup PATH`).  Every message is one packet: a struct hvm_msg
+ * header followed by `len` payload bytes; file descriptors travel with it as
+ * SCM_RIGHTS.  Requests carry a sequence number that the reply repeats; a
+ * reply's `status` is 0 or -errno.
+ *
+ * Session (device model):
+ *   dm -> hv  HELLO {version, domid}
+ *   hv -> dm  HELLO reply: struct hvm_setup_info, fds in HVM_FD_* order
+ *   dm -> hv  SET_BUFFERED, IRQ_MODE..., MAP/UNMAP/DIRTY_LOG, SHUTDOWN, READY
+ *   hv -> dm  CLOCK_SET (only with HVM_SETUP_F_CLOCK_STEPPED; the dm replies
+ *             once every timer up to that time has fired)
+ *
+ * The hypervisor starts the vCPUs only after the dm sends READY, so no I/O is
+ * lost while devices are being created.  If the dm's connection closes, every
+ * outstanding and future request completes with all-ones (reads) and is
+ * dropped (writes); the hypervisor logs it and the domain is reported crashed.
+ *
+ * Toolstack sessions use PAUSE, UNPAUSE, QUERY and DESTROY on a fresh
+ * connection without HELLO.
+ *
+ * Pages the dm writes: after the dm stores into guest RAM (DMA, fw_cfg) it
+ * sets the page's bit in the HVM_FD_WRITTEN bitmap (atomic OR, after the
+ * store), indexed by RAM-memfd offset / 4096.  The software CPU uses it to
+ * drop decoded instructions of pages changed behind its back; the KVM
+ * backend ignores it.
+ *
+ * Interrupt lines: one eventfd per GSI, plus one shared page (struct
+ * hvm_irq_page) where the dm publishes the level of every line and counts
+ * rising edges.  With HVM_SETUP_F_IRQ_RESAMPLE (KVM irqfd + resamplefd) the dm
+ * signals a GSI's eventfd only on a rising edge, and again when the resample
+ * eventfd fires (guest EOI) while a level-triggered line is still high.
+ * Without it (emulated interrupt controllers, test harness) the dm signals the
+ * eventfd on every change and the reader takes the level from the page.
+ */
+#ifndef HVM_SETUP_H
+#define HVM_SETUP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define HVM_SETUP_VERSION 1
+#define HVM_MSG_MAX_PAYLOAD 65536
+#define HVM_MSG_MAX_FDS 200
+#define HVM_MAX_VCPUS 64 /* bounded by fds per message, below IOREQ_MAX_VCPUS */
+#define HVM_NR_GSIS 24
+
+enum hvm_msg_type {
+	HVM_MSG_HELLO = 1,     /* dm -> hv: struct hvm_hello; reply hvm_setup_info + fds */
+	HVM_MSG_READY = 2,     /* dm -> hv: devices exist, start the vCPUs */
+	HVM_MSG_MAP = 3,       /* dm -> hv: struct hvm_map + memfd */
+	HVM_MSG_UNMAP = 4,     /* dm -> hv: struct hvm_map (gpa, size) */
+	HVM_MSG_DIRTY_LOG = 5, /* dm -> hv: struct hvm_map (gpa); reply: bitmap, one bit per page */
+	HVM_MSG_SET_BUFFERED = 6, /* dm -> hv: struct hvm_range of MMIO writes to buffer */
+	HVM_MSG_SHUTDOWN = 7,	  /* dm -> hv: struct hvm_shutdown */
+	HVM_MSG_PAUSE = 8,	  /* any -> hv */
+	HVM_MSG_UNPAUSE = 9,	  /* any -> hv */
+	HVM_MSG_QUERY = 10,	  /* any -> hv: reply struct hvm_status */
+	HVM_MSG_DESTROY = 11,	  /* toolstack -> hv: stop the domain now */
+	HVM_MSG_CLOCK_SET = 12,	  /* hv -> dm: struct hvm_clock; reply struct hvm_clock */
+};
+
+struct hvm_msg {
+	uint32_t type;	/* enum hvm_msg_type */
+	uint32_t len;	/* payload bytes that follow */
+	uint32_t seq;	/* chosen by the requester, echoed in the reply */
+	int32_t status; /* replies: 0 or -errno; requests: 0 */
+};
+_Static_assert(sizeof(struct hvm_msg) == 16, "hvm_msg header");
+
+struct hvm_hello {
+	uint32_t version; /* HVM_SETUP_VERSION */
+	uint32_t domid;
+};
+
+/* Flags in hvm_setup_info.flags. */
+#define HVM_SETUP_F_IRQ_RESAMPLE 0x1  /* GSI eventfds are KVM irqfds with resamplefds */
+#define HVM_SETUP_F_CLOCK_STEPPED 0x2 /* dm virtual clock moves only on CLOCK_SET */
+#define HVM_SETUP_F_ACCEL_EMU 0x4     /* informational: vCPUs run on the software CPU */
+
+/*
+ * Guest RAM is one memfd: bytes [0, ram_below_4g) appear at guest-physical 0,
+ * bytes [ram_below_4g, ram_below_4g + ram_above_4g) at 4 GiB.  The bounce
+ * memfd holds one page per vCPU at guest-physical bounce_gpa + vcpu * 4096:
+ * string I/O from the KVM backend (whose data KVM hands over in the vCPU's run
+ * page, not in guest memory) points `data` there.  bounce_gpa lies above any
+ * address a guest can generate.
+ */
+struct hvm_setup_info {
+	uint32_t version;
+	uint32_t flags; /* HVM_SETUP_F_* */
+	uint32_t nr_vcpus;
+	uint32_t nr_gsis;
+	uint64_t ram_below_4g;
+	uint64_t ram_above_4g;
+	uint64_t bounce_gpa;
+};
+_Static_assert(sizeof(struct hvm_setup_info) == 40, "hvm_setup_info");
+
+#define HVM_BOUNCE_GPA (1ull << 60)
+
+/* File descriptors of the HELLO reply, in this order. */
+enum {
+	HVM_FD_RAM = 0,	      /* guest RAM memfd */
+	HVM_FD_IOREQ_PAGE,    /* struct shared_iopage memfd */
+	HVM_FD_BUFIOREQ_PAGE, /* struct buffered_iopage memfd */
+	HVM_FD_BOUNCE,	      /* nr_vcpus pages */
+	HVM_FD_IRQ_PAGE,      /* struct hvm_irq_page memfd */
+	HVM_FD_REQ_EVENT,     /* eventfd hv -> dm: some slot became READY */
+	HVM_FD_BUF_EVENT,     /* eventfd hv -> dm: buffered ring advanced */
+	HVM_FD_WRITTEN,	      /* memfd bitmap: bit per 4 KiB page of the RAM memfd, set by the dm */
+	HVM_FD_FIXED_COUNT,
+	/* then nr_vcpus response eventfds (dm -> hv, one per vCPU),
+	 * then nr_gsis irq eventfds, then nr_gsis resample eventfds (hv -> dm). */
+};
+
+static inline unsigned hvm_fd_resp(unsigned vcpu)
+{
+	return HVM_FD_FIXED_COUNT + vcpu;
+}
+
+static inline unsigned hvm_fd_irq(const struct hvm_setup_info *si, unsigned gsi)
+{
+	return HVM_FD_FIXED_COUNT + si->nr_vcpus + gsi;
+}
+
+static inline unsigned hvm_fd_resample(const struct hvm_setup_info *si, unsigned gsi)
+{
+	return HVM_FD_FIXED_COUNT + si->nr_vcpus + si->nr_gsis + gsi;
+}
+
+static inline unsigned hvm_fd_total(const struct hvm_setup_info *si)
+{
+	return HVM_FD_FIXED_COUNT + si->nr_vcpus + 2 * si->nr_gsis;
+}
+
+/* Written only by the dm, with atomic operations; read by the hv. */
+struct hvm_irq_page {
+	uint32_t level[8]; /* bit g%32 of word g/32: GSI g is asserted */
+	uint32_t pad[8];
+	uint32_t edges[256]; /* free-running count of rising edges per GSI */
+};
+_Static_assert(sizeof(struct hvm_irq_page) <= 4096, "hvm_irq_page fits a page");
+
+#define HVM_MAP_F_READONLY 0x1
+#define HVM_MAP_F_DIRTY_LOG 0x2
+
+struct hvm_map {
+	uint64_t gpa;	 /* page aligned */
+	uint64_t size;	 /* page multiple */
+	uint64_t offset; /* into the memfd, page aligned */
+	uint32_t flags;	 /* HVM_MAP_F_* */
+	uint32_t pad;
+};
+
+struct hvm_range {
+	uint64_t start;
+	uint64_t len;
+};
+
+enum hvm_shutdown_reason {
+	HVM_SHUTDOWN_POWEROFF = 0,
+	HVM_SHUTDOWN_REBOOT = 1,
+	HVM_SHUTDOWN_SUSPEND = 2,
+	HVM_SHUTDOWN_CRASH = 3,
+};
+
+struct hvm_shutdown {
+	uint32_t reason; /* enum hvm_shutdown_reason */
+	uint32_t pad;
+};
+
+/* hvmhv exit status for each way a domain ends (read by the toolstack). */
+#define HVM_EXIT_POWEROFF 0
+#define HVM_EXIT_ERROR 1
+#define HVM_EXIT_REBOOT 2
+#define HVM_EXIT_CRASH 3
+#define HVM_EXIT_DESTROYED 4
+
+enum hvm_run_state {
+	HVM_STATE_STARTING = 0,
+	HVM_STATE_RUNNING = 1,
+	HVM_STATE_PAUSED = 2,
+	HVM_STATE_SHUTDOWN = 3,
+};
+
+struct hvm_status {
+	uint32_t state; /* enum hvm_run_state */
+	uint32_t nr_vcpus;
+	uint64_t uptime_ns;
+};
+
+struct hvm_clock {
+	uint64_t ns; /* virtual time in nanoseconds */
+};
+
+#endif /* HVM_SETUP_H */

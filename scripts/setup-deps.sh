@@ -1,0 +1,21 @@
+#!/bin/sh
+# Install everything hvmdm needs to build, run and test on Debian 12.
+# Idempotent; safe to run again. Needs root (or sudo).
+set -e
+SUDO=
+[ "$(id -u)" = 0 ] || SUDO=sudo
+PKGS="build-essential cmake pkg-config clang-format
+	libsdl2-dev libvncserver-dev zlib1g-dev libaio-dev libpixman-1-dev libpng-dev
+	seabios ipxe-qemu qemu-system-x86 qemu-utils libunicorn-dev
+	syslinux syslinux-common isolinux xorriso mtools cpio python3"
+missing=
+for p in $PKGS; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing="$missing $p"
+done
+if [ -n "$missing" ]; then
+	export DEBIAN_FRONTEND=noninteractive
+	$SUDO apt-get update -q
+	$SUDO apt-get install -y -q --no-install-recommends $missing
+fi
+# i386 guest packages are fetched (not installed) by tests/guest/build.sh.
+dpkg --print-foreign-architectures | grep -q i386 || { $SUDO dpkg --add-architecture i386 && $SUDO apt-get update -q; }
