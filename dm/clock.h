@@ -29,7 +29,7 @@ struct dm_loop;
 struct dm_timer {
 	void (*cb)(void *opaque);
 	void *opaque;
-	uint64_t deadline; /* CLOCK_NEVER when not armed */
+	uint64_t deadline;     /* CLOCK_NEVER when not armed */
 	struct dm_timer *next; /* private to clock.c */
 	struct dm_clock *clock;
 };

@@ -27,7 +27,7 @@ enum dev_reset {
 };
 
 struct dev_type {
-	const char *name; /* "uart16550", "rtc", ... */
+	const char *name;  /* "uart16550", "rtc", ... */
 	size_t state_size; /* zeroed allocation handed to create() as dev->state */
 	/* Set up state, map regions, connect IRQs; 0 or -errno.  Must reset. */
 	int (*create)(struct dev *d, const struct opts *o);
@@ -45,8 +45,8 @@ struct dev {
 	struct dev *next;
 };
 
-#define DM_DEVICE(t)                                                                    \
-	static const struct dev_type *const dm_devtype_ptr_##t                           \
+#define DM_DEVICE(t)                                           \
+	static const struct dev_type *const dm_devtype_ptr_##t \
 		__attribute__((section("dm_devtypes"), used, aligned(sizeof(void *)))) = &(t)
 
 /* Look up a registered type by name, or NULL. */

@@ -23,6 +23,9 @@ struct dev;
 struct dm_loop;
 struct io_map;
 struct dm_ioreq;
+struct input_router;
+struct dm_qmp;
+struct pc_machine;
 
 /* PCI configuration space access (IOREQ_TYPE_PCI_CONFIG and CF8/CFC), set by hw/pci. */
 struct pci_cfg_ops {
@@ -33,24 +36,27 @@ struct pci_cfg_ops {
 /* Machine-level settings from the command line, read by the machine builder. */
 struct dm_config {
 	uint32_t domid;
-	char *name; /* -domain-name */
-	uint64_t ram_mb; /* -m */
-	uint32_t vcpus; /* -vcpus */
-	char *setup_path; /* -setup: hvmhv's socket */
-	char *log_path; /* -log */
-	char *qmp_path; /* -qmp */
-	char *boot; /* -boot, e.g. "cda" */
-	bool acpi; /* -acpi */
-	bool localtime; /* -localtime */
-	int64_t rtc_offset; /* -rtc-offset seconds */
-	char *uuid; /* -uuid */
-	char *bios; /* -bios */
+	char *name;			/* -domain-name */
+	uint64_t ram_mb;		/* -m */
+	uint32_t vcpus;			/* -vcpus */
+	char *setup_path;		/* -setup: hvmhv's socket */
+	char *log_path;			/* -log */
+	char *qmp_path;			/* -qmp */
+	char *boot;			/* -boot, e.g. "cda" */
+	bool acpi;			/* -acpi */
+	bool localtime;			/* -localtime */
+	int64_t rtc_offset;		/* -rtc-offset seconds */
+	char *uuid;			/* -uuid */
+	char *bios;			/* -bios */
 	char *kernel, *initrd, *append; /* direct Linux boot */
-	char *serial[4]; /* -serial, up to COM4 */
+	char *serial[4];		/* -serial, up to COM4 */
 	unsigned nr_serial;
 	char *extra_devices[32]; /* -device TYPE[,opts] */
 	unsigned nr_extra_devices;
-	bool test_device; /* -device hvm-testdev: ports 0xe0-0xe7 / MMIO 0xfed00000 */
+	char *machine; /* -M: "pc" (default; "xenfv" is an alias) or "none" */
+	char *debug;   /* -debug MODULES */
+	char *pidfile;
+	bool nographic;
 };
 
 struct dm {
@@ -69,8 +75,8 @@ struct dm {
 	/* Interrupt state (irq.c). */
 	struct hvm_irq_page *irq_page;
 	uint32_t irq_sources[DM_MAX_GSIS]; /* asserted sources per GSI */
-	uint32_t irq_level_triggered; /* bit per GSI */
-	int irq_fd[DM_MAX_GSIS]; /* -1 when standalone */
+	uint32_t irq_level_triggered;	   /* bit per GSI */
+	int irq_fd[DM_MAX_GSIS];	   /* -1 when standalone */
 	int resample_fd[DM_MAX_GSIS];
 	bool irq_resample_mode;
 	struct hvm_irq_page irq_page_local; /* used when standalone */
@@ -82,7 +88,21 @@ struct dm {
 	uint32_t next_seq;
 
 	int shutdown_reason; /* -1 until a shutdown was requested */
+	bool paused;
+
+	/* Hooks installed by devices (NULL when absent). */
+	void (*powerdown)(void *opaque); /* ACPI power button (hw/pci PM) */
+	void *powerdown_opaque;
+	struct input_router *input; /* keyboard/pointer router (ui/input.c) */
+	struct dm_qmp *qmp;	    /* monitor (dm/qmp.c) */
+	struct pc_machine *machine; /* machine-wide state (hw/pc/pc.c) */
 };
+
+/*
+ * Build the machine named by -M ("pc", the default, or "none" for a bare
+ * dm with only -device extras).  Implemented by hw/pc/pc.c.
+ */
+int pc_machine_build(struct dm *dm);
 
 /* Standalone dm for unit tests: ram_size bytes of RAM at 0, stepped clock. */
 int dm_create_standalone(uint64_t ram_size, struct dm **out);

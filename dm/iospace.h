@@ -32,8 +32,8 @@ enum io_space {
 struct io_ops {
 	uint64_t (*read)(void *opaque, uint64_t off, unsigned size);
 	void (*write)(void *opaque, uint64_t off, uint64_t val, unsigned size);
-	uint8_t min_size; /* smallest size the callbacks handle (0 means 1) */
-	uint8_t max_size; /* largest size the callbacks handle (0 means 4) */
+	uint8_t min_size;     /* smallest size the callbacks handle (0 means 1) */
+	uint8_t max_size;     /* largest size the callbacks handle (0 means 4) */
 	bool allow_unaligned; /* callbacks accept accesses that cross their size */
 };
 

@@ -38,9 +38,9 @@ void dm_log_ratelimited(enum log_level lvl, const char *mod, const char *fmt, ..
 #define dm_err(mod, ...) dm_log(LOG_ERR, mod, __VA_ARGS__)
 #define dm_warn(mod, ...) dm_log(LOG_WARN, mod, __VA_ARGS__)
 #define dm_info(mod, ...) dm_log(LOG_INFO, mod, __VA_ARGS__)
-#define dm_dbg(mod, ...)                                   \
-	do {                                               \
-		if (dm_log_enabled(LOG_DEBUG, mod))        \
+#define dm_dbg(mod, ...)                                     \
+	do {                                                 \
+		if (dm_log_enabled(LOG_DEBUG, mod))          \
 			dm_log(LOG_DEBUG, mod, __VA_ARGS__); \
 	} while (0)
 /* Guest errors: debug-level and rate limited (QEMU's -d guest_errors). */
