@@ -199,4 +199,15 @@ struct hvm_clock {
 	uint64_t ns; /* virtual time in nanoseconds */
 };
 
+/*
+ * CLOCK_SET with ns == HVM_CLOCK_NEXT_DEADLINE (qtest's `clock_step` without
+ * an argument): the dm advances its clock to the earliest armed timer's
+ * deadline, fires every timer due then, and replies with the new time.  With
+ * no timer armed it replies status -ENOENT and the unchanged current time.
+ * A dm that predates this value treats it as an ordinary (huge) time; the
+ * harness recognises such a reply (ns >= HVM_CLOCK_NEXT_DEADLINE) and fails
+ * the command.  Ordinary CLOCK_SET times stay below 2^63.
+ */
+#define HVM_CLOCK_NEXT_DEADLINE (UINT64_MAX - 1)
+
 #endif /* HVM_SETUP_H */
