@@ -17,12 +17,14 @@
 #include "clock.h"
 #include "gmem.h"
 #include "iospace.h"
+#include "irq.h"
 #include "opts.h"
 
 struct dev;
 struct dm_loop;
 struct io_map;
 struct dm_ioreq;
+struct hvlink;
 struct input_router;
 struct dm_qmp;
 struct pc_machine;
@@ -85,6 +87,7 @@ struct dm {
 	int setup_sock;
 	struct hvm_setup_info info;
 	struct dm_ioreq *ioreq;
+	struct hvlink *hvlink;
 	uint32_t next_seq;
 
 	int shutdown_reason; /* -1 until a shutdown was requested */
@@ -104,6 +107,8 @@ struct dm {
  */
 int pc_machine_build(struct dm *dm);
 
+/* Defaults every dm starts from (no devices, no hypervisor, local irq page). */
+void dm_init_common(struct dm *dm);
 /* Standalone dm for unit tests: ram_size bytes of RAM at 0, stepped clock. */
 int dm_create_standalone(uint64_t ram_size, struct dm **out);
 void dm_destroy(struct dm *dm);

@@ -20,19 +20,33 @@ struct dm;
 
 #define GMEM_MAX_REGIONS 8
 
+#define GMEM_NO_TRACK UINT64_MAX
+
 struct gmem_region {
 	uint64_t gpa;
 	uint64_t len;
 	uint8_t *host;
+	uint64_t fd_offset; /* offset in the RAM memfd, or GMEM_NO_TRACK */
 };
 
 struct gmem {
 	struct gmem_region r[GMEM_MAX_REGIONS];
 	unsigned nr;
+	uint32_t *written;	/* HVM_FD_WRITTEN bitmap, or NULL */
+	uint64_t written_pages; /* bits in it */
 };
 
-/* Add a region backed by host memory (used by setup and by unit tests). */
-int gmem_add(struct gmem *m, uint64_t gpa, uint64_t len, void *host);
+/*
+ * Add a region backed by host memory (used by setup and by unit tests).
+ * fd_offset locates it in the RAM memfd for the written-page bitmap
+ * (GMEM_NO_TRACK for memory the CPU never executes from, e.g. bounce pages).
+ */
+int gmem_add(struct gmem *m, uint64_t gpa, uint64_t len, void *host, uint64_t fd_offset);
+/*
+ * Report that the dm stored into [gpa, gpa+len) through a gmem_map()
+ * pointer (gmem_write does it itself).  Call after the stores.
+ */
+void gmem_mark_written(struct dm *dm, uint64_t gpa, uint64_t len);
 
 int gmem_read(struct dm *dm, uint64_t gpa, void *buf, size_t len);
 int gmem_write(struct dm *dm, uint64_t gpa, const void *buf, size_t len);

@@ -66,6 +66,9 @@ int io_region_move(struct dm *dm, struct io_region *r, enum io_space space, uint
 int io_dispatch(struct dm *dm, enum io_space space, uint64_t addr, unsigned size, bool is_write,
 		uint64_t *val);
 
+/* Free the dispatch tables (regions themselves belong to their devices). */
+void io_space_free(struct dm *dm);
+
 /* The region containing addr in space, or NULL. */
 struct io_region *io_lookup(struct dm *dm, enum io_space space, uint64_t addr);
 

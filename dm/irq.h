@@ -40,5 +40,7 @@ void dm_irq_set_trigger(struct dm *dm, uint32_t gsi, bool level_triggered);
 bool dm_irq_level(const struct dm *dm, uint32_t gsi);
 /* Number of rising edges a GSI has seen (tests). */
 uint32_t dm_irq_edges(const struct dm *dm, uint32_t gsi);
+/* Resample event for gsi (guest EOI): re-signal if level-triggered and still high. */
+void dm_irq_resample(struct dm *dm, uint32_t gsi);
 
 #endif /* DM_IRQ_H */

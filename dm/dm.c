@@ -1,0 +1,154 @@
+// SPDX-License-Identifier: MIT
+/*
+ * dm.c - device-model instance: standalone construction for tests, and the
+ * requests a dm makes of its hypervisor (shutdown, pause, memory maps).
+ */
+#include "dm.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "device.h"
+#include "hvlink.h"
+#include "ioreq.h"
+#include "log.h"
+#include "loop.h"
+
+static const char *const shutdown_names[] = { "poweroff", "reboot", "suspend", "crash" };
+
+void dm_init_common(struct dm *dm)
+{
+	unsigned i;
+
+	dm->devices_tail = &dm->devices;
+	dm->setup_sock = -1;
+	dm->shutdown_reason = -1;
+	dm->irq_page = &dm->irq_page_local;
+	for (i = 0; i < DM_MAX_GSIS; i++) {
+		dm->irq_fd[i] = -1;
+		dm->resample_fd[i] = -1;
+	}
+}
+
+int dm_create_standalone(uint64_t ram_size, struct dm **out)
+{
+	struct dm *dm = calloc(1, sizeof(*dm));
+	void *ram = NULL;
+	int err = -ENOMEM;
+
+	if (!dm)
+		return -ENOMEM;
+	dm_init_common(dm);
+	dm->cfg.ram_mb = ram_size >> 20;
+	dm->cfg.vcpus = 1;
+	dm->info.nr_vcpus = 1;
+	dm->info.ram_below_4g = ram_size;
+	if (ram_size) {
+		ram = calloc(1, ram_size);
+		if (!ram)
+			goto err;
+		err = gmem_add(&dm->mem, 0, ram_size, ram, GMEM_NO_TRACK);
+		if (err)
+			goto err;
+	}
+	err = loop_create(&dm->loop);
+	if (err)
+		goto err;
+	err = clock_create(NULL, true, &dm->clock);
+	if (err)
+		goto err;
+	*out = dm;
+	return 0;
+err:
+	if (dm->loop)
+		loop_destroy(dm->loop);
+	free(ram);
+	free(dm);
+	return err;
+}
+
+void dm_destroy(struct dm *dm)
+{
+	if (!dm)
+		return;
+	dev_destroy_all(dm);
+	hvlink_close(dm);
+	io_space_free(dm);
+	clock_destroy(dm->clock);
+	if (dm->loop)
+		loop_destroy(dm->loop);
+	if (dm->setup_sock < 0 && dm->mem.nr)
+		free(dm->mem.r[0].host); /* standalone RAM */
+	free(dm);
+}
+
+void dm_request_shutdown(struct dm *dm, unsigned reason)
+{
+	struct hvm_shutdown s = { .reason = reason };
+	int err;
+
+	if (reason > HVM_SHUTDOWN_CRASH)
+		reason = HVM_SHUTDOWN_CRASH;
+	if (dm->shutdown_reason >= 0)
+		return; /* the first request wins, as in Xen */
+	dm->shutdown_reason = (int)reason;
+	dm_info("dm", "guest requested %s", shutdown_names[reason]);
+	if (dm->setup_sock < 0)
+		return;
+	err = hvlink_call(dm, HVM_MSG_SHUTDOWN, &s, sizeof(s), NULL, 0, NULL, 0, NULL);
+	if (err)
+		dm_warn("dm", "shutdown request failed: %s", strerror(-err));
+}
+
+void dm_request_reset(struct dm *dm)
+{
+	dm_request_shutdown(dm, HVM_SHUTDOWN_REBOOT);
+}
+
+int dm_pause(struct dm *dm, bool pause)
+{
+	int err = 0;
+
+	if (dm->paused == pause)
+		return 0;
+	if (dm->setup_sock >= 0)
+		err = hvlink_call(dm, pause ? HVM_MSG_PAUSE : HVM_MSG_UNPAUSE, NULL, 0, NULL, 0,
+				  NULL, 0, NULL);
+	if (err)
+		return err;
+	dm->paused = pause;
+	clock_pause(dm->clock, pause);
+	return 0;
+}
+
+int dm_map_memfd(struct dm *dm, uint64_t gpa, uint64_t size, int fd, uint64_t offset,
+		 uint32_t flags)
+{
+	struct hvm_map m = { .gpa = gpa, .size = size, .offset = offset, .flags = flags };
+
+	if ((gpa | size | offset) & 4095 || !size)
+		return -EINVAL;
+	return hvlink_call(dm, HVM_MSG_MAP, &m, sizeof(m), &fd, 1, NULL, 0, NULL);
+}
+
+int dm_unmap(struct dm *dm, uint64_t gpa, uint64_t size)
+{
+	struct hvm_map m = { .gpa = gpa, .size = size };
+
+	return hvlink_call(dm, HVM_MSG_UNMAP, &m, sizeof(m), NULL, 0, NULL, 0, NULL);
+}
+
+int dm_dirty_log(struct dm *dm, uint64_t gpa, uint64_t size, uint8_t *bitmap, size_t cap)
+{
+	struct hvm_map m = { .gpa = gpa, .size = size };
+	size_t need = (size / 4096 + 7) / 8, got = 0;
+	int err;
+
+	if (cap < need)
+		return -ENOSPC;
+	err = hvlink_call(dm, HVM_MSG_DIRTY_LOG, &m, sizeof(m), NULL, 0, bitmap, cap, &got);
+	if (!err && got < need)
+		memset(bitmap + got, 0, need - got);
+	return err;
+}

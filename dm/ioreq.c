@@ -1,0 +1,332 @@
+// SPDX-License-Identifier: MIT
+/*
+ * ioreq.c - the ioreq consumer (see ioreq.h and include/hvm/ioreq.h).
+ */
+#include "ioreq.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "dm.h"
+#include "iospace.h"
+#include "gmem.h"
+#include "log.h"
+#include "loop.h"
+
+#define IOREQ_MAX_BYTES 4096 /* count * size: a producer clips to one page, as Xen does */
+
+struct dm_ioreq {
+	struct shared_iopage *page;
+	struct buffered_iopage *buf;
+	unsigned nr_vcpus;
+	int req_fd, buf_fd;
+	int resp_fd[HVM_MAX_VCPUS];
+	struct loop_ev *req_ev, *buf_ev;
+	struct ioreq_stats stats;
+};
+
+static uint64_t item_addr(uint64_t base, uint32_t i, uint32_t size, bool df)
+{
+	uint64_t delta = (uint64_t)i * size;
+
+	/* Unsigned arithmetic: wrapping is well defined and matches the CPU's. */
+	return df ? base - delta : base + delta;
+}
+
+static uint64_t size_mask(uint32_t size)
+{
+	return size >= 8 ? UINT64_MAX : (1ull << (size * 8)) - 1;
+}
+
+static bool ioreq_valid(const struct ioreq *r)
+{
+	if (r->size != 1 && r->size != 2 && r->size != 4 && r->size != 8)
+		return false;
+	if (r->count == 0 || (uint64_t)r->count * r->size > IOREQ_MAX_BYTES)
+		return false;
+	if (r->type == IOREQ_TYPE_PIO && (r->addr >= 0x10000 || r->size > 4))
+		return false;
+	if (r->type == IOREQ_TYPE_PCI_CONFIG && (r->count != 1 || r->size > 4))
+		return false;
+	return true;
+}
+
+/* One device access in space at addr; reads return the value. */
+static uint64_t dev_access(struct dm *dm, enum io_space sp, uint64_t addr, uint32_t size,
+			   bool is_write, uint64_t val)
+{
+	io_dispatch(dm, sp, addr, size, is_write, &val);
+	return val;
+}
+
+/*
+ * PIO or MMIO with count items.  Without data_is_ptr the device address
+ * steps (MMIO) or stays (PIO) and `data` is the value; with it, `data` is
+ * the guest-physical buffer.
+ */
+static void ioreq_do_rw(struct dm *dm, struct ioreq *r, enum io_space sp)
+{
+	bool is_read = r->flags & IOREQ_F_DIR_READ, ptr = r->flags & IOREQ_F_DATA_IS_PTR;
+	bool df = r->flags & IOREQ_F_DF;
+	uint32_t i;
+
+	for (i = 0; i < r->count; i++) {
+		uint64_t dev = sp == IO_PIO ? r->addr : item_addr(r->addr, i, r->size, df);
+		uint64_t v = 0;
+
+		if (!ptr) {
+			if (is_read)
+				r->data = dev_access(dm, sp, dev, r->size, false, 0);
+			else
+				dev_access(dm, sp, dev, r->size, true,
+					   r->data & size_mask(r->size));
+			continue;
+		}
+		if (is_read) {
+			v = dev_access(dm, sp, dev, r->size, false, 0);
+			if (gmem_write(dm, item_addr(r->data, i, r->size, df), &v, r->size))
+				goto bad_buffer;
+		} else {
+			if (gmem_read(dm, item_addr(r->data, i, r->size, df), &v, r->size))
+				goto bad_buffer;
+			dev_access(dm, sp, dev, r->size, true, v);
+		}
+	}
+	return;
+bad_buffer:
+	dm_guest_err("ioreq", "data_is_ptr buffer 0x%llx item %u outside guest memory",
+		     (unsigned long long)r->data, i);
+}
+
+static void ioreq_do_pci(struct dm *dm, struct ioreq *r)
+{
+	uint32_t sbdf = (uint32_t)(r->addr >> 32), reg = (uint32_t)r->addr;
+	bool is_read = r->flags & IOREQ_F_DIR_READ;
+
+	if (!dm->pci_ops) {
+		if (is_read)
+			r->data = size_mask(r->size);
+		return;
+	}
+	if (is_read)
+		r->data = dm->pci_ops->read(dm->pci_opaque, sbdf, reg, r->size) &
+			  size_mask(r->size);
+	else
+		dm->pci_ops->write(dm->pci_opaque, sbdf, reg, (uint32_t)r->data, r->size);
+}
+
+int ioreq_execute(struct dm *dm, struct ioreq *r)
+{
+	bool is_read = r->flags & IOREQ_F_DIR_READ;
+
+	if (!ioreq_valid(r)) {
+		dm_guest_err("ioreq", "invalid request type %u addr 0x%llx size %u count %u",
+			     r->type, (unsigned long long)r->addr, r->size, r->count);
+		if (is_read && !(r->flags & IOREQ_F_DATA_IS_PTR))
+			r->data = UINT64_MAX;
+		return -EINVAL;
+	}
+	if (!is_read && !(r->flags & IOREQ_F_DATA_IS_PTR))
+		r->data &= size_mask(r->size);
+	switch (r->type) {
+	case IOREQ_TYPE_PIO:
+		ioreq_do_rw(dm, r, IO_PIO);
+		break;
+	case IOREQ_TYPE_COPY:
+		ioreq_do_rw(dm, r, IO_MMIO);
+		break;
+	case IOREQ_TYPE_PCI_CONFIG:
+		ioreq_do_pci(dm, r);
+		break;
+	case IOREQ_TYPE_TIMEOFFSET:
+		dm_info("ioreq", "guest RTC offset update: %lld s", (long long)r->data);
+		break;
+	case IOREQ_TYPE_INVALIDATE:
+		/* No map cache: guest RAM is mapped once, whole. */
+		break;
+	default:
+		dm_guest_err("ioreq", "unknown request type %u", r->type);
+		if (is_read)
+			r->data = UINT64_MAX;
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static void ioreq_notify(int fd)
+{
+	uint64_t one = 1;
+
+	if (fd >= 0 && write(fd, &one, sizeof(one)) < 0 && errno != EAGAIN)
+		dm_warn("ioreq", "response eventfd write: %s", strerror(errno));
+}
+
+static void ioreq_handle_slot(struct dm *dm, struct dm_ioreq *q, unsigned vcpu)
+{
+	struct ioreq *slot = &q->page->vcpu_ioreq[vcpu];
+	uint8_t flags = ioreq_load_flags(slot);
+	struct ioreq req;
+
+	if (ioreq_state(flags) != STATE_IOREQ_READY)
+		return;
+	ioreq_store_flags(slot, ioreq_flags_with_state(flags, STATE_IOREQ_INPROCESS));
+	/* Read the slot exactly once; the producer may not touch it now, but a
+	 * hostile one could, and we never look at it again. */
+	memcpy(&req, slot, sizeof(req));
+	__atomic_thread_fence(__ATOMIC_ACQUIRE);
+	if (ioreq_execute(dm, &req))
+		q->stats.invalid++;
+	q->stats.handled++;
+	flags = ioreq_load_flags(slot);
+	if (ioreq_state(flags) != STATE_IOREQ_INPROCESS) {
+		q->stats.bad_state++;
+		dm_warn("ioreq", "vcpu %u slot changed state to %u while in process", vcpu,
+			ioreq_state(flags));
+		return;
+	}
+	slot->data = req.data;
+	ioreq_store_flags(slot, ioreq_flags_with_state(flags, STATE_IORESP_READY));
+	ioreq_notify(q->resp_fd[vcpu]);
+}
+
+/* Apply one buffered write; returns slots consumed (0 if incomplete). */
+static unsigned buf_apply(struct dm *dm, struct dm_ioreq *q, uint32_t rp, uint32_t wp)
+{
+	const struct buf_ioreq *s = &q->buf->buf_ioreq[rp % IOREQ_BUFFER_SLOT_NUM];
+	uint32_t w0 = s->word0, code = BUF_IOREQ_SIZE_CODE(w0);
+	struct ioreq req = {
+		.addr = BUF_IOREQ_ADDR(w0),
+		.data = s->data,
+		.count = 1,
+		.size = 1u << code,
+		.type = (uint8_t)BUF_IOREQ_TYPE(w0),
+		.flags = STATE_IOREQ_READY, /* always a write */
+	};
+
+	if (code == 3) {
+		if (wp - rp < 2)
+			return 0; /* high half not published yet */
+		req.data |= (uint64_t)q->buf->buf_ioreq[(rp + 1) % IOREQ_BUFFER_SLOT_NUM].data
+			    << 32;
+	}
+	if (req.type == IOREQ_TYPE_PIO || req.type == IOREQ_TYPE_COPY ||
+	    req.type == IOREQ_TYPE_TIMEOFFSET) {
+		if (ioreq_execute(dm, &req))
+			q->stats.invalid++;
+	} else {
+		q->stats.invalid++;
+		dm_guest_err("ioreq", "buffered request of type %u ignored", req.type);
+	}
+	q->stats.buffered++;
+	return code == 3 ? 2 : 1;
+}
+
+unsigned ioreq_drain_buffered(struct dm *dm)
+{
+	struct dm_ioreq *q = dm->ioreq;
+	unsigned applied = 0, tries, n;
+
+	if (!q || !q->buf)
+		return 0;
+	/* Bounded: at most one ring's worth per call; the event re-fires for more. */
+	for (tries = 0; tries < 2 * IOREQ_BUFFER_SLOT_NUM && applied < IOREQ_BUFFER_SLOT_NUM;
+	     tries++) {
+		uint32_t rp = __atomic_load_n(&q->buf->read_pointer, __ATOMIC_ACQUIRE);
+		uint32_t wp = __atomic_load_n(&q->buf->write_pointer, __ATOMIC_ACQUIRE);
+
+		if (rp != __atomic_load_n(&q->buf->read_pointer, __ATOMIC_ACQUIRE))
+			continue; /* canonicalised under us: retry */
+		if (rp == wp)
+			break;
+		if (wp - rp > IOREQ_BUFFER_SLOT_NUM) {
+			dm_warn("ioreq",
+				"buffered ring pointers corrupt (read %u write %u); skipping", rp,
+				wp);
+			__atomic_store_n(&q->buf->read_pointer, wp, __ATOMIC_RELEASE);
+			q->stats.invalid++;
+			break;
+		}
+		n = buf_apply(dm, q, rp, wp);
+		if (!n)
+			break;
+		__atomic_fetch_add(&q->buf->read_pointer, n, __ATOMIC_RELEASE);
+		applied++;
+	}
+	return applied;
+}
+
+void ioreq_poll(struct dm *dm)
+{
+	struct dm_ioreq *q = dm->ioreq;
+	unsigned v;
+
+	if (!q)
+		return;
+	ioreq_drain_buffered(dm);
+	for (v = 0; v < q->nr_vcpus; v++)
+		ioreq_handle_slot(dm, q, v);
+}
+
+static void ioreq_event_cb(int fd, unsigned events, void *arg)
+{
+	uint64_t v;
+
+	if (read(fd, &v, sizeof(v)) < 0 && errno != EAGAIN)
+		dm_warn("ioreq", "event read: %s", strerror(errno));
+	ioreq_poll(arg);
+}
+
+int ioreq_attach(struct dm *dm, struct shared_iopage *page, struct buffered_iopage *buf,
+		 unsigned nr_vcpus, int req_fd, int buf_fd, const int *resp_fds)
+{
+	struct dm_ioreq *q;
+	unsigned i;
+
+	if (nr_vcpus == 0 || nr_vcpus > HVM_MAX_VCPUS)
+		return -EINVAL;
+	q = calloc(1, sizeof(*q));
+	if (!q)
+		return -ENOMEM;
+	q->page = page;
+	q->buf = buf;
+	q->nr_vcpus = nr_vcpus;
+	q->req_fd = req_fd;
+	q->buf_fd = buf_fd;
+	for (i = 0; i < nr_vcpus; i++)
+		q->resp_fd[i] = resp_fds[i];
+	if (dm->loop && req_fd >= 0) {
+		q->req_ev = loop_add_fd(dm->loop, req_fd, LOOP_IN, ioreq_event_cb, dm);
+		if (!q->req_ev)
+			goto err;
+	}
+	if (dm->loop && buf_fd >= 0) {
+		q->buf_ev = loop_add_fd(dm->loop, buf_fd, LOOP_IN, ioreq_event_cb, dm);
+		if (!q->buf_ev)
+			goto err;
+	}
+	dm->ioreq = q;
+	return 0;
+err:
+	loop_del(q->req_ev);
+	free(q);
+	return -ENOMEM;
+}
+
+void ioreq_detach(struct dm *dm)
+{
+	struct dm_ioreq *q = dm->ioreq;
+
+	if (!q)
+		return;
+	loop_del(q->req_ev);
+	loop_del(q->buf_ev);
+	free(q);
+	dm->ioreq = NULL;
+}
+
+const struct ioreq_stats *ioreq_get_stats(const struct dm *dm)
+{
+	return dm->ioreq ? &dm->ioreq->stats : NULL;
+}

@@ -1,0 +1,54 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * ioreq.h - the device model's ioreq consumer: Xen's rules, as written in
+ * include/hvm/ioreq.h, on the dm side.
+ *
+ * On a request event the consumer first drains the buffered ring, then
+ * handles every slot in state READY: read the slot once into locals, validate
+ * (type, size in {1,2,4,8} with port I/O at most 4, port < 0x10000, count and
+ * count*size within one page), execute through the address-space
+ * dispatchers, write back only `data`, barrier, IORESP_READY, notify.
+ * Invalid requests are logged (rate limited) and answered with all-ones
+ * without touching any device.  Loop thread only.
+ */
+#ifndef DM_IOREQ_H
+#define DM_IOREQ_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "hvm/ioreq.h"
+
+struct dm;
+struct dm_ioreq;
+
+struct ioreq_stats {
+	uint64_t handled;   /* synchronous requests answered */
+	uint64_t buffered;  /* buffered writes applied */
+	uint64_t invalid;   /* requests refused as malformed */
+	uint64_t bad_state; /* slots found in an unexpected state */
+};
+
+/*
+ * Attach the consumer to mapped pages and eventfds (ownership of the fds
+ * stays with the caller).  resp_fds has nr_vcpus entries.
+ */
+int ioreq_attach(struct dm *dm, struct shared_iopage *page, struct buffered_iopage *buf,
+		 unsigned nr_vcpus, int req_fd, int buf_fd, const int *resp_fds);
+void ioreq_detach(struct dm *dm);
+
+/* Drain the buffered ring and answer every READY slot (what the event callbacks do). */
+void ioreq_poll(struct dm *dm);
+/* Drain the buffered ring only.  Returns the number of writes applied. */
+unsigned ioreq_drain_buffered(struct dm *dm);
+
+/*
+ * Execute one request held in local memory (validated here too): the
+ * dispatcher behind the consumer, also used by unit tests.  Returns 0, or
+ * -EINVAL for a malformed request (then req->data is all-ones for reads).
+ */
+int ioreq_execute(struct dm *dm, struct ioreq *req);
+
+const struct ioreq_stats *ioreq_get_stats(const struct dm *dm);
+
+#endif /* DM_IOREQ_H */

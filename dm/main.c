@@ -1,0 +1,277 @@
+// SPDX-License-Identifier: MIT
+/*
+ * main.c - hvmdm: command line in qemu-dm's style, attach to hvmhv, build
+ * the machine, run the event loop.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "dm.h"
+#include "device.h"
+#include "hvlink.h"
+#include "log.h"
+#include "loop.h"
+
+/* Provided by dm/qmp.c once the monitor lands; weak so the core links without it. */
+int qmp_start(struct dm *dm, const char *path) __attribute__((weak));
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: hvmdm -d DOMID -setup PATH [options]\n"
+		   "  -d DOMID            domain id (alias -domid)\n"
+		   "  -domain-name NAME   domain name\n"
+		   "  -m MB               guest memory in MiB\n"
+		   "  -vcpus N            number of vCPUs\n"
+		   "  -setup PATH         hvmhv's setup socket\n"
+		   "  -M pc|xenfv|none    machine (default pc)\n"
+		   "  -log FILE           domain log file (default stderr)\n"
+		   "  -debug MODS         debug output for modules (comma list or 'all')\n"
+		   "  -qmp PATH           QMP monitor socket\n"
+		   "  -serial SPEC        pty, stdio, file:PATH, unix:PATH[,server],\n"
+		   "                      tcp:HOST:PORT[,server], null, none (repeatable)\n"
+		   "  -boot ORDER         boot order letters a, c, d, n (e.g. cda)\n"
+		   "  -acpi               ACPI tables and power management\n"
+		   "  -localtime          RTC in local time\n"
+		   "  -rtc-offset SECS    RTC offset in seconds\n"
+		   "  -uuid UUID          domain UUID\n"
+		   "  -bios FILE          firmware (hvmhv loads it; recorded for fw_cfg)\n"
+		   "  -kernel F -initrd F -append S   direct Linux boot\n"
+		   "  -device TYPE[,OPTS] extra device (e.g. hvm-testdev)\n"
+		   "  -nographic          no display\n"
+		   "  -pidfile FILE       write the process id\n");
+}
+
+/* Options a qemu-dm accepts that later device issues implement; warn for now. */
+static const char *const unsupported_with_arg[] = { "-vnc",	  "-k",	  "-videoram",
+						    "-usbdevice", "-net", "-vcpu_avail",
+						    "-soundhw",	  "-vga", "-monitor",
+						    "-parallel",  "-fda", "-fdb" };
+static const char *const unsupported_flag[] = { "-vncunused", "-std-vga",	 "-usb",
+						"-sdl",	      "-disable-opengl", "-full-screen" };
+
+static bool in_list(const char *a, const char *const *list, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (!strcmp(a, list[i]))
+			return true;
+	return false;
+}
+
+static int parse_u64(const char *opt, const char *v, uint64_t *out)
+{
+	char *end;
+
+	errno = 0;
+	*out = strtoull(v, &end, 0);
+	if (errno || !*v || *end || *v == '-') {
+		fprintf(stderr, "hvmdm: %s %s: expected a non-negative integer\n", opt, v);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+#define NEED_ARG()                                                                  \
+	do {                                                                        \
+		if (i + 1 >= argc) {                                                \
+			fprintf(stderr, "hvmdm: option %s needs an argument\n", a); \
+			return -EINVAL;                                             \
+		}                                                                   \
+		v = argv[++i];                                                      \
+	} while (0)
+
+static int parse_args(struct dm_config *c, int argc, char **argv)
+{
+	uint64_t n;
+	int i;
+
+	for (i = 1; i < argc; i++) {
+		const char *a = argv[i], *v = NULL;
+
+		if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+			usage(stdout);
+			exit(0);
+		} else if (!strcmp(a, "-d") || !strcmp(a, "-domid")) {
+			NEED_ARG();
+			if (parse_u64(a, v, &n) || n > 0x7fff)
+				return -EINVAL;
+			c->domid = (uint32_t)n;
+		} else if (!strcmp(a, "-domain-name") || !strcmp(a, "-name")) {
+			NEED_ARG();
+			c->name = (char *)v;
+		} else if (!strcmp(a, "-m")) {
+			NEED_ARG();
+			if (parse_u64(a, v, &c->ram_mb))
+				return -EINVAL;
+		} else if (!strcmp(a, "-vcpus")) {
+			NEED_ARG();
+			if (parse_u64(a, v, &n) || !n || n > HVM_MAX_VCPUS) {
+				fprintf(stderr, "hvmdm: -vcpus must be 1-%d\n", HVM_MAX_VCPUS);
+				return -EINVAL;
+			}
+			c->vcpus = (uint32_t)n;
+		} else if (!strcmp(a, "-setup")) {
+			NEED_ARG();
+			c->setup_path = (char *)v;
+		} else if (!strcmp(a, "-M")) {
+			NEED_ARG();
+			c->machine = (char *)v;
+		} else if (!strcmp(a, "-log")) {
+			NEED_ARG();
+			c->log_path = (char *)v;
+		} else if (!strcmp(a, "-debug")) {
+			NEED_ARG();
+			c->debug = (char *)v;
+		} else if (!strcmp(a, "-qmp")) {
+			NEED_ARG();
+			c->qmp_path = (char *)v;
+		} else if (!strcmp(a, "-serial")) {
+			NEED_ARG();
+			if (c->nr_serial == 4) {
+				fprintf(stderr, "hvmdm: at most 4 -serial ports (COM1-COM4)\n");
+				return -EINVAL;
+			}
+			c->serial[c->nr_serial++] = (char *)v;
+		} else if (!strcmp(a, "-boot")) {
+			NEED_ARG();
+			c->boot = (char *)v;
+		} else if (!strcmp(a, "-acpi")) {
+			c->acpi = true;
+		} else if (!strcmp(a, "-localtime")) {
+			c->localtime = true;
+		} else if (!strcmp(a, "-rtc-offset")) {
+			NEED_ARG();
+			c->rtc_offset = strtoll(v, NULL, 0);
+		} else if (!strcmp(a, "-uuid")) {
+			NEED_ARG();
+			c->uuid = (char *)v;
+		} else if (!strcmp(a, "-bios")) {
+			NEED_ARG();
+			c->bios = (char *)v;
+		} else if (!strcmp(a, "-kernel")) {
+			NEED_ARG();
+			c->kernel = (char *)v;
+		} else if (!strcmp(a, "-initrd")) {
+			NEED_ARG();
+			c->initrd = (char *)v;
+		} else if (!strcmp(a, "-append")) {
+			NEED_ARG();
+			c->append = (char *)v;
+		} else if (!strcmp(a, "-device")) {
+			NEED_ARG();
+			if (c->nr_extra_devices == 32) {
+				fprintf(stderr, "hvmdm: too many -device options\n");
+				return -EINVAL;
+			}
+			c->extra_devices[c->nr_extra_devices++] = (char *)v;
+		} else if (!strcmp(a, "-nographic")) {
+			c->nographic = true;
+		} else if (!strcmp(a, "-pidfile")) {
+			NEED_ARG();
+			c->pidfile = (char *)v;
+		} else if (in_list(a, unsupported_with_arg,
+				   sizeof(unsupported_with_arg) / sizeof(*unsupported_with_arg))) {
+			NEED_ARG();
+			fprintf(stderr, "hvmdm: warning: %s %s not supported yet, ignored\n", a, v);
+		} else if (in_list(a, unsupported_flag,
+				   sizeof(unsupported_flag) / sizeof(*unsupported_flag))) {
+			fprintf(stderr, "hvmdm: warning: %s not supported yet, ignored\n", a);
+		} else {
+			fprintf(stderr, "hvmdm: unknown option '%s' (see hvmdm --help)\n", a);
+			return -EINVAL;
+		}
+	}
+	if (!c->setup_path) {
+		fprintf(stderr, "hvmdm: -setup PATH is required (the hypervisor's setup socket)\n");
+		return -EINVAL;
+	}
+	if (!c->vcpus)
+		c->vcpus = 1;
+	if (!c->machine)
+		c->machine = "pc";
+	if (!c->name)
+		c->name = "";
+	return 0;
+}
+
+static void write_pidfile(const char *path)
+{
+	FILE *f = fopen(path, "w");
+
+	if (!f) {
+		dm_warn("dm", "cannot write pidfile %s", path);
+		return;
+	}
+	fprintf(f, "%d\n", (int)getpid());
+	fclose(f);
+}
+
+static int dm_run(struct dm *dm)
+{
+	int err;
+
+	err = loop_create(&dm->loop);
+	if (err)
+		return err;
+	err = hvlink_connect(dm, dm->cfg.setup_path);
+	if (err)
+		return err;
+	if (dm->cfg.ram_mb &&
+	    dm->cfg.ram_mb != (dm->info.ram_below_4g + dm->info.ram_above_4g) >> 20)
+		dm_warn("dm", "-m %llu differs from the hypervisor's RAM; using the hypervisor's",
+			(unsigned long long)dm->cfg.ram_mb);
+	dm->cfg.ram_mb = (dm->info.ram_below_4g + dm->info.ram_above_4g) >> 20;
+	err = pc_machine_build(dm);
+	if (err) {
+		dm_err("dm", "building machine '%s' failed: %s", dm->cfg.machine, strerror(-err));
+		return err;
+	}
+	if (dm->cfg.qmp_path) {
+		if (!qmp_start) {
+			dm_err("dm", "-qmp: this build has no QMP monitor");
+			return -ENOSYS;
+		}
+		err = qmp_start(dm, dm->cfg.qmp_path);
+		if (err)
+			return err;
+	}
+	err = hvlink_ready(dm);
+	if (err) {
+		dm_err("dm", "hypervisor refused READY: %s", strerror(-err));
+		return err;
+	}
+	dm_info("dm", "domain %u (%s) running", dm->cfg.domid, dm->cfg.name);
+	return loop_run(dm->loop);
+}
+
+int main(int argc, char **argv)
+{
+	struct dm *dm = calloc(1, sizeof(*dm));
+	int err;
+
+	if (!dm)
+		return 1;
+	dm_init_common(dm);
+	if (parse_args(&dm->cfg, argc, argv))
+		return 2;
+	signal(SIGPIPE, SIG_IGN);
+	err = dm_log_open(dm->cfg.log_path);
+	if (err) {
+		fprintf(stderr, "hvmdm: cannot open log %s: %s\n", dm->cfg.log_path,
+			strerror(-err));
+		return 1;
+	}
+	if (dm->cfg.debug)
+		dm_log_set_debug(dm->cfg.debug);
+	if (dm->cfg.pidfile)
+		write_pidfile(dm->cfg.pidfile);
+	dm_info("dm", "hvmdm starting for domain %u (%s)", dm->cfg.domid, dm->cfg.name);
+	err = dm_run(dm);
+	dm_destroy(dm);
+	return err ? 1 : 0;
+}
