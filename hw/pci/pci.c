@@ -160,7 +160,8 @@ static void bar_map(struct pci_func *f, struct pci_bar *b, uint64_t want)
 		io_region_unmap(b->region);
 		if (b->refused_at != want)
 			dm_log_ratelimited(LOG_WARN, MOD,
-					   "%02x.%u %s: BAR at %s 0x%llx refused (%d), left unmapped",
+					   "%02x.%u %s: BAR at %s 0x%llx refused (%d), left "
+					   "unmapped",
 					   PCI_SLOT(f->devfn), PCI_FUNC(f->devfn), f->name,
 					   space == IO_PIO ? "port" : "address",
 					   (unsigned long long)want, ret);
@@ -793,7 +794,7 @@ int pci_rom_init(struct pci_func *f, const void *data, size_t len)
 	f->rom.bar.type = PCI_BAR_MEM32;
 	bar_reset_state(&f->rom.bar);
 	pci_set_long(f, PCI_ROM_ADDRESS, 0);
-	pci_set_wmask(f, PCI_ROM_ADDRESS, 4, (uint32_t)~(size - 1) | PCI_ROM_ENABLE);
+	pci_set_wmask(f, PCI_ROM_ADDRESS, 4, (uint32_t) ~(size - 1) | PCI_ROM_ENABLE);
 	return 0;
 
 err_close:

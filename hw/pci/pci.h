@@ -74,9 +74,9 @@ struct pci_func;
 #define PCI_ROM_ENABLE 0x1
 
 #define PCI_NUM_BARS 6
-#define PCI_DEVFN(dev, fn) ((((dev) & 0x1f) << 3) | ((fn) & 0x7))
+#define PCI_DEVFN(dev, fn) ((((dev)&0x1f) << 3) | ((fn)&0x7))
 #define PCI_SLOT(devfn) (((devfn) >> 3) & 0x1f)
-#define PCI_FUNC(devfn) ((devfn) & 0x7)
+#define PCI_FUNC(devfn) ((devfn)&0x7)
 #define PCI_DEVFN_AUTO (-1) /* pci_func_init(): first free device, function 0 */
 
 /* QEMU's subsystem IDs; pci_func_init() sets them (drivers match on them). */
@@ -107,10 +107,10 @@ struct pci_bar {
 #define PCI_BAR_UNMAPPED UINT64_MAX
 
 struct pci_rom {
-	int fd;		   /* memfd, -1 when the function has no ROM */
-	uint8_t *data;	   /* shared mapping of the memfd */
-	uint64_t size;	   /* power of two, >= 4 KiB */
-	bool hv_mapped;	   /* dm_map_memfd() succeeded at mapped_at */
+	int fd;			 /* memfd, -1 when the function has no ROM */
+	uint8_t *data;		 /* shared mapping of the memfd */
+	uint64_t size;		 /* power of two, >= 4 KiB */
+	bool hv_mapped;		 /* dm_map_memfd() succeeded at mapped_at */
 	struct io_region region; /* served from `data` when the dm is standalone */
 	struct pci_bar bar;
 };
@@ -125,7 +125,7 @@ struct pci_func {
 	void *opaque;
 
 	uint8_t cfg[256];
-	uint8_t wmask[256];  /* bit set: the guest may change it */
+	uint8_t wmask[256];   /* bit set: the guest may change it */
 	uint8_t w1cmask[256]; /* bit set: writing 1 clears it */
 	uint8_t reset_cfg[256];
 

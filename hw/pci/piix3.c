@@ -74,12 +74,15 @@ static const struct {
 } piix3_defaults[] = {
 	{ 0x4c, 0x4d }, /* IORT: ISA I/O recovery timer */
 	{ 0x4e, 0x03 }, /* XBCS: X-bus chip select */
-	{ 0x60, 0x80 }, /* PIRQA-D: disabled */
-	{ 0x61, 0x80 }, { 0x62, 0x80 }, { 0x63, 0x80 },
+	{ 0x60, 0x80 }, /* PIRQA: disabled */
+	{ 0x61, 0x80 }, /* PIRQB */
+	{ 0x62, 0x80 }, /* PIRQC */
+	{ 0x63, 0x80 }, /* PIRQD */
 	{ 0x69, 0x02 }, /* TOM: top of memory */
 	{ 0x70, 0x80 }, /* MBIRQ0: disabled */
-	{ 0x76, 0x0c }, /* MBDMA0/1: disabled */
-	{ 0x77, 0x0c }, { 0x78, 0x02 }, /* PCSC: programmable chip select */
+	{ 0x76, 0x0c }, /* MBDMA0: disabled */
+	{ 0x77, 0x0c }, /* MBDMA1: disabled */
+	{ 0x78, 0x02 }, /* PCSC: programmable chip select */
 	{ 0xa0, 0x08 }, /* SMICNTL */
 	{ 0xa8, 0x0f }, /* FTMR: fast-off timer */
 };

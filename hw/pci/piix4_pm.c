@@ -51,7 +51,7 @@
 #define PM_PMBA_WMASK 0x0000ffc0u
 #define PM_PMREGMISC 0x80
 #define PM_PMIOSE 0x01 /* PM I/O space enable */
-#define PM_SMBBA 0x90 /* SMBus base address, I/O, bits 15:4 */
+#define PM_SMBBA 0x90  /* SMBus base address, I/O, bits 15:4 */
 #define PM_SMBBA_WMASK 0x0000fff0u
 #define PM_SMBHSTCFG 0xd2
 
@@ -105,7 +105,7 @@ struct piix4_pm {
 	uint8_t apm_cnt, apm_sts;
 
 	struct irq_line sci;
-	bool sci_ref; /* holds a level-trigger reference on the SCI IRQ */
+	bool sci_ref;	     /* holds a level-trigger reference on the SCI IRQ */
 	struct dm_timer tmr; /* armed for the next TMR_STS while TMR_EN is set */
 	uint64_t tmr_seen;   /* timer ticks when TMR_STS was last brought up to date */
 	bool hook_installed;
