@@ -415,12 +415,12 @@ static int parse_array(struct parser *ps, struct json *arr)
 	}
 }
 
-static bool has_key(const struct json *obj, const char *key, size_t klen)
+static bool has_key(const struct json *obj, const char *key)
 {
 	size_t i;
 
 	for (i = 0; i < obj->len; i++)
-		if (!memcmp(obj->k[i], key, klen + 1))
+		if (!strcmp(obj->k[i], key))
 			return true;
 	return false;
 }
@@ -450,7 +450,7 @@ static int parse_object(struct parser *ps, struct json *obj)
 		if (r)
 			return r;
 		/* Keys with embedded NULs could alias others: refuse them. */
-		if (strlen(key) != klen || has_key(obj, key, klen)) {
+		if (strlen(key) != klen || has_key(obj, key)) {
 			free(key);
 			return -EINVAL;
 		}
