@@ -14,6 +14,7 @@ void tap_check_eq(uint64_t got, uint64_t want, const char *expr, const char *fil
 int tap_done(void);
 
 #define CHECK(e) tap_check(!!(e), #e, __FILE__, __LINE__)
-#define CHECK_EQ(got, want) tap_check_eq((uint64_t)(got), (uint64_t)(want), #got, __FILE__, __LINE__)
+#define CHECK_EQ(got, want) \
+	tap_check_eq((uint64_t)(got), (uint64_t)(want), #got, __FILE__, __LINE__)
 
 #endif /* TAP_H */
