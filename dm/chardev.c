@@ -69,9 +69,9 @@ struct chardev {
 	bool server;
 	int listen_fd;
 	struct loop_ev *listen_ev;
-	char *path;	  /* unix socket path */
+	char *path;	   /* unix socket path */
 	char *host, *port; /* tcp */
-	char listen_addr[128];
+	char listen_addr[NI_MAXHOST + NI_MAXSERV + 2];
 	bool connecting; /* non-blocking connect in flight */
 
 	int timer_fd; /* retry timer, -1 until needed */

@@ -15,7 +15,7 @@
 
 #include "chardev.h"
 #include "device.h"
-#include "irq.h" /* before dm.h, which uses DM_MAX_GSIS without including it */
+#include "irq.h"
 #include "dm.h"
 #include "iospace.h"
 #include "log.h"
