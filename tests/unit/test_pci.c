@@ -604,6 +604,140 @@ static void test_order(void)
 	dm_destroy(dm);
 }
 
+static void test_late_router(void)
+{
+	struct dm *dm = NULL;
+	struct tdev t;
+
+	/* INTx asserted before the ISA bridge exists reaches the GSI once routed. */
+	CHECK_EQ(dm_create_standalone(1 << 20, &dm), 0);
+	CHECK_EQ(dev_create(dm, "i440fx", NULL, NULL), 0);
+	CHECK_EQ(tdev_init(&t, pci_bus_of(dm), PCI_DEVFN(3, 0), 2), 0); /* INTB -> PIRQA */
+	pci_set_irq(&t.f, true);
+	CHECK_EQ(dev_create(dm, "piix3", NULL, NULL), 0);
+	cfg_wr(dm, 0x08, 0x60, 1, 5);
+	CHECK_EQ(dm_irq_level(dm, 5), 1);
+	pci_set_irq(&t.f, false);
+	CHECK_EQ(dm_irq_level(dm, 5), 0);
+	pci_func_exit(&t.f);
+	dm_destroy(dm);
+}
+
+/* A deterministic stream of hostile accesses; the invariants must hold after it. */
+static uint32_t lcg(uint32_t *s)
+{
+	*s = *s * 1103515245u + 12345u;
+	return *s >> 8;
+}
+
+static void check_bar_consistency(struct dm *dm, struct tdev *t)
+{
+	unsigned i;
+
+	for (i = 0; i <= PCI_NUM_BARS; i++) {
+		const struct pci_bar *b = i < PCI_NUM_BARS ? &t->f.bar[i] : &t->f.rom.bar;
+		uint64_t at = pci_bar_addr(&t->f, i);
+
+		if (!b->region)
+			continue;
+		if (at == PCI_BAR_UNMAPPED) {
+			CHECK(!b->region->mapped);
+			continue;
+		}
+		CHECK(io_lookup(dm, (b->type & PCI_BAR_IO) ? IO_PIO : IO_MMIO, at) == b->region);
+	}
+}
+
+/* All-ones, small (I/O-like), 32-bit MMIO-like, zero (upper halves) or anything. */
+static uint32_t bar_pattern(uint32_t r, uint32_t v)
+{
+	switch ((r >> 8) % 5) {
+	case 0:
+		return 0xffffffff;
+	case 1:
+		return v & 0xfff0;
+	case 2:
+		return 0xe0000000 | (v & 0x3f000);
+	case 3:
+		return 0;
+	default:
+		return v;
+	}
+}
+
+static void test_random_hostile(void)
+{
+	static const uint16_t ports[] = { 0xcf8, 0xcf9, 0xcfa, 0xcfb, 0xcfc, 0xcfd, 0xcfe,
+					  0xcff, 0xb2,	0xb3,  0x600, 0x604, 0x608, 0xafe0 };
+	static const uint8_t devfns[] = { 0x00, 0x08, 0x0b, 0x18, 0x20, 0x28, 0xff };
+	struct dm *dm = make_machine();
+	struct tdev a, b;
+	uint32_t seed = 12345;
+	unsigned i, gsi;
+	uint8_t img[3000] = { 0x55, 0xaa };
+
+	CHECK_EQ(dev_create(dm, "piix4-pm", NULL, NULL), 0);
+	CHECK_EQ(tdev_init(&a, pci_bus_of(dm), PCI_DEVFN(3, 0), 1), 0);
+	CHECK_EQ(tdev_init(&b, pci_bus_of(dm), PCI_DEVFN(4, 0), 3), 0);
+	CHECK_EQ(pci_rom_init(&b.f, img, sizeof(img)), 0);
+	for (i = 0; i < 200000; i++) {
+		uint32_t r = lcg(&seed), v = lcg(&seed) | (lcg(&seed) << 24);
+		unsigned size = 1u << (r % 3);
+		uint8_t devfn = devfns[(r >> 2) % sizeof(devfns)];
+		uint32_t reg = (r >> 5) & 0x1ff;
+		uint64_t val = v;
+
+		switch ((r >> 14) % 6) {
+		case 0: /* mechanism #1 with a random address */
+			cfg_wr(dm, devfn, reg & 0xff, size, v);
+			break;
+		case 1: /* IOREQ_TYPE_PCI_CONFIG, possibly misaligned or past 256 */
+			dm->pci_ops->write(dm->pci_opaque, devfn, reg, v, size);
+			(void)dm->pci_ops->read(dm->pci_opaque, devfn, reg ^ 1, size);
+			break;
+		case 2: /* BAR-like values where they matter most */
+			cfg_wr(dm, devfn, 0x10 + 4 * ((r >> 20) % 7), 4, bar_pattern(r, v));
+			cfg_wr(dm, devfn, PCI_COMMAND, 2, v);
+			break;
+		case 3: /* raw port accesses, any size, any alignment */
+			io_dispatch(dm, IO_PIO, ports[(r >> 3) % (sizeof(ports) / 2)] + (r & 3),
+				    size, r & 0x40, &val);
+			break;
+		case 4:
+			pci_set_irq((r & 1) ? &a.f : &b.f, r & 2);
+			break;
+		default: /* reads everywhere */
+			(void)cfg_rd(dm, devfn, reg & 0xff, size);
+			io_dispatch(dm, IO_MMIO, 0xe0000000ull + (v & 0xfffff), size, false, &val);
+			break;
+		}
+		if ((i & 1023) == 0) {
+			check_bar_consistency(dm, &a);
+			check_bar_consistency(dm, &b);
+		}
+	}
+	check_bar_consistency(dm, &a);
+	check_bar_consistency(dm, &b);
+	/* The mechanism still works and everything resets cleanly. */
+	CHECK_EQ(cfg_rd(dm, 0x00, 0x00, 4), 0x12378086);
+	CHECK_EQ(cfg_rd(dm, 0x0b, 0x00, 4), 0x71138086);
+	pci_set_irq(&a.f, false);
+	pci_set_irq(&b.f, false);
+	dev_reset_all(dm, DEV_RESET_WARM);
+	pci_func_reset(&a.f);
+	pci_func_reset(&b.f);
+	for (gsi = 0; gsi < DM_MAX_GSIS; gsi++)
+		CHECK_EQ(dm_irq_level(dm, gsi), 0);
+	CHECK_EQ(cfg_rd(dm, 0x08, 0x60, 4), 0x80808080);
+	for (i = 0; i < PCI_NUM_BARS; i++)
+		CHECK_EQ(pci_bar_addr(&a.f, i), PCI_BAR_UNMAPPED);
+	CHECK_EQ(pci_bar_addr(&b.f, PCI_NUM_BARS), PCI_BAR_UNMAPPED);
+	CHECK_EQ(dm->irq_level_triggered, 1u << 9); /* only the SCI */
+	pci_func_exit(&b.f);
+	pci_func_exit(&a.f);
+	dm_destroy(dm);
+}
+
 int main(void)
 {
 	test_ids();
@@ -616,5 +750,7 @@ int main(void)
 	test_intx();
 	test_dma();
 	test_order();
+	test_late_router();
+	test_random_hostile();
 	return tap_done();
 }
