@@ -8,6 +8,24 @@
  * All timers run on the hypervisor's virtual clock (passed in as `now` in
  * nanoseconds), so tests can step time.  Every entry point takes the chip's
  * lock: vCPU threads and the irq-line thread call in concurrently.
+ *
+ * Hooks are never called with the lock held (effects are queued and the
+ * hooks run just before the entry point returns), so a hook may call any
+ * irqchip_* function.  hooks->now is required; the others may be NULL.
+ *   - kick(cpu): cpu has a deliverable interrupt, or the timer deadline that
+ *     the caller last got from irqchip_run_timers()/irqchip_next_deadline()
+ *     moved earlier (LAPIC timer: its own cpu; PIT: cpu 0).  Call
+ *     irqchip_next_deadline() or irqchip_run_timers() again after a kick.
+ *   - sipi(cpu, vec) is called only for a cpu in wait-for-SIPI state (an AP
+ *     after power-on or INIT), once; the repeated SIPI of the MP start-up
+ *     protocol is filtered here.  init(cpu) means: reset the CPU; APs then
+ *     wait for SIPI, the BSP restarts at the reset vector.  The LAPIC has
+ *     already been reset by the chip.
+ *   - eoi_gsi(gsi): informational resample.  Lines keep the level passed to
+ *     irqchip_set_gsi(); a level-triggered line still high is re-delivered by
+ *     the chip itself after the EOI, so re-asserting is harmless.
+ * APIC IDs equal cpu indexes (CPUID leaf 1 EBX[31:24] must match); cpu 0 is
+ * the BSP.  At most 64 vCPUs.
  */
 #ifndef EMU_IRQCHIP_H
 #define EMU_IRQCHIP_H
@@ -60,5 +78,14 @@ int irqchip_ack(struct irqchip *c, unsigned cpu);
 
 /* Fire timers due at `now`; returns the next deadline (UINT64_MAX if none). */
 uint64_t irqchip_run_timers(struct irqchip *c, uint64_t now);
+/* The next deadline without firing anything (UINT64_MAX if none). */
+uint64_t irqchip_next_deadline(struct irqchip *c);
+
+/*
+ * A PCI MSI write: `addr` 0xfeeXXXXX (destination ID in bits 19:12, logical
+ * in bit 2), `data` vector/delivery mode/trigger.  False if addr is not an
+ * MSI address.
+ */
+bool irqchip_msi(struct irqchip *c, uint64_t addr, uint32_t data);
 
 #endif /* EMU_IRQCHIP_H */
