@@ -7,11 +7,12 @@
  * destinations, masking, and level-triggered pins with remote IRR cleared by
  * the local APICs' EOI broadcast.
  *
- * Deliberate deviations, shared with KVM and QEMU so guests see what they
- * are tested against: an edge arriving on a masked pin is held and delivered
- * when the pin is unmasked, and the polarity bit is stored but not applied
- * (the line level passed in is "asserted").  Not emulated: the PIIX APICBASE
- * relocation and the EOI register of later (0x20) versions.
+ * An edge arriving on a masked pin is discarded (datasheet 3.2.4, "Interrupt
+ * Mask"; QEMU and KVM do the same).  The polarity bit is stored but not
+ * applied: the level passed in means "asserted", as in KVM, QEMU and Xen,
+ * because firmware tables describe PCI lines as active-low while the device
+ * model reports assertion.  Not emulated: the PIIX APICBASE relocation and
+ * the EOI register of later (0x20) versions.
  */
 #include "ioapic.h"
 
@@ -83,7 +84,7 @@ void ioapic_set_pin(struct ioapic *io, unsigned pin, bool level)
 			io->irr |= bit;
 		else
 			io->irr &= ~bit;
-	} else if (level && !(io->lines & bit)) {
+	} else if (level && !(io->lines & bit) && !(io->rte[pin] & RTE_MASK)) {
 		io->irr |= bit;
 	}
 	if (level)

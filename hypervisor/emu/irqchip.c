@@ -544,7 +544,11 @@ int irqchip_ack(struct irqchip *c, unsigned cpu)
 		return -1;
 	l = &c->lapic[cpu];
 	pthread_mutex_lock(&c->lock);
-	if (c->pic.intr && lapic_accepts_pic(l)) {
+	/*
+	 * If the 8259 request went away between irqchip_pending() and here, the
+	 * INTA cycle still happens and yields the spurious IR7 vector.
+	 */
+	if (lapic_accepts_pic(l) && (c->pic.intr || lapic_pending(l) < 0)) {
 		l->extint = false;
 		v = i8259_ack(&c->pic);
 	} else {
