@@ -21,12 +21,15 @@
  *   - APM control/status ports 0xB2/0xB3: writing ACPI_ENABLE (0xF1) or
  *     ACPI_DISABLE (0xF0) sets or clears SCI_EN, the hand-over that firmware
  *     SMM code does on real boards (FADT SMI_CMD = 0xB2);
- *   - SCI on ISA IRQ 9, level-triggered, asserted while SCI_EN is set and an
- *     enabled PM1 or GPE0 event is pending (with SCI_EN clear real hardware
- *     raises SMI instead, which does not exist here; QEMU ignores SCI_EN);
+ *   - SCI on ISA IRQ 9, level-triggered, asserted while an enabled PM1 or
+ *     GPE0 event is pending.  SCI_EN does not gate it: with SCI_EN clear a
+ *     real board raises SMI instead, and there is no SMM here; QEMU does the
+ *     same, and it keeps SCIs working whether or not the FADT advertises
+ *     SMI_CMD (an ACPI-only FADT means the OS never sets SCI_EN itself);
  *   - the power button: dm->powerdown sets PWRBTN_STS.
  * Not emulated: SMBus (the base register 0x90 and host config 0xD2 are only
- * stored), SMI, device monitors and traps, throttling (PROCCNT), GPIO, CPU
+ * stored), SMI and SMM (DEVACTB reports APMC SMI as already set up, so
+ * firmware does not try to relocate SMBASE), device monitors and traps, throttling (PROCCNT), GPIO, CPU
  * and PCI hot-plug registers.
  */
 #include <errno.h>
@@ -49,6 +52,8 @@
 
 #define PM_PMBA 0x40 /* PM base address, I/O, bits 15:6 */
 #define PM_PMBA_WMASK 0x0000ffc0u
+#define PM_DEVACTB 0x58 /* device activity B */
+#define PM_DEVACTB_APMC_EN 0x02000000u
 #define PM_PMREGMISC 0x80
 #define PM_PMIOSE 0x01 /* PM I/O space enable */
 #define PM_SMBBA 0x90  /* SMBus base address, I/O, bits 15:4 */
@@ -140,7 +145,7 @@ static void pm_update_sci(struct piix4_pm *s)
 {
 	bool pending = (s->pm1_sts & s->pm1_en & PM1_SCI_EVENTS) || (s->gpe_sts & s->gpe_en);
 
-	irq_set(&s->sci, pending && (s->pm1_cnt & PM1_CNT_SCI_EN));
+	irq_set(&s->sci, pending);
 }
 
 static void pm_tmr_arm(struct piix4_pm *s)
@@ -405,7 +410,13 @@ static void pm_setup_config(struct pci_func *f)
 	pci_set_long(f, PM_SMBBA, 0xb100 | 0x1);
 	pci_set_wmask(f, PM_SMBBA, 4, PM_SMBBA_WMASK);
 	pci_set_byte(f, PM_SMBHSTCFG, 0x09);
-	/* Power-on values QEMU shows (DEVACTB 0x5F, DEVRESD 0x63). */
+	/*
+	 * DEVACTB APMC_EN (0x58 bit 25) set at power-on, as QEMU does without
+	 * SMM: SeaBIOS then skips its SMM relocation, which would wait forever
+	 * at port 0xB3 for an SMI handler that does not exist here.
+	 */
+	pci_set_byte(f, PM_DEVACTB + 3, PM_DEVACTB_APMC_EN >> 24);
+	/* Power-on values QEMU shows (DEVRESA 0x5F, DEVRESD 0x63). */
 	pci_set_byte(f, 0x5f, 0x10);
 	pci_set_byte(f, 0x63, 0x60);
 }

@@ -79,6 +79,8 @@ static void test_config(void)
 	CHECK_EQ(cfg_rd(dm, 0x3d, 1), 0x01);
 	CHECK_EQ(cfg_rd(dm, 0x40, 4), 0x00000001);
 	CHECK_EQ(cfg_rd(dm, 0x90, 4), 0x0000b101);
+	/* SMM reported as set up already: SeaBIOS must not wait for an SMI. */
+	CHECK_EQ(cfg_rd(dm, 0x58, 4), 0x02000000);
 	/* PMBA: bits 15:6 writable, bit 0 hard-wired. */
 	cfg_wr(dm, 0x40, 4, 0xffffffff);
 	CHECK_EQ(cfg_rd(dm, 0x40, 4), 0x0000ffc1);
@@ -159,7 +161,6 @@ static void test_timer(void)
 	/* TMR_STS: set when bit 23 toggles, cleared by writing 1; SCI when enabled. */
 	dm = make_machine();
 	enable_pm_io(dm);
-	pio_out(dm, 0xb2, 1, 0xf1);	    /* ACPI enable: SCI_EN */
 	pio_out(dm, PMBASE + 2, 2, 0x0001); /* TMR_EN */
 	/* First toggle of bit 23: tick 2^23, at ceil(2^23 / 3.579545 MHz). */
 	ovf_ns = (((uint64_t)1 << 23) * NS_PER_SEC + 3579545 - 1) / 3579545;
@@ -224,11 +225,14 @@ static void test_acpi_enable_and_button(void)
 	dm->powerdown(dm->powerdown_opaque);
 	CHECK_EQ(pio_in(dm, PMBASE, 2) & 0x100, 0x100);
 	CHECK_EQ(dm_irq_level(dm, SCI), 0);
-	/* Enabled but ACPI mode off (SCI_EN clear): still no SCI. */
+	/* Enabling the event raises SCI (SCI_EN does not gate it: no SMM). */
 	pio_out(dm, PMBASE + 2, 2, 0x0100);
 	CHECK_EQ(pio_in(dm, PMBASE + 2, 2), 0x0100);
+	CHECK_EQ(dm_irq_level(dm, SCI), 1);
+	pio_out(dm, PMBASE + 2, 2, 0x0000);
 	CHECK_EQ(dm_irq_level(dm, SCI), 0);
 	pio_out(dm, 0xb2, 1, 0xf1);
+	pio_out(dm, PMBASE + 2, 2, 0x0100);
 	CHECK_EQ(dm_irq_level(dm, SCI), 1);
 	/* Writing 0 to the status keeps it; writing 1 clears it and the SCI. */
 	pio_out(dm, PMBASE, 2, 0x0000);

@@ -5,8 +5,13 @@
 Each transcript is a list of qtest requests (port I/O only) aimed at the
 functions hvmdm models in hw/pci: i440FX 00:00.0, PIIX3 00:01.0 and PIIX4 PM
 00:01.3.  This script sends them to
-    qemu-system-x86_64 -machine pc -accel tcg -S -nodefaults -display none
-                       -m 64 -qtest stdio -qtest-log none
+    qemu-system-x86_64 -machine pc[,smm=off] -accel tcg -S -nodefaults
+                       -display none -m 64 -qtest stdio -qtest-log none
+Configuration space is recorded with smm=off: hvmdm has no SMM and reports
+it as QEMU does then (PIIX4 DEVACTB APMC_EN preset).  The PM I/O script is
+recorded with SMM on, where QEMU (like hvmdm, like a real board's firmware)
+clears SCI_EN at reset and lets ACPI_ENABLE/ACPI_DISABLE at 0xB2 toggle it;
+QEMU without SMM pins SCI_EN to 1 instead.
 and writes pci_*.qtest beside itself: '> request' lines each followed by
 the '< reply' QEMU gave.  The harness replays them against hvmdm; the unit
 test tests/unit/test_pci_qtest.c replays them in-process.
@@ -25,7 +30,7 @@ import subprocess
 import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-QEMU = ["qemu-system-x86_64", "-machine", "pc", "-accel", "tcg", "-S", "-nodefaults",
+QEMU = ["qemu-system-x86_64", "-machine", "MACHINE", "-accel", "tcg", "-S", "-nodefaults",
         "-display", "none", "-m", "64", "-qtest", "stdio", "-qtest-log", "none"]
 
 
@@ -115,12 +120,17 @@ def pm():
     return s
 
 
-SCRIPTS = {"pci_config_ids.qtest": ids, "pci_config_writes.qtest": writes, "pci_pm.qtest": pm}
+SCRIPTS = {
+    "pci_config_ids.qtest": ("pc,smm=off", ids),
+    "pci_config_writes.qtest": ("pc,smm=off", writes),
+    "pci_pm.qtest": ("pc", pm),
+}
 
 
-def record(reqs):
-    p = subprocess.Popen(QEMU, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, bufsize=1)
-    lines = ["# recorded with: " + " ".join(QEMU)]
+def record(machine, reqs):
+    argv = [machine if a == "MACHINE" else a for a in QEMU]
+    p = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, bufsize=1)
+    lines = ["# recorded with: " + " ".join(argv)]
     try:
         for r in reqs:
             if r.startswith("#"):
@@ -142,8 +152,8 @@ def record(reqs):
 def main():
     check = "--check" in sys.argv[1:]
     bad = 0
-    for name, plan in SCRIPTS.items():
-        text = "\n".join(record(plan())) + "\n"
+    for name, (machine, plan) in SCRIPTS.items():
+        text = "\n".join(record(machine, plan())) + "\n"
         path = os.path.join(HERE, name)
         if check:
             with open(path) as f:
