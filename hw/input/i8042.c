@@ -182,7 +182,7 @@ static void kbc_dev_notify(void *opaque)
 static void kbc_set_a20(struct i8042 *s, bool on)
 {
 	if (on != s->a20)
-		dm_info(KBC_MOD, "A20 gate %s", on ? "enabled" : "disabled");
+		dm_log_ratelimited(LOG_INFO, KBC_MOD, "A20 gate %s", on ? "enabled" : "disabled");
 	s->a20 = on;
 	s->outport = on ? (s->outport | KBC_OUT_A20) : (s->outport & ~KBC_OUT_A20);
 }
