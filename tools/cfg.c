@@ -211,6 +211,8 @@ static int lex_list(struct lexer *lx, struct cfg_val *v)
 		if (r)
 			return r;
 		skip_space(lx, true);
+		if (*lx->p == '\0')
+			return lex_error(lx, "list not closed with ']'");
 		if (*lx->p == ',')
 			lx->p++;
 		else if (*lx->p != ']')
@@ -306,8 +308,7 @@ int cfg_parse(struct cfg *c, const char *text, const char *fname, char *err, siz
 			return r;
 		skip_space(&lx, false);
 		if (*lx.p == ';')
-			lx.p++;
-		skip_space(&lx, false);
+			continue; /* another setting may follow on this line */
 		if (*lx.p != '\n' && *lx.p != '\0')
 			return lex_error(&lx, "unexpected text after the value");
 	}

@@ -684,8 +684,8 @@ int launch_run(struct launch *l)
 	r = start_once(l, err, sizeof(err));
 	if (r) {
 		fprintf(stderr, "hvmctl: domain %s: %s\n", l->d->name, err);
+		domain_remove(l->rundir, l->domid); /* before the parent hears of it */
 		report(l, err);
-		domain_remove(l->rundir, l->domid);
 		return 1;
 	}
 	report(l, "ok");

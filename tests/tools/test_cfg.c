@@ -1,0 +1,395 @@
+// SPDX-License-Identifier: MIT
+/*
+ * test_cfg.c - hvmctl's configuration parser (tools/cfg.c): xl.cfg and xm
+ * Python-style syntax, command-line overrides, defaults, every key's
+ * checks and the exact error and warning messages.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cfg.h"
+#include "tap.h"
+
+static char err[512], warn[4096];
+
+/* Parse + interpret; returns 0 or -EINVAL with err filled. */
+static int load(const char *text, struct domcfg *d)
+{
+	struct cfg c = { 0 };
+	int r;
+
+	err[0] = warn[0] = '\0';
+	memset(d, 0, sizeof(*d));
+	r = cfg_parse(&c, text, "guest.cfg", err, sizeof(err));
+	if (!r)
+		r = cfg_interpret(&c, d, err, sizeof(err), warn, sizeof(warn));
+	cfg_free(&c);
+	return r;
+}
+
+static void expect_error(const char *text, const char *msg)
+{
+	struct domcfg d;
+	int r = load(text, &d);
+
+	CHECK(r == -EINVAL);
+	CHECK(!strcmp(err, msg));
+	if (strcmp(err, msg))
+		fprintf(stderr, "  text: %s\n  got:  %s\n  want: %s\n", text, err, msg);
+	domcfg_free(&d);
+}
+
+static void test_xl_syntax(void)
+{
+	static const char xl[] = "# an xl.cfg\n"
+				 "type = \"hvm\"\n"
+				 "name = \"debian\"   # trailing comment\n"
+				 "memory = 512\n"
+				 "maxmem = 0x200\n"
+				 "vcpus = 2\n"
+				 "uuid = \"01234567-89ab-cdef-0123-456789ABCDEF\"\n"
+				 "serial = [ 'pty', \"file:/tmp/s1\", ]\n"
+				 "disk = [ '/img/d.qcow2,qcow2,hda,rw',\n"
+				 "         # a comment inside a list\n"
+				 "         '/img/cd.iso,,hdc,cdrom' ]\n"
+				 "vif = [ 'mac=00:16:3e:00:00:01,bridge=br0,model=e1000' ]\n"
+				 "boot = \"dc\"; acpi = 0; localtime = 1\n"
+				 "rtc_timeoffset = -3600\n"
+				 "on_poweroff = \"destroy\"\n"
+				 "on_reboot = 'restart'\n"
+				 "on_crash = \"preserve\"\n"
+				 "accel = \"emu\"\n"
+				 "firmware = \"/usr/share/seabios/bios.bin\"\n"
+				 "device_model_version = \"qemu-xen-traditional\"\n"
+				 "device_model_override = \"/opt/hvmdm\"\n"
+				 "vnc = 1\nvnclisten = \"0.0.0.0\"\nvncdisplay = 3\nvncunused = 0\n"
+				 "vncpasswd = ''\nkeymap = 'de'\nstdvga = 1\nvideoram = 16\n"
+				 "usb = 1\nusbdevice = 'tablet'\nsoundhw = 'sb16'\nsdl = 0\n";
+	struct domcfg d;
+
+	CHECK_EQ(load(xl, &d), 0);
+	if (err[0])
+		fprintf(stderr, "%s\n", err);
+	CHECK(d.name && !strcmp(d.name, "debian"));
+	CHECK_EQ(d.memory, 512);
+	CHECK_EQ(d.maxmem, 512);
+	CHECK_EQ(d.vcpus, 2);
+	CHECK(d.uuid && !strcmp(d.uuid, "01234567-89ab-cdef-0123-456789ABCDEF"));
+	CHECK_EQ(d.nr_serial, 2);
+	CHECK(d.nr_serial == 2 && !strcmp(d.serial[0], "pty") &&
+	      !strcmp(d.serial[1], "file:/tmp/s1"));
+	CHECK_EQ(d.nr_disk, 2);
+	CHECK(d.nr_disk == 2 && !strcmp(d.disk[1], "/img/cd.iso,,hdc,cdrom"));
+	CHECK_EQ(d.nr_vif, 1);
+	CHECK(!strcmp(d.boot, "dc"));
+	CHECK(!d.acpi && d.localtime && d.apic && d.pae);
+	CHECK_EQ(d.rtc_timeoffset, (uint64_t)-3600);
+	CHECK_EQ(d.on_poweroff, ACT_DESTROY);
+	CHECK_EQ(d.on_reboot, ACT_RESTART);
+	CHECK_EQ(d.on_crash, ACT_PRESERVE);
+	CHECK(!strcmp(d.accel, "emu"));
+	CHECK(!strcmp(d.firmware, "/usr/share/seabios/bios.bin"));
+	CHECK(!strcmp(d.device_model, "/opt/hvmdm"));
+	CHECK(d.vnc && !d.vncunused && d.vncdisplay == 3 && !strcmp(d.vnclisten, "0.0.0.0"));
+	CHECK(d.vncpasswd && !d.vncpasswd[0]);
+	CHECK(!strcmp(d.keymap, "de") && d.stdvga && d.videoram == 16 && d.usb);
+	CHECK(d.nr_usbdevice == 1 && !strcmp(d.usbdevice[0], "tablet"));
+	CHECK(!strcmp(d.soundhw, "sb16") && !d.sdl);
+	CHECK(!strcmp(warn, "")); /* every key above is known */
+	domcfg_free(&d);
+}
+
+static void test_xm_syntax(void)
+{
+	/* tools/examples/xmexample.hvm style, Python syntax. */
+	static const char xm[] = "import os, re\n"
+				 "kernel = \"/usr/lib/xen/boot/hvmloader\"\n"
+				 "builder='hvm'\n"
+				 "memory = 128\n"
+				 "name = \"ExampleHVMDomain\"\n"
+				 "vif = [ 'type=ioemu, bridge=xenbr0' ]\n"
+				 "disk = [ 'file:/var/images/min-el3-i386.img,hda,w', "
+				 "',hdc:cdrom,r' ]\n"
+				 "device_model = 'qemu-dm'\n"
+				 "boot=\"cda\"\n"
+				 "sdl=0\nopengl=1\nvnc=1\nvnclisten=\"127.0.0.1\"\nvncdisplay="
+				 "1\nvncunused=1\n"
+				 "vncpasswd=''\nnographic=0\nstdvga=0\nserial='pty'\nmonitor=1\n"
+				 "soundhw='sb16'\nlocaltime=1\nrtc_timeoffset=3600\n"
+				 "usb=1\nusbdevice='tablet'\nkeymap='ja'\nxen_platform_pci=1\n"
+				 "acpi = True\napic = False\n"
+				 "on_crash = 'restart'\n";
+	struct domcfg d;
+	int r;
+
+	/* Python statements other than assignments are a syntax error. */
+	r = load(xm, &d);
+	CHECK_EQ(r, (uint64_t)-EINVAL);
+	CHECK(!strcmp(err, "guest.cfg:1: expected '=' after 'import'"));
+	domcfg_free(&d);
+
+	r = load(xm + strlen("import os, re\n"), &d);
+	CHECK_EQ(r, 0);
+	if (r)
+		fprintf(stderr, "%s\n", err);
+	CHECK(!strcmp(d.name, "ExampleHVMDomain"));
+	CHECK(d.kernel == NULL); /* hvmloader is dropped with a warning */
+	CHECK(d.device_model == NULL);
+	CHECK(d.nr_serial == 1 && !strcmp(d.serial[0], "pty"));
+	CHECK(d.nr_disk == 2 && !strcmp(d.disk[1], ",hdc:cdrom,r"));
+	CHECK(d.acpi && !d.apic);
+	CHECK_EQ(d.on_crash, ACT_RESTART);
+	CHECK_EQ(d.rtc_timeoffset, 3600);
+	CHECK(strstr(warn, "guest.cfg:1: warning: kernel = \"/usr/lib/xen/boot/hvmloader\"") !=
+	      NULL);
+	CHECK(strstr(warn, "guest.cfg:10: warning: 'opengl' is accepted but has no effect") !=
+	      NULL);
+	CHECK(strstr(warn, "'monitor' is accepted but has no effect") != NULL);
+	domcfg_free(&d);
+}
+
+static void test_defaults_and_overrides(void)
+{
+	struct cfg c = { 0 };
+	struct domcfg d;
+
+	CHECK_EQ(load("name='a'", &d), 0);
+	CHECK_EQ(d.memory, 128);
+	CHECK_EQ(d.vcpus, 1);
+	CHECK(!strcmp(d.boot, "cda"));
+	CHECK(d.acpi && d.vnc && d.vncunused && d.vncdisplay == -1);
+	CHECK_EQ(d.on_poweroff, ACT_DESTROY);
+	CHECK_EQ(d.on_reboot, ACT_RESTART);
+	CHECK_EQ(d.on_crash, ACT_DESTROY);
+	CHECK_EQ(d.nr_serial, 0);
+	domcfg_free(&d);
+
+	CHECK_EQ(cfg_parse(&c, "name = 'x'\nmemory = 64\n", "f.cfg", err, sizeof(err)), 0);
+	CHECK_EQ(cfg_override(&c, "memory=256", err, sizeof(err)), 0);
+	CHECK_EQ(cfg_override(&c, "name=\"y\"", err, sizeof(err)), 0);
+	CHECK_EQ(cfg_override(&c, "serial=['pty','null']", err, sizeof(err)), 0);
+	CHECK_EQ(cfg_override(&c, "boot=d", err, sizeof(err)), 0); /* bare string */
+	CHECK_EQ(cfg_override(&c, "extra=console=ttyS0 quiet", err, sizeof(err)), 0);
+	CHECK_EQ(cfg_override(&c, "kernel=/boot/vmlinuz", err, sizeof(err)), 0);
+	CHECK_EQ(cfg_override(&c, "noequals", err, sizeof(err)), (uint64_t)-EINVAL);
+	CHECK(!strcmp(err, "command line: 'noequals': expected KEY=VALUE"));
+	CHECK_EQ(cfg_override(&c, "bad key=1", err, sizeof(err)), (uint64_t)-EINVAL);
+	CHECK_EQ(cfg_interpret(&c, &d, err, sizeof(err), warn, sizeof(warn)), 0);
+	CHECK_EQ(d.memory, 256);
+	CHECK(!strcmp(d.name, "y"));
+	CHECK(d.nr_serial == 2 && !strcmp(d.serial[1], "null"));
+	CHECK(!strcmp(d.boot, "d"));
+	CHECK(!strcmp(d.extra, "console=ttyS0 quiet"));
+	domcfg_free(&d);
+	/* Errors in overrides name the command line. */
+	CHECK_EQ(cfg_override(&c, "memory=lots", err, sizeof(err)), 0);
+	CHECK_EQ(cfg_interpret(&c, &d, err, sizeof(err), NULL, 0), (uint64_t)-EINVAL);
+	CHECK(!strcmp(err, "command line: memory = \"lots\": expected an integer number of MiB"));
+	domcfg_free(&d);
+	cfg_free(&c);
+}
+
+static void test_syntax_errors(void)
+{
+	expect_error("name = 'a\n", "guest.cfg:1: unterminated string");
+	expect_error("name = \"a'\n", "guest.cfg:1: unterminated string");
+	expect_error("\n\nname = a\n", "guest.cfg:3: expected a quoted string, a number or a "
+				       "[list]");
+	expect_error("memory 12\n", "guest.cfg:1: expected '=' after 'memory'");
+	expect_error("= 5\n", "guest.cfg:1: expected a setting name");
+	expect_error("memory = 12 13\n", "guest.cfg:1: unexpected text after the value");
+	expect_error("memory = 12abc\n", "guest.cfg:1: malformed number");
+	expect_error("memory = 0x\n", "guest.cfg:1: malformed number");
+	expect_error("memory = 012\n", "guest.cfg:1: malformed number (leading zero)");
+	expect_error("memory = 99999999999999999999\n", "guest.cfg:1: number out of range");
+	expect_error("disk = [ 'a'\n", "guest.cfg:2: list not closed with ']'");
+	expect_error("disk = [ 'a' 'b' ]\n", "guest.cfg:1: expected ',' or ']' in list");
+	expect_error("disk = [ [ 'a' ] ]\n", "guest.cfg:1: expected a quoted string, a number or a "
+					     "[list]");
+	expect_error("disk = [ ,]\n", "guest.cfg:1: expected a quoted string, a number or a "
+				      "[list]");
+	expect_error("memory = 1.5\n", "guest.cfg:1: malformed number");
+}
+
+static void test_value_errors(void)
+{
+	expect_error("name='a'\nmemory = \"lots\"\n", "guest.cfg:2: memory = \"lots\": expected an "
+						      "integer number of MiB");
+	expect_error("name='a'\nmemory = 0\n", "guest.cfg:2: memory = 0: expected an integer "
+					       "number of MiB (1..1048576)");
+	expect_error("name='a'\nmemory = [1]\n", "guest.cfg:2: memory = [\"1\"]: expected an "
+						 "integer number of MiB");
+	expect_error("name='a'\nmaxmem = 'x'\n", "guest.cfg:2: maxmem = \"x\": expected an integer "
+						 "number of MiB");
+	expect_error("name='a'\nmemory=256\nmaxmem = 128\n", "guest.cfg:3: maxmem = 128: must not "
+							     "be below memory (256 MiB)");
+	expect_error("name='a'\nvcpus = 65\n", "guest.cfg:2: vcpus = 65: expected a number of "
+					       "vCPUs (1..64)");
+	expect_error("name='a'\nvcpus = 'two'\n", "guest.cfg:2: vcpus = \"two\": expected a number "
+						  "of vCPUs");
+	expect_error("type = 'pv'\n", "guest.cfg:1: type = \"pv\": expected \"hvm\" (only HVM "
+				      "guests are supported)");
+	expect_error("builder = 'linux'\n", "guest.cfg:1: builder = \"linux\": expected \"hvm\" "
+					    "(only HVM guests are supported)");
+	expect_error("name = '9lives'\n", "guest.cfg:1: name = \"9lives\": expected a name of 1-64 "
+					  "letters, digits, '-', "
+					  "'_', '.' or '+', not starting with a digit or '-'");
+	expect_error("name = 'a b'\n", "guest.cfg:1: name = \"a b\": expected a name of 1-64 "
+				       "letters, digits, '-', "
+				       "'_', '.' or '+', not starting with a digit or '-'");
+	expect_error("name = 5\n", "guest.cfg:1: name = 5: expected a name of 1-64 letters, "
+				   "digits, '-', '_', '.' or '+', not starting with a digit or "
+				   "'-'");
+	expect_error("memory = 64\n", "the configuration has no 'name' (it is required)");
+	expect_error("name='a'\nuuid = 'xyz'\n", "guest.cfg:2: uuid = \"xyz\": expected a UUID "
+						 "like "
+						 "01234567-89ab-cdef-0123-456789abcdef");
+	expect_error("name='a'\nboot = 'cx'\n", "guest.cfg:2: boot = \"cx\": expected up to 4 of a "
+						"(floppy), c (disk), d "
+						"(CD-ROM), n (network)");
+	expect_error("name='a'\nboot = ''\n", "guest.cfg:2: boot = \"\": expected up to 4 of a "
+					      "(floppy), c (disk), d "
+					      "(CD-ROM), n (network)");
+	expect_error("name='a'\nacpi = 2\n", "guest.cfg:2: acpi = 2: expected 0 or 1");
+	expect_error("name='a'\napic = 'maybe'\n", "guest.cfg:2: apic = \"maybe\": expected 0 or "
+						   "1");
+	expect_error("name='a'\npae = [0]\n", "guest.cfg:2: pae = [\"0\"]: expected 0 or 1");
+	expect_error("name='a'\nlocaltime = -1\n", "guest.cfg:2: localtime = -1: expected 0 or 1");
+	expect_error("name='a'\nrtc_timeoffset = 'soon'\n", "guest.cfg:2: rtc_timeoffset = "
+							    "\"soon\": expected an offset in "
+							    "seconds");
+	expect_error("name='a'\nserial = 1\n", "guest.cfg:2: serial = 1: expected a serial device "
+					       "like 'pty' (a string or a list of strings)");
+	expect_error("name='a'\nserial = ['pty','pty','pty','pty','pty']\n", "guest.cfg:2: serial "
+									     "= [\"pty\", \"pty\", "
+									     "\"pty\", \"pty\", "
+									     "\"pty\"]: at most 4 "
+									     "entries are "
+									     "supported");
+	expect_error("name='a'\nkernel = ''\n", "guest.cfg:2: kernel = \"\": expected a kernel "
+						"image path");
+	expect_error("name='a'\nramdisk = 5\n", "guest.cfg:2: ramdisk = 5: expected an initrd "
+						"path");
+	expect_error("name='a'\nramdisk = '/i'\n", "guest.cfg:2: ramdisk = \"/i\": needs kernel = "
+						   "\"...\" as well");
+	expect_error("name='a'\nextra = 5\n", "guest.cfg:2: extra = 5: expected a kernel command "
+					      "line");
+	expect_error("name='a'\nfirmware = 'ovmf'\n", "guest.cfg:2: firmware = \"ovmf\": expected "
+						      "'bios', 'seabios' or a firmware "
+						      "file path");
+	expect_error("name='a'\non_poweroff = 'explode'\n", "guest.cfg:2: on_poweroff = "
+							    "\"explode\": expected destroy, "
+							    "restart, preserve, "
+							    "rename-restart, coredump-destroy or "
+							    "coredump-restart");
+	expect_error("name='a'\non_reboot = 1\n", "guest.cfg:2: on_reboot = 1: expected destroy, "
+						  "restart, preserve, "
+						  "rename-restart, coredump-destroy or "
+						  "coredump-restart");
+	expect_error("name='a'\non_crash = ''\n", "guest.cfg:2: on_crash = \"\": expected destroy, "
+						  "restart, preserve, "
+						  "rename-restart, coredump-destroy or "
+						  "coredump-restart");
+	expect_error("name='a'\ndevice_model_override = 3\n", "guest.cfg:2: device_model_override "
+							      "= 3: expected a device model path");
+	expect_error("name='a'\ndevice_model_version = 'qemu-upstream'\n", "guest.cfg:2: "
+									   "device_model_version = "
+									   "\"qemu-upstream\": "
+									   "expected "
+									   "qemu-xen-traditional, "
+									   "qemu-xen or hvmdm");
+	expect_error("name='a'\naccel = 'tcg'\n", "guest.cfg:2: accel = \"tcg\": expected auto, "
+						  "kvm or emu");
+	expect_error("name='a'\nvnc = 'x'\n", "guest.cfg:2: vnc = \"x\": expected 0 or 1");
+	expect_error("name='a'\nvncdisplay = 100\n", "guest.cfg:2: vncdisplay = 100: expected a "
+						     "display number (0..99)");
+	expect_error("name='a'\nvideoram = 0\n", "guest.cfg:2: videoram = 0: expected a VRAM size "
+						 "in MiB (1..256)");
+	expect_error("name='a'\nvnclisten = ''\n", "guest.cfg:2: vnclisten = \"\": expected an "
+						   "address");
+	expect_error("name='a'\nkeymap = 1\n", "guest.cfg:2: keymap = 1: expected a keymap name "
+					       "like 'en-us'");
+	expect_error("name='a'\ndisk = '/a.img,,hda'\n", "guest.cfg:2: disk = \"/a.img,,hda\": "
+							 "expected a list of disk specs");
+	expect_error("name='a'\nvif = 'bridge=br0'\n", "guest.cfg:2: vif = \"bridge=br0\": "
+						       "expected a list of vif specs");
+	expect_error("name='a'\nusbdevice = 1\n", "guest.cfg:2: usbdevice = 1: expected a USB "
+						  "device like 'tablet' (a string or a list of "
+						  "strings)");
+}
+
+static void test_accepted_values(void)
+{
+	static const char *const actions[] = { "destroy",	   "restart",
+					       "preserve",	   "rename-restart",
+					       "coredump-destroy", "coredump-restart" };
+	char text[128];
+	struct domcfg d;
+	unsigned i;
+
+	for (i = 0; i < 6; i++) {
+		snprintf(text, sizeof(text), "name='a'\non_crash='%s'\n", actions[i]);
+		CHECK_EQ(load(text, &d), 0);
+		CHECK_EQ(d.on_crash, i);
+		CHECK(!strcmp(cfg_action_name(d.on_crash), actions[i]));
+		domcfg_free(&d);
+	}
+	CHECK_EQ(load("name='a'\nfirmware='seabios'\nbios='bios'\n", &d), 0);
+	CHECK(d.firmware == NULL);
+	domcfg_free(&d);
+	CHECK_EQ(load("name='a'\nmemory='256'\nacpi='yes'\nvcpus=\"0x4\"\n", &d), 0);
+	CHECK_EQ(d.memory, 256);
+	CHECK_EQ(d.vcpus, 4);
+	CHECK(d.acpi);
+	domcfg_free(&d);
+	CHECK_EQ(load("name='a'\nserial=''\n", &d), 0);
+	CHECK_EQ(d.nr_serial, 0);
+	domcfg_free(&d);
+	/* Later settings win; continuation lines and ';' separators. */
+	CHECK_EQ(load("name='a'; memory=1\\\n  ; memory = 2\nname='b'\n", &d), 0);
+	CHECK_EQ(d.memory, 2);
+	CHECK(!strcmp(d.name, "b"));
+	domcfg_free(&d);
+	/* Unknown keys warn with their name and line and are otherwise ignored. */
+	CHECK_EQ(load("name='a'\n\nfrobnicate = 1\n", &d), 0);
+	CHECK(!strcmp(warn, "guest.cfg:3: warning: unknown key 'frobnicate' ignored\n"));
+	domcfg_free(&d);
+	CHECK_EQ(load("name='a'\nmemory=256\nmaxmem=1024\n", &d), 0);
+	CHECK(strstr(warn, "guest.cfg:3: warning: memory ballooning is not supported") != NULL);
+	domcfg_free(&d);
+}
+
+static void test_file(void)
+{
+	char path[] = "/tmp/test_cfg.XXXXXX";
+	struct cfg c = { 0 };
+	int fd = mkstemp(path);
+	FILE *f = fdopen(fd, "w");
+
+	fputs("name = 'filetest'\nmemory = 32\n", f);
+	fclose(f);
+	CHECK_EQ(cfg_parse_file(&c, path, err, sizeof(err)), 0);
+	CHECK(cfg_find(&c, "memory") && cfg_find(&c, "memory")->val.i == 32);
+	CHECK(cfg_find(&c, "memory") && cfg_find(&c, "memory")->line == 2);
+	CHECK(cfg_find(&c, "nothing") == NULL);
+	cfg_free(&c);
+	unlink(path);
+	CHECK(cfg_parse_file(&c, "/nonexistent/x.cfg", err, sizeof(err)) == -ENOENT);
+	CHECK(!strcmp(err, "/nonexistent/x.cfg: No such file or directory"));
+	cfg_free(&c);
+}
+
+int main(void)
+{
+	test_xl_syntax();
+	test_xm_syntax();
+	test_defaults_and_overrides();
+	test_syntax_errors();
+	test_value_errors();
+	test_accepted_values();
+	test_file();
+	return tap_done();
+}
