@@ -26,8 +26,10 @@ iso) set -- -cdrom "$OUT/cd.iso" -boot d ;;
 esac
 start=$(date +%s.%N)
 timeout 600 "$QEMU" -accel tcg -m 256 -display none -serial stdio -monitor none \
-	-nodefaults -vga std -no-reboot "$@" </dev/null >"$LOG" 2>&1
+	-nodefaults -vga std -no-reboot "$@" </dev/null >"$LOG.raw" 2>&1
 rc=$?
+tr -d '\r' <"$LOG.raw" >"$LOG"
+rm -f "$LOG.raw"
 end=$(date +%s.%N)
 echo "qemu exit status $rc, boot to poweroff took $(echo "$end - $start" | awk "{print \$1 - \$3}" 2>/dev/null) s"
 grep -a 'HVM-MARK' "$LOG"

@@ -122,8 +122,10 @@ static int new_memfd(const char *name, uint64_t size, void **map)
 
 static int create_shared(struct fhv *hv, uint64_t ram_mb)
 {
-	static const char *const names[] = { "qtest-ram",    "qtest-ioreq", "qtest-bufioreq",
-					     "qtest-bounce", "qtest-irq",   "", "", "qtest-written" };
+	static const char *const names[] = {
+		"qtest-ram", "qtest-ioreq",  "qtest-bufioreq", "qtest-bounce", "qtest-irq", "",
+		"",	     "qtest-written"
+	};
 	uint64_t sizes[HVM_FD_FIXED_COUNT];
 	void *maps[HVM_FD_FIXED_COUNT] = { 0 };
 	unsigned i;
@@ -406,8 +408,8 @@ static void do_hello(struct fhv *hv, const struct hvm_msg *hdr, const void *payl
 }
 
 /* Handle one request from the dm. */
-static void handle_request(struct fhv *hv, const struct hvm_msg *hdr, const void *payload,
-			   int *fds, unsigned nfds)
+static void handle_request(struct fhv *hv, const struct hvm_msg *hdr, const void *payload, int *fds,
+			   unsigned nfds)
 {
 	struct hvm_status st;
 	int status = 0;
@@ -474,7 +476,8 @@ static void recv_one(struct fhv *hv, void *buf, struct clock_wait *cw)
 	struct hvm_msg hdr;
 	int fds[HVM_MSG_MAX_FDS];
 	unsigned nfds;
-	int err = hvm_msg_recv(hv->sock, &hdr, buf, HVM_MSG_MAX_PAYLOAD, fds, HVM_MSG_MAX_FDS, &nfds);
+	int err =
+		hvm_msg_recv(hv->sock, &hdr, buf, HVM_MSG_MAX_PAYLOAD, fds, HVM_MSG_MAX_FDS, &nfds);
 
 	if (err == -EAGAIN)
 		return;
@@ -676,8 +679,8 @@ static bool slot_intact(const struct ioreq *r, const struct ioreq *sent)
 	       (!(sent->flags & IOREQ_F_DATA_IS_PTR) || r->data == sent->data);
 }
 
-int fhv_ioreq(struct fhv *hv, uint8_t type, uint64_t addr, uint32_t size, uint32_t count,
-	      bool read, bool data_is_ptr, bool df, uint64_t *data)
+int fhv_ioreq(struct fhv *hv, uint8_t type, uint64_t addr, uint32_t size, uint32_t count, bool read,
+	      bool data_is_ptr, bool df, uint64_t *data)
 {
 	struct ioreq *r = &hv->iopage->vcpu_ioreq[0];
 	struct ioreq sent;
@@ -701,8 +704,9 @@ int fhv_ioreq(struct fhv *hv, uint8_t type, uint64_t addr, uint32_t size, uint32
 	sent.size = size;
 	sent.vp_eport = 0;
 	sent.type = type;
-	sent.flags = (uint8_t)((read ? IOREQ_F_DIR_READ : 0) | (data_is_ptr ? IOREQ_F_DATA_IS_PTR : 0) |
-			       (df ? IOREQ_F_DF : 0) | STATE_IOREQ_NONE);
+	sent.flags =
+		(uint8_t)((read ? IOREQ_F_DIR_READ : 0) | (data_is_ptr ? IOREQ_F_DATA_IS_PTR : 0) |
+			  (df ? IOREQ_F_DF : 0) | STATE_IOREQ_NONE);
 	/* Fill every field with the state still NONE ... */
 	ioreq_store_flags(r, sent.flags);
 	r->addr = sent.addr;
@@ -751,7 +755,8 @@ int fhv_ioreq(struct fhv *hv, uint8_t type, uint64_t addr, uint32_t size, uint32
 		uint32_t rp = __atomic_load_n(&hv->bufpage->read_pointer, __ATOMIC_ACQUIRE);
 
 		if (rp != hv->bufpage->write_pointer) {
-			fhv_log(hv, "dm answered a synchronous ioreq before draining the buffered ring");
+			fhv_log(hv, "dm answered a synchronous ioreq before draining the buffered "
+				    "ring");
 			return -EPROTO;
 		}
 	}
@@ -763,7 +768,8 @@ bool fhv_is_buffered(const struct fhv *hv, uint64_t addr, unsigned size)
 	for (unsigned i = 0; i < hv->nr_bufranges; i++) {
 		const struct hvm_range *r = &hv->bufranges[i];
 
-		if (addr >= r->start && addr - r->start < r->len && size <= r->len - (addr - r->start))
+		if (addr >= r->start && addr - r->start < r->len &&
+		    size <= r->len - (addr - r->start))
 			return addr + size - 1 <= BUF_IOREQ_ADDR_MAX;
 	}
 	return false;

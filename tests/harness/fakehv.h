@@ -22,8 +22,8 @@
 struct fhv_map {
 	uint64_t gpa, size, offset;
 	uint32_t flags;
-	uint8_t *host;	 /* mmap of the dm's memfd at offset */
-	uint8_t *dirty;	 /* bit per page, HVM_MAP_F_DIRTY_LOG only */
+	uint8_t *host;	/* mmap of the dm's memfd at offset */
+	uint8_t *dirty; /* bit per page, HVM_MAP_F_DIRTY_LOG only */
 	bool used;
 };
 
@@ -85,8 +85,8 @@ void fhv_service(struct fhv *hv);
  * result.  Returns 0, -ETIMEDOUT or -EPIPE (dm not responding), -EBUSY (the
  * slot is still owned by the dm from an earlier timed-out request).
  */
-int fhv_ioreq(struct fhv *hv, uint8_t type, uint64_t addr, uint32_t size, uint32_t count,
-	      bool read, bool data_is_ptr, bool df, uint64_t *data);
+int fhv_ioreq(struct fhv *hv, uint8_t type, uint64_t addr, uint32_t size, uint32_t count, bool read,
+	      bool data_is_ptr, bool df, uint64_t *data);
 
 /* One write through the buffered ring (addr <= BUF_IOREQ_ADDR_MAX).  0 or -errno. */
 int fhv_buffered_write(struct fhv *hv, uint8_t type, uint64_t addr, unsigned size, uint64_t val);

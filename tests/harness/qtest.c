@@ -55,10 +55,10 @@
 
 #include "fakehv.h"
 
-#define QT_MAX_LINE (1u << 20)	     /* longer lines are refused */
-#define QT_MAX_WORDS 16		     /* words beyond these are ignored, as QEMU ignores them */
-#define QT_MAX_XFER (16u << 20)	     /* read/write/memset length limit */
-#define QT_MAX_PULSES 64	     /* raise+lower pairs reported per GSI and scan */
+#define QT_MAX_LINE (1u << 20)	/* longer lines are refused */
+#define QT_MAX_WORDS 16		/* words beyond these are ignored, as QEMU ignores them */
+#define QT_MAX_XFER (16u << 20) /* read/write/memset length limit */
+#define QT_MAX_PULSES 64	/* raise+lower pairs reported per GSI and scan */
 #define QT_DEFAULT_TIMEOUT_MS 5000u
 
 struct qt {
@@ -848,7 +848,8 @@ static void cmd_rep_pio(struct qt *q, char **w, unsigned n)
 		reply(q, "FAIL port 0x%" PRIx64 " above 0xffff\n", port);
 		return;
 	}
-	ioreq_err_or_ok(q, fhv_ioreq(&q->hv, IOREQ_TYPE_PIO, port, size, count, in, true, df, &addr));
+	ioreq_err_or_ok(q,
+			fhv_ioreq(&q->hv, IOREQ_TYPE_PIO, port, size, count, in, true, df, &addr));
 }
 
 static bool get_item_size(struct qt *q, const char *word, unsigned *size)
@@ -1185,11 +1186,12 @@ static char *default_dm_path(void)
 
 static void usage(void)
 {
-	fprintf(stderr,
-		"usage: hvmdm-qtest [--dm PATH] [-m MB] [--qtest stdio|unix:PATH[,server]]\n"
-		"                   [--timeout MS] [--log FILE] [--lenient-teardown]\n"
-		"                   [-- DM-ARGS...]\n"
-		"Runs hvmdm as a hypervisor would (no KVM) and serves QEMU's qtest protocol.\n");
+	fprintf(stderr, "usage: hvmdm-qtest [--dm PATH] [-m MB] [--qtest "
+			"stdio|unix:PATH[,server]]\n"
+			"                   [--timeout MS] [--log FILE] [--lenient-teardown]\n"
+			"                   [-- DM-ARGS...]\n"
+			"Runs hvmdm as a hypervisor would (no KVM) and serves QEMU's qtest "
+			"protocol.\n");
 }
 
 int main(int argc, char **argv)

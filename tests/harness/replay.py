@@ -10,6 +10,7 @@ Script format (one item per line):
                          lines, clock_step or time-dependent state)
   > request              one qtest line, sent with a trailing newline
   >x HEX                 raw bytes, sent as they are (no newline added)
+  >r N HEX               raw bytes HEX repeated N times (no newline added)
   < reply                expected line, exactly
   <~ regex               expected line, matched in full by a Python regex
   < IRQ raise N          expected IRQ lines, in order, before the reply
@@ -19,7 +20,7 @@ belong to the request before it.  A request's expected lines are all the `<`
 lines up to the next request; with none, one reply is read and not checked.
 
 Usage:
-  replay.py [--harness PATH] [--qemu [--qemu-bin PATH]] [--qemu-only]
+  replay.py [--harness PATH] [--harness-arg ARG]... [--qemu [--qemu-bin PATH]] [--qemu-only]
             [--differential-only] [--timeout S] [-v] SCRIPT|DIR...
 --qemu also runs every script without `qemu: no` against Debian's
 qemu-system-x86_64 (-machine pc -accel tcg -S with a halt-only BIOS);
@@ -42,7 +43,7 @@ class Script:
     def __init__(self, path):
         self.path = path
         self.headers = {}
-        self.steps = []  # (bytes to send, [expected (kind, text)], line number)
+        self.steps = []  # (bytes to send, [expected (kind, text)], line number, raw)
         for no, raw in enumerate(open(path, encoding='utf-8', errors='strict'), 1):
             line = raw.rstrip('\n')
             if line.startswith('#!'):
@@ -51,9 +52,12 @@ class Script:
             elif not line.strip() or line.startswith('#'):
                 continue
             elif line.startswith('>x '):
-                self.steps.append((bytes.fromhex(line[3:].replace(' ', '')), [], no))
+                self.steps.append((bytes.fromhex(line[3:].replace(' ', '')), [], no, True))
+            elif line.startswith('>r '):
+                n, _, hexdata = line[3:].partition(' ')
+                self.steps.append((bytes.fromhex(hexdata.replace(' ', '')) * int(n), [], no, True))
             elif line.startswith('> ') or line == '>':
-                self.steps.append(((line[2:] + '\n').encode(), [], no))
+                self.steps.append(((line[2:] + '\n').encode(), [], no, False))
             elif line.startswith('<~ '):
                 self._expect(('re', line[3:]), no)
             elif line.startswith('< '):
@@ -123,7 +127,7 @@ class Target:
 def run_script(script, argv, name, timeout, verbose, kill_at_end, check_rc):
     t = Target(argv, name, timeout, kill_at_end)
     failures = []
-    for data, expect, no in script.steps:
+    for data, expect, no, raw in script.steps:
         if verbose:
             print('  %s > %r' % (name, data.decode('utf-8', 'replace').rstrip('\n')))
         try:
@@ -134,7 +138,7 @@ def run_script(script, argv, name, timeout, verbose, kill_at_end, check_rc):
         nreplies = sum(1 for k, e in expect if not (k == 'eq' and is_irq(e)) and
                        not (k == 're' and e.startswith('IRQ')))
         if not expect:
-            nreplies = data.count(b'\n') or 1
+            nreplies = data.count(b'\n') if raw else 1
         got = []
         while nreplies > 0:
             line = t.readline()
@@ -193,6 +197,8 @@ def collect(paths):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     ap.add_argument('--harness', help='hvmdm-qtest binary')
+    ap.add_argument('--harness-arg', action='append', default=[],
+                    help='extra hvmdm-qtest argument (repeatable)')
     ap.add_argument('--qemu', action='store_true', help='also replay against QEMU')
     ap.add_argument('--qemu-only', action='store_true', help='replay against QEMU only')
     ap.add_argument('--qemu-bin', default='qemu-system-x86_64')
@@ -225,12 +231,13 @@ def main():
         for s in scripts:
             runs = []
             if not a.qemu_only:
-                argv = [a.harness] + s.headers.get('harness-args', '').split()
+                argv = [a.harness] + a.harness_arg + s.headers.get('harness-args', '').split()
                 argv += ['--'] + s.headers.get('dm-args', '').split()
                 runs.append(('hvmdm-qtest', argv, False, True))
             if qemu and s.qemu_ok():
                 argv = [qemu, '-machine', 'pc', '-accel', 'tcg', '-S', '-bios', bios,
-                        '-nodefaults', '-display', 'none', '-m', '128', '-qtest', 'stdio']
+                        '-nodefaults', '-display', 'none', '-m', '128', '-qtest', 'stdio',
+                        '-qtest-log', '/dev/null']
                 argv += s.headers.get('qemu-args', '').split()
                 runs.append(('qemu', argv, True, False))
             for name, argv, kill, check_rc in runs:
