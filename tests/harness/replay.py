@@ -5,7 +5,8 @@ Script format (one item per line):
   # text                 comment
   #! key: value          header: dm-args (extra hvmdm arguments), harness-args
                          (extra hvmdm-qtest arguments, e.g. -m 64), qemu-args
-                         (extra QEMU arguments), qemu: no (never replay this
+                         (extra QEMU arguments), qemu-machine (default pc),
+                         qemu: no (never replay this
                          script against QEMU: it uses extensions, malformed
                          lines, clock_step or time-dependent state)
   > request              one qtest line, sent with a trailing newline
@@ -235,7 +236,8 @@ def main():
                 argv += ['--'] + s.headers.get('dm-args', '').split()
                 runs.append(('hvmdm-qtest', argv, False, True))
             if qemu and s.qemu_ok():
-                argv = [qemu, '-machine', 'pc', '-accel', 'tcg', '-S', '-bios', bios,
+                argv = [qemu, '-machine', s.headers.get('qemu-machine', 'pc'), '-accel', 'tcg',
+                        '-S', '-bios', bios,
                         '-nodefaults', '-display', 'none', '-m', '128', '-qtest', 'stdio',
                         '-qtest-log', '/dev/null']
                 argv += s.headers.get('qemu-args', '').split()

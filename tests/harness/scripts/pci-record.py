@@ -130,7 +130,11 @@ SCRIPTS = {
 def record(machine, reqs):
     argv = [machine if a == "MACHINE" else a for a in QEMU]
     p = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, bufsize=1)
-    lines = ["# recorded with: " + " ".join(argv)]
+    # Headers for replay.py: hvmdm builds exactly these functions (whatever
+    # -M pc holds), and the differential run uses the same QEMU machine.
+    lines = ["# recorded with: " + " ".join(argv),
+             "#! dm-args: -M none -device i440fx -device piix3 -device piix4-pm",
+             "#! qemu-machine: " + machine]
     try:
         for r in reqs:
             if r.startswith("#"):
