@@ -53,6 +53,8 @@ struct dm_config {
 	char *kernel, *initrd, *append; /* direct Linux boot */
 	char *serial[4];		/* -serial, up to COM4 */
 	unsigned nr_serial;
+	char *drive[4];		 /* IDE hda-hdd: "file=,format=,media=,readonly=,snapshot=" */
+	char *floppy[2];	 /* fda, fdb: same form */
 	char *extra_devices[32]; /* -device TYPE[,opts] */
 	unsigned nr_extra_devices;
 	char *machine; /* -M: "pc" (default; "xenfv" is an alias) or "none" */

@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: MIT
+#define _GNU_SOURCE
 /*
  * main.c - hvmdm: command line in qemu-dm's style, attach to hvmhv, build
  * the machine, run the event loop.
@@ -85,6 +86,50 @@ static int parse_u64(const char *opt, const char *v, uint64_t *out)
 		v = argv[++i];                                                      \
 	} while (0)
 
+/* -drive: the index= option picks the slot; the rest is kept for the IDE model. */
+static int parse_drive(struct dm_config *c, const char *v)
+{
+	struct opts o;
+	uint64_t idx = UINT64_MAX;
+	unsigned i;
+	int err = opts_parse(&o, v);
+
+	if (!err)
+		err = opts_get_u64(&o, "index", UINT64_MAX, &idx);
+	if (!err && idx == UINT64_MAX) {
+		const char *media = opts_get(&o, "media");
+
+		for (i = media && !strcmp(media, "cdrom") ? 2 : 0; i < 4 && c->drive[i]; i++)
+			;
+		idx = i;
+	}
+	opts_free(&o);
+	if (err || idx > 3 || c->drive[idx]) {
+		fprintf(stderr, "hvmdm: -drive %s: %s\n", v,
+			err ? "malformed options" : "index must be a free slot 0-3 (hda-hdd)");
+		return -EINVAL;
+	}
+	c->drive[idx] = (char *)v;
+	return 0;
+}
+
+/* -hda FILE style shortcuts become drive specs. */
+static int legacy_drive(struct dm_config *c, const char *opt, const char *file)
+{
+	char *spec;
+	int idx = !strcmp(opt, "-cdrom") ? 2 : opt[3] - 'a';
+
+	if (idx < 0 || idx > 3 || c->drive[idx]) {
+		fprintf(stderr, "hvmdm: %s: that IDE slot is already in use\n", opt);
+		return -EINVAL;
+	}
+	if (asprintf(&spec, "file=%s,format=raw%s", file,
+		     !strcmp(opt, "-cdrom") ? ",media=cdrom" : "") < 0)
+		return -ENOMEM;
+	c->drive[idx] = spec;
+	return 0;
+}
+
 static int parse_args(struct dm_config *c, int argc, char **argv)
 {
 	uint64_t n;
@@ -162,6 +207,18 @@ static int parse_args(struct dm_config *c, int argc, char **argv)
 		} else if (!strcmp(a, "-append")) {
 			NEED_ARG();
 			c->append = (char *)v;
+		} else if (!strcmp(a, "-drive")) {
+			NEED_ARG();
+			if (parse_drive(c, v))
+				return -EINVAL;
+		} else if (!strcmp(a, "-hda") || !strcmp(a, "-hdb") || !strcmp(a, "-hdc") ||
+			   !strcmp(a, "-hdd") || !strcmp(a, "-cdrom")) {
+			NEED_ARG();
+			if (legacy_drive(c, a, v))
+				return -EINVAL;
+		} else if (!strcmp(a, "-fda") || !strcmp(a, "-fdb")) {
+			NEED_ARG();
+			c->floppy[a[3] - 'a'] = (char *)v;
 		} else if (!strcmp(a, "-device")) {
 			NEED_ARG();
 			if (c->nr_extra_devices == 32) {

@@ -1,0 +1,326 @@
+// SPDX-License-Identifier: MIT
+/*
+ * ide_piix.c - the PIIX3 IDE function (8086:7010, Intel 82371SB datasheet
+ * sections 2.4 and 2.7): legacy-mode channels at 0x1F0/0x3F6 (IRQ 14) and
+ * 0x170/0x376 (IRQ 15), IDE timing registers 0x40-0x44 kept for the
+ * firmware and drivers, and bus-master DMA through BAR4 with PRD tables
+ * read from guest memory.
+ *
+ * Options (device "piix3-ide"): hda= hdb= hdc= hdd= each a drive spec
+ * "file=PATH,format=raw|qcow2,media=disk|cdrom,readonly=on,snapshot=on"
+ * with ',' inside a value written as ',,' twice over (opts nesting) — the
+ * machine builder passes dm->cfg.drive[] instead, see piix_ide_create().
+ *
+ * A PRD walk is bounded by the 64 KiB table (8192 entries) and stops at
+ * EOT; a table that describes too little ends the command with an error,
+ * never a retry loop (CVE-2014-9718).
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ide.h"
+#include "device.h"
+#include "dm.h"
+#include "log.h"
+#include "pci/pci.h"
+
+#define BM_CMD_START 0x01
+#define BM_CMD_WRITE_TO_MEM 0x08
+#define BM_ST_ACTIVE 0x01
+#define BM_ST_ERROR 0x02
+#define BM_ST_INT 0x04
+#define BM_ST_DMA_CAP 0x60
+#define BM_PRD_MAX 8192 /* entries in a 64 KiB table */
+#define BM_PRD_EOT 0x80000000u
+
+struct ide_bmdma {
+	struct pci_func *pci;
+	struct ide_bus *bus;
+	uint8_t cmd, status;
+	uint32_t prd_addr;
+	/* PRD walker for the current command. */
+	uint32_t next_prd;
+	uint32_t cur_addr, cur_left;
+	unsigned walked;
+	bool eot;
+};
+
+struct piix_ide {
+	struct dm *dm;
+	struct pci_func pci;
+	struct ide_bus bus[2];
+	struct ide_bmdma bm[2];
+	struct io_region bm_io;
+};
+
+bool ide_bm_active(const struct ide_bmdma *bm)
+{
+	return bm->cmd & BM_CMD_START;
+}
+
+void ide_bm_irq(struct ide_bmdma *bm)
+{
+	bm->status |= BM_ST_INT;
+}
+
+int64_t ide_bm_transfer(struct ide_bmdma *bm, uint8_t *buf, uint32_t len, bool to_mem)
+{
+	uint32_t done = 0;
+
+	if (!ide_bm_active(bm))
+		return -1;
+	while (done < len) {
+		uint32_t n;
+		int err;
+
+		if (!bm->cur_left) {
+			uint32_t prd[2];
+
+			if (bm->eot || bm->walked >= BM_PRD_MAX)
+				break;
+			/* Read the entry once into locals (the guest may change it). */
+			if (pci_dma_read(bm->pci, bm->next_prd, prd, sizeof(prd)))
+				return -1;
+			bm->next_prd += 8;
+			bm->walked++;
+			bm->cur_addr = prd[0] & ~1u;
+			bm->cur_left = prd[1] & 0xfffe;
+			if (!bm->cur_left)
+				bm->cur_left = 0x10000;
+			bm->eot = prd[1] & BM_PRD_EOT;
+		}
+		n = bm->cur_left < len - done ? bm->cur_left : len - done;
+		err = to_mem ? pci_dma_write(bm->pci, bm->cur_addr, buf + done, n)
+			     : pci_dma_read(bm->pci, bm->cur_addr, buf + done, n);
+		if (err) {
+			dm_guest_err("ide", "bus master: PRD buffer 0x%x not in guest RAM",
+				     bm->cur_addr);
+			bm->status |= BM_ST_ERROR;
+			return -1;
+		}
+		bm->cur_addr += n;
+		bm->cur_left -= n;
+		done += n;
+	}
+	return done;
+}
+
+void ide_bm_done(struct ide_bmdma *bm, bool prd_exhausted_early)
+{
+	/* ACTIVE stays set only when the PRD table still describes more memory. */
+	if (prd_exhausted_early || bm->eot || !bm->cur_left)
+		bm->status &= (uint8_t)~BM_ST_ACTIVE;
+	if (bm->eot && bm->cur_left)
+		bm->status |= BM_ST_ACTIVE;
+	bm->status |= BM_ST_INT;
+}
+
+static void bm_start(struct ide_bmdma *bm)
+{
+	struct ide_bus *bus = bm->bus;
+	void (*start)(struct ide_drive *) = bus->dma_start;
+
+	bm->next_prd = bm->prd_addr;
+	bm->cur_left = 0;
+	bm->walked = 0;
+	bm->eot = false;
+	bm->status |= BM_ST_ACTIVE;
+	if (start) {
+		bus->dma_start = NULL;
+		start(ide_cur(bus));
+	}
+}
+
+static uint64_t bm_read(void *opaque, uint64_t off, unsigned size)
+{
+	struct piix_ide *s = opaque;
+	struct ide_bmdma *bm = &s->bm[off >= 8];
+
+	switch (off & 7) {
+	case 0:
+		return bm->cmd;
+	case 2:
+		return bm->status;
+	case 4:
+	case 5:
+	case 6:
+	case 7:
+		return (bm->prd_addr >> ((off & 3) * 8)) & 0xff;
+	}
+	return 0xff;
+}
+
+static void bm_write(void *opaque, uint64_t off, uint64_t val, unsigned size)
+{
+	struct piix_ide *s = opaque;
+	struct ide_bmdma *bm = &s->bm[off >= 8];
+	unsigned shift = (off & 3) * 8;
+
+	switch (off & 7) {
+	case 0: {
+		uint8_t old = bm->cmd;
+
+		bm->cmd = (uint8_t)(val & (BM_CMD_START | BM_CMD_WRITE_TO_MEM));
+		if ((bm->cmd & BM_CMD_START) && !(old & BM_CMD_START))
+			bm_start(bm);
+		else if (!(bm->cmd & BM_CMD_START))
+			bm->status &= (uint8_t)~BM_ST_ACTIVE;
+		break;
+	}
+	case 2:
+		bm->status = (uint8_t)((bm->status & ~(BM_ST_DMA_CAP)) | (val & BM_ST_DMA_CAP));
+		bm->status &= (uint8_t) ~(val & (BM_ST_ERROR | BM_ST_INT));
+		break;
+	case 4:
+	case 5:
+	case 6:
+	case 7:
+		bm->prd_addr = (bm->prd_addr & ~(0xffu << shift)) |
+			       ((uint32_t)(val & 0xff) << shift);
+		bm->prd_addr &= ~3u;
+		break;
+	}
+}
+
+static const struct io_ops bm_ops = {
+	.read = bm_read,
+	.write = bm_write,
+	.min_size = 1,
+	.max_size = 1,
+};
+
+/* "file=...,format=...,media=cdrom,readonly=on,snapshot=on" -> attached drive. */
+static int piix_attach(struct piix_ide *s, unsigned idx, const char *spec)
+{
+	struct blk_opts bo = { 0 };
+	struct blk *blk = NULL;
+	bool ro = false, cdrom, snap = false;
+	const char *media;
+	struct opts o;
+	int err = opts_parse(&o, spec);
+
+	if (err)
+		return err;
+	media = opts_get(&o, "media");
+	cdrom = media && !strcmp(media, "cdrom");
+	if (opts_get_bool(&o, "readonly", cdrom, &ro) ||
+	    opts_get_bool(&o, "snapshot", false, &snap)) {
+		opts_free(&o);
+		return -EINVAL;
+	}
+	bo.path = opts_get(&o, "file");
+	bo.format = opts_get(&o, "format");
+	bo.readonly = ro;
+	bo.snapshot = snap;
+	if (bo.path && *bo.path)
+		err = blk_open(&bo, s->dm->loop, &blk);
+	else if (!cdrom) {
+		dm_err("ide", "hd%c: a disk needs file=PATH", 'a' + idx);
+		err = -EINVAL;
+	}
+	if (!err)
+		err = ide_drive_attach(&s->bus[idx / 2], idx % 2, cdrom ? IDE_CDROM : IDE_DISK, blk,
+				       ro);
+	if (err && blk)
+		blk_close(blk);
+	if (!err)
+		dm_info("ide", "hd%c: %s %s%s", 'a' + idx, cdrom ? "cdrom" : "disk",
+			bo.path && *bo.path ? bo.path : "(empty)", ro ? " read-only" : "");
+	opts_free(&o);
+	return err;
+}
+
+static void piix_ide_reset(struct dev *d, enum dev_reset kind)
+{
+	struct piix_ide *s = d->state;
+	unsigned i;
+
+	pci_func_reset(&s->pci);
+	for (i = 0; i < 2; i++) {
+		s->bm[i].cmd = 0;
+		s->bm[i].status = 0;
+		s->bm[i].prd_addr = 0;
+		ide_bus_reset(&s->bus[i]);
+	}
+}
+
+static int piix_ide_create(struct dev *d, const struct opts *o)
+{
+	static const char *const keys[4] = { "hda", "hdb", "hdc", "hdd" };
+	struct piix_ide *s = d->state;
+	struct pci_bus *pbus = pci_bus_of(d->dm);
+	unsigned i;
+	int err;
+
+	s->dm = d->dm;
+	if (!pbus)
+		return -ENODEV;
+	err = pci_func_init(&s->pci, pbus, PCI_DEVFN(1, 1), "piix3-ide", NULL, s);
+	if (err)
+		return err;
+	pci_set_ids(&s->pci, 0x8086, 0x7010, 0x00, 0x010180); /* IDE, legacy, bus master */
+	pci_set_wmask(&s->pci, 0x40, 4, 0xffffffff);	      /* IDETIM primary/secondary */
+	pci_set_wmask(&s->pci, 0x44, 1, 0xff);		      /* SIDETIM */
+	io_region_init(&s->bm_io, &bm_ops, s, "piix3-bmdma", 16);
+	err = pci_bar_init(&s->pci, 4, PCI_BAR_IO, 16, &s->bm_io);
+	if (err)
+		return err;
+	pci_func_ready(&s->pci);
+	for (i = 0; i < 2; i++) {
+		ide_bus_init(&s->bus[i], d->dm, i, i ? 15 : 14);
+		s->bm[i].pci = &s->pci;
+		s->bm[i].bus = &s->bus[i];
+		s->bus[i].bm = &s->bm[i];
+	}
+	err = ide_bus_map_legacy(&s->bus[0], 0x1f0, 0x3f6);
+	if (!err)
+		err = ide_bus_map_legacy(&s->bus[1], 0x170, 0x376);
+	for (i = 0; !err && i < 4; i++) {
+		const char *spec = opts_get(o, keys[i]);
+
+		if (!spec)
+			spec = d->dm->cfg.drive[i];
+		if (spec)
+			err = piix_attach(s, i, spec);
+	}
+	if (err)
+		return err;
+	piix_ide_reset(d, DEV_RESET_COLD);
+	return 0;
+}
+
+static void piix_ide_destroy(struct dev *d)
+{
+	struct piix_ide *s = d->state;
+	unsigned i;
+
+	for (i = 0; i < 2; i++) {
+		ide_bus_unmap(&s->bus[i]);
+		ide_drive_detach(&s->bus[i].drive[0]);
+		ide_drive_detach(&s->bus[i].drive[1]);
+	}
+	if (s->pci.registered)
+		pci_func_exit(&s->pci);
+}
+
+/* The IDE drive at index 0-3 (hda-hdd) of the dm's controller, or NULL. */
+struct ide_drive *piix_ide_drive(struct dm *dm, unsigned index)
+{
+	struct dev *d = dev_find(dm, "piix3-ide");
+	struct piix_ide *s;
+
+	if (!d || index > 3)
+		return NULL;
+	s = d->state;
+	return &s->bus[index / 2].drive[index % 2];
+}
+
+static const struct dev_type piix_ide_type = {
+	.name = "piix3-ide",
+	.state_size = sizeof(struct piix_ide),
+	.create = piix_ide_create,
+	.reset = piix_ide_reset,
+	.destroy = piix_ide_destroy,
+};
+DM_DEVICE(piix_ide_type);

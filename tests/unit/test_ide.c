@@ -1,0 +1,373 @@
+// SPDX-License-Identifier: MIT
+/*
+ * test_ide.c - PIIX3 IDE against a standalone dm: ATA IDENTIFY, PIO and DMA
+ * reads and writes against a raw image, LBA range checks, short PRD tables,
+ * read-only disks, ATAPI identification, packets, READ(10) bounds, sense
+ * data, and the IDE/ATAPI CVE triggers from reliability.md.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "device.h"
+#include "dm.h"
+#include "gmem.h"
+#include "loop.h"
+#include "pci/pci.h"
+#include "tap.h"
+
+#define BMDMA_BASE 0xc000
+#define DISK_SECTORS 2048
+#define CD_BLOCKS 64
+
+static struct dm *dm;
+static char disk_path[] = "/tmp/hvm-ide-disk-XXXXXX";
+static char cd_path[] = "/tmp/hvm-ide-cd-XXXXXX";
+static char ro_path[] = "/tmp/hvm-ide-ro-XXXXXX";
+
+static uint8_t pattern_byte(uint64_t off)
+{
+	return (uint8_t)(off * 7 + (off >> 9));
+}
+
+static void make_file(char *path, size_t size)
+{
+	int fd = mkstemp(path);
+	uint8_t *b = malloc(size);
+	size_t i;
+
+	for (i = 0; i < size; i++)
+		b[i] = pattern_byte(i);
+	CHECK_EQ(write(fd, b, size), (ssize_t)size);
+	close(fd);
+	free(b);
+}
+
+static uint64_t in(uint16_t port, unsigned size)
+{
+	uint64_t v = 0;
+
+	io_dispatch(dm, IO_PIO, port, size, false, &v);
+	return v;
+}
+
+static void out(uint16_t port, unsigned size, uint64_t v)
+{
+	io_dispatch(dm, IO_PIO, port, size, true, &v);
+}
+
+/* Run completions until BSY clears on the channel (bounded). */
+static uint8_t wait_idle(uint16_t base)
+{
+	uint8_t st = 0;
+	int i;
+
+	for (i = 0; i < 2000; i++) {
+		st = (uint8_t)in(base + 0x206, 1);
+		if (!(st & 0x80))
+			return st;
+		loop_run_once(dm->loop, 10);
+	}
+	return st;
+}
+
+static void lba28(uint16_t base, unsigned dev, uint32_t lba, uint8_t count)
+{
+	out(base + 6, 1, 0xe0 | dev << 4 | (lba >> 24 & 0xf));
+	out(base + 2, 1, count);
+	out(base + 3, 1, lba & 0xff);
+	out(base + 4, 1, lba >> 8 & 0xff);
+	out(base + 5, 1, lba >> 16 & 0xff);
+}
+
+static void test_identify(void)
+{
+	uint16_t id[256];
+	char model[41];
+	unsigned i;
+
+	out(0x1f6, 1, 0xa0);
+	out(0x1f7, 1, 0xec);
+	CHECK_EQ(wait_idle(0x1f0) & 0x08, 0x08);
+	CHECK(dm_irq_level(dm, 14));
+	for (i = 0; i < 256; i++)
+		id[i] = (uint16_t)in(0x1f0, 2);
+	CHECK_EQ(in(0x1f7, 1) & 0x08, 0); /* DRQ clears after 512 bytes */
+	CHECK(!dm_irq_level(dm, 14));	  /* status read acknowledged */
+	for (i = 0; i < 20; i++) {
+		model[2 * i] = (char)(id[27 + i] >> 8);
+		model[2 * i + 1] = (char)id[27 + i];
+	}
+	model[40] = 0;
+	CHECK(!strncmp(model, "HVMDM HARDDISK", 14));
+	CHECK_EQ(id[60] | (uint32_t)id[61] << 16, DISK_SECTORS);
+	CHECK_EQ(id[100], DISK_SECTORS);
+	CHECK(id[83] & (1 << 10));	/* LBA48 */
+	CHECK_EQ(in(0x1f0, 2), 0xffff); /* no data phase: reads float */
+}
+
+static void test_pio_rw(void)
+{
+	uint8_t buf[1024];
+	unsigned i;
+	int bad = 0;
+
+	lba28(0x1f0, 0, 5, 2);
+	out(0x1f7, 1, 0x20);
+	for (i = 0; i < 512; i += 2) {
+		CHECK_EQ(wait_idle(0x1f0) & 0x09, 0x08);
+		*(uint16_t *)(buf + i) = (uint16_t)in(0x1f0, 2);
+	}
+	for (i = 512; i < 1024; i += 4) {
+		wait_idle(0x1f0);
+		*(uint32_t *)(buf + i) = (uint32_t)in(0x1f0, 4);
+	}
+	for (i = 0; i < 1024; i++)
+		bad += buf[i] != pattern_byte(5 * 512 + i);
+	CHECK_EQ(bad, 0);
+	CHECK_EQ(wait_idle(0x1f0) & 0x09, 0);
+
+	/* WRITE SECTORS: one sector of 0x5a at LBA 7, then read it back. */
+	lba28(0x1f0, 0, 7, 1);
+	out(0x1f7, 1, 0x30);
+	CHECK_EQ(wait_idle(0x1f0) & 0x08, 0x08);
+	for (i = 0; i < 256; i++)
+		out(0x1f0, 2, 0x5a5a);
+	CHECK_EQ(wait_idle(0x1f0) & 0x09, 0);
+	lba28(0x1f0, 0, 7, 1);
+	out(0x1f7, 1, 0x20);
+	wait_idle(0x1f0);
+	for (i = 0, bad = 0; i < 256; i++)
+		bad += in(0x1f0, 2) != 0x5a5a;
+	CHECK_EQ(bad, 0);
+
+	/* Out of range: IDNF, no transfer. */
+	lba28(0x1f0, 0, DISK_SECTORS - 1, 2);
+	out(0x1f7, 1, 0x20);
+	CHECK_EQ(wait_idle(0x1f0) & 0x09, 0x01);
+	CHECK(in(0x1f1, 1) & 0x10);
+}
+
+static void setup_pci(void)
+{
+	struct pci_bus *bus = pci_bus_of(dm);
+
+	pci_bus_config_write(bus, 0, PCI_DEVFN(1, 1), 0x20, BMDMA_BASE | 1, 4);
+	pci_bus_config_write(bus, 0, PCI_DEVFN(1, 1), PCI_COMMAND, 0x5, 2); /* I/O + master */
+	CHECK_EQ(pci_bus_config_read(bus, 0, PCI_DEVFN(1, 1), 0, 4), 0x70108086);
+}
+
+static void prd(uint32_t at, uint32_t addr, uint32_t len, bool eot)
+{
+	uint32_t e[2] = { addr, (len & 0xffff) | (eot ? 0x80000000u : 0) };
+
+	CHECK_EQ(gmem_write(dm, at, e, sizeof(e)), 0);
+}
+
+static void test_dma(void)
+{
+	uint8_t *mem = gmem_map(dm, 0x20000, 0x10000);
+	unsigned i;
+	int bad = 0;
+
+	/* READ DMA of 4 sectors into two PRDs. */
+	memset(mem, 0, 0x10000);
+	prd(0x1000, 0x20000, 1024, false);
+	prd(0x1008, 0x30000 - 1024, 1024, true);
+	out(BMDMA_BASE + 4, 4, 0x1000);
+	lba28(0x1f0, 0, 100, 4);
+	out(0x1f7, 1, 0xc8);
+	out(BMDMA_BASE, 1, 0x09); /* start, write to memory */
+	CHECK_EQ(wait_idle(0x1f0) & 0x01, 0);
+	CHECK_EQ(in(BMDMA_BASE + 2, 1) & 0x07, 0x04); /* interrupt, not active */
+	for (i = 0; i < 1024; i++)
+		bad += mem[i] != pattern_byte(100 * 512 + i);
+	for (i = 0; i < 1024; i++)
+		bad += mem[0x10000 - 1024 + i] != pattern_byte(100 * 512 + 1024 + i);
+	CHECK_EQ(bad, 0);
+	out(BMDMA_BASE, 1, 0x00);
+	out(BMDMA_BASE + 2, 1, 0x06);
+
+	/* A PRD table shorter than the transfer (CVE-2014-9718): error, no loop. */
+	prd(0x1000, 0x20000, 256, true);
+	lba28(0x1f0, 0, 0, 2);
+	out(0x1f7, 1, 0xc8);
+	out(BMDMA_BASE, 1, 0x09);
+	CHECK_EQ(wait_idle(0x1f0) & 0x01, 0x01);
+	CHECK_EQ(in(BMDMA_BASE + 2, 1) & 0x05, 0x04);
+	out(BMDMA_BASE, 1, 0x00);
+
+	/* WRITE DMA from memory, then verify through PIO. */
+	memset(mem, 0xc3, 512);
+	prd(0x1000, 0x20000, 512, true);
+	lba28(0x1f0, 0, 200, 1);
+	out(0x1f7, 1, 0xca);
+	out(BMDMA_BASE, 1, 0x01);
+	CHECK_EQ(wait_idle(0x1f0) & 0x01, 0);
+	out(BMDMA_BASE, 1, 0x00);
+	lba28(0x1f0, 0, 200, 1);
+	out(0x1f7, 1, 0x20);
+	wait_idle(0x1f0);
+	for (i = 0, bad = 0; i < 256; i++)
+		bad += in(0x1f0, 2) != 0xc3c3;
+	CHECK_EQ(bad, 0);
+
+	/* Bus master disabled in PCI COMMAND: DMA fails cleanly. */
+	pci_bus_config_write(pci_bus_of(dm), 0, PCI_DEVFN(1, 1), PCI_COMMAND, 0x1, 2);
+	prd(0x1000, 0x20000, 512, true);
+	lba28(0x1f0, 0, 0, 1);
+	out(0x1f7, 1, 0xc8);
+	out(BMDMA_BASE, 1, 0x09);
+	CHECK_EQ(wait_idle(0x1f0) & 0x01, 0x01);
+	out(BMDMA_BASE, 1, 0x00);
+	pci_bus_config_write(pci_bus_of(dm), 0, PCI_DEVFN(1, 1), PCI_COMMAND, 0x5, 2);
+}
+
+static void test_readonly_and_smart(void)
+{
+	unsigned i;
+
+	/* hdb is read-only: writes abort. */
+	lba28(0x1f0, 1, 0, 1);
+	out(0x1f7, 1, 0x30);
+	CHECK_EQ(wait_idle(0x1f0) & 0x09, 0x01);
+	CHECK(in(0x1f1, 1) & 0x04);
+	/* SMART: enable, then EXECUTE OFF-LINE many times (CVE-2014-2894), then status. */
+	out(0x1f6, 1, 0xa0);
+	out(0x1f4, 1, 0x4f);
+	out(0x1f5, 1, 0xc2);
+	out(0x1f1, 1, 0xd8);
+	out(0x1f7, 1, 0xb0);
+	CHECK_EQ(wait_idle(0x1f0) & 0x01, 0);
+	for (i = 0; i < 100; i++) {
+		out(0x1f1, 1, 0xd4);
+		out(0x1f7, 1, 0xb0);
+	}
+	CHECK_EQ(wait_idle(0x1f0) & 0x01, 0);
+	out(0x1f1, 1, 0xda);
+	out(0x1f7, 1, 0xb0);
+	CHECK_EQ(in(0x1f4, 1), 0x4f);
+	CHECK_EQ(in(0x1f5, 1), 0xc2);
+}
+
+static void packet(const uint8_t *p, uint16_t limit)
+{
+	unsigned i;
+
+	out(0x176, 1, 0xa0);
+	out(0x171, 1, 0);
+	out(0x174, 1, limit & 0xff);
+	out(0x175, 1, limit >> 8);
+	out(0x177, 1, 0xa0);
+	CHECK_EQ(wait_idle(0x170) & 0x08, 0x08);
+	CHECK_EQ(in(0x172, 1) & 3, 1); /* CoD: expecting the packet */
+	for (i = 0; i < 12; i += 2)
+		out(0x170, 2, p[i] | p[i + 1] << 8);
+}
+
+static void test_atapi(void)
+{
+	static const uint8_t tur[12] = { 0x00 };
+	static const uint8_t sense[12] = { 0x03, 0, 0, 0, 18 };
+	static const uint8_t ssu[12] = { 0x1b, 0, 0, 0, 0x01 };
+	uint8_t rd[12] = { 0x28 }, buf[4096];
+	unsigned i;
+	int bad = 0;
+
+	/* IDENTIFY DEVICE aborts and leaves the ATAPI signature. */
+	out(0x176, 1, 0xa0);
+	out(0x177, 1, 0xec);
+	CHECK_EQ(wait_idle(0x170) & 0x01, 0x01);
+	CHECK_EQ(in(0x174, 1), 0x14);
+	CHECK_EQ(in(0x175, 1), 0xeb);
+	out(0x177, 1, 0xa1);
+	wait_idle(0x170);
+	CHECK_EQ(in(0x170, 2), 0x85c0);
+
+	packet(tur, 0);
+	CHECK_EQ(wait_idle(0x170) & 0x01, 0);
+	CHECK_EQ(in(0x172, 1) & 3, 3);
+
+	/* READ(10) of 2 blocks at LBA 3 through PIO, in byte-limit sized chunks. */
+	rd[5] = 3;
+	rd[8] = 2;
+	packet(rd, 2048);
+	for (i = 0; i < 4096; i += 2) {
+		if (i % 2048 == 0) {
+			CHECK_EQ(wait_idle(0x170) & 0x08, 0x08);
+			CHECK_EQ(in(0x174, 1) | in(0x175, 1) << 8, 2048);
+		}
+		*(uint16_t *)(buf + i) = (uint16_t)in(0x170, 2);
+	}
+	for (i = 0; i < 4096; i++)
+		bad += buf[i] != pattern_byte(3 * 2048 + i);
+	CHECK_EQ(bad, 0);
+	CHECK_EQ(wait_idle(0x170) & 0x09, 0);
+
+	/* LBA 0xFFFFFFFF and LBA+count past the end (CVE-2020-29443): check condition. */
+	memset(rd + 2, 0xff, 4);
+	packet(rd, 2048);
+	CHECK_EQ(wait_idle(0x170) & 0x09, 0x01);
+	CHECK_EQ(in(0x171, 1) >> 4, 5);
+	memset(rd + 2, 0, 4);
+	rd[5] = CD_BLOCKS - 1;
+	packet(rd, 2048);
+	CHECK_EQ(wait_idle(0x170) & 0x09, 0x01);
+	packet(sense, 18);
+	wait_idle(0x170);
+	for (i = 0; i < 18; i += 2)
+		*(uint16_t *)(buf + i) = (uint16_t)in(0x170, 2);
+	CHECK_EQ(buf[2], 5);
+	CHECK_EQ(buf[12], 0x21);
+
+	/* START STOP UNIT completes early; hammering the data port afterwards is harmless
+	 * (CVE-2015-5154): DRQ is clear and nothing moves. */
+	packet(ssu, 0);
+	CHECK_EQ(wait_idle(0x170) & 0x09, 0);
+	for (i = 0; i < 100000; i++)
+		out(0x170, 2, 0xdead);
+	CHECK_EQ(in(0x177, 1) & 0x08, 0);
+	/* ATA-only READ NATIVE MAX to a CD-ROM (CVE-2015-6855): aborted. */
+	out(0x177, 1, 0xf8);
+	CHECK_EQ(wait_idle(0x170) & 0x01, 0x01);
+}
+
+static void test_srst(void)
+{
+	out(0x3f6, 1, 0x04);
+	out(0x3f6, 1, 0x00);
+	CHECK_EQ(in(0x1f7, 1) & 0xc0, 0x40);
+	CHECK_EQ(in(0x1f2, 1), 1);
+	CHECK_EQ(in(0x1f3, 1), 1);
+}
+
+int main(void)
+{
+	char spec[256];
+
+	make_file(disk_path, DISK_SECTORS * 512);
+	make_file(cd_path, CD_BLOCKS * 2048);
+	make_file(ro_path, 64 * 512);
+	CHECK_EQ(dm_create_standalone(16 << 20, &dm), 0);
+	CHECK_EQ(dev_create(dm, "i440fx", NULL, NULL), 0);
+	snprintf(spec, sizeof(spec), "file=%s,format=raw", disk_path);
+	dm->cfg.drive[0] = strdup(spec);
+	snprintf(spec, sizeof(spec), "file=%s,readonly=on", ro_path);
+	dm->cfg.drive[1] = strdup(spec);
+	snprintf(spec, sizeof(spec), "file=%s,media=cdrom", cd_path);
+	dm->cfg.drive[2] = strdup(spec);
+	CHECK_EQ(dev_create(dm, "piix3-ide", NULL, NULL), 0);
+	setup_pci();
+	test_identify();
+	test_pio_rw();
+	test_dma();
+	test_readonly_and_smart();
+	test_atapi();
+	test_srst();
+	dm_destroy(dm);
+	unlink(disk_path);
+	unlink(cd_path);
+	unlink(ro_path);
+	return tap_done();
+}
