@@ -28,6 +28,7 @@
 
 #include "irq.h"
 #include "dm.h"
+#include "hvlink.h"
 #include "log.h"
 #include "loop.h"
 #include "qmp.h"
@@ -368,12 +369,22 @@ static int cmd_system_powerdown(struct qmp_req *req)
 
 static int cmd_quit(struct qmp_req *req)
 {
+	struct dm *dm = req->dm;
+	int r;
+
 	/*
-	 * QEMU exits at once; under Xen the toolstack then destroys the
-	 * domain.  The dm stops its loop after the reply is written, and the
-	 * hypervisor sees the setup connection close.
+	 * QEMU exits at once and, under Xen, the toolstack then destroys the
+	 * domain.  Without its dm the domain cannot run, so ask the hypervisor
+	 * to destroy it first: it then ends with HVM_EXIT_DESTROYED rather than
+	 * a crash that on_crash=restart would bring back.  The loop stops once
+	 * the reply is written.
 	 */
-	qmp_event(req->dm, "SHUTDOWN", host_reason("host-qmp-quit"));
+	qmp_event(dm, "SHUTDOWN", host_reason("host-qmp-quit"));
+	if (dm->setup_sock >= 0) {
+		r = hvlink_call(dm, HVM_MSG_DESTROY, NULL, 0, NULL, 0, NULL, 0, NULL);
+		if (r)
+			dm_warn("qmp", "quit: the hypervisor refused DESTROY: %s", strerror(-r));
+	}
 	req->quit = true;
 	return 0;
 }

@@ -321,9 +321,19 @@ static int kill_recorded(const struct domstate *st)
 	return domain_remove(rundir, st->domid);
 }
 
+static bool record_gone(unsigned domid)
+{
+	struct domstate now;
+
+	return state_read(rundir, domid, &now) != 0;
+}
+
 static int cmd_destroy(int argc, char **argv)
 {
+	struct timespec ts = { .tv_nsec = 50 * 1000000 };
+	bool sup = false;
 	struct domstate st;
+	int i;
 
 	if (argc < 2) {
 		fprintf(stderr, "hvmctl: destroy needs a domain\n");
@@ -331,19 +341,20 @@ static int cmd_destroy(int argc, char **argv)
 	}
 	if (lookup(argv[1], &st))
 		return 1;
-	if (domain_live(&st) && !hv_request(rundir, st.domid, HVM_MSG_DESTROY, NULL, 0)) {
-		/* The supervisor cleans up once hvmhv exits with HVM_EXIT_DESTROYED. */
-		st.restarts = ~0u; /* any restart would still mean "not gone" */
-		for (int i = 0; i < 200; i++) {
-			struct domstate now;
-			struct timespec ts = { .tv_nsec = 50 * 1000000 };
-
-			if (state_read(rundir, st.domid, &now))
-				return 0;
-			nanosleep(&ts, NULL);
-		}
-		fprintf(stderr, "hvmctl: domain %s did not stop in 10 s; killing it\n", st.name);
+	if (proc_is(st.hv_pid, st.hv_start) &&
+	    hv_request(rundir, st.domid, HVM_MSG_DESTROY, NULL, 0))
+		kill(st.hv_pid, SIGKILL);
+	/* A live supervisor removes the record once hvmhv has exited. */
+	for (i = 0; i < 200; i++) {
+		sup = proc_is(st.sup_pid, st.sup_start);
+		if (!sup || record_gone(st.domid))
+			break;
+		nanosleep(&ts, NULL);
 	}
+	if (record_gone(st.domid))
+		return 0;
+	if (sup)
+		fprintf(stderr, "hvmctl: domain %s did not stop in 10 s; killing it\n", st.name);
 	if (kill_recorded(&st)) {
 		fprintf(stderr, "hvmctl: cannot remove the record of %s: %s\n", st.name,
 			strerror(errno));

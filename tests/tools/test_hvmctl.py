@@ -6,7 +6,7 @@
 # unexpected death of either process, start failures, create -F exit codes,
 # domain id and name uniqueness.
 # Usage: test_hvmctl.py PATH/TO/hvmctl
-import os, shutil, signal, subprocess, sys, tempfile, time, json, pty
+import json, os, pty, select, shutil, signal, subprocess, sys, tempfile, time
 
 HVMCTL = os.path.abspath(sys.argv[1])
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -362,9 +362,55 @@ def rundir_env(e):
     assert p.returncode == 0 and ('-setup %s/envrun/1/setup.sock' % e.tmp) in p.stdout, p.stdout
 
 
+def pty_session(e, args, send, want):
+    pid, fd = pty.fork()
+    if pid == 0:
+        os.execve(HVMCTL, [HVMCTL, '--rundir', e.run] + args, e.env)
+    got = b''
+    end = time.monotonic() + 15
+    sent = False
+    while want not in got and time.monotonic() < end:
+        if not sent and e.state(1) and e.state(1).get('state') == 'running':
+            time.sleep(0.3)
+            os.write(fd, send)
+            sent = True
+        r, _, _ = select.select([fd], [], [], 0.1)
+        if r:
+            try:
+                got += os.read(fd, 100)
+            except OSError:
+                break
+    os.write(fd, b'\x1d')
+    _, status = os.waitpid(pid, 0)
+    os.close(fd)
+    return got, status
+
+
+@test
+def create_console(e):
+    got, status = pty_session(e, ['create', '-c', e.cfg(BASIC % ('g1', 'destroy'))], b'hi',
+                              b'echo:HI')
+    assert b'echo:HI' in got, got
+    assert os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0, status
+    assert e.state(1)['state'] == 'running'  # detaching leaves the domain running
+
+
+@test
+def supervisor_killed(e):
+    e.ctl('create', e.cfg(BASIC % ('g1', 'restart')), check=0)
+    st = e.state(1)
+    os.kill(int(st['sup_pid']), signal.SIGKILL)
+    e.wait(lambda: not alive(int(st['sup_pid'])), 'supervisor gone')
+    # hvmhv still answers, so the domain still lists as running.
+    assert e.ctl('list', check=0).stdout.splitlines()[1].split()[4] == 'r-----'
+    e.ctl('destroy', 'g1', check=0, timeout=8)
+    assert e.state(1) is None
+    e.wait(lambda: not alive(int(st['hv_pid'])) and not alive(int(st['dm_pid'])), 'cleanup')
+
+
 for t in [dry_run, config_errors, lifecycle_basic, reboot_restarts_same_domid,
           reboot_once_by_guest, crash_preserve, crash_destroy_default, dm_dies, hv_killed,
-          start_failures, foreground, rundir_env]:
+          start_failures, foreground, rundir_env, create_console, supervisor_killed]:
     t()
 print('%d failed' % len(failures))
 sys.exit(1 if failures else 0)
