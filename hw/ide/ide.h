@@ -179,4 +179,7 @@ void ide_bm_irq(struct ide_bmdma *bm);
 /* The drive at index 0-3 (hda-hdd) of the dm's PIIX3 IDE, or NULL. */
 struct ide_drive *piix_ide_drive(struct dm *dm, unsigned index);
 
+/* ide_qmp.c: query-block, eject, blockdev-change-medium. */
+int ide_qmp_register(struct dm *dm);
+
 #endif /* HW_IDE_IDE_H */

@@ -284,6 +284,8 @@ static int piix_ide_create(struct dev *d, const struct opts *o)
 		if (spec)
 			err = piix_attach(s, i, spec);
 	}
+	if (!err)
+		err = ide_qmp_register(d->dm);
 	if (err)
 		return err;
 	piix_ide_reset(d, DEV_RESET_COLD);

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "device.h"
@@ -15,6 +16,7 @@
 #include "gmem.h"
 #include "loop.h"
 #include "pci/pci.h"
+#include "qmp.h"
 #include "tap.h"
 
 #define BMDMA_BASE 0xc000
@@ -333,6 +335,67 @@ static void test_atapi(void)
 	CHECK_EQ(wait_idle(0x170) & 0x01, 0x01);
 }
 
+/* Send one QMP line and collect replies until one contains `want` (bounded). */
+static bool qmp_cmd(int fd, const char *cmd, const char *want)
+{
+	char buf[8192];
+	size_t len = 0;
+	int i;
+
+	CHECK_EQ(write(fd, cmd, strlen(cmd)), (ssize_t)strlen(cmd));
+	for (i = 0; i < 200 && len < sizeof(buf) - 1; i++) {
+		ssize_t n;
+
+		loop_run_once(dm->loop, 10);
+		n = recv(fd, buf + len, sizeof(buf) - 1 - len, MSG_DONTWAIT);
+		if (n > 0)
+			len += (size_t)n;
+		buf[len] = 0;
+		if (strstr(buf, want))
+			return true;
+	}
+	fprintf(stderr, "qmp: no '%s' in: %s\n", want, buf);
+	return false;
+}
+
+static uint8_t tur_status(void)
+{
+	static const uint8_t tur[12] = { 0x00 };
+
+	packet(tur, 0);
+	return wait_idle(0x170) & 0x01 ? (uint8_t)(in(0x171, 1) >> 4) : 0;
+}
+
+static void test_qmp_media(void)
+{
+	char cmd[512];
+	int sv[2];
+
+	CHECK_EQ(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	CHECK_EQ(qmp_attach_fd(dm, sv[0]), 0);
+	CHECK(qmp_cmd(sv[1], "{\"execute\":\"qmp_capabilities\"}\n", "return"));
+	CHECK(qmp_cmd(sv[1], "{\"execute\":\"query-block\"}\n", "\"ide1-cd0\""));
+	CHECK(qmp_cmd(sv[1], "{\"execute\":\"eject\",\"arguments\":{\"device\":\"hda\"}}\n",
+		      "not removable"));
+	CHECK(qmp_cmd(sv[1], "{\"execute\":\"eject\",\"arguments\":{\"device\":\"hdc\"}}\n",
+		      "return"));
+	CHECK_EQ(tur_status(), 6); /* unit attention: medium changed */
+	CHECK_EQ(tur_status(), 2); /* then not ready: no medium */
+	snprintf(cmd, sizeof(cmd),
+		 "{\"execute\":\"blockdev-change-medium\",\"arguments\":{\"device\":"
+		 "\"ide1-cd0\",\"filename\":\"%s\",\"format\":\"raw\"}}\n",
+		 cd_path);
+	CHECK(qmp_cmd(sv[1], cmd, "return"));
+	CHECK_EQ(tur_status(), 6);
+	CHECK_EQ(tur_status(), 0);
+	CHECK(qmp_cmd(sv[1],
+		      "{\"execute\":\"blockdev-change-medium\",\"arguments\":{\"device\":"
+		      "\"hdc\",\"filename\":\"/nonexistent.iso\"}}\n",
+		      "Could not open"));
+	CHECK_EQ(tur_status(), 0); /* a failed change keeps the old medium */
+	close(sv[1]);
+}
+
 static void test_srst(void)
 {
 	out(0x3f6, 1, 0x04);
@@ -364,6 +427,7 @@ int main(void)
 	test_dma();
 	test_readonly_and_smart();
 	test_atapi();
+	test_qmp_media();
 	test_srst();
 	dm_destroy(dm);
 	unlink(disk_path);
