@@ -690,6 +690,22 @@ int fhv_ioreq(struct fhv *hv, uint8_t type, uint64_t addr, uint32_t size, uint32
 
 	if (hv->dm_dead)
 		return -EPIPE;
+	if (ioreq_state(flags) != STATE_IOREQ_NONE && ioreq_state(flags) != STATE_IORESP_READY) {
+		/* An earlier request timed out: the vCPU would still be blocked on it. */
+		deadline = now_ms() + hv->timeout_ms;
+		while (ioreq_state(flags) != STATE_IORESP_READY) {
+			int w = wait_fd(hv, evfd, deadline, NULL);
+
+			if (w == 1) {
+				eventfd_t v;
+
+				eventfd_read(evfd, &v);
+			}
+			flags = ioreq_load_flags(r);
+			if (w != 1 && ioreq_state(flags) != STATE_IORESP_READY)
+				return w < 0 ? w : -EBUSY;
+		}
+	}
 	if (ioreq_state(flags) == STATE_IORESP_READY) {
 		/* Late answer to a request that timed out: retire it. */
 		ioreq_store_flags(r, ioreq_flags_with_state(flags, STATE_IOREQ_NONE));

@@ -26,6 +26,7 @@
  *   irq_level GSI                       -> OK 0|1
  *   shutdown_reason                     -> OK none|poweroff|reboot|suspend|crash
  *   dm_status                           -> OK running | OK exited N | OK killed N
+ *   dm_signal STOP|CONT|KILL            -> OK  (wedge, resume or kill the dm)
  *   clock_step / clock_set act on the dm's stepped virtual clock (QEMU needs
  *   -accel qtest for them).
  *
@@ -955,6 +956,11 @@ static void cmd_dm_status(struct qt *q, char **w, unsigned n)
 	int st;
 
 	fhv_service(&q->hv);
+	/* A dm that dropped the connection is normally gone a moment later. */
+	for (unsigned i = 0; i < 100 && q->hv.dm_dead && q->hv.exit_status == -1; i++) {
+		usleep(10000);
+		fhv_service(&q->hv);
+	}
 	st = q->hv.exit_status;
 	if (st == -1)
 		reply(q, "OK %s\n", q->hv.dm_dead ? "disconnected" : "running");
@@ -962,6 +968,35 @@ static void cmd_dm_status(struct qt *q, char **w, unsigned n)
 		reply(q, "OK killed %d\n", WTERMSIG(st));
 	else
 		reply(q, "OK exited %d\n", WEXITSTATUS(st));
+}
+
+/* dm_signal STOP|CONT|KILL: test the harness's own dead/wedged-dm paths. */
+static void cmd_dm_signal(struct qt *q, char **w, unsigned n)
+{
+	int sig;
+
+	if (!strcmp(w[1], "STOP"))
+		sig = SIGSTOP;
+	else if (!strcmp(w[1], "CONT"))
+		sig = SIGCONT;
+	else if (!strcmp(w[1], "KILL"))
+		sig = SIGKILL;
+	else {
+		reply(q, "FAIL signal must be STOP, CONT or KILL\n");
+		return;
+	}
+	if (q->hv.pid <= 0 || q->hv.exit_status != -1 || kill(q->hv.pid, sig) < 0) {
+		reply(q, "FAIL dm not running\n");
+		return;
+	}
+	if (sig == SIGKILL) {
+		/* Wait until the connection drops so the next request sees it. */
+		for (unsigned i = 0; i < 200 && q->hv.sock >= 0; i++) {
+			usleep(10000);
+			fhv_service(&q->hv);
+		}
+	}
+	reply(q, "OK\n");
 }
 
 static const struct cmd cmds[] = {
@@ -1007,6 +1042,7 @@ static const struct cmd cmds[] = {
 	{ "irq_level", 1, cmd_irq_level },
 	{ "shutdown_reason", 0, cmd_shutdown_reason },
 	{ "dm_status", 0, cmd_dm_status },
+	{ "dm_signal", 1, cmd_dm_signal },
 };
 
 /* --- line handling --------------------------------------------------- */

@@ -6,6 +6,7 @@ Script format (one item per line):
   #! key: value          header: dm-args (extra hvmdm arguments), harness-args
                          (extra hvmdm-qtest arguments, e.g. -m 64), qemu-args
                          (extra QEMU arguments), qemu-machine (default pc),
+                         expect-exit (hvmdm-qtest's exit status, default 0),
                          qemu: no (never replay this
                          script against QEMU: it uses extensions, malformed
                          lines, clock_step or time-dependent state)
@@ -125,7 +126,7 @@ class Target:
         return rc, self.err.read().decode('utf-8', 'replace')
 
 
-def run_script(script, argv, name, timeout, verbose, kill_at_end, check_rc):
+def run_script(script, argv, name, timeout, verbose, kill_at_end, check_rc, want_rc=0):
     t = Target(argv, name, timeout, kill_at_end)
     failures = []
     for data, expect, no, raw in script.steps:
@@ -171,8 +172,8 @@ def run_script(script, argv, name, timeout, verbose, kill_at_end, check_rc):
             if got and got[-1].startswith('<no reply'):
                 break
     rc, err = t.finish()
-    if check_rc and rc != 0:
-        failures.append('%s exited with status %d' % (name, rc))
+    if check_rc and rc != want_rc:
+        failures.append('%s exited with status %d, expected %d' % (name, rc, want_rc))
     return failures, err
 
 
@@ -244,7 +245,8 @@ def main():
                 runs.append(('qemu', argv, True, False))
             for name, argv, kill, check_rc in runs:
                 ran += 1
-                fails, err = run_script(s, argv, name, a.timeout, a.verbose, kill, check_rc)
+                fails, err = run_script(s, argv, name, a.timeout, a.verbose, kill, check_rc,
+                                        int(s.headers.get('expect-exit', '0')))
                 status = 'ok' if not fails else 'FAIL'
                 print('%-4s %s [%s] (%d requests)' % (status, s.path, name, len(s.steps)))
                 if fails:
