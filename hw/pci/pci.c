@@ -133,20 +133,49 @@ static uint64_t rom_wanted(const struct pci_func *f)
 	return mem_bar_check(v & ~0x7ffu, f->rom.bar.size, false);
 }
 
-static void rom_hv_unmap(struct pci_func *f)
+static unsigned bar_index(const struct pci_func *f, const struct pci_bar *b)
 {
-	if (!f->rom.hv_mapped)
+	return b == &f->rom.bar ? PCI_NUM_BARS : (unsigned)(b - f->bar);
+}
+
+static void bar_notify(struct pci_func *f, struct pci_bar *b)
+{
+	if (f->ops && f->ops->bar_update)
+		f->ops->bar_update(f, bar_index(f, b), b->mapped_at);
+}
+
+static void bar_hv_unmap(struct pci_func *f, struct pci_bar *b)
+{
+	if (!b->hv_mapped)
 		return;
-	dm_unmap(f->bus->dm, f->rom.bar.mapped_at, f->rom.size);
-	f->rom.hv_mapped = false;
+	dm_unmap(f->bus->dm, b->mapped_at, b->memfd_len);
+	b->hv_mapped = false;
+}
+
+/* Attached dms let the hypervisor serve the memfd part of the BAR. */
+static void bar_hv_map(struct pci_func *f, struct pci_bar *b)
+{
+	int ret;
+
+	if (b->memfd < 0)
+		return;
+	ret = dm_map_memfd(f->bus->dm, b->mapped_at, b->memfd_len, b->memfd, b->memfd_offset,
+			   b->memfd_flags);
+	b->hv_mapped = ret == 0;
+	if (ret < 0 && ret != -ENOTCONN)
+		dm_warn(MOD, "%s: mapping BAR %u memory at 0x%llx failed (%d)", f->name,
+			bar_index(f, b), (unsigned long long)b->mapped_at, ret);
 }
 
 static void bar_unmap(struct pci_func *f, struct pci_bar *b)
 {
-	if (b == &f->rom.bar)
-		rom_hv_unmap(f);
+	bool was = b->mapped_at != PCI_BAR_UNMAPPED;
+
+	bar_hv_unmap(f, b);
 	io_region_unmap(b->region);
 	b->mapped_at = PCI_BAR_UNMAPPED;
+	if (was)
+		bar_notify(f, b);
 }
 
 static void bar_map(struct pci_func *f, struct pci_bar *b, uint64_t want)
@@ -170,14 +199,8 @@ static void bar_map(struct pci_func *f, struct pci_bar *b, uint64_t want)
 	}
 	b->mapped_at = want;
 	b->refused_at = PCI_BAR_UNMAPPED;
-	if (b == &f->rom.bar) {
-		/* Attached dms let the hypervisor serve ROM reads from the memfd. */
-		ret = dm_map_memfd(dm, want, f->rom.size, f->rom.fd, 0, HVM_MAP_F_READONLY);
-		f->rom.hv_mapped = ret == 0;
-		if (ret < 0 && ret != -ENOTCONN)
-			dm_warn(MOD, "%s: mapping ROM at 0x%llx failed (%d)", f->name,
-				(unsigned long long)want, ret);
-	}
+	bar_hv_map(f, b);
+	bar_notify(f, b);
 }
 
 /* Every BAR of f with the address it should decode now. */
@@ -574,6 +597,7 @@ static void bar_reset_state(struct pci_bar *b)
 {
 	b->mapped_at = PCI_BAR_UNMAPPED;
 	b->refused_at = PCI_BAR_UNMAPPED;
+	b->hv_mapped = false;
 }
 
 int pci_func_init(struct pci_func *f, struct pci_bus *bus, int devfn, const char *name,
@@ -583,6 +607,12 @@ int pci_func_init(struct pci_func *f, struct pci_bus *bus, int devfn, const char
 
 	memset(f, 0, sizeof(*f));
 	f->rom.fd = -1;
+	for (i = 0; i < PCI_NUM_BARS; i++) {
+		bar_reset_state(&f->bar[i]);
+		f->bar[i].memfd = -1;
+	}
+	bar_reset_state(&f->rom.bar);
+	f->rom.bar.memfd = -1;
 	if (!bus || devfn > 255 || devfn < PCI_DEVFN_AUTO)
 		return -EINVAL;
 	if (devfn == PCI_DEVFN_AUTO)
@@ -596,9 +626,6 @@ int pci_func_init(struct pci_func *f, struct pci_bus *bus, int devfn, const char
 	f->name = name;
 	f->ops = ops;
 	f->opaque = opaque;
-	for (i = 0; i < PCI_NUM_BARS; i++)
-		bar_reset_state(&f->bar[i]);
-	bar_reset_state(&f->rom.bar);
 
 	/* Writable header fields (PCI 3.0 section 6.2), as QEMU exposes them. */
 	pci_set_wmask(f, PCI_COMMAND, 2,
@@ -719,6 +746,25 @@ int pci_bar_init(struct pci_func *f, unsigned bar, unsigned type, uint64_t size,
 	return 0;
 }
 
+int pci_bar_set_memfd(struct pci_func *f, unsigned bar, int fd, uint64_t offset, uint64_t len,
+		      uint32_t flags)
+{
+	struct pci_bar *b;
+
+	if (bar >= PCI_NUM_BARS || fd < 0)
+		return -EINVAL;
+	b = &f->bar[bar];
+	if (!b->region || (b->type & PCI_BAR_IO) || b->mapped_at != PCI_BAR_UNMAPPED)
+		return -EINVAL;
+	if (!len || len > b->size || ((offset | len | b->size) & 4095))
+		return -EINVAL;
+	b->memfd = fd;
+	b->memfd_offset = offset;
+	b->memfd_len = len;
+	b->memfd_flags = flags;
+	return 0;
+}
+
 uint64_t pci_bar_addr(const struct pci_func *f, unsigned bar)
 {
 	if (bar == PCI_NUM_BARS)
@@ -793,6 +839,10 @@ int pci_rom_init(struct pci_func *f, const void *data, size_t len)
 	f->rom.bar.size = size;
 	f->rom.bar.type = PCI_BAR_MEM32;
 	bar_reset_state(&f->rom.bar);
+	f->rom.bar.memfd = fd;
+	f->rom.bar.memfd_offset = 0;
+	f->rom.bar.memfd_len = size;
+	f->rom.bar.memfd_flags = HVM_MAP_F_READONLY;
 	pci_set_long(f, PCI_ROM_ADDRESS, 0);
 	pci_set_wmask(f, PCI_ROM_ADDRESS, 4, (uint32_t) ~(size - 1) | PCI_ROM_ENABLE);
 	return 0;

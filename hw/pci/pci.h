@@ -94,6 +94,11 @@ struct pci_func;
 struct pci_func_ops {
 	uint32_t (*config_read)(struct pci_func *f, uint32_t reg, unsigned size, uint32_t val);
 	void (*config_write)(struct pci_func *f, uint32_t reg, uint32_t val, unsigned size);
+	/*
+	 * BAR `bar` (PCI_NUM_BARS: the ROM) now decodes at addr, or stopped
+	 * decoding (PCI_BAR_UNMAPPED).  Called after the region moved.
+	 */
+	void (*bar_update)(struct pci_func *f, unsigned bar, uint64_t addr);
 };
 
 struct pci_bar {
@@ -102,6 +107,11 @@ struct pci_bar {
 	uint8_t type;		  /* PCI_BAR_* bits */
 	uint64_t mapped_at;	  /* address currently mapped, or PCI_BAR_UNMAPPED */
 	uint64_t refused_at;	  /* last address refused for overlap (logged once) */
+	/* Optional memfd the hypervisor maps at the BAR (pci_bar_set_memfd). */
+	int memfd; /* -1: none */
+	uint64_t memfd_offset, memfd_len;
+	uint32_t memfd_flags; /* HVM_MAP_F_* */
+	bool hv_mapped;	      /* dm_map_memfd() succeeded at mapped_at */
 };
 
 #define PCI_BAR_UNMAPPED UINT64_MAX
@@ -110,7 +120,6 @@ struct pci_rom {
 	int fd;			 /* memfd, -1 when the function has no ROM */
 	uint8_t *data;		 /* shared mapping of the memfd */
 	uint64_t size;		 /* power of two, >= 4 KiB */
-	bool hv_mapped;		 /* dm_map_memfd() succeeded at mapped_at */
 	struct io_region region; /* served from `data` when the dm is standalone */
 	struct pci_bar bar;
 };
@@ -244,6 +253,17 @@ void pci_set_w1cmask(struct pci_func *f, uint32_t reg, unsigned len, uint32_t ma
  */
 int pci_bar_init(struct pci_func *f, unsigned bar, unsigned type, uint64_t size,
 		 struct io_region *r);
+/*
+ * Let the hypervisor serve the first len bytes of memory BAR `bar` from
+ * memfd fd (at offset, HVM_MAP_F_* flags: VRAM, ROMs): wherever the BAR
+ * decodes, the bus calls dm_map_memfd() there and dm_unmap() when it moves
+ * or stops.  The BAR's io_region still gets whatever reaches the dm (the
+ * rest of the BAR, standalone dms, the test harness).  size of the BAR, len
+ * and offset must be page multiples.  The fd stays the caller's.  0 or
+ * -EINVAL.
+ */
+int pci_bar_set_memfd(struct pci_func *f, unsigned bar, int fd, uint64_t offset, uint64_t len,
+		      uint32_t flags);
 /* Address BAR `bar` is mapped at now (PCI_NUM_BARS: the ROM), or PCI_BAR_UNMAPPED. */
 uint64_t pci_bar_addr(const struct pci_func *f, unsigned bar);
 
