@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "console.h"
 #include "device.h"
 #include "hvlink.h"
 #include "ioreq.h"
@@ -73,6 +74,7 @@ void dm_destroy(struct dm *dm)
 	if (!dm)
 		return;
 	dev_destroy_all(dm);
+	console_destroy(dm);
 	hvlink_close(dm);
 	io_space_free(dm);
 	clock_destroy(dm->clock);

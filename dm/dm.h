@@ -26,6 +26,7 @@ struct io_map;
 struct dm_ioreq;
 struct hvlink;
 struct input_router;
+struct console;
 struct dm_qmp;
 struct pc_machine;
 
@@ -99,6 +100,7 @@ struct dm {
 	void (*powerdown)(void *opaque); /* ACPI power button (hw/pci PM) */
 	void *powerdown_opaque;
 	struct input_router *input; /* keyboard/pointer router (ui/input.c) */
+	struct console *console;    /* display mediator (ui/console.c), NULL until used */
 	struct dm_qmp *qmp;	    /* monitor (dm/qmp.c) */
 	struct pc_machine *machine; /* machine-wide state (hw/pc/pc.c) */
 };
