@@ -4,22 +4,22 @@
  * replays the transcripts in tests/harness/scripts/pci_*.qtest (recorded
  * from qemu-system-x86_64 -machine pc by pci-record.py) in-process on a
  * standalone dm with i440fx, piix3 and piix4-pm, and compares every reply.
- * Only port I/O requests occur in those scripts.
+ * Only port I/O requests and clock_step occur in those scripts.
  */
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "clock.h"
 #include "device.h"
 #include "dm.h"
 #include "iospace.h"
 #include "tap.h"
 
 static const char *const scripts[] = {
-	"pci_config_ids.qtest",
-	"pci_config_writes.qtest",
-	"pci_pm.qtest",
+	"pci_config_ids.qtest", "pci_config_writes.qtest", "pci_pm.qtest",
+	"pci_pm_timer.qtest", /* hvmdm only: stepped clock */
 };
 
 /* tests/unit/test_pci_qtest.c -> tests/harness/scripts/NAME */
@@ -55,6 +55,12 @@ static int run_request(struct dm *dm, const char *req, char *out, size_t cap)
 	n = sscanf(req, "%15s %lli %lli", word, &addr, &val);
 	if (n < 2)
 		return -1;
+	if (!strcmp(word, "clock_step") && n == 2) {
+		uint64_t now = clock_set(dm->clock, clock_ns(dm->clock) + addr);
+
+		snprintf(out, cap, "OK %" PRIu64, now);
+		return 0;
+	}
 	for (i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
 		if (strcmp(word, cmds[i].name))
 			continue;

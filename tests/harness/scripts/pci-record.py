@@ -23,6 +23,9 @@ non-dword accesses to 0xCF8 (QEMU returns CONFIG_ADDRESS bytes, real
 chipsets and hvmdm return all-ones), and writes of reserved or read-only
 bits that QEMU keeps (QEMU makes all of 0x40-0xFF writable).
 
+pci_pm_timer.qtest is not recorded here: QEMU cannot step its clock in this
+setup, so its replies are computed (see the comments in that file).
+
 Usage: pci-record.py [--check]   (--check: compare instead of writing)
 """
 import os
