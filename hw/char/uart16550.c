@@ -484,7 +484,11 @@ void uart_reset(struct uart16550 *u)
 {
 	u->ier = 0;
 	u->lcr = 0;
-	u->mcr = 0;
+	/*
+	 * OUT2 starts set, as in QEMU: guests written against it use interrupts
+	 * without ever touching MCR (the datasheet's reset value is 0).
+	 */
+	u->mcr = UART_MCR_OUT2;
 	u->scr = 0;
 	u->fcr = 0;
 	u->lsr = UART_LSR_THRE | UART_LSR_TEMT;

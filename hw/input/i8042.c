@@ -77,7 +77,6 @@ struct i8042 {
 
 	uint8_t ram[32]; /* ram[0] is the command byte */
 	bool sys_flag;
-	bool last_was_cmd;
 	uint8_t pending; /* controller command waiting for a data byte, 0 if none */
 	uint8_t outport;
 	bool a20;
@@ -309,12 +308,16 @@ static void kbc_write_data(struct i8042 *s, uint8_t v)
 		kbc_reply(s, v, true);
 		break;
 	case 0xd4:
+		/* Talking to a device releases its clock line: the port is enabled. */
+		s->ram[0] &= ~KBC_CB_AUX_DISABLE;
 		ps2_mouse_write(&s->mouse, v);
 		break;
 	default:
+		s->ram[0] &= ~KBC_CB_KBD_DISABLE;
 		ps2_kbd_write(&s->kbd, v);
 		break;
 	}
+	kbc_refill(s);
 }
 
 /* ---- ports ------------------------------------------------------------ */
@@ -327,8 +330,11 @@ static uint8_t kbc_read_status(const struct i8042 *s)
 		v |= KBC_STAT_OBF | (s->obf_aux ? KBC_STAT_AUXOBF : 0);
 	if (s->sys_flag)
 		v |= KBC_STAT_SYS;
-	if (s->last_was_cmd)
-		v |= KBC_STAT_CMD;
+	/*
+	 * Bit 3 latches A2 of the last write on a real 8042; QEMU reports it
+	 * set always and no driver reads it, so it stays set here too.
+	 */
+	v |= KBC_STAT_CMD;
 	return v;
 }
 
@@ -354,7 +360,6 @@ static void kbc_data_write(void *opaque, uint64_t off, uint64_t val, unsigned si
 
 	(void)off;
 	(void)size;
-	s->last_was_cmd = false;
 	kbc_write_data(s, (uint8_t)val);
 }
 
@@ -371,7 +376,6 @@ static void kbc_cmd_write(void *opaque, uint64_t off, uint64_t val, unsigned siz
 
 	(void)off;
 	(void)size;
-	s->last_was_cmd = true;
 	s->pending = 0;
 	kbc_command(s, (uint8_t)val);
 }
@@ -427,9 +431,9 @@ static void i8042_reset(struct dev *d, enum dev_reset kind)
 	memset(s->ram, 0, sizeof(s->ram));
 	s->ram[0] = KBC_CB_KBD_INT | KBC_CB_AUX_INT;
 	s->sys_flag = sys;
-	s->last_was_cmd = false;
 	s->pending = 0;
-	s->outport = KBC_OUT_RESET | KBC_OUT_A20;
+	/* Reset high, A20 on, keyboard clock and data lines high (bits 6, 7), as QEMU. */
+	s->outport = 0xcf;
 	s->a20 = true;
 	s->obuf = 0;
 	s->obf = false;
