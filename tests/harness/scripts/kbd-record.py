@@ -132,6 +132,9 @@ def mouse():
     return s
 
 
+# Headers for tests/harness/replay.py: hvmdm gets only the device under test.
+HEADERS = ['#! dm-args: -M none -device i8042']
+
 SCRIPTS = {
     "kbd_controller.qtest": controller,
     "kbd_keyboard.qtest": keyboard,
@@ -141,7 +144,7 @@ SCRIPTS = {
 
 def record(reqs):
     p = subprocess.Popen(QEMU, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, bufsize=1)
-    lines = ["# recorded with: " + " ".join(QEMU)]
+    lines = ["# recorded with: " + " ".join(QEMU)] + HEADERS
     try:
         for r in reqs:
             if r.startswith("#"):
