@@ -109,11 +109,8 @@ static bool channel_out(const struct i8254_channel *c, uint64_t now)
 static uint32_t channel_count(const struct i8254_channel *c, uint64_t now)
 {
 	uint32_t mod = c->bcd ? 10000 : 65536;
-	uint64_t d;
+	uint64_t d = ticks_at(c, now);
 
-	if (!counting(c))
-		return c->n % mod;
-	d = ticks_at(c, now);
 	switch (c->mode) {
 	case 2:
 		return (c->n - d % c->n) % mod;
@@ -127,7 +124,12 @@ static uint32_t channel_count(const struct i8254_channel *c, uint64_t now)
 
 static uint16_t encoded_count(const struct i8254_channel *c, uint64_t now)
 {
-	uint32_t v = channel_count(c, now);
+	uint32_t v;
+
+	/* Not counting (no count since the control word): the last count written. */
+	if (!counting(c))
+		return c->raw;
+	v = channel_count(c, now);
 
 	return c->bcd ? bin_to_bcd(v) : (uint16_t)v;
 }
@@ -206,6 +208,7 @@ static void load_count(struct i8254 *p, unsigned ch, uint16_t raw, uint64_t now)
 	if (n == 0)
 		n = c->bcd ? 10000 : 65536;
 	c->n = n;
+	c->raw = raw;
 	c->null_count = true;
 	c->loaded = true;
 	/* Modes 1 and 5 wait for (or keep) their gate trigger. */
@@ -219,6 +222,7 @@ static void write_counter(struct i8254 *p, unsigned ch, uint8_t val, uint64_t no
 	struct i8254_channel *c = &p->ch[ch];
 
 	switch (c->rw) {
+	case 0: /* only before the first control word */
 	case 1:
 		load_count(p, ch, val, now);
 		break;
@@ -294,8 +298,7 @@ static void write_control(struct i8254 *p, uint8_t val, uint64_t now)
 	c->null_count = true;
 	c->wstate = 0;
 	c->rstate = 0;
-	c->latch_state = 0;
-	c->status_latched = false;
+	/* A pending latch or status survives, as on QEMU. */
 	armed(p, sc);
 }
 
@@ -325,6 +328,7 @@ static uint8_t read_counter(struct i8254_channel *c, uint64_t now)
 	}
 	v = encoded_count(c, now);
 	switch (c->rw) {
+	case 0:
 	case 1:
 		return v & 0xff;
 	case 2:
@@ -408,9 +412,10 @@ void i8254_reset(struct i8254 *p, uint64_t now)
 		struct i8254_channel *c = &p->ch[ch];
 
 		memset(c, 0, sizeof(*c));
+		/* QEMU's reset state: mode 3, access mode 0 (behaves as LSB only). */
 		c->mode = 3;
-		c->rw = 3;
-		c->ctrl = 3 << 4 | 3 << 1;
+		c->rw = 0;
+		c->ctrl = 3 << 1;
 		c->n = 65536;
 		c->loaded = true;
 		c->gate = ch != 2;

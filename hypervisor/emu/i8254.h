@@ -24,9 +24,10 @@ struct i8254_channel {
 	uint8_t ctrl; /* control word bits 5:0 (RW, M2-M0 as written, BCD) */
 	uint8_t rw;   /* 1 LSB, 2 MSB, 3 LSB then MSB */
 	bool bcd;
-	uint32_t n;  /* count in binary, 1..65536 (0 written means the maximum) */
-	bool loaded; /* a count is in the counting element */
-	bool armed;  /* modes 1 and 5: triggered by a gate rising edge */
+	uint32_t n;   /* count in binary, 1..65536 (0 written means the maximum) */
+	uint16_t raw; /* the count register as last written */
+	bool loaded;  /* a count is in the counting element */
+	bool armed;   /* modes 1 and 5: triggered by a gate rising edge */
 	bool gate;
 	bool null_count;
 	/* Ticks counted = ticks0 + PIT ticks since base_ns (frozen while paused). */
