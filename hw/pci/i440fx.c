@@ -6,7 +6,7 @@
  * Emulated: the identification registers (8086:1237 revision 2, class
  * 06:00:00; subsystem 1af4:1100, which SeaBIOS requires before it uses
  * fw_cfg), the Programmable Attribute Map registers PAM0-PAM6 (0x59-0x5F,
- * 82441FX datasheet section 3.2.18) and SMRAM (0x72, section 3.2.21), stored
+ * 82441FX datasheet, PAM registers) and SMRAM (0x72, SMRAM register), stored
  * and readable, and the byte QEMU keeps at 0x57 with RAM size / 8 MiB for
  * coreboot.  Creating the device creates the PCI bus and claims the
  * configuration ports 0xCF8-0xCFF (pci.c).

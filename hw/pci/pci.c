@@ -8,7 +8,7 @@
  *     23:16 bus, 15:11 device, 10:8 function, 7:2 register; reserved bits
  *     30:24 and 1:0 read as zero) and CONFIG_DATA at 0xCFC-0xCFF for byte,
  *     word and dword cycles (section 3.2.2.3.2).  Byte accesses to 0xCF9 go
- *     to the ISA bridge's reset control register (PIIX3 datasheet 4.1.3);
+ *     to the ISA bridge's reset control register (PIIX3 datasheet, RC);
  *     other non-dword accesses to 0xCF8-0xCFB hit nothing, as on real
  *     chipsets, and read all-ones.
  *   - IOREQ_TYPE_PCI_CONFIG requests through dm->pci_ops.

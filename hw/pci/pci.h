@@ -96,7 +96,8 @@ struct pci_func_ops {
 	void (*config_write)(struct pci_func *f, uint32_t reg, uint32_t val, unsigned size);
 	/*
 	 * BAR `bar` (PCI_NUM_BARS: the ROM) now decodes at addr, or stopped
-	 * decoding (PCI_BAR_UNMAPPED).  Called after the region moved.
+	 * decoding (PCI_BAR_UNMAPPED).  Called after the region moved, in
+	 * the middle of the bus's remapping: it must not write config space.
 	 */
 	void (*bar_update)(struct pci_func *f, unsigned bar, uint64_t addr);
 };

@@ -6,14 +6,14 @@
  * Emulated (82371SB datasheet):
  *   - identification 8086:7000, class 06:01:00, multi-function header, and
  *     the power-on values of the ISA bridge registers as QEMU shows them;
- *   - PIRQ[A-D] route control 0x60-0x63 (section 2.2.13): bit 7 disables
+ *   - PIRQ[A-D] route control 0x60-0x63 (PIRQRC[A:D]): bit 7 disables
  *     the link, bits 3:0 pick ISA IRQ 3-7, 9-12, 14 or 15 (other values are
  *     reserved and leave the link unrouted); bits 6:4 are reserved, read 0;
  *   - INTx swizzling as on the PC: pin P (1 = INTA#) of device D drives link
  *     (D + P - 1) mod 4.  A link is asserted while any of its INTx lines is,
  *     and drives its ISA IRQ through irq_line_route(); the dm's irq layer ORs
  *     it with other sources of that GSI;
- *   - reset control register at port 0xCF9 (section 4.1.3): writing with
+ *   - reset control register at port 0xCF9 (RC): writing with
  *     RST_CPU (bit 2) set asks for a system reset; SYS_RST (bit 1) is stored.
  *
  * ELCR (ports 0x4D0/0x4D1) is deliberately not claimed: it belongs to the
@@ -51,7 +51,7 @@
 #define PIIX3_PIRQ_WMASK 0x8f
 #define PIIX3_NR_LINKS 4
 
-/* ISA IRQs a link may be routed to (datasheet 2.2.13): 3-7, 9-12, 14, 15. */
+/* ISA IRQs a link may be routed to (PIRQRC IRQ field): 3-7, 9-12, 14, 15. */
 #define PIIX3_PIRQ_VALID_IRQS 0xdef8u
 
 #define PIIX3_RCR_SYS_RST 0x02
@@ -68,7 +68,7 @@ struct piix3 {
 	bool routed_up; /* links initialised, refs held for link_irq */
 };
 
-/* Power-on values of the ISA bridge registers (datasheet 2.2), as QEMU shows them. */
+/* Power-on values of the ISA bridge registers (datasheet defaults), as QEMU shows them. */
 static const struct {
 	uint8_t reg, val;
 } piix3_defaults[] = {

@@ -3,7 +3,8 @@
  * piix4_pm.c - Intel 82371AB (PIIX4) power management function at 00:01.3,
  * the ACPI hardware of the "pc" machine.
  *
- * Emulated (82371AB datasheet section 3.4 and ACPI 6.4 chapter 4.8):
+ * Emulated (82371AB datasheet, power management function; ACPI 6.4 chapter 4,
+ * fixed hardware registers):
  *   - identification 8086:7113 revision 3, class 06:80:00, INTA# pin, and
  *     the power-on register values QEMU shows (SMBus base 0xB100, enabled);
  *   - PMBA (0x40, bits 15:6) locates the 64-byte PM I/O block and PMREGMISC
@@ -81,7 +82,7 @@
 #define PM1_CNT_SLP_TYP_SHIFT 10
 #define PM1_CNT_SLP_TYP_MASK 0x1c00
 #define PM1_CNT_SLP_EN 0x2000
-#define PM_SLP_TYP_SOFT_OFF 0 /* PIIX4 datasheet 3.4.2.3: 000 = soft off */
+#define PM_SLP_TYP_SOFT_OFF 0 /* PIIX4 datasheet, PMCNTRL SUS_TYP: 000 = soft off */
 
 #define PM_TMR_HZ 3579545ull
 #define PM_TMR_MASK 0xffffffull
@@ -131,7 +132,7 @@ static uint64_t pm_ticks_to_ns(uint64_t ticks)
 	return ns > UINT64_MAX - 1 ? CLOCK_NEVER : (uint64_t)ns;
 }
 
-/* Set TMR_STS if bit 23 changed since the last look (ACPI 6.4 section 4.8.3.3). */
+/* Set TMR_STS if bit 23 changed since the last look (ACPI: PM1 status, TMR_STS). */
 static void pm_tmr_catch_up(struct piix4_pm *s)
 {
 	uint64_t now = pm_ticks(s);
