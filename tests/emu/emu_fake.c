@@ -10,7 +10,7 @@ static void f_kick(void *opaque, unsigned cpu)
 	struct fake *f = opaque;
 
 	if (cpu < FAKE_CPUS)
-		f->kicks[cpu]++;
+		__atomic_fetch_add(&f->kicks[cpu], 1, __ATOMIC_RELAXED);
 }
 
 static void f_eoi_gsi(void *opaque, unsigned gsi)
@@ -18,9 +18,9 @@ static void f_eoi_gsi(void *opaque, unsigned gsi)
 	struct fake *f = opaque;
 
 	if (gsi < 24) {
-		f->eois[gsi]++;
+		__atomic_fetch_add(&f->eois[gsi], 1, __ATOMIC_RELAXED);
 		/* A hook may call back into the chip: it does not hold its lock. */
-		if (f->reassert & (1u << gsi))
+		if (__atomic_load_n(&f->reassert, __ATOMIC_RELAXED) & (1u << gsi))
 			irqchip_set_gsi(f->chip, gsi, true);
 	}
 }
@@ -30,7 +30,7 @@ static void f_init(void *opaque, unsigned cpu)
 	struct fake *f = opaque;
 
 	if (cpu < FAKE_CPUS)
-		f->inits[cpu]++;
+		__atomic_fetch_add(&f->inits[cpu], 1, __ATOMIC_RELAXED);
 }
 
 static void f_sipi(void *opaque, unsigned cpu, uint8_t vec)
@@ -48,7 +48,7 @@ static void f_nmi(void *opaque, unsigned cpu)
 	struct fake *f = opaque;
 
 	if (cpu < FAKE_CPUS)
-		f->nmis[cpu]++;
+		__atomic_fetch_add(&f->nmis[cpu], 1, __ATOMIC_RELAXED);
 }
 
 static uint64_t f_now(void *opaque)

@@ -23,7 +23,8 @@ struct fake {
 	unsigned sipis[FAKE_CPUS];
 	int sipi_vec[FAKE_CPUS];
 	unsigned nmis[FAKE_CPUS];
-	/* Re-assert GSIs whose bit is set here from the eoi_gsi hook (resample). */
+	/* Counters are updated atomically (hooks run on any thread).
+	 * Re-assert GSIs whose bit is set here from the eoi_gsi hook (resample). */
 	uint32_t reassert;
 };
 
