@@ -73,7 +73,13 @@ bool irqchip_wrmsr(struct irqchip *c, unsigned cpu, uint32_t msr, uint64_t val);
 
 /* Vector of the highest-priority deliverable interrupt for `cpu`, or -1. */
 int irqchip_pending(struct irqchip *c, unsigned cpu);
-/* Acknowledge (INTA): returns the vector and moves it to in-service. */
+/*
+ * Acknowledge (INTA): returns the vector and moves it to in-service.  If the
+ * request went away since irqchip_pending(), the answer is what hardware
+ * gives: the 8259's IR7 vector or the LAPIC's spurious vector (SVR), neither
+ * of which is put in service; -1 only for a bad cpu or a disabled APIC with
+ * no 8259 path.
+ */
 int irqchip_ack(struct irqchip *c, unsigned cpu);
 
 /* Fire timers due at `now`; returns the next deadline (UINT64_MAX if none). */

@@ -207,8 +207,13 @@ int lapic_ack(struct lapic *l)
 {
 	int v = lapic_pending(l);
 
+	/*
+	 * SDM 10.9: if the request vanished (TPR raised, INIT) between the
+	 * CPU seeing it and the acknowledge, the APIC answers with the
+	 * spurious vector and sets no ISR bit.
+	 */
 	if (v < 0)
-		return -1;
+		return lapic_hw_enabled(l) ? (int)(l->svr & 0xff) : -1;
 	apic_vec_clear(l->irr, v);
 	apic_vec_set(l->isr, v);
 	return v;

@@ -84,7 +84,10 @@ uint8_t lapic_apr(const struct lapic *l);
 void lapic_accept(struct lapic *l, const struct apic_msg *m);
 /* Is the 8259's INTR routed to this CPU (LINT0 ExtINT, ExtINT message, or APIC off)? */
 bool lapic_accepts_pic(const struct lapic *l);
-/* Highest deliverable vector (IRR above PPR) or -1; ack moves it to the ISR. */
+/*
+ * Highest deliverable vector (IRR above PPR) or -1; ack moves it to the ISR,
+ * or returns the SVR's spurious vector if nothing is deliverable.
+ */
 int lapic_pending(const struct lapic *l);
 int lapic_ack(struct lapic *l);
 

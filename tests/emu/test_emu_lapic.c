@@ -112,6 +112,17 @@ static void test_priority_eoi(void)
 	lapic_wr(&f, 0, EOI, 0);
 	CHECK_EQ(take(&f, 0), -1);
 	CHECK_EQ(lapic_rd(&f, 0, PPR), 0);
+	/* TPR raised between pending and INTA: spurious vector, no ISR bit. */
+	lapic_wr(&f, 0, SVR, 0x1ef);
+	lapic_wr(&f, 0, ICR_LO, 0x40000 | 0x48);
+	CHECK_EQ(irqchip_pending(f.chip, 0), 0x48);
+	lapic_wr(&f, 0, TPR, 0x50);
+	CHECK_EQ(irqchip_ack(f.chip, 0), 0xef);
+	CHECK(!vec_bit(&f, 0, ISR, 0xef));
+	CHECK(vec_bit(&f, 0, IRR, 0x48));
+	lapic_wr(&f, 0, TPR, 0);
+	CHECK_EQ(take(&f, 0), 0x48);
+	lapic_wr(&f, 0, EOI, 0);
 	/* Same class as in service does not nest. */
 	lapic_wr(&f, 0, ICR_LO, 0x40000 | 0x52);
 	CHECK_EQ(take(&f, 0), 0x52);
