@@ -1,0 +1,103 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * vga.h - the standard VGA core shared by std VGA (stdvga.c) and the Cirrus
+ * CL-GD5446 (cirrus.c): the register file (vga.c), the legacy memory window
+ * (vga.c) and the scan-out into the console surface (vga_draw.c).
+ *
+ * Reference: IBM VGA technical reference (registers, memory maps, read and
+ * write modes) and the FreeVGA documentation of it.  VRAM is a memfd so an
+ * extended device can map its linear framebuffer straight into the guest;
+ * the four planes are interleaved byte by byte (plane p of address a lives
+ * at vram[a * 4 + p]), which makes chain-4 and linear modes plain byte
+ * addressing.  Every VRAM offset is masked with vram_mask at the moment of
+ * use.
+ */
+#ifndef HW_VGA_VGA_H
+#define HW_VGA_VGA_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "clock.h"
+#include "iospace.h"
+
+struct dm;
+struct console;
+
+#define VGA_MIN_VRAM (256u << 10)
+
+/* Hooks for extended modes (Bochs VBE, Cirrus): drawn instead of the VGA modes. */
+struct vga_ext_ops {
+	/* true if an extended graphics mode is active and was drawn. */
+	bool (*draw)(void *opaque, bool full);
+};
+
+struct vga {
+	struct dm *dm;
+	uint8_t *vram;
+	uint32_t vram_size; /* power of two */
+	uint32_t vram_mask;
+	int vram_fd;
+
+	uint8_t misc; /* misc output */
+	uint8_t sr_index, sr[256];
+	uint8_t gr_index, gr[256];
+	uint8_t cr_index, cr[256];
+	uint8_t ar_index, ar[21];
+	bool ar_flipflop; /* false: next 0x3C0 write is an index */
+	uint8_t dac_read_index, dac_write_index, dac_sub, dac_state, dac_mask;
+	uint8_t dac_cache[3];
+	uint8_t palette[768]; /* 6-bit RGB per entry */
+	uint8_t feature;
+	uint32_t latch;
+
+	struct io_region pio_3c0, pio_3b4, pio_3d4, pio_3ba, pio_3da;
+	struct io_region mem; /* 0xA0000-0xBFFFF */
+
+	/* Scan-out state (vga_draw.c). */
+	struct console *con;
+	const struct vga_ext_ops *ext;
+	void *ext_opaque;
+	uint32_t *dirty; /* bit per 4 KiB page of VRAM written through the window */
+	bool full_redraw;
+	unsigned last_w, last_h;
+	uint8_t last_mode; /* what was drawn: 0 none, 1 text, 2 graphics, 3 extended */
+	uint32_t last_cursor;
+	uint32_t palette_rgb[256]; /* DAC as 0x00RRGGBB */
+	bool palette_dirty;
+	uint64_t blink_epoch;
+	bool blink_on;
+	uint8_t *shadow; /* last drawn text cells, to redraw only changes */
+	uint32_t shadow_len;
+};
+
+/* Allocate VRAM (a memfd, also mapped here) and register ports and the window. */
+int vga_init(struct vga *v, struct dm *dm, uint32_t vram_size);
+void vga_exit(struct vga *v);
+void vga_reset(struct vga *v);
+/* Map the legacy ports and the 0xA0000 window.  0 or -errno. */
+int vga_map_legacy(struct vga *v);
+
+/* Register file access by port (0x3B0-0x3DF); extended devices filter first. */
+uint8_t vga_ioport_read(struct vga *v, uint16_t port);
+void vga_ioport_write(struct vga *v, uint16_t port, uint8_t val);
+/* Legacy window access at offset from 0xA0000. */
+uint8_t vga_mem_readb(struct vga *v, uint32_t addr);
+void vga_mem_writeb(struct vga *v, uint32_t addr, uint8_t val);
+
+/* Mark VRAM bytes [off, off+len) changed (writes that bypass the window). */
+void vga_mark_dirty(struct vga *v, uint32_t off, uint32_t len);
+/* Whether any page of [off, off+len) changed; clear those pages. */
+bool vga_test_dirty(struct vga *v, uint32_t off, uint32_t len);
+void vga_clear_dirty(struct vga *v, uint32_t off, uint32_t len);
+
+/* vga_draw.c: attach to the console and draw on refresh. */
+int vga_display_init(struct vga *v, const struct vga_ext_ops *ext, void *ext_opaque);
+void vga_invalidate(struct vga *v);
+/* Standard 16-colour DAC value of palette index i as 0x00RRGGBB. */
+uint32_t vga_palette_rgb(const struct vga *v, uint8_t i);
+
+/* True while the CRTC is in vertical retrace (from the virtual clock, 60 Hz). */
+bool vga_in_retrace(const struct vga *v);
+
+#endif /* HW_VGA_VGA_H */
