@@ -12,11 +12,12 @@
  * configuration ports 0xCF8-0xCFF (pci.c).
  * Not emulated: PAM and SMRAM have no effect on memory: 0xC0000-0xFFFFF is
  * always RAM owned by the hypervisor, and there is no SMM.  Changes are
- * logged (debug "i440fx").  DRAM timing and row-boundary registers are plain
+ * logged (rate limited).  DRAM timing and row-boundary registers are plain
  * storage, as every byte from 0x40 up is.
  */
 #include <errno.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "device.h"
 #include "dm.h"
@@ -39,6 +40,8 @@
 struct i440fx {
 	struct pci_bus *bus;
 	struct pci_func func;
+	uint8_t pam[I440FX_PAM_COUNT]; /* last values logged */
+	uint8_t smram;
 };
 
 static uint64_t ram_bytes(const struct dm *dm)
@@ -54,17 +57,28 @@ static uint64_t ram_bytes(const struct dm *dm)
 	return total;
 }
 
+/* Log PAM and SMRAM changes: they would remap memory on real hardware, not here. */
 static void i440fx_config_write(struct pci_func *f, uint32_t reg, uint32_t val, unsigned size)
 {
+	struct i440fx *s = f->opaque;
+	uint8_t pam[I440FX_PAM_COUNT], smram;
 	unsigned i;
 
-	if (reg < I440FX_PAM0 + I440FX_PAM_COUNT && reg + size > I440FX_PAM0) {
-		for (i = 0; i < I440FX_PAM_COUNT; i++)
-			dm_dbg(MOD, "PAM%u = 0x%02x", i, pci_get_byte(f, I440FX_PAM0 + i));
+	for (i = 0; i < I440FX_PAM_COUNT; i++)
+		pam[i] = pci_get_byte(f, I440FX_PAM0 + i);
+	if (memcmp(pam, s->pam, sizeof(pam))) {
+		memcpy(s->pam, pam, sizeof(pam));
+		dm_log_ratelimited(LOG_INFO, MOD,
+				   "PAM0-6 = %02x %02x %02x %02x %02x %02x %02x "
+				   "(0xC0000-0xFFFFF stays RAM)",
+				   pam[0], pam[1], pam[2], pam[3], pam[4], pam[5], pam[6]);
 	}
-	if (reg <= I440FX_SMRAM && reg + size > I440FX_SMRAM)
-		dm_dbg(MOD, "SMRAM = 0x%02x (no SMM: memory unchanged)",
-		       pci_get_byte(f, I440FX_SMRAM));
+	smram = pci_get_byte(f, I440FX_SMRAM);
+	if (smram != s->smram) {
+		s->smram = smram;
+		dm_log_ratelimited(LOG_INFO, MOD, "SMRAM = 0x%02x (no SMM: memory unchanged)",
+				   smram);
+	}
 }
 
 static const struct pci_func_ops i440fx_pci_ops = {
@@ -76,6 +90,8 @@ static void i440fx_reset(struct dev *d, enum dev_reset kind)
 	struct i440fx *s = d->state;
 
 	pci_func_reset(&s->func);
+	memcpy(s->pam, s->func.cfg + I440FX_PAM0, sizeof(s->pam));
+	s->smram = pci_get_byte(&s->func, I440FX_SMRAM);
 }
 
 static int i440fx_create(struct dev *d, const struct opts *o)
