@@ -53,7 +53,7 @@ static struct ide_drive *ide_lookup(struct qmp_req *req, bool want_cdrom)
 static struct json *drive_info(const struct ide_drive *d, unsigned idx)
 {
 	struct json *o = json_new_object(), *ins;
-	char name[16];
+	char name[32];
 
 	snprintf(name, sizeof(name), "hd%c", 'a' + idx);
 	json_object_set(o, "device", json_new_str(name));
