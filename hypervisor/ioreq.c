@@ -1,0 +1,368 @@
+// SPDX-License-Identifier: MIT
+/*
+ * ioreq.c - ioreq producer: Xen's synchronous state machine and buffered ring
+ * (research/xen-ioreq.md sections 1.4, 2.1 and 2.2), with eventfds in place
+ * of event channels.
+ */
+#define _GNU_SOURCE
+#include "ioreq.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "hvlog.h"
+
+/* x86 is TSO: ordering between plain stores/loads only needs the compiler. */
+#define barrier() __asm__ __volatile__("" ::: "memory")
+
+static int page_memfd(const char *name, void **out)
+{
+	int fd = memfd_create(name, MFD_CLOEXEC), err;
+	void *p;
+
+	if (fd < 0)
+		return -errno;
+	if (ftruncate(fd, IOREQ_PAGE_SIZE) < 0)
+		goto fail;
+	p = mmap(NULL, IOREQ_PAGE_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (p == MAP_FAILED)
+		goto fail;
+	*out = p;
+	return fd;
+fail:
+	err = -errno;
+	close(fd);
+	return err;
+}
+
+static int new_eventfd(void)
+{
+	int fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+
+	return fd < 0 ? -errno : fd;
+}
+
+int ioreq_prod_create(struct ioreq_prod *p, unsigned nr_vcpus, int *ioreq_page_fd,
+		      int *bufioreq_page_fd)
+{
+	int err;
+
+	memset(p, 0, sizeof(*p));
+	p->req_fd = p->buf_fd = p->abort_fd = -1;
+	*ioreq_page_fd = *bufioreq_page_fd = -1;
+	if (nr_vcpus == 0 || nr_vcpus > IOREQ_MAX_VCPUS)
+		return -EINVAL;
+	p->nr_vcpus = nr_vcpus;
+	pthread_mutex_init(&p->buf_lock, NULL);
+	p->resp_fd = malloc(nr_vcpus * sizeof(int));
+	if (!p->resp_fd)
+		return -ENOMEM;
+	for (unsigned i = 0; i < nr_vcpus; i++)
+		p->resp_fd[i] = -1;
+	err = *ioreq_page_fd = page_memfd("hvm-ioreq", (void **)&p->page);
+	if (err < 0)
+		goto fail;
+	err = *bufioreq_page_fd = page_memfd("hvm-bufioreq", (void **)&p->bufpage);
+	if (err < 0)
+		goto fail;
+	/* Xen's vp_eport: the dm learns which response event belongs to a slot. */
+	for (unsigned i = 0; i < nr_vcpus; i++)
+		p->page->vcpu_ioreq[i].vp_eport = i;
+	err = p->req_fd = new_eventfd();
+	if (err < 0)
+		goto fail;
+	err = p->buf_fd = new_eventfd();
+	if (err < 0)
+		goto fail;
+	err = p->abort_fd = new_eventfd();
+	if (err < 0)
+		goto fail;
+	for (unsigned i = 0; i < nr_vcpus; i++) {
+		err = p->resp_fd[i] = new_eventfd();
+		if (err < 0)
+			goto fail;
+	}
+	return 0;
+fail:
+	ioreq_prod_destroy(p, *ioreq_page_fd, *bufioreq_page_fd);
+	*ioreq_page_fd = *bufioreq_page_fd = -1;
+	return err;
+}
+
+static void close_fd(int *fd)
+{
+	if (*fd >= 0)
+		close(*fd);
+	*fd = -1;
+}
+
+void ioreq_prod_destroy(struct ioreq_prod *p, int ioreq_page_fd, int bufioreq_page_fd)
+{
+	if (p->resp_fd) {
+		for (unsigned i = 0; i < p->nr_vcpus; i++)
+			close_fd(&p->resp_fd[i]);
+		free(p->resp_fd);
+		p->resp_fd = NULL;
+	}
+	close_fd(&p->req_fd);
+	close_fd(&p->buf_fd);
+	close_fd(&p->abort_fd);
+	if (p->page)
+		munmap(p->page, IOREQ_PAGE_SIZE);
+	if (p->bufpage)
+		munmap(p->bufpage, IOREQ_PAGE_SIZE);
+	p->page = NULL;
+	p->bufpage = NULL;
+	close_fd(&ioreq_page_fd);
+	close_fd(&bufioreq_page_fd);
+}
+
+static void kick_fd(int fd)
+{
+	uint64_t one = 1;
+	ssize_t n;
+
+	do {
+		n = write(fd, &one, sizeof(one));
+	} while (n < 0 && errno == EINTR);
+	/* EAGAIN: the counter is saturated, so the reader wakes anyway. */
+}
+
+static void drain_fd(int fd)
+{
+	uint64_t v;
+	ssize_t n;
+
+	do {
+		n = read(fd, &v, sizeof(v));
+	} while (n < 0 && errno == EINTR);
+}
+
+void ioreq_set_dm_state(struct ioreq_prod *p, enum ioreq_dm_state st)
+{
+	__atomic_store_n(&p->dm_state, (int)st, __ATOMIC_SEQ_CST);
+	if (st == IOREQ_DM_GONE)
+		ioreq_abort(p);
+}
+
+void ioreq_abort(struct ioreq_prod *p)
+{
+	/* Never read: the fd stays readable, so every later wait returns too. */
+	kick_fd(p->abort_fd);
+}
+
+static bool aborted(struct ioreq_prod *p)
+{
+	struct pollfd pfd = { .fd = p->abort_fd, .events = POLLIN };
+
+	return poll(&pfd, 1, 0) > 0;
+}
+
+static const char *dir_str(const struct ioreq_req *r)
+{
+	return r->is_read ? "read" : "write";
+}
+
+static void fail_domain(struct ioreq_prod *p, unsigned vcpu, const char *why, unsigned state)
+{
+	hv_log("ioreq: vcpu%u: device model %s (state %u); crashing the domain", vcpu, why, state);
+	if (p->fail)
+		p->fail(p->opaque, why);
+}
+
+static void fill_slot(struct ioreq *slot, unsigned vcpu, const struct ioreq_req *r)
+{
+	uint8_t flags = STATE_IOREQ_NONE;
+
+	if (r->data_is_ptr)
+		flags |= IOREQ_F_DATA_IS_PTR;
+	if (r->is_read)
+		flags |= IOREQ_F_DIR_READ;
+	if (r->df)
+		flags |= IOREQ_F_DF;
+	slot->addr = r->addr;
+	slot->data = r->is_read && !r->data_is_ptr ? 0 : r->data;
+	slot->count = r->count;
+	slot->size = r->size;
+	slot->vp_eport = vcpu;
+	slot->pad0 = 0;
+	slot->type = r->type;
+	/* Everything above is visible before the state says READY. */
+	barrier();
+	ioreq_store_flags(slot, flags);
+	barrier();
+	ioreq_store_flags(slot, ioreq_flags_with_state(flags, STATE_IOREQ_READY));
+}
+
+/*
+ * Sleep until the response eventfd or the abort fd fires.  Returns false
+ * when aborted.
+ */
+static bool wait_event(struct ioreq_prod *p, unsigned vcpu)
+{
+	struct pollfd pfd[2] = {
+		{ .fd = p->resp_fd[vcpu], .events = POLLIN },
+		{ .fd = p->abort_fd, .events = POLLIN },
+	};
+	int n;
+
+	for (;;) {
+		n = poll(pfd, 2, -1);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 || pfd[1].revents)
+			return false;
+		if (pfd[0].revents) {
+			drain_fd(p->resp_fd[vcpu]);
+			return true;
+		}
+	}
+}
+
+static enum ioreq_result complete_locally(struct ioreq_req *r, enum ioreq_result res)
+{
+	if (r->is_read && !r->data_is_ptr)
+		r->data = ioreq_ones(r->size);
+	return res;
+}
+
+/* Wait for IORESP_READY, following Xen's allowed transitions only. */
+static enum ioreq_result wait_response(struct ioreq_prod *p, unsigned vcpu, struct ioreq *slot,
+				       struct ioreq_req *r)
+{
+	unsigned prev = STATE_IOREQ_READY, st;
+
+	for (;;) {
+		st = ioreq_state(ioreq_load_flags(slot));
+		switch (st) {
+		case STATE_IORESP_READY:
+			barrier();
+			if (r->is_read && !r->data_is_ptr)
+				r->data = slot->data & ioreq_ones(r->size);
+			ioreq_store_flags(slot, ioreq_flags_with_state(slot->flags,
+								       STATE_IOREQ_NONE));
+			return IOREQ_DONE;
+		case STATE_IOREQ_NONE:
+			/* Xen: the emulator reset the slot (it is dying); all-ones. */
+			hv_log_ratelimited("ioreq: vcpu%u: slot reset to NONE by the device model",
+					   vcpu);
+			return complete_locally(r, IOREQ_NO_DM);
+		case STATE_IOREQ_READY:
+		case STATE_IOREQ_INPROCESS:
+			if (st < prev) {
+				fail_domain(p, vcpu, "moved the ioreq state backwards", st);
+				return complete_locally(r, IOREQ_BAD_STATE);
+			}
+			prev = st;
+			break;
+		default:
+			fail_domain(p, vcpu, "set an invalid ioreq state", st);
+			return complete_locally(r, IOREQ_BAD_STATE);
+		}
+		if (!wait_event(p, vcpu)) {
+			hv_log_ratelimited("ioreq: vcpu%u: %s of %#llx size %u aborted (%s)", vcpu,
+					   dir_str(r), (unsigned long long)r->addr, r->size,
+					   __atomic_load_n(&p->dm_state, __ATOMIC_SEQ_CST) ==
+							   IOREQ_DM_GONE
+						   ? "device model gone"
+						   : "domain ending");
+			return complete_locally(r, IOREQ_ABORTED);
+		}
+	}
+}
+
+enum ioreq_result ioreq_send(struct ioreq_prod *p, unsigned vcpu, struct ioreq_req *r)
+{
+	struct ioreq *slot;
+	unsigned st;
+
+	if (vcpu >= p->nr_vcpus)
+		return complete_locally(r, IOREQ_NO_DM);
+	if (__atomic_load_n(&p->dm_state, __ATOMIC_SEQ_CST) != IOREQ_DM_ATTACHED || aborted(p))
+		return complete_locally(r, IOREQ_NO_DM);
+	slot = &p->page->vcpu_ioreq[vcpu];
+	st = ioreq_state(ioreq_load_flags(slot));
+	if (st != STATE_IOREQ_NONE) {
+		fail_domain(p, vcpu, "left a slot busy", st);
+		return complete_locally(r, IOREQ_BAD_STATE);
+	}
+	if (r->is_read || !r->data_is_ptr)
+		r->data &= r->data_is_ptr ? ~0ull : ioreq_ones(r->size);
+	fill_slot(slot, vcpu, r);
+	kick_fd(p->req_fd);
+	return wait_response(p, vcpu, slot, r);
+}
+
+static uint32_t size_code(uint32_t size)
+{
+	switch (size) {
+	case 1:
+		return 0;
+	case 2:
+		return 1;
+	case 4:
+		return 2;
+	default:
+		return 3;
+	}
+}
+
+/*
+ * Xen's canonicalisation: keep both free-running pointers small so that
+ * "pointer % 511" stays continuous (2^32 is not a multiple of 511).  One
+ * 64-bit compare-and-swap on the pair; the dm advances read_pointer with an
+ * atomic add, so a concurrent advance makes the swap fail and we retry next
+ * time.  Consumers re-read read_pointer after write_pointer (xen-ioreq.md 2.2).
+ */
+static void canonicalise(struct ioreq_prod *p)
+{
+	uint64_t *pair = (uint64_t *)&p->bufpage->read_pointer;
+	uint64_t old = __atomic_load_n(pair, __ATOMIC_SEQ_CST), want;
+	uint32_t rp = (uint32_t)old, wp = (uint32_t)(old >> 32), n;
+
+	if (rp < IOREQ_BUFFER_SLOT_NUM || wp != p->buf_wp || rp > wp)
+		return;
+	n = rp / IOREQ_BUFFER_SLOT_NUM * IOREQ_BUFFER_SLOT_NUM;
+	want = (uint64_t)(rp - n) | (uint64_t)(wp - n) << 32;
+	if (__atomic_compare_exchange_n(pair, &old, want, false, __ATOMIC_SEQ_CST,
+					__ATOMIC_SEQ_CST))
+		p->buf_wp = wp - n;
+}
+
+bool ioreq_send_buffered(struct ioreq_prod *p, uint64_t addr, uint32_t size, uint64_t data)
+{
+	struct buffered_iopage *bp = p->bufpage;
+	uint32_t qw = size == 8, rp, wp, w0;
+
+	if (addr > BUF_IOREQ_ADDR_MAX || (size != 1 && size != 2 && size != 4 && size != 8))
+		return false;
+	if (__atomic_load_n(&p->dm_state, __ATOMIC_SEQ_CST) != IOREQ_DM_ATTACHED)
+		return false;
+	w0 = BUF_IOREQ_WORD0(IOREQ_TYPE_COPY, IOREQ_WRITE, size_code(size), addr);
+	data &= ioreq_ones(size);
+	pthread_mutex_lock(&p->buf_lock);
+	rp = __atomic_load_n(&bp->read_pointer, __ATOMIC_ACQUIRE);
+	wp = p->buf_wp;
+	/* A read_pointer past ours (hostile dm) also looks full: go synchronous. */
+	if (wp - rp >= IOREQ_BUFFER_SLOT_NUM - qw) {
+		pthread_mutex_unlock(&p->buf_lock);
+		return false;
+	}
+	bp->buf_ioreq[wp % IOREQ_BUFFER_SLOT_NUM] = (struct buf_ioreq){ w0, (uint32_t)data };
+	if (qw)
+		bp->buf_ioreq[(wp + 1) % IOREQ_BUFFER_SLOT_NUM] =
+			(struct buf_ioreq){ w0, (uint32_t)(data >> 32) };
+	/* Slots are visible before the pointer that publishes them. */
+	barrier();
+	p->buf_wp = wp + 1 + qw;
+	__atomic_store_n(&bp->write_pointer, p->buf_wp, __ATOMIC_RELEASE);
+	canonicalise(p);
+	pthread_mutex_unlock(&p->buf_lock);
+	kick_fd(p->buf_fd);
+	return true;
+}

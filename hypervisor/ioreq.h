@@ -1,0 +1,102 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * ioreq.h - the hypervisor (producer) side of the ioreq rings in
+ * include/hvm/ioreq.h, independent of the vCPU backend.
+ *
+ * Synchronous requests: one slot per vCPU; the vCPU's thread fills its slot,
+ * publishes READY, signals the request eventfd and sleeps on its response
+ * eventfd until the device model sets IORESP_READY.  Buffered requests: MMIO
+ * writes in the buffered range go into the 511-slot ring without waiting.
+ *
+ * The device model is untrusted: every state it leaves in a slot is read once
+ * and checked.  When it is gone (never attached, or its connection closed),
+ * or the domain is ending, requests complete at once: reads with all-ones,
+ * writes dropped.  A slot in a state the protocol does not allow ends the
+ * domain as crashed (the `fail` hook), as Xen does.
+ */
+#ifndef HV_IOREQ_H
+#define HV_IOREQ_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "hvm/ioreq.h"
+
+enum ioreq_dm_state {
+	IOREQ_DM_NONE = 0,     /* no device model attached yet */
+	IOREQ_DM_ATTACHED = 1, /* requests go to the rings */
+	IOREQ_DM_GONE = 2,     /* connection closed: complete everything locally */
+};
+
+/* Outcome of ioreq_send(). */
+enum ioreq_result {
+	IOREQ_DONE = 0,	    /* the device model answered */
+	IOREQ_NO_DM = 1,    /* no device model: completed with all-ones / dropped */
+	IOREQ_ABORTED = 2,  /* domain ending while waiting: completed with all-ones */
+	IOREQ_BAD_STATE = 3 /* device model broke the protocol: all-ones, domain crashed */
+};
+
+struct ioreq_prod {
+	struct shared_iopage *page;
+	struct buffered_iopage *bufpage;
+	unsigned nr_vcpus;
+	int req_fd;   /* HVM_FD_REQ_EVENT */
+	int buf_fd;   /* HVM_FD_BUF_EVENT */
+	int *resp_fd; /* nr_vcpus response eventfds */
+	int abort_fd; /* readable once the domain ends or the dm is gone */
+	int dm_state; /* enum ioreq_dm_state, atomic */
+
+	pthread_mutex_t buf_lock; /* buffered ring: vCPUs produce concurrently */
+	uint32_t buf_wp;	  /* our copy of write_pointer (the dm may scribble) */
+
+	/* Called (from a vCPU thread) when the dm broke the protocol. */
+	void (*fail)(void *opaque, const char *why);
+	void *opaque;
+};
+
+/* One request as the backend describes it. */
+struct ioreq_req {
+	uint8_t type; /* IOREQ_TYPE_PIO or IOREQ_TYPE_COPY */
+	bool is_read;
+	bool data_is_ptr;
+	bool df;
+	uint32_t size;	/* 1, 2, 4 or 8 */
+	uint32_t count; /* >= 1 */
+	uint64_t addr;
+	uint64_t data; /* value (zero-extended to size) or guest-physical pointer */
+};
+
+/*
+ * Create the pages and eventfds (memfds the caller passes on to the dm).
+ * Returns 0 or -errno.  The fds are owned by the producer.
+ */
+int ioreq_prod_create(struct ioreq_prod *p, unsigned nr_vcpus, int *ioreq_page_fd,
+		      int *bufioreq_page_fd);
+void ioreq_prod_destroy(struct ioreq_prod *p, int ioreq_page_fd, int bufioreq_page_fd);
+
+void ioreq_set_dm_state(struct ioreq_prod *p, enum ioreq_dm_state st);
+/* Wake every waiting vCPU and complete all later requests locally. */
+void ioreq_abort(struct ioreq_prod *p);
+
+/*
+ * Synchronous request from vCPU `vcpu`'s thread.  On return r->data holds the
+ * read result (all-ones on anything but IOREQ_DONE); for data_is_ptr the
+ * device model wrote the items into guest memory.
+ */
+enum ioreq_result ioreq_send(struct ioreq_prod *p, unsigned vcpu, struct ioreq_req *r);
+
+/*
+ * Buffered MMIO write of `size` bytes at addr (must be <= BUF_IOREQ_ADDR_MAX).
+ * Returns true when queued; false when the ring is full or the request
+ * cannot be buffered, and the caller sends it synchronously.
+ */
+bool ioreq_send_buffered(struct ioreq_prod *p, uint64_t addr, uint32_t size, uint64_t data);
+
+/* all-ones of `size` bytes (size 8 and anything bigger: ~0). */
+static inline uint64_t ioreq_ones(uint32_t size)
+{
+	return size >= 8 ? ~0ull : (1ull << (size * 8)) - 1;
+}
+
+#endif /* HV_IOREQ_H */
