@@ -472,8 +472,7 @@ static enum hv_run_exit kvm_vcpu_run(struct hv_vcpu *v)
 		       (unsigned long long)run->fail_entry.hardware_entry_failure_reason);
 		return HV_RUN_ERROR;
 	case KVM_EXIT_INTERNAL_ERROR:
-		hv_log("vcpu%u: KVM internal error, suberror %u", v->index,
-		       run->internal.suberror);
+		hv_log("vcpu%u: KVM internal error, suberror %u", v->index, run->internal.suberror);
 		return HV_RUN_ERROR;
 	default:
 		hv_log("vcpu%u: unhandled KVM exit %u", v->index, run->exit_reason);
@@ -490,12 +489,24 @@ static int kvm_get_regs(struct hv_vcpu *v, struct hv_regs *r)
 	if (ioctl(kv->fd, KVM_GET_REGS, &g) < 0 || ioctl(kv->fd, KVM_GET_SREGS, &s) < 0)
 		return -errno;
 	*r = (struct hv_regs){
-		.rax = g.rax, .rbx = g.rbx, .rcx = g.rcx, .rdx = g.rdx,
-		.rsi = g.rsi, .rdi = g.rdi, .rsp = g.rsp, .rbp = g.rbp,
-		.rip = g.rip, .rflags = g.rflags,
-		.cr0 = s.cr0, .cr3 = s.cr3, .cr4 = s.cr4,
-		.cs = s.cs.selector, .ds = s.ds.selector, .es = s.es.selector,
-		.ss = s.ss.selector, .cs_base = s.cs.base,
+		.rax = g.rax,
+		.rbx = g.rbx,
+		.rcx = g.rcx,
+		.rdx = g.rdx,
+		.rsi = g.rsi,
+		.rdi = g.rdi,
+		.rsp = g.rsp,
+		.rbp = g.rbp,
+		.rip = g.rip,
+		.rflags = g.rflags,
+		.cr0 = s.cr0,
+		.cr3 = s.cr3,
+		.cr4 = s.cr4,
+		.cs = s.cs.selector,
+		.ds = s.ds.selector,
+		.es = s.es.selector,
+		.ss = s.ss.selector,
+		.cs_base = s.cs.base,
 	};
 	return 0;
 }
@@ -504,9 +515,16 @@ static int kvm_set_regs(struct hv_vcpu *v, const struct hv_regs *r)
 {
 	struct kvm_vcpu_be *kv = v->be;
 	struct kvm_regs g = {
-		.rax = r->rax, .rbx = r->rbx, .rcx = r->rcx, .rdx = r->rdx,
-		.rsi = r->rsi, .rdi = r->rdi, .rsp = r->rsp, .rbp = r->rbp,
-		.rip = r->rip, .rflags = r->rflags,
+		.rax = r->rax,
+		.rbx = r->rbx,
+		.rcx = r->rcx,
+		.rdx = r->rdx,
+		.rsi = r->rsi,
+		.rdi = r->rdi,
+		.rsp = r->rsp,
+		.rbp = r->rbp,
+		.rip = r->rip,
+		.rflags = r->rflags,
 	};
 
 	return ioctl(kv->fd, KVM_SET_REGS, &g) < 0 ? -errno : 0;

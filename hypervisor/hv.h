@@ -111,8 +111,8 @@ uint64_t hv_io_pio(struct hv_vcpu *v, uint16_t port, uint32_t size, bool is_read
  * lowest address), filled with all-ones for reads the device model could not
  * answer.
  */
-void hv_io_pio_string(struct hv_vcpu *v, uint16_t port, uint32_t size, bool is_read,
-		      uint64_t gpa, uint32_t count, bool df, uint8_t *host);
+void hv_io_pio_string(struct hv_vcpu *v, uint16_t port, uint32_t size, bool is_read, uint64_t gpa,
+		      uint32_t count, bool df, uint8_t *host);
 uint64_t hv_io_mmio(struct hv_vcpu *v, uint64_t gpa, uint32_t size, bool is_read, uint64_t val);
 
 #endif /* HV_HV_H */

@@ -15,7 +15,9 @@ static void request_failed(struct hv_vcpu *v, const struct ioreq_req *r, enum io
 {
 	const char *kind = r->type == IOREQ_TYPE_PIO ? "pio" : "mmio";
 
-	if (res == IOREQ_ABORTED && hv_stopping(v->hv))
+	/* Aborted because the domain ends for another reason: nothing to report. */
+	if (res == IOREQ_ABORTED &&
+	    __atomic_load_n(&v->hv->io.dm_state, __ATOMIC_SEQ_CST) != IOREQ_DM_GONE)
 		return;
 	hv_log_ratelimited("vcpu%u: %s %s %#llx size %u count %u completed %s: no device model",
 			   v->index, kind, r->is_read ? "read" : "write",
@@ -48,8 +50,8 @@ uint64_t hv_io_pio(struct hv_vcpu *v, uint16_t port, uint32_t size, bool is_read
 	return send_sync(v, &r);
 }
 
-void hv_io_pio_string(struct hv_vcpu *v, uint16_t port, uint32_t size, bool is_read,
-		      uint64_t gpa, uint32_t count, bool df, uint8_t *host)
+void hv_io_pio_string(struct hv_vcpu *v, uint16_t port, uint32_t size, bool is_read, uint64_t gpa,
+		      uint32_t count, bool df, uint8_t *host)
 {
 	struct ioreq_req r = {
 		.type = IOREQ_TYPE_PIO,

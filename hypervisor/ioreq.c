@@ -244,8 +244,8 @@ static enum ioreq_result wait_response(struct ioreq_prod *p, unsigned vcpu, stru
 			barrier();
 			if (r->is_read && !r->data_is_ptr)
 				r->data = slot->data & ioreq_ones(r->size);
-			ioreq_store_flags(slot, ioreq_flags_with_state(slot->flags,
-								       STATE_IOREQ_NONE));
+			ioreq_store_flags(slot,
+					  ioreq_flags_with_state(slot->flags, STATE_IOREQ_NONE));
 			return IOREQ_DONE;
 		case STATE_IOREQ_NONE:
 			/* Xen: the emulator reset the slot (it is dying); all-ones. */

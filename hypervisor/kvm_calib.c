@@ -28,14 +28,22 @@
 #define CALIB_PORT 0x80
 
 static const uint8_t calib_code[] = {
-	0xe6, CALIB_PORT,			 /* out 0x80, al */
-	0xb9, CALIB_LOOPS & 0xff, CALIB_LOOPS >> 8, /* mov cx, CALIB_LOOPS */
-	0xfa,					 /* 1: cli */
-	0xfb,					 /* sti */
-	0x0f, 0x20, 0xc0,			 /* mov eax, cr0 */
-	0xe2, 0xf9,				 /* loop 1b */
-	0xe6, CALIB_PORT,			 /* out 0x80, al */
-	0xeb, 0xfe,				 /* jmp $ */
+	0xe6,
+	CALIB_PORT, /* out 0x80, al */
+	0xb9,
+	CALIB_LOOPS & 0xff,
+	CALIB_LOOPS >> 8, /* mov cx, CALIB_LOOPS */
+	0xfa,		  /* 1: cli */
+	0xfb,		  /* sti */
+	0x0f,
+	0x20,
+	0xc0, /* mov eax, cr0 */
+	0xe2,
+	0xf9, /* loop 1b */
+	0xe6,
+	CALIB_PORT, /* out 0x80, al */
+	0xeb,
+	0xfe, /* jmp $ */
 };
 
 struct calib {

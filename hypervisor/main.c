@@ -30,11 +30,10 @@
 
 static void usage(FILE *f)
 {
-	fprintf(f,
-		"usage: hvmhv -d DOMID -setup SOCKPATH -m MB [-vcpus N] [-accel kvm|emu|auto]\n"
-		"             [-bios FILE|none] [-log FILE] [-name NAME] [-bufio START-END]\n"
-		"  -bufio      MMIO range whose writes are buffered (default 0xA0000-0xBFFFF)\n"
-		"  exit status 0 poweroff, 1 error, 2 reboot, 3 crash, 4 destroyed\n");
+	fprintf(f, "usage: hvmhv -d DOMID -setup SOCKPATH -m MB [-vcpus N] [-accel kvm|emu|auto]\n"
+		   "             [-bios FILE|none] [-log FILE] [-name NAME] [-bufio START-END]\n"
+		   "  -bufio      MMIO range whose writes are buffered (default 0xA0000-0xBFFFF)\n"
+		   "  exit status 0 poweroff, 1 error, 2 reboot, 3 crash, 4 destroyed\n");
 }
 
 static int parse_u64(const char *s, uint64_t *out)
@@ -298,9 +297,8 @@ int main(int argc, char **argv)
 		destroy_domain(&hv);
 		return HVM_EXIT_ERROR;
 	}
-	hv_log("domain %u (%s): %" PRIu64 " MiB, %u vcpu(s), accel %s, waiting on %s",
-	       hv.cfg.domid, hv.cfg.name, hv.cfg.ram_mb, hv.cfg.nr_vcpus, hv.be_ops->name,
-	       hv.cfg.setup_path);
+	hv_log("domain %u (%s): %" PRIu64 " MiB, %u vcpu(s), accel %s, waiting on %s", hv.cfg.domid,
+	       hv.cfg.name, hv.cfg.ram_mb, hv.cfg.nr_vcpus, hv.be_ops->name, hv.cfg.setup_path);
 	setup_server_run(&srv, &hv);
 	hv_vcpus_stop(&hv);
 	code = hv.end_reason;

@@ -63,8 +63,7 @@ int mem_create(struct hv_mem *m, uint64_t ram_size, unsigned nr_vcpus)
 	/* One bit per RAM page, rounded up to whole pages of 32-bit words. */
 	pages = ram_size / HV_PAGE_SIZE;
 	m->written_size = ((pages + 7) / 8 + HV_PAGE_SIZE - 1) & ~(HV_PAGE_SIZE - 1);
-	err = memfd_sized("hvm-written", m->written_size, &m->written_fd,
-			  (uint8_t **)&m->written);
+	err = memfd_sized("hvm-written", m->written_size, &m->written_fd, (uint8_t **)&m->written);
 	if (err)
 		goto fail;
 	return 0;
@@ -221,8 +220,14 @@ int mem_map_add(struct hv_mem *m, uint64_t gpa, uint64_t size, uint64_t offset, 
 		p = mmap(NULL, size, prot, MAP_SHARED, fd, (off_t)offset);
 		if (p == MAP_FAILED)
 			return -errno;
-		*mp = (struct hv_map){ .used = true, .gpa = gpa, .size = size, .offset = offset,
-				       .flags = flags, .fd = fd, .host = p, .slot = -1 };
+		*mp = (struct hv_map){ .used = true,
+				       .gpa = gpa,
+				       .size = size,
+				       .offset = offset,
+				       .flags = flags,
+				       .fd = fd,
+				       .host = p,
+				       .slot = -1 };
 		return i;
 	}
 	return -ENOSPC;

@@ -120,8 +120,8 @@ static int do_hello(struct setup_server *s, struct hv *hv, struct setup_conn *c,
 	c->is_dm = true;
 	s->dm_seen = true;
 	ioreq_set_dm_state(&hv->io, IOREQ_DM_ATTACHED);
-	hv_log("device model attached (domain %u, %u vcpus, %s)", hv->cfg.domid,
-	       info.nr_vcpus, hv->be_ops->name);
+	hv_log("device model attached (domain %u, %u vcpus, %s)", hv->cfg.domid, info.nr_vcpus,
+	       hv->be_ops->name);
 	return 0;
 }
 

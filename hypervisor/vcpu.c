@@ -48,8 +48,8 @@ static void log_regs(struct hv_vcpu *v, const char *what)
 
 	if (!v->hv->be_ops->get_regs || v->hv->be_ops->get_regs(v, &r))
 		return;
-	hv_log("vcpu%u: %s at cs=%04x(base %#llx) rip=%#llx rflags=%#llx cr0=%#llx", v->index,
-	       what, r.cs, (unsigned long long)r.cs_base, (unsigned long long)r.rip,
+	hv_log("vcpu%u: %s at cs=%04x(base %#llx) rip=%#llx rflags=%#llx cr0=%#llx", v->index, what,
+	       r.cs, (unsigned long long)r.cs_base, (unsigned long long)r.rip,
 	       (unsigned long long)r.rflags, (unsigned long long)r.cr0);
 }
 

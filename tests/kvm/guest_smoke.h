@@ -1,0 +1,211 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * guest_smoke.h - the smoke-test guest, as machine code (16-bit real mode;
+ * runs from the F-segment copy of the test firmware at 0xF0000).  It talks
+ * to hvmdm's hvm-testdev (ports 0xE0-0xE7, MMIO 0xFED00000):
+ *
+ *   out 0xE0 <- 0x41                       scratch register
+ *   in  0xE7 -> al; out 0xE6 <- al          presence byte 0x5A, echoed to the line port
+ *   rep insb  4 x port 0xE7 -> 0:0600       string input
+ *   rep outsb 4 x 0:0600 -> port 0xE6       ... echoed back
+ *   rep outsb "hi\n" -> port 0xE6          string output; the '\n' ends the line
+ *   unreal mode (flat ES via a GDT), then
+ *   mov [0xFED00000], dword "OK!\n"        MMIO write
+ *   mov eax, [0xFED00000]; 4 x out 0xE6     MMIO read, echoed byte by byte
+ *   mov [0xA0000], dword 0x11223344        VGA window: a buffered write
+ *   out 0xE4 <- 0                           test device: power off
+ *   hlt
+ */
+#ifndef GUEST_SMOKE_H
+#define GUEST_SMOKE_H
+
+#include <stdint.h>
+
+static const uint8_t guest_smoke[] = {
+	/* 00 */ 0xfa, /* cli */
+	/* 01 */ 0xb0,
+	0x41, /* mov al, 0x41 */
+	/* 03 */ 0xe6,
+	0xe0, /* out 0xe0, al */
+	/* 05 */ 0xe4,
+	0xe7, /* in al, 0xe7 */
+	/* 07 */ 0xe6,
+	0xe6, /* out 0xe6, al */
+	/* 09 */ 0x31,
+	0xc0, /* xor ax, ax */
+	/* 0b */ 0x8e,
+	0xc0, /* mov es, ax */
+	/* 0d */ 0xbf,
+	0x00,
+	0x06, /* mov di, 0x600 */
+	/* 10 */ 0xba,
+	0xe7,
+	0x00, /* mov dx, 0xe7 */
+	/* 13 */ 0xb9,
+	0x04,
+	0x00,	       /* mov cx, 4 */
+	/* 16 */ 0xfc, /* cld */
+	/* 17 */ 0xf3,
+	0x6c, /* rep insb */
+	/* 19 */ 0x8e,
+	0xd8, /* mov ds, ax */
+	/* 1b */ 0xba,
+	0xe6,
+	0x00, /* mov dx, 0xe6 */
+	/* 1e */ 0xbe,
+	0x00,
+	0x06, /* mov si, 0x600 */
+	/* 21 */ 0xb9,
+	0x04,
+	0x00, /* mov cx, 4 */
+	/* 24 */ 0xf3,
+	0x6e, /* rep outsb */
+	/* 26 */ 0x8c,
+	0xc8, /* mov ax, cs */
+	/* 28 */ 0x8e,
+	0xd8, /* mov ds, ax */
+	/* 2a */ 0xbe,
+	0x90,
+	0x00, /* mov si, 0x90 (msg) */
+	/* 2d */ 0xb9,
+	0x03,
+	0x00, /* mov cx, 3 */
+	/* 30 */ 0xf3,
+	0x6e, /* rep outsb */
+	/* 32 */ 0x0f,
+	0x01,
+	0x16,
+	0xb0,
+	0x00, /* lgdt [0xb0] */
+	/* 37 */ 0x0f,
+	0x20,
+	0xc0, /* mov eax, cr0 */
+	/* 3a */ 0x0c,
+	0x01, /* or al, 1 (PE) */
+	/* 3c */ 0x0f,
+	0x22,
+	0xc0, /* mov cr0, eax */
+	/* 3f */ 0xbb,
+	0x08,
+	0x00, /* mov bx, 8 (flat data) */
+	/* 42 */ 0x8e,
+	0xc3, /* mov es, bx */
+	/* 44 */ 0x24,
+	0xfe, /* and al, 0xfe */
+	/* 46 */ 0x0f,
+	0x22,
+	0xc0, /* mov cr0, eax (back to real mode) */
+	/* 49 */ 0x66,
+	0xbf,
+	0x00,
+	0x00,
+	0xd0,
+	0xfe, /* mov edi, 0xfed00000 */
+	/* 4f */ 0x66,
+	0xb8,
+	0x4f,
+	0x4b,
+	0x21,
+	0x0a, /* mov eax, 0x0a214b4f "OK!\n" */
+	/* 55 */ 0x26,
+	0x67,
+	0x66,
+	0x89,
+	0x07, /* mov es:[edi], eax */
+	/* 5a */ 0x66,
+	0x31,
+	0xc0, /* xor eax, eax */
+	/* 5d */ 0x26,
+	0x67,
+	0x66,
+	0x8b,
+	0x07, /* mov eax, es:[edi] */
+	/* 62 */ 0xe6,
+	0xe6, /* out 0xe6, al */
+	/* 64 */ 0x66,
+	0xc1,
+	0xe8,
+	0x08, /* shr eax, 8 */
+	/* 68 */ 0xe6,
+	0xe6, /* out 0xe6, al */
+	/* 6a */ 0x66,
+	0xc1,
+	0xe8,
+	0x08, /* shr eax, 8 */
+	/* 6e */ 0xe6,
+	0xe6, /* out 0xe6, al */
+	/* 70 */ 0x66,
+	0xc1,
+	0xe8,
+	0x08, /* shr eax, 8 */
+	/* 74 */ 0xe6,
+	0xe6, /* out 0xe6, al */
+	/* 76 */ 0x66,
+	0xbf,
+	0x00,
+	0x00,
+	0x0a,
+	0x00, /* mov edi, 0xa0000 */
+	/* 7c */ 0x66,
+	0xb8,
+	0x44,
+	0x33,
+	0x22,
+	0x11, /* mov eax, 0x11223344 */
+	/* 82 */ 0x26,
+	0x67,
+	0x66,
+	0x89,
+	0x07, /* mov es:[edi], eax */
+	/* 87 */ 0xb0,
+	0x00, /* mov al, 0 */
+	/* 89 */ 0xe6,
+	0xe4,	       /* out 0xe4, al */
+	/* 8b */ 0xf4, /* 1: hlt */
+	/* 8c */ 0xeb,
+	0xfd, /* jmp 1b */
+	/* 8e */ 0x00,
+	0x00,
+	/* 90 msg */ 'h',
+	'i',
+	'\n',
+	0,
+	0,
+	0,
+	0,
+	0,
+	0,
+	0,
+	0,
+	0,
+	0,
+	0,
+	0,
+	0,
+	/* a0 gdt: null, then base 0 limit 4 GiB data (SDM vol. 3A 3.4.5) */
+	0,
+	0,
+	0,
+	0,
+	0,
+	0,
+	0,
+	0,
+	0xff,
+	0xff,
+	0x00,
+	0x00,
+	0x00,
+	0x92,
+	0xcf,
+	0x00,
+	/* b0 gdtr: limit 15, base 0xf00a0 */
+	0x0f,
+	0x00,
+	0xa0,
+	0x00,
+	0x0f,
+	0x00,
+};
+
+#endif /* GUEST_SMOKE_H */
