@@ -21,6 +21,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -51,6 +52,13 @@ struct irqchip {
 	uint32_t gsi_lines; /* levels set by irqchip_set_gsi */
 	uint64_t now;	    /* latest virtual time seen: time never runs backwards */
 	uint64_t deadline;  /* earliest timer deadline last reported or armed */
+	/*
+	 * Bit per vCPU, readable without the lock: clear means "nothing can be
+	 * deliverable".  Set (before the unlock) whenever a kick is queued for
+	 * the vCPU, cleared by irqchip_pending() when it finds nothing under the
+	 * lock, so the common poll of a quiet vCPU costs one atomic load.
+	 */
+	_Atomic uint64_t maybe;
 };
 
 static uint64_t bit64(unsigned n)
@@ -99,6 +107,8 @@ static void unlock(struct irqchip *c)
 	struct irq_events ev = c->ev;
 
 	memset(&c->ev, 0, sizeof(c->ev));
+	if (ev.kick)
+		atomic_fetch_or_explicit(&c->maybe, ev.kick, memory_order_release);
 	pthread_mutex_unlock(&c->lock);
 	run_events(c, &ev);
 }
@@ -356,6 +366,7 @@ int irqchip_create(unsigned nr_cpus, const struct irqchip_hooks *hooks, struct i
 	i8259_init(&c->pic, &pic_ops, c);
 	i8254_init(&c->pit, &pit_ops, c, now);
 	memset(&c->ev, 0, sizeof(c->ev)); /* nobody is running yet */
+	atomic_init(&c->maybe, ~0ull);
 	*out = c;
 	return 0;
 }
@@ -377,6 +388,7 @@ void irqchip_reset(struct irqchip *c)
 		lapic_reset(&c->lapic[i]);
 	i8259_reset(&c->pic);
 	i8254_reset(&c->pit, now);
+	atomic_store(&c->maybe, ~0ull);
 	/* Inputs keep their levels across the reset; level pins see them again. */
 	for (unsigned g = 1; g < NR_GSIS; g++) {
 		if (g != 2)
@@ -529,8 +541,12 @@ int irqchip_pending(struct irqchip *c, unsigned cpu)
 
 	if (cpu >= c->nr_cpus)
 		return -1;
+	if (!(atomic_load_explicit(&c->maybe, memory_order_acquire) & bit64(cpu)))
+		return -1;
 	pthread_mutex_lock(&c->lock);
 	v = cpu_pending(c, cpu);
+	if (v < 0)
+		atomic_fetch_and_explicit(&c->maybe, ~bit64(cpu), memory_order_relaxed);
 	unlock(c);
 	return v;
 }
