@@ -31,9 +31,14 @@
 
 static uint64_t ticks_between(uint64_t from, uint64_t to)
 {
+	uint64_t dt = to - from;
+
 	if (to <= from)
 		return 0;
-	return (uint64_t)((unsigned __int128)(to - from) * PIT_HZ / NS_PER_SEC);
+	/* Exact either way; 64-bit math while the product fits (about 4 hours). */
+	if (dt < UINT64_MAX / PIT_HZ)
+		return dt * PIT_HZ / NS_PER_SEC;
+	return (uint64_t)((unsigned __int128)dt * PIT_HZ / NS_PER_SEC);
 }
 
 static bool gate_pauses(const struct i8254_channel *c)

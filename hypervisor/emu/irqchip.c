@@ -104,8 +104,14 @@ static void run_events(struct irqchip *c, const struct irq_events *ev)
 
 static void unlock(struct irqchip *c)
 {
-	struct irq_events ev = c->ev;
+	struct irq_events ev;
 
+	/* Most accesses owe nothing: skip the copy and the hook scan. */
+	if (!(c->ev.kick | c->ev.init | c->ev.sipi | c->ev.nmi | c->ev.eoi_gsi)) {
+		pthread_mutex_unlock(&c->lock);
+		return;
+	}
+	ev = c->ev;
 	memset(&c->ev, 0, sizeof(c->ev));
 	if (ev.kick)
 		atomic_fetch_or_explicit(&c->maybe, ev.kick, memory_order_release);

@@ -132,6 +132,11 @@ static void test_irq0_rate_generator(void)
 	outb(&f, 0x20, 0x20);
 	CHECK_EQ(take(&f, 0), -1);
 	CHECK_EQ(irqchip_next_deadline(f.chip), ns_of((ticks(f.now) / latch + 1) * latch));
+	/* Past the range of 64-bit intermediate products (about 4.3 hours). */
+	f.now = 30000ull * 1000000000ull + 5;
+	outb(&f, 0x43, 0x00);
+	CHECK_EQ(read_word(&f, 0x40), latch - ticks(f.now) % latch);
+	CHECK_EQ(irqchip_run_timers(f.chip, f.now), ns_of((ticks(f.now) / latch + 1) * latch));
 	fake_fini(&f);
 }
 
