@@ -16,6 +16,9 @@
  * reset state has every channel in mode 3 with the maximum count (channel 0
  * runs at 18.2 Hz before firmware programs it).  Port 0x61 bit 4 (refresh
  * detect) toggles on each read, so polling loops end even with time stopped.
+ * Unlike QEMU, OUT follows the datasheet in modes 1, 2, 4 and 5 (QEMU's is
+ * inverted there) and the read-back status reports NULL COUNT; both
+ * differences are visible only in status bytes and port 0x61 bit 5.
  */
 #include "i8254.h"
 

@@ -99,6 +99,10 @@ static void test_priority_eoi(void)
 	lapic_wr(&f, 0, TPR, 0x70);
 	CHECK_EQ(irqchip_pending(f.chip, 0), -1); /* both classes <= TPR */
 	CHECK_EQ(lapic_rd(&f, 0, PPR), 0x70);
+	CHECK_EQ(lapic_rd(&f, 0, APR), 0x70); /* TPR above IRR and ISR classes */
+	lapic_wr(&f, 0, TPR, 0x23);
+	CHECK_EQ(lapic_rd(&f, 0, APR), 0x60); /* highest IRR class wins */
+	lapic_wr(&f, 0, TPR, 0x70);
 	lapic_wr(&f, 0, TPR, 0x50);
 	CHECK_EQ(take(&f, 0), 0x61);
 	CHECK_EQ(lapic_rd(&f, 0, PPR), 0x60); /* ISR class above TPR */

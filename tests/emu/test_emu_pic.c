@@ -251,6 +251,37 @@ static void test_special_mask_poll(void)
 	fake_fini(&f);
 }
 
+static void test_sfnm(void)
+{
+	struct fake f;
+
+	for (unsigned sfnm = 0; sfnm < 2; sfnm++) {
+		fake_init(&f, 1);
+		pic_init_linux(&f);
+		if (sfnm) {
+			outb(&f, 0x20, 0x11);
+			outb(&f, 0x21, 0x30);
+			outb(&f, 0x21, 0x04);
+			outb(&f, 0x21, 0x11); /* ICW4: special fully nested mode */
+		}
+		outb(&f, 0x21, 0x00);
+		outb(&f, 0xa1, 0x00);
+		irqchip_pulse_gsi(f.chip, 9);
+		CHECK_EQ(take(&f, 0), 0x39);
+		/* IRQ8 outranks IRQ9 on the slave, but the master has IR2 in service. */
+		irqchip_pulse_gsi(f.chip, 8);
+		if (sfnm) {
+			CHECK_EQ(take(&f, 0), 0x38); /* nests through the cascade */
+		} else {
+			CHECK_EQ(take(&f, 0), -1);
+			outb(&f, 0xa0, 0x20);
+			outb(&f, 0x20, 0x20);
+			CHECK_EQ(take(&f, 0), 0x38);
+		}
+		fake_fini(&f);
+	}
+}
+
 static void test_icw1_edge_latch(void)
 {
 	struct fake f;
@@ -331,6 +362,7 @@ int main(void)
 	test_spurious();
 	test_aeoi_rotate_prio();
 	test_special_mask_poll();
+	test_sfnm();
 	test_icw1_edge_latch();
 	test_intr_routing();
 	test_hostile();
