@@ -15,6 +15,7 @@
 #include "ioreq.h"
 #include "log.h"
 #include "loop.h"
+#include "vnc.h"
 
 static const char *const shutdown_names[] = { "poweroff", "reboot", "suspend", "crash" };
 
@@ -52,6 +53,7 @@ int dm_create_standalone(uint64_t ram_size, struct dm **out)
 		err = gmem_add(&dm->mem, 0, ram_size, ram, GMEM_NO_TRACK);
 		if (err)
 			goto err;
+		dm->standalone_ram = ram;
 	}
 	err = loop_create(&dm->loop);
 	if (err)
@@ -73,6 +75,7 @@ void dm_destroy(struct dm *dm)
 {
 	if (!dm)
 		return;
+	vnc_stop(dm);
 	dev_destroy_all(dm);
 	console_destroy(dm);
 	hvlink_close(dm);
@@ -80,8 +83,7 @@ void dm_destroy(struct dm *dm)
 	clock_destroy(dm->clock);
 	if (dm->loop)
 		loop_destroy(dm->loop);
-	if (dm->setup_sock < 0 && dm->mem.nr)
-		free(dm->mem.r[0].host); /* standalone RAM */
+	free(dm->standalone_ram);
 	free(dm);
 }
 

@@ -27,6 +27,7 @@ struct dm_ioreq;
 struct hvlink;
 struct input_router;
 struct console;
+struct vnc;
 struct dm_qmp;
 struct pc_machine;
 
@@ -58,8 +59,14 @@ struct dm_config {
 	char *floppy[2];	 /* fda, fdb: same form */
 	char *extra_devices[32]; /* -device TYPE[,opts] */
 	unsigned nr_extra_devices;
-	char *machine; /* -M: "pc" (default; "xenfv" is an alias) or "none" */
-	char *debug;   /* -debug MODULES */
+	char *machine;		 /* -M: "pc" (default; "xenfv" is an alias) or "none" */
+	char *vga;		 /* -vga cirrus|std|none (-std-vga = std); NULL: cirrus */
+	uint64_t videoram_mb;	 /* -videoram; 0: device default */
+	char *vnc;		 /* -vnc ADDR:DISPLAY[,password] or "none"; NULL: no VNC */
+	bool vncunused;		 /* -vncunused */
+	char *vnc_password_file; /* -vnc-password-file: first line is the password */
+	char *keymap;		 /* -k */
+	char *debug;		 /* -debug MODULES */
 	char *pidfile;
 	bool nographic;
 };
@@ -69,6 +76,7 @@ struct dm {
 	struct dm_loop *loop;
 	struct dm_clock *clock;
 	struct gmem mem;
+	void *standalone_ram; /* RAM of a standalone dm (malloc), NULL when attached */
 	struct io_map *space[IO_NR_SPACES];
 	struct dev *devices;
 	struct dev **devices_tail;
@@ -101,6 +109,7 @@ struct dm {
 	void *powerdown_opaque;
 	struct input_router *input; /* keyboard/pointer router (ui/input.c) */
 	struct console *console;    /* display mediator (ui/console.c), NULL until used */
+	struct vnc *vnc;	    /* VNC server (ui/vnc.c), NULL when off */
 	struct dm_qmp *qmp;	    /* monitor (dm/qmp.c) */
 	struct pc_machine *machine; /* machine-wide state (hw/pc/pc.c) */
 };

@@ -16,6 +16,7 @@
 #include "hvlink.h"
 #include "log.h"
 #include "loop.h"
+#include "vnc.h"
 
 /* Provided by dm/qmp.c once the monitor lands; weak so the core links without it. */
 int qmp_start(struct dm *dm, const char *path) __attribute__((weak));
@@ -226,6 +227,30 @@ static int parse_args(struct dm_config *c, int argc, char **argv)
 				return -EINVAL;
 			}
 			c->extra_devices[c->nr_extra_devices++] = (char *)v;
+		} else if (!strcmp(a, "-vga")) {
+			NEED_ARG();
+			if (strcmp(v, "cirrus") && strcmp(v, "std") && strcmp(v, "none")) {
+				fprintf(stderr, "hvmdm: -vga %s: use cirrus, std or none\n", v);
+				return -EINVAL;
+			}
+			c->vga = (char *)v;
+		} else if (!strcmp(a, "-std-vga")) {
+			c->vga = "std";
+		} else if (!strcmp(a, "-videoram")) {
+			NEED_ARG();
+			if (parse_u64(a, v, &c->videoram_mb))
+				return -EINVAL;
+		} else if (!strcmp(a, "-vnc")) {
+			NEED_ARG();
+			c->vnc = (char *)v;
+		} else if (!strcmp(a, "-vncunused")) {
+			c->vncunused = true;
+		} else if (!strcmp(a, "-vnc-password-file")) {
+			NEED_ARG();
+			c->vnc_password_file = (char *)v;
+		} else if (!strcmp(a, "-k")) {
+			NEED_ARG();
+			c->keymap = (char *)v;
 		} else if (!strcmp(a, "-nographic")) {
 			c->nographic = true;
 		} else if (!strcmp(a, "-pidfile")) {
@@ -268,6 +293,80 @@ static void write_pidfile(const char *path)
 	fclose(f);
 }
 
+/* The display adapter the configuration asks for (before the front ends). */
+static int dm_build_display(struct dm *dm)
+{
+	const char *vga = dm->cfg.vga ? dm->cfg.vga : "cirrus";
+	const char *type = !strcmp(vga, "std") ? "stdvga" : "cirrus";
+	char opts[32] = "";
+
+	if (!strcmp(dm->cfg.machine, "none") || !strcmp(vga, "none"))
+		return 0;
+	if (!dev_type_find(type)) {
+		dm_warn("dm", "display '%s' not available in this build; using std VGA", type);
+		type = "stdvga";
+	}
+	if (dm->cfg.videoram_mb)
+		snprintf(opts, sizeof(opts), "vram=%llu", (unsigned long long)dm->cfg.videoram_mb);
+	return dev_create(dm, type, opts[0] ? opts : NULL, NULL);
+}
+
+/* Read the first line of the VNC password file (never pass passwords on argv). */
+static int read_password(const char *path, char *pw, size_t cap)
+{
+	FILE *f = fopen(path, "r");
+
+	if (!f)
+		return -errno;
+	if (!fgets(pw, (int)cap, f))
+		pw[0] = 0;
+	fclose(f);
+	pw[strcspn(pw, "\r\n")] = 0;
+	return 0;
+}
+
+/* -vnc ADDR:DISPLAY[,password] (libxl's form) or a bare display number. */
+static int dm_start_vnc(struct dm *dm)
+{
+	struct vnc_opts o = { .find_unused = dm->cfg.vncunused, .keymap = dm->cfg.keymap };
+	char addr[128] = "127.0.0.1", pw[128] = "", *colon, *spec;
+	int err;
+
+	if (!dm->cfg.vnc || !strcmp(dm->cfg.vnc, "none"))
+		return 0;
+	spec = strdup(dm->cfg.vnc);
+	if (!spec)
+		return -ENOMEM;
+	spec[strcspn(spec, ",")] = 0;
+	colon = strrchr(spec, ':');
+	if (colon) {
+		*colon = 0;
+		if (*spec)
+			snprintf(addr, sizeof(addr), "%s", spec);
+		o.display = atoi(colon + 1);
+	} else {
+		o.display = atoi(spec);
+	}
+	free(spec);
+	if (o.display < 0 || o.display > 59635) {
+		dm_err("dm", "-vnc %s: display must be 0-59635", dm->cfg.vnc);
+		return -EINVAL;
+	}
+	if (dm->cfg.vnc_password_file) {
+		err = read_password(dm->cfg.vnc_password_file, pw, sizeof(pw));
+		if (err) {
+			dm_err("dm", "-vnc-password-file %s: %s", dm->cfg.vnc_password_file,
+			       strerror(-err));
+			return err;
+		}
+	}
+	o.listen = addr;
+	o.password = pw;
+	err = vnc_start(dm, &o);
+	memset(pw, 0, sizeof(pw));
+	return err;
+}
+
 static int dm_run(struct dm *dm)
 {
 	int err;
@@ -286,6 +385,13 @@ static int dm_run(struct dm *dm)
 	err = pc_machine_build(dm);
 	if (err) {
 		dm_err("dm", "building machine '%s' failed: %s", dm->cfg.machine, strerror(-err));
+		return err;
+	}
+	err = dm_build_display(dm);
+	if (!err)
+		err = dm_start_vnc(dm);
+	if (err) {
+		dm_err("dm", "display setup failed: %s", strerror(-err));
 		return err;
 	}
 	if (dm->cfg.qmp_path) {
