@@ -1,15 +1,54 @@
 // SPDX-License-Identifier: MIT
 /*
- * pc.c - machine builder (placeholder until the PC platform lands): creates
- * the -device extras only.
+ * pc.c - the machine builder: turns the command line (struct dm_config)
+ * into devices.
+ *
+ *   -M none        only the -device extras;
+ *   -M pc / xenfv  i440FX host bridge, PIIX3, PIIX4 PM, RTC/CMOS, fw_cfg,
+ *                  a 16550 per -serial, the i8042, debug console, port 0x92,
+ *                  the 0xCF9 reset register when no PIIX3 provides it, then
+ *                  the extras, in that order (the order of QEMU's pc_init1).
+ * Device types owned by other parts of the tree that are not built in are
+ * skipped with a warning; the platform devices of hw/pc must exist.
  */
+#include "pc.h"
+
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "device.h"
 #include "dm.h"
 #include "log.h"
+
+#define MOD "pc"
+
+void pc_ram_layout(const struct dm *dm, uint64_t *below_4g, uint64_t *above_4g)
+{
+	uint64_t ram;
+
+	if (dm->info.ram_below_4g || dm->info.ram_above_4g) {
+		*below_4g = dm->info.ram_below_4g;
+		*above_4g = dm->info.ram_above_4g;
+		return;
+	}
+	ram = dm->cfg.ram_mb << 20;
+	if (ram >= 0xe0000000ull) {
+		*below_4g = PC_LOW_RAM_MAX;
+		*above_4g = ram - PC_LOW_RAM_MAX;
+	} else {
+		*below_4g = ram;
+		*above_4g = 0;
+	}
+}
+
+unsigned pc_nr_vcpus(const struct dm *dm)
+{
+	unsigned n = dm->info.nr_vcpus ? dm->info.nr_vcpus : dm->cfg.vcpus;
+
+	return n ? n : 1;
+}
 
 /* Create "TYPE[,opts]" from a -device argument. */
 static int pc_create_extra(struct dm *dm, const char *spec)
@@ -25,14 +64,79 @@ static int pc_create_extra(struct dm *dm, const char *spec)
 	return err;
 }
 
-int pc_machine_build(struct dm *dm)
+/* A device of another part of the tree: absent types are skipped with a warning. */
+static int pc_create_optional(struct dm *dm, const char *type, const char *opts)
 {
+	if (!dev_type_find(type)) {
+		dm_warn(MOD, "device type '%s' is not built in: machine has no %s", type, type);
+		return 0;
+	}
+	return dev_create(dm, type, opts, NULL);
+}
+
+static int pc_create_serial(struct dm *dm)
+{
+	char opts[600];
+	unsigned i;
+	int err, n;
+
+	for (i = 0; i < dm->cfg.nr_serial && i < 4; i++) {
+		const char *spec = dm->cfg.serial[i];
+
+		if (!spec || !strcmp(spec, "none"))
+			continue;
+		n = snprintf(opts, sizeof(opts), "index=%u,chardev=%s", i, spec);
+		if (n < 0 || (size_t)n >= sizeof(opts)) {
+			dm_err(MOD, "-serial %s: spec too long", spec);
+			return -EINVAL;
+		}
+		err = pc_create_optional(dm, "uart16550", opts);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+static int pc_build_platform(struct dm *dm)
+{
+	static const char *const chipset[] = { "i440fx", "piix3", "piix4-pm" };
 	unsigned i;
 	int err;
 
-	if (strcmp(dm->cfg.machine, "none") && strcmp(dm->cfg.machine, "pc") &&
-	    strcmp(dm->cfg.machine, "xenfv")) {
-		dm_err("pc", "unknown machine '%s' (use pc, xenfv or none)", dm->cfg.machine);
+	for (i = 0; i < sizeof(chipset) / sizeof(chipset[0]); i++) {
+		err = pc_create_optional(dm, chipset[i], NULL);
+		if (err)
+			return err;
+	}
+	err = dev_create(dm, "rtc", NULL, NULL);
+	if (!err)
+		err = dev_create(dm, "fw_cfg", NULL, NULL);
+	if (!err)
+		err = pc_create_serial(dm);
+	if (!err)
+		err = pc_create_optional(dm, "i8042", NULL);
+	if (!err)
+		err = dev_create(dm, "debugcon", NULL, NULL);
+	if (!err)
+		err = dev_create(dm, "port92", NULL, NULL);
+	/* PIIX3 decodes 0xCF9 itself (its reset control register). */
+	if (!err && !dev_find(dm, "piix3"))
+		err = dev_create(dm, "reset-cf9", NULL, NULL);
+	return err;
+}
+
+int pc_machine_build(struct dm *dm)
+{
+	const char *machine = dm->cfg.machine ? dm->cfg.machine : "pc";
+	unsigned i;
+	int err;
+
+	if (!strcmp(machine, "pc") || !strcmp(machine, "xenfv")) {
+		err = pc_build_platform(dm);
+		if (err)
+			return err;
+	} else if (strcmp(machine, "none")) {
+		dm_err(MOD, "unknown machine '%s' (use pc, xenfv or none)", machine);
 		return -EINVAL;
 	}
 	for (i = 0; i < dm->cfg.nr_extra_devices; i++) {
