@@ -381,8 +381,7 @@ static void dsdt_pci0(struct aml *a, uint64_t below_4g)
 	char link[5];
 
 	aml_device(a, "PCI0");
-	aml_name_eisaid(a, "_HID", "PNP0A03");
-	aml_name_int(a, "_ADR", 0);
+	aml_name_eisaid(a, "_HID", "PNP0A03"); /* a _HID device takes no _ADR (6.1.1) */
 	aml_name_int(a, "_UID", 0);
 	memset(&r, 0, sizeof(r));
 	res_word(&r, 2, 0, 0x00, 0xff); /* bus numbers */
