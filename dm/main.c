@@ -299,6 +299,7 @@ static int dm_build_display(struct dm *dm)
 	const char *vga = dm->cfg.vga ? dm->cfg.vga : "cirrus";
 	const char *type = !strcmp(vga, "std") ? "stdvga" : "cirrus";
 	char opts[32] = "";
+	int err;
 
 	if (!strcmp(dm->cfg.machine, "none") || !strcmp(vga, "none"))
 		return 0;
@@ -308,7 +309,12 @@ static int dm_build_display(struct dm *dm)
 	}
 	if (dm->cfg.videoram_mb)
 		snprintf(opts, sizeof(opts), "vram=%llu", (unsigned long long)dm->cfg.videoram_mb);
-	return dev_create(dm, type, opts[0] ? opts : NULL, NULL);
+	err = dev_create(dm, type, opts[0] ? opts : NULL, NULL);
+	if (err == -ENODEV) {
+		dm_warn("dm", "machine has no PCI bus: no display adapter");
+		return 0;
+	}
+	return err;
 }
 
 /* Read the first line of the VNC password file (never pass passwords on argv). */
