@@ -26,6 +26,12 @@
  *     the chip itself after the EOI, so re-asserting is harmless.
  * APIC IDs equal cpu indexes (CPUID leaf 1 EBX[31:24] must match); cpu 0 is
  * the BSP.  At most 64 vCPUs.
+ *
+ * Wiring: GSI n = ISA IRQ n on 8259 input n and IOAPIC pin n, except ISA IRQ0
+ * (PIT), which is IOAPIC pin 2; the caller's GSI 0 and GSI 2 both mean ISA
+ * IRQ0.  IOAPIC pin 0 carries the 8259's INTR (virtual wire via the IOAPIC).
+ * irqchip_pending() on a vCPU with nothing deliverable is one atomic load
+ * (no lock), so polling it at instruction boundaries is cheap.
  */
 #ifndef EMU_IRQCHIP_H
 #define EMU_IRQCHIP_H
