@@ -1,8 +1,6 @@
-#!/ usr / bin / env python3
-""
-	"VNC server interop, with a small RFB client written here from the protocol
-	(rfbproto)
-    : hvmdm runs under the qtest harness with std VGA and VNC; the test
+#!/usr/bin/env python3
+"""VNC server interop, with a small RFB client written here from the protocol
+(rfbproto): hvmdm runs under the qtest harness with std VGA and VNC; the test
 sets a VBE mode and draws pixels through the linear framebuffer, then checks
 what RFB 3.3, 3.7 and 3.8 clients see (DesktopSize, Raw pixels), that QEMU's
 Extended Key Event reaches the PS/2 keyboard as the right scancode, that a
@@ -108,8 +106,7 @@ class Rfb:
         name_len = struct.unpack(">I", recv_exact(self.s, 4))[0]
         self.name = recv_exact(self.s, name_len)
         self.w, self.h = w, h
-        self.fb =
-{}
+        self.fb = {}
         self.ext_key_ack = False
 
     def set_encodings(self, encs):
@@ -169,91 +166,106 @@ def draw_vbe(q, w, h, pixels):
 def free_display():
     for d in range(40, 99):
         with socket.socket() as s:
-try : s
-	.bind(("127.0.0.1", 5900 + d)) return d except OSError : continue raise
-								 RuntimeError("no free VNC port")
+            try:
+                s.bind(("127.0.0.1", 5900 + d))
+                return d
+            except OSError:
+                continue
+    raise RuntimeError("no free VNC port")
 
-									 def main()
-	    : with tempfile.TemporaryDirectory() as tmp : disp = free_display() q = Qtest(
-		[
-			"-M", "none", "-device", "i440fx", "-device", "stdvga", "-device", "i8042",
-			"-vnc", "127.0.0.1:%d" %
-			disp
-		],
-		tmp) port = 5900 + disp
-	try : pixels = {(0, 0): 0x00ff0000, (17, 9): 0x00123456, (799, 599): 0x0000ff00}
-            clients = {}
-            for ver in (b"003.003", b"003.007", b"003.008"):
-                c = Rfb(port, ver)
-                c.set_encodings([0, -223, -258])
-                clients[ver] = c
-            draw_vbe(q, 800, 600, pixels)
-            for ver, c in clients.items():
+
+def read_scancodes(q):
+    codes = []
+    for _ in range(8):
+        st = int(q.cmd("inb 0x64").split()[1], 16)
+        if not st & 1:
+            break
+        codes.append(int(q.cmd("inb 0x60").split()[1], 16))
+    return codes
+
+
+def session_checks(q, port):
+    pixels = {(0, 0): 0x00ff0000, (17, 9): 0x00123456, (799, 599): 0x0000ff00}
+    clients = {}
+    for ver in (b"003.003", b"003.007", b"003.008"):
+        c = Rfb(port, ver)
+        c.set_encodings([0, -223, -258])
+        clients[ver] = c
+    draw_vbe(q, 800, 600, pixels)
+    for ver, c in clients.items():
+        c.request(0)
+        deadline = time.time() + 10
+        while time.time() < deadline and not all(c.fb.get(p) == v for p, v in pixels.items()):
+            c.read_update()
+            if (c.w, c.h) == (800, 600) and not c.fb:
                 c.request(0)
-                deadline = time.time() + 10
-                while time.time() < deadline and not all(c.fb.get(p) == v for p, v in pixels.items()):
-                    c.read_update()
-                    if (c.w, c.h) == (800, 600) and not c.fb:
-                        c.request(0)
-                check((c.w, c.h) == (800, 600), "RFB %s: DesktopSize to 800x600" % ver.decode())
-                check(all(c.fb.get(p) == v for p, v in pixels.items()),
-                      "RFB %s: Raw pixels match what the guest drew" % ver.decode())
-            c = clients[b"003.008"]
-            check(c.ext_key_ack, "Extended Key Event acknowledged")
-#A hostile client : garbage message type.Only it is dropped.
-            bad = socket.create_connection(("127.0.0.1", port))
-            recv_exact(bad, 12)
-            bad.sendall(b"RFB 003.008\n")
-            recv_exact(bad, 2)
-            bad.sendall(b"\x01\x01")
-            recv_exact(bad, 4)
-            bad.sendall(b"\xfa" * 64 + b"\x06\x00\x00\x00\xff\xff\xff\xff")
-            time.sleep(0.5)
-#'a' pressed with raw scancode 0x1e : the PS / 2 keyboard(scancode set 2, and
-#the i8042 does not translate until the firmware enables it) queues 1c f0 1c.
-            c.key_ext(1, ord("a"), 0x1e)
-            c.key_ext(0, ord("a"), 0x1e)
-            time.sleep(0.3)
-            q.cmd("clock_step 1000000")
-            codes = []
-            for _ in range(8):
-                st = int(q.cmd("inb 0x64").split()[1], 16)
-                if not st & 1:
-                    break
-                codes.append(int(q.cmd("inb 0x60").split()[1], 16))
-            check(codes[:3] == [0x1c, 0xf0, 0x1c],
-                  "Extended Key Event -> scancodes %s" % [hex(x) for x in codes])
-#The good clients still get updates after the bad one.
-            q.cmd("writel 0x%x 0x00abcdef" % (0xe0000000 + (3 * 800 + 3) * 4))
-            q.cmd("clock_step 50000000")
-            c.request(1)
-            deadline = time.time() + 10
-            while time.time() < deadline and c.fb.get((3, 3)) != 0xabcdef:
-                c.read_update()
-            check(c.fb.get((3, 3)) == 0xabcdef, "other clients keep working after a bad client")
-            check(q.cmd("inb 0xe7") is not None, "dm alive")
+        check((c.w, c.h) == (800, 600), "RFB %s: DesktopSize to 800x600" % ver.decode())
+        check(all(c.fb.get(p) == v for p, v in pixels.items()),
+              "RFB %s: Raw pixels match what the guest drew" % ver.decode())
+    c = clients[b"003.008"]
+    check(c.ext_key_ack, "Extended Key Event acknowledged")
+    # A hostile client: garbage message types.  Only it is dropped.
+    bad = socket.create_connection(("127.0.0.1", port))
+    recv_exact(bad, 12)
+    bad.sendall(b"RFB 003.008\n")
+    recv_exact(bad, 2)
+    bad.sendall(b"\x01\x01")
+    recv_exact(bad, 4)
+    bad.sendall(b"\xfa" * 64 + b"\x06\x00\x00\x00\xff\xff\xff\xff")
+    time.sleep(0.5)
+    # 'a' with raw scancode 0x1e: the PS/2 keyboard (scancode set 2; the i8042 does not
+    # translate until the firmware enables it) queues 1c f0 1c.
+    c.key_ext(1, ord("a"), 0x1e)
+    c.key_ext(0, ord("a"), 0x1e)
+    time.sleep(0.3)
+    q.cmd("clock_step 1000000")
+    codes = read_scancodes(q)
+    check(codes[:3] == [0x1c, 0xf0, 0x1c],
+          "Extended Key Event -> scancodes %s" % [hex(x) for x in codes])
+    # The good clients still get updates after the bad one.
+    q.cmd("writel 0x%x 0x00abcdef" % (0xe0000000 + (3 * 800 + 3) * 4))
+    q.cmd("clock_step 50000000")
+    c.request(1)
+    deadline = time.time() + 10
+    while time.time() < deadline and c.fb.get((3, 3)) != 0xabcdef:
+        c.read_update()
+    check(c.fb.get((3, 3)) == 0xabcdef, "other clients keep working after a bad client")
+    check(q.cmd("inb 0xe7") is not None, "dm alive")
+
+
+def password_checks(tmp):
+    pwfile = os.path.join(tmp, "pw")
+    with open(pwfile, "w") as f:
+        f.write("s3cret\n")
+    disp = free_display()
+    q = Qtest(["-M", "none", "-device", "i440fx", "-device", "stdvga", "-vnc",
+               "127.0.0.1:%d" % disp, "-vnc-password-file", pwfile], tmp)
+    try:
+        try:
+            Rfb(5900 + disp, b"003.008", password="wrong")
+            check(False, "wrong password refused")
+        except (PermissionError, RuntimeError):
+            check(True, "wrong password refused")
+        ok = Rfb(5900 + disp, b"003.008", password="s3cret")
+        check(ok.w > 0, "right password accepted")
+    finally:
+        q.close()
+
+
+def main():
+    with tempfile.TemporaryDirectory() as tmp:
+        disp = free_display()
+        port = 5900 + disp
+        q = Qtest(["-M", "none", "-device", "i440fx", "-device", "stdvga", "-device", "i8042",
+                   "-vnc", "127.0.0.1:%d" % disp], tmp)
+        try:
+            session_checks(q, port)
         finally:
             q.close()
             q.log.seek(0)
             log = q.log.read()
         check("listening on 127.0.0.1:%d" % port in log, "dm logged its VNC port")
-
-#Password : a wrong one is refused, the right one accepted.
-        pwfile = os.path.join(tmp, "pw")
-        with open(pwfile, "w") as f:
-            f.write("s3cret\n")
-        disp = free_display()
-        q = Qtest(["-M", "none", "-device", "i440fx", "-device", "stdvga", "-vnc",
-                   "127.0.0.1:%d" % disp, "-vnc-password-file", pwfile], tmp)
-		try:
-			try : Rfb(5900 + disp, b "003.008", password = "wrong")
-				check(False, "wrong password refused")
-					except(PermissionError, RuntimeError):
-                check(True, "wrong password refused")
-            ok = Rfb(5900 + disp, b"003.008", password="s3cret")
-            check(ok.w > 0, "right password accepted")
-        finally:
-            q.close()
+        password_checks(tmp)
     print("%d failures" % fails)
     return 1 if fails else 0
 
