@@ -44,6 +44,7 @@ int mem_create(struct hv_mem *m, uint64_t ram_size, unsigned nr_vcpus)
 
 	memset(m, 0, sizeof(*m));
 	m->ram_fd = m->bios_fd = m->bounce_fd = m->written_fd = -1;
+	pthread_rwlock_init(&m->maps_lock, NULL);
 	for (unsigned i = 0; i < HV_MAX_MAPS; i++)
 		m->maps[i].fd = -1;
 	/* Below 1 MiB the BIOS shadow and the VGA hole need real RAM around them. */
@@ -165,9 +166,7 @@ uint8_t *mem_ram_ptr(struct hv_mem *m, uint64_t gpa, uint64_t len)
 {
 	uint64_t off = mem_ram_offset(m, gpa), last;
 
-	if (off == UINT64_MAX || len == 0)
-		return off == UINT64_MAX ? NULL : m->ram + off;
-	if (gpa + (len - 1) < gpa)
+	if (off == UINT64_MAX || len == 0 || gpa + (len - 1) < gpa)
 		return NULL;
 	/* The whole range must be RAM and contiguous in the memfd. */
 	last = mem_ram_offset(m, gpa + len - 1);
@@ -245,9 +244,12 @@ void mem_map_remove(struct hv_mem *m, int idx)
 {
 	struct hv_map *mp = &m->maps[idx];
 
-	munmap(mp->host, mp->size);
+	pthread_rwlock_wrlock(&m->maps_lock);
+	if (mp->host)
+		munmap(mp->host, mp->size);
 	close(mp->fd);
 	*mp = (struct hv_map){ .fd = -1, .slot = -1 };
+	pthread_rwlock_unlock(&m->maps_lock);
 }
 
 struct hv_map *mem_map_lookup(struct hv_mem *m, uint64_t gpa)

@@ -17,6 +17,7 @@
 #ifndef HV_MEM_H
 #define HV_MEM_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -57,6 +58,8 @@ struct hv_mem {
 	uint32_t *written;
 	uint64_t written_size;
 
+	/* maps[] changes on the main thread; the emu backend's vCPUs read it. */
+	pthread_rwlock_t maps_lock;
 	struct hv_map maps[HV_MAX_MAPS];
 };
 
@@ -80,8 +83,9 @@ int mem_map_add(struct hv_mem *m, uint64_t gpa, uint64_t size, uint64_t offset, 
 		int fd);
 /* Index of the mapping that starts at gpa (and has `size` unless size is 0), or -ENOENT. */
 int mem_map_find(const struct hv_mem *m, uint64_t gpa, uint64_t size);
+/* Unmaps the host view unless a backend already retired it (host == NULL). */
 void mem_map_remove(struct hv_mem *m, int idx);
-/* The mapping containing gpa, or NULL. */
+/* The mapping containing gpa, or NULL.  Caller holds maps_lock (read). */
 struct hv_map *mem_map_lookup(struct hv_mem *m, uint64_t gpa);
 
 #endif /* HV_MEM_H */

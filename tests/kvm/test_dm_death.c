@@ -5,8 +5,9 @@
  *   1. a device model that dies with a request outstanding: the vCPU must
  *      complete it with all-ones instead of hanging, and the domain ends as
  *      crashed (exit HVM_EXIT_CRASH, "shutdown reason=crash");
- *   2. a toolstack session before any device model: QUERY, PAUSE, refused
- *      dm-only requests, a HELLO for the wrong domain, then DESTROY;
+ *   2. a toolstack session before any device model (accel=auto): QUERY,
+ *      PAUSE, refused dm-only requests, a HELLO for the wrong domain, then
+ *      DESTROY;
  *   3. a second HELLO is refused, PAUSE/UNPAUSE of a running guest shows in
  *      QUERY, and a reboot SHUTDOWN ends with HVM_EXIT_REBOOT.
  *
@@ -37,11 +38,11 @@ struct run {
 	pid_t pid;
 };
 
-static void start_hv(struct run *r, const uint8_t *code, size_t len)
+static void start_hv(struct run *r, const uint8_t *code, size_t len, const char *accel)
 {
-	char *argv[] = { HVMHV_PATH, "-d",     "9",	"-setup", r->sock, "-m",
-			 "8",	     "-accel", "kvm",	"-bios",  r->bios, "-log",
-			 r->log,     "-name",  "death", NULL };
+	char *argv[] = { HVMHV_PATH, "-d",     "9",	      "-setup", r->sock, "-m",
+			 "8",	     "-accel", (char *)accel, "-bios",	r->bios, "-log",
+			 r->log,     "-name",  "death",	      NULL };
 
 	if (hvt_tmpdir(r->dir, sizeof(r->dir)))
 		exit(1);
@@ -83,7 +84,7 @@ static void test_dm_dies(void)
 	pid_t dm;
 	int st, dst;
 
-	start_hv(&r, guest_in, sizeof(guest_in));
+	start_hv(&r, guest_in, sizeof(guest_in), "kvm");
 	dm = fork();
 	if (dm == 0)
 		dying_dm(r.sock);
@@ -110,7 +111,8 @@ static void test_toolstack(void)
 	struct run r;
 	int ts, st;
 
-	start_hv(&r, guest_in, sizeof(guest_in));
+	/* accel=auto must say what it picked and why (which one depends on the host). */
+	start_hv(&r, guest_in, sizeof(guest_in), "auto");
 	ts = hvm_msg_connect(r.sock);
 	CHECK(ts >= 0);
 	CHECK_EQ(call(ts, HVM_MSG_QUERY, NULL, 0, &s, sizeof(s)), 0);
@@ -126,6 +128,7 @@ static void test_toolstack(void)
 	st = hvt_wait(r.pid, 30);
 	CHECK_EQ(st, HVM_EXIT_DESTROYED);
 	CHECK(hvt_file_contains(r.out, "hvmhv: domain 9 (death): shutdown reason=destroyed"));
+	CHECK(hvt_file_contains(r.log, "accel auto: "));
 	close(ts);
 	finish(&r, st == HVM_EXIT_DESTROYED);
 }
@@ -164,7 +167,7 @@ static void test_pause_reboot(void)
 	int ctl[2], ts, st, dst;
 	pid_t dm;
 
-	start_hv(&r, guest_loop, sizeof(guest_loop));
+	start_hv(&r, guest_loop, sizeof(guest_loop), "kvm");
 	if (pipe2(ctl, O_NONBLOCK))
 		exit(1);
 	dm = fork();

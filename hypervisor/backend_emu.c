@@ -1,0 +1,769 @@
+// SPDX-License-Identifier: MIT
+/*
+ * backend_emu.c - vCPUs on hvmhv's own software x86 CPU (hypervisor/cpu/,
+ * x86cpu.h) with our own 8259/IOAPIC/LAPIC/8254 (hypervisor/emu/,
+ * irqchip.h), for hosts where KVM is missing or too slow.
+ *
+ * Each vCPU thread runs x86cpu_run() against a bus whose port I/O and MMIO
+ * go first to the interrupt controllers and then become ioreqs through the
+ * same producer as under KVM.  String port I/O travels as one ioreq whose
+ * data pointer is the guest RAM buffer itself (the CPU clips it to a page).
+ * One extra thread ("irq thread") reads the dm's GSI eventfds, taking levels
+ * and rising-edge counts from the hvm_irq_page, and fires the timers on a
+ * timerfd armed at the chip's next deadline.  A halted vCPU sleeps until an
+ * interrupt, a kick, or a timer.  Not done: dirty logging at finer than
+ * "written since the last-but-one harvest" granularity, SMM, MTRR effects.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/mman.h>
+#include <sys/timerfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "backend.h"
+#include "hv.h"
+#include "hvlog.h"
+#include "irqchip.h"
+#include "x86cpu.h"
+
+#define EMU_BUDGET 200000 /* instructions per x86cpu_run(): bounds kick latency */
+#define EMU_MAX_RETIRED 256
+#define EMU_HLT_MAX_NS 50000000ull /* re-check at least every 50 ms while halted */
+
+struct emu_vcpu {
+	struct hv_vcpu *v;
+	struct emu_be *e;
+	struct x86cpu *cpu;
+	struct x86_bus bus;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	bool wake;	/* kick since the vCPU last slept; under lock */
+	bool wait_sipi; /* AP before its start-up IPI (vCPU thread only) */
+	/* Requests from other threads, handled on the vCPU thread (atomics). */
+	int init_req;
+	int sipi_req; /* vector + 1, 0 = none */
+	int nmi_req;
+	uint64_t flush_lo, flush_hi; /* pending invalidate range, under lock */
+};
+
+struct emu_be {
+	struct hv *hv;
+	struct irqchip *chip;
+	struct emu_vcpu **vcpu;
+	pthread_t irq_thread;
+	bool irq_thread_started;
+	int wake_fd;  /* irq thread: re-read the deadline or stop */
+	int timer_fd; /* CLOCK_MONOTONIC, the chip's next deadline */
+	bool stop;
+	uint32_t last_edges[HVM_NR_GSIS];
+	/* Dirty logging of dm mappings: pages mapped writable this round and last round. */
+	uint8_t *dirty_cur[HV_MAX_MAPS], *dirty_prev[HV_MAX_MAPS];
+	/* Host ranges of unmapped dm mappings, kept reserved until destroy (see emu_unmap). */
+	struct {
+		void *p;
+		uint64_t len;
+	} retired[EMU_MAX_RETIRED];
+	unsigned nr_retired;
+	pthread_mutex_t lock;
+};
+
+static uint64_t emu_now(void *opaque)
+{
+	(void)opaque;
+	return hv_now_ns();
+}
+
+static void poke(int fd)
+{
+	uint64_t one = 1;
+
+	if (write(fd, &one, sizeof(one)) < 0 && errno != EAGAIN)
+		hv_log("emu: eventfd write: %s", strerror(errno));
+}
+
+static void vcpu_wake(struct emu_vcpu *ev)
+{
+	pthread_mutex_lock(&ev->lock);
+	ev->wake = true;
+	pthread_cond_signal(&ev->cond);
+	pthread_mutex_unlock(&ev->lock);
+	if (ev->cpu)
+		x86cpu_kick(ev->cpu);
+}
+
+/* ---- irqchip hooks (any thread, never under the chip lock) ---- */
+
+static void hook_kick(void *opaque, unsigned cpu)
+{
+	struct emu_be *e = opaque;
+
+	if (cpu < e->hv->cfg.nr_vcpus && e->vcpu[cpu])
+		vcpu_wake(e->vcpu[cpu]);
+	poke(e->wake_fd); /* the deadline may have moved earlier */
+}
+
+static void hook_eoi_gsi(void *opaque, unsigned gsi)
+{
+	struct emu_be *e = opaque;
+
+	/* Resample: the dm re-signals the line if its source is still high. */
+	if (gsi < e->hv->irq.nr_gsis)
+		poke(e->hv->irq.resample_fd[gsi]);
+}
+
+static void set_req(struct emu_be *e, unsigned cpu, int *(*field)(struct emu_vcpu *), int val)
+{
+	if (cpu >= e->hv->cfg.nr_vcpus || !e->vcpu[cpu])
+		return;
+	__atomic_store_n(field(e->vcpu[cpu]), val, __ATOMIC_RELEASE);
+	vcpu_wake(e->vcpu[cpu]);
+}
+
+static int *f_init(struct emu_vcpu *ev)
+{
+	return &ev->init_req;
+}
+
+static int *f_sipi(struct emu_vcpu *ev)
+{
+	return &ev->sipi_req;
+}
+
+static int *f_nmi(struct emu_vcpu *ev)
+{
+	return &ev->nmi_req;
+}
+
+static void hook_init(void *opaque, unsigned cpu)
+{
+	set_req(opaque, cpu, f_init, 1);
+}
+
+static void hook_sipi(void *opaque, unsigned cpu, uint8_t vector)
+{
+	set_req(opaque, cpu, f_sipi, vector + 1);
+}
+
+static void hook_nmi(void *opaque, unsigned cpu)
+{
+	set_req(opaque, cpu, f_nmi, 1);
+}
+
+/* ---- the bus seen by one vCPU ---- */
+
+static uint8_t *dm_map_page(struct emu_vcpu *ev, uint64_t page, bool write)
+{
+	struct hv_mem *m = &ev->v->hv->mem;
+	struct hv_map *mp;
+	uint8_t *p = NULL;
+
+	pthread_rwlock_rdlock(&m->maps_lock);
+	mp = mem_map_lookup(m, page);
+	if (mp && mp->host && !(write && (mp->flags & HVM_MAP_F_READONLY))) {
+		uint64_t pg = (page - mp->gpa) / HV_PAGE_SIZE;
+		int idx = (int)(mp - m->maps);
+
+		p = mp->host + (page - mp->gpa);
+		/* Pages handed out writable count as dirty (see emu_dirty_log). */
+		if (write && ev->e->dirty_cur[idx])
+			__atomic_fetch_or(&ev->e->dirty_cur[idx][pg / 8], (uint8_t)(1u << (pg % 8)),
+					  __ATOMIC_RELAXED);
+	}
+	pthread_rwlock_unlock(&m->maps_lock);
+	return p;
+}
+
+static uint8_t *bus_map_page(void *opaque, uint64_t gpa, bool write)
+{
+	struct emu_vcpu *ev = opaque;
+	struct hv_mem *m = &ev->v->hv->mem;
+	uint64_t page = gpa & ~(HV_PAGE_SIZE - 1), off = mem_ram_offset(m, page);
+
+	if (off != UINT64_MAX)
+		return m->ram + off;
+	if (m->bios_size && page >= m->bios_gpa && page - m->bios_gpa < m->bios_size)
+		return write ? NULL : m->bios + (page - m->bios_gpa);
+	return dm_map_page(ev, page, write);
+}
+
+static uint64_t bus_mmio_read(void *opaque, uint64_t gpa, unsigned size)
+{
+	struct emu_vcpu *ev = opaque;
+	uint64_t val = 0;
+
+	if (irqchip_mmio(ev->e->chip, ev->v->index, gpa, size, false, &val))
+		return val;
+	return hv_io_mmio(ev->v, gpa, size, true, 0);
+}
+
+static void bus_mmio_write(void *opaque, uint64_t gpa, uint64_t val, unsigned size)
+{
+	struct emu_vcpu *ev = opaque;
+
+	if (irqchip_mmio(ev->e->chip, ev->v->index, gpa, size, true, &val))
+		return;
+	hv_io_mmio(ev->v, gpa, size, false, val);
+}
+
+static uint32_t bus_pio_in(void *opaque, uint16_t port, unsigned size)
+{
+	struct emu_vcpu *ev = opaque;
+	uint32_t val = 0;
+
+	if (irqchip_pio(ev->e->chip, port, size, false, &val))
+		return val;
+	return (uint32_t)hv_io_pio(ev->v, port, size, true, 0);
+}
+
+static void bus_pio_out(void *opaque, uint16_t port, uint32_t val, unsigned size)
+{
+	struct emu_vcpu *ev = opaque;
+
+	if (irqchip_pio(ev->e->chip, port, size, true, &val))
+		return;
+	hv_io_pio(ev->v, port, size, false, val);
+}
+
+/* One item at a time, for buffers that are not plain RAM or ports the chip owns. */
+static void pio_string_slow(struct emu_vcpu *ev, uint16_t port, unsigned size, bool is_in,
+			    uint64_t gpa, uint32_t count, bool df)
+{
+	for (uint32_t i = 0; i < count; i++) {
+		uint64_t a = df ? gpa - (uint64_t)i * size : gpa + (uint64_t)i * size;
+		uint8_t *p = bus_map_page(ev, a, is_in);
+		bool in_page = (a & (HV_PAGE_SIZE - 1)) + size <= HV_PAGE_SIZE;
+		uint32_t v = 0;
+
+		if (is_in) {
+			v = bus_pio_in(ev, port, size);
+			if (p && in_page)
+				memcpy(p + (a & (HV_PAGE_SIZE - 1)), &v, size);
+			else
+				bus_mmio_write(ev, a, v, size);
+		} else {
+			if (p && in_page)
+				memcpy(&v, p + (a & (HV_PAGE_SIZE - 1)), size);
+			else
+				v = (uint32_t)bus_mmio_read(ev, a, size);
+			bus_pio_out(ev, port, v, size);
+		}
+	}
+}
+
+/* Ports irqchip_pio() owns (irqchip.h); probing by access would have side effects. */
+static bool chip_port(uint16_t port)
+{
+	return port == 0x20 || port == 0x21 || port == 0xa0 || port == 0xa1 ||
+	       (port >= 0x40 && port <= 0x43) || port == 0x61 || port == 0x4d0 || port == 0x4d1;
+}
+
+static void bus_pio_string(void *opaque, uint16_t port, unsigned size, bool is_in, uint64_t gpa,
+			   uint32_t count, bool df)
+{
+	struct emu_vcpu *ev = opaque;
+	uint64_t bytes = (uint64_t)count * size;
+	uint64_t low = df ? gpa - (bytes - size) : gpa;
+	uint8_t *host;
+
+	if (!count)
+		return;
+	host = bytes <= HV_PAGE_SIZE ? mem_ram_ptr(&ev->v->hv->mem, low, bytes) : NULL;
+	/* Ports of our own chips never reach the dm. */
+	if (!host || chip_port(port)) {
+		pio_string_slow(ev, port, size, is_in, gpa, count, df);
+		return;
+	}
+	hv_io_pio_string(ev->v, port, size, is_in, gpa, count, df, host);
+	/* The CPU may hold decodes of the page the dm just wrote. */
+	if (is_in)
+		x86cpu_invalidate_phys(ev->cpu, low, bytes);
+}
+
+static int bus_intr_pending(void *opaque)
+{
+	struct emu_vcpu *ev = opaque;
+
+	return irqchip_pending(ev->e->chip, ev->v->index);
+}
+
+static int bus_intr_ack(void *opaque)
+{
+	struct emu_vcpu *ev = opaque;
+
+	return irqchip_ack(ev->e->chip, ev->v->index);
+}
+
+static uint64_t bus_page_index(void *opaque, uint64_t gpa)
+{
+	struct emu_vcpu *ev = opaque;
+	uint64_t off = mem_ram_offset(&ev->v->hv->mem, gpa);
+
+	return off == UINT64_MAX ? ~0ull : off / HV_PAGE_SIZE;
+}
+
+static uint64_t bus_tsc(void *opaque)
+{
+	struct emu_vcpu *ev = opaque;
+
+	/* A 1 GHz TSC counting from domain creation. */
+	return hv_now_ns() - ev->v->hv->start_ns;
+}
+
+static int bus_rdmsr(void *opaque, uint32_t msr, uint64_t *val)
+{
+	struct emu_vcpu *ev = opaque;
+
+	return irqchip_rdmsr(ev->e->chip, ev->v->index, msr, val) ? 0 : -1;
+}
+
+static int bus_wrmsr(void *opaque, uint32_t msr, uint64_t val)
+{
+	struct emu_vcpu *ev = opaque;
+
+	return irqchip_wrmsr(ev->e->chip, ev->v->index, msr, val) ? 0 : -1;
+}
+
+/* ---- the irq thread: GSI eventfds and timers ---- */
+
+static void gsi_changed(struct emu_be *e, unsigned gsi)
+{
+	struct hvm_irq_page *pg = e->hv->irq.page;
+	uint32_t edges = __atomic_load_n(&pg->edges[gsi], __ATOMIC_ACQUIRE);
+	bool level = __atomic_load_n(&pg->level[gsi / 32], __ATOMIC_ACQUIRE) >> (gsi % 32) & 1;
+	uint64_t cnt;
+
+	if (read(e->hv->irq.irq_fd[gsi], &cnt, sizeof(cnt)) < 0 && errno != EAGAIN)
+		return;
+	if (edges != e->last_edges[gsi]) {
+		/* A rising edge happened even if the line is low again by now. */
+		e->last_edges[gsi] = edges;
+		if (!level) {
+			irqchip_pulse_gsi(e->chip, gsi);
+			return;
+		}
+		irqchip_set_gsi(e->chip, gsi, false);
+	}
+	irqchip_set_gsi(e->chip, gsi, level);
+}
+
+static void arm_timer(struct emu_be *e, uint64_t deadline)
+{
+	struct itimerspec its = { { 0, 0 }, { 0, 0 } };
+
+	if (deadline != UINT64_MAX) {
+		/* it_value 0 would disarm: a due deadline fires after 1 ns. */
+		if (deadline == 0)
+			deadline = 1;
+		its.it_value.tv_sec = (time_t)(deadline / 1000000000ull);
+		its.it_value.tv_nsec = (long)(deadline % 1000000000ull);
+	}
+	timerfd_settime(e->timer_fd, TFD_TIMER_ABSTIME, &its, NULL);
+}
+
+static void *irq_thread(void *arg)
+{
+	struct emu_be *e = arg;
+	unsigned n = e->hv->irq.nr_gsis;
+	struct pollfd pfd[HVM_NR_GSIS + 2];
+	uint64_t cnt;
+
+	pfd[0] = (struct pollfd){ .fd = e->wake_fd, .events = POLLIN };
+	pfd[1] = (struct pollfd){ .fd = e->timer_fd, .events = POLLIN };
+	for (unsigned g = 0; g < n; g++)
+		pfd[2 + g] = (struct pollfd){ .fd = e->hv->irq.irq_fd[g], .events = POLLIN };
+	while (!__atomic_load_n(&e->stop, __ATOMIC_ACQUIRE)) {
+		arm_timer(e, irqchip_run_timers(e->chip, hv_now_ns()));
+		if (poll(pfd, n + 2, -1) < 0 && errno != EINTR)
+			break;
+		if (pfd[0].revents && read(e->wake_fd, &cnt, sizeof(cnt)) < 0)
+			cnt = 0;
+		if (pfd[1].revents && read(e->timer_fd, &cnt, sizeof(cnt)) < 0)
+			cnt = 0;
+		for (unsigned g = 0; g < n; g++)
+			if (pfd[2 + g].revents)
+				gsi_changed(e, g);
+	}
+	return NULL;
+}
+
+/* ---- backend ops ---- */
+
+static int emu_create(struct hv *hv)
+{
+	struct irqchip_hooks hooks = {
+		.kick = hook_kick,
+		.eoi_gsi = hook_eoi_gsi,
+		.init = hook_init,
+		.sipi = hook_sipi,
+		.nmi = hook_nmi,
+		.now = emu_now,
+	};
+	struct emu_be *e = calloc(1, sizeof(*e));
+	int err;
+
+	if (!e)
+		return -ENOMEM;
+	hv->be = e;
+	e->hv = hv;
+	pthread_mutex_init(&e->lock, NULL);
+	e->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	e->timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+	e->vcpu = calloc(hv->cfg.nr_vcpus, sizeof(*e->vcpu));
+	if (e->wake_fd < 0 || e->timer_fd < 0 || !e->vcpu)
+		return -ENOMEM;
+	hooks.opaque = e;
+	err = irqchip_create(hv->cfg.nr_vcpus, &hooks, &e->chip);
+	if (err)
+		hv_log("emu: cannot create the interrupt controllers: %s", strerror(-err));
+	return err;
+}
+
+static void emu_destroy(struct hv *hv)
+{
+	struct emu_be *e = hv->be;
+
+	if (!e)
+		return;
+	if (e->irq_thread_started) {
+		__atomic_store_n(&e->stop, true, __ATOMIC_RELEASE);
+		poke(e->wake_fd);
+		pthread_join(e->irq_thread, NULL);
+	}
+	if (e->chip)
+		irqchip_destroy(e->chip);
+	for (unsigned i = 0; i < e->nr_retired; i++)
+		munmap(e->retired[i].p, e->retired[i].len);
+	for (unsigned i = 0; i < HV_MAX_MAPS; i++) {
+		free(e->dirty_cur[i]);
+		free(e->dirty_prev[i]);
+	}
+	if (e->wake_fd >= 0)
+		close(e->wake_fd);
+	if (e->timer_fd >= 0)
+		close(e->timer_fd);
+	free(e->vcpu);
+	free(e);
+	hv->be = NULL;
+}
+
+static int emu_irq_attach(struct hv *hv)
+{
+	struct emu_be *e = hv->be;
+	int err = pthread_create(&e->irq_thread, NULL, irq_thread, e);
+
+	if (err)
+		return -err;
+	e->irq_thread_started = true;
+	return 0;
+}
+
+static int emu_set_gsi(struct hv *hv, unsigned gsi, bool level)
+{
+	struct emu_be *e = hv->be;
+
+	if (gsi >= HVM_NR_GSIS)
+		return -EINVAL;
+	irqchip_set_gsi(e->chip, gsi, level);
+	return 0;
+}
+
+static int emu_vcpu_create(struct hv_vcpu *v)
+{
+	struct emu_be *e = v->hv->be;
+	struct emu_vcpu *ev = calloc(1, sizeof(*ev));
+	pthread_condattr_t ca;
+	int err;
+
+	if (!ev)
+		return -ENOMEM;
+	ev->v = v;
+	ev->e = e;
+	pthread_mutex_init(&ev->lock, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&ev->cond, &ca);
+	pthread_condattr_destroy(&ca);
+	ev->bus = (struct x86_bus){
+		.opaque = ev,
+		.map_page = bus_map_page,
+		.mmio_read = bus_mmio_read,
+		.mmio_write = bus_mmio_write,
+		.pio_in = bus_pio_in,
+		.pio_out = bus_pio_out,
+		.pio_string = bus_pio_string,
+		.intr_pending = bus_intr_pending,
+		.intr_ack = bus_intr_ack,
+		.written_bitmap = v->hv->mem.written,
+		.page_index = bus_page_index,
+		.tsc = bus_tsc,
+		.rdmsr = bus_rdmsr,
+		.wrmsr = bus_wrmsr,
+	};
+	/* APs wait for INIT-SIPI-SIPI from the BSP (MP spec B.4). */
+	ev->wait_sipi = v->index != 0;
+	ev->flush_lo = UINT64_MAX;
+	v->be = ev;
+	err = x86cpu_create(&ev->bus, v->index, &ev->cpu);
+	if (err)
+		return err;
+	x86cpu_reset(ev->cpu);
+	e->vcpu[v->index] = ev;
+	return 0;
+}
+
+static void emu_vcpu_destroy(struct hv_vcpu *v)
+{
+	struct emu_vcpu *ev = v->be;
+
+	if (!ev)
+		return;
+	ev->e->vcpu[v->index] = NULL;
+	if (ev->cpu)
+		x86cpu_destroy(ev->cpu);
+	free(ev);
+	v->be = NULL;
+}
+
+static int emu_vcpu_thread_init(struct hv_vcpu *v)
+{
+	(void)v;
+	return 0;
+}
+
+/* INIT/SIPI/NMI and invalidations asked for by other threads. */
+static void take_requests(struct emu_vcpu *ev)
+{
+	uint64_t lo, hi;
+	int sipi;
+
+	if (__atomic_exchange_n(&ev->init_req, 0, __ATOMIC_ACQ_REL)) {
+		x86cpu_reset(ev->cpu);
+		ev->wait_sipi = ev->v->index != 0;
+	}
+	sipi = __atomic_exchange_n(&ev->sipi_req, 0, __ATOMIC_ACQ_REL);
+	if (sipi && ev->wait_sipi) {
+		x86cpu_sipi(ev->cpu, (uint8_t)(sipi - 1));
+		ev->wait_sipi = false;
+	}
+	if (__atomic_exchange_n(&ev->nmi_req, 0, __ATOMIC_ACQ_REL))
+		x86cpu_nmi(ev->cpu);
+	pthread_mutex_lock(&ev->lock);
+	lo = ev->flush_lo;
+	hi = ev->flush_hi;
+	ev->flush_lo = UINT64_MAX;
+	ev->flush_hi = 0;
+	pthread_mutex_unlock(&ev->lock);
+	if (lo < hi)
+		x86cpu_invalidate_phys(ev->cpu, lo, hi - lo);
+}
+
+/* Sleep until kicked, an interrupt is deliverable, or `max_ns` passed. */
+static void sleep_vcpu(struct emu_vcpu *ev, bool need_intr, uint64_t max_ns)
+{
+	uint64_t until = hv_now_ns() + max_ns;
+	struct timespec ts = { .tv_sec = (time_t)(until / 1000000000ull),
+			       .tv_nsec = (long)(until % 1000000000ull) };
+
+	pthread_mutex_lock(&ev->lock);
+	while (!ev->wake && !hv_stopping(ev->v->hv) &&
+	       !(need_intr && irqchip_pending(ev->e->chip, ev->v->index) >= 0)) {
+		if (pthread_cond_timedwait(&ev->cond, &ev->lock, &ts) == ETIMEDOUT)
+			break;
+	}
+	ev->wake = false;
+	pthread_mutex_unlock(&ev->lock);
+}
+
+static enum hv_run_exit emu_vcpu_run(struct hv_vcpu *v)
+{
+	struct emu_vcpu *ev = v->be;
+
+	pthread_mutex_lock(&ev->lock);
+	ev->wake = false;
+	pthread_mutex_unlock(&ev->lock);
+	take_requests(ev);
+	if (ev->wait_sipi) {
+		sleep_vcpu(ev, false, EMU_HLT_MAX_NS);
+		return HV_RUN_KICKED;
+	}
+	switch (x86cpu_run(ev->cpu, EMU_BUDGET)) {
+	case X86_EXIT_BUDGET:
+		return HV_RUN_CONTINUE;
+	case X86_EXIT_HLT:
+		sleep_vcpu(ev, true, EMU_HLT_MAX_NS);
+		return HV_RUN_CONTINUE;
+	case X86_EXIT_KICK:
+		return HV_RUN_KICKED;
+	case X86_EXIT_SHUTDOWN:
+		return HV_RUN_TRIPLE_FAULT;
+	case X86_EXIT_ERROR:
+	default:
+		return HV_RUN_ERROR;
+	}
+}
+
+static void emu_vcpu_kick(struct hv_vcpu *v)
+{
+	vcpu_wake(v->be);
+}
+
+static int emu_get_regs(struct hv_vcpu *v, struct hv_regs *r)
+{
+	struct emu_vcpu *ev = v->be;
+	struct x86_regs x;
+
+	x86cpu_get_regs(ev->cpu, &x);
+	*r = (struct hv_regs){
+		.rax = x.gpr[0],
+		.rcx = x.gpr[1],
+		.rdx = x.gpr[2],
+		.rbx = x.gpr[3],
+		.rsp = x.gpr[4],
+		.rbp = x.gpr[5],
+		.rsi = x.gpr[6],
+		.rdi = x.gpr[7],
+		.rip = x.eip,
+		.rflags = x.eflags,
+		.cr0 = x.cr0,
+		.cr3 = x.cr3,
+		.cr4 = x.cr4,
+		.es = x.seg[0].sel,
+		.cs = x.seg[1].sel,
+		.ss = x.seg[2].sel,
+		.ds = x.seg[3].sel,
+		.cs_base = x.seg[1].base,
+	};
+	return 0;
+}
+
+static int emu_set_regs(struct hv_vcpu *v, const struct hv_regs *r)
+{
+	struct emu_vcpu *ev = v->be;
+	struct x86_regs x;
+
+	x86cpu_get_regs(ev->cpu, &x);
+	x.gpr[0] = (uint32_t)r->rax;
+	x.gpr[1] = (uint32_t)r->rcx;
+	x.gpr[2] = (uint32_t)r->rdx;
+	x.gpr[3] = (uint32_t)r->rbx;
+	x.gpr[4] = (uint32_t)r->rsp;
+	x.gpr[5] = (uint32_t)r->rbp;
+	x.gpr[6] = (uint32_t)r->rsi;
+	x.gpr[7] = (uint32_t)r->rdi;
+	x.eip = (uint32_t)r->rip;
+	x.eflags = (uint32_t)r->rflags;
+	x86cpu_set_regs(ev->cpu, &x);
+	return 0;
+}
+
+/* Every vCPU drops cached translations of [gpa, gpa+len) before it runs again. */
+static void flush_all(struct emu_be *e, uint64_t gpa, uint64_t len)
+{
+	for (unsigned i = 0; i < e->hv->cfg.nr_vcpus; i++) {
+		struct emu_vcpu *ev = e->vcpu[i];
+
+		if (!ev)
+			continue;
+		pthread_mutex_lock(&ev->lock);
+		if (gpa < ev->flush_lo)
+			ev->flush_lo = gpa;
+		if (gpa + len > ev->flush_hi)
+			ev->flush_hi = gpa + len;
+		pthread_mutex_unlock(&ev->lock);
+		vcpu_wake(ev);
+	}
+}
+
+static int emu_map(struct hv *hv, struct hv_map *m)
+{
+	struct emu_be *e = hv->be;
+	int idx = (int)(m - hv->mem.maps);
+	uint64_t bytes = (m->size / HV_PAGE_SIZE + 7) / 8;
+
+	if (m->flags & HVM_MAP_F_DIRTY_LOG) {
+		e->dirty_cur[idx] = calloc(1, bytes);
+		e->dirty_prev[idx] = calloc(1, bytes);
+		if (!e->dirty_cur[idx] || !e->dirty_prev[idx])
+			return -ENOMEM;
+	}
+	m->slot = idx;
+	/* The range was MMIO until now. */
+	flush_all(e, m->gpa, m->size);
+	return 0;
+}
+
+/*
+ * vCPUs may still hold host pointers into the mapping until they flush, so
+ * the host range is replaced by anonymous memory (stale accesses land there
+ * harmlessly) and only released when the domain ends.
+ */
+static void emu_unmap(struct hv *hv, struct hv_map *m)
+{
+	struct emu_be *e = hv->be;
+	int idx = (int)(m - hv->mem.maps);
+	void *p;
+
+	pthread_rwlock_wrlock(&hv->mem.maps_lock);
+	p = m->host;
+	if (p && e->nr_retired < EMU_MAX_RETIRED &&
+	    mmap(p, m->size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1,
+		 0) != MAP_FAILED) {
+		e->retired[e->nr_retired].p = p;
+		e->retired[e->nr_retired++].len = m->size;
+		m->host = NULL;
+	}
+	pthread_rwlock_unlock(&hv->mem.maps_lock);
+	flush_all(e, m->gpa, m->size);
+	free(e->dirty_cur[idx]);
+	free(e->dirty_prev[idx]);
+	e->dirty_cur[idx] = e->dirty_prev[idx] = NULL;
+	m->slot = -1;
+}
+
+/*
+ * A page counts as dirty when a vCPU got a writable pointer to it this round
+ * or the last: vCPUs keep writing through cached pointers until they process
+ * the flush requested here, which happens before their next guest
+ * instruction batch.
+ */
+static int emu_dirty_log(struct hv *hv, struct hv_map *m, uint8_t *bitmap, uint64_t bytes)
+{
+	struct emu_be *e = hv->be;
+	int idx = (int)(m - hv->mem.maps);
+	uint64_t have = (m->size / HV_PAGE_SIZE + 7) / 8;
+
+	if (!e->dirty_cur[idx])
+		return -EINVAL;
+	for (uint64_t i = 0; i < have && i < bytes; i++) {
+		uint8_t cur = __atomic_exchange_n(&e->dirty_cur[idx][i], 0, __ATOMIC_ACQ_REL);
+
+		bitmap[i] = cur | e->dirty_prev[idx][i];
+		e->dirty_prev[idx][i] = cur;
+	}
+	flush_all(e, m->gpa, m->size);
+	return 0;
+}
+
+const struct hv_backend_ops hv_backend_emu = {
+	.name = "emu",
+	.setup_flags = HVM_SETUP_F_ACCEL_EMU,
+	.create = emu_create,
+	.destroy = emu_destroy,
+	.irq_attach = emu_irq_attach,
+	.set_gsi = emu_set_gsi,
+	.vcpu_create = emu_vcpu_create,
+	.vcpu_destroy = emu_vcpu_destroy,
+	.vcpu_thread_init = emu_vcpu_thread_init,
+	.vcpu_run = emu_vcpu_run,
+	.vcpu_kick = emu_vcpu_kick,
+	.get_regs = emu_get_regs,
+	.set_regs = emu_set_regs,
+	.map = emu_map,
+	.unmap = emu_unmap,
+	.dirty_log = emu_dirty_log,
+};
