@@ -115,6 +115,13 @@ static int pc_build_platform(struct dm *dm)
 		err = pc_create_serial(dm);
 	if (!err)
 		err = pc_create_optional(dm, "i8042", NULL);
+	/* Storage: PIIX3 IDE at 00:01.1 (hda-hdd from -drive), ISA DMA and the floppy controller. */
+	if (!err)
+		err = pc_create_optional(dm, "piix3-ide", NULL);
+	if (!err)
+		err = pc_create_optional(dm, "i8257", NULL);
+	if (!err)
+		err = pc_create_optional(dm, "fdc", NULL);
 	if (!err)
 		err = dev_create(dm, "debugcon", NULL, NULL);
 	if (!err)
