@@ -26,7 +26,8 @@
  * can pass it back with -rtc-offset.
  * CMOS RAM is filled at creation with what PC firmware reads: floppy types,
  * equipment, base/extended memory sizes, memory above 16 MiB and 4 GiB,
- * CPU count, boot order (from -boot) and the 0x10-0x2D checksum.
+ * CPU count, boot order (from -boot), the PS/2 century copy (0x37) and the
+ * 0x10-0x2D checksum.
  * Not emulated: daylight-saving adjustment (DSE), the square-wave output,
  * the 4.194304 and 1.048576 MHz time bases (all run at 32.768 kHz).
  */
@@ -593,6 +594,7 @@ static void rtc_fill_nvram(struct rtc *s, uint8_t floppy)
 	s->cmos[CMOS_MEM_ABOVE_4G + 2] = (uint8_t)(above >> 32);
 	s->cmos[CMOS_NB_CPUS] = (uint8_t)(pc_nr_vcpus(s->dm) - 1);
 	rtc_set_boot_order(s, s->dm->cfg.boot ? s->dm->cfg.boot : "cad");
+	s->cmos[CMOS_PS2_CENTURY] = s->cmos[CMOS_CENTURY];
 	for (i = CMOS_FLOPPY_TYPES; i < CMOS_CHECKSUM_HI; i++)
 		sum += s->cmos[i];
 	s->cmos[CMOS_CHECKSUM_HI] = (uint8_t)(sum >> 8);
@@ -670,8 +672,8 @@ static int rtc_create(struct dev *d, const struct opts *o)
 	irq_line_init(&s->irq, s->dm, RTC_IRQ);
 	timer_init(&s->timer, s->dm->clock, rtc_timer_cb, s);
 	s->timer_inited = true;
-	rtc_fill_nvram(s, (uint8_t)floppy);
 	rtc_copy_time(s, now);
+	rtc_fill_nvram(s, (uint8_t)floppy);
 	io_region_init(&s->io, &rtc_io_ops, s, "rtc", 2);
 	err = io_region_map(s->dm, &s->io, IO_PIO, RTC_IO_BASE);
 	if (err)

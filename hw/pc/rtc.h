@@ -62,6 +62,7 @@ struct dev;
 #define CMOS_EXT_MEM2_LO 0x30
 #define CMOS_EXT_MEM2_HI 0x31
 #define CMOS_CENTURY 0x32
+#define CMOS_PS2_CENTURY 0x37 /* IBM PS/2 copy of the century */
 #define CMOS_MEM_ABOVE_16M_LO 0x34
 #define CMOS_MEM_ABOVE_16M_HI 0x35
 #define CMOS_BOOT_FLAGS1 0x38  /* third boot device << 4, bit 0: skip floppy check */
