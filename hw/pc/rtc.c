@@ -24,7 +24,8 @@
  * offset made by guest writes, advancing with the dm's virtual clock.  When
  * the guest sets the clock the new total offset is logged so the toolstack
  * can pass it back with -rtc-offset.
- * CMOS RAM is filled at creation with what PC firmware reads: floppy types,
+ * CMOS RAM is filled at creation with what PC firmware reads: floppy types
+ * (from -fda/-fdb image sizes, or floppy=BYTE),
  * equipment, base/extended memory sizes, memory above 16 MiB and 4 GiB,
  * CPU count, boot order (from -boot), the PS/2 century copy (0x37) and the
  * 0x10-0x2D checksum.
@@ -37,6 +38,9 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include "clock.h"
@@ -567,6 +571,34 @@ static void rtc_set_boot_order(struct rtc *s, const char *boot)
 	s->cmos[CMOS_BOOT_FLAGS1] = (uint8_t)(code[2] << 4); /* bit 0 clear: check floppy */
 }
 
+/*
+ * CMOS drive type of a -fda/-fdb spec ("file=PATH,..." or a bare path), from
+ * the image size as QEMU guesses it: 360K 1, 1.2M 2, 720K 3, 2.88M 5, else
+ * 1.44M (4).
+ */
+static uint8_t rtc_floppy_type(const char *spec)
+{
+	static const struct {
+		off_t size;
+		uint8_t type;
+	} sizes[] = { { 368640, 1 }, { 1228800, 2 }, { 737280, 3 }, { 2949120, 5 } };
+	char path[1024];
+	const char *p = spec, *end;
+	struct stat st;
+	unsigned i;
+
+	if (!strncmp(p, "file=", 5))
+		p += 5;
+	end = strchr(p, ',');
+	snprintf(path, sizeof(path), "%.*s", (int)(end ? end - p : (ptrdiff_t)strlen(p)), p);
+	if (stat(path, &st))
+		return 4;
+	for (i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++)
+		if (st.st_size == sizes[i].size)
+			return sizes[i].type;
+	return 4;
+}
+
 static void rtc_set_u16(struct rtc *s, unsigned reg, uint64_t v)
 {
 	if (v > 0xffff)
@@ -655,7 +687,9 @@ static int rtc_create(struct dev *d, const struct opts *o)
 	int err;
 
 	s->dm = d->dm;
-	err = opts_get_u64(o, "floppy", 0, &floppy);
+	floppy = (s->dm->cfg.floppy[0] ? rtc_floppy_type(s->dm->cfg.floppy[0]) << 4 : 0) |
+		 (s->dm->cfg.floppy[1] ? rtc_floppy_type(s->dm->cfg.floppy[1]) : 0);
+	err = opts_get_u64(o, "floppy", floppy, &floppy);
 	if (err || floppy > 0xff) {
 		dm_err(MOD, "floppy=: CMOS drive type byte expected (0x40 = one 1.44M drive)");
 		return -EINVAL;

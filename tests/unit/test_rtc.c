@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "device.h"
 #include "dm.h"
@@ -438,6 +439,24 @@ static void test_cmos_layout(void)
 	/* base=0 is 1970-01-01, a Thursday. */
 	check_time_bcd(dm, 0);
 	dm_destroy(dm);
+
+	/* Floppy types from -fda/-fdb: a 720K image, and a 1.44M default. */
+	{
+		char path[] = "/tmp/hvmdm-test-fdXXXXXX";
+		int fd = mkstemp(path);
+
+		CHECK(fd >= 0 && ftruncate(fd, 737280) == 0);
+		dm = NULL;
+		CHECK_EQ(dm_create_standalone(1 << 20, &dm), 0);
+		dm->cfg.floppy[0] = path;
+		dm->cfg.floppy[1] = (char *)"file=/nonexistent/fd.img,format=raw";
+		CHECK_EQ(dev_create(dm, "rtc", "base=0", &d), 0);
+		CHECK_EQ(cmos_read(dm, CMOS_FLOPPY_TYPES), 0x34);
+		CHECK_EQ(cmos_read(dm, CMOS_EQUIPMENT), 0x47);
+		dm_destroy(dm);
+		unlink(path);
+		close(fd);
+	}
 }
 
 int main(void)
