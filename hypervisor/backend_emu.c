@@ -48,6 +48,7 @@ struct emu_vcpu {
 	int init_req;
 	int sipi_req; /* vector + 1, 0 = none */
 	int nmi_req;
+	int flush_req;		     /* flush_lo/hi hold a range to invalidate */
 	uint64_t flush_lo, flush_hi; /* pending invalidate range, under lock */
 };
 
@@ -156,6 +157,29 @@ static void hook_nmi(void *opaque, unsigned cpu)
 
 /* ---- the bus seen by one vCPU ---- */
 
+/*
+ * Drop translations of ranges the dm (un)mapped.  Also called right after
+ * every synchronous ioreq: a dm that unmaps while answering a request must
+ * see the next guest instruction use the new layout (the CPU would otherwise
+ * notice a kick only every few instructions).  Only TLB entries are dropped,
+ * so this is safe inside an instruction's bus callback.
+ */
+static void take_flush(struct emu_vcpu *ev)
+{
+	uint64_t lo, hi;
+
+	if (!__atomic_exchange_n(&ev->flush_req, 0, __ATOMIC_ACQ_REL))
+		return;
+	pthread_mutex_lock(&ev->lock);
+	lo = ev->flush_lo;
+	hi = ev->flush_hi;
+	ev->flush_lo = UINT64_MAX;
+	ev->flush_hi = 0;
+	pthread_mutex_unlock(&ev->lock);
+	if (lo < hi)
+		x86cpu_invalidate_phys(ev->cpu, lo, hi - lo);
+}
+
 static uint8_t *dm_map_page(struct emu_vcpu *ev, uint64_t page, bool write)
 {
 	struct hv_mem *m = &ev->v->hv->mem;
@@ -198,7 +222,9 @@ static uint64_t bus_mmio_read(void *opaque, uint64_t gpa, unsigned size)
 
 	if (irqchip_mmio(ev->e->chip, ev->v->index, gpa, size, false, &val))
 		return val;
-	return hv_io_mmio(ev->v, gpa, size, true, 0);
+	val = hv_io_mmio(ev->v, gpa, size, true, 0);
+	take_flush(ev);
+	return val;
 }
 
 static void bus_mmio_write(void *opaque, uint64_t gpa, uint64_t val, unsigned size)
@@ -208,6 +234,7 @@ static void bus_mmio_write(void *opaque, uint64_t gpa, uint64_t val, unsigned si
 	if (irqchip_mmio(ev->e->chip, ev->v->index, gpa, size, true, &val))
 		return;
 	hv_io_mmio(ev->v, gpa, size, false, val);
+	take_flush(ev);
 }
 
 static uint32_t bus_pio_in(void *opaque, uint16_t port, unsigned size)
@@ -217,7 +244,9 @@ static uint32_t bus_pio_in(void *opaque, uint16_t port, unsigned size)
 
 	if (irqchip_pio(ev->e->chip, port, size, false, &val))
 		return val;
-	return (uint32_t)hv_io_pio(ev->v, port, size, true, 0);
+	val = (uint32_t)hv_io_pio(ev->v, port, size, true, 0);
+	take_flush(ev);
+	return val;
 }
 
 static void bus_pio_out(void *opaque, uint16_t port, uint32_t val, unsigned size)
@@ -227,6 +256,7 @@ static void bus_pio_out(void *opaque, uint16_t port, uint32_t val, unsigned size
 	if (irqchip_pio(ev->e->chip, port, size, true, &val))
 		return;
 	hv_io_pio(ev->v, port, size, false, val);
+	take_flush(ev);
 }
 
 /* One item at a time, for buffers that are not plain RAM or ports the chip owns. */
@@ -279,9 +309,7 @@ static void bus_pio_string(void *opaque, uint16_t port, unsigned size, bool is_i
 		return;
 	}
 	hv_io_pio_string(ev->v, port, size, is_in, gpa, count, df, host);
-	/* The CPU may hold decodes of the page the dm just wrote. */
-	if (is_in)
-		x86cpu_invalidate_phys(ev->cpu, low, bytes);
+	take_flush(ev);
 }
 
 static int bus_intr_pending(void *opaque)
@@ -538,7 +566,6 @@ static int emu_vcpu_thread_init(struct hv_vcpu *v)
 /* INIT/SIPI/NMI and invalidations asked for by other threads. */
 static void take_requests(struct emu_vcpu *ev)
 {
-	uint64_t lo, hi;
 	int sipi;
 
 	if (__atomic_exchange_n(&ev->init_req, 0, __ATOMIC_ACQ_REL)) {
@@ -552,14 +579,7 @@ static void take_requests(struct emu_vcpu *ev)
 	}
 	if (__atomic_exchange_n(&ev->nmi_req, 0, __ATOMIC_ACQ_REL))
 		x86cpu_nmi(ev->cpu);
-	pthread_mutex_lock(&ev->lock);
-	lo = ev->flush_lo;
-	hi = ev->flush_hi;
-	ev->flush_lo = UINT64_MAX;
-	ev->flush_hi = 0;
-	pthread_mutex_unlock(&ev->lock);
-	if (lo < hi)
-		x86cpu_invalidate_phys(ev->cpu, lo, hi - lo);
+	take_flush(ev);
 }
 
 /* Sleep until kicked, an interrupt is deliverable, or `max_ns` passed. */
@@ -675,6 +695,7 @@ static void flush_all(struct emu_be *e, uint64_t gpa, uint64_t len)
 		if (gpa + len > ev->flush_hi)
 			ev->flush_hi = gpa + len;
 		pthread_mutex_unlock(&ev->lock);
+		__atomic_store_n(&ev->flush_req, 1, __ATOMIC_RELEASE);
 		vcpu_wake(ev);
 	}
 }
