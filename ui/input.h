@@ -14,7 +14,8 @@
  * relative events for an absolute sink are dropped.
  *
  * The router is created by the first registration and freed with the last
- * sink; without sinks every call is a no-op.  Queues live in the devices and
+ * sink; without sinks every call is a no-op.  This file is ui/input.c, part of
+ * dm_core.  Queues live in the devices and
  * are bounded there.  Loop thread only.
  */
 #ifndef UI_INPUT_H
@@ -89,6 +90,11 @@ unsigned input_get_leds(const struct dm *dm);
  * or -EINVAL.
  */
 int input_keycode_from_name(const char *name);
+/*
+ * QEMU's key numbers (QMP send-key {"type": "number"}, HMP sendkey 0x..):
+ * set 1 make codes with 0x80 standing for the e0 prefix.  Keycode or -EINVAL.
+ */
+int input_keycode_from_xt(int xt);
 /* The QKeyCode name of a keycode, or NULL. */
 const char *input_keycode_name(unsigned keycode);
 /*
@@ -99,5 +105,12 @@ const char *input_keycode_name(unsigned keycode);
 int input_send_keys(struct dm *dm, const char *combo);
 /* The same with keycodes already parsed. */
 int input_send_keycodes(struct dm *dm, const unsigned *codes, unsigned n);
+/*
+ * Press codes in order now, release them in reverse hold_ms later on the
+ * virtual clock (QMP send-key's hold-time; 0 releases at once).  A combination
+ * still held is released first.  The router installs this behind QMP
+ * send-key itself (qmp_set_key_handler) when the first sink registers.
+ */
+int input_send_keycodes_hold(struct dm *dm, const unsigned *codes, unsigned n, unsigned hold_ms);
 
 #endif /* UI_INPUT_H */

@@ -25,7 +25,7 @@
 #include <errno.h>
 #include <string.h>
 
-#include "../../ui/input.h"
+#include "input.h"
 #include "device.h"
 #include "dm.h"
 #include "iospace.h"

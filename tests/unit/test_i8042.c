@@ -12,13 +12,18 @@
 #include <linux/input-event-codes.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
+#include "clock.h"
 #include "device.h"
 #include "dm.h"
+#include "loop.h"
+#include "qmp.h"
 #include "input/i8042.h"
 #include "irq.h"
 #include "tap.h"
-#include "../../ui/input.h"
+#include "input.h"
 
 #define DATA 0x60
 #define CMD 0x64
@@ -328,6 +333,82 @@ static void test_routing(void)
 	dm_destroy(dm);
 }
 
+/* send-key with a hold time: makes now, breaks when the virtual clock gets there. */
+static void test_send_key_hold(void)
+{
+	static const unsigned codes[] = { KEY_LEFTCTRL, KEY_C };
+	struct dev *d;
+	struct dm *dm = new_dm(&d);
+	uint64_t t0 = clock_ns(dm->clock);
+
+	out8(dm, CMD, 0x60);
+	out8(dm, DATA, 0x43);
+	CHECK_EQ(input_send_keycodes_hold(dm, codes, 2, 100), 0);
+	CHECK_EQ(get(dm), 0x1d);
+	CHECK_EQ(get(dm), 0x2e);
+	CHECK_EQ(get(dm), -1);
+	clock_set(dm->clock, t0 + 99 * NS_PER_MS);
+	CHECK_EQ(get(dm), -1);
+	clock_set(dm->clock, t0 + 100 * NS_PER_MS);
+	CHECK_EQ(get(dm), 0xae);
+	CHECK_EQ(get(dm), 0x9d);
+	/* A second combination releases one still held first. */
+	CHECK_EQ(input_send_keycodes_hold(dm, codes, 1, 100), 0);
+	CHECK_EQ(input_send_keycodes_hold(dm, codes + 1, 1, 100), 0);
+	CHECK_EQ(get(dm), 0x1d);
+	CHECK_EQ(get(dm), 0x9d);
+	CHECK_EQ(get(dm), 0x2e);
+	CHECK_EQ(get(dm), -1);
+	/* Destroying the device with keys held is safe (timer gone with the router). */
+	dm_destroy(dm);
+	/* QEMU key numbers. */
+	CHECK_EQ(input_keycode_from_xt(0x1d), KEY_LEFTCTRL);
+	CHECK_EQ(input_keycode_from_xt(0x9d), KEY_RIGHTCTRL);
+	CHECK_EQ(input_keycode_from_xt(0xd3), KEY_DELETE);
+	CHECK_EQ(input_keycode_from_xt(0x58), KEY_F12);
+	CHECK_EQ(input_keycode_from_xt(0x54), -EINVAL);
+	CHECK_EQ(input_keycode_from_xt(0x100), -EINVAL);
+}
+
+/* QMP send-key reaches the keyboard through the handler the router installs. */
+static void test_qmp_send_key(void)
+{
+	static const char req[] = "{\"execute\": \"qmp_capabilities\"}\n"
+				  "{\"execute\": \"send-key\", \"arguments\": {\"keys\": ["
+				  "{\"type\": \"qcode\", \"data\": \"ctrl\"}, {\"type\": "
+				  "\"number\", \"data\": 56}, "
+				  "{\"type\": \"qcode\", \"data\": \"delete\"}], \"hold-time\": "
+				  "0}}\n";
+	struct dev *d;
+	struct dm *dm = new_dm(&d);
+	char buf[4096];
+	int sv[2], i;
+	ssize_t n;
+
+	out8(dm, CMD, 0x60);
+	out8(dm, DATA, 0x43);
+	CHECK_EQ(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	CHECK_EQ(qmp_attach_fd(dm, sv[0]), 0);
+	CHECK_EQ(write(sv[1], req, sizeof(req) - 1), (ssize_t)sizeof(req) - 1);
+	for (i = 0; i < 50 && !(in8(dm, CMD) & ST_OBF); i++)
+		loop_run_once(dm->loop, 10);
+	CHECK_EQ(get(dm), 0x1d);
+	CHECK_EQ(get(dm), 0x38);
+	CHECK_EQ(get(dm), 0xe0);
+	CHECK_EQ(get(dm), 0x53);
+	CHECK_EQ(get(dm), 0xe0);
+	CHECK_EQ(get(dm), 0xd3);
+	CHECK_EQ(get(dm), 0xb8);
+	CHECK_EQ(get(dm), 0x9d);
+	n = read(sv[1], buf, sizeof(buf) - 1);
+	CHECK(n > 0);
+	buf[n > 0 ? n : 0] = 0;
+	CHECK(strstr(buf, "\"error\"") == NULL);
+	close(sv[1]);
+	qmp_stop(dm);
+	dm_destroy(dm);
+}
+
 static void test_hostile(void)
 {
 	struct dev *d;
@@ -381,6 +462,8 @@ int main(void)
 	test_a20_reset();
 	test_keynames();
 	test_routing();
+	test_send_key_hold();
+	test_qmp_send_key();
 	test_hostile();
 	return tap_done();
 }

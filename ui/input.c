@@ -4,9 +4,10 @@
  * keyboard sink, pointer events to the highest-priority pointer sink, and
  * the QEMU key-name parser used by QMP send-key and hvmctl sendkey.
  *
- * Lives in hw/input/ until ui/ is part of the build; it has no device state.
+ * It also serves QMP send-key: keys are pressed at once and released after
+ * the hold time on the virtual clock, as QEMU does.
  */
-#include "../../ui/input.h"
+#include "input.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -16,11 +17,13 @@
 #include <string.h>
 #include <strings.h>
 
+#include "clock.h"
 #include "dm.h"
 #include "log.h"
+#include "qmp.h"
 
 #define INPUT_MOD "input"
-#define INPUT_MAX_COMBO 16
+#define INPUT_MAX_COMBO 16 /* keys of one send-key */
 
 struct input_sink {
 	struct input_router *r;
@@ -41,16 +44,54 @@ struct input_router {
 	/* Last absolute position, for relative sinks fed absolute events. */
 	int last_x, last_y;
 	bool have_last;
+	/* Keys held down by a send-key with a hold time. */
+	struct dm_timer hold_timer;
+	unsigned held[INPUT_MAX_COMBO];
+	unsigned nheld;
 };
+
+static int input_qmp_send_key(void *opaque, const struct qmp_key *keys, unsigned n,
+			      unsigned hold_ms);
 
 static struct input_router *input_router_get(struct dm *dm)
 {
-	if (!dm->input) {
-		dm->input = calloc(1, sizeof(*dm->input));
-		if (dm->input)
-			dm->input->dm = dm;
-	}
-	return dm->input;
+	struct input_router *r = dm->input;
+
+	if (r)
+		return r;
+	r = calloc(1, sizeof(*r));
+	if (!r)
+		return NULL;
+	r->dm = dm;
+	if (dm->clock)
+		timer_init(&r->hold_timer, dm->clock, NULL, NULL);
+	dm->input = r;
+	qmp_set_key_handler(dm, input_qmp_send_key, dm);
+	return r;
+}
+
+static void input_release_held(struct input_router *r)
+{
+	unsigned i, n = r->nheld;
+
+	r->nheld = 0;
+	if (r->dm->clock)
+		timer_del(&r->hold_timer);
+	for (i = n; i-- > 0;)
+		input_key(r->dm, r->held[i], false);
+}
+
+static void input_router_free(struct input_router *r)
+{
+	struct dm *dm = r->dm;
+
+	if (dm->clock)
+		timer_del(&r->hold_timer);
+	dm->input = NULL;
+	/* Only touch a monitor that still exists (it may be stopped already). */
+	if (dm->qmp)
+		qmp_set_key_handler(dm, NULL, NULL);
+	free(r);
 }
 
 static int input_register(struct dm *dm, struct input_sink *tmpl, struct input_sink **out)
@@ -63,10 +104,8 @@ static int input_register(struct dm *dm, struct input_sink *tmpl, struct input_s
 		return -ENOMEM;
 	s = malloc(sizeof(*s));
 	if (!s) {
-		if (!r->sinks) {
-			free(r);
-			dm->input = NULL;
-		}
+		if (!r->sinks)
+			input_router_free(r);
 		return -ENOMEM;
 	}
 	*s = *tmpl;
@@ -117,10 +156,8 @@ void input_unregister(struct input_sink *s)
 		}
 	}
 	free(s);
-	if (!r->sinks) {
-		r->dm->input = NULL;
-		free(r);
-	}
+	if (!r->sinks)
+		input_router_free(r);
 }
 
 static struct input_sink *input_active_pointer(const struct dm *dm)
@@ -485,4 +522,87 @@ int input_send_keys(struct dm *dm, const char *combo)
 		p = dash + 1;
 	}
 	return input_send_keycodes(dm, codes, n);
+}
+
+static void input_hold_expired(void *opaque)
+{
+	struct input_router *r = opaque;
+
+	input_release_held(r);
+}
+
+int input_send_keycodes_hold(struct dm *dm, const unsigned *codes, unsigned n, unsigned hold_ms)
+{
+	struct input_router *r = dm->input;
+	unsigned i;
+
+	if (n > INPUT_MAX_COMBO)
+		return -EINVAL;
+	if (!r || !hold_ms || !dm->clock)
+		return input_send_keycodes(dm, codes, n);
+	/* A new combination first lets go of one still held. */
+	input_release_held(r);
+	for (i = 0; i < n; i++) {
+		input_key(dm, codes[i], true);
+		r->held[i] = codes[i];
+	}
+	r->nheld = n;
+	r->hold_timer.cb = input_hold_expired;
+	r->hold_timer.opaque = r;
+	timer_mod(&r->hold_timer, clock_ns(dm->clock) + (uint64_t)hold_ms * NS_PER_MS);
+	return 0;
+}
+
+int input_keycode_from_xt(int xt)
+{
+	/* The e0-prefixed keys of an MF2 keyboard (IBM PS/2 Technical Reference). */
+	static const struct {
+		uint8_t xt;
+		uint16_t code;
+	} ext[] = {
+		{ 0x1c, KEY_KPENTER },	  { 0x1d, KEY_RIGHTCTRL }, { 0x20, KEY_MUTE },
+		{ 0x2e, KEY_VOLUMEDOWN }, { 0x30, KEY_VOLUMEUP },  { 0x35, KEY_KPSLASH },
+		{ 0x37, KEY_SYSRQ },	  { 0x38, KEY_RIGHTALT },  { 0x47, KEY_HOME },
+		{ 0x48, KEY_UP },	  { 0x49, KEY_PAGEUP },	   { 0x4b, KEY_LEFT },
+		{ 0x4d, KEY_RIGHT },	  { 0x4f, KEY_END },	   { 0x50, KEY_DOWN },
+		{ 0x51, KEY_PAGEDOWN },	  { 0x52, KEY_INSERT },	   { 0x53, KEY_DELETE },
+		{ 0x5b, KEY_LEFTMETA },	  { 0x5c, KEY_RIGHTMETA }, { 0x5d, KEY_COMPOSE },
+		{ 0x5e, KEY_POWER },	  { 0x5f, KEY_SLEEP },	   { 0x63, KEY_WAKEUP },
+	};
+	size_t i;
+
+	if (xt <= 0 || xt > 0xff)
+		return -EINVAL;
+	if (xt < 0x80) {
+		/* Set 1 make codes 1-0x53 are the Linux keycodes; then 102nd, F11, F12. */
+		if (xt <= 0x53 || (xt >= 0x56 && xt <= 0x58))
+			return xt;
+		return -EINVAL;
+	}
+	for (i = 0; i < sizeof(ext) / sizeof(ext[0]); i++)
+		if (ext[i].xt == (xt & 0x7f))
+			return ext[i].code;
+	return -EINVAL;
+}
+
+/* QMP send-key: QKeyCode names, or QEMU's numbers (XT scancodes, 0x80 = e0 prefix). */
+static int input_qmp_send_key(void *opaque, const struct qmp_key *keys, unsigned n,
+			      unsigned hold_ms)
+{
+	struct dm *dm = opaque;
+	unsigned codes[INPUT_MAX_COMBO], i;
+	int code;
+
+	if (n > INPUT_MAX_COMBO)
+		return -EINVAL;
+	for (i = 0; i < n; i++) {
+		if (keys[i].qcode)
+			code = input_keycode_from_name(keys[i].qcode);
+		else
+			code = input_keycode_from_xt(keys[i].number);
+		if (code <= 0)
+			return -EINVAL;
+		codes[i] = (unsigned)code;
+	}
+	return input_send_keycodes_hold(dm, codes, n, hold_ms);
 }
