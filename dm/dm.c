@@ -15,6 +15,7 @@
 #include "ioreq.h"
 #include "log.h"
 #include "loop.h"
+#include "qmp.h"
 #include "vnc.h"
 
 static const char *const shutdown_names[] = { "poweroff", "reboot", "suspend", "crash" };
@@ -78,6 +79,8 @@ void dm_destroy(struct dm *dm)
 	vnc_stop(dm);
 	dev_destroy_all(dm);
 	console_destroy(dm);
+	qmp_stop(dm);
+	ioreq_detach(dm);
 	hvlink_close(dm);
 	io_space_free(dm);
 	clock_destroy(dm->clock);

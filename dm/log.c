@@ -102,16 +102,19 @@ bool dm_log_enabled(enum log_level lvl, const char *mod)
 
 static void log_emit(enum log_level lvl, const char *mod, const char *fmt, va_list ap)
 {
+	size_t len = fmt ? strlen(fmt) : 0;
 	struct timespec ts;
 	FILE *out;
 
+	if (!fmt)
+		return;
 	clock_gettime(CLOCK_REALTIME, &ts);
 	pthread_mutex_lock(&logst.lock);
 	out = logst.out ? logst.out : stderr;
 	fprintf(out, "%lld.%03ld %s %s: ", (long long)ts.tv_sec, ts.tv_nsec / 1000000,
 		level_names[lvl], mod);
 	vfprintf(out, fmt, ap);
-	if (!*fmt || fmt[strlen(fmt) - 1] != '\n')
+	if (!len || fmt[len - 1] != '\n')
 		fputc('\n', out);
 	pthread_mutex_unlock(&logst.lock);
 }

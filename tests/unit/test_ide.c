@@ -429,6 +429,8 @@ int main(void)
 	test_atapi();
 	test_qmp_media();
 	test_srst();
+	for (unsigned i = 0; i < 3; i++)
+		free(dm->cfg.drive[i]);
 	dm_destroy(dm);
 	unlink(disk_path);
 	unlink(cd_path);
