@@ -30,6 +30,7 @@
 #define KILL_GRACE_MS 5000
 #define FAST_RESTART_SECS 10 /* a run shorter than this counts as a fast restart */
 #define MAX_FAST_RESTARTS 10
+#define DM_EXIT_GRACE_MS 3000 /* hvmhv's own exit after a clean dm exit */
 
 struct argv {
 	char *v[ARGV_MAX + 1];
@@ -611,16 +612,51 @@ static enum outcome action_outcome(struct launch *l, enum cfg_action a)
 	}
 }
 
+/* What hvmhv's wait status means for the domain. */
+static enum outcome hv_outcome(struct launch *l, int status, bool destroying, const char **reason)
+{
+	char why[64];
+
+	describe_status(status, why, sizeof(why));
+	*reason = exit_reason(status);
+	say(l, "hvmhv ended with %s: %s", why, *reason);
+	if (destroying || !WIFEXITED(status))
+		return OUT_DESTROY;
+	switch (WEXITSTATUS(status)) {
+	case HVM_EXIT_POWEROFF:
+		return action_outcome(l, l->d->on_poweroff);
+	case HVM_EXIT_REBOOT:
+		return action_outcome(l, l->d->on_reboot);
+	case HVM_EXIT_CRASH:
+		return action_outcome(l, l->d->on_crash);
+	default:
+		return OUT_DESTROY;
+	}
+}
+
+/* Wait up to ms for pid to exit; true (and *status) if it did. */
+static bool wait_exit(pid_t pid, unsigned ms, int *status)
+{
+	unsigned waited;
+
+	for (waited = 0; waited <= ms; waited += 20) {
+		if (!still_running(pid, status))
+			return true;
+		msleep(20);
+	}
+	return false;
+}
+
 /*
  * Wait for the first of the two processes to end and decide what
  * happens next.  *reason names how the domain ended.
  */
 static enum outcome wait_domain(struct launch *l, const char **reason)
 {
-	char why[64];
-	int status;
-	pid_t pid;
 	bool destroying = false;
+	int status, hv_status;
+	char why[64];
+	pid_t pid;
 
 	for (;;) {
 		if (got_signal && !destroying) {
@@ -638,35 +674,31 @@ static enum outcome wait_domain(struct launch *l, const char **reason)
 			stop_process(l->st.hv_pid);
 			return OUT_DESTROY;
 		}
-		describe_status(status, why, sizeof(why));
 		if (pid == l->st.hv_pid) {
 			l->st.hv_pid = 0;
-			*reason = exit_reason(status);
-			say(l, "hvmhv ended with %s: %s", why, *reason);
 			stop_process(l->st.dm_pid);
 			l->st.dm_pid = 0;
-			if (destroying || !WIFEXITED(status))
-				return OUT_DESTROY;
-			switch (WEXITSTATUS(status)) {
-			case HVM_EXIT_POWEROFF:
-				return action_outcome(l, l->d->on_poweroff);
-			case HVM_EXIT_REBOOT:
-				return action_outcome(l, l->d->on_reboot);
-			case HVM_EXIT_CRASH:
-				return action_outcome(l, l->d->on_crash);
-			default:
-				return OUT_DESTROY;
-			}
+			return hv_outcome(l, status, destroying, reason);
 		}
-		if (pid == l->st.dm_pid) {
-			l->st.dm_pid = 0;
-			if (!destroying)
-				say(l, "the device model ended unexpectedly (%s); destroying", why);
-			*reason = destroying ? "destroyed" : "died";
-			stop_process(l->st.hv_pid);
+		if (pid != l->st.dm_pid)
+			continue;
+		l->st.dm_pid = 0;
+		/*
+		 * hvmdm exits 0 when hvmhv closed the setup socket: the domain
+		 * ended and hvmhv's status (usually reaped second) decides.
+		 */
+		if (WIFEXITED(status) && WEXITSTATUS(status) == 0 &&
+		    wait_exit(l->st.hv_pid, DM_EXIT_GRACE_MS, &hv_status)) {
 			l->st.hv_pid = 0;
-			return OUT_DESTROY;
+			return hv_outcome(l, hv_status, destroying, reason);
 		}
+		describe_status(status, why, sizeof(why));
+		if (!destroying)
+			say(l, "the device model ended unexpectedly (%s); destroying", why);
+		*reason = destroying ? "destroyed" : "died";
+		stop_process(l->st.hv_pid);
+		l->st.hv_pid = 0;
+		return OUT_DESTROY;
 	}
 }
 

@@ -219,8 +219,9 @@ int domain_find(const char *rundir, const char *what, struct domstate *st)
 
 int domain_remove(const char *rundir, unsigned domid)
 {
-	static const char *const files[] = { "state", "state.tmp", "setup.sock", "qmp.sock",
-					     "hvmdm.pid" };
+	/* The state file goes last: while it exists the domain is listed. */
+	static const char *const files[] = { "setup.sock", "qmp.sock", "hvmdm.pid", "state.tmp",
+					     "state" };
 	char p[PATH_MAX];
 	size_t i;
 

@@ -49,8 +49,10 @@ elif mode == 'reboot-once' and runs == 1:
 elif mode == 'die':
     deadline, dcode = 0.3, None
 
+running_since = None  # the guest "runs" once the dm has connected (READY in setup.h)
 while True:
-    if deadline is not None and time.monotonic() - start > deadline:
+    if (deadline is not None and running_since is not None and
+            time.monotonic() - running_since > deadline):
         if dcode is None:
             os.kill(os.getpid(), signal.SIGKILL)
         finish(dcode)
@@ -59,6 +61,8 @@ while True:
         if s is lsock:
             c, _ = lsock.accept()
             conns.append(c)
+            if running_since is None:
+                running_since = time.monotonic()
             continue
         data = s.recv(65536)
         if not data:

@@ -217,7 +217,8 @@ def lifecycle_basic(e):
 
     # Shutdown: ACPI power button, the fake guest powers off, on_poweroff=destroy.
     e.ctl('shutdown', '-w', '-t', '20', 'g1', check=0)
-    assert not os.path.exists(d), os.listdir(d)
+    assert e.state(1) is None
+    e.wait(lambda: not os.path.exists(d), 'the domain directory to go')
     e.wait(lambda: not alive(hv) and not alive(dm) and not alive(sup), 'processes to end')
     assert e.ctl('list', check=0).stdout.splitlines()[1:] == []
     e.ctl('domid', 'g1', check=1)
