@@ -1,0 +1,251 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
+"""Record the Cirrus CL-GD5446 qtest transcript against Debian's QEMU.
+
+The requests program the card at 00:02.0 (BAR0 = linear framebuffer at
+0xE0000000, BAR1 = memory-mapped registers at 0xE2000000) through
+0xCF8/0xCFC, read its identity and extension registers, fill VRAM with
+deterministic bytes through the framebuffer, run BitBLTs of every kind
+through the GR registers and BAR1, and read the destinations back through
+the framebuffer.  They are sent to
+    qemu-system-x86_64 -machine pc -accel tcg -S -nodefaults -display none
+                       -m 64 -vga cirrus -qtest stdio -qtest-log none
+and cirrus_blit.qtest beside this file gets each request with QEMU's reply;
+the harness replays it against hvmdm (-M none -device i440fx -device cirrus).
+
+Requests avoid what hvmdm does differently on purpose: 24 bpp skip-left
+values above 7 pixels, dword-granular host colour expansion (QEMU counts
+dwords as bytes), 16 bpp keyed backward copies, zero-pitch blits that QEMU
+also refuses but answers differently, unaligned pattern sources, and the
+hardware cursor (drawn, not in VRAM).
+
+Usage: cirrus-record.py [--check]   (--check: compare instead of writing)
+"""
+import os
+import subprocess
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+QEMU = ["qemu-system-x86_64", "-machine", "pc", "-accel", "tcg", "-S", "-nodefaults",
+        "-display", "none", "-m", "64", "-vga", "cirrus", "-qtest", "stdio",
+        "-qtest-log", "none"]
+LFB = 0xe0000000
+MMIO = 0xe2000000
+DEVFN = 0x10  # 00:02.0
+
+seed = [2026]
+
+
+def rnd_bytes(n):
+    out = bytearray()
+    for _ in range(n):
+        seed[0] = (seed[0] * 1103515245 + 12345) & 0xffffffff
+        out.append((seed[0] >> 16) & 0xff)
+    return bytes(out)
+
+
+def cfg(reg, val=None):
+    s = ["outl 0xcf8 0x%08x" % (0x80000000 | DEVFN << 8 | reg)]
+    return s + (["inl 0xcfc"] if val is None else ["outl 0xcfc 0x%08x" % val])
+
+
+def sr(i, v=None):
+    return ["outb 0x3c4 0x%02x" % i] + (["inb 0x3c5"] if v is None else ["outb 0x3c5 0x%02x" % v])
+
+
+def gr(i, v=None):
+    return ["outb 0x3ce 0x%02x" % i] + (["inb 0x3cf"] if v is None else ["outb 0x3cf 0x%02x" % v])
+
+
+def cr(i, v=None):
+    return ["outb 0x3d4 0x%02x" % i] + (["inb 0x3d5"] if v is None else ["outb 0x3d5 0x%02x" % v])
+
+
+def fill(addr, n):
+    """Deterministic bytes at VRAM offset addr, in chunks of 256."""
+    s = []
+    for off in range(0, n, 256):
+        k = min(256, n - off)
+        s.append("write 0x%x %d 0x%s" % (LFB + addr + off, k, rnd_bytes(k).hex()))
+    return s
+
+
+def readback(addr, pitch, w, h):
+    return ["read 0x%x %d" % (LFB + addr + y * pitch, w) for y in range(h)]
+
+
+def blit(w, h, dpitch, spitch, daddr, saddr, mode, rop, ext=0, skip=0, fg=0, bg=0, key=0,
+         mmio=False):
+    regs = [(0x00, bg & 0xff), (0x10, bg >> 8 & 0xff), (0x12, bg >> 16 & 0xff),
+            (0x14, bg >> 24 & 0xff), (0x01, fg & 0xff), (0x11, fg >> 8 & 0xff),
+            (0x13, fg >> 16 & 0xff), (0x15, fg >> 24 & 0xff),
+            (0x20, (w - 1) & 0xff), (0x21, (w - 1) >> 8), (0x22, (h - 1) & 0xff),
+            (0x23, (h - 1) >> 8), (0x24, dpitch & 0xff), (0x25, dpitch >> 8),
+            (0x26, spitch & 0xff), (0x27, spitch >> 8), (0x2c, saddr & 0xff),
+            (0x2d, saddr >> 8 & 0xff), (0x2e, saddr >> 16), (0x2f, skip), (0x30, mode),
+            (0x32, rop), (0x33, ext), (0x34, key & 0xff), (0x35, key >> 8),
+            (0x28, daddr & 0xff), (0x29, daddr >> 8 & 0xff), (0x2a, daddr >> 16),
+            (0x31, 0x02)]
+    mm = {0x00: 0, 0x10: 1, 0x12: 2, 0x14: 3, 0x01: 4, 0x11: 5, 0x13: 6, 0x15: 7,
+          0x20: 8, 0x21: 9, 0x22: 10, 0x23: 11, 0x24: 12, 0x25: 13, 0x26: 14, 0x27: 15,
+          0x28: 16, 0x29: 17, 0x2a: 18, 0x2c: 20, 0x2d: 21, 0x2e: 22, 0x2f: 23, 0x30: 24,
+          0x32: 26, 0x33: 27, 0x34: 28, 0x35: 29, 0x31: 0x40}
+    if mmio:
+        return ["writeb 0x%x 0x%02x" % (MMIO + 0x100 + mm[g], v) for g, v in regs]
+    # The 16-bit form: index in the low byte, data in the high byte.
+    return ["outw 0x3ce 0x%04x" % (v << 8 | g) for g, v in regs]
+
+
+ROPS = [0x00, 0x05, 0x06, 0x09, 0x0b, 0x0d, 0x0e, 0x50, 0x59, 0x6d, 0x90, 0x95, 0xad, 0xd0,
+        0xd6, 0xda]
+
+
+def plan():
+    s = ["# identity and BARs"]
+    s += cfg(0x00) + cfg(0x08) + cfg(0x2c)
+    s += cfg(0x10, 0xffffffff) + cfg(0x10) + cfg(0x14, 0xffffffff) + cfg(0x14)
+    s += cfg(0x10, LFB) + cfg(0x14, MMIO) + cfg(0x04, 0x00000003)
+    s += ["# extension registers"]
+    s += ["outb 0x3c2 0x67"]
+    s += sr(0x06) + sr(0x06, 0x12) + sr(0x06) + sr(0x06, 0x00) + sr(0x06) + sr(0x06, 0x12)
+    s += cr(0x27) + sr(0x0f) + sr(0x15) + sr(0x17) + sr(0x1f) + gr(0x18)
+    s += sr(0x17, 0xff) + sr(0x17) + sr(0x17, 0x20)
+    s += gr(0x21, 0xff) + gr(0x21) + gr(0x2a, 0xff) + gr(0x2a) + gr(0x00, 0xa5) + gr(0x00)
+    s += sr(0x70, 0x10) + sr(0x10) + sr(0xf1, 0x02) + sr(0x11)
+    s += ["outw 0x3c4 0x1206", "inb 0x3c5"]
+    s += ["# hidden DAC: the fifth access after four reads of 0x3C6"]
+    s += ["inb 0x3c8"] + ["inb 0x3c6"] * 4 + ["outb 0x3c6 0xe1"]
+    s += ["inb 0x3c8"] + ["inb 0x3c6"] * 5
+    s += ["# BAR1: ports at 0x00, BitBLT registers at 0x100"]
+    s += ["writeb 0x%x 0x06" % (MMIO + 4), "readb 0x%x" % (MMIO + 5)]
+    s += ["writeb 0x%x 0x23" % (MMIO + 0x108), "readb 0x%x" % (MMIO + 0x108)] + gr(0x20)
+    s += ["# banked window (extended mode)"]
+    s += sr(0x07, 0x01) + gr(0x0b, 0x00) + gr(0x09, 0x10)
+    s += ["writeb 0xa0123 0x5a", "writeb 0xa8005 0x6b", "readb 0xa0123"]
+    s += ["readb 0x%x" % (LFB + 0x10123), "readb 0x%x" % (LFB + 0x18005)]
+    s += gr(0x0b, 0x01) + gr(0x09, 0x01) + gr(0x0a, 0x02)
+    s += ["writeb 0xa0000 0x11", "writeb 0xa8000 0x22"]
+    s += ["readb 0x%x" % (LFB + 0x1000), "readb 0x%x" % (LFB + 0x2000)]
+    s += gr(0x0b, 0x20) + gr(0x09, 0x01) + ["writeb 0xa0001 0x33", "readb 0x%x" % (LFB + 0x4001)]
+    s += gr(0x09, 0xff) + ["writeb 0xa0000 0x44", "readb 0x%x" % (LFB + 0x3fc000)]
+    # (A8000 with a single bank past the end: QEMU reads VRAM offset 0, hvmdm open bus.)
+    s += ["readb 0xa4000"]
+    s += ["# write modes 4 and 5"]
+    s += fill(0x100, 0x200)
+    s += gr(0x0b, 0x04) + gr(0x09, 0x00) + gr(0x01, 0x77) + gr(0x00, 0x99)
+    s += gr(0x05, 0x04) + ["writeb 0xa0100 0xa5"] + gr(0x05, 0x05) + ["writeb 0xa0200 0x0f"]
+    s += readback(0x100, 0x100, 8, 2)
+    # x8 addressing; read back once GRB is clear (the framebuffer the hypervisor maps
+    # is plain VRAM, while QEMU applies the GRB address shift to it too).
+    s += gr(0x0b, 0x06) + gr(0x05, 0x04) + ["writeb 0xa0030 0x81"]
+    s += gr(0x05, 0x00) + gr(0x0b, 0x00) + gr(0x09, 0x00) + readback(0x180, 8, 8, 1)
+    s += ["# video-to-video copies, all 16 ROPs (alternating ports and BAR1)"]
+    for i, rop in enumerate(ROPS):
+        s += fill(0x10000, 64 * 4) + fill(0x20000, 64 * 4)
+        s += blit(24, 4, 64, 64, 0x20004, 0x10008, 0x00, rop, mmio=bool(i & 1))
+        s += readback(0x20000, 64, 32, 4) + gr(0x31)
+    s += ["# overlapping copies: forward (dst above), backward (dst below)"]
+    s += fill(0x30000, 512 * 20)
+    s += blit(64, 16, 512, 512, 0x30000, 0x30000 + 4 * 512, 0x00, 0x0d)
+    s += readback(0x30000, 512, 64, 16)
+    s += fill(0x30000, 512 * 20)
+    last = 0x30000 + 15 * 512 + 63
+    s += blit(64, 16, 512, 512, last + 3 * 512 + 5, last, 0x01, 0x0d, mmio=True)
+    s += readback(0x30000, 512, 80, 20)
+    s += fill(0x30000, 512 * 20)
+    s += blit(40, 8, 512, 512, 0x30000 + 7 * 512 + 100, 0x30000 + 10 * 512 + 39, 0x01, 0x59)
+    s += readback(0x30000, 512, 128, 12)
+    s += ["# transparent copies, 8 and 16 bpp"]
+    for bypp in (1, 2):
+        s += fill(0x40000, 128 * 4) + fill(0x50000, 128 * 4)
+        for y in range(4):
+            for x in range(0, 32, 3 * bypp):
+                s.append("write 0x%x %d 0x%s" % (LFB + 0x50000 + y * 128 + x, bypp, "3c" * bypp))
+        s += blit(32, 4, 128, 128, 0x40000, 0x50000, 0x08 | (bypp - 1) << 4, 0x0d, key=0x3c3c)
+        s += readback(0x40000, 128, 32, 4)
+    s += ["# colour expansion from VRAM: opaque, transparent, inverted, skip-left"]
+    for bypp in (1, 2, 3, 4):
+        for variant in range(4):
+            mode = 0x80 | (bypp - 1) << 4
+            ext = skip = 0
+            if variant in (1, 2):
+                mode |= 0x08
+            if variant == 2:
+                ext = 0x02
+            if variant == 3 and bypp != 3:
+                skip = 3
+            s += fill(0x60000, 256 * 5) + fill(0x70000, 16)
+            s += blit(21 * bypp, 5, 256, 3, 0x60000, 0x70000, mode, 0x0d, ext=ext, skip=skip,
+                      fg=0xa1b2c3d4, bg=0x15263748, mmio=bool(variant & 1))
+            s += readback(0x60000, 256, 21 * bypp, 5)
+    s += ["# patterns: colour, monochrome, solid fill"]
+    for bypp in (1, 2, 3, 4):
+        s += fill(0x80000, 1024 * 11) + fill(0x90000, 256)
+        s += blit(19 * bypp, 11, 1024, 0, 0x80000, 0x90000, 0x40 | (bypp - 1) << 4, 0x59)
+        s += readback(0x80000, 1024, 19 * bypp, 11)
+        s += blit(19 * bypp, 11, 1024, 0, 0x80000, 0x90000, 0xc0 | (bypp - 1) << 4, 0x0d,
+                  fg=0x01020304, bg=0xf0e0d0c0, mmio=True)
+        s += readback(0x80000, 1024, 19 * bypp, 11)
+        s += blit(19 * bypp, 11, 1024, 0, 0x80000, 0x90000, 0xc0 | (bypp - 1) << 4, 0x6d,
+                  ext=0x04, fg=0x01020304)
+        s += readback(0x80000, 1024, 19 * bypp, 11)
+    s += ["# system-to-video: window, BitBLT aperture"]
+    s += fill(0xa0000, 64 * 3)
+    s += blit(10, 3, 64, 0, 0xa0000, 0, 0x04, 0x0d) + gr(0x31)
+    s += ["writeb 0x%x 0x%02x" % (0xa0000 + (i % 12), b) for i, b in enumerate(rnd_bytes(36))]
+    s += gr(0x31) + readback(0xa0000, 64, 16, 3)
+    s += fill(0xb0000, 64 * 4)
+    s += blit(40, 4, 64, 0, 0xb0000, 0, 0x94, 0x0d, fg=0xbeef, bg=0x1234, mmio=True)
+    s += ["writeb 0x%x 0x%02x" % (LFB + 0x1000000 + i, b) for i, b in enumerate(rnd_bytes(12))]
+    s += gr(0x31) + readback(0xb0000, 64, 40, 4)
+    s += ["# hostile geometry (reliability.md Cirrus rows): refused, VRAM intact"]
+    s += fill(0x0, 0x1100)
+    s += blit(256, 16, 1024, 1024, 0x1000, 0x10, 0x01, 0x0d) + gr(0x31)
+    s += blit(256, 16, 1024, 1024, 0x100, 0x200000, 0x01, 0x0d) + gr(0x31)
+    s += blit(256, 2, 256, 256, 0x1000, 0x400000 - 300, 0x00, 0x0d) + gr(0x31)
+    s += blit(64, 64, 4096, 0, 0x400000 - 4096 * 10, 0, 0x04, 0x0d) + gr(0x31)
+    s += blit(8000, 64, 8000, 8000, 0, 0x400000 - 64, 0x80, 0x0d) + gr(0x31)
+    s += readback(0x0, 256, 256, 17)
+    return s
+
+
+def record(reqs):
+    p = subprocess.Popen(QEMU, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+                         bufsize=1)
+    lines = ["# recorded with: " + " ".join(QEMU) + " (tests/harness/scripts/cirrus-record.py)",
+             "#! dm-args: -M none -device i440fx -device cirrus",
+             "#! qemu-args: -vga cirrus"]
+    try:
+        for r in reqs:
+            if r.startswith("#"):
+                lines.append(r)
+                continue
+            p.stdin.write(r + "\n")
+            p.stdin.flush()
+            while True:
+                reply = p.stdout.readline().rstrip("\n")
+                if not reply.startswith("IRQ "):
+                    break
+            lines += ["> " + r, "< " + reply]
+    finally:
+        p.kill()
+        p.wait()
+    return lines
+
+
+def main():
+    text = "\n".join(record(plan())) + "\n"
+    path = os.path.join(HERE, "cirrus_blit.qtest")
+    if "--check" in sys.argv[1:]:
+        with open(path) as f:
+            if f.read() != text:
+                print("differs from QEMU: cirrus_blit.qtest")
+                return 1
+        return 0
+    with open(path, "w") as f:
+        f.write(text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
