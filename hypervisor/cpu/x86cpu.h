@@ -53,6 +53,13 @@ struct x86_bus {
 	uint64_t (*page_index)(void *opaque, uint64_t gpa); /* ~0 for non-RAM */
 	/* Time source for RDTSC: guest TSC value now. */
 	uint64_t (*tsc)(void *opaque);
+	/*
+	 * Optional: MSRs the CPU does not keep itself (IA32_APIC_BASE 0x1b, the
+	 * x2APIC range).  Return 0, or -1 to make the instruction #GP(0).  NULL:
+	 * the CPU keeps APIC_BASE as plain storage and #GPs on the others.
+	 */
+	int (*rdmsr)(void *opaque, uint32_t msr, uint64_t *val);
+	int (*wrmsr)(void *opaque, uint32_t msr, uint64_t val);
 };
 
 /* Why x86cpu_run() returned. */
@@ -106,5 +113,17 @@ void x86cpu_nmi(struct x86cpu *cpu);
 
 /* Instructions retired since creation. */
 uint64_t x86cpu_icount(const struct x86cpu *cpu);
+
+/*
+ * CPUID leaf 1 EDX/ECX feature bits the CPU reports (a subset of what it
+ * implements; default X86CPU_DEFAULT_FEATURES: FPU VME-less P6 set with TSC,
+ * MSR, PAE, CX8, APIC, SEP, MTRR, PGE, CMOV, PAT, PSE, PSE36, FXSR).
+ */
+#define X86CPU_DEFAULT_FEATURES 0x0103bb79u
+void x86cpu_set_cpuid_features(struct x86cpu *cpu, uint32_t edx, uint32_t ecx);
+
+/* For tests: vector of the last exception/interrupt delivered, or -1. */
+int x86cpu_last_exception(const struct x86cpu *cpu);
+void x86cpu_clear_last_exception(struct x86cpu *cpu);
 
 #endif /* X86CPU_H */

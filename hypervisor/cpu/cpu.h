@@ -1,0 +1,403 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * cpu.h - internal state and helpers of the software x86 CPU (x86cpu.h is
+ * the public API).  The CPU is an interpreter: each instruction is decoded
+ * from guest memory through a software TLB and executed at once.  Faults
+ * unwind the instruction with longjmp() back to the run loop, which delivers
+ * the exception (Intel SDM vol. 3, chapter 6).
+ */
+#ifndef X86CPU_INTERNAL_H
+#define X86CPU_INTERNAL_H
+
+#include <setjmp.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "x86cpu.h"
+
+#define likely(x) __builtin_expect(!!(x), 1)
+#define unlikely(x) __builtin_expect(!!(x), 0)
+
+enum { R_EAX, R_ECX, R_EDX, R_EBX, R_ESP, R_EBP, R_ESI, R_EDI };
+enum { S_ES, S_CS, S_SS, S_DS, S_FS, S_GS };
+
+#define F_CF 0x1u
+#define F_PF 0x4u
+#define F_AF 0x10u
+#define F_ZF 0x40u
+#define F_SF 0x80u
+#define F_TF 0x100u
+#define F_IF 0x200u
+#define F_DF 0x400u
+#define F_OF 0x800u
+#define F_IOPL 0x3000u
+#define F_NT 0x4000u
+#define F_RF 0x10000u
+#define F_VM 0x20000u
+#define F_AC 0x40000u
+#define F_VIF 0x80000u
+#define F_VIP 0x100000u
+#define F_ID 0x200000u
+#define FL_ARITH (F_CF | F_PF | F_AF | F_ZF | F_SF | F_OF)
+
+#define CR0_PE 0x1u
+#define CR0_MP 0x2u
+#define CR0_EM 0x4u
+#define CR0_TS 0x8u
+#define CR0_ET 0x10u
+#define CR0_NE 0x20u
+#define CR0_WP 0x10000u
+#define CR0_AM 0x40000u
+#define CR0_NW 0x20000000u
+#define CR0_CD 0x40000000u
+#define CR0_PG 0x80000000u
+
+#define CR4_VME 0x1u
+#define CR4_PVI 0x2u
+#define CR4_TSD 0x4u
+#define CR4_DE 0x8u
+#define CR4_PSE 0x10u
+#define CR4_PAE 0x20u
+#define CR4_MCE 0x40u
+#define CR4_PGE 0x80u
+#define CR4_PCE 0x100u
+#define CR4_OSFXSR 0x200u
+#define CR4_OSXMMEXCPT 0x400u
+
+/* Segment attribute bits (descriptor bits 40-47, 52-55 as in x86cpu.h). */
+#define SA_A 0x1u
+#define SA_RW 0x2u /* readable code / writable data */
+#define SA_EC 0x4u /* expand-down data / conforming code */
+#define SA_CODE 0x8u
+#define SA_S 0x10u
+#define SA_P 0x80u
+#define SA_DB 0x400u
+#define SA_G 0x800u
+#define SA_DPL(a) (((a) >> 5) & 3)
+
+/* Exception vectors (SDM vol. 3, table 6-1). */
+enum {
+	EXC_DE = 0,
+	EXC_DB = 1,
+	EXC_NMI = 2,
+	EXC_BP = 3,
+	EXC_OF = 4,
+	EXC_BR = 5,
+	EXC_UD = 6,
+	EXC_NM = 7,
+	EXC_DF = 8,
+	EXC_TS = 10,
+	EXC_NP = 11,
+	EXC_SS = 12,
+	EXC_GP = 13,
+	EXC_PF = 14,
+	EXC_MF = 16,
+	EXC_AC = 17,
+	EXC_MC = 18,
+};
+
+#define TLB_BITS 8
+#define TLB_SIZE (1u << TLB_BITS)
+
+/*
+ * One software TLB entry: linear page -> host pointer.  vpn_r/vpn_w are the
+ * linear page numbers valid for reads and writes (~0 when not valid); host is
+ * NULL for MMIO, which always takes the slow path.
+ */
+struct tlb_ent {
+	uint32_t vpn_r, vpn_w;
+	uint8_t *host;
+	uint64_t gpa; /* guest-physical page address */
+	bool global;
+};
+
+/* The instruction being executed. */
+struct insn {
+	uint8_t opsz, adsz; /* 2 or 4 */
+	int8_t seg; /* override, or -1 */
+	uint8_t rep; /* 0, 0xf2 or 0xf3 */
+	bool lock;
+	uint8_t mod, reg, rm;
+	uint8_t ea_seg;
+	uint32_t ea;
+};
+
+/* x87 state (SDM vol. 1, chapter 8). */
+struct fpu {
+	long double st[8]; /* physical registers R0-R7 */
+	uint16_t cw, sw, tw; /* tw: full 2-bit tag word */
+	uint16_t fop;
+	uint32_t fip, fdp;
+	uint16_t fcs, fds;
+};
+
+struct x86cpu {
+	struct x86_bus bus;
+	unsigned index;
+
+	uint32_t gpr[8];
+	uint32_t eip, eflags;
+	struct x86_seg seg[6], ldtr, tr;
+	uint32_t gdt_base, gdt_limit, idt_base, idt_limit;
+	uint32_t cr0, cr2, cr3, cr4;
+	uint32_t dr[8];
+	uint64_t efer;
+
+	/* Derived mode state, refreshed by x86_mode_changed(). */
+	unsigned cpl;
+	bool pmode, v86, code32, stack32, user;
+	uint8_t segok[6]; /* bit0 readable, bit1 writable without slow checks */
+
+	struct insn in;
+	uint32_t insn_eip, insn_esp;
+
+	struct tlb_ent tlb[2][TLB_SIZE]; /* [user] */
+	uint32_t fetch_vpn;
+	uint8_t *fetch_host;
+
+	jmp_buf jb;
+	int exc_vec;
+	uint32_t exc_err;
+	bool exc_has_err;
+	int delivering; /* vector being delivered, or -1 */
+	bool in_ext; /* delivering an external event (EXT bit in error codes) */
+	int last_exc; /* last exception delivered (for tests), -1 none */
+
+	uint64_t icount;
+	uint64_t budget_end;
+	atomic_int kick;
+	atomic_int nmi_pending;
+	bool nmi_blocked;
+	bool shadow, shadow_next;
+	bool halted;
+	bool shutdown;
+	bool poll; /* re-check interrupts before the next instruction */
+
+	uint32_t sysenter_cs, sysenter_esp, sysenter_eip;
+	uint64_t pat, misc_enable, mtrr_def, mtrr_cap, tsc_offset, apic_base;
+	uint64_t mtrr_fixed[11], mtrr_var[16];
+	uint32_t cpuid_edx, cpuid_ecx;
+
+	struct fpu fpu;
+	uint32_t mxcsr;
+};
+
+/* exec.c */
+void x86_mode_changed(struct x86cpu *cpu);
+void x86_update_seg_ok(struct x86cpu *cpu, int s);
+
+/* intr.c */
+__attribute__((noreturn)) void x86_raise(struct x86cpu *cpu, int vec, uint32_t err, bool has_err);
+#define raise_ud(cpu) x86_raise(cpu, EXC_UD, 0, false)
+#define raise_gp(cpu, e) x86_raise(cpu, EXC_GP, (e), true)
+#define raise_gp0(cpu) x86_raise(cpu, EXC_GP, 0, true)
+void x86_deliver(struct x86cpu *cpu, int vec, bool soft, bool has_err, uint32_t err,
+		 uint32_t next_eip);
+void x86_handle_exception(struct x86cpu *cpu);
+void x86_iret(struct x86cpu *cpu);
+void x86_task_switch(struct x86cpu *cpu, uint16_t sel, int reason, bool has_err, uint32_t err);
+enum { TS_JMP, TS_CALL, TS_IRET, TS_INT };
+
+/* mmu.c */
+void x86_tlb_flush(struct x86cpu *cpu, bool global);
+void x86_tlb_flush_page(struct x86cpu *cpu, uint32_t la);
+uint32_t x86_lin_read_slow(struct x86cpu *cpu, uint32_t la, unsigned size, bool user, bool exec);
+void x86_lin_write_slow(struct x86cpu *cpu, uint32_t la, uint32_t val, unsigned size, bool user);
+void x86_lin_touch_write(struct x86cpu *cpu, uint32_t la, unsigned size, bool user);
+uint64_t x86_translate(struct x86cpu *cpu, uint32_t la, bool write, bool user, bool exec);
+uint8_t *x86_fetch_page(struct x86cpu *cpu, uint32_t la);
+uint32_t x86_seg_check(struct x86cpu *cpu, int s, uint32_t off, unsigned size, bool write);
+uint64_t x86_phys_read(struct x86cpu *cpu, uint64_t gpa, unsigned size);
+void x86_phys_write(struct x86cpu *cpu, uint64_t gpa, uint64_t val, unsigned size);
+
+static inline uint32_t ld(const uint8_t *p, unsigned size)
+{
+	uint32_t v = 0;
+	memcpy(&v, p, size);
+	return v;
+}
+
+static inline void st(uint8_t *p, uint32_t v, unsigned size)
+{
+	memcpy(p, &v, size);
+}
+
+static inline uint32_t lin_read(struct x86cpu *cpu, uint32_t la, unsigned size, bool user)
+{
+	struct tlb_ent *e = &cpu->tlb[user][(la >> 12) & (TLB_SIZE - 1)];
+	if (likely(e->vpn_r == (la >> 12) && e->host && (la & 0xfff) + size <= 4096))
+		return ld(e->host + (la & 0xfff), size);
+	return x86_lin_read_slow(cpu, la, size, user, false);
+}
+
+static inline void lin_write(struct x86cpu *cpu, uint32_t la, uint32_t v, unsigned size, bool user)
+{
+	struct tlb_ent *e = &cpu->tlb[user][(la >> 12) & (TLB_SIZE - 1)];
+	if (likely(e->vpn_w == (la >> 12) && (la & 0xfff) + size <= 4096)) {
+		st(e->host + (la & 0xfff), v, size);
+		return;
+	}
+	x86_lin_write_slow(cpu, la, v, size, user);
+}
+
+/* System-structure accesses (GDT, IDT, TSS) are made with supervisor rights. */
+static inline uint32_t sys_read(struct x86cpu *cpu, uint32_t la, unsigned size)
+{
+	return lin_read(cpu, la, size, false);
+}
+
+static inline void sys_write(struct x86cpu *cpu, uint32_t la, uint32_t v, unsigned size)
+{
+	lin_write(cpu, la, v, size, false);
+}
+
+static inline uint32_t seg_addr(struct x86cpu *cpu, int s, uint32_t off, unsigned size,
+				bool write)
+{
+	const struct x86_seg *sg = &cpu->seg[s];
+	if (likely((cpu->segok[s] & (1u << write)) && (uint64_t)off + size - 1 <= sg->limit))
+		return sg->base + off;
+	return x86_seg_check(cpu, s, off, size, write);
+}
+
+static inline uint32_t seg_read(struct x86cpu *cpu, int s, uint32_t off, unsigned size)
+{
+	return lin_read(cpu, seg_addr(cpu, s, off, size, false), size, cpu->user);
+}
+
+static inline void seg_write(struct x86cpu *cpu, int s, uint32_t off, uint32_t v, unsigned size)
+{
+	lin_write(cpu, seg_addr(cpu, s, off, size, true), v, size, cpu->user);
+}
+
+/* Read for a read-modify-write: fault as a write before anything changes. */
+static inline uint32_t seg_read_rmw(struct x86cpu *cpu, int s, uint32_t off, unsigned size)
+{
+	uint32_t la = seg_addr(cpu, s, off, size, true);
+	struct tlb_ent *e = &cpu->tlb[cpu->user][(la >> 12) & (TLB_SIZE - 1)];
+	if (likely(e->vpn_w == (la >> 12) && (la & 0xfff) + size <= 4096))
+		return ld(e->host + (la & 0xfff), size);
+	x86_lin_touch_write(cpu, la, size, cpu->user);
+	return lin_read(cpu, la, size, cpu->user);
+}
+
+static inline uint32_t szmask(unsigned size)
+{
+	return size == 4 ? 0xffffffffu : (1u << (size * 8)) - 1;
+}
+
+static inline uint32_t szmsb(unsigned size)
+{
+	return 1u << (size * 8 - 1);
+}
+
+static inline uint32_t reg_read(const struct x86cpu *cpu, unsigned r, unsigned size)
+{
+	if (size == 1)
+		return r < 4 ? cpu->gpr[r] & 0xff : (cpu->gpr[r - 4] >> 8) & 0xff;
+	return size == 2 ? cpu->gpr[r] & 0xffff : cpu->gpr[r];
+}
+
+static inline void reg_write(struct x86cpu *cpu, unsigned r, unsigned size, uint32_t v)
+{
+	if (size == 4)
+		cpu->gpr[r] = v;
+	else if (size == 2)
+		cpu->gpr[r] = (cpu->gpr[r] & 0xffff0000u) | (v & 0xffff);
+	else if (r < 4)
+		cpu->gpr[r] = (cpu->gpr[r] & 0xffffff00u) | (v & 0xff);
+	else
+		cpu->gpr[r - 4] = (cpu->gpr[r - 4] & 0xffff00ffu) | ((v & 0xff) << 8);
+}
+
+static inline void set_flags(struct x86cpu *cpu, uint32_t f, uint32_t mask)
+{
+	cpu->eflags = (cpu->eflags & ~mask) | (f & mask);
+}
+
+static inline uint32_t iopl(const struct x86cpu *cpu)
+{
+	return (cpu->eflags >> 12) & 3;
+}
+
+/* Stack pointer as the current stack size sees it. */
+static inline uint32_t sp_get(const struct x86cpu *cpu)
+{
+	return cpu->stack32 ? cpu->gpr[R_ESP] : cpu->gpr[R_ESP] & 0xffff;
+}
+
+static inline void sp_set(struct x86cpu *cpu, uint32_t v)
+{
+	if (cpu->stack32)
+		cpu->gpr[R_ESP] = v;
+	else
+		cpu->gpr[R_ESP] = (cpu->gpr[R_ESP] & 0xffff0000u) | (v & 0xffff);
+}
+
+void x86_push(struct x86cpu *cpu, uint32_t v, unsigned size);
+uint32_t x86_pop(struct x86cpu *cpu, unsigned size);
+
+/* alu.c */
+extern const uint8_t x86_parity[256];
+uint32_t alu_szp(uint32_t r, unsigned size);
+uint32_t alu_arith(struct x86cpu *cpu, unsigned op, uint32_t a, uint32_t b, unsigned size);
+uint32_t alu_inc(struct x86cpu *cpu, uint32_t a, unsigned size);
+uint32_t alu_dec(struct x86cpu *cpu, uint32_t a, unsigned size);
+uint32_t alu_shift(struct x86cpu *cpu, unsigned op, uint32_t a, unsigned count, unsigned size);
+uint32_t alu_shld(struct x86cpu *cpu, uint32_t a, uint32_t b, unsigned count, unsigned size);
+uint32_t alu_shrd(struct x86cpu *cpu, uint32_t a, uint32_t b, unsigned count, unsigned size);
+void alu_group3(struct x86cpu *cpu, unsigned op, unsigned size);
+uint32_t alu_imul2(struct x86cpu *cpu, uint32_t a, uint32_t b, unsigned size);
+void alu_bcd(struct x86cpu *cpu, uint8_t op);
+bool cond_true(const struct x86cpu *cpu, unsigned cc);
+
+/* decode.c */
+void x86_step(struct x86cpu *cpu);
+uint32_t rm_read(struct x86cpu *cpu, unsigned size);
+uint32_t rm_read_rmw(struct x86cpu *cpu, unsigned size);
+void rm_write(struct x86cpu *cpu, unsigned size, uint32_t v);
+uint8_t fetch8(struct x86cpu *cpu);
+uint16_t fetch16(struct x86cpu *cpu);
+uint32_t fetch32(struct x86cpu *cpu);
+void x86_jump(struct x86cpu *cpu, uint32_t eip);
+
+/* string.c */
+void x86_string(struct x86cpu *cpu, uint8_t op);
+void x86_io_check(struct x86cpu *cpu, uint16_t port, unsigned size);
+
+/* seg.c */
+void x86_load_seg(struct x86cpu *cpu, int s, uint16_t sel);
+void x86_load_seg_real(struct x86cpu *cpu, int s, uint16_t sel);
+void x86_set_seg_desc(struct x86_seg *sg, uint16_t sel, uint64_t d);
+bool x86_read_desc(struct x86cpu *cpu, uint16_t sel, uint64_t *d);
+void x86_write_desc_hi(struct x86cpu *cpu, uint16_t sel, uint32_t hi);
+void x86_far_jmp(struct x86cpu *cpu, uint16_t sel, uint32_t off);
+void x86_far_call(struct x86cpu *cpu, uint16_t sel, uint32_t off);
+void x86_far_ret(struct x86cpu *cpu, uint32_t imm);
+void x86_load_cs_checked(struct x86cpu *cpu, uint16_t sel, uint64_t d, unsigned cpl);
+void x86_group6(struct x86cpu *cpu);
+void x86_group7(struct x86cpu *cpu);
+void x86_lar_lsl(struct x86cpu *cpu, bool lsl);
+void x86_arpl(struct x86cpu *cpu);
+void x86_mov_cr(struct x86cpu *cpu, bool to_cr);
+void x86_mov_dr(struct x86cpu *cpu, bool to_dr);
+void x86_write_cr0(struct x86cpu *cpu, uint32_t v);
+void x86_load_far_ptr(struct x86cpu *cpu, int s);
+
+/* msr.c */
+void x86_cpuid(struct x86cpu *cpu);
+void x86_rdmsr(struct x86cpu *cpu);
+void x86_wrmsr(struct x86cpu *cpu);
+void x86_sysenter(struct x86cpu *cpu);
+void x86_sysexit(struct x86cpu *cpu);
+uint64_t x86_rdtsc(struct x86cpu *cpu);
+
+/* fpu.c */
+void x86_fpu_reset(struct x86cpu *cpu);
+void x86_fpu_op(struct x86cpu *cpu, uint8_t op);
+void x86_fwait(struct x86cpu *cpu);
+void x86_fxsave(struct x86cpu *cpu, bool restore);
+
+#endif /* X86CPU_INTERNAL_H */

@@ -1,0 +1,319 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * exec.c - the run loop and the public API of the software CPU: reset/INIT
+ * and SIPI state (SDM vol. 3 9.1.1), register access, interrupt and NMI
+ * polling with the STI/MOV SS shadow, HLT, kicks and the instruction budget.
+ * Interrupts are polled every few instructions and at once after anything
+ * that can unmask them, which keeps the hot loop short.
+ */
+#include <stdlib.h>
+
+#include "cpu.h"
+
+#define POLL_INTERVAL 64
+
+void x86_update_seg_ok(struct x86cpu *cpu, int s)
+{
+	uint16_t a = cpu->seg[s].attr;
+
+	if (!cpu->pmode || cpu->v86)
+		cpu->segok[s] = 3;
+	else if (!(a & SA_P))
+		cpu->segok[s] = 0;
+	else if (a & SA_CODE)
+		cpu->segok[s] = (a & SA_RW) ? 1 : 0;
+	else if (a & SA_EC)
+		cpu->segok[s] = 0;
+	else
+		cpu->segok[s] = 1 | ((a & SA_RW) ? 2 : 0);
+}
+
+/* Recompute everything derived from CR0, EFLAGS.VM and the CS/SS caches. */
+void x86_mode_changed(struct x86cpu *cpu)
+{
+	bool was_user = cpu->user;
+
+	cpu->pmode = cpu->cr0 & CR0_PE;
+	cpu->v86 = cpu->pmode && (cpu->eflags & F_VM);
+	if (!cpu->pmode)
+		cpu->cpl = 0;
+	else if (cpu->v86)
+		cpu->cpl = 3;
+	cpu->code32 = cpu->pmode && !cpu->v86 && (cpu->seg[S_CS].attr & SA_DB);
+	cpu->stack32 = cpu->pmode && !cpu->v86 && (cpu->seg[S_SS].attr & SA_DB);
+	cpu->user = cpu->cpl == 3;
+	for (int s = 0; s < 6; s++)
+		x86_update_seg_ok(cpu, s);
+	if (was_user != cpu->user)
+		cpu->fetch_vpn = ~0u;
+}
+
+void x86_push(struct x86cpu *cpu, uint32_t v, unsigned size)
+{
+	uint32_t sp = sp_get(cpu) - size;
+
+	if (!cpu->stack32)
+		sp &= 0xffff;
+	seg_write(cpu, S_SS, sp, v, size);
+	sp_set(cpu, sp);
+}
+
+uint32_t x86_pop(struct x86cpu *cpu, unsigned size)
+{
+	uint32_t sp = sp_get(cpu);
+	uint32_t v = seg_read(cpu, S_SS, sp, size);
+
+	sp_set(cpu, sp + size);
+	return v;
+}
+
+static void seg_real(struct x86_seg *s, uint16_t sel, uint16_t attr)
+{
+	s->sel = sel;
+	s->base = (uint32_t)sel << 4;
+	s->limit = 0xffff;
+	s->attr = attr;
+}
+
+void x86cpu_reset(struct x86cpu *cpu)
+{
+	memset(cpu->gpr, 0, sizeof(cpu->gpr));
+	cpu->gpr[R_EDX] = 0x600 | 0x30 | 0x3; /* family 6 model 3 stepping 3 */
+	cpu->eip = 0xfff0;
+	cpu->eflags = 0x2;
+	for (int s = 0; s < 6; s++)
+		seg_real(&cpu->seg[s], 0, 0x93);
+	seg_real(&cpu->seg[S_CS], 0xf000, 0x9b);
+	cpu->seg[S_CS].base = 0xffff0000u;
+	cpu->ldtr = (struct x86_seg){ .limit = 0xffff, .attr = 0x82 };
+	cpu->tr = (struct x86_seg){ .limit = 0xffff, .attr = 0x8b };
+	cpu->gdt_base = cpu->idt_base = 0;
+	cpu->gdt_limit = cpu->idt_limit = 0xffff;
+	cpu->cr0 = 0x60000010u;
+	cpu->cr2 = cpu->cr3 = cpu->cr4 = 0;
+	memset(cpu->dr, 0, sizeof(cpu->dr));
+	cpu->dr[6] = 0xffff0ff0u;
+	cpu->dr[7] = 0x400;
+	cpu->efer = 0;
+	cpu->cpl = 0;
+	cpu->halted = false;
+	cpu->shutdown = false;
+	cpu->nmi_blocked = false;
+	cpu->delivering = -1;
+	cpu->last_exc = -1;
+	cpu->sysenter_cs = cpu->sysenter_esp = cpu->sysenter_eip = 0;
+	cpu->pat = 0x0007040600070406ull;
+	cpu->misc_enable = 1; /* fast strings */
+	cpu->mtrr_def = 0;
+	memset(cpu->mtrr_fixed, 0, sizeof(cpu->mtrr_fixed));
+	memset(cpu->mtrr_var, 0, sizeof(cpu->mtrr_var));
+	cpu->apic_base = 0xfee00000u | 0x800 | (cpu->index == 0 ? 0x100 : 0);
+	cpu->mxcsr = 0x1f80;
+	x86_fpu_reset(cpu);
+	x86_tlb_flush(cpu, true);
+	x86_mode_changed(cpu);
+	cpu->poll = true;
+}
+
+void x86cpu_sipi(struct x86cpu *cpu, uint8_t vector)
+{
+	x86cpu_reset(cpu);
+	cpu->seg[S_CS].sel = (uint16_t)vector << 8;
+	cpu->seg[S_CS].base = (uint32_t)vector << 12;
+	cpu->eip = 0;
+}
+
+int x86cpu_create(const struct x86_bus *bus, unsigned cpu_index, struct x86cpu **out)
+{
+	struct x86cpu *cpu = calloc(1, sizeof(*cpu));
+
+	if (!cpu)
+		return -12; /* -ENOMEM */
+	cpu->bus = *bus;
+	cpu->index = cpu_index;
+	cpu->cpuid_edx = X86CPU_DEFAULT_FEATURES;
+	cpu->cpuid_ecx = 0;
+	atomic_init(&cpu->kick, 0);
+	atomic_init(&cpu->nmi_pending, 0);
+	x86cpu_reset(cpu);
+	*out = cpu;
+	return 0;
+}
+
+void x86cpu_destroy(struct x86cpu *cpu)
+{
+	free(cpu);
+}
+
+void x86cpu_kick(struct x86cpu *cpu)
+{
+	atomic_store(&cpu->kick, 1);
+}
+
+void x86cpu_nmi(struct x86cpu *cpu)
+{
+	atomic_store(&cpu->nmi_pending, 1);
+	atomic_store(&cpu->kick, 1);
+}
+
+uint64_t x86cpu_icount(const struct x86cpu *cpu)
+{
+	return cpu->icount;
+}
+
+int x86cpu_last_exception(const struct x86cpu *cpu)
+{
+	return cpu->last_exc;
+}
+
+void x86cpu_clear_last_exception(struct x86cpu *cpu)
+{
+	cpu->last_exc = -1;
+}
+
+void x86cpu_set_cpuid_features(struct x86cpu *cpu, uint32_t edx, uint32_t ecx)
+{
+	cpu->cpuid_edx = edx;
+	cpu->cpuid_ecx = ecx;
+}
+
+void x86cpu_get_regs(const struct x86cpu *cpu, struct x86_regs *r)
+{
+	memcpy(r->gpr, cpu->gpr, sizeof(r->gpr));
+	r->eip = cpu->eip;
+	r->eflags = cpu->eflags;
+	memcpy(r->seg, cpu->seg, sizeof(r->seg));
+	r->ldtr = cpu->ldtr;
+	r->tr = cpu->tr;
+	r->gdt_base = cpu->gdt_base;
+	r->gdt_limit = cpu->gdt_limit;
+	r->idt_base = cpu->idt_base;
+	r->idt_limit = cpu->idt_limit;
+	r->cr0 = cpu->cr0;
+	r->cr2 = cpu->cr2;
+	r->cr3 = cpu->cr3;
+	r->cr4 = cpu->cr4;
+	memcpy(r->dr, cpu->dr, sizeof(r->dr));
+	r->efer = cpu->efer;
+}
+
+void x86cpu_set_regs(struct x86cpu *cpu, const struct x86_regs *r)
+{
+	memcpy(cpu->gpr, r->gpr, sizeof(r->gpr));
+	cpu->eip = r->eip;
+	cpu->eflags = (r->eflags & 0x3f7fd5u) | 2;
+	memcpy(cpu->seg, r->seg, sizeof(r->seg));
+	cpu->ldtr = r->ldtr;
+	cpu->tr = r->tr;
+	cpu->gdt_base = r->gdt_base;
+	cpu->gdt_limit = r->gdt_limit;
+	cpu->idt_base = r->idt_base;
+	cpu->idt_limit = r->idt_limit;
+	cpu->cr0 = r->cr0;
+	cpu->cr2 = r->cr2;
+	cpu->cr3 = r->cr3;
+	cpu->cr4 = r->cr4;
+	memcpy(cpu->dr, r->dr, sizeof(r->dr));
+	cpu->efer = r->efer;
+	/* CPL is SS.DPL in protected mode, as KVM reports it */
+	cpu->cpl = SA_DPL(cpu->seg[S_SS].attr);
+	cpu->halted = false;
+	x86_tlb_flush(cpu, true);
+	x86_mode_changed(cpu);
+	cpu->poll = true;
+}
+
+void x86cpu_invalidate_phys(struct x86cpu *cpu, uint64_t gpa, uint64_t len)
+{
+	(void)gpa;
+	(void)len;
+	/* Decodes are not cached; only host pointers in the TLB can go stale. */
+	x86_tlb_flush(cpu, true);
+}
+
+/* Deliver an external event outside any instruction; faults unwind to the run loop. */
+static void deliver_event(struct x86cpu *cpu, int vec)
+{
+	cpu->insn_eip = cpu->eip;
+	cpu->insn_esp = cpu->gpr[R_ESP];
+	cpu->in_ext = true;
+	cpu->delivering = vec;
+	x86_deliver(cpu, vec, false, false, 0, cpu->eip);
+	cpu->delivering = -1;
+	cpu->in_ext = false;
+	cpu->halted = false;
+}
+
+/* Returns an exit reason, or -1 to keep running. */
+static int check_events(struct x86cpu *cpu)
+{
+	cpu->poll = false;
+	if (atomic_load_explicit(&cpu->kick, memory_order_relaxed) &&
+	    atomic_exchange(&cpu->kick, 0) && !atomic_load(&cpu->nmi_pending))
+		return X86_EXIT_KICK;
+	if (cpu->shadow) {
+		/* the instruction after STI / MOV SS runs before any interrupt */
+		cpu->shadow = false;
+		cpu->poll = true;
+		return -1;
+	}
+	if (atomic_load(&cpu->nmi_pending) && !cpu->nmi_blocked) {
+		atomic_store(&cpu->nmi_pending, 0);
+		cpu->nmi_blocked = true;
+		deliver_event(cpu, EXC_NMI);
+	} else if ((cpu->eflags & F_IF) && cpu->bus.intr_pending &&
+		   cpu->bus.intr_pending(cpu->bus.opaque) >= 0) {
+		int vec = cpu->bus.intr_ack(cpu->bus.opaque);
+		if (vec >= 0)
+			deliver_event(cpu, vec & 0xff);
+	}
+	if (cpu->halted)
+		return X86_EXIT_HLT;
+	return -1;
+}
+
+static enum x86_exit run_loop(struct x86cpu *cpu)
+{
+	unsigned countdown = 0;
+
+	while (cpu->icount < cpu->budget_end) {
+		if (unlikely(cpu->poll || countdown == 0 || cpu->halted)) {
+			int r = check_events(cpu);
+			if (r >= 0)
+				return (enum x86_exit)r;
+			countdown = POLL_INTERVAL;
+		}
+		countdown--;
+		if (unlikely(cpu->eflags & F_TF)) {
+			/* single-step trap after the instruction (SDM vol. 3 17.3.1.4) */
+			x86_step(cpu);
+			cpu->icount++;
+			cpu->dr[6] |= 0x4000;
+			cpu->insn_eip = cpu->eip;
+			cpu->insn_esp = cpu->gpr[R_ESP];
+			cpu->delivering = EXC_DB;
+			x86_deliver(cpu, EXC_DB, false, false, 0, cpu->eip);
+			cpu->delivering = -1;
+			continue;
+		}
+		x86_step(cpu);
+		cpu->icount++;
+	}
+	return X86_EXIT_BUDGET;
+}
+
+enum x86_exit x86cpu_run(struct x86cpu *cpu, uint64_t budget)
+{
+	if (cpu->shutdown)
+		return X86_EXIT_SHUTDOWN;
+	cpu->budget_end = cpu->icount + budget;
+	cpu->poll = true;
+	if (setjmp(cpu->jb)) {
+		/* a fault unwound an instruction or an event delivery */
+		x86_handle_exception(cpu);
+		if (cpu->shutdown)
+			return X86_EXIT_SHUTDOWN;
+		cpu->poll = true;
+	}
+	return run_loop(cpu);
+}
