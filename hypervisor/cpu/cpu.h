@@ -400,4 +400,18 @@ void x86_fpu_op(struct x86cpu *cpu, uint8_t op);
 void x86_fwait(struct x86cpu *cpu);
 void x86_fxsave(struct x86cpu *cpu, bool restore);
 
+/* cross-file helpers */
+void x86_decode_ea(struct x86cpu *cpu);
+void x86_pop_sreg(struct x86cpu *cpu, int s);
+void x86_exec_0f(struct x86cpu *cpu);
+void x86_write_eflags(struct x86cpu *cpu, uint32_t v, uint32_t mask);
+void x86_tss_stack(struct x86cpu *cpu, unsigned pl, uint16_t *ss, uint32_t *esp);
+uint64_t x86_check_new_ss(struct x86cpu *cpu, uint16_t ss, unsigned pl, uint32_t ext);
+uint32_t x86_push_frame(struct x86cpu *cpu, const struct x86_seg *sg, uint32_t esp,
+			const uint32_t *v, unsigned n, unsigned size, bool user, uint32_t err);
+uint64_t x86_check_ret_cs(struct x86cpu *cpu, uint16_t sel);
+void x86_load_outer_ss(struct x86cpu *cpu, uint16_t sel, unsigned pl);
+void x86_null_outer_segs(struct x86cpu *cpu);
+void x86_load_ldt(struct x86cpu *cpu, uint16_t sel);
+
 #endif /* X86CPU_INTERNAL_H */

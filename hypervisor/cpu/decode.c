@@ -144,7 +144,6 @@ static void decode_ea(struct x86cpu *cpu)
 }
 
 /* Public wrapper for the other files (group decoders). */
-void x86_decode_ea(struct x86cpu *cpu);
 void x86_decode_ea(struct x86cpu *cpu)
 {
 	decode_ea(cpu);
@@ -426,7 +425,6 @@ static void op_pushf(struct x86cpu *cpu)
 	x86_push(cpu, cpu->eflags & ~(F_VM | F_RF), cpu->in.opsz);
 }
 
-void x86_write_eflags(struct x86cpu *cpu, uint32_t v, uint32_t mask);
 void x86_write_eflags(struct x86cpu *cpu, uint32_t v, uint32_t mask)
 {
 	uint32_t old = cpu->eflags;
@@ -493,7 +491,8 @@ static void op_enter(struct x86cpu *cpu)
 		nsp &= 0xffff;
 	if (alloc)
 		seg_addr(cpu, S_SS, nsp, 1, true);
-	reg_write(cpu, R_EBP, size, frame);
+	/* BP or EBP follows the stack size, not the operand size (SDM vol. 2 ENTER) */
+	reg_write(cpu, R_EBP, cpu->stack32 ? 4 : 2, frame);
 	sp_set(cpu, nsp);
 }
 
@@ -598,7 +597,6 @@ static void op_push_sreg(struct x86cpu *cpu, int s)
 	x86_push(cpu, cpu->seg[s].sel, cpu->in.opsz);
 }
 
-void x86_pop_sreg(struct x86cpu *cpu, int s);
 void x86_pop_sreg(struct x86cpu *cpu, int s)
 {
 	uint32_t sp = sp_get(cpu);
@@ -623,7 +621,6 @@ static void op_far_imm(struct x86cpu *cpu, bool call)
 		x86_far_jmp(cpu, sel, off);
 }
 
-void x86_exec_0f(struct x86cpu *cpu);
 
 static void exec_misc(struct x86cpu *cpu, uint8_t op);
 

@@ -8,8 +8,6 @@
  */
 #include "cpu.h"
 
-void x86_decode_ea(struct x86cpu *cpu);
-void x86_pop_sreg(struct x86cpu *cpu, int s);
 
 static uint32_t fetch_imm(struct x86cpu *cpu, unsigned size)
 {

@@ -25,7 +25,6 @@
 #define SW_B 0x8000u
 #define TAG_EMPTY 3u
 
-void x86_decode_ea(struct x86cpu *cpu);
 
 static unsigned top(const struct fpu *f)
 {

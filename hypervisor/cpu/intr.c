@@ -10,15 +10,6 @@
  */
 #include "cpu.h"
 
-void x86_tss_stack(struct x86cpu *cpu, unsigned pl, uint16_t *ss, uint32_t *esp);
-uint64_t x86_check_new_ss(struct x86cpu *cpu, uint16_t ss, unsigned pl, uint32_t ext);
-uint32_t x86_push_frame(struct x86cpu *cpu, const struct x86_seg *sg, uint32_t esp,
-			const uint32_t *v, unsigned n, unsigned size, bool user, uint32_t err);
-uint64_t x86_check_ret_cs(struct x86cpu *cpu, uint16_t sel);
-void x86_load_outer_ss(struct x86cpu *cpu, uint16_t sel, unsigned pl);
-void x86_null_outer_segs(struct x86cpu *cpu);
-void x86_write_eflags(struct x86cpu *cpu, uint32_t v, uint32_t mask);
-void x86_load_ldt(struct x86cpu *cpu, uint16_t sel);
 
 void x86_raise(struct x86cpu *cpu, int vec, uint32_t err, bool has_err)
 {
@@ -172,7 +163,8 @@ void x86_deliver(struct x86cpu *cpu, int vec, bool soft, bool has_err, uint32_t 
 	uint64_t gate;
 	unsigned type;
 
-	cpu->last_exc = vec;
+	if (cpu->last_exc < 0)
+		cpu->last_exc = vec;
 	if (vec == EXC_DB)
 		cpu->eflags &= ~F_RF;
 	if (!cpu->pmode) {

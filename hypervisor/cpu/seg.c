@@ -9,7 +9,6 @@
  */
 #include "cpu.h"
 
-void x86_decode_ea(struct x86cpu *cpu);
 
 static uint32_t desc_base(uint64_t d)
 {
@@ -264,7 +263,6 @@ void x86_far_jmp(struct x86cpu *cpu, uint16_t sel, uint32_t off)
 }
 
 /* Inner stack from the TSS for privilege level `pl` (SDM vol. 3 7.2.1). */
-void x86_tss_stack(struct x86cpu *cpu, unsigned pl, uint16_t *ss, uint32_t *esp);
 void x86_tss_stack(struct x86cpu *cpu, unsigned pl, uint16_t *ss, uint32_t *esp)
 {
 	if ((cpu->tr.attr & 0xf) == 9 || (cpu->tr.attr & 0xf) == 11) {
@@ -283,7 +281,6 @@ void x86_tss_stack(struct x86cpu *cpu, unsigned pl, uint16_t *ss, uint32_t *esp)
 }
 
 /* Check a new inner stack segment (for gates); faults are #TS. */
-uint64_t x86_check_new_ss(struct x86cpu *cpu, uint16_t ss, unsigned pl, uint32_t ext);
 uint64_t x86_check_new_ss(struct x86cpu *cpu, uint16_t ss, unsigned pl, uint32_t ext)
 {
 	uint64_t d;
@@ -302,8 +299,6 @@ uint64_t x86_check_new_ss(struct x86cpu *cpu, uint16_t ss, unsigned pl, uint32_t
 }
 
 /* Write n values below esp in segment sg; checks the limit first (#SS(err)). */
-uint32_t x86_push_frame(struct x86cpu *cpu, const struct x86_seg *sg, uint32_t esp,
-			const uint32_t *v, unsigned n, unsigned size, bool user, uint32_t err);
 uint32_t x86_push_frame(struct x86cpu *cpu, const struct x86_seg *sg, uint32_t esp,
 			const uint32_t *v, unsigned n, unsigned size, bool user, uint32_t err)
 {
@@ -425,7 +420,6 @@ void x86_far_call(struct x86cpu *cpu, uint16_t sel, uint32_t off)
 }
 
 /* After returning to an outer level, data segments it may not use become null. */
-void x86_null_outer_segs(struct x86cpu *cpu);
 void x86_null_outer_segs(struct x86cpu *cpu)
 {
 	static const int segs[4] = { S_ES, S_DS, S_FS, S_GS };
@@ -442,7 +436,6 @@ void x86_null_outer_segs(struct x86cpu *cpu)
 }
 
 /* Checks on a CS popped by RETF/IRET; returns its descriptor. */
-uint64_t x86_check_ret_cs(struct x86cpu *cpu, uint16_t sel);
 uint64_t x86_check_ret_cs(struct x86cpu *cpu, uint16_t sel)
 {
 	uint64_t d;
@@ -463,7 +456,6 @@ uint64_t x86_check_ret_cs(struct x86cpu *cpu, uint16_t sel)
 }
 
 /* Load an outer SS popped by RETF/IRET (checks as for MOV SS at the new CPL). */
-void x86_load_outer_ss(struct x86cpu *cpu, uint16_t sel, unsigned pl);
 void x86_load_outer_ss(struct x86cpu *cpu, uint16_t sel, unsigned pl)
 {
 	uint64_t d;
@@ -539,7 +531,6 @@ static void load_ldt(struct x86cpu *cpu, uint16_t sel)
 	x86_set_seg_desc(&cpu->ldtr, sel, d);
 }
 
-void x86_load_ldt(struct x86cpu *cpu, uint16_t sel);
 void x86_load_ldt(struct x86cpu *cpu, uint16_t sel)
 {
 	load_ldt(cpu, sel);

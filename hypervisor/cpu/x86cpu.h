@@ -122,7 +122,7 @@ uint64_t x86cpu_icount(const struct x86cpu *cpu);
 #define X86CPU_DEFAULT_FEATURES 0x0103bb79u
 void x86cpu_set_cpuid_features(struct x86cpu *cpu, uint32_t edx, uint32_t ecx);
 
-/* For tests: vector of the last exception/interrupt delivered, or -1. */
+/* For tests: vector of the first exception/interrupt delivered since the last clear, or -1. */
 int x86cpu_last_exception(const struct x86cpu *cpu);
 void x86cpu_clear_last_exception(struct x86cpu *cpu);
 
