@@ -12,7 +12,10 @@ const uint8_t x86_parity[256] = {
 #define P2(n) n, n ^ 4, n ^ 4, n
 #define P4(n) P2(n), P2(n ^ 4), P2(n ^ 4), P2(n)
 #define P6(n) P4(n), P4(n ^ 4), P4(n ^ 4), P4(n)
-	P6(4), P6(0), P6(0), P6(4),
+	P6(4),
+	P6(0),
+	P6(0),
+	P6(4),
 };
 
 uint32_t alu_szp(uint32_t r, unsigned size)

@@ -20,8 +20,24 @@
 #define likely(x) __builtin_expect(!!(x), 1)
 #define unlikely(x) __builtin_expect(!!(x), 0)
 
-enum { R_EAX, R_ECX, R_EDX, R_EBX, R_ESP, R_EBP, R_ESI, R_EDI };
-enum { S_ES, S_CS, S_SS, S_DS, S_FS, S_GS };
+enum {
+	R_EAX,
+	R_ECX,
+	R_EDX,
+	R_EBX,
+	R_ESP,
+	R_EBP,
+	R_ESI,
+	R_EDI
+};
+enum {
+	S_ES,
+	S_CS,
+	S_SS,
+	S_DS,
+	S_FS,
+	S_GS
+};
 
 #define F_CF 0x1u
 #define F_PF 0x4u
@@ -116,8 +132,8 @@ struct tlb_ent {
 /* The instruction being executed. */
 struct insn {
 	uint8_t opsz, adsz; /* 2 or 4 */
-	int8_t seg; /* override, or -1 */
-	uint8_t rep; /* 0, 0xf2 or 0xf3 */
+	int8_t seg;	    /* override, or -1 */
+	uint8_t rep;	    /* 0, 0xf2 or 0xf3 */
 	bool lock;
 	uint8_t mod, reg, rm;
 	uint8_t ea_seg;
@@ -126,7 +142,7 @@ struct insn {
 
 /* x87 state (SDM vol. 1, chapter 8). */
 struct fpu {
-	long double st[8]; /* physical registers R0-R7 */
+	long double st[8];   /* physical registers R0-R7 */
 	uint16_t cw, sw, tw; /* tw: full 2-bit tag word */
 	uint16_t fop;
 	uint32_t fip, fdp;
@@ -162,8 +178,8 @@ struct x86cpu {
 	uint32_t exc_err;
 	bool exc_has_err;
 	int delivering; /* vector being delivered, or -1 */
-	bool in_ext; /* delivering an external event (EXT bit in error codes) */
-	int last_exc; /* last exception delivered (for tests), -1 none */
+	bool in_ext;	/* delivering an external event (EXT bit in error codes) */
+	int last_exc;	/* last exception delivered (for tests), -1 none */
 
 	uint64_t icount;
 	uint64_t budget_end;
@@ -198,7 +214,12 @@ void x86_deliver(struct x86cpu *cpu, int vec, bool soft, bool has_err, uint32_t 
 void x86_handle_exception(struct x86cpu *cpu);
 void x86_iret(struct x86cpu *cpu);
 void x86_task_switch(struct x86cpu *cpu, uint16_t sel, int reason, bool has_err, uint32_t err);
-enum { TS_JMP, TS_CALL, TS_IRET, TS_INT };
+enum {
+	TS_JMP,
+	TS_CALL,
+	TS_IRET,
+	TS_INT
+};
 
 /* mmu.c */
 void x86_tlb_flush(struct x86cpu *cpu, bool global);
@@ -253,8 +274,7 @@ static inline void sys_write(struct x86cpu *cpu, uint32_t la, uint32_t v, unsign
 	lin_write(cpu, la, v, size, false);
 }
 
-static inline uint32_t seg_addr(struct x86cpu *cpu, int s, uint32_t off, unsigned size,
-				bool write)
+static inline uint32_t seg_addr(struct x86cpu *cpu, int s, uint32_t off, unsigned size, bool write)
 {
 	const struct x86_seg *sg = &cpu->seg[s];
 	if (likely((cpu->segok[s] & (1u << write)) && (uint64_t)off + size - 1 <= sg->limit))

@@ -113,7 +113,9 @@ static void decode_ea(struct x86cpu *cpu)
 		} else {
 			ea = cpu->gpr[ea16_base[in->rm]];
 			if (in->rm >= 4)
-				ea = in->rm == 4 ? cpu->gpr[R_ESI] : in->rm == 5 ? cpu->gpr[R_EDI] : ea;
+				ea = in->rm == 4   ? cpu->gpr[R_ESI]
+				     : in->rm == 5 ? cpu->gpr[R_EDI]
+						   : ea;
 			else
 				ea += cpu->gpr[ea16_index[in->rm]];
 			if (in->rm == 2 || in->rm == 3 || in->rm == 6)
@@ -620,7 +622,6 @@ static void op_far_imm(struct x86cpu *cpu, bool call)
 	else
 		x86_far_jmp(cpu, sel, off);
 }
-
 
 static void exec_misc(struct x86cpu *cpu, uint8_t op);
 

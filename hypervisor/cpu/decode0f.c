@@ -8,7 +8,6 @@
  */
 #include "cpu.h"
 
-
 static uint32_t fetch_imm(struct x86cpu *cpu, unsigned size)
 {
 	return size == 2 ? fetch16(cpu) : fetch32(cpu);
@@ -108,7 +107,8 @@ static void op_bsf_bsr(struct x86cpu *cpu, bool rev)
 		return;
 	}
 	set_flags(cpu, 0, F_ZF);
-	reg_write(cpu, in->reg, size, rev ? 31 - (unsigned)__builtin_clz(v) : (unsigned)__builtin_ctz(v));
+	reg_write(cpu, in->reg, size,
+		  rev ? 31 - (unsigned)__builtin_clz(v) : (unsigned)__builtin_ctz(v));
 }
 
 static void op_cmpxchg(struct x86cpu *cpu, uint8_t op)

@@ -25,7 +25,6 @@
 #define SW_B 0x8000u
 #define TAG_EMPTY 3u
 
-
 static unsigned top(const struct fpu *f)
 {
 	return (f->sw >> 11) & 7;

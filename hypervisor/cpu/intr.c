@@ -10,7 +10,6 @@
  */
 #include "cpu.h"
 
-
 void x86_raise(struct x86cpu *cpu, int vec, uint32_t err, bool has_err)
 {
 	cpu->exc_vec = vec;

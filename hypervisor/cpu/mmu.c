@@ -111,7 +111,8 @@ static void walk_legacy(struct x86cpu *cpu, uint32_t la, bool write, bool user, 
 	if ((pde & PTE_PS) && (cpu->cr4 & CR4_PSE)) {
 		check_perm(cpu, la, pde, write, user);
 		set_ad(cpu, pde_a, pde, PTE_A | (write ? PTE_D : 0));
-		w->gpa = (pde & 0xffc00000u) | (la & 0x3ff000u) | ((uint64_t)((pde >> 13) & 0xf) << 32);
+		w->gpa = (pde & 0xffc00000u) | (la & 0x3ff000u) |
+			 ((uint64_t)((pde >> 13) & 0xf) << 32);
 		w->wr_ok = can_write(cpu, pde, user) && (write || (pde & PTE_D));
 		w->global = (pde & PTE_G) && (cpu->cr4 & CR4_PGE);
 		return;

@@ -9,7 +9,6 @@
  */
 #include "cpu.h"
 
-
 static uint32_t desc_base(uint64_t d)
 {
 	return (uint32_t)(((d >> 16) & 0xffffff) | ((d >> 32) & 0xff000000u));
@@ -687,7 +686,8 @@ void x86_lar_lsl(struct x86cpu *cpu, bool lsl)
 		if (a & SA_S)
 			ok = priv;
 		else if (lsl)
-			ok = priv && (type == 1 || type == 2 || type == 3 || type == 9 || type == 11);
+			ok = priv &&
+			     (type == 1 || type == 2 || type == 3 || type == 9 || type == 11);
 		else
 			ok = priv && type != 0 && type != 8 && type != 10 && type != 13 &&
 			     type != 14 && type != 15 && type != 6 && type != 7;
@@ -747,7 +747,10 @@ void x86_mov_cr(struct x86cpu *cpu, bool to_cr)
 		raise_ud(cpu);
 	(void)in;
 	if (!to_cr) {
-		uint32_t v = cr == 0 ? cpu->cr0 : cr == 2 ? cpu->cr2 : cr == 3 ? cpu->cr3 : cpu->cr4;
+		uint32_t v = cr == 0   ? cpu->cr0
+			     : cr == 2 ? cpu->cr2
+			     : cr == 3 ? cpu->cr3
+				       : cpu->cr4;
 		cpu->gpr[r] = v;
 		return;
 	}
@@ -788,7 +791,9 @@ void x86_mov_dr(struct x86cpu *cpu, bool to_dr)
 	else if (dr == 5)
 		dr = 7;
 	if (to_dr)
-		cpu->dr[dr] = dr == 6 ? (cpu->gpr[r] | 0xffff0ff0u) : dr == 7 ? (cpu->gpr[r] | 0x400) : cpu->gpr[r];
+		cpu->dr[dr] = dr == 6	? (cpu->gpr[r] | 0xffff0ff0u)
+			      : dr == 7 ? (cpu->gpr[r] | 0x400)
+					: cpu->gpr[r];
 	else
 		cpu->gpr[r] = cpu->dr[dr];
 }

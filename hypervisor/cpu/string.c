@@ -39,8 +39,8 @@ static void areg_add(struct x86cpu *cpu, unsigned r, int32_t d)
 }
 
 /* REP INS/OUTS in one bus call when the buffer is RAM; returns items done. */
-static uint32_t pio_fast(struct x86cpu *cpu, bool in, uint16_t port, unsigned size,
-			 uint32_t count, int s, unsigned idx)
+static uint32_t pio_fast(struct x86cpu *cpu, bool in, uint16_t port, unsigned size, uint32_t count,
+			 int s, unsigned idx)
 {
 	bool df = cpu->eflags & F_DF;
 	uint32_t off = areg(cpu, idx);

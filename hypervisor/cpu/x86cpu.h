@@ -64,18 +64,18 @@ struct x86_bus {
 
 /* Why x86cpu_run() returned. */
 enum x86_exit {
-	X86_EXIT_BUDGET = 0, /* ran the requested number of instructions */
-	X86_EXIT_HLT = 1, /* HLT with no interrupt deliverable */
+	X86_EXIT_BUDGET = 0,   /* ran the requested number of instructions */
+	X86_EXIT_HLT = 1,      /* HLT with no interrupt deliverable */
 	X86_EXIT_SHUTDOWN = 2, /* triple fault */
-	X86_EXIT_KICK = 3, /* x86cpu_kick() from another thread */
-	X86_EXIT_ERROR = 4, /* internal emulator error (logged); guest state kept */
+	X86_EXIT_KICK = 3,     /* x86cpu_kick() from another thread */
+	X86_EXIT_ERROR = 4,    /* internal emulator error (logged); guest state kept */
 };
 
 struct x86_seg {
 	uint16_t sel;
 	uint32_t base;
 	uint32_t limit; /* byte granular, already expanded */
-	uint16_t attr; /* descriptor bits 40-47 and 52-55 as (attr & 0xff) | flags << 8 */
+	uint16_t attr;	/* descriptor bits 40-47 and 52-55 as (attr & 0xff) | flags << 8 */
 };
 
 struct x86_regs {

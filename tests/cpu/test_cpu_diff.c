@@ -34,8 +34,20 @@
 #define F_SF 0x80u
 #define F_OF 0x800u
 
-enum { IMM_NONE, IMM_B, IMM_W, IMM_Z, IMM_ENTER, IMM_MOFFS };
-enum { MR_NONE, MR_ANY, MR_REG, MR_MEM };
+enum {
+	IMM_NONE,
+	IMM_B,
+	IMM_W,
+	IMM_Z,
+	IMM_ENTER,
+	IMM_MOFFS
+};
+enum {
+	MR_NONE,
+	MR_ANY,
+	MR_REG,
+	MR_MEM
+};
 
 /* template flags */
 #define T_REP 0x1 /* string op: may get REP, ECX kept small */
@@ -43,7 +55,7 @@ enum { MR_NONE, MR_ANY, MR_REG, MR_MEM };
 #define T_ONLY32 0x4
 #define T_OS32 0x8 /* operand size must be 32 */
 #define T_NO66 0x10
-#define T_JUMP 0x20 /* control transfer: EIP compared, not sequential */
+#define T_JUMP 0x20  /* control transfer: EIP compared, not sequential */
 #define T_SHIFT 0x40 /* count from imm8/CL: OF defined only for count 1 */
 #define T_DIVLIKE 0x80
 
@@ -84,7 +96,8 @@ static void build_templates(void)
 	for (unsigned op = 0; op < 8; op++) {
 		uint32_t undef = (op == 1 || op == 4 || op == 6) ? F_AF : 0;
 		for (unsigned f = 0; f < 6; f++)
-			add((uint8_t)(op * 8 + f), -1, f < 4 ? MR_ANY : MR_NONE, -1, immfor[f], undef, 0);
+			add((uint8_t)(op * 8 + f), -1, f < 4 ? MR_ANY : MR_NONE, -1, immfor[f],
+			    undef, 0);
 		add(0x80, -1, MR_ANY, (int)op, IMM_B, undef, 0);
 		add(0x81, -1, MR_ANY, (int)op, IMM_Z, undef, 0);
 		add(0x83, -1, MR_ANY, (int)op, IMM_B, undef, 0);
@@ -279,6 +292,7 @@ static const int uc_gpr[8] = { UC_X86_REG_EAX, UC_X86_REG_ECX, UC_X86_REG_EDX, U
 
 struct state {
 	uint32_t gpr[8], eip, eflags;
+	uint32_t es, ds;
 };
 
 static void uc_get(struct env *e, struct state *s)
@@ -287,6 +301,9 @@ static void uc_get(struct env *e, struct state *s)
 		uc_reg_read(e->uc, uc_gpr[i], &s->gpr[i]);
 	uc_reg_read(e->uc, UC_X86_REG_EIP, &s->eip);
 	uc_reg_read(e->uc, UC_X86_REG_EFLAGS, &s->eflags);
+	s->es = s->ds = 0;
+	uc_reg_read(e->uc, UC_X86_REG_ES, &s->es);
+	uc_reg_read(e->uc, UC_X86_REG_DS, &s->ds);
 }
 
 static void uc_set(struct env *e, const struct state *s)
@@ -295,6 +312,14 @@ static void uc_set(struct env *e, const struct state *s)
 		uc_reg_write(e->uc, uc_gpr[i], &s->gpr[i]);
 	uc_reg_write(e->uc, UC_X86_REG_EIP, &s->eip);
 	uc_reg_write(e->uc, UC_X86_REG_EFLAGS, &s->eflags);
+	if (!e->mode32) {
+		/* LES/LDS of an earlier case may have changed them */
+		static const int segs[5] = { UC_X86_REG_ES, UC_X86_REG_SS, UC_X86_REG_DS,
+					     UC_X86_REG_FS, UC_X86_REG_GS };
+		uint32_t zero = 0;
+		for (int i = 0; i < 5; i++)
+			uc_reg_write(e->uc, segs[i], &zero);
+	}
 }
 
 static void cpu_set(struct env *e, const struct state *s)
@@ -316,6 +341,8 @@ static void cpu_get(struct env *e, struct state *s)
 	memcpy(s->gpr, r.gpr, sizeof(r.gpr));
 	s->eip = r.eip;
 	s->eflags = r.eflags;
+	s->es = r.seg[0].sel;
+	s->ds = r.seg[3].sel;
 }
 
 static void setup_mode(struct env *e)
@@ -348,7 +375,9 @@ static void random_state(struct env *e, struct state *s, bool rep)
 {
 	for (int i = 0; i < 8; i++) {
 		uint32_t r = rnd_n(10);
-		s->gpr[i] = r < 6 ? small_addr() : r < 8 ? rnd() : (rnd() & 0xffff0000u) | small_addr();
+		s->gpr[i] = r < 6   ? small_addr()
+			    : r < 8 ? rnd()
+				    : (rnd() & 0xffff0000u) | small_addr();
 	}
 	s->gpr[4] = 0x800 + rnd_n(0xf00);
 	if (!e->mode32)
@@ -512,11 +541,13 @@ static void dump(const char *what, const struct state *a, const struct state *b,
 	if (a->eip != b->eip)
 		printf("#   eip ours %08x unicorn %08x\n", a->eip, b->eip);
 	printf("#   eflags ours %08x unicorn %08x\n", a->eflags, b->eflags);
+	if (a->es != b->es || a->ds != b->ds)
+		printf("#   es/ds ours %04x/%04x unicorn %04x/%04x\n", a->es, a->ds, b->es, b->ds);
 }
 
 /* Run one generated instruction on both engines; false on a mismatch. */
-static bool step(struct env *e, const struct tmpl *t, const uint8_t *code, unsigned len,
-		 bool rep, struct stats *st, bool *stop_case)
+static bool step(struct env *e, const struct tmpl *t, const uint8_t *code, unsigned len, bool rep,
+		 struct stats *st, bool *stop_case)
 {
 	struct state before, ours, theirs;
 	uc_err err;
@@ -550,23 +581,27 @@ static bool step(struct env *e, const struct tmpl *t, const uint8_t *code, unsig
 	cpu_get(e, &ours);
 	uc_get(e, &theirs);
 	if (getenv("CPU_DIFF_VERBOSE"))
-		printf("# step at %x len %u: ours %x unicorn %x err %d\n", before.eip, len, ours.eip,
-		       theirs.eip, err);
+		printf("# step at %x len %u: ours %x unicorn %x err %d\n", before.eip, len,
+		       ours.eip, theirs.eip, err);
+	int our_exc = x86cpu_last_exception(e->cpu);
+	bool uc_fault = err == UC_ERR_READ_UNMAPPED || err == UC_ERR_WRITE_UNMAPPED ||
+			err == UC_ERR_FETCH_UNMAPPED || err == UC_ERR_WRITE_PROT;
+	/* our handler may run off into unmapped memory after the exception */
+	if (!uc_fault && e->uc_intr >= 0 && e->uc_intr == our_exc) {
+		*stop_case = true;
+		st->exc++;
+		return true;
+	}
 	if (memcmp(e->mem + CODE_BASE, e->code, sizeof(e->code)))
 		e->oob = true;
-	if (err == UC_ERR_READ_UNMAPPED || err == UC_ERR_WRITE_UNMAPPED ||
-	    err == UC_ERR_WRITE_PROT ||
-	    err == UC_ERR_FETCH_UNMAPPED || e->oob) {
+	if (uc_fault || e->oob) {
 		st->skipped++;
 		*stop_case = true;
 		return true;
 	}
-	int our_exc = x86cpu_last_exception(e->cpu);
 	if (e->uc_intr >= 0 || err != UC_ERR_OK || our_exc >= 0) {
 		*stop_case = true;
 		if (err == UC_ERR_INSN_INVALID && our_exc == 6)
-			return st->exc++, true;
-		if (e->uc_intr >= 0 && e->uc_intr == our_exc)
 			return st->exc++, true;
 		printf("# exception mismatch: ours %d (exit %d) unicorn intr %d err %d\n", our_exc,
 		       ex, e->uc_intr, err);
@@ -575,11 +610,9 @@ static bool step(struct env *e, const struct tmpl *t, const uint8_t *code, unsig
 	}
 	st->run++;
 	uint32_t undef = t->undef;
-	if (t->fl & T_SHIFT) {
-		/* QUIRK: none known; OF is only defined for 1-bit shifts */
-	}
 	uint32_t mask = (FL_ALL | 0x400 | 0x200) & ~undef;
 	bool ok = !memcmp(ours.gpr, theirs.gpr, sizeof(ours.gpr)) && ours.eip == theirs.eip &&
+		  ours.es == theirs.es && ours.ds == theirs.ds &&
 		  (ours.eflags & mask) == (theirs.eflags & mask);
 	if (!ok) {
 		dump("registers", &ours, &theirs, code, len, e->mode32);
