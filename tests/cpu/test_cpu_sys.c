@@ -1,4 +1,827 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * test_cpu_sys.c - system-level tests of the software x86 CPU with small
+ * guest programs assembled here as bytes: real to protected mode switch,
+ * exceptions and their error codes, page faults with CR2, privilege changes
+ * through IDT gates with the TSS stack, IRET, task switches, V86 mode,
+ * external interrupts, HLT and triple faults.  Exception handlers are HLT
+ * instructions at HANDLERS + 16 * vector, so a test runs until HLT and then
+ * reads the vector from EIP and the frame from the stack.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "x86cpu.h"
+
+#define RAM_SIZE (4u << 20)
+#define GDT 0x1000u
+#define IDT 0x2000u
+#define TSS1 0x3000u
+#define TSS2 0x3100u
+#define HANDLERS 0x4000u
+#define KSTACK 0x9000u
+#define USTACK 0x8000u
+#define CODE 0x10000u
+#define UCODE 0x20000u
+#define PD 0x100000u
+#define PT 0x101000u
+
+/* GDT selectors */
+#define KCS 0x08
+#define KDS 0x10
+#define UCS 0x1b
+#define UDS 0x23
+#define TSS1_SEL 0x28
+#define SMALL_DS 0x30
+#define NP_DS 0x38
+#define TSS2_SEL 0x48
+#define CS16 0x50
+#define DS16 0x58
+#define SMALL_UDS 0x63
+
+static int failures, tests;
+
+#define CHECK(cond, ...)                                          \
+	do {                                                      \
+		tests++;                                          \
+		if (!(cond)) {                                    \
+			failures++;                               \
+			printf("not ok %d - ", tests);            \
+			printf(__VA_ARGS__);                      \
+			printf(" (%s:%d)\n", __FILE__, __LINE__); \
+		} else {                                          \
+			printf("ok %d - ", tests);                \
+			printf(__VA_ARGS__);                      \
+			printf("\n");                             \
+		}                                                 \
+	} while (0)
+
+struct machine {
+	uint8_t *ram;
+	struct x86cpu *cpu;
+	int irq; /* pending vector or -1 */
+	uint32_t port_out[4];
+	unsigned nout;
+};
+
+static uint8_t *m_map(void *opaque, uint64_t gpa, bool write)
+{
+	struct machine *m = opaque;
+	(void)write;
+	return gpa < RAM_SIZE ? m->ram + gpa : NULL;
+}
+
+static uint64_t m_mmio_read(void *opaque, uint64_t gpa, unsigned size)
+{
+	(void)opaque;
+	(void)gpa;
+	(void)size;
+	return ~0ull;
+}
+
+static void m_mmio_write(void *opaque, uint64_t gpa, uint64_t val, unsigned size)
+{
+	(void)opaque;
+	(void)gpa;
+	(void)val;
+	(void)size;
+}
+
+static uint32_t m_pio_in(void *opaque, uint16_t port, unsigned size)
+{
+	(void)opaque;
+	(void)size;
+	return port;
+}
+
+static void m_pio_out(void *opaque, uint16_t port, uint32_t val, unsigned size)
+{
+	struct machine *m = opaque;
+	(void)port;
+	(void)size;
+	if (m->nout < 4)
+		m->port_out[m->nout++] = val;
+}
+
+static int m_pending(void *opaque)
+{
+	return ((struct machine *)opaque)->irq;
+}
+
+static int m_ack(void *opaque)
+{
+	struct machine *m = opaque;
+	int v = m->irq;
+	m->irq = -1;
+	return v;
+}
+
+static void put8(struct machine *m, uint32_t a, uint8_t v)
+{
+	m->ram[a] = v;
+}
+
+static void put16(struct machine *m, uint32_t a, uint16_t v)
+{
+	memcpy(m->ram + a, &v, 2);
+}
+
+static void put32(struct machine *m, uint32_t a, uint32_t v)
+{
+	memcpy(m->ram + a, &v, 4);
+}
+
+static uint32_t get32(struct machine *m, uint32_t a)
+{
+	uint32_t v;
+	memcpy(&v, m->ram + a, 4);
+	return v;
+}
+
+static uint16_t get16(struct machine *m, uint32_t a)
+{
+	uint16_t v;
+	memcpy(&v, m->ram + a, 2);
+	return v;
+}
+
+/* Write hex bytes ("0f 0b ...") at a; returns the address after them. */
+static uint32_t asm_hex(struct machine *m, uint32_t a, const char *hex)
+{
+	while (*hex) {
+		char *end;
+		unsigned long v = strtoul(hex, &end, 16);
+		if (end == hex)
+			break;
+		m->ram[a++] = (uint8_t)v;
+		hex = end;
+	}
+	return a;
+}
+
+static uint32_t asm32(struct machine *m, uint32_t a, uint32_t v)
+{
+	put32(m, a, v);
+	return a + 4;
+}
+
+static uint32_t asm16(struct machine *m, uint32_t a, uint16_t v)
+{
+	put16(m, a, v);
+	return a + 2;
+}
+
+static void gdt_set(struct machine *m, unsigned sel, uint32_t base, uint32_t limit, uint8_t access,
+		    uint8_t flags)
+{
+	uint32_t a = GDT + (sel & ~7u);
+	uint32_t lo = (limit & 0xffff) | (base << 16);
+	uint32_t hi = ((base >> 16) & 0xff) | ((uint32_t)access << 8) | (limit & 0xf0000) |
+		      ((uint32_t)(flags & 0xf) << 20) | (base & 0xff000000u);
+	put32(m, a, lo);
+	put32(m, a + 4, hi);
+}
+
+static void idt_set(struct machine *m, unsigned vec, uint16_t sel, uint32_t off, uint8_t type_attr)
+{
+	uint32_t a = IDT + vec * 8;
+	put32(m, a, (off & 0xffff) | ((uint32_t)sel << 16));
+	put32(m, a + 4, (off & 0xffff0000u) | ((uint32_t)type_attr << 8));
+}
+
+static struct machine *machine_new(void)
+{
+	static const struct x86_bus tmpl = {
+		.map_page = m_map,
+		.mmio_read = m_mmio_read,
+		.mmio_write = m_mmio_write,
+		.pio_in = m_pio_in,
+		.pio_out = m_pio_out,
+		.intr_pending = m_pending,
+		.intr_ack = m_ack,
+	};
+	struct machine *m = calloc(1, sizeof(*m));
+	struct x86_bus bus = tmpl;
+
+	m->ram = calloc(1, RAM_SIZE);
+	m->irq = -1;
+	bus.opaque = m;
+	if (x86cpu_create(&bus, 0, &m->cpu))
+		abort();
+	/* flat segments, TSSes, test segments */
+	gdt_set(m, KCS, 0, 0xfffff, 0x9b, 0xc);
+	gdt_set(m, KDS, 0, 0xfffff, 0x93, 0xc);
+	gdt_set(m, UCS, 0, 0xfffff, 0xfb, 0xc);
+	gdt_set(m, UDS, 0, 0xfffff, 0xf3, 0xc);
+	gdt_set(m, TSS1_SEL, TSS1, 0x88, 0x89, 0); /* I/O bitmap for ports 0-0xff */
+	gdt_set(m, SMALL_DS, 0, 0xfff, 0x93, 0x4);
+	gdt_set(m, NP_DS, 0, 0xfffff, 0x13, 0xc);
+	gdt_set(m, TSS2_SEL, TSS2, 0x67, 0x89, 0);
+	gdt_set(m, CS16, 0, 0xffff, 0x9b, 0);
+	gdt_set(m, DS16, 0, 0xffff, 0x93, 0);
+	gdt_set(m, SMALL_UDS, 0, 0xfff, 0xf3, 0x4);
+	/* every vector: 32-bit interrupt gate, DPL 3, handler = HLT */
+	for (unsigned v = 0; v < 256; v++) {
+		idt_set(m, v, KCS, HANDLERS + v * 16, 0xee);
+		put8(m, HANDLERS + v * 16, 0xf4);
+	}
+	/* TSS1: ring-0 stack */
+	put32(m, TSS1 + 4, KSTACK);
+	put32(m, TSS1 + 8, KDS);
+	put16(m, TSS1 + 0x66, 0x68); /* I/O bitmap right after the TSS */
+	memset(m->ram + TSS1 + 0x68, 0, 0x21);
+	put8(m, TSS1 + 0x88, 0xff);
+	return m;
+}
+
+static void machine_free(struct machine *m)
+{
+	x86cpu_destroy(m->cpu);
+	free(m->ram);
+	free(m);
+}
+
+static void flat_seg(struct x86_seg *s, uint16_t sel, uint16_t attr)
+{
+	s->sel = sel;
+	s->base = 0;
+	s->limit = 0xffffffffu;
+	s->attr = attr;
+}
+
+/* 32-bit protected mode at CPL 0, flat, IDT and GDT loaded, TR = TSS1. */
+static void enter_pm(struct machine *m, uint32_t eip)
+{
+	struct x86_regs r;
+
+	x86cpu_reset(m->cpu);
+	x86cpu_get_regs(m->cpu, &r);
+	for (int s = 0; s < 6; s++)
+		flat_seg(&r.seg[s], KDS, 0xc93);
+	flat_seg(&r.seg[1], KCS, 0xc9b);
+	r.tr = (struct x86_seg){ .sel = TSS1_SEL, .base = TSS1, .limit = 0x88, .attr = 0x8b };
+	put8(m, GDT + TSS1_SEL + 5, 0x8b); /* busy */
+	r.gdt_base = GDT;
+	r.gdt_limit = 0x67;
+	r.idt_base = IDT;
+	r.idt_limit = 0x7ff;
+	r.cr0 = 0x60000011u;
+	r.eip = eip;
+	r.gpr[4] = KSTACK;
+	r.eflags = 2;
+	x86cpu_set_regs(m->cpu, &r);
+	x86cpu_clear_last_exception(m->cpu);
+}
+
+static struct x86_regs regs(struct machine *m)
+{
+	struct x86_regs r;
+	x86cpu_get_regs(m->cpu, &r);
+	return r;
+}
+
+/* Leave the HLT state as an external wake-up would (set_regs clears it). */
+static void resume(struct machine *m)
+{
+	struct x86_regs r = regs(m);
+	x86cpu_set_regs(m->cpu, &r);
+}
+
+/* Vector of the HLT handler the CPU stopped in, or -1. */
+static int stopped_in_handler(struct machine *m, enum x86_exit ex)
+{
+	struct x86_regs r = regs(m);
+	if (ex != X86_EXIT_HLT || r.eip < HANDLERS + 1 || r.eip >= HANDLERS + 0x1000)
+		return -1;
+	if ((r.eip - HANDLERS - 1) % 16)
+		return -1;
+	return (int)((r.eip - HANDLERS - 1) / 16);
+}
+
+/* Fault with an error code at CPL 0: check vector, error, faulting EIP. */
+static void expect_fault(struct machine *m, const char *what, int vec, int err, uint32_t fault_eip)
+{
+	enum x86_exit ex = x86cpu_run(m->cpu, 1000);
+	int v = stopped_in_handler(m, ex);
+	struct x86_regs r = regs(m);
+	uint32_t sp = r.gpr[4];
+
+	CHECK(v == vec, "%s: vector %d (want %d)", what, v, vec);
+	if (err >= 0) {
+		CHECK(get32(m, sp) == (uint32_t)err, "%s: error code %#x (want %#x)", what,
+		      get32(m, sp), err);
+		sp += 4;
+	} else {
+		CHECK(sp == KSTACK - 12, "%s: no error code pushed", what);
+	}
+	CHECK(get32(m, sp) == fault_eip, "%s: saved EIP %#x (want %#x)", what, get32(m, sp),
+	      fault_eip);
+}
+
+static void test_real_to_pm(void)
+{
+	struct machine *m = machine_new();
+	struct x86_regs r;
+	uint32_t a = 0x7c00;
+
+	/* GDT pointer at 0x7e00 */
+	put16(m, 0x7e00, 0x67);
+	put32(m, 0x7e02, GDT);
+	x86cpu_reset(m->cpu);
+	r = regs(m);
+	r.seg[1].sel = 0;
+	r.seg[1].base = 0;
+	r.eip = 0x7c00;
+	x86cpu_set_regs(m->cpu, &r);
+	a = asm_hex(m, a, "fa 0f 01 16 00 7e");		    /* cli; lgdt [0x7e00] */
+	a = asm_hex(m, a, "0f 20 c0 66 83 c8 01 0f 22 c0"); /* mov eax,cr0; or eax,1; mov cr0,eax */
+	a = asm_hex(m, a, "66 ea");			    /* jmp dword 0x08:pm */
+	uint32_t fix = a;
+	a += 4;
+	a = asm16(m, a, KCS);
+	put32(m, fix, a);
+	a = asm_hex(m, a, "b8"); /* mov eax, KDS */
+	a = asm32(m, a, KDS);
+	a = asm_hex(m, a, "8e d8 8e d0 bc"); /* mov ds,ax; mov ss,ax; mov esp,... */
+	a = asm32(m, a, KSTACK);
+	a = asm_hex(m, a, "c7 05"); /* mov dword [0x500], 0x12345678 */
+	a = asm32(m, a, 0x500);
+	a = asm32(m, a, 0x12345678);
+	a = asm_hex(m, a, "6a 2a 58 e6 80 f4"); /* push 42; pop eax; out 0x80, al; hlt */
+	(void)a;
+	enum x86_exit ex = x86cpu_run(m->cpu, 100);
+	r = regs(m);
+	CHECK(ex == X86_EXIT_HLT, "real->pm: stops at HLT (exit %d)", ex);
+	CHECK(r.cr0 & 1, "real->pm: CR0.PE set");
+	CHECK(r.seg[1].sel == KCS && (r.seg[1].attr & 0x400), "real->pm: CS is 32-bit KCS");
+	CHECK(get32(m, 0x500) == 0x12345678, "real->pm: 32-bit store through DS");
+	CHECK(m->nout == 1 && m->port_out[0] == 42, "real->pm: OUT seen by the bus");
+	machine_free(m);
+}
+
+static void test_exceptions(void)
+{
+	struct machine *m = machine_new();
+	uint32_t a;
+
+	enter_pm(m, CODE);
+	asm_hex(m, CODE, "31 c9 f7 f1"); /* xor ecx,ecx; div ecx */
+	expect_fault(m, "#DE", 0, -1, CODE + 2);
+
+	enter_pm(m, CODE);
+	asm_hex(m, CODE, "0f 0b");
+	expect_fault(m, "#UD ud2", 6, -1, CODE);
+
+	enter_pm(m, CODE);
+	a = asm_hex(m, CODE, "66 b8");
+	a = asm16(m, a, NP_DS);
+	asm_hex(m, a, "8e d8"); /* mov ds, ax */
+	expect_fault(m, "#NP on not-present DS", 11, NP_DS, CODE + 4);
+
+	enter_pm(m, CODE);
+	a = asm_hex(m, CODE, "66 b8 f8 01 8e c0"); /* mov ax, 0x1f8; mov es, ax */
+	expect_fault(m, "#GP(sel) beyond GDT limit", 13, 0x1f8, CODE + 4);
+
+	enter_pm(m, CODE);
+	a = asm_hex(m, CODE, "66 b8");
+	a = asm16(m, a, UDS);
+	asm_hex(m, a, "8e d0"); /* mov ss, user data at CPL 0 */
+	expect_fault(m, "#GP(sel) SS with DPL != CPL", 13, UDS & ~3, CODE + 4);
+
+	enter_pm(m, CODE);
+	a = asm_hex(m, CODE, "66 b8");
+	a = asm16(m, a, SMALL_DS);
+	a = asm_hex(m, a, "8e d8 a1"); /* mov ds,ax; mov eax,[0x2000] (limit 0xfff) */
+	asm32(m, a, 0x2000);
+	expect_fault(m, "#GP(0) beyond DS limit", 13, 0, CODE + 6);
+
+	enter_pm(m, CODE);
+	asm_hex(m, CODE, "2e c7 05 00 05 00 00 01 00 00 00"); /* mov cs:[0x500], 1 */
+	expect_fault(m, "#GP(0) write through CS", 13, 0, CODE);
+
+	/* at CPL 3 so that delivery switches to the ring-0 stack */
+	enter_pm(m, UCODE);
+	a = asm_hex(m, UCODE, "66 b8");
+	a = asm16(m, a, SMALL_UDS);
+	a = asm_hex(m, a, "8e d0 bc 00 20 00 00 50"); /* mov ss,ax; mov esp,0x2000; push eax */
+	{
+		struct x86_regs r = regs(m);
+		flat_seg(&r.seg[1], UCS, 0xcfb);
+		flat_seg(&r.seg[2], UDS, 0xcf3);
+		flat_seg(&r.seg[3], UDS, 0xcf3);
+		r.gpr[4] = USTACK;
+		x86cpu_set_regs(m->cpu, &r);
+	}
+	{
+		enum x86_exit ex = x86cpu_run(m->cpu, 100);
+		int v = stopped_in_handler(m, ex);
+		struct x86_regs r = regs(m);
+		CHECK(v == 12 && get32(m, r.gpr[4]) == 0 && get32(m, r.gpr[4] + 4) == UCODE + 11 &&
+			      get32(m, r.gpr[4] + 20) == SMALL_UDS,
+		      "#SS(0) push beyond SS limit (vector %d)", v);
+	}
+
+	enter_pm(m, CODE);
+	asm_hex(m, CODE, "cd 41"); /* int 0x41 through a DPL-0 gate from CPL 3 */
+	idt_set(m, 0x41, KCS, HANDLERS + 0x41 * 16, 0x8e);
+	{
+		struct x86_regs r = regs(m);
+		flat_seg(&r.seg[1], UCS, 0xcfb);
+		for (int s = 0; s < 6; s++)
+			if (s != 1)
+				flat_seg(&r.seg[s], UDS, 0xcf3);
+		r.gpr[4] = USTACK;
+		x86cpu_set_regs(m->cpu, &r);
+	}
+	enum x86_exit ex = x86cpu_run(m->cpu, 100);
+	int v = stopped_in_handler(m, ex);
+	struct x86_regs r = regs(m);
+	CHECK(v == 13 && get32(m, r.gpr[4]) == 0x41 * 8 + 2,
+	      "INT n through DPL-0 gate from CPL 3: #GP(vec*8+2) (got %d, err %#x)", v,
+	      get32(m, r.gpr[4]));
+
+	enter_pm(m, CODE);
+	asm_hex(m, CODE, "e4 60"); /* in al, 0x60 at CPL 3, IOPL 0, bitmap denies */
+	r = regs(m);
+	flat_seg(&r.seg[1], UCS, 0xcfb);
+	flat_seg(&r.seg[2], UDS, 0xcf3);
+	r.gpr[4] = USTACK;
+	x86cpu_set_regs(m->cpu, &r);
+	put8(m, TSS1 + 0x68 + 0x60 / 8, 0x01);
+	ex = x86cpu_run(m->cpu, 100);
+	v = stopped_in_handler(m, ex);
+	r = regs(m);
+	CHECK(v == 13 && get32(m, r.gpr[4]) == 0, "IN denied by the TSS I/O bitmap: #GP(0)");
+	put8(m, TSS1 + 0x68 + 0x60 / 8, 0x00);
+	put8(m, TSS1 + 0x68 + 0x80 / 8, 0xff);
+	put8(m, TSS1 + 0x68 + 0x88 / 8, 0xff);
+	enter_pm(m, CODE);
+	asm_hex(m, CODE, "e4 60 f4");
+	r = regs(m);
+	flat_seg(&r.seg[1], UCS, 0xcfb);
+	flat_seg(&r.seg[2], UDS, 0xcf3);
+	r.gpr[4] = USTACK;
+	r.gpr[0] = 0;
+	x86cpu_set_regs(m->cpu, &r);
+	ex = x86cpu_run(m->cpu, 100);
+	r = regs(m);
+	/* HLT at CPL 3 is #GP(0): but the IN must have completed first */
+	CHECK((r.gpr[0] & 0xff) == 0x60, "IN allowed by the I/O bitmap at CPL 3");
+	machine_free(m);
+}
+
+static void test_int_privilege(void)
+{
+	struct machine *m = machine_new();
+	struct x86_regs r;
+
+	enter_pm(m, UCODE);
+	asm_hex(m, UCODE, "b8 11 00 00 00 cd 80"); /* mov eax,0x11; int 0x80 */
+	r = regs(m);
+	flat_seg(&r.seg[1], UCS, 0xcfb);
+	for (int s = 0; s < 6; s++)
+		if (s != 1)
+			flat_seg(&r.seg[s], UDS, 0xcf3);
+	r.gpr[4] = USTACK;
+	r.eflags = 0x202;
+	x86cpu_set_regs(m->cpu, &r);
+	enum x86_exit ex = x86cpu_run(m->cpu, 100);
+	int v = stopped_in_handler(m, ex);
+	r = regs(m);
+	CHECK(v == 0x80, "int 0x80 from CPL 3 reaches the handler (%d)", v);
+	CHECK(r.seg[1].sel == KCS && r.seg[2].sel == KDS, "CPL 0 CS/SS from gate and TSS");
+	CHECK(r.gpr[4] == KSTACK - 20, "stack switched to TSS.ESP0 (esp %#x)", r.gpr[4]);
+	uint32_t sp = r.gpr[4];
+	CHECK(get32(m, sp) == UCODE + 7 && get32(m, sp + 4) == UCS && get32(m, sp + 12) == USTACK &&
+		      get32(m, sp + 16) == UDS,
+	      "frame: EIP CS EFLAGS ESP SS");
+	CHECK((get32(m, sp + 8) & 0x200) && !(r.eflags & 0x200), "saved IF=1, interrupt gate "
+								 "cleared IF");
+	/* now IRET back to CPL 3: handler code replaced by iret */
+	put8(m, HANDLERS + 0x80 * 16 + 1, 0xcf);
+	asm_hex(m, UCODE + 7, "40 cd 80"); /* inc eax; int 0x80 again */
+	put8(m, HANDLERS + 0x80 * 16 + 2, 0xf4);
+	resume(m);
+	ex = x86cpu_run(m->cpu, 100);
+	r = regs(m);
+	CHECK(ex == X86_EXIT_HLT && r.gpr[0] == 0x12 && r.gpr[4] == KSTACK - 20,
+	      "IRET returned to CPL 3 and the next int 0x80 used ESP0 again (eax %#x)", r.gpr[0]);
+	machine_free(m);
+}
+
+static void setup_paging(struct machine *m, bool pae)
+{
+	/* identity-map 4 MiB with 4 KiB pages; page 0x400000-... absent */
+	memset(m->ram + PD, 0, 0x3000);
+	if (!pae) {
+		put32(m, PD, PT | 7);
+		for (unsigned i = 0; i < 1024; i++)
+			put32(m, PT + i * 4, (i << 12) | 7);
+	} else {
+		/* PDPT at PD, page directory at PD+0x1000, table at PT+0x1000 */
+		put32(m, PD, (PD + 0x1000) | 1);
+		put32(m, PD + 0x1000, (PT + 0x1000) | 7);
+		put32(m, PD + 0x1008, (PT + 0x2000) | 7);
+		for (unsigned i = 0; i < 1024; i++)
+			put32(m, PT + 0x1000 + i * 8, (i << 12) | 7);
+	}
+}
+
+static void paging_on(struct machine *m, bool pae, bool wp)
+{
+	struct x86_regs r = regs(m);
+	r.cr3 = PD;
+	r.cr4 = pae ? 0x20 : 0;
+	r.cr0 |= 0x80000000u | (wp ? 0x10000u : 0);
+	x86cpu_set_regs(m->cpu, &r);
+}
+
+static void test_paging(bool pae)
+{
+	struct machine *m = machine_new();
+	const char *mode = pae ? "PAE" : "2-level";
+	uint32_t pte_a = pae ? PT + 0x1000 + 0x50 * 8 : PT + 0x50 * 4;
+	uint32_t pte_b = pae ? PT + 0x1000 + 0x51 * 8 : PT + 0x51 * 4;
+
+	setup_paging(m, pae);
+	put32(m, pte_a, 0x50000 | 6); /* not present */
+	put32(m, pte_b, 0x51000 | 5); /* user, read-only */
+	enter_pm(m, CODE);
+	paging_on(m, pae, true);
+	asm_hex(m, CODE, "a1 10 00 05 00"); /* mov eax, [0x50010] */
+	expect_fault(m, mode, 14, 0, CODE);
+	CHECK(regs(m).cr2 == 0x50010, "%s: CR2 = faulting address (%#x)", mode, regs(m).cr2);
+
+	enter_pm(m, CODE);
+	paging_on(m, pae, true);
+	asm_hex(m, CODE, "c7 05 20 10 05 00 01 00 00 00"); /* mov dword [0x51020], 1 */
+	expect_fault(m, "write to read-only page with CR0.WP", 14, 3, CODE);
+	CHECK(regs(m).cr2 == 0x51020, "%s: CR2 on protection fault", mode);
+
+	enter_pm(m, CODE);
+	paging_on(m, pae, false);
+	asm_hex(m, CODE, "c7 05 20 10 05 00 01 00 00 00 f4");
+	enum x86_exit ex = x86cpu_run(m->cpu, 100);
+	CHECK(ex == X86_EXIT_HLT && get32(m, 0x51020) == 1,
+	      "%s: supervisor write to read-only page allowed without WP", mode);
+	uint32_t pte = get32(m, pte_b);
+	CHECK((pte & 0x60) == 0x60, "%s: accessed and dirty bits set (pte %#x)", mode, pte);
+
+	/* user-mode access to a supervisor page */
+	put32(m, pte_b, 0x51000 | 3);
+	enter_pm(m, UCODE);
+	paging_on(m, pae, true);
+	asm_hex(m, UCODE, "a1 00 10 05 00");
+	struct x86_regs r = regs(m);
+	flat_seg(&r.seg[1], UCS, 0xcfb);
+	flat_seg(&r.seg[3], UDS, 0xcf3);
+	flat_seg(&r.seg[2], UDS, 0xcf3);
+	r.gpr[4] = USTACK;
+	x86cpu_set_regs(m->cpu, &r);
+	ex = x86cpu_run(m->cpu, 100);
+	int v = stopped_in_handler(m, ex);
+	r = regs(m);
+	CHECK(v == 14 && get32(m, r.gpr[4]) == 5 && r.cr2 == 0x51000,
+	      "%s: user read of supervisor page: #PF err 5 (got %d err %#x)", mode, v,
+	      get32(m, r.gpr[4]));
+
+	/* INVLPG: remap a page and see the new mapping only after invlpg */
+	put32(m, 0x52000, 0xaaaa);
+	put32(m, 0x53000, 0xbbbb);
+	uint32_t pte_c = pae ? PT + 0x1000 + 0x52 * 8 : PT + 0x52 * 4;
+	put32(m, pte_c, 0x52000 | 3);
+	enter_pm(m, CODE);
+	paging_on(m, pae, true);
+	asm_hex(m, CODE, "8b 1d 00 20 05 00 f4 0f 01 3d 00 20 05 00 8b 0d 00 20 05 00 f4");
+	x86cpu_run(m->cpu, 100);
+	put32(m, pte_c, 0x53000 | 3);
+	resume(m);
+	x86cpu_run(m->cpu, 100);
+	r = regs(m);
+	CHECK(r.gpr[3] == 0xaaaa && r.gpr[1] == 0xbbbb, "%s: INVLPG drops the stale TLB entry",
+	      mode);
+	machine_free(m);
+}
+
+static void test_task_switch(void)
+{
+	struct machine *m = machine_new();
+
+	enter_pm(m, CODE);
+	/* TSS2: the new task's state */
+	put32(m, TSS2 + 32, CODE + 0x100); /* eip */
+	put32(m, TSS2 + 36, 0x2);	   /* eflags */
+	put32(m, TSS2 + 40, 0xa1);	   /* eax */
+	put32(m, TSS2 + 44, 0xc1);	   /* ecx */
+	put32(m, TSS2 + 56, 0xa000);	   /* esp */
+	for (int s = 0; s < 6; s++)
+		put16(m, TSS2 + 72 + s * 4, s == 1 ? KCS : KDS);
+	put8(m, CODE + 0x100, 0xf4);
+	asm_hex(m, CODE, "bb 77 00 00 00 9a 00 00 00 00 48 00"); /* mov ebx,0x77; call 0x48:0 */
+	enum x86_exit ex = x86cpu_run(m->cpu, 100);
+	struct x86_regs r = regs(m);
+	CHECK(ex == X86_EXIT_HLT && r.eip == CODE + 0x101, "CALL to TSS runs the new task");
+	CHECK(r.gpr[0] == 0xa1 && r.gpr[1] == 0xc1 && r.gpr[4] == 0xa000, "registers loaded from "
+									  "the new TSS");
+	CHECK(r.tr.sel == TSS2_SEL && (r.eflags & 0x4000), "TR = new TSS, NT set");
+	CHECK(get16(m, TSS2) == TSS1_SEL, "back link = old TSS");
+	CHECK(get32(m, TSS1 + 32) == CODE + 12 && get32(m, TSS1 + 52) == 0x77,
+	      "old state saved in the old TSS (eip %#x ebx %#x)", get32(m, TSS1 + 32),
+	      get32(m, TSS1 + 52));
+	CHECK((m->ram[GDT + TSS2_SEL + 5] & 0x0f) == 0xb && (r.cr0 & 8), "new TSS busy, CR0.TS "
+									 "set");
+	/* IRET with NT returns to the old task */
+	put8(m, CODE + 0x101, 0xcf);
+	put8(m, CODE + 12, 0xf4);
+	resume(m);
+	ex = x86cpu_run(m->cpu, 100);
+	r = regs(m);
+	CHECK(ex == X86_EXIT_HLT && r.tr.sel == TSS1_SEL && r.gpr[3] == 0x77 && r.eip == CODE + 13,
+	      "IRET with NT switches back (eip %#x tr %#x)", r.eip, r.tr.sel);
+	CHECK((m->ram[GDT + TSS2_SEL + 5] & 0x0f) == 0x9, "returning task no longer busy");
+	machine_free(m);
+}
+
+static void test_v86(void)
+{
+	struct machine *m = machine_new();
+	uint32_t f = 0x7000;
+
+	enter_pm(m, CODE);
+	/* IRET frame to V86: eip cs eflags esp ss es ds fs gs */
+	put32(m, f, 0x0010);
+	put32(m, f + 4, 0x1000);  /* cs: linear 0x10000 + 0x10 */
+	put32(m, f + 8, 0x20002); /* VM, IOPL 0 */
+	put32(m, f + 12, 0x0ffe);
+	put32(m, f + 16, 0x0800);
+	put32(m, f + 20, 0x1111);
+	put32(m, f + 24, 0x2222);
+	put32(m, f + 28, 0x3333);
+	put32(m, f + 32, 0x4444);
+	asm_hex(m, CODE, "bc 00 70 00 00 cf"); /* mov esp, 0x7000; iret */
+	/* V86 code: mov ax, [0]: DS base 0x22220; then int 0x21 (IOPL 0: #GP) */
+	put16(m, 0x22220, 0xbeef);
+	asm_hex(m, CODE + 0x10, "a1 00 00 cd 21");
+	enum x86_exit ex = x86cpu_run(m->cpu, 100);
+	int v = stopped_in_handler(m, ex);
+	struct x86_regs r = regs(m);
+	CHECK((r.gpr[0] & 0xffff) == 0xbeef, "V86: segment base = selector << 4");
+	CHECK(v == 13 && get32(m, r.gpr[4]) == 0, "V86: INT n with IOPL < 3 is #GP(0)");
+	uint32_t sp = r.gpr[4] + 4;
+	CHECK(get32(m, sp) == 0x13 && get32(m, sp + 4) == 0x1000 && (get32(m, sp + 8) & 0x20000) &&
+		      get32(m, sp + 12) == 0x0ffe && get32(m, sp + 16) == 0x0800 &&
+		      get32(m, sp + 20) == 0x1111 && get32(m, sp + 24) == 0x2222 &&
+		      get32(m, sp + 28) == 0x3333 && get32(m, sp + 32) == 0x4444,
+	      "V86: frame with EIP CS EFLAGS(VM) ESP SS ES DS FS GS");
+	CHECK(r.seg[3].sel == 0 && r.seg[0].sel == 0 && !(r.eflags & 0x20000), "V86: data segments "
+									       "nulled, VM cleared "
+									       "in the handler");
+	CHECK(r.gpr[4] == KSTACK - 40, "V86: ring-0 stack from TSS");
+	machine_free(m);
+}
+
+static void test_real_mode_int(void)
+{
+	struct machine *m = machine_new();
+	struct x86_regs r;
+
+	x86cpu_reset(m->cpu);
+	r = regs(m);
+	r.seg[1].sel = 0;
+	r.seg[1].base = 0;
+	r.eip = 0x7c00;
+	r.gpr[4] = 0x7000;
+	x86cpu_set_regs(m->cpu, &r);
+	put16(m, 0x10 * 4, 0x0100); /* IVT[0x10] = 0x0800:0x0100 */
+	put16(m, 0x10 * 4 + 2, 0x0800);
+	asm_hex(m, 0x8100, "b8 34 12 cf"); /* handler: mov ax,0x1234; iret */
+	asm_hex(m, 0x7c00, "fb cd 10 f4"); /* sti; int 0x10; hlt */
+	enum x86_exit ex = x86cpu_run(m->cpu, 100);
+	r = regs(m);
+	CHECK(ex == X86_EXIT_HLT && (r.gpr[0] & 0xffff) == 0x1234 && r.eip == 0x7c04, "real mode: "
+										      "INT through "
+										      "the IVT and "
+										      "IRET back");
+	CHECK(get16(m, 0x6ffa) == 0x7c03 && get16(m, 0x6ffc) == 0 && (get16(m, 0x6ffe) & 0x200),
+	      "real mode: pushed IP, CS, FLAGS");
+	machine_free(m);
+}
+
+static void test_external_irq(void)
+{
+	struct machine *m = machine_new();
+
+	enter_pm(m, CODE);
+	asm_hex(m, CODE, "fa f4 fb 90 90 90");
+	m->irq = 0x30;
+	enum x86_exit ex = x86cpu_run(m->cpu, 100);
+	CHECK(ex == X86_EXIT_HLT && regs(m).eip == CODE + 2 && m->irq == 0x30, "HLT with IF=0 "
+									       "returns HLT and "
+									       "leaves the "
+									       "interrupt pending");
+	ex = x86cpu_run(m->cpu, 100);
+	CHECK(ex == X86_EXIT_HLT && regs(m).eip == CODE + 2, "stays halted while IF=0");
+	resume(m);
+	ex = x86cpu_run(m->cpu, 100);
+	int v = stopped_in_handler(m, ex);
+	struct x86_regs r = regs(m);
+	CHECK(v == 0x30 && m->irq == -1, "STI: interrupt delivered through the IDT");
+	CHECK(get32(m, r.gpr[4]) == CODE + 4, "STI shadow: one instruction ran first (eip %#x)",
+	      get32(m, r.gpr[4]));
+	machine_free(m);
+}
+
+static void test_triple_fault(void)
+{
+	struct machine *m = machine_new();
+	struct x86_regs r;
+
+	enter_pm(m, CODE);
+	r = regs(m);
+	r.idt_limit = 0;
+	x86cpu_set_regs(m->cpu, &r);
+	asm_hex(m, CODE, "0f 0b");
+	enum x86_exit ex = x86cpu_run(m->cpu, 100);
+	CHECK(ex == X86_EXIT_SHUTDOWN, "fault with no IDT ends in shutdown (exit %d)", ex);
+	machine_free(m);
+}
+
+static void test_sysenter(void)
+{
+	struct machine *m = machine_new();
+
+	enter_pm(m, CODE);
+	/* wrmsr SYSENTER_CS/ESP/EIP, then sysexit to CPL 3, then sysenter back */
+	uint32_t a = CODE;
+	a = asm_hex(m, a, "b9 74 01 00 00 31 d2 b8 08 00 00 00 0f 30");
+	a = asm_hex(m, a, "b9 75 01 00 00 b8 00 90 00 00 0f 30");
+	a = asm_hex(m, a, "b9 76 01 00 00 b8 00 01 01 00 0f 30");
+	a = asm_hex(m, a, "ba 00 02 01 00 b9 00 80 00 00 0f 35");
+	asm_hex(m, CODE + 0x200, "0f 34");
+	put8(m, CODE + 0x100, 0xf4);
+	/* SYSEXIT uses SYSENTER_CS+16/+24: selectors 0x18|3 and 0x20|3 = UCS/UDS */
+	enum x86_exit ex = x86cpu_run(m->cpu, 100);
+	struct x86_regs r = regs(m);
+	CHECK(ex == X86_EXIT_HLT && r.eip == CODE + 0x101 && r.seg[1].sel == KCS &&
+		      r.gpr[4] == KSTACK,
+	      "SYSEXIT to CPL 3 and SYSENTER back (eip %#x cs %#x)", r.eip, r.seg[1].sel);
+	machine_free(m);
+}
+
+static void test_fpu(void)
+{
+	struct machine *m = machine_new();
+	struct x86_regs r;
+
+	enter_pm(m, CODE);
+	r = regs(m);
+	r.cr0 = (r.cr0 & ~0xcu) | 0x22; /* MP, NE */
+	x86cpu_set_regs(m->cpu, &r);
+	/* Linux's FPU probe: fninit; fnstsw [0x600]; fnstcw [0x602]; then 1+2 */
+	asm_hex(m, CODE,
+		"db e3 dd 3d 00 06 00 00 d9 3d 02 06 00 00 d9 e8 d8 c0 d8 c0 "
+		"da 1d 10 06 00 00 f4");
+	/* fld1; fadd st0; fadd st0 -> 4; ficomp? no: fistp dword [0x610] via DB /3 */
+	asm_hex(m, CODE + 20, "db 1d 10 06 00 00 f4");
+	put16(m, 0x600, 0xffff);
+	enum x86_exit ex = x86cpu_run(m->cpu, 100);
+	CHECK(ex == X86_EXIT_HLT && get16(m, 0x600) == 0 && get16(m, 0x602) == 0x37f, "FNINIT, "
+										      "FNSTSW, "
+										      "FNSTCW");
+	CHECK(get32(m, 0x610) == 4, "fld1, fadd, fistp = 4 (%u)", get32(m, 0x610));
+	/* #NM with CR0.TS */
+	enter_pm(m, CODE);
+	r = regs(m);
+	r.cr0 |= 0x8;
+	x86cpu_set_regs(m->cpu, &r);
+	asm_hex(m, CODE, "d9 e8");
+	expect_fault(m, "#NM with CR0.TS", 7, -1, CODE);
+	/* #MF: unmasked divide by zero with CR0.NE, signalled at the next FP insn */
+	enter_pm(m, CODE);
+	r = regs(m);
+	r.cr0 |= 0x20;
+	x86cpu_set_regs(m->cpu, &r);
+	put16(m, 0x620, 0x37b); /* ZM unmasked */
+	asm_hex(m, CODE, "db e3 d9 2d 20 06 00 00 d9 e8 d9 ee de f9 9b");
+	expect_fault(m, "#MF at FWAIT after unmasked #Z", 16, -1, CODE + 14);
+	machine_free(m);
+}
+
 int main(void)
 {
-	return 0;
+	test_real_to_pm();
+	test_exceptions();
+	test_int_privilege();
+	test_paging(false);
+	test_paging(true);
+	test_task_switch();
+	test_v86();
+	test_real_mode_int();
+	test_external_irq();
+	test_triple_fault();
+	test_sysenter();
+	test_fpu();
+	printf("1..%d\n", tests);
+	return failures ? 1 : 0;
 }
