@@ -565,6 +565,14 @@ static bool step(struct env *e, const struct tmpl *t, const uint8_t *code, unsig
 	e->uc_intr = -1;
 	x86cpu_clear_last_exception(e->cpu);
 	enum x86_exit ex = x86cpu_run(e->cpu, 1);
+	/* a long REP yields (to let interrupts in) and resumes: run it to the end */
+	for (unsigned i = 0; rep && ex == X86_EXIT_BUDGET && i < 64; i++) {
+		struct state now;
+		cpu_get(e, &now);
+		if (now.eip != before.eip || x86cpu_last_exception(e->cpu) >= 0)
+			break;
+		ex = x86cpu_run(e->cpu, 1);
+	}
 	/*
 	 * QUIRK: TCG runs one REP iteration per counted instruction, so REP
 	 * string ops are stepped until EIP leaves them.  (Running to an "until"
