@@ -1,5 +1,5 @@
 #!/bin/sh
-# qemu-boot.sh OUTDIR kernel|disk|iso - boot the guest kit under Debian's QEMU
+# qemu-boot.sh OUTDIR kernel|pae|disk|iso - boot the guest kit under Debian's QEMU
 # (TCG) and check the markers its /init prints on ttyS0: init, cpus 1, the
 # memory size, ata_piix loaded, the scenario, and a clean ACPI poweroff
 # (QEMU exits 0).  Proves the kit itself is right before hvmdm boots it.
@@ -10,19 +10,21 @@ OUT=$1
 MODE=$2
 QEMU=${QEMU:-qemu-system-i386}
 command -v "$QEMU" >/dev/null || { echo "SKIPPED: $QEMU not installed"; exit 77; }
-for f in vmlinuz-686 initrd.gz disk.img cd.iso; do
+for f in vmlinuz-686 vmlinuz-686-pae initrd.gz disk.img cd.iso; do
 	[ -f "$OUT/$f" ] || { echo "SKIPPED: guest kit not built ($OUT/$f missing)"; exit 77; }
 done
 LOG=$(mktemp)
 trap 'rm -f "$LOG"' EXIT
 case $MODE in
-kernel)
-	set -- -kernel "$OUT/vmlinuz-686" -initrd "$OUT/initrd.gz" \
+kernel | pae)
+	k=vmlinuz-686
+	[ "$MODE" = pae ] && k=vmlinuz-686-pae
+	set -- -kernel "$OUT/$k" -initrd "$OUT/initrd.gz" \
 		-append 'console=ttyS0 hvm.scenario=poweroff'
 	;;
 disk) set -- -drive file="$OUT/disk.img",format=raw,if=ide,snapshot=on ;;
 iso) set -- -cdrom "$OUT/cd.iso" -boot d ;;
-*) echo "usage: $0 OUTDIR kernel|disk|iso" >&2; exit 2 ;;
+*) echo "usage: $0 OUTDIR kernel|pae|disk|iso" >&2; exit 2 ;;
 esac
 start=$(date +%s.%N)
 timeout 600 "$QEMU" -accel tcg -m 256 -display none -serial stdio -monitor none \
