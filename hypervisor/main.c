@@ -163,6 +163,35 @@ static const struct hv_backend_ops *pick_backend(const char *accel)
 	return NULL;
 }
 
+/*
+ * hvmhv -check-accel kvm|emu: can this hvmhv run guests with that
+ * accelerator here?  Exit 0 if so; otherwise print why and exit 1.
+ * (Tests use it to say SKIPPED instead of failing.)
+ */
+static int check_accel(const char *accel)
+{
+	const char *why = "";
+	long ns;
+
+	if (!strcmp(accel, "emu")) {
+		if (emu_backend())
+			return 0;
+		printf("this hvmhv was built without the software CPU\n");
+		return 1;
+	}
+	if (!strcmp(accel, "kvm")) {
+		ns = kvm_calibrate(&why);
+		if (ns >= 0) {
+			printf("kvm: %ld ns per calibration iteration\n", ns);
+			return 0;
+		}
+		printf("kvm unusable: %s\n", why);
+		return 1;
+	}
+	printf("unknown accelerator '%s' (kvm or emu)\n", accel);
+	return 1;
+}
+
 static void ioreq_fail(void *opaque, const char *why)
 {
 	hv_domain_end(opaque, HVM_EXIT_CRASH, why);
@@ -271,6 +300,8 @@ int main(int argc, char **argv)
 	char name[32];
 	int sigfd, err, code;
 
+	if (argc == 3 && !strcmp(argv[1], "-check-accel"))
+		return check_accel(argv[2]);
 	if (parse_args(argc, argv, &hv.cfg)) {
 		usage(stderr);
 		return HVM_EXIT_ERROR;

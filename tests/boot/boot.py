@@ -1,0 +1,237 @@
+#!/usr/bin/env python3
+"""Boot tests: Debian's i386 kernel with the busybox initramfs of the guest
+kit, started with `hvmctl create -F` on the real hvmhv + hvmdm, checked
+through the machine-readable markers its /init prints on ttyS0.
+
+usage: boot.py BUILD_DIR SCENARIO
+  direct     direct kernel boot: init marker, vCPU count, memory, date; the
+             guest powers off and create -F exits 0   (also SMP: vcpus=2)
+  smp        the same with vcpus=2
+  reboot     on_reboot=restart boots the guest again; on_reboot=destroy ends it
+  crash      a triple fault (Linux reboot=t) is a crash, handled per on_crash
+  acpi       acpi=1: the kernel finds the ACPI tables; `hvmctl shutdown` presses
+             the power button and the guest powers off
+  noacpi     acpi=0 boots as well
+  pae        memory=5120 with the PAE kernel: RAM above 4 GiB is seen
+  keys       `hvmctl sendkey` reaches a guest reading the keyboard
+  cdrom      SeaBIOS boots the El Torito ISO from the IDE CD-ROM
+
+Accelerator: $HVM_BOOT_ACCEL (default emu).  When hvmhv cannot run that
+accelerator the test prints SKIPPED and exits 77.
+"""
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import time
+
+BUILD = os.path.abspath(sys.argv[1])
+SCENARIO = sys.argv[2]
+ACCEL = os.environ.get("HVM_BOOT_ACCEL", "emu")
+HVMCTL = os.path.join(BUILD, "bin", "hvmctl")
+KIT = os.path.join(BUILD, "guest")
+TIMEOUT = int(os.environ.get("HVM_BOOT_TIMEOUT", "600"))
+fails = 0
+
+
+def check(cond, what):
+    global fails
+    print(("ok: " if cond else "FAIL: ") + what, flush=True)
+    if not cond:
+        fails += 1
+
+
+def skip(why):
+    print("SKIPPED: " + why, flush=True)
+    sys.exit(77)
+
+
+def accel_available():
+    out = subprocess.run([os.path.join(BUILD, "bin", "hvmhv"), "-check-accel", ACCEL],
+                         capture_output=True, text=True)
+    return out.returncode == 0, (out.stdout + out.stderr).strip()
+
+
+class Domain:
+    def __init__(self, tmp, name, keys):
+        self.tmp = tmp
+        self.name = name
+        self.serial = os.path.join(tmp, name + ".serial")
+        self.rundir = os.path.join(tmp, "run")
+        cfg = {
+            "name": '"%s"' % name, "builder": '"hvm"', "memory": 256, "vcpus": 1,
+            "accel": '"%s"' % ACCEL, "serial": '"file:%s"' % self.serial, "vnc": 0,
+            "kernel": '"%s/vmlinuz-686"' % KIT, "ramdisk": '"%s/initrd.gz"' % KIT,
+            "on_poweroff": '"destroy"', "on_reboot": '"destroy"', "on_crash": '"destroy"',
+        }
+        cfg.update(keys)
+        self.cfgfile = os.path.join(tmp, name + ".cfg")
+        with open(self.cfgfile, "w") as f:
+            for k, v in cfg.items():
+                f.write("%s = %s\n" % (k, v))
+        self.start = time.time()
+        self.proc = subprocess.Popen([HVMCTL, "--rundir", self.rundir, "create", "-F", self.cfgfile],
+                                     stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+    def text(self):
+        try:
+            with open(self.serial, errors="replace") as f:
+                return f.read()
+        except FileNotFoundError:
+            return ""
+
+    def marks(self):
+        return [l.split()[1:] for l in self.text().splitlines() if l.startswith("HVM-MARK ")]
+
+    def wait_mark(self, what, count=1, timeout=TIMEOUT):
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            if sum(1 for m in self.marks() if m and m[0] == what) >= count:
+                return time.time() - self.start
+            if self.proc.poll() is not None:
+                break
+            time.sleep(0.2)
+        return None
+
+    def ctl(self, *args):
+        return subprocess.run([HVMCTL, "--rundir", self.rundir] + list(args),
+                              capture_output=True, text=True, timeout=120)
+
+    def finish(self, timeout=TIMEOUT):
+        try:
+            out, _ = self.proc.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.ctl("destroy", self.name)
+            out, _ = self.proc.communicate(timeout=60)
+            print(out)
+            return None
+        print(out.strip())
+        return self.proc.returncode
+
+    def mark_value(self, what):
+        for m in self.marks():
+            if m and m[0] == what:
+                return m[1:]
+        return None
+
+
+def extra(scenario, more=""):
+    return '"console=ttyS0,115200 hvm.scenario=%s %s"' % (scenario, more)
+
+
+def run_direct(tmp, vcpus):
+    d = Domain(tmp, "direct%d" % vcpus, {"vcpus": vcpus, "extra": extra("poweroff")})
+    t = d.wait_mark("init")
+    check(t is not None, "init marker on the serial console (%s)" %
+          ("%.1f s after create" % t if t else "never"))
+    rc = d.finish()
+    cpus = d.mark_value("cpus")
+    mem = d.mark_value("mem")
+    date = d.mark_value("date")
+    check(cpus == [str(vcpus)], "/proc/cpuinfo shows %d vCPU(s): %s" % (vcpus, cpus))
+    check(mem is not None and 200000 < int(mem[0]) <= 262144, "MemTotal fits memory=256: %s kB" % mem)
+    check(date is not None and abs(int(date[0]) - time.time()) < 300,
+          "guest date matches host UTC: %s" % date)
+    check(d.mark_value("poweroff") is not None, "guest powered off")
+    check(rc == 0, "create -F exits 0 after a clean poweroff (rc %s)" % rc)
+
+
+def run_reboot(tmp):
+    d = Domain(tmp, "rbrestart", {"extra": extra("reboot"), "on_reboot": '"restart"'})
+    t = d.wait_mark("init", count=2)
+    check(t is not None, "on_reboot=restart: the guest booted twice")
+    d.ctl("destroy", "rbrestart")
+    d.finish(60)
+    d = Domain(tmp, "rbdestroy", {"extra": extra("reboot"), "on_reboot": '"destroy"'})
+    rc = d.finish()
+    check(d.mark_value("reboot") is not None, "guest rebooted")
+    check(sum(1 for m in d.marks() if m[0] == "init") == 1 and rc is not None,
+          "on_reboot=destroy: the domain ended after one boot (rc %s)" % rc)
+
+
+def run_crash(tmp):
+    d = Domain(tmp, "crash", {"extra": extra("reboot", "reboot=t"), "on_crash": '"preserve"'})
+    deadline = time.time() + TIMEOUT
+    state = ""
+    while time.time() < deadline:
+        state = d.ctl("list").stdout
+        if re.search(r"^crash\s.*\bc\b", state, re.M) or "crash" in d.ctl("list").stdout and "shutdown" in state:
+            break
+        if d.proc.poll() is not None:
+            break
+        time.sleep(1)
+    out = d.ctl("list").stdout
+    check(d.mark_value("reboot") is not None, "guest asked for a triple-fault reboot")
+    check("crash" in out, "on_crash=preserve keeps the crashed domain: %s" % out.strip())
+    d.ctl("destroy", "crash")
+    d.finish(60)
+
+
+def run_acpi(tmp, acpi):
+    d = Domain(tmp, "acpi%d" % acpi, {"acpi": acpi, "extra": extra("idle", "hvm.idle=600")})
+    t = d.wait_mark("scenario")
+    check(t is not None, "acpi=%d: booted to the scenario" % acpi)
+    text = d.text()
+    if acpi:
+        check("ACPI: RSDP" in text, "the kernel found the ACPI tables")
+        r = d.ctl("shutdown", "-w", "-t", "120", "acpi1")
+        check(r.returncode == 0, "hvmctl shutdown: power button -> guest poweroff (%s)" %
+              (r.stdout + r.stderr).strip())
+    else:
+        check("ACPI: RSDP" not in text, "acpi=0: no ACPI tables")
+        d.ctl("destroy", "acpi0")
+    d.finish(120)
+
+
+def run_pae(tmp):
+    d = Domain(tmp, "pae", {"memory": 5120, "kernel": '"%s/vmlinuz-686-pae"' % KIT,
+                            "extra": extra("poweroff")})
+    d.finish()
+    mem = d.mark_value("mem")
+    check(mem is not None and int(mem[0]) > 4 * 1024 * 1024, "PAE kernel sees RAM above 4 GiB: %s kB" % mem)
+
+
+def run_keys(tmp):
+    d = Domain(tmp, "keys", {"extra": '"console=ttyS0,115200 console=tty0 hvm.scenario=keys"'})
+    check(d.wait_mark("keys") is not None, "keys scenario ready")
+    for word in ("h", "v", "m", "ret"):
+        d.ctl("sendkey", "keys", word)
+    seen = d.wait_mark("line", timeout=120)
+    check(d.mark_value("line") == ["hvm"], "sendkey reached the guest keyboard: %s" % d.mark_value("line"))
+    d.ctl("destroy", "keys")
+    d.finish(60)
+
+
+def run_cdrom(tmp):
+    d = Domain(tmp, "cdrom", {"kernel": '""', "ramdisk": '""', "boot": '"d"',
+                              "disk": '[ "%s/cd.iso,raw,hdc,cdrom,r" ]' % KIT})
+    t = d.wait_mark("init")
+    check(t is not None, "SeaBIOS -> isolinux -> Linux from the IDE CD-ROM")
+    d.finish()
+
+
+def main():
+    if not os.path.exists(os.path.join(KIT, "initrd.gz")):
+        skip("guest kit not built (tests/guest/build.sh %s/guest)" % BUILD)
+    ok, why = accel_available()
+    if not ok:
+        skip("accel=%s unavailable: %s" % (ACCEL, why))
+    with tempfile.TemporaryDirectory() as tmp:
+        {
+            "direct": lambda: run_direct(tmp, 1),
+            "smp": lambda: run_direct(tmp, 2),
+            "reboot": lambda: run_reboot(tmp),
+            "crash": lambda: run_crash(tmp),
+            "acpi": lambda: run_acpi(tmp, 1),
+            "noacpi": lambda: run_acpi(tmp, 0),
+            "pae": lambda: run_pae(tmp),
+            "keys": lambda: run_keys(tmp),
+            "cdrom": lambda: run_cdrom(tmp),
+        }[SCENARIO]()
+    print("%d failures" % fails)
+    return 1 if fails else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
