@@ -27,11 +27,14 @@
  * BAR1 (4 KB): memory-mapped registers.  Option ROM: vgabios-cirrus.bin.
  *
  * Not emulated: video-to-system blits, interlace (CR1A bit 0), the
- * big-endian apertures, the memory-mapped registers at the top of the
- * linear framebuffer (SR17 bit 6).  While the hypervisor maps the linear
- * framebuffer, guest writes there reach VRAM directly, so host data for a
- * system-to-video blit and the extended write modes must use the window,
- * the BitBLT aperture or BAR1 (Linux's cirrus DRM driver and cirrusfb do).
+ * big-endian apertures.
+ *
+ * The hypervisor serves the linear framebuffer straight from the VRAM memfd
+ * (dirty-logged) while accesses there are plain memory.  Whenever they are
+ * not - a system-to-video blit waits for host data, GRB selects x8/x16
+ * addressing or write modes 4/5, or SR17 puts the BitBLT registers at the
+ * top of the framebuffer - the mapping is withdrawn so the accesses trap
+ * into bar0_read/bar0_write, as QEMU switches its memory regions.
  *
  * The hardware cursor is drawn over the surface (it is not in VRAM's
  * picture): rows under its old and new position are redrawn from VRAM when
@@ -143,6 +146,53 @@ static void vram_write_ext(struct cirrus *s, uint64_t a, uint8_t val)
 	vga_mark_dirty(v, off, 1);
 }
 
+/* ---- direct framebuffer mapping --------------------------------------- */
+
+static void sync_dirty(struct cirrus *s);
+
+/* Whether BAR0 accesses must reach the dm instead of plain VRAM. */
+static bool lfb_must_trap(const struct cirrus *s)
+{
+	const uint8_t *gr = s->vga.gr;
+	unsigned mode = gr[5] & 7;
+
+	return cirrus_blt_host_pending(s) || (gr[0x0b] & 0x02) || (gr[0x0b] & 0x14) == 0x14 ||
+	       ((mode == 4 || mode == 5) && (gr[0x0b] & 0x04)) || (s->vga.sr[0x17] & 0x44) == 0x44;
+}
+
+/*
+ * The bus maps the memfd wherever BAR0 decodes while bar->memfd is set
+ * (pci_bar_set_memfd).  To withdraw it, the device unmaps it and clears
+ * memfd so a BAR move meanwhile maps only the trapping region; restoring
+ * maps it again at the current address.  (Wants a bus call such as
+ * pci_bar_memfd_enable(f, bar, on); see the report.)
+ */
+void cirrus_update_lfb(struct cirrus *s)
+{
+	struct pci_bar *b = &s->pci.bar[0];
+	bool trap = lfb_must_trap(s);
+	int ret;
+
+	if (trap == s->lfb_trapped || !s->pci.registered)
+		return;
+	s->lfb_trapped = trap;
+	if (trap) {
+		if (b->hv_mapped) {
+			sync_dirty(s); /* keep what the guest wrote so far */
+			dm_unmap(s->vga.dm, b->mapped_at, b->memfd_len);
+			b->hv_mapped = false;
+		}
+		b->memfd = -1;
+		return;
+	}
+	b->memfd = s->vga.vram_fd;
+	if (b->mapped_at == PCI_BAR_UNMAPPED)
+		return;
+	ret = dm_map_memfd(s->vga.dm, b->mapped_at, b->memfd_len, b->memfd, b->memfd_offset,
+			   b->memfd_flags);
+	b->hv_mapped = ret == 0;
+}
+
 /* ---- BitBLT registers ------------------------------------------------- */
 
 static void gr_write(struct cirrus *s, uint8_t idx, uint8_t val);
@@ -230,6 +280,7 @@ static void sr_write(struct cirrus *s, uint8_t val)
 		break;
 	case 0x17: /* bits 3-5 report the bus type */
 		v->sr[0x17] = (uint8_t)((v->sr[0x17] & 0x38) | (val & 0xc7));
+		cirrus_update_lfb(s);
 		break;
 	default:
 		if (i <= 0x1f)
@@ -310,6 +361,7 @@ static void gr_write(struct cirrus *s, uint8_t idx, uint8_t val)
 	default:
 		break;
 	}
+	cirrus_update_lfb(s);
 }
 
 static uint8_t cr_read(struct cirrus *s, uint8_t idx)
@@ -538,13 +590,21 @@ static const struct io_ops window_ops = {
 /* ---- BARs --------------------------------------------------------------- */
 
 /* BAR0 accesses that reach the dm: all of them standalone, the aperture always. */
+/* SR17 bits 6 and 2: BitBLT registers in the last 256 bytes of the framebuffer. */
+static bool lfb_mmio(const struct cirrus *s, uint64_t off)
+{
+	return (s->vga.sr[0x17] & 0x44) == 0x44 && off >= s->vga.vram_size - 256;
+}
+
 static uint64_t bar0_read(void *opaque, uint64_t off, unsigned size)
 {
 	struct cirrus *s = opaque;
 
-	if (off < s->vga.vram_size)
-		return vram_read_ext(s, off);
-	return 0xff;
+	if (off >= s->vga.vram_size)
+		return 0xff;
+	if (lfb_mmio(s, off))
+		return blt_reg_read(s, (unsigned)(off & 0xff));
+	return vram_read_ext(s, off);
 }
 
 static void bar0_write(void *opaque, uint64_t off, uint64_t val, unsigned size)
@@ -552,7 +612,9 @@ static void bar0_write(void *opaque, uint64_t off, uint64_t val, unsigned size)
 	struct cirrus *s = opaque;
 
 	if (off < s->vga.vram_size) {
-		if (cirrus_blt_host_pending(s))
+		if (lfb_mmio(s, off))
+			blt_reg_write(s, (unsigned)(off & 0xff), (uint8_t)val);
+		else if (cirrus_blt_host_pending(s))
 			cirrus_blt_host_write(s, (uint8_t)val);
 		else
 			vram_write_ext(s, off, (uint8_t)val);
@@ -811,7 +873,9 @@ static void cirrus_reset(struct dev *d, enum dev_reset kind)
 	struct cirrus *s = d->state;
 	struct vga *v = &s->vga;
 
-	pci_func_reset(&s->pci);
+	pci_func_reset(&s->pci); /* unmaps BAR0 */
+	s->pci.bar[0].memfd = v->vram_fd;
+	s->lfb_trapped = false;
 	vga_reset(v);
 	/* Power-on values of the 5446 with 4 MB on PCI (as the BIOS expects them). */
 	v->sr[0x06] = 0x0f;

@@ -82,8 +82,12 @@ struct cirrus {
 	unsigned cur_x, cur_y, cur_size;
 	uint8_t cur_shadow[64 * 16]; /* cursor bitmap last drawn */
 	struct cirrus_blt blt;
+	bool lfb_trapped; /* BAR0's VRAM mapping withdrawn so accesses reach the dm */
 	uint8_t dirty_log[(CIRRUS_VRAM_SIZE >> 12) / 8];
 };
+
+/* cirrus.c: map or withdraw the direct framebuffer mapping as the mode needs. */
+void cirrus_update_lfb(struct cirrus *s);
 
 /* cirrus_blit.c */
 /* GR31 was written with START rising (or GR2A with autostart): run or arm a blit. */

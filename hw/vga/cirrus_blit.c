@@ -286,6 +286,7 @@ void cirrus_blt_reset(struct cirrus *s)
 	s->blt.host = false;
 	s->blt.buf_len = 0;
 	s->blt.rows_done = 0;
+	cirrus_update_lfb(s);
 }
 
 bool cirrus_blt_host_pending(const struct cirrus *s)
@@ -439,6 +440,7 @@ static bool blt_host_arm(struct cirrus *s)
 	b->host = true;
 	b->buf_len = 0;
 	b->rows_done = 0;
+	cirrus_update_lfb(s); /* host data written to the framebuffer must reach the dm */
 	return true;
 }
 

@@ -366,6 +366,15 @@ static void test_banked_linear(void)
 	CHECK_EQ(gr_r(0x24), 0x40);
 	seq(0x17, 0x20);
 	CHECK_EQ(memr(0xb8000 + 0x0c, 1), 0xff);
+	/* SR17 bits 6+2: the registers sit in the last 256 bytes of the framebuffer instead. */
+	seq(0x17, 0x64);
+	CHECK(cs->lfb_trapped);
+	memw(BAR0 + VRAM - 256 + 0x0c, 1, 0x48);
+	CHECK_EQ(gr_r(0x24), 0x48);
+	CHECK_EQ(memr(BAR0 + VRAM - 256 + 0x0c, 1), 0x48);
+	seq(0x17, 0x20);
+	CHECK(!cs->lfb_trapped);
+	CHECK_EQ(cs->pci.bar[0].memfd, cs->vga.vram_fd);
 }
 
 static void test_write_modes(void)
@@ -636,6 +645,9 @@ static void test_host_blits(void)
 	vram_randomise();
 	blt_run(&b, false);
 	CHECK(blt_status() & CIRRUS_BLT_BUSY);
+	/* Host data must reach the dm: the direct framebuffer mapping is withdrawn meanwhile. */
+	CHECK(cs->lfb_trapped);
+	CHECK_EQ(cs->pci.bar[0].memfd, -1);
 	for (y = 0; y < 3; y++)
 		for (x = 0; x < 12; x++) { /* rows padded to a dword */
 			data[y][x] = (uint8_t)rnd();
@@ -645,6 +657,7 @@ static void test_host_blits(void)
 			memw(0xa0000 + x, 1, data[y][x]);
 		}
 	CHECK_EQ(blt_status() & CIRRUS_BLT_BUSY, 0);
+	CHECK(!cs->lfb_trapped);
 	for (y = 0; y < 3; y++)
 		memcpy(ref + b.daddr + y * 64, data[y], 10);
 	CHECK_EQ(vram_diff(), 0);

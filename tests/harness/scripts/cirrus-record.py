@@ -135,10 +135,12 @@ def plan():
     s += gr(0x0b, 0x04) + gr(0x09, 0x00) + gr(0x01, 0x77) + gr(0x00, 0x99)
     s += gr(0x05, 0x04) + ["writeb 0xa0100 0xa5"] + gr(0x05, 0x05) + ["writeb 0xa0200 0x0f"]
     s += readback(0x100, 0x100, 8, 2)
-    # x8 addressing; read back once GRB is clear (the framebuffer the hypervisor maps
-    # is plain VRAM, while QEMU applies the GRB address shift to it too).
-    s += gr(0x0b, 0x06) + gr(0x05, 0x04) + ["writeb 0xa0030 0x81"]
+    # x8 addressing applies to the framebuffer too (hvmdm withdraws the direct mapping).
+    s += gr(0x0b, 0x06) + gr(0x05, 0x04) + ["writeb 0xa0030 0x81"] + readback(0x30, 8, 8, 1)
     s += gr(0x05, 0x00) + gr(0x0b, 0x00) + gr(0x09, 0x00) + readback(0x180, 8, 8, 1)
+    s += ["# BitBLT registers in the last 256 bytes of the framebuffer (SR17 bits 6 and 2)"]
+    s += sr(0x17, 0x64) + ["writeb 0x%x 0x5c" % (LFB + 0x3fff0c), "readb 0x%x" % (LFB + 0x3fff0c)]
+    s += gr(0x24) + sr(0x17, 0x20) + ["readb 0x%x" % (LFB + 0x3fff0c)]
     s += ["# video-to-video copies, all 16 ROPs (alternating ports and BAR1)"]
     for i, rop in enumerate(ROPS):
         s += fill(0x10000, 64 * 4) + fill(0x20000, 64 * 4)
