@@ -302,7 +302,10 @@ static int wait_end(const struct domstate *st0, int timeout_s)
 	for (;;) {
 		if (state_read(rundir, st0->domid, &st) || strcmp(st.name, st0->name))
 			return 0;
-		if (!strcmp(st.state, "shutdown") || st.restarts != st0->restarts)
+		if (!strcmp(st.state, "shutdown"))
+			return 0;
+		/* Restarted: done once the new instance is up (its QMP socket exists). */
+		if (st.restarts != st0->restarts && !strcmp(st.state, "running"))
 			return 0;
 		if (timeout_s > 0 && (long long)time(NULL) >= deadline)
 			return -ETIMEDOUT;
@@ -371,14 +374,26 @@ static int qmp_simple(const struct domstate *st, const char *cmd, char **reply)
 
 	domdir_path(rundir, st->domid, "qmp.sock", sock, sizeof(sock));
 	r = qmp_call(sock, cmd, &rep, err, sizeof(err));
-	if (r && r != -EREMOTEIO)
-		fprintf(stderr, "hvmctl: domain %s: %s\n", st->name, err);
-	else if (r)
+	if (r)
 		fprintf(stderr, "hvmctl: domain %s: %s\n", st->name, err);
 	if (reply)
 		*reply = rep;
 	else
 		free(rep);
+	return r;
+}
+
+static int qmp_call_quiet(const struct domstate *st, const char *cmd)
+{
+	char sock[PATH_MAX], err[512];
+	char *rep = NULL;
+	int r;
+
+	domdir_path(rundir, st->domid, "qmp.sock", sock, sizeof(sock));
+	r = qmp_call(sock, cmd, &rep, err, sizeof(err));
+	free(rep);
+	if (r && r != -ECONNRESET && r != -EPIPE)
+		fprintf(stderr, "hvmctl: domain %s: %s\n", st->name, err);
 	return r;
 }
 
@@ -410,11 +425,10 @@ static int cmd_shutdown(int argc, char **argv, bool reboot)
 		fprintf(stderr, "hvmctl: domain %s is not running\n", st.name);
 		return 1;
 	}
-	r = qmp_simple(&st,
-		       reboot ? "{\"execute\": \"system_reset\"}"
-			      : "{\"execute\": \"system_powerdown\"}",
-		       NULL);
-	if (r)
+	r = qmp_call_quiet(&st, reboot ? "{\"execute\": \"system_reset\"}"
+				       : "{\"execute\": \"system_powerdown\"}");
+	/* A reset may end the dm before its reply arrives: that is success too. */
+	if (r && r != -ECONNRESET && r != -EPIPE)
 		return 1;
 	if (!wait)
 		return 0;

@@ -506,6 +506,7 @@ static int start_once(struct launch *l, char *err, size_t errlen)
 		return -ENOEXEC;
 	}
 	l->st.hv_start = proc_starttime(l->st.hv_pid);
+	state_write(l->rundir, &l->st); /* `hvmctl destroy` can find it from now on */
 	r = wait_socket(setup, l->st.hv_pid, &status);
 	if (r) {
 		describe_status(status, why, sizeof(why));
@@ -523,6 +524,7 @@ static int start_once(struct launch *l, char *err, size_t errlen)
 		goto fail;
 	}
 	l->st.dm_start = proc_starttime(l->st.dm_pid);
+	state_write(l->rundir, &l->st);
 	r = wait_socket(qmp, l->st.dm_pid, &status);
 	if (r) {
 		if (r == -ECHILD)
@@ -756,6 +758,9 @@ int launch_run(struct launch *l)
 		state_write(l->rundir, &l->st);
 		say(l, "restarting after %s (restart %u)", reason, l->st.restarts);
 		r = start_once(l, err, sizeof(err));
+		if (!r)
+			say(l, "restarted (hvmhv pid %d, hvmdm pid %d)", (int)l->st.hv_pid,
+			    (int)l->st.dm_pid);
 		if (r) {
 			say(l, "restart failed: %s", err);
 			domain_remove(l->rundir, l->domid);

@@ -49,7 +49,9 @@ static int qmpc_read(struct qmpc *c, struct json **out, char **text)
 		r = c->len ? json_parse(c->buf, c->len, out, &used) : -EAGAIN;
 		if (!r) {
 			if (text) {
-				*text = strndup(c->buf, used);
+				size_t ws = strspn(c->buf, " \t\r\n");
+
+				*text = strndup(c->buf + ws, used > ws ? used - ws : 0);
 				if (!*text) {
 					json_free(*out);
 					return -ENOMEM;
@@ -133,6 +135,7 @@ int qmp_call(const char *sock, const char *json_cmd, char **reply, char *err, si
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	struct qmpc c = { .fd = -1 };
 	struct json *msg = NULL;
+	char *line;
 	int r;
 
 	*reply = NULL;
@@ -168,9 +171,16 @@ int qmp_call(const char *sock, const char *json_cmd, char **reply, char *err, si
 	}
 	json_free(msg);
 	msg = NULL;
-	r = qmpc_send(&c, json_cmd);
-	if (!r)
-		r = qmpc_send(&c, "\r\n");
+	/* One write: the dm may act (and, for a reset, go away) on the first byte batch. */
+	line = malloc(strlen(json_cmd) + 3);
+	if (!line) {
+		r = -ENOMEM;
+		goto out;
+	}
+	strcpy(line, json_cmd);
+	strcat(line, "\r\n");
+	r = qmpc_send(&c, line);
+	free(line);
 	if (!r)
 		r = qmpc_reply(&c, &msg, reply);
 	if (r) {
