@@ -545,8 +545,52 @@ static void test_linux_boot(void)
 	free(ird);
 }
 
+/* Random selector, data and DMA traffic, descriptors anywhere: no crash, state intact. */
+static void test_hostile(void)
+{
+	struct dev *d;
+	struct dm *dm = new_dm(1 << 20, &d, NULL);
+	uint64_t x = 0x9e3779b97f4a7c15ull, addr;
+	unsigned i;
+
+	for (i = 0; i < 20000; i++) {
+		x ^= x << 13;
+		x ^= x >> 7;
+		x ^= x << 17;
+		switch (x % 6) {
+		case 0:
+			sel(dm, (uint16_t)(x >> 8));
+			break;
+		case 1:
+			io_in(dm, FW_CFG_PORT_DATA, 1);
+			break;
+		case 2:
+			io_out(dm, (uint16_t)(FW_CFG_PORT_SEL + (x >> 8) % 12),
+			       1 << ((x >> 12) % 3), x >> 16);
+			break;
+		case 3: /* a random descriptor in RAM, pointing anywhere near RAM */
+			addr = (x >> 8) % (1 << 20);
+			dma(dm, addr & ~15ull, (uint32_t)(x >> 20), (uint32_t)(x >> 40) % 0x200000,
+			    (x >> 28) % (3 << 20));
+			break;
+		case 4:
+			io_in(dm, (uint16_t)(FW_CFG_PORT_SEL + (x >> 8) % 12),
+			      1 << ((x >> 12) % 3));
+			break;
+		default: /* descriptor address anywhere in 64 bits */
+			io_out(dm, FW_CFG_PORT_DMA, 4, x >> 32);
+			io_out(dm, FW_CFG_PORT_DMA + 4, 4, (uint32_t)x);
+			break;
+		}
+	}
+	CHECK_EQ(read_le(dm, FW_CFG_ID, 4), FW_CFG_VERSION | FW_CFG_VERSION_DMA);
+	CHECK_EQ(read_le(dm, FW_CFG_RAM_SIZE, 8), 1 << 20);
+	dm_destroy(dm);
+}
+
 int main(void)
 {
+	test_hostile();
 	test_signature_id_dir();
 	test_e820();
 	test_dma();

@@ -459,8 +459,50 @@ static void test_cmos_layout(void)
 	}
 }
 
+/* Random register traffic with clock steps: nothing breaks, invariants hold. */
+static void test_hostile(void)
+{
+	struct dev *d;
+	struct dm *dm = new_rtc(1700000000, &d, 1 << 20);
+	uint32_t x = 12345;
+	unsigned i;
+
+	for (i = 0; i < 200000; i++) {
+		x = x * 1103515245u + 12345u;
+		switch ((x >> 16) % 4) {
+		case 0:
+			out8(dm, 0x70, (uint8_t)(x >> 8));
+			break;
+		case 1:
+			out8(dm, 0x71, (uint8_t)(x >> 4));
+			break;
+		case 2:
+			in8(dm, 0x71);
+			break;
+		default:
+			step(dm, (x >> 8) % (3 * NS_PER_MS));
+			break;
+		}
+	}
+	CHECK_EQ(cmos_read(dm, RTC_REG_D), 0x80);
+	CHECK_EQ(in8(dm, 0x70), 0xff);
+	cmos_read(dm, RTC_REG_C);
+	CHECK(!dm_irq_level(dm, RTC_IRQ));
+	/* A year's jump of the virtual clock with every interrupt enabled. */
+	cmos_write(dm, RTC_REG_A, 0x23);
+	cmos_write(dm, RTC_SECONDS_ALARM, 0xc0);
+	cmos_write(dm, RTC_MINUTES_ALARM, 0xc0);
+	cmos_write(dm, RTC_HOURS_ALARM, 0xc0);
+	cmos_write(dm, RTC_REG_B, RTC_B_24H | RTC_B_PIE | RTC_B_AIE | RTC_B_UIE);
+	step(dm, 365ull * 86400 * NS_PER_SEC);
+	CHECK(dm_irq_level(dm, RTC_IRQ));
+	CHECK_EQ(cmos_read(dm, RTC_REG_C) & 0xf0, 0xf0);
+	dm_destroy(dm);
+}
+
 int main(void)
 {
+	test_hostile();
 	test_power_on_and_formats();
 	test_uip();
 	test_periodic();
