@@ -10,8 +10,12 @@
  *     (ACPI 6.4 chapter 20 grammar for the opcodes a DSDT of this kind
  *     uses): every PkgLength must nest exactly, and the namespace it
  *     declares (devices, _HID values, _PRT entries, \_S5) is compared with
- *     what the machine has.
+ *     what the machine has;
+ *   - when ACPICA's iasl is installed, the DSDT is also disassembled and
+ *     compiled back with it (no errors, no warnings).
  */
+#define _GNU_SOURCE
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -616,6 +620,43 @@ static void check_dsdt(const uint8_t *dsdt)
 	free(p);
 }
 
+/*
+ * Cross-check with ACPICA's iasl when it is installed (Debian acpica-tools):
+ * the DSDT must disassemble and compile back with no errors or warnings.
+ */
+static void check_with_iasl(const uint8_t *dsdt)
+{
+	char dir[] = "/tmp/hvmdm-acpi-XXXXXX", cmd[512], line[256];
+	bool clean = false;
+	FILE *f, *out;
+
+	if (system("command -v iasl >/dev/null 2>&1")) {
+		printf("# iasl not installed: DSDT checked by the built-in AML reader only\n");
+		return;
+	}
+	if (!mkdtemp(dir))
+		return;
+	snprintf(cmd, sizeof(cmd), "%s/dsdt.dat", dir);
+	f = fopen(cmd, "wb");
+	CHECK(f != NULL);
+	if (!f)
+		return;
+	fwrite(dsdt, 1, le32(dsdt + 4), f);
+	fclose(f);
+	snprintf(cmd, sizeof(cmd),
+		 "cd %s && iasl -d dsdt.dat >/dev/null 2>&1 && iasl -p re dsdt.dsl 2>&1; rm -rf %s",
+		 dir, dir);
+	out = popen(cmd, "r");
+	CHECK(out != NULL);
+	if (!out)
+		return;
+	while (fgets(line, sizeof(line), out))
+		if (strstr(line, "Compilation successful. 0 Errors, 0 Warnings"))
+			clean = true;
+	pclose(out);
+	CHECK(clean);
+}
+
 static void check_machine(unsigned cpus, uint64_t below_4g)
 {
 	struct acpi_tables t;
@@ -741,8 +782,11 @@ static void check_machine(unsigned cpus, uint64_t below_4g)
 	CHECK_EQ(isos, 5);
 	CHECK_EQ(level, 4);
 	CHECK_EQ(nmis, 1);
-	if (dsdt)
+	if (dsdt) {
 		check_dsdt(dsdt);
+		if (cpus == 1)
+			check_with_iasl(dsdt);
+	}
 out:
 	free(im.tables);
 	free(im.rsdp);
