@@ -19,6 +19,7 @@
 #include "dm.h"
 #include "iospace.h"
 #include "log.h"
+#include "qmp.h"
 #include "uart16550.h"
 
 #define UART_ISA_MOD "uart"
@@ -96,19 +97,40 @@ static int uart_isa_chardev_spec(const struct opts *o, char *buf, size_t cap)
 	return len < cap ? 0 : -ENAMETOOLONG;
 }
 
-static int uart_isa_resources(const struct opts *o, uint64_t *iobase, uint64_t *irq)
+/*
+ * Tell the toolstack where the port went, as qemu-dm did: QMP query-chardev
+ * (label serialN, "pty:/dev/pts/M" for ptys) and the log line that
+ * `hvmctl console` and xl-era tools look for.
+ */
+static void uart_isa_announce(struct dev *d, struct chardev *chr, uint64_t index, const char *spec)
 {
-	uint64_t index;
+	const char *pty = chardev_pty_path(chr);
+	char label[24], file[UART_ISA_SPEC_MAX + 8];
+
+	snprintf(label, sizeof(label), "serial%u", (unsigned)index);
+	if (pty) {
+		dm_info(UART_ISA_MOD, "char device redirected to %s (label %s)", pty, label);
+		snprintf(file, sizeof(file), "pty:%s", pty);
+	} else {
+		snprintf(file, sizeof(file), "%s", spec);
+	}
+	if (chr && qmp_add_chardev(d->dm, label, file) < 0)
+		dm_warn(UART_ISA_MOD, "%s: not listed in query-chardev", d->id);
+}
+
+static int uart_isa_resources(const struct opts *o, uint64_t *index, uint64_t *iobase,
+			      uint64_t *irq)
+{
 	int rc;
 
-	rc = opts_get_u64(o, "index", 0, &index);
-	if (rc || index >= 4) {
+	rc = opts_get_u64(o, "index", 0, index);
+	if (rc || *index >= 4) {
 		dm_err(UART_ISA_MOD, "index must be 0-3 (COM1-COM4)");
 		return -EINVAL;
 	}
-	rc = opts_get_u64(o, "iobase", uart_isa_com[index].iobase, iobase);
+	rc = opts_get_u64(o, "iobase", uart_isa_com[*index].iobase, iobase);
 	if (!rc)
-		rc = opts_get_u64(o, "irq", uart_isa_com[index].irq, irq);
+		rc = opts_get_u64(o, "irq", uart_isa_com[*index].irq, irq);
 	if (rc || *iobase > 0xffff - UART_ISA_NR_PORTS + 1 || *irq >= DM_MAX_GSIS) {
 		dm_err(UART_ISA_MOD, "bad iobase/irq (iobase <= 0xfff8, irq < %u)", DM_MAX_GSIS);
 		return -EINVAL;
@@ -120,10 +142,10 @@ static int uart_isa_create(struct dev *d, const struct opts *o)
 {
 	struct uart_isa *s = d->state;
 	char spec[UART_ISA_SPEC_MAX];
-	uint64_t iobase, irq;
+	uint64_t index, iobase, irq;
 	int rc;
 
-	rc = uart_isa_resources(o, &iobase, &irq);
+	rc = uart_isa_resources(o, &index, &iobase, &irq);
 	if (rc)
 		return rc;
 	rc = uart_isa_chardev_spec(o, spec, sizeof(spec));
@@ -144,10 +166,9 @@ static int uart_isa_create(struct dev *d, const struct opts *o)
 		       (unsigned long long)(iobase + UART_ISA_NR_PORTS - 1));
 		return rc;
 	}
-	dm_info(UART_ISA_MOD, "%s: 16550A at 0x%llx irq %llu, backend %s%s%s", d->id,
-		(unsigned long long)iobase, (unsigned long long)irq, spec,
-		chardev_pty_path(s->chr) ? " " : "",
-		chardev_pty_path(s->chr) ? chardev_pty_path(s->chr) : "");
+	dm_info(UART_ISA_MOD, "%s: 16550A at 0x%llx irq %llu, backend %s", d->id,
+		(unsigned long long)iobase, (unsigned long long)irq, spec);
+	uart_isa_announce(d, s->chr, index, spec);
 	return 0;
 }
 

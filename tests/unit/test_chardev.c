@@ -22,6 +22,7 @@
 #include "device.h"
 #include "dm.h"
 #include "loop.h"
+#include "qmp.h"
 #include "tap.h"
 
 struct fe {
@@ -480,6 +481,39 @@ static void test_uart_tx_backpressure(void)
 	dm_destroy(dm);
 }
 
+/* A pty port is announced for `hvmctl console`: QMP query-chardev lists it. */
+static void test_uart_pty_announce(void)
+{
+	static const char req[] = "{\"execute\": \"qmp_capabilities\"}\n"
+				  "{\"execute\": \"query-chardev\"}\n";
+	struct dm *dm = NULL;
+	struct dev *d;
+	char buf[8192] = "", want[96];
+	size_t len = 0;
+	int sv[2], i;
+
+	CHECK_EQ(dm_create_standalone(1 << 20, &dm), 0);
+	CHECK_EQ(dev_create(dm, "uart16550", "index=1,chardev=pty", &d), 0);
+	CHECK(chardev_pty_path(uart_isa_chardev(d)) != NULL);
+	snprintf(want, sizeof(want), "\"pty:%s\"", chardev_pty_path(uart_isa_chardev(d)));
+	CHECK_EQ(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	CHECK_EQ(qmp_attach_fd(dm, sv[0]), 0);
+	CHECK_EQ(write(sv[1], req, sizeof(req) - 1), (ssize_t)sizeof(req) - 1);
+	for (i = 0; i < 100 && !strstr(buf, "serial1"); i++) {
+		ssize_t n;
+
+		loop_run_once(dm->loop, 10);
+		n = recv(sv[1], buf + len, sizeof(buf) - 1 - len, MSG_DONTWAIT);
+		if (n > 0)
+			len += (size_t)n;
+		buf[len] = 0;
+	}
+	CHECK(strstr(buf, "\"serial1\"") != NULL);
+	CHECK(strstr(buf, want) != NULL);
+	close(sv[1]);
+	dm_destroy(dm);
+}
+
 int main(void)
 {
 	struct dm_loop *loop;
@@ -499,6 +533,7 @@ int main(void)
 	loop_destroy(loop);
 	test_uart_over_unix();
 	test_uart_tx_backpressure();
+	test_uart_pty_announce();
 	tmp_path(path, sizeof(path), "out.txt");
 	unlink(path);
 	rmdir(tmp_dir);
