@@ -15,7 +15,8 @@
 #
 # Packages are fetched with `apt-get download` into OUTDIR/cache and unpacked
 # with `dpkg -x`; nothing is installed, nothing is loop-mounted.  Repeat runs
-# reuse the cache and rebuild only what is missing or older than its inputs.
+# reuse the cache and rebuild only what is missing or older than its inputs;
+# HVM_GUEST_REFRESH=1 looks for newer kernel packages.
 # Needs: apt-get, dpkg, cpio, gzip, python3, mtools, syslinux, isolinux,
 # xorriso (scripts/setup-deps.sh installs them).
 set -eu
@@ -50,15 +51,30 @@ MODULES="libata ata_piix ata_generic scsi_mod sd_mod sr_mod cdrom
 	drm drm_kms_helper cirrus bochs serio_raw psmouse evdev
 	virtio_pci"
 
-# resolve PKG: the concrete package a metapackage (linux-image-686) depends on.
-resolve() {
-	case $1 in
-	linux-image-686|linux-image-686-pae)
-		apt-cache depends "$1:i386" 2>/dev/null |
-			sed -n 's/^ *Depends: \(linux-image-[0-9][^:]*\).*/\1/p' | head -n1
-		;;
-	*) echo "$1" ;;
-	esac
+# resolve_kernels: set KPKG_686 and KPKG_PAE to the concrete packages the
+# linux-image-686(-pae) metapackages depend on.  apt-cache is slow (seconds
+# per call), so the answer is remembered in the cache; HVM_GUEST_REFRESH=1
+# asks again (to pick up a newer kernel).
+resolve_kernels() {
+	if [ -z "${HVM_GUEST_REFRESH:-}" ] && [ -f "$CACHE/resolved.env" ]; then
+		. "$CACHE/resolved.env"
+		if ls "$CACHE/${KPKG_686}"_*_i386.deb "$CACHE/${KPKG_PAE}"_*_i386.deb >/dev/null 2>&1; then
+			return 0
+		fi
+	fi
+	deps=$(apt-cache depends linux-image-686:i386 linux-image-686-pae:i386 2>/dev/null |
+		sed -n 's/^ *Depends: \(linux-image-[0-9][^:]*\).*/\1/p')
+	if [ -z "$deps" ]; then
+		log "no i386 package index; running apt-get update"
+		apt-get update -q >&2 || true
+		deps=$(apt-cache depends linux-image-686:i386 linux-image-686-pae:i386 2>/dev/null |
+			sed -n 's/^ *Depends: \(linux-image-[0-9][^:]*\).*/\1/p')
+	fi
+	KPKG_686=$(echo "$deps" | grep -- '-686$' | head -n1)
+	KPKG_PAE=$(echo "$deps" | grep -- '-686-pae$' | head -n1)
+	[ -n "$KPKG_686" ] && [ -n "$KPKG_PAE" ] ||
+		die "cannot resolve linux-image-686:i386 (is i386 enabled: dpkg --add-architecture i386?)"
+	printf 'KPKG_686=%s\nKPKG_PAE=%s\n' "$KPKG_686" "$KPKG_PAE" >"$CACHE/resolved.env"
 }
 
 # fetch PKG: print the path of the cached i386 .deb, downloading it once.
@@ -98,13 +114,7 @@ newer() { # newer TARGET INPUT...: true if TARGET is missing or older than an in
 	return 1
 }
 
-if [ -z "$(resolve linux-image-686)" ]; then
-	log "no i386 package index; running apt-get update"
-	apt-get update -q >&2 || true
-fi
-KPKG_686=$(resolve linux-image-686)
-KPKG_PAE=$(resolve linux-image-686-pae)
-[ -n "$KPKG_686" ] && [ -n "$KPKG_PAE" ] || die "cannot resolve linux-image-686:i386 (i386 index missing?)"
+resolve_kernels
 
 DEB_686=$(fetch "$KPKG_686")
 DEB_PAE=$(fetch "$KPKG_PAE")
