@@ -906,10 +906,13 @@ static int cirrus_create(struct dev *d, const struct opts *o)
 
 	if (!bus)
 		return -ENODEV;
-	if (opts_get_u64(o, "vram", mb, &mb) || mb != (CIRRUS_VRAM_SIZE >> 20)) {
-		dm_err("cirrus", "the CL-GD5446 has 4 MB of video memory (vram=4)");
+	/* xl configurations say videoram=8 or 16 for Cirrus; the chip has 4 MB (as in QEMU). */
+	if (opts_get_u64(o, "vram", mb, &mb) || (mb != 4 && mb != 8 && mb != 16)) {
+		dm_err("cirrus", "videoram must be 4, 8 or 16 (MB); the CL-GD5446 uses 4");
 		return -EINVAL;
 	}
+	if (mb != 4)
+		dm_info("cirrus", "videoram=%llu: the CL-GD5446 has 4 MB", (unsigned long long)mb);
 	err = vga_init(&s->vga, d->dm, CIRRUS_VRAM_SIZE);
 	if (err)
 		return err;
