@@ -114,7 +114,7 @@ enum {
 	EXC_MC = 18,
 };
 
-#define TLB_BITS 8
+#define TLB_BITS 10
 #define TLB_SIZE (1u << TLB_BITS)
 
 /*
@@ -229,6 +229,7 @@ void x86_lin_write_slow(struct x86cpu *cpu, uint32_t la, uint32_t val, unsigned 
 void x86_lin_touch_write(struct x86cpu *cpu, uint32_t la, unsigned size, bool user);
 uint64_t x86_translate(struct x86cpu *cpu, uint32_t la, bool write, bool user, bool exec);
 uint8_t *x86_fetch_page(struct x86cpu *cpu, uint32_t la);
+uint8_t *x86_host_ptr(struct x86cpu *cpu, uint32_t la, bool write);
 uint32_t x86_seg_check(struct x86cpu *cpu, int s, uint32_t off, unsigned size, bool write);
 uint64_t x86_phys_read(struct x86cpu *cpu, uint64_t gpa, unsigned size);
 void x86_phys_write(struct x86cpu *cpu, uint64_t gpa, uint64_t val, unsigned size);
@@ -378,7 +379,21 @@ void x86_step(struct x86cpu *cpu);
 uint32_t rm_read(struct x86cpu *cpu, unsigned size);
 uint32_t rm_read_rmw(struct x86cpu *cpu, unsigned size);
 void rm_write(struct x86cpu *cpu, unsigned size, uint32_t v);
-uint8_t fetch8(struct x86cpu *cpu);
+uint8_t x86_fetch8_slow(struct x86cpu *cpu);
+
+/* Instruction fetch: the current code page's host pointer is cached. */
+static inline uint8_t fetch8(struct x86cpu *cpu)
+{
+	uint32_t eip = cpu->eip;
+	uint32_t la = cpu->seg[S_CS].base + eip;
+
+	if (likely((la >> 12) == cpu->fetch_vpn && eip <= cpu->seg[S_CS].limit)) {
+		cpu->eip = eip + 1;
+		return cpu->fetch_host[la & 0xfff];
+	}
+	return x86_fetch8_slow(cpu);
+}
+
 uint16_t fetch16(struct x86cpu *cpu);
 uint32_t fetch32(struct x86cpu *cpu);
 void x86_jump(struct x86cpu *cpu, uint32_t eip);

@@ -7,7 +7,7 @@
  */
 #include "cpu.h"
 
-uint8_t fetch8(struct x86cpu *cpu)
+uint8_t x86_fetch8_slow(struct x86cpu *cpu)
 {
 	uint32_t eip = cpu->eip;
 	uint32_t la = cpu->seg[S_CS].base + eip;

@@ -273,3 +273,15 @@ uint32_t x86_seg_check(struct x86cpu *cpu, int s, uint32_t off, unsigned size, b
 	}
 	return sg->base + off;
 }
+
+/* Host pointer for la (translated with fault checks), NULL if not plain RAM. */
+uint8_t *x86_host_ptr(struct x86cpu *cpu, uint32_t la, bool write)
+{
+	struct tlb_ent *e;
+
+	x86_translate(cpu, la, write, cpu->user, false);
+	e = &cpu->tlb[cpu->user][(la >> 12) & (TLB_SIZE - 1)];
+	if (write ? e->vpn_w != la >> 12 : (e->vpn_r != la >> 12 || !e->host))
+		return NULL;
+	return e->host + (la & 0xfff);
+}

@@ -67,6 +67,58 @@ static uint32_t pio_fast(struct x86cpu *cpu, bool in, uint16_t port, unsigned si
 	return n;
 }
 
+/*
+ * REP MOVS/STOS going up through RAM: whole runs inside one source and one
+ * destination page at a time.  Returns items done (0: take the slow path).
+ */
+static uint32_t bulk_fwd(struct x86cpu *cpu, uint8_t op, unsigned size, int s, uint32_t count)
+{
+	bool movs = op <= 0xa5;
+	uint32_t di = areg(cpu, R_EDI), si = areg(cpu, R_ESI), n = count;
+	uint32_t amax = cpu->in.adsz == 4 ? 0xffffffffu : 0xffff;
+	uint8_t *d, *src = NULL;
+
+	if (cpu->eflags & F_DF)
+		return 0;
+	uint32_t dla = seg_addr(cpu, S_ES, di, size, true);
+	if (n > (4096 - (dla & 0xfff)) / size)
+		n = (4096 - (dla & 0xfff)) / size;
+	if (movs) {
+		uint32_t sla = seg_addr(cpu, s, si, size, false);
+		if (n > (4096 - (sla & 0xfff)) / size)
+			n = (4096 - (sla & 0xfff)) / size;
+		if (n < 2 || (uint64_t)si + n * size - 1 > amax)
+			return 0;
+		seg_addr(cpu, s, si, n * size, false);
+		src = x86_host_ptr(cpu, sla, false);
+		if (!src)
+			return 0;
+	}
+	if (n < 2 || (uint64_t)di + n * size - 1 > amax)
+		return 0;
+	seg_addr(cpu, S_ES, di, n * size, true);
+	d = x86_host_ptr(cpu, dla, true);
+	if (!d)
+		return 0;
+	if (movs) {
+		/* forward copy semantics: an overlapping destination just ahead replicates */
+		if (d > src && d < src + n * size)
+			return 0;
+		memmove(d, src, n * size);
+		reg_write(cpu, R_ESI, cpu->in.adsz, si + n * size);
+	} else {
+		uint32_t v = reg_read(cpu, R_EAX, size);
+		if (size == 1) {
+			memset(d, (int)v, n);
+		} else {
+			for (uint32_t i = 0; i < n; i++)
+				st(d + i * size, v, size);
+		}
+	}
+	reg_write(cpu, R_EDI, cpu->in.adsz, di + n * size);
+	return n;
+}
+
 static bool string_once(struct x86cpu *cpu, uint8_t op, unsigned size, int s, int32_t delta)
 {
 	uint32_t a, b;
@@ -138,6 +190,14 @@ void x86_string(struct x86cpu *cpu, uint8_t op)
 	}
 	count = areg(cpu, R_ECX);
 	for (unsigned i = 0; i < REP_CHUNK && count; i++) {
+		if ((op <= 0xa5 && op >= 0xa4) || op == 0xaa || op == 0xab) {
+			uint32_t n = count > 1 ? bulk_fwd(cpu, op, size, s, count) : 0;
+			if (n) {
+				count -= n;
+				reg_write(cpu, R_ECX, in->adsz, count);
+				continue;
+			}
+		}
 		if (is_io && count > 1) {
 			bool in_dir = op < 0x6e;
 			uint32_t n = pio_fast(cpu, in_dir, (uint16_t)cpu->gpr[R_EDX], size, count,
