@@ -369,24 +369,30 @@ static int cmd_system_powerdown(struct qmp_req *req)
 
 static int cmd_quit(struct qmp_req *req)
 {
-	struct dm *dm = req->dm;
+	qmp_event(req->dm, "SHUTDOWN", host_reason("host-qmp-quit"));
+	req->quit = true; /* acted on in quit_now(), once the reply is out */
+	return 0;
+}
+
+/*
+ * QEMU exits at once and, under Xen, the toolstack then destroys the
+ * domain.  Without its dm the domain cannot run, so ask the hypervisor to
+ * destroy it: it then ends with HVM_EXIT_DESTROYED rather than a crash that
+ * on_crash=restart would bring back.  The hypervisor may go away before it
+ * answers, which is why the QMP reply has been written already.
+ */
+static void quit_now(struct dm *dm)
+{
 	int r;
 
-	/*
-	 * QEMU exits at once and, under Xen, the toolstack then destroys the
-	 * domain.  Without its dm the domain cannot run, so ask the hypervisor
-	 * to destroy it first: it then ends with HVM_EXIT_DESTROYED rather than
-	 * a crash that on_crash=restart would bring back.  The loop stops once
-	 * the reply is written.
-	 */
-	qmp_event(dm, "SHUTDOWN", host_reason("host-qmp-quit"));
+	dm_info("qmp", "quit requested over QMP");
 	if (dm->setup_sock >= 0) {
 		r = hvlink_call(dm, HVM_MSG_DESTROY, NULL, 0, NULL, 0, NULL, 0, NULL);
 		if (r)
-			dm_warn("qmp", "quit: the hypervisor refused DESTROY: %s", strerror(-r));
+			dm_warn("qmp", "quit: DESTROY request: %s", strerror(-r));
 	}
-	req->quit = true;
-	return 0;
+	if (dm->loop)
+		loop_quit(dm->loop);
 }
 
 /* QKeyCode names (QEMU qapi/ui.json). */
@@ -865,9 +871,7 @@ static void process_input(struct qmp_session *s)
 			session_kill(s);
 		json_free(reply);
 		if (quit) {
-			dm_info("qmp", "quit requested over QMP");
-			if (dm->loop)
-				loop_quit(dm->loop);
+			quit_now(dm);
 			return;
 		}
 	}

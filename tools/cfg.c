@@ -635,6 +635,25 @@ static int want_str_in(struct ictx *x, const char *const *allowed, const char *m
 	return bad(x, "expected %s", msg);
 }
 
+/* Every disk spec must parse, and each IDE slot holds one drive. */
+static int check_disks(struct ictx *x, struct domcfg *d)
+{
+	char why[256];
+	unsigned i, j;
+
+	if (d->nr_disk > 4)
+		return bad(x, "at most 4 disks (the emulated IDE slots hda-hdd)");
+	for (i = 0; i < d->nr_disk; i++) {
+		if (disk_parse(d->disk[i], &d->disks[i], why, sizeof(why)))
+			return bad(x, "'%.100s': %s", d->disk[i], why);
+		for (j = 0; j < i; j++)
+			if (d->disks[j].index == d->disks[i].index)
+				return bad(x, "'%.100s' and '%.100s' use the same IDE slot",
+					   d->disk[j], d->disk[i]);
+	}
+	return 0;
+}
+
 static int set_key(struct ictx *x, struct domcfg *d)
 {
 	static const char *const hvm[] = { "hvm", NULL };
@@ -761,6 +780,12 @@ static int set_key(struct ictx *x, struct domcfg *d)
 		if (v->type != CFG_LIST)
 			return bad(x, "expected a list of disk specs");
 		r = get_list(x, d->disk, CFG_MAX_LIST, &d->nr_disk, "disk specs");
+		if (!r)
+			r = check_disks(x, d);
+	} else if (!strcmp(k, "vga")) {
+		static const char *const vgas[] = { "stdvga", "cirrus", "none", NULL };
+
+		r = want_str_in(x, vgas, "stdvga, cirrus or none", &d->vga);
 	} else if (!strcmp(k, "vif")) {
 		if (v->type != CFG_LIST)
 			return bad(x, "expected a list of vif specs");
@@ -877,6 +902,7 @@ void domcfg_free(struct domcfg *d)
 	free(d->device_model);
 	free(d->device_model_version);
 	free(d->accel);
+	free(d->vga);
 	free(d->vnclisten);
 	free(d->vncpasswd);
 	free(d->keymap);

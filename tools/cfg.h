@@ -15,6 +15,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "disk.h"
+
 enum cfg_type {
 	CFG_STR,
 	CFG_INT,
@@ -72,6 +74,7 @@ struct domcfg {
 	char *accel; /* auto, kvm, emu */
 	/* Display and devices (passed through to hvmdm as qemu-dm options). */
 	bool vnc, vncunused, sdl, nographic, stdvga, usb;
+	char *vga; /* "std", "cirrus" or "none"; NULL: the dm's default (cirrus) */
 	char *vnclisten, *vncpasswd, *keymap, *soundhw, *fda, *fdb;
 	long long vncdisplay; /* -1: unset */
 	long long videoram;   /* 0: unset */
@@ -79,6 +82,7 @@ struct domcfg {
 	unsigned nr_usbdevice;
 	char *disk[CFG_MAX_LIST];
 	unsigned nr_disk;
+	struct disk disks[4]; /* disk[] parsed; one per IDE slot at most */
 	char *vif[CFG_MAX_LIST];
 	unsigned nr_vif;
 };

@@ -95,11 +95,8 @@ static int load_config(const char *path, char **kv, int nkv, struct cfg *c, stru
 		return r;
 	}
 	fputs(warn, stderr);
-	if (d->nr_disk)
-		fprintf(stderr, "hvmctl: warning: disk: not yet passed to the device model\n");
-	if (d->sdl || d->soundhw || d->fda || d->fdb)
-		fprintf(stderr, "hvmctl: warning: sdl/soundhw/fda/fdb: not yet passed to the "
-				"device model\n");
+	if (d->sdl || d->soundhw)
+		fprintf(stderr, "hvmctl: warning: sdl/soundhw: not supported by hvmdm, ignored\n");
 	return 0;
 }
 
@@ -198,6 +195,14 @@ static int cmd_create(int argc, char **argv)
 		launch_print(&l);
 		r = 0;
 		goto out;
+	}
+	for (unsigned i = 0; i < d.nr_disk; i++) {
+		if (d.disks[i].target[0] && access(d.disks[i].target, R_OK)) {
+			fprintf(stderr, "hvmctl: disk '%s': %s: %s\n", d.disk[i], d.disks[i].target,
+				strerror(errno));
+			r = 1;
+			goto out;
+		}
 	}
 	r = launch_reserve(&l, err, sizeof(err));
 	if (r) {

@@ -109,6 +109,13 @@ static void add_vnc(const struct launch *l, struct argv *a)
 			 d->vncpasswd && d->vncpasswd[0] ? ",password" : "");
 	if (d->vncunused)
 		argv_add(a, "-vncunused");
+	if (d->vncpasswd && d->vncpasswd[0]) {
+		char p[PATH_MAX];
+
+		domdir_path(l->rundir, l->domid, "vncpasswd", p, sizeof(p));
+		argv_add(a, "-vnc-password-file");
+		argv_add(a, "%s", p);
+	}
 }
 
 /* xl vif spec -> qemu-dm's -net nic / -net tap pair (ecosystem.md 1.2). */
@@ -189,8 +196,27 @@ static void build_dm_argv(struct launch *l, struct argv *a)
 		argv_add(a, "-videoram");
 		argv_add(a, "%lld", d->videoram);
 	}
-	if (d->stdvga)
+	if (d->vga)
+		argv_add(a, "-vga");
+	if (d->vga)
+		argv_add(a, "%s", !strcmp(d->vga, "stdvga") ? "std" : d->vga);
+	else if (d->stdvga)
 		argv_add(a, "-std-vga");
+	for (i = 0; i < d->nr_disk; i++) {
+		char drive[PATH_MAX + 128];
+
+		disk_drive_arg(&d->disks[i], drive, sizeof(drive));
+		argv_add(a, "-drive");
+		argv_add(a, "%s", drive);
+	}
+	if (d->fda && d->fda[0]) {
+		argv_add(a, "-fda");
+		argv_add(a, "%s", d->fda);
+	}
+	if (d->fdb && d->fdb[0]) {
+		argv_add(a, "-fdb");
+		argv_add(a, "%s", d->fdb);
+	}
 	argv_add(a, "-boot");
 	argv_add(a, "%s", d->boot);
 	if (d->usb || d->nr_usbdevice)
@@ -483,6 +509,23 @@ static void report(struct launch *l, const char *msg)
 	}
 }
 
+/* The VNC password goes to hvmdm in a 0600 file, never on its command line. */
+static int write_secret(struct launch *l)
+{
+	char p[PATH_MAX];
+	int fd, r = 0;
+	size_t n = strlen(l->d->vncpasswd);
+
+	domdir_path(l->rundir, l->domid, "vncpasswd", p, sizeof(p));
+	fd = open(p, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return -errno;
+	if (write(fd, l->d->vncpasswd, n) != (ssize_t)n || write(fd, "\n", 1) != 1)
+		r = -EIO;
+	close(fd);
+	return r;
+}
+
 /* Start hvmhv, wait for its setup socket, start hvmdm, wait for QMP. */
 static int start_once(struct launch *l, char *err, size_t errlen)
 {
@@ -497,6 +540,14 @@ static int start_once(struct launch *l, char *err, size_t errlen)
 	log_path(l->rundir, "hvmhv", l->d->name, hvlog, sizeof(hvlog));
 	log_path(l->rundir, "qemu-dm", l->d->name, dmlog, sizeof(dmlog));
 
+	if (l->d->vncpasswd && l->d->vncpasswd[0]) {
+		r = write_secret(l);
+		if (r) {
+			snprintf(err, errlen, "cannot write the VNC password file: %s",
+				 strerror(-r));
+			return r;
+		}
+	}
 	build_hv_argv(l, &a);
 	l->st.hv_pid = spawn(&a, hvlog);
 	argv_free(&a);

@@ -45,6 +45,9 @@ static int qmpc_read(struct qmpc *c, struct json **out, char **text)
 	ssize_t n;
 	int r;
 
+	*out = NULL;
+	if (text)
+		*text = NULL;
 	for (;;) {
 		r = c->len ? json_parse(c->buf, c->len, out, &used) : -EAGAIN;
 		if (!r) {
@@ -124,8 +127,11 @@ static int qmpc_reply(struct qmpc *c, struct json **out, char **text)
 		if (!json_get(*out, "event"))
 			return 0;
 		json_free(*out);
-		if (text)
+		*out = NULL;
+		if (text) {
 			free(*text);
+			*text = NULL;
+		}
 	}
 	return -EPROTO;
 }

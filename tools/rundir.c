@@ -220,8 +220,8 @@ int domain_find(const char *rundir, const char *what, struct domstate *st)
 int domain_remove(const char *rundir, unsigned domid)
 {
 	/* The state file goes last: while it exists the domain is listed. */
-	static const char *const files[] = { "setup.sock", "qmp.sock", "hvmdm.pid", "state.tmp",
-					     "state" };
+	static const char *const files[] = { "setup.sock", "qmp.sock",	"hvmdm.pid",
+					     "vncpasswd",  "state.tmp", "state" };
 	char p[PATH_MAX];
 	size_t i;
 

@@ -362,6 +362,111 @@ static void test_accepted_values(void)
 	domcfg_free(&d);
 }
 
+static void test_disks(void)
+{
+	/* Equivalent forms from xl-disk-configuration(5), plus the xm ones. */
+	static const struct {
+		const char *spec, *drive;
+	} ok[] = {
+		{ "/dev/vg/guest-volume,,hda", "file=/dev/vg/"
+					       "guest-volume,format=raw,index=0,media=disk,"
+					       "readonly=off" },
+		{ "/dev/vg/guest-volume,raw,hda,rw", "file=/dev/vg/"
+						     "guest-volume,format=raw,index=0,media=disk,"
+						     "readonly=off" },
+		{ "format=raw, vdev=hda, access=rw, target=/dev/vg/guest-volume", "file=/dev/vg/"
+										  "guest-volume,"
+										  "format=raw,"
+										  "index=0,media="
+										  "disk,readonly="
+										  "off" },
+		{ "raw:/dev/vg/guest-volume,hda,w", "file=/dev/vg/"
+						    "guest-volume,format=raw,index=0,media=disk,"
+						    "readonly=off" },
+		{ "/root/image.iso,,hdc,cdrom", "file=/root/"
+						"image.iso,format=raw,index=2,media=cdrom,readonly="
+						"on" },
+		{ "/root/image.iso,,hdc,devtype=cdrom", "file=/root/"
+							"image.iso,format=raw,index=2,media=cdrom,"
+							"readonly=on" },
+		{ ",,hdc,cdrom", "file=,format=raw,index=2,media=cdrom,readonly=on" },
+		{ ",hdc:cdrom,r", "file=,format=raw,index=2,media=cdrom,readonly=on" },
+		{ "file:/var/images/min-el3-i386.img,hda,w", "file=/var/images/"
+							     "min-el3-i386.img,format=raw,index=0,"
+							     "media=disk,readonly=off" },
+		{ "tap:aio:/img/a.img,hdb,r", "file=/img/"
+					      "a.img,format=raw,index=1,media=disk,readonly=on" },
+		{ "/img/q.qcow2,qcow2,xvdd,w", "file=/img/"
+					       "q.qcow2,format=qcow2,index=3,media=disk,readonly="
+					       "off" },
+		{ "qcow2:/img/q.qcow2,hdd,w", "file=/img/"
+					      "q.qcow2,format=qcow2,index=3,media=disk,readonly="
+					      "off" },
+		{ "vdev=hdb, target=/img/with,comma.img", "file=/img/"
+							  "with,,comma.img,format=raw,index=1,"
+							  "media=disk,readonly=off" },
+	};
+	static const struct {
+		const char *spec, *why;
+	} bad[] = {
+		{ "/img/a.img,vhd,hda", "format 'vhd' is not supported (raw or qcow2)" },
+		{ "/img/a.img,,sda", "vdev 'sda': only the emulated IDE slots hda-hdd (or "
+				     "xvda-xvdd) exist" },
+		{ "/img/a.img,,hde", "vdev 'hde': only the emulated IDE slots hda-hdd (or "
+				     "xvda-xvdd) exist" },
+		{ "/img/a.img,,hda:floppy", "vdev 'hda:floppy': the suffix must be :cdrom or "
+					    ":disk" },
+		{ "/img/a.img,,hda,x", "access 'x': use r, ro, w or rw" },
+		{ "/img/a.img,raw", "no vdev (hda-hdd)" },
+		{ ",,hda", "a disk needs a target (image path)" },
+		{ "/a.iso,,hdc,cdrom,w", "a CD-ROM is read-only (access r)" },
+		{ "/a.img,,hda,w,extra", "unexpected 'extra' after the access mode" },
+		{ "colour=red,/a.img,,hda", "unknown key 'colour'" },
+	};
+	struct disk d;
+	char drive[512], why[256], text[512];
+	struct domcfg dc;
+	size_t i;
+
+	for (i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+		CHECK_EQ(disk_parse(ok[i].spec, &d, why, sizeof(why)), 0);
+		disk_drive_arg(&d, drive, sizeof(drive));
+		CHECK(!strcmp(drive, ok[i].drive));
+		if (strcmp(drive, ok[i].drive))
+			fprintf(stderr, "  %s\n  got  %s\n  want %s\n", ok[i].spec, drive,
+				ok[i].drive);
+	}
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		why[0] = '\0';
+		CHECK_EQ(disk_parse(bad[i].spec, &d, why, sizeof(why)), (uint64_t)-EINVAL);
+		CHECK(!strcmp(why, bad[i].why));
+		if (strcmp(why, bad[i].why))
+			fprintf(stderr, "  %s\n  got  %s\n  want %s\n", bad[i].spec, why,
+				bad[i].why);
+	}
+	/* In a configuration: the entry is named; slots are unique. */
+	expect_error("name='a'\ndisk = [ '/a.img,,hda', '/b.img,vhd,hdb' ]\n",
+		     "guest.cfg:2: disk = [\"/a.img,,hda\", \"/b.img,vhd,hdb\"]: '/b.img,vhd,hdb': "
+		     "format 'vhd' is not supported (raw or qcow2)");
+	expect_error("name='a'\ndisk = [ '/a.img,,hda', '/b.img,,xvda' ]\n", "guest.cfg:2: disk = "
+									     "[\"/a.img,,hda\", "
+									     "\"/b.img,,xvda\"]: "
+									     "'/a.img,,hda' and "
+									     "'/b.img,,xvda' use "
+									     "the same IDE slot");
+	snprintf(text, sizeof(text),
+		 "name='a'\ndisk=['/a,,hda','/b,,hdb','/c,,hdc','/d,,hdd','/e,,hda']\n");
+	CHECK_EQ(load(text, &dc), (uint64_t)-EINVAL);
+	CHECK(strstr(err, "at most 4 disks") != NULL);
+	domcfg_free(&dc);
+	CHECK_EQ(load("name='a'\ndisk=['/a.qcow2,qcow2,hdb,r']\nvga='stdvga'\n", &dc), 0);
+	CHECK(dc.nr_disk == 1 && dc.disks[0].index == 1 && dc.disks[0].readonly);
+	CHECK(dc.vga && !strcmp(dc.vga, "stdvga"));
+	domcfg_free(&dc);
+	expect_error("name='a'\nvga='qxl'\n", "guest.cfg:2: vga = \"qxl\": expected stdvga, cirrus "
+					      "or none");
+}
+
 static void test_file(void)
 {
 	char path[] = "/tmp/test_cfg.XXXXXX";
@@ -390,6 +495,7 @@ int main(void)
 	test_syntax_errors();
 	test_value_errors();
 	test_accepted_values();
+	test_disks();
 	test_file();
 	return tap_done();
 }

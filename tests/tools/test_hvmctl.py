@@ -134,6 +134,18 @@ def dry_run(e):
     assert dm.startswith('/opt/dm -d 1 -domain-name g2 -m 128 -vcpus 1 '), dm
     assert ' -vnc 127.0.0.1:2 -vncunused ' in dm and '-nographic' not in dm, dm
     assert '-acpi' not in dm and '-serial' not in dm, dm
+    # Disks become -drive options, vga/fda pass through, the VNC password goes in a file.
+    c3 = e.cfg("name='g3'\ndisk=['/img/a.img,,hda,w', ',hdc:cdrom,r']\nvga='stdvga'\n"
+               "fda='/img/f.img'\nvncpasswd='s3cret'\n", 'g3.cfg')
+    dm = e.ctl('create', '-n', c3, check=0).stdout.splitlines()[1]
+    assert (' -vga std -drive file=/img/a.img,format=raw,index=0,media=disk,readonly=off '
+            '-drive file=,format=raw,index=2,media=cdrom,readonly=on -fda /img/f.img ') in dm, dm
+    assert ('-vnc 127.0.0.1:0,password -vncunused -vnc-password-file %s/1/vncpasswd' % r) in dm
+    assert 's3cret' not in dm
+    # A real create refuses a missing image before starting anything.
+    p = e.ctl('create', c3, check=1)
+    assert "disk '/img/a.img,,hda,w': /img/a.img: No such file or directory" in p.stderr, p.stderr
+    assert not os.path.exists(os.path.join(r, '1'))
 
 
 @test

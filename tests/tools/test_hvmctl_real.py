@@ -63,8 +63,12 @@ def log(name):
 
 
 cfg = os.path.join(tmp, 'real.cfg')
+img = os.path.join(tmp, 'disk.img')
+with open(img, 'wb') as f:
+    f.truncate(1 << 20)
 open(cfg, 'w').write("name = 'real1'\ntype = 'hvm'\nmemory = 32\nvnc = 0\nserial = 'null'\n"
-                     "on_reboot = 'restart'\non_crash = 'destroy'\n")
+                     "on_reboot = 'restart'\non_crash = 'destroy'\n"
+                     "disk = [ '%s,raw,hda,w', ',hdc:cdrom,r' ]\n" % img)
 ok = False
 try:
     p = ctl('create', cfg, check=None)
@@ -75,6 +79,8 @@ try:
         raise AssertionError('create failed:\n' + p.stderr + hvlog + log('qemu-dm-real1.log'))
     st = state()
     assert st['state'] == 'running', st
+    dmlog = log('qemu-dm-real1.log')
+    assert ('hda: disk %s' % img) in dmlog and 'hdc: cdrom (empty) read-only' in dmlog, dmlog
     row = ctl('list').stdout.splitlines()[1].split()
     assert row[:5] == ['real1', '1', '32', '1', 'r-----'], row
 
