@@ -377,6 +377,48 @@ static void test_pty(struct dm_loop *loop)
 	chardev_close(c);
 }
 
+/* stdio on pipes: output, input, and EOF on stdin stops polling it (no spinning). */
+static void test_stdio(struct dm_loop *loop)
+{
+	static struct fe f;
+	int in_pipe[2], out_pipe[2], saved_in, saved_out, n;
+	struct chardev *c;
+	char buf[16];
+
+	memset(&f, 0, sizeof(f));
+	f.room = 64;
+	fflush(stdout);
+	saved_in = dup(0);
+	saved_out = dup(1);
+	CHECK_EQ(pipe(in_pipe), 0);
+	CHECK_EQ(pipe(out_pipe), 0);
+	dup2(in_pipe[0], 0);
+	dup2(out_pipe[1], 1);
+	close(in_pipe[0]);
+	close(out_pipe[1]);
+	CHECK_EQ(chardev_open(loop, "stdio", &c), 0);
+	chardev_attach(c, &fe_ops, &f);
+	CHECK(chardev_connected(c));
+	CHECK_EQ(chardev_write(c, (const uint8_t *)"stdout", 6), 6);
+	CHECK_EQ(read(out_pipe[0], buf, sizeof(buf)), 6);
+	CHECK_EQ(write(in_pipe[1], "key", 3), 3);
+	SPIN(loop, f.len >= 3, 1000);
+	CHECK(f.len == 3 && !memcmp(f.buf, "key", 3));
+	close(in_pipe[1]);
+	SPIN(loop, 0, 50);
+	/* stdin is at EOF and no longer watched: the loop has nothing to report. */
+	n = loop_run_once(loop, 20);
+	CHECK_EQ(n, 0);
+	CHECK_EQ(chardev_write(c, (const uint8_t *)"still", 5), 5);
+	CHECK_EQ(read(out_pipe[0], buf, sizeof(buf)), 5);
+	chardev_close(c);
+	dup2(saved_in, 0);
+	dup2(saved_out, 1);
+	close(saved_in);
+	close(saved_out);
+	close(out_pipe[0]);
+}
+
 /* End to end: bytes from a socket reach the guest through RBR, none lost. */
 static void test_uart_over_unix(void)
 {
@@ -530,6 +572,7 @@ int main(void)
 	test_unix_client(loop);
 	test_tcp(loop);
 	test_pty(loop);
+	test_stdio(loop);
 	loop_destroy(loop);
 	test_uart_over_unix();
 	test_uart_tx_backpressure();

@@ -37,7 +37,7 @@ static int enc_eq(unsigned set, unsigned key, bool down, const uint8_t *want, un
 	uint8_t got[8];
 	unsigned len = ps2_kbd_encode(set, key, down, got);
 
-	return len == n && !memcmp(got, want, n);
+	return len == n && (!n || !memcmp(got, want, n));
 }
 
 static void test_encode(void)
@@ -379,6 +379,18 @@ static void test_hostile(void)
 		}
 	}
 	CHECK(ps2_queue_valid(&k.q) && ps2_queue_valid(&m.q));
+	/* CVE-2017-16845: out-of-range indices (restored state) are detected... */
+	k.q.rptr = PS2_QUEUE_SIZE + 7;
+	CHECK(!ps2_queue_valid(&k.q));
+	k.q.rptr = 0;
+	k.q.count = PS2_QUEUE_SIZE + 1;
+	CHECK(!ps2_queue_valid(&k.q));
+	/* ...and even unchecked, reads stay inside the buffer. */
+	k.q.rptr = 0xffff;
+	k.q.count = 3;
+	for (i = 0; i < 3; i++)
+		CHECK(kread(&k) >= 0);
+	CHECK(ps2_queue_valid(&k.q));
 }
 
 int main(void)
