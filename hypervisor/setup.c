@@ -14,7 +14,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/signalfd.h>
+#include <stdio.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include "backend.h"
@@ -31,14 +33,33 @@ struct req {
 	unsigned nfds;
 };
 
+/*
+ * The socket appears under its final name only once it listens: peers that
+ * wait for the path to exist (toolstack, tests) never see ECONNREFUSED from
+ * the window between bind() and listen().
+ */
 int setup_server_open(struct setup_server *s, struct hv *hv, int signal_fd)
 {
+	char tmp[sizeof(((struct sockaddr_un *)0)->sun_path)];
+	int err;
+
 	memset(s, 0, sizeof(*s));
 	s->signal_fd = signal_fd;
 	for (unsigned i = 0; i < SETUP_MAX_CONNS; i++)
 		s->conn[i].fd = -1;
-	s->listen_fd = hvm_msg_listen(hv->cfg.setup_path);
-	return s->listen_fd < 0 ? s->listen_fd : 0;
+	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp", hv->cfg.setup_path) >= sizeof(tmp))
+		return -ENAMETOOLONG;
+	s->listen_fd = hvm_msg_listen(tmp);
+	if (s->listen_fd < 0)
+		return s->listen_fd;
+	if (rename(tmp, hv->cfg.setup_path) < 0) {
+		err = -errno;
+		close(s->listen_fd);
+		s->listen_fd = -1;
+		unlink(tmp);
+		return err;
+	}
+	return 0;
 }
 
 static void drop_conn(struct setup_server *s, struct hv *hv, struct setup_conn *c)
