@@ -309,8 +309,13 @@ enum x86_exit x86cpu_run(struct x86cpu *cpu, uint64_t budget)
 	cpu->budget_end = cpu->icount + budget;
 	cpu->poll = true;
 	if (setjmp(cpu->jb)) {
-		/* a fault unwound an instruction or an event delivery */
+		/*
+		 * A fault unwound an instruction or an event delivery.  It counts
+		 * against the budget so that a guest faulting forever still
+		 * returns to the caller.
+		 */
 		x86_handle_exception(cpu);
+		cpu->icount++;
 		if (cpu->shutdown)
 			return X86_EXIT_SHUTDOWN;
 		cpu->poll = true;

@@ -103,6 +103,10 @@ enum x86_exit x86cpu_run(struct x86cpu *cpu, uint64_t budget);
 void x86cpu_kick(struct x86cpu *cpu);
 
 void x86cpu_get_regs(const struct x86cpu *cpu, struct x86_regs *r);
+/*
+ * Also flushes the TLB, recomputes CPL (SS.DPL in protected mode) and leaves
+ * the HLT state; the FPU and MSRs are not touched.
+ */
 void x86cpu_set_regs(struct x86cpu *cpu, const struct x86_regs *r);
 
 /* Forget cached decodes and TLB entries covering [gpa, gpa+len). */
