@@ -52,6 +52,7 @@ struct opts {
 	unsigned exits;	  /* in-process KVM exits to time */
 	const char *hvmhv, *hvmdm, *qemu;
 	bool keep;
+	bool emu; /* --accel emu: our software CPU against QEMU's TCG */
 };
 
 static uint64_t now_ns(void)
@@ -263,9 +264,22 @@ static int through_dm(const struct opts *o, double *wr_ns, double *rd_ns)
 {
 	char dir[] = "/tmp/ioreq-latency-XXXXXX", sock[96], bios[96], hvlog[96], dmlog[96],
 	     hvout[96], dmout[96];
-	char *hv_argv[] = { (char *)o->hvmhv, "-d",  "1",     "-setup", sock,	"-m",  "16",
-			    "-accel",	      "kvm", "-bios", bios,	"-log", hvlog, "-name",
-			    "bench",	      NULL };
+	char *hv_argv[] = { (char *)o->hvmhv,
+			    "-d",
+			    "1",
+			    "-setup",
+			    sock,
+			    "-m",
+			    "16",
+			    "-accel",
+			    (char *)(o->emu ? "emu" : "kvm"),
+			    "-bios",
+			    bios,
+			    "-log",
+			    hvlog,
+			    "-name",
+			    "bench",
+			    NULL };
 	char *dm_argv[] = {
 		(char *)o->hvmdm, "-d",	     "1",	    "-setup", sock,  "-m", "16", "-M",
 		"none",		  "-device", "hvm-testdev", "-log",   dmlog, NULL
@@ -345,7 +359,8 @@ static int through_qemu(const struct opts *o, double *wr_ns, double *rd_ns)
 	char *argv[] = { (char *)o->qemu,
 			 "-M",
 			 "pc",
-			 "-enable-kvm",
+			 "-accel",
+			 (char *)(o->emu ? "tcg" : "kvm"),
 			 "-m",
 			 "16",
 			 "-bios",
@@ -405,7 +420,7 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"usage: ioreq-latency [--count N] [--batches B] [--exits E] [--hvmhv PATH]\n"
-		"                     [--hvmdm PATH] [--qemu PATH] [--keep]\n"
+		"                     [--hvmdm PATH] [--qemu PATH] [--accel kvm|emu] [--keep]\n"
 		"Round trip of guest port I/O through hvmhv + hvmdm (accel kvm, guest: a\n"
 		"64 KiB real-mode loop written by this program, hvmdm -M none -device\n"
 		"hvm-testdev, port 0x%x unclaimed) against one KVM port-I/O exit handled\n"
@@ -415,6 +430,8 @@ static void usage(FILE *f)
 		"  --count N    accesses per batch (default 4000)\n"
 		"  --batches B  batches per direction, median taken (default 7, max %d)\n"
 		"  --exits E    in-process exits timed for the floor (default 20000)\n"
+		"  --accel emu  hvmhv -accel emu against qemu -accel tcg instead (no KVM\n"
+		"               floor; BENCH emu_* / qemu_tcg_* lines, same ratio direction)\n"
 		"  --qemu PATH  reference QEMU (default /usr/bin/qemu-system-x86_64; skipped\n"
 		"               when missing)\n",
 		BENCH_PORT, MAX_BATCHES);
@@ -436,6 +453,8 @@ static int parse(int argc, char **argv, struct opts *o)
 			exit(0);
 		} else if (!strcmp(a, "--keep")) {
 			o->keep = true;
+		} else if (v && !strcmp(a, "--accel") && (!strcmp(v, "kvm") || !strcmp(v, "emu"))) {
+			o->emu = !strcmp(v, "emu"), i++;
 		} else if (v && !strcmp(a, "--count")) {
 			o->count = (unsigned)strtoul(v, NULL, 0), i++;
 		} else if (v && !strcmp(a, "--batches")) {
@@ -461,6 +480,31 @@ static int parse(int argc, char **argv, struct opts *o)
 	return 0;
 }
 
+/* --accel emu: hvmhv's software CPU against QEMU's TCG, same guest, same figures. */
+static int run_emu(const struct opts *o)
+{
+	double wr, rd, qwr, qrd;
+
+	printf("ioreq-latency: accel emu (QEMU: tcg), guest: real-mode port loop, hvmdm -M none "
+	       "-device hvm-testdev, %u x %u accesses per direction\n",
+	       o->batches, o->count);
+	if (through_dm(o, &wr, &rd))
+		return 1;
+	printf("BENCH emu_ioreq_pio_write_ns %.0f ns\n", wr);
+	printf("BENCH emu_ioreq_pio_read_ns %.0f ns\n", rd);
+	if (access(o->qemu, X_OK)) {
+		printf("ioreq-latency: %s missing: no QEMU comparison\n", o->qemu);
+		return 0;
+	}
+	if (through_qemu(o, &qwr, &qrd))
+		return 1;
+	printf("BENCH qemu_tcg_pio_write_ns %.0f ns\n", qwr);
+	printf("BENCH qemu_tcg_pio_read_ns %.0f ns\n", qrd);
+	printf("BENCH emu_ioreq_vs_qemu_tcg_pio_write_ratio %.2f\n", wr / qwr);
+	printf("BENCH emu_ioreq_vs_qemu_tcg_pio_read_ratio %.2f\n", rd / qrd);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	double kout, kin, wr, rd, qwr, qrd;
@@ -468,6 +512,8 @@ int main(int argc, char **argv)
 
 	if (parse(argc, argv, &o))
 		return 2;
+	if (o.emu)
+		return run_emu(&o);
 	if (access("/dev/kvm", R_OK | W_OK)) {
 		printf("SKIPPED: /dev/kvm not usable (%s)\n", strerror(errno));
 		return 77;
