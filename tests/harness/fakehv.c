@@ -43,6 +43,7 @@
 #define LOWMEM_MAX 0xc0000000ull /* RAM above this goes to 4 GiB (PCI hole below 4 GiB) */
 #define STARTUP_TIMEOUT_MS 15000
 #define MAX_DM_ARGS 128
+#define RETIRE_GRACE_MS 5000 /* wait for the answer to a timed-out request */
 
 static uint64_t now_ms(void)
 {
@@ -691,8 +692,12 @@ int fhv_ioreq(struct fhv *hv, uint8_t type, uint64_t addr, uint32_t size, uint32
 	if (hv->dm_dead)
 		return -EPIPE;
 	if (ioreq_state(flags) != STATE_IOREQ_NONE && ioreq_state(flags) != STATE_IORESP_READY) {
-		/* An earlier request timed out: the vCPU would still be blocked on it. */
-		deadline = now_ms() + hv->timeout_ms;
+		/*
+		 * An earlier request timed out: the vCPU would still be blocked on
+		 * it.  Give a resumed dm at least RETIRE_GRACE_MS to answer it.
+		 */
+		deadline = now_ms() +
+			   (hv->timeout_ms > RETIRE_GRACE_MS ? hv->timeout_ms : RETIRE_GRACE_MS);
 		while (ioreq_state(flags) != STATE_IORESP_READY) {
 			int w = wait_fd(hv, evfd, deadline, NULL);
 
