@@ -582,16 +582,22 @@ static void take_requests(struct emu_vcpu *ev)
 	take_flush(ev);
 }
 
-/* Sleep until kicked, an interrupt is deliverable, or `max_ns` passed. */
+/*
+ * Sleep until kicked, an interrupt is deliverable, or `max_ns` passed.  The
+ * chip is asked before taking ev->lock (its hooks take that lock); an
+ * interrupt that arrives after the check kicks us, which sets `wake` under
+ * the lock, so it cannot be missed.
+ */
 static void sleep_vcpu(struct emu_vcpu *ev, bool need_intr, uint64_t max_ns)
 {
 	uint64_t until = hv_now_ns() + max_ns;
 	struct timespec ts = { .tv_sec = (time_t)(until / 1000000000ull),
 			       .tv_nsec = (long)(until % 1000000000ull) };
 
+	if (need_intr && irqchip_pending(ev->e->chip, ev->v->index) >= 0)
+		return;
 	pthread_mutex_lock(&ev->lock);
-	while (!ev->wake && !hv_stopping(ev->v->hv) &&
-	       !(need_intr && irqchip_pending(ev->e->chip, ev->v->index) >= 0)) {
+	while (!ev->wake && !hv_stopping(ev->v->hv)) {
 		if (pthread_cond_timedwait(&ev->cond, &ev->lock, &ts) == ETIMEDOUT)
 			break;
 	}

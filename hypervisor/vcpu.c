@@ -29,6 +29,9 @@ bool hv_vcpu_may_run(struct hv_vcpu *v)
 
 	if (hv_stopping(hv))
 		return false;
+	/* Fast path on every exit: no lock unless a pause is pending. */
+	if (!__atomic_load_n(&hv->paused, __ATOMIC_ACQUIRE))
+		return true;
 	pthread_mutex_lock(&hv->lock);
 	if (hv->paused && hv->end_reason < 0) {
 		hv->parked++;
@@ -124,7 +127,7 @@ void hv_vcpus_stop(struct hv *hv)
 void hv_pause(struct hv *hv, bool pause)
 {
 	pthread_mutex_lock(&hv->lock);
-	hv->paused = pause;
+	__atomic_store_n(&hv->paused, pause, __ATOMIC_RELEASE);
 	pthread_cond_broadcast(&hv->cond);
 	pthread_mutex_unlock(&hv->lock);
 	if (pause)
