@@ -606,6 +606,7 @@ static int cmd_sendkey(int argc, char **argv)
 
 static int cmd_qmp(int argc, char **argv)
 {
+	struct json *j = NULL;
 	struct domstate st;
 	char *reply = NULL;
 	int r;
@@ -616,6 +617,13 @@ static int cmd_qmp(int argc, char **argv)
 	}
 	if (lookup(argv[1], &st))
 		return 1;
+	/* An incomplete document would leave the monitor waiting for the rest. */
+	r = json_parse_all(argv[2], strlen(argv[2]), &j);
+	json_free(j);
+	if (r) {
+		fprintf(stderr, "hvmctl: qmp: the command is not valid JSON\n");
+		return 1;
+	}
 	r = qmp_simple(&st, argv[2], &reply);
 	if (reply)
 		printf("%s\n", reply);

@@ -199,6 +199,8 @@ def lifecycle_basic(e):
     p = e.ctl('qmp', 'g1', '{"execute": "query-status", "id": 5}', check=0)
     rep = json.loads(p.stdout)
     assert rep == {'return': {'status': 'running', 'running': True}, 'id': 5}, rep
+    p = e.ctl('qmp', 'g1', '{"execute": "query-status"', check=1)
+    assert 'not valid JSON' in p.stderr, p.stderr
     p = e.ctl('qmp', 'g1', '{"execute": "bogus"}', check=1)
     assert 'CommandNotFound' in p.stdout
 
