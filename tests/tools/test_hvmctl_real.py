@@ -6,7 +6,7 @@
 # `quit` (hvmhv reports "destroyed", so no restart) and on `destroy`.
 # Exits 77 (SKIPPED) when neither accelerator can run a guest here.
 # Usage: test_hvmctl_real.py PATH/TO/hvmctl
-import json, os, shutil, subprocess, sys, tempfile, time
+import json, os, pty, shutil, subprocess, sys, tempfile, time
 
 HVMCTL = os.path.abspath(sys.argv[1])
 BIN = os.path.dirname(HVMCTL)
@@ -66,7 +66,7 @@ cfg = os.path.join(tmp, 'real.cfg')
 img = os.path.join(tmp, 'disk.img')
 with open(img, 'wb') as f:
     f.truncate(1 << 20)
-open(cfg, 'w').write("name = 'real1'\ntype = 'hvm'\nmemory = 32\nvnc = 0\nserial = 'null'\n"
+open(cfg, 'w').write("name = 'real1'\ntype = 'hvm'\nmemory = 32\nvnc = 0\nserial = 'pty'\n"
                      "on_reboot = 'restart'\non_crash = 'destroy'\n"
                      "disk = [ '%s,raw,hda,w', ',hdc:cdrom,r' ]\n" % img)
 ok = False
@@ -90,6 +90,19 @@ try:
     assert rep['return'] == {'name': 'real1'}, rep
     rep = ctl('qmp', 'real1', '{"execute": "no-such"}', check=1)
     assert 'CommandNotFound' in rep.stdout, rep.stdout
+
+    # The first UART's pty, as hvmdm reports it over QMP query-chardev.
+    rep = json.loads(ctl('qmp', 'real1', '{"execute": "query-chardev"}').stdout)['return']
+    ser = [c for c in rep if c['label'] == 'serial0']
+    assert ser and ser[0]['filename'].startswith('pty:/dev/pts/'), rep
+    pid, fd = pty.fork()
+    if pid == 0:
+        os.execve(HVMCTL, [HVMCTL, '--rundir', run, 'console', 'real1'], env)
+    time.sleep(0.5)
+    os.write(fd, b'\x1d')  # Ctrl-] detaches
+    _, status = os.waitpid(pid, 0)
+    os.close(fd)
+    assert os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0, status
 
     ctl('pause', 'real1')
     assert ctl('list').stdout.splitlines()[1].split()[4] == '--p---'
