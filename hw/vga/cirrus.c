@@ -827,6 +827,8 @@ static bool cirrus_draw(void *opaque, bool full)
 		4;
 	start &= v->vram_mask;
 	sync_dirty(s);
+	if (bpp != s->last_bpp || w != v->last_w || h != v->last_h || v->last_mode != 3)
+		dm_info("cirrus", "mode %ux%u %u bpp, line %u bytes", w, h, bpp, pitch);
 	if (w != v->last_w || h != v->last_h || v->last_mode != 3) {
 		console_resize(v->con, w, h);
 		v->last_w = w;
