@@ -751,6 +751,8 @@ static int set_key(struct ictx *x, struct domcfg *d)
 		r = get_bool(x, &d->vncunused);
 	} else if (!strcmp(k, "sdl")) {
 		r = get_bool(x, &d->sdl);
+	} else if (!strcmp(k, "full-screen") || !strcmp(k, "full_screen")) {
+		r = get_bool(x, &d->full_screen);
 	} else if (!strcmp(k, "nographic")) {
 		r = get_bool(x, &d->nographic);
 	} else if (!strcmp(k, "stdvga")) {

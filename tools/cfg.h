@@ -73,7 +73,7 @@ struct domcfg {
 	char *device_model_version;
 	char *accel; /* auto, kvm, emu */
 	/* Display and devices (passed through to hvmdm as qemu-dm options). */
-	bool vnc, vncunused, sdl, nographic, stdvga, usb;
+	bool vnc, vncunused, sdl, full_screen, nographic, stdvga, usb;
 	char *vga; /* "std", "cirrus" or "none"; NULL: the dm's default (cirrus) */
 	char *vnclisten, *vncpasswd, *keymap, *soundhw, *fda, *fdb;
 	long long vncdisplay; /* -1: unset */

@@ -123,9 +123,28 @@ static void trim(char *s)
 	memmove(s, s + n, strlen(s + n) + 1);
 }
 
+/* Cut "PATH,vdev=...,..." after PATH when a known key follows; returns the rest. */
+static char *split_known_keys(char *target)
+{
+	static const char *const keys[] = { ",format=",	 ",vdev=",	  ",access=",
+					    ",devtype=", ",backendtype=", ",script=" };
+	char *first = NULL, *q;
+	size_t i;
+
+	for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+		q = strstr(target, keys[i]);
+		if (q && (!first || q < first))
+			first = q;
+	}
+	if (!first)
+		return NULL;
+	*first = '\0';
+	return first + 1;
+}
+
 int disk_parse(const char *spec, struct disk *d, char *err, size_t errlen)
 {
-	char *copy = strdup(spec), *items[DISK_MAX_ITEMS], *p, *target = NULL;
+	char *copy = strdup(spec), *items[DISK_MAX_ITEMS], *p, *target = NULL, *tail = NULL;
 	bool access_given = false, has_target = false;
 	unsigned n = 0, pos = 0, i;
 	int r = 0;
@@ -141,8 +160,20 @@ int disk_parse(const char *spec, struct disk *d, char *err, size_t errlen)
 		target = p + 7;
 		has_target = true;
 		*p = '\0';
+		/*
+		 * xl wants target= last; tolerate known keys after it (a path
+		 * containing ",vdev=" and the like cannot be written then).
+		 */
+		tail = split_known_keys(target);
 	}
 	for (p = copy; n < DISK_MAX_ITEMS;) {
+		items[n++] = p;
+		p = strchr(p, ',');
+		if (!p)
+			break;
+		*p++ = '\0';
+	}
+	for (p = p ? p : tail; p && n < DISK_MAX_ITEMS;) {
 		items[n++] = p;
 		p = strchr(p, ',');
 		if (!p)

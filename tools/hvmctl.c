@@ -41,6 +41,10 @@ static void usage(FILE *f)
 	      "  console DOMAIN       attach to the first serial port (Ctrl-] detaches)\n"
 	      "  domid NAME / domname ID / uptime [DOMAIN]\n"
 	      "  sendkey DOMAIN KEYS [HOLD_MS]   e.g. ctrl-alt-delete\n"
+	      "  cd-insert DOMAIN VDEV IMAGE / cd-eject DOMAIN VDEV   change CD media (hdc)\n"
+	      "  block-list DOMAIN    list the IDE drives\n"
+	      "  vncport DOMAIN       print the VNC server's address:port\n"
+	      "  screendump DOMAIN FILE   save the screen (.png or .ppm)\n"
 	      "  qmp DOMAIN JSON      send one QMP command, print the reply\n"
 	      "Environment: HVM_RUNDIR (runtime directory), HVMCTL_HVMHV and HVMCTL_HVMDM\n"
 	      "(binaries; default: next to hvmctl, device_model_override wins).\n",
@@ -95,8 +99,8 @@ static int load_config(const char *path, char **kv, int nkv, struct cfg *c, stru
 		return r;
 	}
 	fputs(warn, stderr);
-	if (d->sdl || d->soundhw)
-		fprintf(stderr, "hvmctl: warning: sdl/soundhw: not supported by hvmdm, ignored\n");
+	if (d->soundhw)
+		fprintf(stderr, "hvmctl: warning: soundhw: not supported by hvmdm, ignored\n");
 	return 0;
 }
 
@@ -604,6 +608,175 @@ static int cmd_sendkey(int argc, char **argv)
 	return r ? 1 : 0;
 }
 
+/* Run a QMP command built from a json object; prints errors; *ret gets the parsed reply. */
+static int qmp_json(const struct domstate *st, struct json *cmd, struct json **ret)
+{
+	char *s = json_to_string(cmd), *reply = NULL;
+	int r;
+
+	json_free(cmd);
+	if (!s)
+		return -ENOMEM;
+	r = qmp_simple(st, s, &reply);
+	free(s);
+	if (!r && ret && (!reply || json_parse_all(reply, strlen(reply), ret)))
+		r = -EPROTO;
+	free(reply);
+	return r;
+}
+
+static struct json *qmp_cmd(const char *name, struct json *args)
+{
+	struct json *c = json_new_object();
+
+	json_object_set(c, "execute", json_new_str(name));
+	if (args)
+		json_object_set(c, "arguments", args);
+	return c;
+}
+
+/* xl cd-insert DOMAIN VDEV TARGET: TARGET may carry a raw: or qcow2: prefix. */
+static int cmd_cd_insert(int argc, char **argv)
+{
+	const char *fmt = "raw", *path;
+	char abs[PATH_MAX];
+	struct domstate st;
+	struct json *args;
+	size_t n;
+
+	if (argc < 4) {
+		fprintf(stderr, "hvmctl: cd-insert needs a domain, a drive (hdc) and an image\n");
+		return 1;
+	}
+	if (lookup(argv[1], &st))
+		return 1;
+	path = argv[3];
+	if (!strncmp(path, "raw:", 4) || !strncmp(path, "qcow2:", 6)) {
+		fmt = path[0] == 'r' ? "raw" : "qcow2";
+		path = strchr(path, ':') + 1;
+	} else if ((n = strlen(path)) > 6 && !strcmp(path + n - 6, ".qcow2")) {
+		fmt = "qcow2";
+	}
+	/* The dm resolves paths from its own working directory: pass an absolute one. */
+	if (!realpath(path, abs)) {
+		fprintf(stderr, "hvmctl: cd-insert: %s: %s\n", path, strerror(errno));
+		return 1;
+	}
+	args = json_new_object();
+	json_object_set(args, "device", json_new_str(argv[2]));
+	json_object_set(args, "filename", json_new_str(abs));
+	json_object_set(args, "format", json_new_str(fmt));
+	return qmp_json(&st, qmp_cmd("blockdev-change-medium", args), NULL) ? 1 : 0;
+}
+
+static int cmd_cd_eject(int argc, char **argv)
+{
+	struct domstate st;
+	struct json *args;
+
+	if (argc < 3) {
+		fprintf(stderr, "hvmctl: cd-eject needs a domain and a drive (hdc)\n");
+		return 1;
+	}
+	if (lookup(argv[1], &st))
+		return 1;
+	args = json_new_object();
+	json_object_set(args, "device", json_new_str(argv[2]));
+	return qmp_json(&st, qmp_cmd("eject", args), NULL) ? 1 : 0;
+}
+
+static int cmd_block_list(int argc, char **argv)
+{
+	const struct json *ret;
+	struct json *rep = NULL;
+	struct domstate st;
+	size_t i;
+
+	if (argc < 2) {
+		fprintf(stderr, "hvmctl: block-list needs a domain\n");
+		return 1;
+	}
+	if (lookup(argv[1], &st) || qmp_json(&st, qmp_cmd("query-block", NULL), &rep))
+		return 1;
+	ret = json_get(rep, "return");
+	printf("%-6s %-6s %-3s %-6s %s\n", "Vdev", "Type", "RO", "Format", "Image");
+	for (i = 0; ret && ret->type == JSON_ARRAY && i < ret->len; i++) {
+		const struct json *b = ret->v[i], *ins = json_get(b, "inserted");
+		const char *dev = json_get_str(b, "device");
+		bool removable = false, ro = false;
+
+		json_get_bool(b, "removable", &removable);
+		json_get_bool(ins, "ro", &ro);
+		printf("%-6s %-6s %-3s %-6s %s\n", dev ? dev : "?", removable ? "cdrom" : "disk",
+		       ins ? (ro ? "yes" : "no") : "-",
+		       ins && json_get_str(ins, "drv") ? json_get_str(ins, "drv") : "-",
+		       ins && json_get_str(ins, "file") ? json_get_str(ins, "file") : "(empty)");
+	}
+	json_free(rep);
+	return 0;
+}
+
+static int cmd_vncport(int argc, char **argv)
+{
+	struct json *rep = NULL;
+	const struct json *ret;
+	struct domstate st;
+	bool on = false;
+	int r = 1;
+
+	if (argc < 2) {
+		fprintf(stderr, "hvmctl: vncport needs a domain\n");
+		return 1;
+	}
+	if (lookup(argv[1], &st) || qmp_json(&st, qmp_cmd("query-vnc", NULL), &rep))
+		return 1;
+	ret = json_get(rep, "return");
+	json_get_bool(ret, "enabled", &on);
+	if (on && json_get_str(ret, "service")) {
+		printf("%s:%s\n",
+		       json_get_str(ret, "host") ? json_get_str(ret, "host") : "127.0.0.1",
+		       json_get_str(ret, "service"));
+		r = 0;
+	} else {
+		fprintf(stderr, "hvmctl: domain %s has no VNC server\n", st.name);
+	}
+	json_free(rep);
+	return r;
+}
+
+static int cmd_screendump(int argc, char **argv)
+{
+	char abs[PATH_MAX], dir[PATH_MAX], *slash;
+	struct domstate st;
+	struct json *args;
+	size_t n;
+
+	if (argc < 3) {
+		fprintf(stderr, "hvmctl: screendump needs a domain and a file (.png or .ppm)\n");
+		return 1;
+	}
+	if (lookup(argv[1], &st))
+		return 1;
+	/* Absolute path: the dm's working directory is not ours. */
+	snprintf(dir, sizeof(dir), "%s", argv[2]);
+	slash = strrchr(dir, '/');
+	if (slash)
+		*slash = '\0';
+	if (!realpath(slash ? (dir[0] ? dir : "/") : ".", abs) ||
+	    strlen(abs) + strlen(argv[2]) + 2 > sizeof(abs)) {
+		fprintf(stderr, "hvmctl: screendump: %s: %s\n", argv[2], strerror(errno));
+		return 1;
+	}
+	strcat(abs, "/");
+	strcat(abs, slash ? slash + 1 : argv[2]);
+	n = strlen(abs);
+	args = json_new_object();
+	json_object_set(args, "filename", json_new_str(abs));
+	json_object_set(args, "format",
+			json_new_str(n > 4 && !strcmp(abs + n - 4, ".ppm") ? "ppm" : "png"));
+	return qmp_json(&st, qmp_cmd("screendump", args), NULL) ? 1 : 0;
+}
+
 static int cmd_qmp(int argc, char **argv)
 {
 	struct json *j = NULL;
@@ -687,6 +860,16 @@ int main(int argc, char **argv)
 		return cmd_sendkey(argc, argv);
 	if (!strcmp(cmd, "qmp"))
 		return cmd_qmp(argc, argv);
+	if (!strcmp(cmd, "cd-insert"))
+		return cmd_cd_insert(argc, argv);
+	if (!strcmp(cmd, "cd-eject"))
+		return cmd_cd_eject(argc, argv);
+	if (!strcmp(cmd, "block-list"))
+		return cmd_block_list(argc, argv);
+	if (!strcmp(cmd, "vncport"))
+		return cmd_vncport(argc, argv);
+	if (!strcmp(cmd, "screendump"))
+		return cmd_screendump(argc, argv);
 	if (!strcmp(cmd, "help"))
 		return usage(stdout), 0;
 	fprintf(stderr, "hvmctl: unknown command '%s'\n", cmd);

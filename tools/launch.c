@@ -99,7 +99,8 @@ static void add_vnc(const struct launch *l, struct argv *a)
 {
 	const struct domcfg *d = l->d;
 	const char *listen = d->vnclisten ? d->vnclisten : "127.0.0.1";
-	long long disp = d->vncdisplay >= 0 ? d->vncdisplay : 0;
+	/* xm/xend: the display defaults to the domain id (vncunused may move it). */
+	long long disp = d->vncdisplay >= 0 ? d->vncdisplay : l->domid;
 
 	argv_add(a, "-vnc");
 	if (strchr(listen, ':'))
@@ -184,6 +185,10 @@ static void build_dm_argv(struct launch *l, struct argv *a)
 		add_vnc(l, a);
 	if (d->nographic || (!d->vnc && !d->sdl))
 		argv_add(a, "-nographic");
+	if (d->sdl && !d->nographic)
+		argv_add(a, "-sdl");
+	if (d->sdl && d->full_screen)
+		argv_add(a, "-full-screen");
 	if (d->keymap) {
 		argv_add(a, "-k");
 		argv_add(a, "%s", d->keymap);

@@ -83,6 +83,16 @@ def execute(msg):
         return {}
     if cmd == 'quit':
         sys.exit(0)
+    if cmd in ('eject', 'blockdev-change-medium', 'screendump'):
+        with open(os.path.join(fake, 'qmp.calls'), 'a') as f:
+            f.write(json.dumps(msg, sort_keys=True) + '\n')
+        return {}
+    if cmd == 'query-block':
+        return [{'device': 'hda', 'removable': False,
+                 'inserted': {'file': '/img/a.qcow2', 'drv': 'qcow2', 'ro': False}},
+                {'device': 'hdc', 'removable': True, 'tray_open': False}]
+    if cmd == 'query-vnc':
+        return {'enabled': True, 'host': '127.0.0.1', 'service': '5901', 'auth': 'none'}
     return None
 
 

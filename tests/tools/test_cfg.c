@@ -405,6 +405,14 @@ static void test_disks(void)
 		{ "vdev=hdb, target=/img/with,comma.img", "file=/img/"
 							  "with,,comma.img,format=raw,index=1,"
 							  "media=disk,readonly=off" },
+		{ "target=/x.iso,devtype=cdrom,vdev=hdc,access=ro", "file=/"
+								    "x.iso,format=raw,index=2,"
+								    "media=cdrom,readonly=on" },
+		{ "/srv/win.iso,raw,hdc,cdrom,r", "file=/srv/"
+						  "win.iso,format=raw,index=2,media=cdrom,readonly="
+						  "on" },
+		{ "phy:/dev/vg/lv,hdb,w", "file=/dev/vg/"
+					  "lv,format=raw,index=1,media=disk,readonly=off" },
 	};
 	static const struct {
 		const char *spec, *why;

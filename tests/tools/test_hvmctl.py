@@ -140,8 +140,11 @@ def dry_run(e):
     dm = e.ctl('create', '-n', c3, check=0).stdout.splitlines()[1]
     assert (' -vga std -drive file=/img/a.img,format=raw,index=0,media=disk,readonly=off '
             '-drive file=,format=raw,index=2,media=cdrom,readonly=on -fda /img/f.img ') in dm, dm
-    assert ('-vnc 127.0.0.1:0,password -vncunused -vnc-password-file %s/1/vncpasswd' % r) in dm
+    # The VNC display defaults to the domain id, as with xend.
+    assert ('-vnc 127.0.0.1:1,password -vncunused -vnc-password-file %s/1/vncpasswd' % r) in dm
     assert 's3cret' not in dm
+    dm = e.ctl('create', '-n', c3, 'sdl=1', 'full-screen=1', 'vnc=0', check=0).stdout
+    assert ' -sdl -full-screen ' in dm and '-nographic' not in dm and '-vnc ' not in dm, dm
     # A real create refuses a missing image before starting anything.
     p = e.ctl('create', c3, check=1)
     assert "disk '/img/a.img,,hda,w': /img/a.img: No such file or directory" in p.stderr, p.stderr
@@ -209,6 +212,35 @@ def lifecycle_basic(e):
     assert keys == [{'hold-time': 50, 'keys': [{'data': 'ctrl', 'type': 'qcode'},
                                                {'data': 'alt', 'type': 'qcode'},
                                                {'data': 'delete', 'type': 'qcode'}]}], keys
+
+    # Media, block list, VNC port, screendump: QMP wrappers.
+    iso = e.cfg('x', 'cd.iso')
+    e.ctl('cd-insert', 'g1', 'hdc', iso, check=0)
+    e.ctl('cd-eject', 'g1', 'hdc', check=0)
+    e.ctl('cd-insert', 'g1', 'hdc', '/nonexistent.iso', check=1)
+    q = e.cfg('x', 'q.qcow2')
+    e.ctl('cd-insert', 'g1', 'hdc', q, check=0)
+    calls = [json.loads(l) for l in e.lines('qmp.calls')]
+    assert calls == [
+        {'execute': 'blockdev-change-medium',
+         'arguments': {'device': 'hdc', 'filename': iso, 'format': 'raw'}},
+        {'execute': 'eject', 'arguments': {'device': 'hdc'}},
+        {'execute': 'blockdev-change-medium',
+         'arguments': {'device': 'hdc', 'filename': q, 'format': 'qcow2'}}], calls
+    bl = e.ctl('block-list', 'g1', check=0).stdout.splitlines()
+    assert bl[0].split() == ['Vdev', 'Type', 'RO', 'Format', 'Image'], bl
+    assert bl[1].split() == ['hda', 'disk', 'no', 'qcow2', '/img/a.qcow2'], bl
+    assert bl[2].split() == ['hdc', 'cdrom', '-', '-', '(empty)'], bl
+    assert e.ctl('vncport', 'g1', check=0).stdout == '127.0.0.1:5901\n'
+    cwd = os.getcwd()
+    os.chdir(e.tmp)
+    try:
+        e.ctl('screendump', 'g1', 'shot.png', check=0)
+    finally:
+        os.chdir(cwd)
+    last = json.loads(e.lines('qmp.calls')[-1])
+    assert last == {'execute': 'screendump', 'arguments': {
+        'filename': os.path.realpath(e.tmp) + '/shot.png', 'format': 'png'}}, last
 
     # Console: the fake dm echoes what it reads, upper-cased; Ctrl-] detaches.
     pid, fd = pty.fork()

@@ -104,6 +104,21 @@ try:
     os.close(fd)
     assert os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0, status
 
+    # Drives: xl disk specs became -drive options; CD media change over QMP.
+    bl = [l.split() for l in ctl('block-list', 'real1').stdout.splitlines()]
+    assert bl[1] == ['hda', 'disk', 'no', 'raw', img], bl
+    assert bl[2] == ['hdc', 'cdrom', '-', '-', '(empty)'], bl
+    iso = os.path.join(tmp, 'cd.iso')
+    with open(iso, 'wb') as f:
+        f.truncate(2048 * 16)
+    ctl('cd-insert', 'real1', 'hdc', iso)
+    bl = [l.split() for l in ctl('block-list', 'real1').stdout.splitlines()]
+    assert bl[2] == ['hdc', 'cdrom', 'yes', 'raw', iso], bl
+    ctl('cd-eject', 'real1', 'hdc')
+    bl = [l.split() for l in ctl('block-list', 'real1').stdout.splitlines()]
+    assert bl[2] == ['hdc', 'cdrom', '-', '-', '(empty)'], bl
+    ctl('vncport', 'real1', check=1)  # vnc = 0
+
     ctl('pause', 'real1')
     assert ctl('list').stdout.splitlines()[1].split()[4] == '--p---'
     ctl('unpause', 'real1')
