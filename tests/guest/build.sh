@@ -48,7 +48,7 @@ done
 MODULES="libata ata_piix ata_generic scsi_mod sd_mod sr_mod cdrom
 	isofs floppy 8390 ne2k-pci 8139too 8139cp e1000 mii
 	usbcore uhci_hcd ehci_hcd ehci_pci usbhid hid hid_generic
-	drm drm_kms_helper cirrus bochs serio_raw psmouse evdev
+	drm drm_kms_helper cirrus bochs serio_raw psmouse evdev button
 	virtio_pci"
 
 # resolve_kernels: set KPKG_686 and KPKG_PAE to the concrete packages the
