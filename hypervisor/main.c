@@ -103,10 +103,15 @@ static int parse_args(int argc, char **argv, struct hv_config *c)
 			c->log_path = a;
 		else if (!strcmp(o, "-name"))
 			c->name = a;
-		else if (!strcmp(o, "-bufio") && !parse_range(a, &c->bufio_start, &c->bufio_end) &&
-			 c->bufio_end <= BUF_IOREQ_ADDR_MAX + 1)
-			c->bufio_start = c->bufio_start;
-		else {
+		else if (!strcmp(o, "-bufio")) {
+			/* Buffered slots carry 20 address bits (ioreq.h). */
+			if (parse_range(a, &c->bufio_start, &c->bufio_end) ||
+			    c->bufio_end > BUF_IOREQ_ADDR_MAX + 1) {
+				fprintf(stderr, "hvmhv: -bufio %s: want START-END below 1 MiB\n",
+					a);
+				return -EINVAL;
+			}
+		} else {
 			fprintf(stderr, "hvmhv: bad option %s %s\n", o, a);
 			return -EINVAL;
 		}
