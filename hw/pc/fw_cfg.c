@@ -463,7 +463,7 @@ static int fw_cfg_add_smbios(struct fw_cfg *s, const uint8_t uuid[16], uint64_t 
 {
 	struct smbios_info info = {
 		.uuid = uuid,
-		.product = s->dm->cfg.name ? s->dm->cfg.name : "HVM domU",
+		.product = s->dm->cfg.name && *s->dm->cfg.name ? s->dm->cfg.name : "HVM domU",
 		.nr_cpus = pc_nr_vcpus(s->dm),
 		.below_4g = below,
 		.above_4g = above,

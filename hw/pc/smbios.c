@@ -90,10 +90,17 @@ static void smb_u64(struct smb_buf *b, unsigned off, uint64_t v)
 	smb_u32(b, off + 4, (uint32_t)(v >> 32));
 }
 
-/* Append a string to the current structure and store its number at off. */
+/*
+ * Append a string to the current structure and store its number at off.  An
+ * empty string would end the string-set early (two NULs): it becomes "no
+ * string" (number 0) instead.
+ */
 static void smb_str(struct smb_buf *b, unsigned off, const char *s)
 {
 	size_t n = strlen(s) + 1;
+
+	if (n == 1)
+		return;
 
 	if (n > 64)
 		n = 64; /* keep strings short; the table is ours */

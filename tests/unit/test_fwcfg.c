@@ -453,6 +453,34 @@ out:
 	dm_destroy(dm);
 }
 
+/* An empty domain name must not end a structure's strings early. */
+static void test_smbios_empty_name(void)
+{
+	struct dev *d;
+	struct dm *dm = new_dm(1 << 20, NULL, NULL);
+	const uint8_t *a, *t, *p;
+	uint32_t alen, tlen;
+	unsigned count = 0;
+
+	dm->cfg.name = (char *)"";
+	CHECK_EQ(dev_create(dm, "fw_cfg", NULL, &d), 0);
+	a = fw_cfg_file(fw_cfg_of(d), "etc/smbios/smbios-anchor", &alen);
+	t = fw_cfg_file(fw_cfg_of(d), "etc/smbios/smbios-tables", &tlen);
+	CHECK(a && t);
+	/* Walk as Linux's dmi_decode_table() does; every structure type must be known. */
+	for (p = t; a && t && p + 4 <= t + tlen && count < 64;) {
+		const uint8_t *s = p + p[1];
+
+		CHECK(p[0] <= 32 || p[0] == 127);
+		while (s + 1 < t + tlen && (s[0] || s[1]))
+			s++;
+		p = s + 2;
+		count++;
+	}
+	CHECK(a && count == (unsigned)(a[28] | a[29] << 8));
+	dm_destroy(dm);
+}
+
 static void test_acpi_files(void)
 {
 	struct file f[40];
@@ -645,6 +673,7 @@ int main(void)
 	test_e820();
 	test_dma();
 	test_smbios();
+	test_smbios_empty_name();
 	test_acpi_files();
 	test_linux_boot();
 	return tap_done();
