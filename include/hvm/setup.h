@@ -12,7 +12,7 @@
  * Session (device model):
  *   dm -> hv  HELLO {version, domid}
  *   hv -> dm  HELLO reply: struct hvm_setup_info, fds in HVM_FD_* order
- *   dm -> hv  SET_BUFFERED, IRQ_MODE..., MAP/UNMAP/DIRTY_LOG, SHUTDOWN, READY
+ *   dm -> hv  SET_BUFFERED, MAP/UNMAP/DIRTY_LOG, SHUTDOWN, PAUSE/UNPAUSE, READY
  *   hv -> dm  CLOCK_SET (only with HVM_SETUP_F_CLOCK_STEPPED; the dm replies
  *             once every timer up to that time has fired)
  *
