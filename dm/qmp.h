@@ -9,6 +9,7 @@
  * commands (eject, screendump, ...) with qmp_register_commands(), which
  * works before or after qmp_start().  Events (SHUTDOWN, STOP, RESUME,
  * POWERDOWN, RESET, ...) go to every session that finished negotiation.
+ * Loop thread only (qmp_event() included).
  */
 #ifndef DM_QMP_H
 #define DM_QMP_H

@@ -475,6 +475,36 @@ static void test_disks(void)
 					      "or none");
 }
 
+/* Random byte mutations of a valid file: every outcome is a clean 0 or -EINVAL. */
+static void test_mutations(void)
+{
+	static const char base[] = "name = 'm'\nmemory = 0x40\nserial = [ 'pty', \"null\", ]\n"
+				   "disk = [ 'file:/a.img,hda,w', ',hdc:cdrom,r' ]\n"
+				   "vif = [ 'bridge=br0' ] # c\non_crash = 'preserve'; boot='dc'\n";
+	char buf[sizeof(base)];
+	uint32_t seed = 99;
+	unsigned i, k, accepted = 0;
+	struct domcfg d;
+
+	for (i = 0; i < 20000; i++) {
+		int r;
+
+		memcpy(buf, base, sizeof(base));
+		for (k = 0; k < 2; k++) {
+			seed = seed * 1103515245 + 12345;
+			buf[(seed >> 8) % (sizeof(base) - 1)] =
+				"'\"[],=#;\\\n x0-a"[(seed >> 20) % 15];
+		}
+		r = load(buf, &d);
+		CHECK(r == 0 || r == -EINVAL);
+		if (r == -EINVAL)
+			CHECK(err[0] != '\0');
+		accepted += r == 0;
+		domcfg_free(&d);
+	}
+	CHECK(accepted > 0);
+}
+
 static void test_file(void)
 {
 	char path[] = "/tmp/test_cfg.XXXXXX";
@@ -504,6 +534,7 @@ int main(void)
 	test_value_errors();
 	test_accepted_values();
 	test_disks();
+	test_mutations();
 	test_file();
 	return tap_done();
 }
