@@ -16,6 +16,7 @@
 #include "hvlink.h"
 #include "log.h"
 #include "loop.h"
+#include "console.h"
 #include "vnc.h"
 
 /* Provided by dm/qmp.c once the monitor lands; weak so the core links without it. */
@@ -406,6 +407,8 @@ static int dm_run(struct dm *dm)
 			return -ENOSYS;
 		}
 		err = qmp_start(dm, dm->cfg.qmp_path);
+		if (!err && dm->console)
+			err = console_qmp_register(dm);
 		if (err)
 			return err;
 	}

@@ -7,7 +7,8 @@ SUDO=
 PKGS="build-essential cmake pkg-config clang-format
 	libsdl2-dev libvncserver-dev zlib1g-dev libaio-dev libpixman-1-dev libpng-dev
 	seabios ipxe-qemu qemu-system-x86 qemu-utils libunicorn-dev
-	syslinux syslinux-common isolinux xorriso mtools cpio python3 openssl"
+	syslinux syslinux-common isolinux xorriso mtools cpio python3 openssl
+	acpica-tools dmidecode"
 missing=
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing="$missing $p"

@@ -130,7 +130,7 @@ static void draw_text(struct vga *v)
 	bool cursor_on = !(v->cr[0x0a] & 0x20) && v->blink_on;
 	unsigned r, c, cur_start = v->cr[0x0a] & 0x1f, cur_end = v->cr[0x0b] & 0x1f;
 	uint64_t now = clock_ns(v->dm->clock);
-	bool blink = (now / VGA_BLINK_NS) & 1;
+	bool blink = (now / VGA_BLINK_NS) & 1, word_mode = !(v->cr[0x17] & 0x40);
 
 	if (cols > VGA_MAX_COLS)
 		cols = VGA_MAX_COLS;
@@ -156,7 +156,11 @@ static void draw_text(struct vga *v)
 	v->last_cursor = cursor;
 	for (r = 0; r < rows; r++) {
 		for (c = 0; c < cols; c++) {
-			uint32_t a = start + r * stride + c, off = (a * 4) & v->vram_mask;
+			/* Word mode (CR17 bit 6 clear): the CRTC fetches from address << 1,
+			 * where odd/even writes put character c (plane 0) and its attribute
+			 * (plane 1). */
+			uint32_t a = start + r * stride + c;
+			uint32_t off = ((word_mode ? a << 1 : a) * 4) & v->vram_mask;
 			uint8_t chr = v->vram[off], attr = v->vram[(off + 1) & v->vram_mask];
 			uint8_t *sh = &v->shadow[(r * cols + c) * 2];
 

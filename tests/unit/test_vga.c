@@ -102,6 +102,7 @@ static void mode3(void)
 	crtc(1, 0x4f);
 	crtc(7, 0x1f);
 	crtc(9, 0x0f);
+	crtc(0x17, 0xa3); /* word mode, as the BIOS sets mode 3 */
 	crtc(0x0a, 0x20); /* cursor off */
 	crtc(0x0c, 0);
 	crtc(0x0d, 0);
@@ -134,6 +135,9 @@ static void test_text(void)
 	mode3();
 	memw(0xb8000, 'A');
 	memw(0xb8001, 0x1f); /* white on blue */
+	/* Cell 1 of row 1 (offset 2 * (80 + 1)): the same glyph, black on red. */
+	memw(0xb8000 + 2 * 81, 'A');
+	memw(0xb8000 + 2 * 81 + 1, 0x40);
 	console_refresh(c);
 	CHECK_EQ(console_width(c), 720);
 	CHECK_EQ(console_height(c), 400);
@@ -147,6 +151,17 @@ static void test_text(void)
 		}
 	}
 	CHECK_EQ(bad, 0);
+	for (y = 0, bad = 0; y < 16; y++) {
+		uint32_t *row = console_row(c, 16 + y);
+
+		for (x = 0; x < 9; x++) {
+			bool set = x < 8 && (glyph_a[y] & (0x80 >> x));
+
+			bad += row[9 + x] != (set ? 0x000000u : 0xaa0000u);
+		}
+	}
+	CHECK_EQ(bad, 0);
+	CHECK_EQ(console_row(c, 0)[9], 0); /* cell 1 of row 0 is empty (black) */
 	/* Read back through odd/even addressing. */
 	CHECK_EQ(memr(0xb8000), 'A');
 	CHECK_EQ(memr(0xb8001), 0x1f);
