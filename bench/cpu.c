@@ -89,10 +89,11 @@ static unsigned hexbytes(uint8_t *p, const char *hex)
  * identity-map 16 MiB with 4 MiB PSE pages at 0x200000, enable paging, then
  * the kernel body, then "out 0xf4, al" (QEMU isa-debug-exit) and HLT.
  */
-static const char prologue[] =
-	"bf 00 00 20 00 b8 83 00 00 00 ba 04 00 00 00 89 07 05 00 00 40 00 83 c7 04 4a 75 f3 "
-	"b8 00 00 20 00 0f 22 d8 0f 20 e0 83 c8 10 0f 22 e0 0f 20 c0 0d 00 00 00 80 0f 22 c0 "
-	"bc 00 00 18 00 ";
+static const char prologue[] = "bf 00 00 20 00 b8 83 00 00 00 ba 04 00 00 00 89 07 05 00 00 40 00 "
+			       "83 c7 04 4a 75 f3 "
+			       "b8 00 00 20 00 0f 22 d8 0f 20 e0 83 c8 10 0f 22 e0 0f 20 c0 0d 00 "
+			       "00 00 80 0f 22 c0 "
+			       "bc 00 00 18 00 ";
 static const char epilogue[] = "e6 f4 f4 eb fd";
 
 static void build(struct kernel *k, const char *body)
@@ -119,7 +120,7 @@ static void make_image(const struct kernel *k, uint32_t iters, uint8_t img[512])
 {
 	uint32_t h[8] = { 0x1badb002, 0x00010000, 0, LOAD, LOAD, LOAD + 512, 0, LOAD + 40 };
 
-	h[2] = (uint32_t)-(h[0] + h[1]);
+	h[2] = (uint32_t) - (h[0] + h[1]);
 	memset(img, 0, 512);
 	memcpy(img, h, sizeof(h));
 	img[40] = 0xb9;
