@@ -66,6 +66,7 @@ struct dm_config {
 	bool vncunused;		 /* -vncunused */
 	char *vnc_password_file; /* -vnc-password-file: first line is the password */
 	char *keymap;		 /* -k */
+	char *debugcon;		 /* -debugcon SPEC: port 0xE9 output to a character backend */
 	char *debug;		 /* -debug MODULES */
 	char *pidfile;
 	bool nographic;

@@ -249,6 +249,9 @@ static int parse_args(struct dm_config *c, int argc, char **argv)
 		} else if (!strcmp(a, "-vnc-password-file")) {
 			NEED_ARG();
 			c->vnc_password_file = (char *)v;
+		} else if (!strcmp(a, "-debugcon")) {
+			NEED_ARG();
+			c->debugcon = (char *)v;
 		} else if (!strcmp(a, "-k")) {
 			NEED_ARG();
 			c->keymap = (char *)v;

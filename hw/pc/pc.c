@@ -97,6 +97,20 @@ static int pc_create_serial(struct dm *dm)
 	return 0;
 }
 
+/* Ports 0x402/0xE9; -debugcon SPEC sends 0xE9 output to a character backend. */
+static int pc_create_debugcon(struct dm *dm)
+{
+	char opts[300];
+
+	if (!dm->cfg.debugcon)
+		return dev_create(dm, "debugcon", NULL, NULL);
+	if ((size_t)snprintf(opts, sizeof(opts), "chardev=%s", dm->cfg.debugcon) >= sizeof(opts)) {
+		dm_err(MOD, "-debugcon %s: spec too long", dm->cfg.debugcon);
+		return -EINVAL;
+	}
+	return dev_create(dm, "debugcon", opts, NULL);
+}
+
 static int pc_build_platform(struct dm *dm)
 {
 	static const char *const chipset[] = { "i440fx", "piix3", "piix4-pm" };
@@ -123,7 +137,7 @@ static int pc_build_platform(struct dm *dm)
 	if (!err)
 		err = pc_create_optional(dm, "fdc", NULL);
 	if (!err)
-		err = dev_create(dm, "debugcon", NULL, NULL);
+		err = pc_create_debugcon(dm);
 	if (!err)
 		err = dev_create(dm, "port92", NULL, NULL);
 	/* PIIX3 decodes 0xCF9 itself (its reset control register). */
