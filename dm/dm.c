@@ -15,6 +15,7 @@
 #include "ioreq.h"
 #include "log.h"
 #include "loop.h"
+#include "json.h"
 #include "qmp.h"
 #include "vnc.h"
 
@@ -90,9 +91,10 @@ void dm_destroy(struct dm *dm)
 	free(dm);
 }
 
-void dm_request_shutdown(struct dm *dm, unsigned reason)
+/* Shared by guest- and host-initiated requests; the guest ones emit a QMP event. */
+static void shutdown_common(struct dm *dm, unsigned reason, bool guest)
 {
-	struct hvm_shutdown s = { .reason = reason };
+	struct hvm_shutdown s;
 	int err;
 
 	if (reason > HVM_SHUTDOWN_CRASH)
@@ -100,12 +102,33 @@ void dm_request_shutdown(struct dm *dm, unsigned reason)
 	if (dm->shutdown_reason >= 0)
 		return; /* the first request wins, as in Xen */
 	dm->shutdown_reason = (int)reason;
-	dm_info("dm", "guest requested %s", shutdown_names[reason]);
+	dm_info("dm", "%s requested %s", guest ? "guest" : "host", shutdown_names[reason]);
+	if (guest) {
+		struct json *data = json_new_object();
+
+		json_object_set(data, "guest", json_new_bool(true));
+		json_object_set(data, "reason",
+				json_new_str(reason == HVM_SHUTDOWN_REBOOT  ? "guest-reset"
+					     : reason == HVM_SHUTDOWN_CRASH ? "guest-panic"
+									    : "guest-shutdown"));
+		qmp_event(dm, reason == HVM_SHUTDOWN_REBOOT ? "RESET" : "SHUTDOWN", data);
+	}
 	if (dm->setup_sock < 0)
 		return;
+	s = (struct hvm_shutdown){ .reason = reason };
 	err = hvlink_call(dm, HVM_MSG_SHUTDOWN, &s, sizeof(s), NULL, 0, NULL, 0, NULL);
 	if (err)
 		dm_warn("dm", "shutdown request failed: %s", strerror(-err));
+}
+
+void dm_request_shutdown(struct dm *dm, unsigned reason)
+{
+	shutdown_common(dm, reason, true);
+}
+
+void dm_request_shutdown_host(struct dm *dm, unsigned reason)
+{
+	shutdown_common(dm, reason, false);
 }
 
 void dm_request_reset(struct dm *dm)
@@ -127,6 +150,18 @@ int dm_pause(struct dm *dm, bool pause)
 	dm->paused = pause;
 	clock_pause(dm->clock, pause);
 	return 0;
+}
+
+bool dm_is_paused(struct dm *dm)
+{
+	struct hvm_status st;
+	size_t len = 0;
+
+	if (dm->setup_sock >= 0 &&
+	    !hvlink_call(dm, HVM_MSG_QUERY, NULL, 0, NULL, 0, &st, sizeof(st), &len) &&
+	    len == sizeof(st))
+		return st.state == HVM_STATE_PAUSED;
+	return dm->paused;
 }
 
 int dm_map_memfd(struct dm *dm, uint64_t gpa, uint64_t size, int fd, uint64_t offset,

@@ -129,10 +129,14 @@ void dm_destroy(struct dm *dm);
 
 /* Ask the hypervisor to end the domain (enum hvm_shutdown_reason). */
 void dm_request_shutdown(struct dm *dm, unsigned reason);
+/* The same asked by the host (QMP system_reset): no guest SHUTDOWN/RESET event. */
+void dm_request_shutdown_host(struct dm *dm, unsigned reason);
 /* Reset: a reboot request, as qemu-dm under Xen does it. */
 void dm_request_reset(struct dm *dm);
 /* Pause/unpause the vCPUs (QMP stop/cont).  0 or -errno. */
 int dm_pause(struct dm *dm, bool pause);
+/* Whether the vCPUs are paused (asks the hypervisor: the toolstack may pause it too). */
+bool dm_is_paused(struct dm *dm);
 
 /*
  * Map a memfd range into the guest at gpa (VRAM, option ROMs).  flags are

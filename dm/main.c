@@ -17,10 +17,8 @@
 #include "log.h"
 #include "loop.h"
 #include "console.h"
+#include "qmp.h"
 #include "vnc.h"
-
-/* Provided by dm/qmp.c once the monitor lands; weak so the core links without it. */
-int qmp_start(struct dm *dm, const char *path) __attribute__((weak));
 
 static void usage(FILE *f)
 {
@@ -405,10 +403,6 @@ static int dm_run(struct dm *dm)
 		return err;
 	}
 	if (dm->cfg.qmp_path) {
-		if (!qmp_start) {
-			dm_err("dm", "-qmp: this build has no QMP monitor");
-			return -ENOSYS;
-		}
 		err = qmp_start(dm, dm->cfg.qmp_path);
 		if (!err && dm->console)
 			err = console_qmp_register(dm);

@@ -251,7 +251,9 @@ static int cmd_query_version(struct qmp_req *req)
 static int cmd_query_status(struct qmp_req *req)
 {
 	struct dm *dm = req->dm;
-	const char *st = dm->shutdown_reason >= 0 ? "shutdown" : dm->paused ? "paused" : "running";
+	const char *st = dm->shutdown_reason >= 0 ? "shutdown"
+			 : dm_is_paused(dm)	  ? "paused"
+						  : "running";
 
 	req->ret = json_new_object();
 	json_object_set(req->ret, "status", json_new_str(st));
@@ -351,7 +353,7 @@ static struct json *host_reason(const char *reason)
 
 static int cmd_system_reset(struct qmp_req *req)
 {
-	dm_request_reset(req->dm);
+	dm_request_shutdown_host(req->dm, HVM_SHUTDOWN_REBOOT);
 	qmp_event(req->dm, "RESET", host_reason("host-qmp-system-reset"));
 	return 0;
 }

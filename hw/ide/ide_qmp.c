@@ -90,6 +90,18 @@ static int qmp_query_block(struct qmp_req *req)
 	return 0;
 }
 
+/* QEMU's DEVICE_TRAY_MOVED event, so management tools see media changes. */
+static void tray_event(struct dm *dm, const struct ide_drive *d, bool open)
+{
+	struct json *data = json_new_object();
+	char name[16];
+
+	snprintf(name, sizeof(name), "hd%c", 'a' + d->bus->index * 2 + d->unit);
+	json_object_set(data, "device", json_new_str(name));
+	json_object_set(data, "tray-open", json_new_bool(open));
+	qmp_event(dm, "DEVICE_TRAY_MOVED", data);
+}
+
 static int qmp_eject(struct qmp_req *req)
 {
 	struct ide_drive *d = ide_lookup(req, true);
@@ -104,6 +116,7 @@ static int qmp_eject(struct qmp_req *req)
 	dm_info("ide", "hd%c: medium ejected", 'a' + d->bus->index * 2 + d->unit);
 	ide_atapi_change_medium(d, NULL);
 	d->atapi.tray_open = true;
+	tray_event(req->dm, d, true);
 	return 0;
 }
 
@@ -125,6 +138,7 @@ static int qmp_change_medium(struct qmp_req *req)
 		return qmp_error(req, "Could not open '%s': %s", file, strerror(-err));
 	dm_info("ide", "hd%c: medium changed to %s", 'a' + d->bus->index * 2 + d->unit, file);
 	ide_atapi_change_medium(d, blk);
+	tray_event(req->dm, d, false);
 	return 0;
 }
 

@@ -61,7 +61,7 @@ enum hvm_msg_type {
 	HVM_MSG_PAUSE = 8,	  /* any -> hv */
 	HVM_MSG_UNPAUSE = 9,	  /* any -> hv */
 	HVM_MSG_QUERY = 10,	  /* any -> hv: reply struct hvm_status */
-	HVM_MSG_DESTROY = 11,	  /* toolstack -> hv: stop the domain now */
+	HVM_MSG_DESTROY = 11,	  /* toolstack or dm (QMP quit) -> hv: stop the domain now */
 	HVM_MSG_CLOCK_SET = 12,	  /* hv -> dm: struct hvm_clock; reply struct hvm_clock */
 };
 
