@@ -43,7 +43,7 @@ class Env:
             return None
         return dict(l.rstrip('\n').split('=', 1) for l in open(p) if '=' in l)
 
-    def wait(self, cond, what, timeout=15):
+    def wait(self, cond, what, timeout=60):
         end = time.monotonic() + timeout
         while time.monotonic() < end:
             v = cond()
