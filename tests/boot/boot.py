@@ -31,8 +31,18 @@ SCENARIO = sys.argv[2]
 ACCEL = os.environ.get("HVM_BOOT_ACCEL", "emu")
 HVMCTL = os.path.join(BUILD, "bin", "hvmctl")
 KIT = os.path.join(BUILD, "guest")
-TIMEOUT = int(os.environ.get("HVM_BOOT_TIMEOUT", "600"))
+# Seconds the whole scenario may take (every wait below draws on it), kept
+# under the CTest TIMEOUT so a hung guest fails with its log instead of being
+# killed.
+TIMEOUT = int(os.environ.get("HVM_BOOT_TIMEOUT", "540"))
+DEADLINE = time.time() + TIMEOUT
 fails = 0
+
+
+def left(cap=None):
+    """Seconds until the scenario's deadline, at most `cap`, at least 1."""
+    t = max(1.0, DEADLINE - time.time())
+    return min(t, cap) if cap else t
 
 
 def check(cond, what):
@@ -84,8 +94,8 @@ class Domain:
     def marks(self):
         return [l.split()[1:] for l in self.text().splitlines() if l.startswith("HVM-MARK ")]
 
-    def wait_mark(self, what, count=1, timeout=TIMEOUT):
-        deadline = time.time() + timeout
+    def wait_mark(self, what, count=1, timeout=None):
+        deadline = time.time() + left(timeout)
         while time.time() < deadline:
             if sum(1 for m in self.marks() if m and m[0] == what) >= count:
                 return time.time() - self.start
@@ -98,13 +108,14 @@ class Domain:
         return subprocess.run([HVMCTL, "--rundir", self.rundir] + list(args),
                               capture_output=True, text=True, timeout=120)
 
-    def finish(self, timeout=TIMEOUT):
+    def finish(self, timeout=None):
         try:
-            out, _ = self.proc.communicate(timeout=timeout)
+            out, _ = self.proc.communicate(timeout=left(timeout))
         except subprocess.TimeoutExpired:
             self.ctl("destroy", self.name)
             out, _ = self.proc.communicate(timeout=60)
             print(out)
+            print("timed out; last serial output:\n" + self.text()[-1500:], flush=True)
             return None
         print(out.strip())
         return self.proc.returncode
@@ -154,9 +165,8 @@ def run_reboot(tmp):
 
 def run_crash(tmp):
     d = Domain(tmp, "crash", {"extra": extra("reboot", "reboot=t"), "on_crash": '"preserve"'})
-    deadline = time.time() + TIMEOUT
     listing = ""
-    while time.time() < deadline:
+    while time.time() < DEADLINE:
         listing = d.ctl("list").stdout
         # xl-style state column: 'c' marks a crashed (preserved) domain.
         if re.search(r"^crash\s.*-c-", listing, re.M):
