@@ -104,9 +104,9 @@ class Domain:
             time.sleep(0.2)
         return None
 
-    def ctl(self, *args):
+    def ctl(self, *args, timeout=120):
         return subprocess.run([HVMCTL, "--rundir", self.rundir] + list(args),
-                              capture_output=True, text=True, timeout=120)
+                              capture_output=True, text=True, timeout=timeout)
 
     def finish(self, timeout=None):
         try:
@@ -189,13 +189,16 @@ def run_acpi(tmp, acpi):
     text = d.text()
     if acpi:
         check("ACPI: RSDP" in text, "the kernel found the ACPI tables")
-        r = d.ctl("shutdown", "-w", "-t", "120", "acpi1")
+        # hvmctl's own -t must expire first so its message is what we report.
+        r = d.ctl("shutdown", "-w", "-t", "120", "acpi1", timeout=180)
         check(r.returncode == 0, "hvmctl shutdown: power button -> guest poweroff (%s)" %
               (r.stdout + r.stderr).strip())
     else:
         check("ACPI: RSDP" not in text, "acpi=0: no ACPI tables")
         d.ctl("destroy", "acpi0")
     d.finish(120)
+    if acpi:
+        check(d.mark_value("powerbutton") is not None, "the guest saw the power button event")
 
 
 def run_pae(tmp):
