@@ -1,22 +1,34 @@
 #!/usr/bin/env python3
-"""A real guest writes to a qcow2 disk through the emulated PIIX3 IDE
-(ata_piix, DMA), reads it back after dropping its page cache, and powers off;
-the image then passes `qemu-img check` and holds exactly the bytes the guest
-wrote.  The same with a raw image.
+"""Storage with a real guest (Debian's kernel, ata_piix with bus-master DMA):
+
+ 1. formats: three disks made by qemu-img (qcow2 v3 64 KiB clusters, qcow2
+    compat=0.10 with 4 KiB clusters, a compressed qcow2 from
+    `qemu-img convert -c`) read correctly in the guest (MD5 of the first
+    MiB); the guest writes 4 MiB to the first one, reads it back after
+    dropping its page cache and powers off; `qemu-img check` is clean and the
+    image holds exactly the guest's bytes.
+ 2. backing + kill: a qcow2 overlay with a backing file, a raw disk and a
+    512-byte-cluster qcow2 read correctly; the guest writes and syncs to the
+    overlay, then hvmdm is killed with SIGKILL: nothing the guest flushed is
+    lost, the overlay passes `qemu-img check`, the backing file is unchanged.
 
 usage: guest_qcow2.py BUILD_DIR   ($HVM_BOOT_ACCEL, default emu; SKIPPED if
 hvmhv cannot run it or the guest kit is missing)
 """
+import glob
 import hashlib
 import os
+import signal
 import subprocess
 import sys
 import tempfile
+import time
 
 BUILD = os.path.abspath(sys.argv[1])
 ACCEL = os.environ.get("HVM_BOOT_ACCEL", "emu")
 KIT = os.path.join(BUILD, "guest")
-TIMEOUT = int(os.environ.get("HVM_BOOT_TIMEOUT", "900"))
+TIMEOUT = int(os.environ.get("HVM_BOOT_TIMEOUT", "800"))
+MODULES = "libata,scsi_mod,ata_piix,sd_mod"
 fails = 0
 
 
@@ -27,45 +39,148 @@ def check(cond, what):
         fails += 1
 
 
-def marks(path):
-    out = {}
-    with open(path, errors="replace") as f:
-        for line in f:
-            if line.startswith("HVM-MARK "):
-                w = line.split()
-                out.setdefault(w[1], w[2:])
-    return out
+def sh(*args):
+    subprocess.run(args, check=True, stdout=subprocess.DEVNULL)
 
 
-def run_guest(tmp, fmt):
-    img = os.path.join(tmp, "disk." + fmt)
-    subprocess.run(["qemu-img", "create", "-q", "-f", fmt, img, "64M"], check=True)
-    serial = os.path.join(tmp, fmt + ".serial")
-    cfg = os.path.join(tmp, fmt + ".cfg")
-    with open(cfg, "w") as f:
-        f.write('name = "disk%s"\nbuilder = "hvm"\nmemory = 256\naccel = "%s"\nvnc = 0\n'
-                'serial = "file:%s"\nkernel = "%s/vmlinuz-686"\nramdisk = "%s/initrd.gz"\n'
-                'extra = "console=ttyS0,115200 hvm.scenario=disk '
-                'hvm.modules=libata,scsi_mod,ata_piix,sd_mod"\n'
-                'disk = [ "%s,%s,hda,rw" ]\n' % (fmt, ACCEL, serial, KIT, KIT, img, fmt))
-    r = subprocess.run([os.path.join(BUILD, "bin", "hvmctl"), "--rundir", os.path.join(tmp, "run"),
-                        "create", "-F", cfg], capture_output=True, text=True, timeout=TIMEOUT)
-    print(r.stdout + r.stderr)
-    m = marks(serial)
-    check(r.returncode == 0 and "poweroff" in m, "%s: guest ran the disk scenario and powered off" % fmt)
-    check("disk-dev" in m and m["disk-dev"][1:] == [str(64 * 2048)],
-          "%s: guest sees a 64 MiB disk: %s" % (fmt, m.get("disk-dev")))
-    written, read = m.get("disk-written"), m.get("disk-read")
-    check(written is not None and written == read, "%s: guest read back what it wrote" % fmt)
-    if fmt == "qcow2":
-        c = subprocess.run(["qemu-img", "check", "-q", img], capture_output=True, text=True)
-        check(c.returncode == 0, "qemu-img check is clean: %s" % (c.stdout + c.stderr).strip())
-    raw = os.path.join(tmp, "out.raw")
-    subprocess.run(["qemu-img", "convert", "-f", fmt, "-O", "raw", img, raw], check=True)
+def md5_region(img, fmt, off, length, tmp):
+    raw = os.path.join(tmp, "region.raw")
+    sh("qemu-img", "convert", "-f", fmt, "-O", "raw", img, raw)
     with open(raw, "rb") as f:
-        f.seek(1 << 20)
-        digest = hashlib.md5(f.read(4 << 20)).hexdigest()
-    check(written is not None and digest == written[0], "%s: the image holds the guest's bytes" % fmt)
+        f.seek(off)
+        digest = hashlib.md5(f.read(length)).hexdigest()
+    os.unlink(raw)
+    return digest
+
+
+def pattern_image(tmp, name, fmt, opts, byte):
+    """64 MiB image whose first MiB is a pattern (written with qemu-io)."""
+    img = os.path.join(tmp, name)
+    sh("qemu-img", "create", "-q", "-f", fmt, *opts, img, "64M")
+    sh("qemu-io", "-f", fmt, "-c", "write -P 0x%02x 0 512k" % byte, "-c",
+       "write -P 0x%02x 512k 512k" % (byte ^ 0xff), img)
+    return img
+
+
+def serial_lines(path):
+    try:
+        with open(path, errors="replace") as f:
+            return f.read().splitlines()
+    except FileNotFoundError:
+        return []
+
+
+def mark(lines, what):
+    return [l.split()[2:] for l in lines if l.startswith("HVM-MARK " + what + " ")]
+
+
+class Guest:
+    def __init__(self, tmp, name, disks, disklist):
+        self.serial = os.path.join(tmp, name + ".serial")
+        self.rundir = os.path.join(tmp, "run-" + name)
+        cfg = os.path.join(tmp, name + ".cfg")
+        with open(cfg, "w") as f:
+            f.write('name = "%s"\nbuilder = "hvm"\nmemory = 256\naccel = "%s"\nvnc = 0\n'
+                    'serial = "file:%s"\nkernel = "%s/vmlinuz-686"\nramdisk = "%s/initrd.gz"\n'
+                    'extra = "console=ttyS0,115200 hvm.scenario=disk hvm.disks=%s hvm.modules=%s"\n'
+                    'disk = [ %s ]\n' % (name, ACCEL, self.serial, KIT, KIT, disklist, MODULES,
+                                          ", ".join('"%s"' % d for d in disks)))
+        self.proc = subprocess.Popen([os.path.join(BUILD, "bin", "hvmctl"), "--rundir", self.rundir,
+                                      "create", "-F", cfg], stdout=subprocess.PIPE,
+                                     stderr=subprocess.STDOUT, text=True)
+
+    def lines(self):
+        return serial_lines(self.serial)
+
+    def wait_mark(self, what):
+        deadline = time.time() + TIMEOUT
+        while time.time() < deadline and self.proc.poll() is None:
+            if mark(self.lines(), what):
+                return True
+            time.sleep(0.2)
+        return bool(mark(self.lines(), what))
+
+    def dm_pid(self):
+        for st in glob.glob(os.path.join(self.rundir, "*", "state")):
+            for l in open(st):
+                if l.startswith("dm_pid="):
+                    return int(l.split("=", 1)[1])
+        return None
+
+    def finish(self):
+        try:
+            out, _ = self.proc.communicate(timeout=TIMEOUT)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            out, _ = self.proc.communicate()
+        print(out.strip())
+        return self.proc.returncode
+
+
+def check_pre(lines, expect):
+    got = {m[0]: m[1] for m in mark(lines, "disk-pre") if len(m) == 2}
+    for dev, (label, digest) in expect.items():
+        check(got.get(dev) == digest, "%s (%s) reads correctly in the guest" % (label, dev))
+
+
+def check_dma(lines):
+    text = "\n".join(lines)
+    check("configured for MWDMA" in text or "configured for UDMA" in text,
+          "ata_piix uses bus-master DMA: %s" %
+          [l.strip() for l in lines if "configured for" in l][:1])
+
+
+def run_formats(tmp):
+    a = pattern_image(tmp, "v3.qcow2", "qcow2", [], 0x11)
+    b = pattern_image(tmp, "v2.qcow2", "qcow2", ["-o", "compat=0.10,cluster_size=4096"], 0x22)
+    src = pattern_image(tmp, "c.raw", "raw", [], 0x33)
+    c = os.path.join(tmp, "c.qcow2")
+    sh("qemu-img", "convert", "-c", "-O", "qcow2", src, c)
+    expect = {"sda": ("qcow2 v3", md5_region(a, "qcow2", 0, 1 << 20, tmp)),
+              "sdb": ("qcow2 compat=0.10, 4 KiB clusters", md5_region(b, "qcow2", 0, 1 << 20, tmp)),
+              "sdc": ("compressed qcow2", md5_region(c, "qcow2", 0, 1 << 20, tmp))}
+    g = Guest(tmp, "formats", ["%s,qcow2,hda,rw" % a, "%s,qcow2,hdb,rw" % b, "%s,qcow2,hdd,rw" % c],
+              "sda,sdb,sdc")
+    rc = g.finish()
+    lines = g.lines()
+    check(rc == 0 and mark(lines, "poweroff"), "guest ran the disk scenario and powered off (rc %s)" % rc)
+    check_dma(lines)
+    check_pre(lines, expect)
+    written, read = mark(lines, "disk-written"), mark(lines, "disk-read")
+    check(written and written == read, "guest read back what it wrote")
+    r = subprocess.run(["qemu-img", "check", "-q", a], capture_output=True, text=True)
+    check(r.returncode == 0, "qemu-img check is clean: %s" % (r.stdout + r.stderr).strip())
+    check(written and md5_region(a, "qcow2", 1 << 20, 4 << 20, tmp) == written[0][0],
+          "the qcow2 image holds the guest's bytes")
+
+
+def run_backing_kill(tmp):
+    base = pattern_image(tmp, "base.qcow2", "qcow2", [], 0x44)
+    base_sum = hashlib.md5(open(base, "rb").read()).hexdigest()
+    ov = os.path.join(tmp, "ov.qcow2")
+    sh("qemu-img", "create", "-q", "-f", "qcow2", "-b", base, "-F", "qcow2", ov)
+    raw = pattern_image(tmp, "r.raw", "raw", [], 0x55)
+    small = pattern_image(tmp, "small.qcow2", "qcow2", ["-o", "cluster_size=512"], 0x66)
+    expect = {"sda": ("qcow2 overlay on a backing file", md5_region(ov, "qcow2", 0, 1 << 20, tmp)),
+              "sdb": ("raw", md5_region(raw, "raw", 0, 1 << 20, tmp)),
+              "sdc": ("qcow2, 512-byte clusters", md5_region(small, "qcow2", 0, 1 << 20, tmp))}
+    g = Guest(tmp, "kill", ["%s,qcow2,hda,rw" % ov, "%s,raw,hdb,rw" % raw, "%s,qcow2,hdd,rw" % small],
+              "sda,sdb,sdc")
+    reached = g.wait_mark("disk-read")
+    check(reached, "guest wrote, synced and read back")
+    pid = g.dm_pid()
+    check(pid is not None, "found hvmdm's pid")
+    if pid:
+        os.kill(pid, signal.SIGKILL)
+    g.finish()
+    lines = g.lines()
+    check_pre(lines, expect)
+    written = mark(lines, "disk-written")
+    r = subprocess.run(["qemu-img", "check", "-q", ov], capture_output=True, text=True)
+    check(r.returncode == 0, "overlay passes qemu-img check after SIGKILL: %s" % (r.stdout + r.stderr).strip())
+    check(written and md5_region(ov, "qcow2", 1 << 20, 4 << 20, tmp) == written[0][0],
+          "nothing the guest flushed was lost")
+    check(hashlib.md5(open(base, "rb").read()).hexdigest() == base_sum, "the backing file is unchanged")
 
 
 def main():
@@ -77,8 +192,8 @@ def main():
         print("SKIPPED: accel=%s is not available here" % ACCEL)
         return 77
     with tempfile.TemporaryDirectory() as tmp:
-        for fmt in ("qcow2", "raw"):
-            run_guest(tmp, fmt)
+        run_formats(tmp)
+        run_backing_kill(tmp)
     print("%d failures" % fails)
     return 1 if fails else 0
 
