@@ -76,6 +76,7 @@ class Domain:
             "on_poweroff": '"destroy"', "on_reboot": '"destroy"', "on_crash": '"destroy"',
         }
         cfg.update(keys)
+        cfg = {k: v for k, v in cfg.items() if v is not None}  # None: leave the key out
         self.cfgfile = os.path.join(tmp, name + ".cfg")
         with open(self.cfgfile, "w") as f:
             for k, v in cfg.items():
@@ -221,7 +222,7 @@ def run_keys(tmp):
 
 
 def run_cdrom(tmp):
-    d = Domain(tmp, "cdrom", {"kernel": '""', "ramdisk": '""', "boot": '"d"',
+    d = Domain(tmp, "cdrom", {"kernel": None, "ramdisk": None, "boot": '"d"',
                               "disk": '[ "%s/cd.iso,raw,hdc,cdrom,r" ]' % KIT})
     t = d.wait_mark("init")
     check(t is not None, "SeaBIOS -> isolinux -> Linux from the IDE CD-ROM")
