@@ -71,7 +71,12 @@ def serial_lines(path):
 
 
 def mark(lines, what):
-    return [l.split()[2:] for l in lines if l.startswith("HVM-MARK " + what + " ")]
+    out = []
+    for l in lines:
+        w = l.split()
+        if len(w) >= 2 and w[0] == "HVM-MARK" and w[1] == what:
+            out.append(w[2:])
+    return out
 
 
 class Guest:
@@ -124,10 +129,11 @@ def check_pre(lines, expect):
 
 
 def check_dma(lines):
-    text = "\n".join(lines)
-    check("configured for MWDMA" in text or "configured for UDMA" in text,
-          "ata_piix uses bus-master DMA: %s" %
-          [l.strip() for l in lines if "configured for" in l][:1])
+    # The PIIX3 IDE function is a multiword-DMA controller (ata_piix: "max
+    # MWDMA2"); the disks must be running in a DMA mode, not PIO.
+    modes = mark(lines, "ata-mode")
+    check(modes and all(m[1].startswith(("MWDMA", "UDMA")) for m in modes),
+          "ata_piix runs the disks with bus-master DMA: %s" % modes)
 
 
 def run_formats(tmp):
@@ -136,11 +142,11 @@ def run_formats(tmp):
     src = pattern_image(tmp, "c.raw", "raw", [], 0x33)
     c = os.path.join(tmp, "c.qcow2")
     sh("qemu-img", "convert", "-c", "-O", "qcow2", src, c)
-    expect = {"sda": ("qcow2 v3", md5_region(a, "qcow2", 0, 1 << 20, tmp)),
-              "sdb": ("qcow2 compat=0.10, 4 KiB clusters", md5_region(b, "qcow2", 0, 1 << 20, tmp)),
-              "sdc": ("compressed qcow2", md5_region(c, "qcow2", 0, 1 << 20, tmp))}
+    expect = {"hda": ("qcow2 v3", md5_region(a, "qcow2", 0, 1 << 20, tmp)),
+              "hdb": ("qcow2 compat=0.10, 4 KiB clusters", md5_region(b, "qcow2", 0, 1 << 20, tmp)),
+              "hdd": ("compressed qcow2", md5_region(c, "qcow2", 0, 1 << 20, tmp))}
     g = Guest(tmp, "formats", ["%s,qcow2,hda,rw" % a, "%s,qcow2,hdb,rw" % b, "%s,qcow2,hdd,rw" % c],
-              "sda,sdb,sdc")
+              "hda,hdb,hdd")
     rc = g.finish()
     lines = g.lines()
     check(rc == 0 and mark(lines, "poweroff"), "guest ran the disk scenario and powered off (rc %s)" % rc)
@@ -161,11 +167,11 @@ def run_backing_kill(tmp):
     sh("qemu-img", "create", "-q", "-f", "qcow2", "-b", base, "-F", "qcow2", ov)
     raw = pattern_image(tmp, "r.raw", "raw", [], 0x55)
     small = pattern_image(tmp, "small.qcow2", "qcow2", ["-o", "cluster_size=512"], 0x66)
-    expect = {"sda": ("qcow2 overlay on a backing file", md5_region(ov, "qcow2", 0, 1 << 20, tmp)),
-              "sdb": ("raw", md5_region(raw, "raw", 0, 1 << 20, tmp)),
-              "sdc": ("qcow2, 512-byte clusters", md5_region(small, "qcow2", 0, 1 << 20, tmp))}
+    expect = {"hda": ("qcow2 overlay on a backing file", md5_region(ov, "qcow2", 0, 1 << 20, tmp)),
+              "hdb": ("raw", md5_region(raw, "raw", 0, 1 << 20, tmp)),
+              "hdd": ("qcow2, 512-byte clusters", md5_region(small, "qcow2", 0, 1 << 20, tmp))}
     g = Guest(tmp, "kill", ["%s,qcow2,hda,rw" % ov, "%s,raw,hdb,rw" % raw, "%s,qcow2,hdd,rw" % small],
-              "sda,sdb,sdc")
+              "hda,hdb,hdd")
     reached = g.wait_mark("disk-read")
     check(reached, "guest wrote, synced and read back")
     pid = g.dm_pid()
