@@ -18,6 +18,7 @@
 #include "loop.h"
 #include "console.h"
 #include "qmp.h"
+#include "sdl.h"
 #include "vnc.h"
 
 static void usage(FILE *f)
@@ -42,6 +43,8 @@ static void usage(FILE *f)
 		   "  -bios FILE          firmware (hvmhv loads it; recorded for fw_cfg)\n"
 		   "  -kernel F -initrd F -append S   direct Linux boot\n"
 		   "  -device TYPE[,OPTS] extra device (e.g. hvm-testdev)\n"
+		   "  -sdl                SDL2 window (Ctrl-Alt grabs, Ctrl-Alt-F full screen)\n"
+		   "  -full-screen        start the SDL window in full screen\n"
 		   "  -nographic          no display\n"
 		   "  -pidfile FILE       write the process id\n");
 }
@@ -51,8 +54,14 @@ static const char *const unsupported_with_arg[] = { "-vnc",	  "-k",	  "-videoram
 						    "-usbdevice", "-net", "-vcpu_avail",
 						    "-soundhw",	  "-vga", "-monitor",
 						    "-parallel",  "-fda", "-fdb" };
-static const char *const unsupported_flag[] = { "-vncunused", "-std-vga",	 "-usb",
-						"-sdl",	      "-disable-opengl", "-full-screen" };
+static const char *const unsupported_flag[] = { "-vncunused", "-std-vga", "-usb",
+						"-disable-opengl" };
+
+/* Front-end choices that live only in main (not part of the machine config). */
+struct main_opts {
+	bool sdl;	  /* -sdl */
+	bool full_screen; /* -full-screen */
+};
 
 static bool in_list(const char *a, const char *const *list, size_t n)
 {
@@ -130,7 +139,7 @@ static int legacy_drive(struct dm_config *c, const char *opt, const char *file)
 	return 0;
 }
 
-static int parse_args(struct dm_config *c, int argc, char **argv)
+static int parse_args(struct dm_config *c, struct main_opts *m, int argc, char **argv)
 {
 	uint64_t n;
 	int i;
@@ -253,6 +262,10 @@ static int parse_args(struct dm_config *c, int argc, char **argv)
 		} else if (!strcmp(a, "-k")) {
 			NEED_ARG();
 			c->keymap = (char *)v;
+		} else if (!strcmp(a, "-sdl")) {
+			m->sdl = true;
+		} else if (!strcmp(a, "-full-screen")) {
+			m->full_screen = true;
 		} else if (!strcmp(a, "-nographic")) {
 			c->nographic = true;
 		} else if (!strcmp(a, "-pidfile")) {
@@ -280,6 +293,15 @@ static int parse_args(struct dm_config *c, int argc, char **argv)
 		c->machine = "pc";
 	if (!c->name)
 		c->name = "";
+	if (m->sdl && c->nographic) {
+		fprintf(stderr, "hvmdm: warning: -nographic wins over -sdl\n");
+		m->sdl = false;
+	}
+	if (m->sdl && !sdl_available()) {
+		fprintf(stderr, "hvmdm: -sdl: this hvmdm was built without SDL2 (install "
+				"libsdl2-dev and rebuild); use -vnc instead\n");
+		return -ENOTSUP;
+	}
 	return 0;
 }
 
@@ -375,7 +397,16 @@ static int dm_start_vnc(struct dm *dm)
 	return err;
 }
 
-static int dm_run(struct dm *dm)
+static int dm_start_sdl(struct dm *dm, const struct main_opts *m)
+{
+	struct sdl_opts o = { .full_screen = m->full_screen };
+
+	if (!m->sdl)
+		return 0;
+	return sdl_start(dm, &o);
+}
+
+static int dm_run(struct dm *dm, const struct main_opts *m)
 {
 	int err;
 
@@ -398,6 +429,8 @@ static int dm_run(struct dm *dm)
 	err = dm_build_display(dm);
 	if (!err)
 		err = dm_start_vnc(dm);
+	if (!err)
+		err = dm_start_sdl(dm, m);
 	if (err) {
 		dm_err("dm", "display setup failed: %s", strerror(-err));
 		return err;
@@ -421,12 +454,13 @@ static int dm_run(struct dm *dm)
 int main(int argc, char **argv)
 {
 	struct dm *dm = calloc(1, sizeof(*dm));
+	struct main_opts m = { 0 };
 	int err;
 
 	if (!dm)
 		return 1;
 	dm_init_common(dm);
-	if (parse_args(&dm->cfg, argc, argv))
+	if (parse_args(&dm->cfg, &m, argc, argv))
 		return 2;
 	signal(SIGPIPE, SIG_IGN);
 	err = dm_log_open(dm->cfg.log_path);
@@ -440,7 +474,8 @@ int main(int argc, char **argv)
 	if (dm->cfg.pidfile)
 		write_pidfile(dm->cfg.pidfile);
 	dm_info("dm", "hvmdm starting for domain %u (%s)", dm->cfg.domid, dm->cfg.name);
-	err = dm_run(dm);
+	err = dm_run(dm, &m);
+	sdl_stop(dm);
 	dm_destroy(dm);
 	return err ? 1 : 0;
 }
