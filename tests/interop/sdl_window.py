@@ -10,6 +10,8 @@ that Ctrl+Alt+F does not reach the guest.
 usage: sdl_window.py HVMDM-QTEST
 Needs Xvfb, xdotool, xwd and xwdtopnm (netpbm); SKIPPED (77) without them.
 """
+import ctypes
+import ctypes.util
 import os
 import sys
 import tempfile
@@ -57,6 +59,39 @@ def wait_window_shows(x, tmp, wid, img, tries=50):
                 break
         time.sleep(0.2)
     return best
+
+
+class XClientMessage(ctypes.Structure):
+    _fields_ = [("type", ctypes.c_int), ("serial", ctypes.c_ulong), ("send_event", ctypes.c_int),
+                ("display", ctypes.c_void_p), ("window", ctypes.c_ulong),
+                ("message_type", ctypes.c_ulong), ("format", ctypes.c_int),
+                ("data", ctypes.c_long * 5), ("pad", ctypes.c_long * 12)]
+
+
+def wm_delete(display, wid):
+    """Ask the window to close as a window manager's close button does (ICCCM WM_DELETE_WINDOW)."""
+    lib = ctypes.util.find_library("X11")
+    if not lib:
+        return False
+    x11 = ctypes.CDLL(lib)
+    x11.XOpenDisplay.restype = ctypes.c_void_p
+    x11.XOpenDisplay.argtypes = [ctypes.c_char_p]
+    x11.XInternAtom.restype = ctypes.c_ulong
+    x11.XInternAtom.argtypes = [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_int]
+    x11.XSendEvent.argtypes = [ctypes.c_void_p, ctypes.c_ulong, ctypes.c_int, ctypes.c_long,
+                               ctypes.c_void_p]
+    x11.XFlush.argtypes = [ctypes.c_void_p]
+    x11.XCloseDisplay.argtypes = [ctypes.c_void_p]
+    d = x11.XOpenDisplay(display.encode())
+    if not d:
+        return False
+    ev = XClientMessage(type=33, send_event=1, display=d, window=int(wid),  # ClientMessage
+                        message_type=x11.XInternAtom(d, b"WM_PROTOCOLS", 0), format=32)
+    ev.data[0] = x11.XInternAtom(d, b"WM_DELETE_WINDOW", 0)
+    x11.XSendEvent(d, int(wid), 0, 0, ctypes.byref(ev))
+    x11.XFlush(d)
+    x11.XCloseDisplay(d)
+    return True
 
 
 def title(x, wid):
@@ -168,6 +203,18 @@ def run(q, x, tmp):
         codes += ut.read_scancodes(q)
     check(codes and 0x2B not in codes, "Ctrl-Alt-F not passed to the guest (%s)" % [hex(c) for c in codes])
     check(q.cmd("inb 0xe7") is not None, "dm alive")
+
+    # Closing the window is a shutdown request (no ACPI on -M none: power off).
+    check(wm_delete(x.display, wid), "sent WM_DELETE_WINDOW")
+    closed = False
+    for _ in range(50):
+        time.sleep(0.1)
+        q.log.flush()
+        q.log.seek(0)
+        if "window closed: no ACPI power button, powering off" in q.log.read():
+            closed = True
+            break
+    check(closed, "closing the window requests a power off")
 
 
 if __name__ == "__main__":
