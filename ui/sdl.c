@@ -553,6 +553,12 @@ static void sdl_handle(struct sdl *s, const SDL_Event *ev)
 		break;
 	case SDL_MOUSEBUTTONDOWN:
 	case SDL_MOUSEBUTTONUP:
+		/* A relative pointer is useless ungrabbed: a left click grabs (QEMU does too). */
+		if (ev->type == SDL_MOUSEBUTTONDOWN && ev->button.button == SDL_BUTTON_LEFT &&
+		    !s->grabbed && !__atomic_load_n(&s->abs_pointer, __ATOMIC_RELAXED)) {
+			sdl_set_grab(s, true);
+			break;
+		}
 		sdl_pointer(s, ev->button.x, ev->button.y, 0, 0, 0);
 		break;
 	case SDL_MOUSEWHEEL:
