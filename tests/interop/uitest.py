@@ -94,18 +94,18 @@ def draw_vbe_image(q, img):
 class Xvfb:
     def __init__(self, w=1024, h=768):
         need("Xvfb")
-        for n in range(90, 200):
-            if not os.path.exists("/tmp/.X11-unix/X%d" % n) and not os.path.exists("/tmp/.X%d-lock" % n):
-                break
-        self.display = ":%d" % n
-        self.proc = subprocess.Popen(["Xvfb", self.display, "-screen", "0", "%dx%dx24" % (w, h),
-                                      "-nolisten", "tcp"], stdout=subprocess.DEVNULL,
-                                     stderr=subprocess.DEVNULL)
-        for _ in range(100):
-            if os.path.exists("/tmp/.X11-unix/X%d" % n):
-                break
-            time.sleep(0.05)
-        time.sleep(0.3)
+        # -displayfd: Xvfb picks a free display itself (no race between parallel tests).
+        rfd, wfd = os.pipe()
+        self.proc = subprocess.Popen(["Xvfb", "-displayfd", str(wfd), "-screen", "0",
+                                      "%dx%dx24" % (w, h), "-nolisten", "tcp"],
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                     pass_fds=(wfd,))
+        os.close(wfd)
+        with os.fdopen(rfd) as f:
+            num = f.readline().strip()
+        if not num:
+            raise RuntimeError("Xvfb did not start")
+        self.display = ":" + num
         self.env = dict(os.environ, DISPLAY=self.display)
 
     def run(self, *args, **kw):
@@ -121,13 +121,17 @@ class Xvfb:
 
 class Qmp:
     def __init__(self, path):
-        self.s = socket.socket(socket.AF_UNIX)
-        for _ in range(100):
+        # The dm may be slow to start under a loaded machine: retry with a fresh socket.
+        for _ in range(300):
+            self.s = socket.socket(socket.AF_UNIX)
             try:
                 self.s.connect(path)
                 break
             except OSError:
-                time.sleep(0.05)
+                self.s.close()
+                time.sleep(0.1)
+        else:
+            raise RuntimeError("QMP socket %s never accepted" % path)
         self.f = self.s.makefile("rwb")
         json.loads(self.f.readline())  # greeting
         self.cmd("qmp_capabilities")
