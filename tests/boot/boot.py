@@ -68,6 +68,8 @@ class Domain:
         self.tmp = tmp
         self.name = name
         self.serial = os.path.join(tmp, name + ".serial")
+        self.earlier = ""  # output of runs before a restart
+        self.last = ""
         self.rundir = os.path.join(tmp, "run")
         cfg = {
             "name": '"%s"' % name, "builder": '"hvm"', "memory": 256, "vcpus": 1,
@@ -86,11 +88,19 @@ class Domain:
                                      stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
 
     def text(self):
+        """Everything the guest printed so far.  A restarted domain gets a new
+        device model, which truncates the serial file as QEMU's file: backend
+        does; the earlier runs' output is kept here (a boot takes far longer
+        than one poll, so no truncation goes unnoticed)."""
         try:
             with open(self.serial, errors="replace") as f:
-                return f.read()
+                cur = f.read()
         except FileNotFoundError:
-            return ""
+            cur = ""
+        if len(cur) < len(self.last) or not cur.startswith(self.last):
+            self.earlier += self.last
+        self.last = cur
+        return self.earlier + cur
 
     def marks(self):
         return [l.split()[1:] for l in self.text().splitlines() if l.startswith("HVM-MARK ")]
