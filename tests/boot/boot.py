@@ -34,7 +34,8 @@ KIT = os.path.join(BUILD, "guest")
 # Seconds the whole scenario may take (every wait below draws on it), kept
 # under the CTest TIMEOUT so a hung guest fails with its log instead of being
 # killed.
-TIMEOUT = int(os.environ.get("HVM_BOOT_TIMEOUT", "540"))
+# reboot boots three times (CMakeLists.txt gives it a longer TIMEOUT too).
+TIMEOUT = int(os.environ.get("HVM_BOOT_TIMEOUT", "1140" if SCENARIO == "reboot" else "540"))
 DEADLINE = time.time() + TIMEOUT
 fails = 0
 
