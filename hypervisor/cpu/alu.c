@@ -18,17 +18,6 @@ const uint8_t x86_parity[256] = {
 	P6(4),
 };
 
-uint32_t alu_szp(uint32_t r, unsigned size)
-{
-	uint32_t f = x86_parity[r & 0xff];
-	r &= szmask(size);
-	if (!r)
-		f |= F_ZF;
-	if (r & szmsb(size))
-		f |= F_SF;
-	return f;
-}
-
 static uint32_t do_add(struct x86cpu *cpu, uint32_t a, uint32_t b, uint32_t c, unsigned size)
 {
 	uint64_t r64 = (uint64_t)a + b + c;

@@ -362,7 +362,20 @@ uint32_t x86_pop(struct x86cpu *cpu, unsigned size);
 
 /* alu.c */
 extern const uint8_t x86_parity[256];
-uint32_t alu_szp(uint32_t r, unsigned size);
+
+/* SF/ZF/PF of a result; inline because almost every ALU instruction needs it. */
+static inline uint32_t alu_szp(uint32_t r, unsigned size)
+{
+	uint32_t f = x86_parity[r & 0xff];
+
+	r &= szmask(size);
+	if (!r)
+		f |= F_ZF;
+	if (r & szmsb(size))
+		f |= F_SF;
+	return f;
+}
+
 uint32_t alu_arith(struct x86cpu *cpu, unsigned op, uint32_t a, uint32_t b, unsigned size);
 uint32_t alu_inc(struct x86cpu *cpu, uint32_t a, unsigned size);
 uint32_t alu_dec(struct x86cpu *cpu, uint32_t a, unsigned size);

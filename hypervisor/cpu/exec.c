@@ -277,7 +277,8 @@ static enum x86_exit run_loop(struct x86cpu *cpu)
 	unsigned countdown = 0;
 
 	while (cpu->icount < cpu->budget_end) {
-		if (unlikely(cpu->poll || countdown == 0 || cpu->halted)) {
+		/* HLT sets poll, so halted needs no test of its own here */
+		if (unlikely(cpu->poll || countdown == 0)) {
 			int r = check_events(cpu);
 			if (r >= 0)
 				return (enum x86_exit)r;
