@@ -80,15 +80,16 @@ def mark(lines, what):
 
 
 class Guest:
-    def __init__(self, tmp, name, disks, disklist):
+    def __init__(self, tmp, name, disks, disklist, hold=0):
         self.serial = os.path.join(tmp, name + ".serial")
         self.rundir = os.path.join(tmp, "run-" + name)
         cfg = os.path.join(tmp, name + ".cfg")
         with open(cfg, "w") as f:
             f.write('name = "%s"\nbuilder = "hvm"\nmemory = 256\naccel = "%s"\nvnc = 0\n'
                     'serial = "file:%s"\nkernel = "%s/vmlinuz-686"\nramdisk = "%s/initrd.gz"\n'
-                    'extra = "console=ttyS0,115200 hvm.scenario=disk hvm.disks=%s hvm.modules=%s"\n'
-                    'disk = [ %s ]\n' % (name, ACCEL, self.serial, KIT, KIT, disklist, MODULES,
+                    'extra = "console=ttyS0,115200 hvm.scenario=disk hvm.disks=%s hvm.modules=%s '
+                    'hvm.disk_hold=%d"\n'
+                    'disk = [ %s ]\n' % (name, ACCEL, self.serial, KIT, KIT, disklist, MODULES, hold,
                                           ", ".join('"%s"' % d for d in disks)))
         self.proc = subprocess.Popen([os.path.join(BUILD, "bin", "hvmctl"), "--rundir", self.rundir,
                                       "create", "-F", cfg], stdout=subprocess.PIPE,
@@ -173,7 +174,7 @@ def run_backing_kill(tmp):
               "hdb": ("raw", md5_region(raw, "raw", 0, 1 << 20, tmp)),
               "hdd": ("qcow2, 512-byte clusters", md5_region(small, "qcow2", 0, 1 << 20, tmp))}
     g = Guest(tmp, "kill", ["%s,qcow2,hda,rw" % ov, "%s,raw,hdb,rw" % raw, "%s,qcow2,hdd,rw" % small],
-              "hda,hdb,hdd")
+              "hda,hdb,hdd", hold=600)
     reached = g.wait_mark("disk-read")
     check(reached, "guest wrote, synced and read back")
     pid = g.dm_pid()
@@ -181,6 +182,7 @@ def run_backing_kill(tmp):
     if pid:
         os.kill(pid, signal.SIGKILL)
     g.finish()
+    check(not mark(g.lines(), "poweroff"), "hvmdm was killed while the guest was still up")
     lines = g.lines()
     check_pre(lines, expect)
     written = mark(lines, "disk-written")
