@@ -17,6 +17,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <poll.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
@@ -71,6 +72,14 @@ struct emu_be {
 	} retired[EMU_MAX_RETIRED];
 	unsigned nr_retired;
 	pthread_mutex_t lock;
+	/*
+	 * With several vCPUs, one runs guest code at a time (round robin per
+	 * slice), as QEMU's single-threaded TCG did: the CPU does not make
+	 * LOCKed read-modify-writes atomic across host threads, so two vCPUs
+	 * running at once could lose a spinlock update.  Held only inside
+	 * x86cpu_run(); halted vCPUs sleep without it.
+	 */
+	pthread_mutex_t exec_lock;
 };
 
 static uint64_t emu_now(void *opaque)
@@ -439,6 +448,7 @@ static int emu_create(struct hv *hv)
 	hv->be = e;
 	e->hv = hv;
 	pthread_mutex_init(&e->lock, NULL);
+	pthread_mutex_init(&e->exec_lock, NULL);
 	e->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	e->timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
 	e->vcpu = calloc(hv->cfg.nr_vcpus, sizeof(*e->vcpu));
@@ -605,6 +615,21 @@ static void sleep_vcpu(struct emu_vcpu *ev, bool need_intr, uint64_t max_ns)
 	pthread_mutex_unlock(&ev->lock);
 }
 
+/* One slice of guest code; serialized against the other vCPUs (see exec_lock). */
+static enum x86_exit emu_run_slice(struct emu_vcpu *ev)
+{
+	struct emu_be *e = ev->e;
+	enum x86_exit r;
+
+	if (e->hv->cfg.nr_vcpus == 1)
+		return x86cpu_run(ev->cpu, EMU_BUDGET);
+	pthread_mutex_lock(&e->exec_lock);
+	r = x86cpu_run(ev->cpu, EMU_BUDGET);
+	pthread_mutex_unlock(&e->exec_lock);
+	sched_yield(); /* let a waiting vCPU take the next slice */
+	return r;
+}
+
 static enum hv_run_exit emu_vcpu_run(struct hv_vcpu *v)
 {
 	struct emu_vcpu *ev = v->be;
@@ -617,7 +642,7 @@ static enum hv_run_exit emu_vcpu_run(struct hv_vcpu *v)
 		sleep_vcpu(ev, false, EMU_HLT_MAX_NS);
 		return HV_RUN_KICKED;
 	}
-	switch (x86cpu_run(ev->cpu, EMU_BUDGET)) {
+	switch (emu_run_slice(ev)) {
 	case X86_EXIT_BUDGET:
 		return HV_RUN_CONTINUE;
 	case X86_EXIT_HLT:

@@ -117,7 +117,14 @@ static int pc_build_platform(struct dm *dm)
 	unsigned i;
 	int err;
 
+	/*
+	 * The ACPI PM function exists only with -acpi, as in QEMU and qemu-dm:
+	 * SeaBIOS builds ACPI tables of its own whenever it finds one, so
+	 * acpi=0 would otherwise still show the guest ACPI.
+	 */
 	for (i = 0; i < sizeof(chipset) / sizeof(chipset[0]); i++) {
+		if (!strcmp(chipset[i], "piix4-pm") && !dm->cfg.acpi)
+			continue;
 		err = pc_create_optional(dm, chipset[i], NULL);
 		if (err)
 			return err;
