@@ -32,11 +32,13 @@
 #include "irqchip.h"
 #include "x86cpu.h"
 
-#define EMU_BUDGET 200000 /* instructions per x86cpu_run(): bounds kick latency */
+#define EMU_BUDGET 200000	 /* instructions per x86cpu_run(): bounds kick latency */
+#define EMU_HANDOFF_SPINS 100000 /* bound on yielding to a waiting vCPU */
 #define EMU_MAX_RETIRED 256
 #define EMU_HLT_MAX_NS 50000000ull /* re-check at least every 50 ms while halted */
 
 struct emu_vcpu {
+	unsigned slice_seed; /* slice-length jitter (emu_run_slice) */
 	struct hv_vcpu *v;
 	struct emu_be *e;
 	struct x86cpu *cpu;
@@ -80,6 +82,8 @@ struct emu_be {
 	 * x86cpu_run(); halted vCPUs sleep without it.
 	 */
 	pthread_mutex_t exec_lock;
+	unsigned exec_waiting; /* vCPUs blocked on exec_lock */
+	unsigned exec_gen;     /* bumped by every acquisition */
 };
 
 static uint64_t emu_now(void *opaque)
@@ -615,18 +619,37 @@ static void sleep_vcpu(struct emu_vcpu *ev, bool need_intr, uint64_t max_ns)
 	pthread_mutex_unlock(&ev->lock);
 }
 
-/* One slice of guest code; serialized against the other vCPUs (see exec_lock). */
+/*
+ * One slice of guest code; serialized against the other vCPUs (see
+ * exec_lock).  Mutexes are not fair, so a vCPU that releases the lock while
+ * another waits does not run again until that one has had its turn: a BSP
+ * spinning for an AP would otherwise starve it.
+ */
 static enum x86_exit emu_run_slice(struct emu_vcpu *ev)
 {
 	struct emu_be *e = ev->e;
 	enum x86_exit r;
+	unsigned gen, spins;
 
 	if (e->hv->cfg.nr_vcpus == 1)
 		return x86cpu_run(ev->cpu, EMU_BUDGET);
+	__atomic_fetch_add(&e->exec_waiting, 1, __ATOMIC_SEQ_CST);
 	pthread_mutex_lock(&e->exec_lock);
-	r = x86cpu_run(ev->cpu, EMU_BUDGET);
+	__atomic_fetch_sub(&e->exec_waiting, 1, __ATOMIC_SEQ_CST);
+	gen = __atomic_add_fetch(&e->exec_gen, 1, __ATOMIC_SEQ_CST);
+	/*
+	 * Jitter the slice length: with a fixed budget a guest spin loop whose
+	 * length divides it would always be cut at the same instruction, e.g.
+	 * SeaBIOS's BSP always holding its SMP lock when the AP gets to run.
+	 */
+	ev->slice_seed = ev->slice_seed * 1103515245u + 12345u;
+	r = x86cpu_run(ev->cpu, EMU_BUDGET - ((ev->slice_seed >> 16) % 4099));
 	pthread_mutex_unlock(&e->exec_lock);
-	sched_yield(); /* let a waiting vCPU take the next slice */
+	for (spins = 0;
+	     spins < EMU_HANDOFF_SPINS && __atomic_load_n(&e->exec_waiting, __ATOMIC_SEQ_CST) &&
+	     __atomic_load_n(&e->exec_gen, __ATOMIC_SEQ_CST) == gen && !hv_stopping(ev->v->hv);
+	     spins++)
+		sched_yield();
 	return r;
 }
 
