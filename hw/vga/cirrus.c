@@ -700,16 +700,8 @@ static uint32_t fetch_pixel(const struct cirrus *s, uint64_t a, unsigned bpp)
 static void sync_dirty(struct cirrus *s)
 {
 	const struct pci_bar *b = &s->pci.bar[0];
-	uint32_t pages = s->vga.vram_size >> 12, p;
 
-	if (!b->hv_mapped || pages / 8 > sizeof(s->dirty_log))
-		return;
-	if (dm_dirty_log(s->vga.dm, b->mapped_at, s->vga.vram_size, s->dirty_log,
-			 sizeof(s->dirty_log)))
-		return;
-	for (p = 0; p < pages; p++)
-		if (s->dirty_log[p / 8] & (1u << (p % 8)))
-			s->vga.dirty[p / 32] |= 1u << (p % 32);
+	vga_pull_dirty_log(&s->vga, b->hv_mapped, b->mapped_at, s->dirty_log, sizeof(s->dirty_log));
 }
 
 static uint32_t cursor_base(const struct cirrus *s, unsigned size)

@@ -329,16 +329,8 @@ static uint32_t vbe_pixel(const struct stdvga *s, const uint8_t *p, unsigned bpp
 static void stdvga_sync_dirty(struct stdvga *s)
 {
 	const struct pci_bar *b = &s->pci.bar[0];
-	uint32_t pages = s->vga.vram_size >> 12, p;
 
-	if (!b->hv_mapped || pages / 8 > sizeof(s->dirty_log))
-		return;
-	if (dm_dirty_log(s->vga.dm, b->mapped_at, s->vga.vram_size, s->dirty_log,
-			 sizeof(s->dirty_log)))
-		return;
-	for (p = 0; p < pages; p++)
-		if (s->dirty_log[p / 8] & (1u << (p % 8)))
-			s->vga.dirty[p / 32] |= 1u << (p % 32);
+	vga_pull_dirty_log(&s->vga, b->hv_mapped, b->mapped_at, s->dirty_log, sizeof(s->dirty_log));
 }
 
 static bool stdvga_draw(void *opaque, bool full)

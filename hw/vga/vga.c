@@ -74,6 +74,19 @@ void vga_clear_dirty(struct vga *v, uint32_t off, uint32_t len)
 	dirty_walk(v, off, len, true);
 }
 
+void vga_pull_dirty_log(struct vga *v, bool mapped, uint64_t gpa, uint8_t *scratch, size_t cap)
+{
+	uint32_t pages = v->vram_size >> 12, p;
+
+	if (!mapped || (pages + 7) / 8 > cap)
+		return;
+	if (dm_dirty_log(v->dm, gpa, v->vram_size, scratch, cap))
+		return;
+	for (p = 0; p < pages; p++)
+		if (scratch[p / 8] & (1u << (p % 8)))
+			v->dirty[p / 32] |= 1u << (p % 32);
+}
+
 bool vga_in_retrace(const struct vga *v)
 {
 	return v->dm->clock && clock_ns(v->dm->clock) % VGA_FRAME_NS < VGA_RETRACE_NS;

@@ -16,6 +16,7 @@
 #define HW_VGA_VGA_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "clock.h"
@@ -90,6 +91,13 @@ void vga_mark_dirty(struct vga *v, uint32_t off, uint32_t len);
 /* Whether any page of [off, off+len) changed; clear those pages. */
 bool vga_test_dirty(struct vga *v, uint32_t off, uint32_t len);
 void vga_clear_dirty(struct vga *v, uint32_t off, uint32_t len);
+
+/*
+ * Pull the hypervisor's dirty log of a framebuffer mapped at gpa (all of
+ * VRAM) into v->dirty; scratch holds the bitmap (a bit per 4 KiB page).
+ * Does nothing when the mapping is not live or scratch is too small.
+ */
+void vga_pull_dirty_log(struct vga *v, bool mapped, uint64_t gpa, uint8_t *scratch, size_t cap);
 
 /* vga_draw.c: attach to the console and draw on refresh. */
 int vga_display_init(struct vga *v, const struct vga_ext_ops *ext, void *ext_opaque);
