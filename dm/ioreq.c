@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "dm.h"
+#include "hvm_poll.h"
 #include "iospace.h"
 #include "gmem.h"
 #include "log.h"
@@ -25,7 +26,15 @@ struct dm_ioreq {
 	int resp_fd[HVM_MAX_VCPUS];
 	struct loop_ev *req_ev, *buf_ev;
 	struct ioreq_stats stats;
+	struct hvm_irq_page *hints; /* polling hints shared with the hv */
+	struct hvm_poll poll;	    /* adaptive window for the next request */
+	uint64_t idle_since;	    /* when we last ran out of work */
+	bool no_spin;		    /* HVM_IOREQ_SPIN=0: never spin */
 };
+
+/* Most requests handled in one go before the loop gets its turn again. */
+#define IOREQ_SPIN_BATCH 256
+#define IOREQ_SPIN_MAX_NS 1000000u
 
 static uint64_t item_addr(uint64_t base, uint32_t i, uint32_t size, bool df)
 {
@@ -188,7 +197,10 @@ static void ioreq_handle_slot(struct dm *dm, struct dm_ioreq *q, unsigned vcpu)
 	}
 	slot->data = req.data;
 	ioreq_store_flags(slot, ioreq_flags_with_state(flags, STATE_IORESP_READY));
-	ioreq_notify(q->resp_fd[vcpu]);
+	/* Dekker with the vCPU's polling hint (struct hvm_irq_page). */
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	if (!__atomic_load_n(&q->hints->vcpu_polling[vcpu], __ATOMIC_RELAXED))
+		ioreq_notify(q->resp_fd[vcpu]);
 }
 
 /* Apply one buffered write; returns slots consumed (0 if incomplete). */
@@ -269,13 +281,70 @@ void ioreq_poll(struct dm *dm)
 		ioreq_handle_slot(dm, q, v);
 }
 
+/* Anything for us: a READY slot or an unread buffered write. */
+static bool ioreq_pending(const struct dm_ioreq *q)
+{
+	if (q->buf && __atomic_load_n(&q->buf->read_pointer, __ATOMIC_ACQUIRE) !=
+			      __atomic_load_n(&q->buf->write_pointer, __ATOMIC_ACQUIRE))
+		return true;
+	for (unsigned v = 0; v < q->nr_vcpus; v++)
+		if (ioreq_state(ioreq_load_flags(&q->page->vcpu_ioreq[v])) == STATE_IOREQ_READY)
+			return true;
+	return false;
+}
+
+/* Spin up to the window for the next request; true when one came. */
+static bool ioreq_spin_once(struct dm_ioreq *q)
+{
+	uint64_t start = hvm_poll_now();
+	unsigned i = 0;
+
+	while (!ioreq_pending(q)) {
+		hvm_poll_relax();
+		if (++i % HVM_POLL_CHECK_EVERY == 0 && hvm_poll_now() - start > q->poll.window_ns)
+			return false;
+	}
+	return true;
+}
+
+/*
+ * After a request, keep watching the slots for a while with dm_polling set,
+ * so a vCPU in a burst of port I/O neither sleeps nor signals us.  Bounded
+ * by IOREQ_SPIN_BATCH so timers and other fds still get their turn.  Before
+ * going back to epoll the hint is cleared and the slots looked at once more
+ * (Dekker with the producer's fence).
+ */
+static void ioreq_spin(struct dm *dm, struct dm_ioreq *q)
+{
+	uint64_t begin = hvm_poll_now();
+	unsigned n;
+
+	if (!q->poll.window_ns || q->no_spin)
+		return;
+	__atomic_store_n(&q->hints->dm_polling, 1, __ATOMIC_SEQ_CST);
+	for (n = 0; n < IOREQ_SPIN_BATCH && ioreq_spin_once(q); n++) {
+		ioreq_poll(dm);
+		if (hvm_poll_now() - begin > IOREQ_SPIN_MAX_NS)
+			break;
+	}
+	__atomic_store_n(&q->hints->dm_polling, 0, __ATOMIC_SEQ_CST);
+	ioreq_poll(dm);
+}
+
 static void ioreq_event_cb(int fd, unsigned events, void *arg)
 {
+	struct dm *dm = arg;
+	struct dm_ioreq *q = dm->ioreq;
 	uint64_t v;
 
 	if (read(fd, &v, sizeof(v)) < 0 && errno != EAGAIN)
 		dm_warn("ioreq", "event read: %s", strerror(errno));
-	ioreq_poll(arg);
+	/* Woken by the eventfd: learn how long we slept since the last work. */
+	hvm_poll_update(&q->poll, hvm_poll_now() - q->idle_since);
+	ioreq_poll(dm);
+	ioreq_spin(dm, q);
+	q->idle_since = hvm_poll_now();
+	q->no_spin = getenv("HVM_IOREQ_SPIN") && !strcmp(getenv("HVM_IOREQ_SPIN"), "0");
 }
 
 int ioreq_attach(struct dm *dm, struct shared_iopage *page, struct buffered_iopage *buf,
@@ -291,6 +360,9 @@ int ioreq_attach(struct dm *dm, struct shared_iopage *page, struct buffered_iopa
 		return -ENOMEM;
 	q->page = page;
 	q->buf = buf;
+	q->hints = dm->irq_page;
+	q->idle_since = hvm_poll_now();
+	q->no_spin = getenv("HVM_IOREQ_SPIN") && !strcmp(getenv("HVM_IOREQ_SPIN"), "0");
 	q->nr_vcpus = nr_vcpus;
 	q->req_fd = req_fd;
 	q->buf_fd = buf_fd;

@@ -60,8 +60,12 @@ int ioreq_prod_create(struct ioreq_prod *p, unsigned nr_vcpus, int *ioreq_page_f
 	p->nr_vcpus = nr_vcpus;
 	pthread_mutex_init(&p->buf_lock, NULL);
 	p->resp_fd = malloc(nr_vcpus * sizeof(int));
-	if (!p->resp_fd)
+	p->poll = calloc(nr_vcpus, sizeof(*p->poll));
+	if (!p->resp_fd || !p->poll) {
+		free(p->resp_fd);
+		free(p->poll);
 		return -ENOMEM;
+	}
 	for (unsigned i = 0; i < nr_vcpus; i++)
 		p->resp_fd[i] = -1;
 	err = *ioreq_page_fd = page_memfd("hvm-ioreq", (void **)&p->page);
@@ -103,12 +107,17 @@ static void close_fd(int *fd)
 
 void ioreq_prod_destroy(struct ioreq_prod *p, int ioreq_page_fd, int bufioreq_page_fd)
 {
+	if (p->spins)
+		hv_log("ioreq: spun for %llu responses, %llu of them in vain",
+		       (unsigned long long)p->spins, (unsigned long long)p->spin_misses);
 	if (p->resp_fd) {
 		for (unsigned i = 0; i < p->nr_vcpus; i++)
 			close_fd(&p->resp_fd[i]);
 		free(p->resp_fd);
 		p->resp_fd = NULL;
 	}
+	free(p->poll);
+	p->poll = NULL;
 	close_fd(&p->req_fd);
 	close_fd(&p->buf_fd);
 	close_fd(&p->abort_fd);
@@ -152,15 +161,57 @@ void ioreq_set_dm_state(struct ioreq_prod *p, enum ioreq_dm_state st)
 
 void ioreq_abort(struct ioreq_prod *p)
 {
+	__atomic_store_n(&p->aborted, 1, __ATOMIC_SEQ_CST);
 	/* Never read: the fd stays readable, so every later wait returns too. */
 	kick_fd(p->abort_fd);
 }
 
 static bool aborted(struct ioreq_prod *p)
 {
-	struct pollfd pfd = { .fd = p->abort_fd, .events = POLLIN };
+	return __atomic_load_n(&p->aborted, __ATOMIC_SEQ_CST);
+}
 
-	return poll(&pfd, 1, 0) > 0;
+/* Signal fd unless the polling hint *flag says the other side is watching. */
+static void notify(int fd, const uint32_t *flag)
+{
+	/* Dekker: our slot/ring store above is ordered before the flag load. */
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	if (!flag || !__atomic_load_n(flag, __ATOMIC_RELAXED))
+		kick_fd(fd);
+}
+
+static void set_vcpu_polling(struct ioreq_prod *p, unsigned vcpu, uint32_t on)
+{
+	if (p->hints)
+		__atomic_store_n(&p->hints->vcpu_polling[vcpu], on, __ATOMIC_SEQ_CST);
+}
+
+static bool answered(struct ioreq *slot)
+{
+	unsigned st = ioreq_state(ioreq_load_flags(slot));
+
+	return st != STATE_IOREQ_READY && st != STATE_IOREQ_INPROCESS;
+}
+
+/*
+ * Spin up to the vCPU's window for the dm's answer, with vcpu_polling set so
+ * the dm can skip our eventfd.  Afterwards the flag is clear and the fence
+ * orders that before wait_response's next look at the slot.
+ */
+static void spin_response(struct ioreq_prod *p, unsigned vcpu, struct ioreq *slot, uint64_t start)
+{
+	uint32_t window = p->poll[vcpu].window_ns;
+	unsigned i = 0;
+
+	while (!answered(slot) && !aborted(p)) {
+		hvm_poll_relax();
+		if (++i % HVM_POLL_CHECK_EVERY == 0 && hvm_poll_now() - start > window) {
+			__atomic_fetch_add(&p->spin_misses, 1, __ATOMIC_RELAXED);
+			break;
+		}
+	}
+	__atomic_fetch_add(&p->spins, 1, __ATOMIC_RELAXED);
+	set_vcpu_polling(p, vcpu, 0);
 }
 
 static const char *dir_str(const struct ioreq_req *r)
@@ -278,7 +329,10 @@ static enum ioreq_result wait_response(struct ioreq_prod *p, unsigned vcpu, stru
 
 enum ioreq_result ioreq_send(struct ioreq_prod *p, unsigned vcpu, struct ioreq_req *r)
 {
+	enum ioreq_result res;
 	struct ioreq *slot;
+	uint64_t start;
+	bool spinning;
 	unsigned st;
 
 	if (vcpu >= p->nr_vcpus)
@@ -293,9 +347,18 @@ enum ioreq_result ioreq_send(struct ioreq_prod *p, unsigned vcpu, struct ioreq_r
 	}
 	if (r->is_read || !r->data_is_ptr)
 		r->data &= r->data_is_ptr ? ~0ull : ioreq_ones(r->size);
+	spinning = p->hints && p->poll[vcpu].window_ns;
+	if (spinning)
+		set_vcpu_polling(p, vcpu, 1);
 	fill_slot(slot, vcpu, r);
-	kick_fd(p->req_fd);
-	return wait_response(p, vcpu, slot, r);
+	start = hvm_poll_now();
+	notify(p->req_fd, p->hints ? &p->hints->dm_polling : NULL);
+	if (spinning)
+		spin_response(p, vcpu, slot, start);
+	res = wait_response(p, vcpu, slot, r);
+	if (p->hints)
+		hvm_poll_update(&p->poll[vcpu], hvm_poll_now() - start);
+	return res;
 }
 
 static uint32_t size_code(uint32_t size)
@@ -363,6 +426,6 @@ bool ioreq_send_buffered(struct ioreq_prod *p, uint64_t addr, uint32_t size, uin
 	__atomic_store_n(&bp->write_pointer, p->buf_wp, __ATOMIC_RELEASE);
 	canonicalise(p);
 	pthread_mutex_unlock(&p->buf_lock);
-	kick_fd(p->buf_fd);
+	notify(p->buf_fd, p->hints ? &p->hints->dm_polling : NULL);
 	return true;
 }

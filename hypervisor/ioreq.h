@@ -22,6 +22,8 @@
 #include <stdint.h>
 
 #include "hvm/ioreq.h"
+#include "hvm/setup.h"
+#include "hvm_poll.h"
 
 enum ioreq_dm_state {
 	IOREQ_DM_NONE = 0,     /* no device model attached yet */
@@ -46,6 +48,12 @@ struct ioreq_prod {
 	int *resp_fd; /* nr_vcpus response eventfds */
 	int abort_fd; /* readable once the domain ends or the dm is gone */
 	int dm_state; /* enum ioreq_dm_state, atomic */
+	int aborted;  /* atomic: abort_fd has fired (saves a poll per request) */
+
+	/* Polling hints shared with the dm (NULL: always signal, never spin). */
+	struct hvm_irq_page *hints;
+	struct hvm_poll *poll;	     /* nr_vcpus adaptive spin windows */
+	uint64_t spins, spin_misses; /* statistics, logged at the end */
 
 	pthread_mutex_t buf_lock; /* buffered ring: vCPUs produce concurrently */
 	uint32_t buf_wp;	  /* our copy of write_pointer (the dm may scribble) */

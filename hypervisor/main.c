@@ -250,6 +250,9 @@ static int create_domain(struct hv *hv)
 	err = hv_irq_create(&hv->irq);
 	if (err)
 		return err;
+	/* HVM_IOREQ_SPIN=0: always sleep on the eventfds (comparisons, busy hosts). */
+	if (!getenv("HVM_IOREQ_SPIN") || strcmp(getenv("HVM_IOREQ_SPIN"), "0"))
+		hv->io.hints = hv->irq.page;
 	err = hv->be_ops->create(hv);
 	if (err) {
 		hv_log_console("cannot create the %s virtual machine: %s", hv->be_ops->name,

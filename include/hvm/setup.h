@@ -139,12 +139,27 @@ static inline unsigned hvm_fd_total(const struct hvm_setup_info *si)
 	return HVM_FD_FIXED_COUNT + si->nr_vcpus + 2 * si->nr_gsis;
 }
 
-/* Written only by the dm, with atomic operations; read by the hv. */
+/*
+ * Written only by the dm, with atomic operations; read by the hv.  The
+ * polling hints at the end are not Xen ABI (Xen has no equivalent): they let
+ * either side skip an eventfd write while the other one is spinning on the
+ * ioreq page instead of sleeping, the NEED_WAKEUP idea of io_uring's SQ
+ * polling.  The protocol is Dekker's: the waiter stores its flag, and before
+ * it sleeps clears it, issues a full fence and looks at the slot once more;
+ * the notifier publishes the slot state, issues a full fence, then reads the
+ * flag and writes the eventfd only when it is clear.  A hint that lies
+ * (hostile dm) only costs its own wake-ups, never the hv's.
+ */
 struct hvm_irq_page {
 	uint32_t level[8]; /* bit g%32 of word g/32: GSI g is asserted */
 	uint32_t pad[8];
 	uint32_t edges[256]; /* free-running count of rising edges per GSI */
+	uint32_t dm_polling; /* dm: nonzero while it watches the slots (skip REQ_EVENT) */
+	uint32_t pad2[15];
+	/* hv: nonzero while vCPU i spins on its slot (skip its response eventfd) */
+	uint32_t vcpu_polling[HVM_MAX_VCPUS];
 };
+_Static_assert(offsetof(struct hvm_irq_page, dm_polling) % 64 == 0, "own cache line");
 _Static_assert(sizeof(struct hvm_irq_page) <= 4096, "hvm_irq_page fits a page");
 
 #define HVM_MAP_F_READONLY 0x1
