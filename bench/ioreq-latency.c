@@ -13,6 +13,8 @@
  *   BENCH ioreq_pio_read_ns      the same for `in`
  *   BENCH ioreq_pio_write_ratio  ioreq_pio_write_ns / kvm_pio_exit_ns
  *   BENCH ioreq_pio_read_ratio   ioreq_pio_read_ns / kvm_pio_in_exit_ns
+ *   BENCH ioreq_nospin_pio_*_ns  the same with HVM_IOREQ_SPIN=0 (both ends
+ *                                sleep on their eventfds at once)
  *   BENCH qemu_pio_write_ns      the same guest under qemu-system-x86_64 -enable-kvm
  *   BENCH qemu_pio_read_ns       (-M pc, port unclaimed there too)
  *   BENCH ioreq_vs_qemu_pio_write_ratio  ioreq_pio_write_ns / qemu_pio_write_ns
@@ -507,7 +509,7 @@ static int run_emu(const struct opts *o)
 
 int main(int argc, char **argv)
 {
-	double kout, kin, wr, rd, qwr, qrd;
+	double kout, kin, wr, rd, swr, srd, qwr, qrd;
 	struct opts o;
 
 	if (parse(argc, argv, &o))
@@ -532,6 +534,13 @@ int main(int argc, char **argv)
 	printf("BENCH ioreq_pio_read_ns %.0f ns\n", rd);
 	printf("BENCH ioreq_pio_write_ratio %.2f\n", wr / kout);
 	printf("BENCH ioreq_pio_read_ratio %.2f\n", rd / kin);
+	/* The same with both ends sleeping on eventfds (no spin-before-sleep). */
+	setenv("HVM_IOREQ_SPIN", "0", 1);
+	if (through_dm(&o, &swr, &srd))
+		return 1;
+	unsetenv("HVM_IOREQ_SPIN");
+	printf("BENCH ioreq_nospin_pio_write_ns %.0f ns\n", swr);
+	printf("BENCH ioreq_nospin_pio_read_ns %.0f ns\n", srd);
 	if (access(o.qemu, X_OK)) {
 		printf("ioreq-latency: %s missing: no QEMU comparison\n", o.qemu);
 		return 0;
