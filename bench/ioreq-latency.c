@@ -485,6 +485,7 @@ static int parse(int argc, char **argv, struct opts *o)
 /* --accel emu: hvmhv's software CPU against QEMU's TCG, same guest, same figures. */
 static int run_emu(const struct opts *o)
 {
+	struct opts qo = *o;
 	double wr, rd, qwr, qrd;
 
 	printf("ioreq-latency: accel emu (QEMU: tcg), guest: real-mode port loop, hvmdm -M none "
@@ -498,10 +499,13 @@ static int run_emu(const struct opts *o)
 		printf("ioreq-latency: %s missing: no QEMU comparison\n", o->qemu);
 		return 0;
 	}
-	if (through_qemu(o, &qwr, &qrd))
+	/* TCG handles an unclaimed port in well under a microsecond: the longest
+	 * batches the guest can count keep the marker stamps meaningful. */
+	qo.count = 65535;
+	if (through_qemu(&qo, &qwr, &qrd))
 		return 1;
-	printf("BENCH qemu_tcg_pio_write_ns %.0f ns\n", qwr);
-	printf("BENCH qemu_tcg_pio_read_ns %.0f ns\n", qrd);
+	printf("BENCH qemu_tcg_pio_write_ns %.1f ns\n", qwr);
+	printf("BENCH qemu_tcg_pio_read_ns %.1f ns\n", qrd);
 	printf("BENCH emu_ioreq_vs_qemu_tcg_pio_write_ratio %.2f\n", wr / qwr);
 	printf("BENCH emu_ioreq_vs_qemu_tcg_pio_read_ratio %.2f\n", rd / qrd);
 	return 0;
