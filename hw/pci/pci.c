@@ -157,7 +157,7 @@ static void bar_hv_map(struct pci_func *f, struct pci_bar *b)
 {
 	int ret;
 
-	if (b->memfd < 0)
+	if (b->memfd < 0 || b->memfd_off)
 		return;
 	ret = dm_map_memfd(f->bus->dm, b->mapped_at, b->memfd_len, b->memfd, b->memfd_offset,
 			   b->memfd_flags);
@@ -651,6 +651,8 @@ void pci_func_ready(struct pci_func *f)
 
 void pci_func_reset(struct pci_func *f)
 {
+	unsigned i;
+
 	if (!f->registered)
 		return;
 	if (!f->ready)
@@ -659,6 +661,9 @@ void pci_func_reset(struct pci_func *f)
 	f->irq_level = false;
 	func_update_intx(f);
 	bus_sync_bars(f->bus);
+	for (i = 0; i < PCI_NUM_BARS; i++)
+		if (f->bar[i].memfd >= 0)
+			pci_bar_memfd_enable(f, i, true);
 }
 
 void pci_func_exit(struct pci_func *f)
@@ -763,6 +768,30 @@ int pci_bar_set_memfd(struct pci_func *f, unsigned bar, int fd, uint64_t offset,
 	b->memfd_len = len;
 	b->memfd_flags = flags;
 	return 0;
+}
+
+int pci_bar_memfd_enable(struct pci_func *f, unsigned bar, bool on)
+{
+	struct pci_bar *b;
+
+	if (bar >= PCI_NUM_BARS || f->bar[bar].memfd < 0)
+		return -EINVAL;
+	b = &f->bar[bar];
+	if (b->memfd_off == !on)
+		return 0;
+	b->memfd_off = !on;
+	if (!on)
+		bar_hv_unmap(f, b);
+	else if (b->mapped_at != PCI_BAR_UNMAPPED && f->registered)
+		bar_hv_map(f, b);
+	return 0;
+}
+
+uint64_t pci_bar_memfd_addr(const struct pci_func *f, unsigned bar)
+{
+	if (bar >= PCI_NUM_BARS || !f->bar[bar].hv_mapped)
+		return PCI_BAR_UNMAPPED;
+	return f->bar[bar].mapped_at;
 }
 
 uint64_t pci_bar_addr(const struct pci_func *f, unsigned bar)

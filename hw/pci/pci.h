@@ -113,6 +113,7 @@ struct pci_bar {
 	uint64_t memfd_offset, memfd_len;
 	uint32_t memfd_flags; /* HVM_MAP_F_* */
 	bool hv_mapped;	      /* dm_map_memfd() succeeded at mapped_at */
+	bool memfd_off;	      /* pci_bar_memfd_enable(false): trap instead */
 };
 
 #define PCI_BAR_UNMAPPED UINT64_MAX
@@ -265,6 +266,20 @@ int pci_bar_init(struct pci_func *f, unsigned bar, unsigned type, uint64_t size,
  */
 int pci_bar_set_memfd(struct pci_func *f, unsigned bar, int fd, uint64_t offset, uint64_t len,
 		      uint32_t flags);
+/*
+ * Switch the hypervisor mapping of BAR `bar`'s memfd off or back on without
+ * forgetting it: off unmaps it at once (accesses then reach the BAR's
+ * io_region wherever it decodes), on maps it again at the BAR's current
+ * address and keeps following BAR moves.  For devices whose memory must
+ * trap for a while (Cirrus blits from the host, its x8/x16 addressing).
+ * pci_func_reset() turns it back on.  0, or -EINVAL without a memfd.
+ */
+int pci_bar_memfd_enable(struct pci_func *f, unsigned bar, bool on);
+/*
+ * Guest-physical address where the hypervisor serves BAR `bar`'s memfd now
+ * (for dm_dirty_log()), or PCI_BAR_UNMAPPED when it does not.
+ */
+uint64_t pci_bar_memfd_addr(const struct pci_func *f, unsigned bar);
 /* Address BAR `bar` is mapped at now (PCI_NUM_BARS: the ROM), or PCI_BAR_UNMAPPED. */
 uint64_t pci_bar_addr(const struct pci_func *f, unsigned bar);
 

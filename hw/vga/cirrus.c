@@ -161,36 +161,20 @@ static bool lfb_must_trap(const struct cirrus *s)
 }
 
 /*
- * The bus maps the memfd wherever BAR0 decodes while bar->memfd is set
- * (pci_bar_set_memfd).  To withdraw it, the device unmaps it and clears
- * memfd so a BAR move meanwhile maps only the trapping region; restoring
- * maps it again at the current address.  (Wants a bus call such as
- * pci_bar_memfd_enable(f, bar, on); see the report.)
+ * Withdraw the hypervisor's direct mapping of the framebuffer while BAR0
+ * accesses must trap, and restore it afterwards (the bus keeps following
+ * BAR moves either way).
  */
 void cirrus_update_lfb(struct cirrus *s)
 {
-	struct pci_bar *b = &s->pci.bar[0];
 	bool trap = lfb_must_trap(s);
-	int ret;
 
 	if (trap == s->lfb_trapped || !s->pci.registered)
 		return;
 	s->lfb_trapped = trap;
-	if (trap) {
-		if (b->hv_mapped) {
-			sync_dirty(s); /* keep what the guest wrote so far */
-			dm_unmap(s->vga.dm, b->mapped_at, b->memfd_len);
-			b->hv_mapped = false;
-		}
-		b->memfd = -1;
-		return;
-	}
-	b->memfd = s->vga.vram_fd;
-	if (b->mapped_at == PCI_BAR_UNMAPPED)
-		return;
-	ret = dm_map_memfd(s->vga.dm, b->mapped_at, b->memfd_len, b->memfd, b->memfd_offset,
-			   b->memfd_flags);
-	b->hv_mapped = ret == 0;
+	if (trap)
+		sync_dirty(s); /* keep what the guest wrote so far */
+	pci_bar_memfd_enable(&s->pci, 0, !trap);
 }
 
 /* ---- BitBLT registers ------------------------------------------------- */
@@ -699,9 +683,9 @@ static uint32_t fetch_pixel(const struct cirrus *s, uint64_t a, unsigned bpp)
 
 static void sync_dirty(struct cirrus *s)
 {
-	const struct pci_bar *b = &s->pci.bar[0];
+	uint64_t at = pci_bar_memfd_addr(&s->pci, 0);
 
-	vga_pull_dirty_log(&s->vga, b->hv_mapped, b->mapped_at, s->dirty_log, sizeof(s->dirty_log));
+	vga_pull_dirty_log(&s->vga, at != PCI_BAR_UNMAPPED, at, s->dirty_log, sizeof(s->dirty_log));
 }
 
 static uint32_t cursor_base(const struct cirrus *s, unsigned size)
@@ -867,8 +851,7 @@ static void cirrus_reset(struct dev *d, enum dev_reset kind)
 	struct cirrus *s = d->state;
 	struct vga *v = &s->vga;
 
-	pci_func_reset(&s->pci); /* unmaps BAR0 */
-	s->pci.bar[0].memfd = v->vram_fd;
+	pci_func_reset(&s->pci); /* unmaps BAR0, direct mapping enabled again */
 	s->lfb_trapped = false;
 	vga_reset(v);
 	/* Power-on values of the 5446 with 4 MB on PCI (as the BIOS expects them). */

@@ -328,9 +328,9 @@ static uint32_t vbe_pixel(const struct stdvga *s, const uint8_t *p, unsigned bpp
 /* Pull the hypervisor's dirty log for the mapped framebuffer into vga->dirty. */
 static void stdvga_sync_dirty(struct stdvga *s)
 {
-	const struct pci_bar *b = &s->pci.bar[0];
+	uint64_t at = pci_bar_memfd_addr(&s->pci, 0);
 
-	vga_pull_dirty_log(&s->vga, b->hv_mapped, b->mapped_at, s->dirty_log, sizeof(s->dirty_log));
+	vga_pull_dirty_log(&s->vga, at != PCI_BAR_UNMAPPED, at, s->dirty_log, sizeof(s->dirty_log));
 }
 
 static bool stdvga_draw(void *opaque, bool full)
