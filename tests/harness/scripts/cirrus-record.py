@@ -19,7 +19,21 @@ dwords as bytes), 16 bpp keyed backward copies, zero-pitch blits that QEMU
 also refuses but answers differently, unaligned pattern sources, and the
 hardware cursor (drawn, not in VRAM).
 
-Usage: cirrus-record.py [--check]   (--check: compare instead of writing)
+Two more transcripts come from the same helpers:
+  cirrus-rops.qtest  every ROP in every blit mode that takes one: forward
+                     and backward copies, transparent copies, colour
+                     expansion (opaque, transparent, inverted), colour and
+                     monochrome patterns, solid fill, system-to-video;
+                     8 and 16 bpp, known VRAM before, every byte read after
+  cirrus-cve.qtest   the Cirrus CVE triggers of reliability.md section 2
+                     (blit rectangles that leave VRAM either way, zero
+                     pitches, host-source blits past the end, keyed and
+                     pattern sources at the end of VRAM, mode 4/5 writes at
+                     the last byte): each is refused or wraps inside VRAM,
+                     the card keeps answering and VRAM around it is intact
+
+Usage: cirrus-record.py [--check] [NAME...]   (NAME: blit, rops, cve; default
+all; --check: compare instead of writing)
 """
 import os
 import subprocess
@@ -211,6 +225,105 @@ def plan():
     return s
 
 
+def setup():
+    """BARs, decoding, extensions unlocked, 8 bpp extended mode."""
+    s = cfg(0x10, LFB) + cfg(0x14, MMIO) + cfg(0x04, 0x00000003)
+    s += ["outb 0x3c2 0x67"] + sr(0x06, 0x12) + sr(0x07, 0x01)
+    return s
+
+
+ALL_ROPS = [0x00, 0x05, 0x06, 0x09, 0x0b, 0x0d, 0x0e, 0x50, 0x59, 0x6d, 0x90, 0x95, 0xad,
+            0xd0, 0xd6, 0xda]
+
+
+def plan_rops():
+    s = ["# BARs at 0xE0000000 / 0xE2000000, extended 8 bpp"] + setup()
+    for i, rop in enumerate(ALL_ROPS):
+        mm = bool(i & 1)
+        s += ["# ROP 0x%02x" % rop]
+        # Backward copy within one area (source below the destination, overlapping).
+        s += fill(0x10000, 256 * 12)
+        s += blit(48, 8, 256, 256, 0x10000 + 11 * 256 + 60, 0x10000 + 9 * 256 + 50, 0x01, rop,
+                  mmio=mm)
+        s += readback(0x10000, 256, 64, 12)
+        # Forward 16 bpp copy and transparent 8 bpp copy.
+        s += fill(0x20000, 128 * 6) + fill(0x21000, 128 * 6)
+        s += blit(40, 5, 128, 128, 0x20008, 0x21004, 0x10, rop, mmio=not mm)
+        s += readback(0x20000, 128, 56, 5)
+        s += fill(0x22000, 128 * 4)
+        s += blit(32, 4, 128, 128, 0x22000, 0x21000, 0x08, rop, key=0x3c, mmio=mm)
+        s += readback(0x22000, 128, 32, 4)
+        # Colour expansion from VRAM: opaque 8 bpp, transparent 16 bpp, inverted.
+        s += fill(0x30000, 256 * 5) + fill(0x31000, 32)
+        s += blit(24, 5, 256, 3, 0x30000, 0x31000, 0x80, rop, fg=0xa1b2c3d4, bg=0x15263748,
+                  mmio=mm)
+        s += readback(0x30000, 256, 24, 5)
+        s += blit(48, 5, 256, 3, 0x30000, 0x31000, 0x98, rop, fg=0xa1b2c3d4, mmio=not mm)
+        s += readback(0x30000, 256, 48, 5)
+        s += blit(24, 5, 256, 3, 0x30000, 0x31000, 0x88, rop, ext=0x02, fg=0x5a, mmio=mm)
+        s += readback(0x30000, 256, 24, 5)
+        # Colour pattern 8 bpp, monochrome pattern 16 bpp (opaque, transparent), solid fill.
+        s += fill(0x40000, 512 * 9) + fill(0x41000, 128)
+        s += blit(20, 9, 512, 0, 0x40000, 0x41000, 0x40, rop, mmio=not mm)
+        s += readback(0x40000, 512, 20, 9)
+        s += blit(40, 9, 512, 0, 0x40000, 0x41000, 0xd0, rop, fg=0x1234, bg=0xfedc, mmio=mm)
+        s += readback(0x40000, 512, 40, 9)
+        s += blit(40, 9, 512, 0, 0x40000, 0x41000, 0xd8, rop, fg=0x4321, mmio=not mm)
+        s += readback(0x40000, 512, 40, 9)
+        s += blit(20, 9, 512, 0, 0x40000, 0x41000, 0xc0, rop, ext=0x04, fg=0x77, mmio=mm)
+        s += readback(0x40000, 512, 20, 9)
+        # System-to-video, 8 bpp, through the window.
+        s += fill(0x50000, 64 * 3)
+        s += blit(10, 3, 64, 0, 0x50000, 0, 0x04, rop, mmio=not mm) + gr(0x31)
+        s += ["writeb 0x%x 0x%02x" % (0xa0000 + (k % 12), b) for k, b in enumerate(rnd_bytes(36))]
+        s += gr(0x31) + readback(0x50000, 64, 16, 3)
+    return s
+
+
+def plan_cve():
+    end = 0x400000
+    s = ["# BARs at 0xE0000000 / 0xE2000000, extended 8 bpp"] + setup()
+    s += ["# 1024 lines of 1024 pixels, 1024-byte lines, palette shown: the display draws VRAM"]
+    s += cr(0x11, 0x00) + cr(0x01, 0x7f) + cr(0x12, 0xff) + cr(0x07, 0x42) + cr(0x13, 0x80)
+    s += ["inb 0x3da", "outb 0x3c0 0x20"]
+    s += ["# known bytes at both ends of VRAM"]
+    s += fill(0x0, 0x2000) + fill(end - 0x2000, 0x2000)
+    s += ["# CVE-2014-8106 / CVE-2017-2615: backward blit whose rectangle reaches below 0"]
+    s += blit(64, 32, 1024, 1024, 0x100, 0x1800, 0x01, 0x0d) + gr(0x31)
+    s += blit(64, 32, 1024, 1024, 0x1800, 0x40, 0x01, 0x0d, mmio=True) + gr(0x31)
+    s += ["# ... and forward ones that run past the end"]
+    s += blit(256, 32, 1024, 1024, end - 0x1000, 0x0, 0x00, 0x0d) + gr(0x31)
+    s += blit(256, 32, 1024, 1024, 0x0, end - 0x1000, 0x00, 0x0d, mmio=True) + gr(0x31)
+    s += ["# CVE-2017-2620: system-to-video blit whose destination ends past VRAM"]
+    s += blit(256, 64, 1024, 0, end - 0x2000, 0, 0x04, 0x0d) + gr(0x31)
+    s += ["writel 0xa0000 0x%08x" % (0x11111111 * (k % 16)) for k in range(64)]
+    s += gr(0x31)
+    s += ["# CVE-2017-7718: transparent copy whose source is the end of VRAM"]
+    s += blit(128, 16, 256, 256, 0x400, end - 0x80, 0x08, 0x0d, key=0x00) + gr(0x31)
+    s += ["# CVE-2017-7980: colour expansion and patterns sourced past the end"]
+    s += blit(64, 16, 256, 8, 0x400, end - 4, 0x80, 0x0d, fg=0x11, bg=0x22) + gr(0x31)
+    s += blit(64, 16, 256, 0, 0x400, end - 8, 0x40, 0x59) + gr(0x31)
+    s += blit(64, 16, 256, 0, end - 256 * 8, 0, 0xc0, 0x6d, fg=0x33) + gr(0x31)
+    s += ["# CVE-2017-18030: a legitimate backward blit that ends exactly at address 0"]
+    s += blit(32, 4, 256, 256, 0x300 + 31, 0x1300 + 31, 0x01, 0x0d) + gr(0x31)
+    s += ["# huge width and height: 8192 x 1024 at 8 KB pitch"]
+    s += blit(8192, 1024, 8191, 8191, 0x0, 0x0, 0x00, 0x0d) + gr(0x31)
+    s += ["# CVE-2017-15289: write mode 5 with x16 addressing at the last bank"]
+    s += gr(0x0b, 0x24) + gr(0x09, 0xff) + gr(0x01, 0x0f) + gr(0x00, 0x55) + gr(0x05, 0x05)
+    s += ["writeb 0xa7fff 0xff", "writeb 0xa3fff 0x0f"]
+    s += gr(0x05, 0x00) + gr(0x0b, 0x00) + gr(0x09, 0x00)
+    s += ["# the card still works: a small legitimate copy"]
+    s += blit(16, 2, 64, 64, 0x1000, 0x1400, 0x00, 0x0d) + gr(0x31)
+    s += ["# VRAM at both ends"]
+    s += readback(0x0, 256, 256, 32) + readback(end - 0x2000, 256, 256, 32)
+    return s
+
+
+PLANS = {"blit": ("cirrus_blit.qtest", plan, ""),
+         "rops": ("cirrus-rops.qtest", plan_rops, ""),
+         "cve": ("cirrus-cve.qtest", plan_cve, "")}
+
+
 def record(reqs):
     p = subprocess.Popen(QEMU, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
                          bufsize=1)
@@ -228,6 +341,9 @@ def record(reqs):
                 reply = p.stdout.readline().rstrip("\n")
                 if not reply.startswith("IRQ "):
                     break
+            if r == "inb 0x3da":  # retrace status follows the clock: any value
+                lines += ["> " + r, "<~ OK 0x[0-9a-f]{4}"]
+                continue
             lines += ["> " + r, "< " + reply]
     finally:
         p.kill()
@@ -236,17 +352,22 @@ def record(reqs):
 
 
 def main():
-    text = "\n".join(record(plan())) + "\n"
-    path = os.path.join(HERE, "cirrus_blit.qtest")
-    if "--check" in sys.argv[1:]:
-        with open(path) as f:
-            if f.read() != text:
-                print("differs from QEMU: cirrus_blit.qtest")
-                return 1
-        return 0
-    with open(path, "w") as f:
-        f.write(text)
-    return 0
+    args = [a for a in sys.argv[1:] if not a.startswith("--")]
+    rc = 0
+    for name in args or list(PLANS):
+        fname, fn, _ = PLANS[name]
+        seed[0] = 2026
+        text = "\n".join(record(fn())) + "\n"
+        path = os.path.join(HERE, fname)
+        if "--check" in sys.argv[1:]:
+            with open(path) as f:
+                if f.read() != text:
+                    print("differs from QEMU: " + fname)
+                    rc = 1
+            continue
+        with open(path, "w") as f:
+            f.write(text)
+    return rc
 
 
 if __name__ == "__main__":
