@@ -1,8 +1,15 @@
 // SPDX-License-Identifier: MIT
 /*
  * block.c - image open/close by format name, the per-image worker thread
- * that runs requests in order, completion on the dm loop, iovec helpers and
- * the snapshot=1 overlay.
+ * that runs requests in order, the ordered queue of the native-AIO and sync
+ * modes (block.h), completion on the dm loop, iovec helpers and the
+ * snapshot=1 overlay.
+ *
+ * Lifetime: completions posted to the loop hold a reference on the image, so
+ * blk_close() can release the file at once (an ejected CD is closed while a
+ * read may still be on its way back) and the struct goes when the last
+ * posted completion has run.  Requests still queued when an image is closed
+ * are dropped; their callbacks never run.
  */
 #define _GNU_SOURCE
 #include "block.h"
@@ -38,7 +45,23 @@ struct blk {
 	pthread_cond_t cond;
 	struct blk_req *head, **tail;
 	bool stopping;
+
+	enum blk_aio aio; /* resolved: never BLK_AIO_DEFAULT */
+	/* Ordered queue (loop thread only): one request in flight at a time. */
+	struct blk_req *q_head, **q_tail;
+	bool q_busy;
+	bool aio_ready; /* fmt->aio_init succeeded */
+	bool closed;
+	int refs; /* the open image plus posted completions (atomic) */
+	struct blk_stats stats;
 };
+
+static void blk_unref(struct blk *b);
+
+static void stat_inc(uint64_t *c)
+{
+	__atomic_fetch_add(c, 1, __ATOMIC_RELAXED);
+}
 
 size_t iov_size(const struct iovec *iov, int cnt)
 {
@@ -181,14 +204,43 @@ int blk_flush(struct blk *b)
 	return b->fmt->flush(b);
 }
 
-static void blk_complete_cb(void *arg)
+int blk_aio_parse(const char *s, enum blk_aio *out)
 {
-	struct blk_req *req = arg;
-
-	req->done(req, req->err);
+	if (!s)
+		*out = BLK_AIO_DEFAULT;
+	else if (!strcmp(s, "threads"))
+		*out = BLK_AIO_THREADS;
+	else if (!strcmp(s, "native"))
+		*out = BLK_AIO_NATIVE;
+	else if (!strcmp(s, "sync"))
+		*out = BLK_AIO_SYNC;
+	else
+		return -EINVAL;
+	return 0;
 }
 
-static void blk_run_req(struct blk *b, struct blk_req *req)
+const char *blk_aio_name(const struct blk *b)
+{
+	static const char *const names[] = { "default", "threads", "native", "sync" };
+
+	return names[b->aio];
+}
+
+void blk_get_stats(const struct blk *b, struct blk_stats *st)
+{
+	st->native = __atomic_load_n(&b->stats.native, __ATOMIC_RELAXED);
+	st->fallback = __atomic_load_n(&b->stats.fallback, __ATOMIC_RELAXED);
+	st->worker = __atomic_load_n(&b->stats.worker, __ATOMIC_RELAXED);
+	st->sync = __atomic_load_n(&b->stats.sync, __ATOMIC_RELAXED);
+	st->bounced = __atomic_load_n(&b->stats.bounced, __ATOMIC_RELAXED);
+}
+
+void blk_count_bounce(struct blk *b)
+{
+	stat_inc(&b->stats.bounced);
+}
+
+static int blk_run_io(struct blk *b, struct blk_req *req)
 {
 	ssize_t r;
 
@@ -205,9 +257,77 @@ static void blk_run_req(struct blk *b, struct blk_req *req)
 	default:
 		r = -EINVAL;
 	}
-	req->err = r < 0 ? (int)r : 0;
-	if (!b->loop || loop_post(b->loop, blk_complete_cb, req) < 0)
+	return r < 0 ? (int)r : 0;
+}
+
+static void blk_q_start(struct blk *b);
+
+/* The head of the ordered queue has finished (loop thread). */
+static void blk_q_done(struct blk *b, struct blk_req *req)
+{
+	if (!b->closed && b->q_head == req) {
+		b->q_head = req->qnext;
+		if (!b->q_head)
+			b->q_tail = &b->q_head;
+		b->q_busy = false;
+	}
+	req->done(req, req->err);
+	if (!b->closed)
+		blk_q_start(b);
+}
+
+static void blk_complete_cb(void *arg)
+{
+	struct blk_req *req = arg;
+	struct blk *b = req->blk;
+
+	if (req->ordered)
+		blk_q_done(b, req);
+	else
 		req->done(req, req->err);
+	blk_unref(b);
+}
+
+/* Completion on the loop thread: posted, or direct when there is no loop. */
+static void blk_post_done(struct blk *b, struct blk_req *req)
+{
+	__atomic_fetch_add(&b->refs, 1, __ATOMIC_ACQ_REL);
+	if (!b->loop || loop_post(b->loop, blk_complete_cb, req) < 0)
+		blk_complete_cb(req);
+}
+
+void blk_aio_complete(struct blk_req *req, int err)
+{
+	struct blk *b = req->blk;
+
+	req->err = err;
+	stat_inc(&b->stats.native);
+	blk_q_done(b, req);
+}
+
+static int blk_worker_queue(struct blk *b, struct blk_req *req);
+
+void blk_aio_defer(struct blk_req *req)
+{
+	struct blk *b = req->blk;
+	int err = blk_worker_queue(b, req);
+
+	if (err) {
+		req->err = err;
+		blk_post_done(b, req);
+	}
+}
+
+struct dm_loop *blk_loop(const struct blk *b)
+{
+	return b->loop;
+}
+
+static void blk_run_req(struct blk *b, struct blk_req *req)
+{
+	req->err = blk_run_io(b, req);
+	stat_inc(req->ordered ? &b->stats.fallback : &b->stats.worker);
+	blk_post_done(b, req);
 }
 
 static void *blk_worker(void *arg)
@@ -233,13 +353,9 @@ static void *blk_worker(void *arg)
 	return NULL;
 }
 
-int blk_submit(struct blk *b, struct blk_req *req)
+static int blk_worker_queue(struct blk *b, struct blk_req *req)
 {
-	if (req->iovcnt < 0 || req->iovcnt > BLK_IOV_MAX || !req->done)
-		return -EINVAL;
-	req->blk = b;
 	req->next = NULL;
-	req->err = 0;
 	pthread_mutex_lock(&b->lock);
 	if (!b->worker_started) {
 		if (pthread_create(&b->worker, NULL, blk_worker, b)) {
@@ -252,6 +368,47 @@ int blk_submit(struct blk *b, struct blk_req *req)
 	b->tail = &req->next;
 	pthread_cond_signal(&b->cond);
 	pthread_mutex_unlock(&b->lock);
+	return 0;
+}
+
+/* Start the head of the ordered queue unless one is in flight (loop thread). */
+static void blk_q_start(struct blk *b)
+{
+	struct blk_req *req = b->q_head;
+	int err;
+
+	if (!req || b->q_busy)
+		return;
+	b->q_busy = true;
+	if (b->aio == BLK_AIO_SYNC) {
+		/* Completes before blk_submit() returns: callers submit last. */
+		req->err = blk_run_io(b, req);
+		stat_inc(&b->stats.sync);
+		blk_q_done(b, req);
+		return;
+	}
+	err = b->fmt->aio_start(b, req);
+	if (err == -EAGAIN)
+		err = blk_worker_queue(b, req);
+	if (err) {
+		req->err = err;
+		blk_post_done(b, req);
+	}
+}
+
+int blk_submit(struct blk *b, struct blk_req *req)
+{
+	if (req->iovcnt < 0 || req->iovcnt > BLK_IOV_MAX || !req->done)
+		return -EINVAL;
+	req->blk = b;
+	req->err = 0;
+	req->ordered = b->aio != BLK_AIO_THREADS;
+	if (!req->ordered)
+		return blk_worker_queue(b, req);
+	req->qnext = NULL;
+	*b->q_tail = req;
+	b->q_tail = &req->qnext;
+	blk_q_start(b);
 	return 0;
 }
 
@@ -280,6 +437,9 @@ static struct blk *blk_alloc(const char *path, const struct blk_format *fmt, str
 	b->loop = loop;
 	b->fd = -1;
 	b->tail = &b->head;
+	b->q_tail = &b->q_head;
+	b->refs = 1;
+	b->aio = BLK_AIO_THREADS;
 	pthread_mutex_init(&b->lock, NULL);
 	pthread_cond_init(&b->cond, NULL);
 	return b;
@@ -289,10 +449,53 @@ static void blk_free(struct blk *b)
 {
 	if (b->fd >= 0)
 		close(b->fd);
+	b->fd = -1;
+	blk_unref(b);
+}
+
+/* The struct itself goes with the last reference (posted completions hold one). */
+static void blk_unref(struct blk *b)
+{
+	if (__atomic_sub_fetch(&b->refs, 1, __ATOMIC_ACQ_REL))
+		return;
 	pthread_mutex_destroy(&b->lock);
 	pthread_cond_destroy(&b->cond);
 	free(b->path);
 	free(b);
+}
+
+/* Pick the request mode: native needs the format's AIO and a loop to complete on. */
+static void blk_setup_aio(struct blk *b, const struct blk_opts *o, struct dm_loop *loop)
+{
+	enum blk_aio want = o->aio;
+	int err;
+
+	if (!loop) {
+		b->aio = BLK_AIO_THREADS;
+		return;
+	}
+	/* The qtest harness asks for deterministic completions this way. */
+	if (want == BLK_AIO_DEFAULT && getenv("HVM_BLK_AIO") &&
+	    blk_aio_parse(getenv("HVM_BLK_AIO"), &want))
+		want = BLK_AIO_DEFAULT;
+	if (want == BLK_AIO_DEFAULT)
+		want = b->fmt->aio_start ? BLK_AIO_NATIVE : BLK_AIO_THREADS;
+	if (want == BLK_AIO_NATIVE && !b->fmt->aio_start) {
+		dm_warn("block", "%s: no native AIO for %s images; using worker threads", o->path,
+			b->fmt->name);
+		want = BLK_AIO_THREADS;
+	}
+	if (want == BLK_AIO_NATIVE) {
+		err = b->fmt->aio_init(b, loop);
+		if (err) {
+			dm_warn("block", "%s: Linux AIO unavailable (%s); using worker threads",
+				o->path, strerror(-err));
+			want = BLK_AIO_THREADS;
+		} else {
+			b->aio_ready = true;
+		}
+	}
+	b->aio = want;
 }
 
 /* snapshot=1: an unlinked temporary qcow2 overlay whose backing file is the image. */
@@ -368,6 +571,7 @@ int blk_open(const struct blk_opts *o, struct dm_loop *loop, struct blk **out)
 		blk_free(b);
 		return err;
 	}
+	blk_setup_aio(b, o, loop);
 	*out = b;
 	return 0;
 }
@@ -383,6 +587,10 @@ void blk_close(struct blk *b)
 		pthread_mutex_unlock(&b->lock);
 		pthread_join(b->worker, NULL);
 	}
+	if (b->aio_ready)
+		b->fmt->aio_fini(b); /* waits for the request in flight */
+	b->closed = true;
+	b->q_head = NULL;
 	if (!b->readonly)
 		b->fmt->flush(b);
 	b->fmt->close(b);

@@ -4,11 +4,22 @@
  *
  * The format always comes from the configuration, never from probing the
  * file, so a raw image whose first bytes look like a qcow2 header is still
- * read as raw.  Guest I/O is asynchronous: blk_submit() queues a request for
- * a worker thread and its completion callback runs on the dm loop thread
- * (through loop_post), so the loop never blocks on disk.  Requests on one
- * image complete in submission order.  The synchronous blk_preadv() etc. are
- * for tests and tools, or for callers already on a worker.
+ * read as raw.  Guest I/O is asynchronous and its completion callback runs on
+ * the dm loop thread, so the loop never blocks on disk.  Requests on one
+ * image complete in submission order.  How a request runs (blk_opts.aio):
+ *   threads  a worker thread per image runs it and posts the completion
+ *            (loop_post); what qcow2 uses.
+ *   native   Linux AIO (io_submit; completions through an eventfd the loop
+ *            watches), one request in flight per image in submission order;
+ *            the default for raw.  What the kernel cannot do without
+ *            blocking (buffered I/O that would wait, O_DIRECT at offsets the
+ *            device cannot address) runs on the worker thread instead, in
+ *            the same order.
+ *   sync     on the loop thread, and the callback runs before blk_submit()
+ *            returns (every device submits as its last step): deterministic
+ *            replays for the qtest harness, never for guests.
+ * The synchronous blk_preadv() etc. are for tests and tools, or for callers
+ * already on a worker.
  */
 #ifndef BLOCK_H
 #define BLOCK_H
@@ -41,17 +52,39 @@ struct blk_req {
 	/* Private to block.c. */
 	int err;
 	struct blk *blk;
-	struct blk_req *next;
+	struct blk_req *next;  /* worker queue */
+	struct blk_req *qnext; /* ordered queue (native and sync modes) */
+	bool ordered;
+};
+
+enum blk_aio {
+	BLK_AIO_DEFAULT = 0, /* native where the format has it and a loop exists, else threads */
+	BLK_AIO_THREADS,
+	BLK_AIO_NATIVE,
+	BLK_AIO_SYNC,
+};
+
+/* How requests ran (tests and benchmarks read it). */
+struct blk_stats {
+	uint64_t native;   /* completed through Linux AIO */
+	uint64_t fallback; /* native mode, run on the worker thread instead */
+	uint64_t worker;   /* threads mode */
+	uint64_t sync;	   /* sync mode */
+	uint64_t bounced;  /* O_DIRECT requests copied through an aligned buffer */
 };
 
 struct blk_opts {
 	const char *path;
 	const char *format; /* "raw" or "qcow2"; NULL means raw */
 	bool readonly;
-	bool direct;	/* O_DIRECT (raw) */
-	bool snapshot;	/* writes go to a temporary qcow2 overlay; the image stays untouched */
-	unsigned depth; /* backing-chain depth (set by qcow2 when opening a backing file) */
+	bool direct;	  /* O_DIRECT (raw) */
+	bool snapshot;	  /* writes go to a temporary qcow2 overlay; the image stays untouched */
+	unsigned depth;	  /* backing-chain depth (set by qcow2 when opening a backing file) */
+	enum blk_aio aio; /* BLK_AIO_DEFAULT: $HVM_BLK_AIO (threads, native, sync) if set */
 };
+
+/* "threads", "native", "sync" -> mode; -EINVAL for anything else (NULL: default). */
+int blk_aio_parse(const char *s, enum blk_aio *out);
 
 #define BLK_MAX_CHAIN 16
 
@@ -63,6 +96,15 @@ struct blk_format {
 	ssize_t (*pwritev)(struct blk *b, const struct iovec *iov, int cnt, uint64_t off);
 	int (*flush)(struct blk *b);
 	void (*close)(struct blk *b);
+	/*
+	 * Native AIO (optional): aio_init() sets it up on the loop; aio_start()
+	 * submits one request and later calls blk_aio_complete() on the loop
+	 * thread, or returns -EAGAIN to have it run on the worker thread
+	 * instead; aio_fini() waits for what is in flight and tears down.
+	 */
+	int (*aio_init)(struct blk *b, struct dm_loop *loop);
+	int (*aio_start)(struct blk *b, struct blk_req *req);
+	void (*aio_fini)(struct blk *b);
 };
 
 /*
@@ -80,6 +122,9 @@ const char *blk_path(const struct blk *b);
 
 /* Asynchronous request; completion on the loop thread.  0 or -errno. */
 int blk_submit(struct blk *b, struct blk_req *req);
+/* The mode requests run in ("threads", "native", "sync") and how many ran how. */
+const char *blk_aio_name(const struct blk *b);
+void blk_get_stats(const struct blk *b, struct blk_stats *st);
 
 /* Synchronous I/O: full transfer or -errno (-EIO on short files past EOF is zero-filled). */
 ssize_t blk_preadv(struct blk *b, const struct iovec *iov, int cnt, uint64_t off);
@@ -93,6 +138,13 @@ void *blk_priv(const struct blk *b);
 void blk_set_priv(struct blk *b, void *priv);
 void blk_set_size(struct blk *b, uint64_t size);
 void blk_set_readonly(struct blk *b);
+/* Native AIO: the request the format submitted has finished (loop thread). */
+void blk_aio_complete(struct blk_req *req, int err);
+/* Native AIO: the kernel would block on it after all; run it on the worker thread. */
+void blk_aio_defer(struct blk_req *req);
+struct dm_loop *blk_loop(const struct blk *b);
+/* Native AIO: count a request that went through an aligned bounce buffer. */
+void blk_count_bounce(struct blk *b);
 
 /* Total bytes of an iovec. */
 size_t iov_size(const struct iovec *iov, int cnt);

@@ -110,6 +110,12 @@ struct ide_drive {
 	struct blk_req req;
 
 	struct ide_atapi atapi;
+
+	/* I/O accounting for query-blockstats (completed ATA transfers). */
+	struct {
+		uint64_t rd_bytes, wr_bytes, rd_ops, wr_ops, flush_ops;
+		uint64_t dma_bytes; /* of rd_bytes + wr_bytes: moved by the bus master */
+	} stats;
 };
 
 struct ide_bus {
@@ -170,7 +176,7 @@ void ide_atapi_change_medium(struct ide_drive *d, struct blk *blk);
 /* ide_piix.c: bus master moves bytes between buf and the PRD-described memory. */
 /* Copy len bytes to (to_mem) or from guest memory; returns bytes moved, -1 on error. */
 int64_t ide_bm_transfer(struct ide_bmdma *bm, uint8_t *buf, uint32_t len, bool to_mem);
-/* DMA command finished: interrupt, BM status; ok=false means error. */
+/* DMA command finished: BM status INT, ACTIVE per the PRD rules; true = error or early end. */
 void ide_bm_done(struct ide_bmdma *bm, bool prd_exhausted_early);
 bool ide_bm_active(const struct ide_bmdma *bm);
 /* The channel raised INTRQ: the bus master's status shows it (PIIX3 2.7.2). */

@@ -108,7 +108,7 @@ static void ata_rw_error(struct ide_drive *d, int err)
 	d->error = d->is_write ? IDE_ER_ABRT : IDE_ER_UNC;
 	ide_set_lba(d, d->lba, ata_is_lba48(d->cmd));
 	if (d->dma && d->bus->bm)
-		ide_bm_done(d->bus->bm, false);
+		ide_bm_done(d->bus->bm, true); /* an error stops the engine */
 	ide_set_irq(d->bus);
 }
 
@@ -154,6 +154,9 @@ static void ata_pio_read_cb(struct blk_req *req, int err)
 	}
 	d->lba += d->chunk;
 	d->remaining -= d->chunk;
+	d->stats.rd_bytes += (uint64_t)d->chunk * IDE_SECTOR;
+	if (!d->remaining)
+		d->stats.rd_ops++;
 	/* After the last block DRQ just clears: no further interrupt (ATA-6 9.7). */
 	ide_pio_start(d, d->chunk * IDE_SECTOR, true,
 		      d->remaining ? ata_pio_read_next : ide_pio_stop);
@@ -177,7 +180,9 @@ static void ata_pio_write_cb(struct blk_req *req, int err)
 	}
 	d->lba += d->chunk;
 	d->remaining -= d->chunk;
+	d->stats.wr_bytes += (uint64_t)d->chunk * IDE_SECTOR;
 	if (!d->remaining) {
+		d->stats.wr_ops++;
 		ide_done(d);
 		return;
 	}
@@ -243,6 +248,17 @@ static void ata_dma_cb(struct blk_req *req, int err)
 	}
 	d->lba += d->chunk;
 	d->remaining -= d->chunk;
+	if (d->is_write)
+		d->stats.wr_bytes += bytes;
+	else
+		d->stats.rd_bytes += bytes;
+	d->stats.dma_bytes += bytes;
+	if (!d->remaining) {
+		if (d->is_write)
+			d->stats.wr_ops++;
+		else
+			d->stats.rd_ops++;
+	}
 	ata_dma_step(d);
 }
 
@@ -370,6 +386,7 @@ static void ata_flush_cb(struct blk_req *req, int err)
 		ide_set_irq(d->bus);
 		return;
 	}
+	d->stats.flush_ops++;
 	ide_done(d);
 }
 

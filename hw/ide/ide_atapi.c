@@ -724,6 +724,11 @@ static void atapi_identify(struct ide_drive *d)
 	id[160] = 0x1e;				      /* word 80: ATA/ATAPI-1..4 */
 	id[164] = 0x10;				      /* word 82: PACKET feature set */
 	id[176] = 0x3f;				      /* word 88: UDMA 0-5 */
+	/* Words 63 and 88, high bytes: the mode SET FEATURES selected (ATA-6 8.16). */
+	if ((d->xfer_mode >> 3) == 4 && (d->xfer_mode & 7) <= 2)
+		id[127] = (uint8_t)(1 << (d->xfer_mode & 7));
+	if ((d->xfer_mode >> 3) == 8 && (d->xfer_mode & 7) <= 5)
+		id[177] = (uint8_t)(1 << (d->xfer_mode & 7));
 }
 
 bool ide_atapi_exec(struct ide_drive *d, uint8_t cmd)
@@ -743,7 +748,12 @@ bool ide_atapi_exec(struct ide_drive *d, uint8_t cmd)
 		d->error = 0x01;
 		d->io_pending = false;
 		return true;
-	case 0xef: /* SET FEATURES: transfer modes accepted */
+	case 0xef: /* SET FEATURES: the transfer mode is remembered for IDENTIFY */
+		if (d->feature == 0x03)
+			d->xfer_mode = d->nsector;
+		d->status = IDE_ST_DRDY;
+		ide_set_irq(d->bus);
+		return true;
 	case 0xe1:
 	case 0xe0:
 	case 0xe6:

@@ -6,8 +6,20 @@
  * firmware and drivers, and bus-master DMA through BAR4 with PRD tables
  * read from guest memory.
  *
- * Options (device "piix3-ide"): hda= hdb= hdc= hdd= each a drive spec
- * "file=PATH,format=raw|qcow2,media=disk|cdrom,readonly=on,snapshot=on"
+ * Device "piix4-ide" is the same function as the PIIX4 has it (8086:7111,
+ * Intel 82371AB datasheet section 3.3): the PIIX3 registers plus Ultra DMA/33
+ * control (UDMACTL 0x48: one enable bit per drive) and timing (UDMATIM
+ * 0x4A-0x4B: two cycle-time bits per drive).  The pc machine uses it: Linux's
+ * ata_piix drives a PIIX3 with multiword DMA only and a PIIX4 with UDMA/33,
+ * and the drives' IDENTIFY data (words 88 and 93) already offer UDMA.  The
+ * UDMA timing values are stored for drivers to read back; transfers run at
+ * the same speed whatever the guest programs.  Xen's qemu-dm used the PIIX3
+ * variant, which stays available as "piix3-ide".
+ *
+ * Options (devices "piix3-ide", "piix4-ide"): hda= hdb= hdc= hdd= each a drive spec
+ * "file=PATH,format=raw|qcow2,media=disk|cdrom,readonly=on,snapshot=on,
+ * cache=none|directsync|writeback,aio=native|threads|sync" (cache=none and
+ * directsync open the image O_DIRECT; aio: see block/block.h)
  * with ',' inside a value written as ',,' twice over (opts nesting) — the
  * machine builder passes dm->cfg.drive[] instead, see piix_ide_create().
  *
@@ -33,6 +45,8 @@
 #define BM_ST_DMA_CAP 0x60
 #define BM_PRD_MAX 8192 /* entries in a 64 KiB table */
 #define BM_PRD_EOT 0x80000000u
+#define PIIX4_UDMACTL 0x48 /* 82371AB 3.3.6: bits 0-3 enable UDMA per drive */
+#define PIIX4_UDMATIM 0x4a /* 82371AB 3.3.7: 2-bit cycle time per drive */
 
 struct ide_bmdma {
 	struct pci_func *pci;
@@ -108,10 +122,16 @@ int64_t ide_bm_transfer(struct ide_bmdma *bm, uint8_t *buf, uint32_t len, bool t
 
 void ide_bm_done(struct ide_bmdma *bm, bool prd_exhausted_early)
 {
-	/* ACTIVE stays set only when the PRD table still describes more memory. */
-	if (prd_exhausted_early || bm->eot || !bm->cur_left)
+	/*
+	 * Bus Master IDE programming interface rev 1.0: ACTIVE stays set only
+	 * when the PRD table still describes memory the transfer did not use
+	 * (the guest then stops the engine); an early end or an error clears it.
+	 */
+	bool more = bm->cur_left || (!bm->eot && bm->walked < BM_PRD_MAX);
+
+	if (prd_exhausted_early || !more)
 		bm->status &= (uint8_t)~BM_ST_ACTIVE;
-	if (bm->eot && bm->cur_left)
+	else
 		bm->status |= BM_ST_ACTIVE;
 	bm->status |= BM_ST_INT;
 }
@@ -196,7 +216,7 @@ static int piix_attach(struct piix_ide *s, unsigned idx, const char *spec)
 	struct blk_opts bo = { 0 };
 	struct blk *blk = NULL;
 	bool ro = false, cdrom, snap = false;
-	const char *media;
+	const char *media, *cache;
 	struct opts o;
 	int err = opts_parse(&o, spec);
 
@@ -213,6 +233,15 @@ static int piix_attach(struct piix_ide *s, unsigned idx, const char *spec)
 	bo.format = opts_get(&o, "format");
 	bo.readonly = ro;
 	bo.snapshot = snap;
+	/* QEMU's cache=none and directsync bypass the host page cache (O_DIRECT). */
+	cache = opts_get(&o, "cache");
+	bo.direct = cache && (!strcmp(cache, "none") || !strcmp(cache, "directsync"));
+	if (blk_aio_parse(opts_get(&o, "aio"), &bo.aio)) {
+		dm_err("ide", "hd%c: aio=%s: use threads, native or sync", 'a' + idx,
+		       opts_get(&o, "aio"));
+		opts_free(&o);
+		return -EINVAL;
+	}
 	if (bo.path && *bo.path)
 		err = blk_open(&bo, s->dm->loop, &blk);
 	else if (!cdrom) {
@@ -245,7 +274,7 @@ static void piix_ide_reset(struct dev *d, enum dev_reset kind)
 	}
 }
 
-static int piix_ide_create(struct dev *d, const struct opts *o)
+static int piix_ide_create(struct dev *d, const struct opts *o, bool piix4)
 {
 	static const char *const keys[4] = { "hda", "hdb", "hdc", "hdd" };
 	struct piix_ide *s = d->state;
@@ -256,12 +285,19 @@ static int piix_ide_create(struct dev *d, const struct opts *o)
 	s->dm = d->dm;
 	if (!pbus)
 		return -ENODEV;
-	err = pci_func_init(&s->pci, pbus, PCI_DEVFN(1, 1), "piix3-ide", NULL, s);
+	err = pci_func_init(&s->pci, pbus, PCI_DEVFN(1, 1), d->type->name, NULL, s);
 	if (err)
 		return err;
-	pci_set_ids(&s->pci, 0x8086, 0x7010, 0x00, 0x010180); /* IDE, legacy, bus master */
-	pci_set_wmask(&s->pci, 0x40, 4, 0xffffffff);	      /* IDETIM primary/secondary */
-	pci_set_wmask(&s->pci, 0x44, 1, 0xff);		      /* SIDETIM */
+	/* Class 01 01 80: IDE, both channels in legacy mode, bus master capable. */
+	if (piix4) {
+		pci_set_ids(&s->pci, 0x8086, 0x7111, 0x01, 0x010180);
+		pci_set_wmask(&s->pci, PIIX4_UDMACTL, 1, 0x0f);
+		pci_set_wmask(&s->pci, PIIX4_UDMATIM, 2, 0x3333);
+	} else {
+		pci_set_ids(&s->pci, 0x8086, 0x7010, 0x00, 0x010180);
+	}
+	pci_set_wmask(&s->pci, 0x40, 4, 0xffffffff); /* IDETIM primary/secondary */
+	pci_set_wmask(&s->pci, 0x44, 1, 0xff);	     /* SIDETIM */
 	io_region_init(&s->bm_io, &bm_ops, s, "piix3-bmdma", 16);
 	err = pci_bar_init(&s->pci, 4, PCI_BAR_IO, 16, &s->bm_io);
 	if (err)
@@ -292,6 +328,16 @@ static int piix_ide_create(struct dev *d, const struct opts *o)
 	return 0;
 }
 
+static int piix3_ide_create(struct dev *d, const struct opts *o)
+{
+	return piix_ide_create(d, o, false);
+}
+
+static int piix4_ide_create(struct dev *d, const struct opts *o)
+{
+	return piix_ide_create(d, o, true);
+}
+
 static void piix_ide_destroy(struct dev *d)
 {
 	struct piix_ide *s = d->state;
@@ -309,20 +355,31 @@ static void piix_ide_destroy(struct dev *d)
 /* The IDE drive at index 0-3 (hda-hdd) of the dm's controller, or NULL. */
 struct ide_drive *piix_ide_drive(struct dm *dm, unsigned index)
 {
-	struct dev *d = dev_find(dm, "piix3-ide");
+	struct dev *d = dev_find(dm, "piix4-ide");
 	struct piix_ide *s;
 
+	if (!d)
+		d = dev_find(dm, "piix3-ide");
 	if (!d || index > 3)
 		return NULL;
 	s = d->state;
 	return &s->bus[index / 2].drive[index % 2];
 }
 
-static const struct dev_type piix_ide_type = {
+static const struct dev_type piix3_ide_type = {
 	.name = "piix3-ide",
 	.state_size = sizeof(struct piix_ide),
-	.create = piix_ide_create,
+	.create = piix3_ide_create,
 	.reset = piix_ide_reset,
 	.destroy = piix_ide_destroy,
 };
-DM_DEVICE(piix_ide_type);
+DM_DEVICE(piix3_ide_type);
+
+static const struct dev_type piix4_ide_type = {
+	.name = "piix4-ide",
+	.state_size = sizeof(struct piix_ide),
+	.create = piix4_ide_create,
+	.reset = piix_ide_reset,
+	.destroy = piix_ide_destroy,
+};
+DM_DEVICE(piix4_ide_type);

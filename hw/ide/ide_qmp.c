@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: MIT
 /*
- * ide_qmp.c - QMP commands for IDE drives: query-block, eject and
- * blockdev-change-medium (what `hvmctl cd-eject`, `cd-insert` and
- * `block-list` use).  Drives are named as xl names them (hda-hdd) or as
+ * ide_qmp.c - QMP commands for IDE drives: query-block, query-blockstats,
+ * eject and blockdev-change-medium (what `hvmctl cd-eject`, `cd-insert` and
+ * `block-list` use).  query-blockstats has QEMU's rd/wr/flush counters plus
+ * x-dma-bytes, the part of them the bus master moved (tests check with it
+ * that a guest driver really uses DMA).  Drives are named as xl names them (hda-hdd) or as
  * QEMU does (ide0-hd0, ide1-cd0).  A medium change shows up in the guest as
  * a UNIT ATTENTION and a media event, as on a real drive.
  */
@@ -90,6 +92,38 @@ static int qmp_query_block(struct qmp_req *req)
 	return 0;
 }
 
+static struct json *drive_stats(const struct ide_drive *d, unsigned idx)
+{
+	struct json *o = json_new_object(), *st = json_new_object();
+	char name[8];
+
+	snprintf(name, sizeof(name), "hd%c", 'a' + idx);
+	json_object_set(o, "device", json_new_str(name));
+	json_object_set(st, "rd_bytes", json_new_int((int64_t)d->stats.rd_bytes));
+	json_object_set(st, "wr_bytes", json_new_int((int64_t)d->stats.wr_bytes));
+	json_object_set(st, "rd_operations", json_new_int((int64_t)d->stats.rd_ops));
+	json_object_set(st, "wr_operations", json_new_int((int64_t)d->stats.wr_ops));
+	json_object_set(st, "flush_operations", json_new_int((int64_t)d->stats.flush_ops));
+	json_object_set(st, "x-dma-bytes", json_new_int((int64_t)d->stats.dma_bytes));
+	json_object_set(o, "stats", st);
+	return o;
+}
+
+static int qmp_query_blockstats(struct qmp_req *req)
+{
+	struct json *arr = json_new_array();
+	unsigned i;
+
+	for (i = 0; i < 4; i++) {
+		struct ide_drive *d = piix_ide_drive(req->dm, i);
+
+		if (d && d->kind != IDE_NONE)
+			json_array_add(arr, drive_stats(d, i));
+	}
+	req->ret = arr;
+	return 0;
+}
+
 /* QEMU's DEVICE_TRAY_MOVED event, so management tools see media changes. */
 static void tray_event(struct dm *dm, const struct ide_drive *d, bool open)
 {
@@ -144,6 +178,7 @@ static int qmp_change_medium(struct qmp_req *req)
 
 static const struct qmp_command ide_qmp_cmds[] = {
 	{ .name = "query-block", .fn = qmp_query_block },
+	{ .name = "query-blockstats", .fn = qmp_query_blockstats },
 	{ .name = "eject", .fn = qmp_eject },
 	{ .name = "blockdev-change-medium", .fn = qmp_change_medium },
 	{ .name = "change-medium", .fn = qmp_change_medium },

@@ -136,9 +136,13 @@ static int pc_build_platform(struct dm *dm)
 		err = pc_create_serial(dm);
 	if (!err)
 		err = pc_create_optional(dm, "i8042", NULL);
-	/* Storage: PIIX3 IDE at 00:01.1 (hda-hdd from -drive), ISA DMA and the floppy controller. */
+	/*
+	 * Storage: the IDE function at 00:01.1 as the PIIX4 has it (UDMA/33,
+	 * which Linux's ata_piix uses only there; hw/ide/ide_piix.c), hda-hdd
+	 * from -drive, ISA DMA and the floppy controller.
+	 */
 	if (!err)
-		err = pc_create_optional(dm, "piix3-ide", NULL);
+		err = pc_create_optional(dm, "piix4-ide", NULL);
 	if (!err)
 		err = pc_create_optional(dm, "i8257", NULL);
 	if (!err)

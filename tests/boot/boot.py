@@ -14,7 +14,12 @@ usage: boot.py BUILD_DIR SCENARIO
   noacpi     acpi=0 boots as well
   pae        memory=5120 with the PAE kernel: RAM above 4 GiB is seen
   keys       `hvmctl sendkey` reaches a guest reading the keyboard
-  cdrom      SeaBIOS boots the El Torito ISO from the IDE CD-ROM
+  cdrom      boot="d" with the kit disk on hda and the El Torito ISO on hdc:
+             SeaBIOS boots isolinux from the IDE CD-ROM (hvm.media=cd)
+  disk       boot="c": SeaBIOS boots SYSLINUX from a raw IDE disk (hvm.media=disk)
+  disk-qcow2 the same from the kit disk converted to qcow2
+  dc-empty   boot="dc" with an empty CD-ROM drive on hdc: SeaBIOS falls back
+             to the disk
 
 Accelerator: $HVM_BOOT_ACCEL (default emu).  When hvmhv cannot run that
 accelerator the test prints SKIPPED and exits 77.
@@ -232,19 +237,60 @@ def run_keys(tmp):
     d.finish(60)
 
 
-def run_cdrom(tmp):
-    d = Domain(tmp, "cdrom", {"kernel": None, "ramdisk": None, "boot": '"d"',
-                              "disk": '[ "%s/cd.iso,raw,hdc,cdrom,r" ]' % KIT})
-    t = d.wait_mark("init")
-    check(t is not None, "SeaBIOS -> isolinux -> Linux from the IDE CD-ROM")
-    # The ISO's default entry loads every driver module before powering off,
-    # which takes minutes on a software CPU and checks nothing more here.
-    d.ctl("destroy", "cdrom")
+def kit_copy(tmp, name):
+    """A private copy of a kit image (the guest may write to its disk)."""
+    dst = os.path.join(tmp, name)
+    with open(os.path.join(KIT, name), "rb") as src, open(dst, "wb") as out:
+        while True:
+            buf = src.read(1 << 20)
+            if not buf:
+                break
+            out.write(buf)
+    return dst
+
+
+def firmware_boot(tmp, name, boot, disks, want_media, what):
+    """Boot through SeaBIOS (no kernel=) and check which medium the boot
+    loader came from: the kit's syslinux and isolinux entries pass
+    hvm.media=disk and hvm.media=cd, which /init reports."""
+    d = Domain(tmp, name, {"kernel": None, "ramdisk": None, "boot": '"%s"' % boot,
+                           "disk": "[ %s ]" % ", ".join('"%s"' % x for x in disks)})
+    t = d.wait_mark("media")
+    check(t is not None, "%s: Linux reached /init (%s)" %
+          (what, "%.1f s after create" % t if t else "never"))
+    media = d.mark_value("media")
+    check(media == [want_media], "%s: booted from the %s (hvm.media=%s)" % (what, want_media, media))
+    # The kit's default entry then loads every driver module before powering
+    # off, which takes minutes on a software CPU and checks nothing more here.
+    d.ctl("destroy", name)
     d.finish(60)
+    if t is None:
+        print("last serial output:\n" + d.text()[-1500:], flush=True)
+
+
+def run_cdrom(tmp):
+    firmware_boot(tmp, "cdrom", "d",
+                  ["%s,raw,hda,w" % kit_copy(tmp, "disk.img"), "%s/cd.iso,raw,hdc,cdrom,r" % KIT],
+                  "cd", 'boot="d", disk on hda, ISO on hdc')
+
+
+def run_disk(tmp, fmt):
+    img = kit_copy(tmp, "disk.img" if fmt == "raw" else "disk.qcow2")
+    firmware_boot(tmp, "disk" + fmt, "c", ["%s,%s,hda,w" % (img, fmt)], "disk",
+                  'boot="c", %s disk on hda' % fmt)
+    if fmt == "qcow2":
+        r = subprocess.run(["qemu-img", "check", "-q", img], capture_output=True, text=True)
+        check(r.returncode == 0, "the qcow2 boot disk passes qemu-img check after the run: %s" %
+              (r.stdout + r.stderr).strip())
+
+
+def run_dc_empty(tmp):
+    firmware_boot(tmp, "dcempty", "dc", ["%s,raw,hda,w" % kit_copy(tmp, "disk.img"), ",hdc:cdrom,r"],
+                  "disk", 'boot="dc", empty CD-ROM drive on hdc')
 
 
 def main():
-    if not os.path.exists(os.path.join(KIT, "initrd.gz")):
+    if not all(os.path.exists(os.path.join(KIT, f)) for f in ("initrd.gz", "disk.qcow2")):
         skip("guest kit not built (tests/guest/build.sh %s/guest)" % BUILD)
     ok, why = accel_available()
     if not ok:
@@ -260,6 +306,9 @@ def main():
             "pae": lambda: run_pae(tmp),
             "keys": lambda: run_keys(tmp),
             "cdrom": lambda: run_cdrom(tmp),
+            "disk": lambda: run_disk(tmp, "raw"),
+            "disk-qcow2": lambda: run_disk(tmp, "qcow2"),
+            "dc-empty": lambda: run_dc_empty(tmp),
         }[SCENARIO]()
     print("%d failures" % fails)
     return 1 if fails else 0

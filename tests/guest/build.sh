@@ -9,8 +9,11 @@
 #   disk.img                       raw disk: MBR (syslinux mbr.bin), one active
 #                                  FAT16 partition at 1 MiB with ldlinux.sys,
 #                                  syslinux.cfg, the 686 kernel and initrd.gz
+#   disk.qcow2                     disk.img converted by qemu-img (qcow2 v3)
 #   cd.iso                         isolinux El Torito ISO (isohybrid MBR) with
 #                                  the same kernel and initramfs
+# Every boot entry passes hvm.media=disk or hvm.media=cd, so a test can tell
+# which medium the firmware booted.
 #   kit.env                        kernel releases and package versions
 #
 # Packages are fetched with `apt-get download` into OUTDIR/cache and unpacked
@@ -18,7 +21,7 @@
 # reuse the cache and rebuild only what is missing or older than its inputs;
 # HVM_GUEST_REFRESH=1 looks for newer kernel packages.
 # Needs: apt-get, dpkg, cpio, gzip, python3, mtools, syslinux, isolinux,
-# xorriso (scripts/setup-deps.sh installs them).
+# xorriso, qemu-img (scripts/setup-deps.sh installs them).
 set -eu
 
 [ $# -eq 1 ] || { echo "usage: $0 OUTDIR" >&2; exit 2; }
@@ -245,8 +248,8 @@ if newer "$INITRD" "$HERE/init" "$HERE/build.sh" "$DEB_686" "$DEB_PAE" "$DEB_BB"
 fi
 
 # --- SYSLINUX disk image -------------------------------------------------
-CMDLINE_BASE="console=ttyS0,115200 console=tty0"
-write_syslinux_cfg() { # FILE PROMPTLESS config for syslinux and isolinux
+write_syslinux_cfg() { # FILE MEDIUM: promptless config for syslinux and isolinux
+	CMDLINE_BASE="console=ttyS0,115200 console=tty0 hvm.media=$2"
 	cat >"$1" <<EOF
 DEFAULT poweroff
 TIMEOUT 1
@@ -296,13 +299,22 @@ with open(img, 'r+b') as f:
 EOF
 	P="$DISK.tmp@@$((PART_LBA * 512))"
 	mformat -i "$P" -v HVMKIT -T $(((DISK_MB * 2048) - PART_LBA)) -h 64 -s 32 -H $PART_LBA ::
-	write_syslinux_cfg "$X/syslinux.cfg"
+	write_syslinux_cfg "$X/syslinux.cfg" disk
 	mcopy -i "$P" "$X/syslinux.cfg" ::/syslinux.cfg
 	mcopy -i "$P" "$OUT/vmlinuz-686" ::/vmlinuz
 	mcopy -i "$P" "$OUT/vmlinuz-686-pae" ::/vmlinuz-pae
 	mcopy -i "$P" "$INITRD" ::/initrd.gz
 	syslinux --offset $((PART_LBA * 512)) --install "$DISK.tmp"
 	mv "$DISK.tmp" "$DISK"
+fi
+
+# --- the same disk as qcow2 (boot tests of the qcow2 driver under SeaBIOS) ---
+QDISK=$OUT/disk.qcow2
+if newer "$QDISK" "$DISK"; then
+	command -v qemu-img >/dev/null || die "qemu-img missing (run scripts/setup-deps.sh)"
+	log "converting the disk image to qcow2"
+	qemu-img convert -f raw -O qcow2 "$DISK" "$QDISK.tmp"
+	mv "$QDISK.tmp" "$QDISK"
 fi
 
 # --- isolinux El Torito ISO ----------------------------------------------
@@ -314,7 +326,7 @@ if newer "$ISO" "$INITRD" "$OUT/vmlinuz-686" "$OUT/vmlinuz-686-pae" "$HERE/build
 	mkdir -p "$T/isolinux"
 	cp "$ISOLINUX_BIN" "$T/isolinux/isolinux.bin"
 	cp "$SYSLINUX_BIOS/ldlinux.c32" "$T/isolinux/ldlinux.c32"
-	write_syslinux_cfg "$T/isolinux/isolinux.cfg"
+	write_syslinux_cfg "$T/isolinux/isolinux.cfg" cd
 	cp "$OUT/vmlinuz-686" "$T/vmlinuz"
 	cp "$OUT/vmlinuz-686-pae" "$T/vmlinuz-pae"
 	cp "$INITRD" "$T/initrd.gz"

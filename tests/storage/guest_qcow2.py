@@ -12,11 +12,16 @@
     overlay, then hvmdm is killed with SIGKILL: nothing the guest flushed is
     lost, the overlay passes `qemu-img check`, the backing file is unchanged.
 
+Both runs check that ata_piix drives the PIIX4 IDE function with Ultra DMA
+(sysfs and the kernel log), and the second that the guest's transfers really
+went through the bus master (query-blockstats x-dma-bytes).
+
 usage: guest_qcow2.py BUILD_DIR   ($HVM_BOOT_ACCEL, default emu; SKIPPED if
 hvmhv cannot run it or the guest kit is missing)
 """
 import glob
 import hashlib
+import json
 import os
 import signal
 import subprocess
@@ -130,13 +135,43 @@ def check_pre(lines, expect):
 
 
 def check_dma(lines):
-    # The PIIX3 IDE function is a multiword-DMA controller (ata_piix: "max
-    # MWDMA2"); the disks must be running in a DMA mode, not PIO.
+    # The IDE function is PIIX4-compatible (8086:7111), which ata_piix drives
+    # with Ultra DMA/33 (a PIIX3 gets multiword DMA only).  The disks must run
+    # in a UDMA mode (sysfs xfer_mode), and the kernel log must show the
+    # channels' UDMA limit ("ata1: PATA max UDMA/33").
     # Attached disks: hda = ata1.00 (dev1.0), hdb = dev1.1, hdd = dev2.1.
     modes = {m[0]: m[1] for m in mark(lines, "ata-mode") if len(m) >= 2}
     disks = ("dev1.0", "dev1.1", "dev2.1")
-    check(all("DMA" in modes.get(d, "") for d in disks),
-          "ata_piix runs the disks with bus-master DMA: %s" % {d: modes.get(d) for d in disks})
+    check(all("UDMA" in modes.get(d, "") for d in disks),
+          "ata_piix runs the disks with Ultra DMA: %s" % {d: modes.get(d) for d in disks})
+    conf = {m[0]: m[1] for m in mark(lines, "ata-max") if len(m) >= 2}
+    check(all(conf.get(p, "").startswith("UDMA/") for p in ("ata1", "ata2")),
+          "dmesg: libata drives both channels up to a UDMA mode: %s" % conf)
+    pci = [m for m in mark(lines, "pci") if len(m) >= 4 and m[0].endswith("01.1")]
+    check(pci and pci[0][1] == "0x8086:0x7111" and pci[0][3] == "ata_piix",
+          "the IDE function is a PIIX4 (8086:7111) bound to ata_piix: %s" % pci)
+
+
+def blockstats(g, name):
+    """query-blockstats through hvmctl: {device: stats}."""
+    r = subprocess.run([os.path.join(BUILD, "bin", "hvmctl"), "--rundir", g.rundir, "qmp", name,
+                        '{"execute": "query-blockstats"}'], capture_output=True, text=True)
+    try:
+        return {d["device"]: d["stats"] for d in json.loads(r.stdout)["return"]}
+    except (ValueError, KeyError, TypeError):
+        print("query-blockstats: %r %r" % (r.stdout, r.stderr))
+        return {}
+
+
+def check_dma_used(stats, dev):
+    # The guest moved 1 MiB (checksum), 4 MiB written and 4 MiB read back on
+    # hda; the bus master must have moved all of it (a few KiB of firmware
+    # PIO reads are allowed).
+    st = stats.get(dev, {})
+    dma = st.get("x-dma-bytes", 0)
+    total = st.get("rd_bytes", 0) + st.get("wr_bytes", 0)
+    check(dma >= 9 << 20 and total - dma <= 64 << 10,
+          "%s: the guest's transfers went through bus-master DMA (%d of %d bytes)" % (dev, dma, total))
 
 
 def run_formats(tmp):
@@ -177,6 +212,7 @@ def run_backing_kill(tmp):
               "hda,hdb,hdd", hold=600)
     reached = g.wait_mark("disk-read")
     check(reached, "guest wrote, synced and read back")
+    check_dma_used(blockstats(g, "kill"), "hda")
     pid = g.dm_pid()
     check(pid is not None, "found hvmdm's pid")
     if pid:
