@@ -1,0 +1,171 @@
+#!/usr/bin/env python3
+"""bench/disk: disk throughput inside the guest through the emulated IDE
+controller, side by side with QEMU on the same images and accelerator class.
+
+usage: disk.py [--build DIR] [--accel emu|kvm] [--formats raw,qcow2] [--mb N]
+               [--iops N] [--runs N] [--timeout S] [--help]
+
+Guest: the guest kit (tests/guest/build.sh BUILD/guest): Debian's i386 686
+kernel and busybox initramfs, direct kernel boot, 256 MiB, scenario
+diskbench (tests/guest/init) on hda: ata_piix, bus-master DMA.  Inside the
+guest, timed with the guest's clock (/proc/uptime, 10 ms resolution):
+  seqwrite  dd of N MiB (default 64) in 1 MiB blocks, O_DIRECT, fsync
+  seqread   the same N MiB read back, O_DIRECT, page cache dropped first
+  randread  M (default 200) single 4 KiB O_DIRECT reads at random offsets
+            inside the written area (fixed seed), one dd process each
+  spawn     M dd runs that touch no disk: the process cost included in
+            randread; randread_net subtracts it
+Images: a fresh 128 MiB image per run and format (qemu-img create; qcow2
+with default options), host page cache in use on both sides (hvmdm's
+default, QEMU's cache=writeback).
+Ours: hvmctl create with accel=emu (or kvm) and disk = [ "IMG,FMT,hda,rw" ].
+Reference: qemu-system-i386 -M pc -accel tcg (against emu; -enable-kvm
+against kvm), -drive file=IMG,format=FMT,if=ide (QEMU's PIIX3 IDE, which
+ata_piix runs at MWDMA2; ours is a PIIX4 at UDMA/33: the emulated transfer
+mode does not limit either).
+
+Output (DESIGN.md section 6), per format F, medians over the runs:
+  BENCH disk_F_seqwrite <MB/s> MB/s          and qemu_disk_F_seqwrite
+  BENCH disk_F_seqread <MB/s> MB/s           and qemu_disk_F_seqread
+  BENCH disk_F_randread <IOPS> IOPS          and qemu_disk_F_randread
+  BENCH disk_F_randread_net <IOPS> IOPS      (spawn cost subtracted)
+  BENCH disk_F_<figure>_ratio <ours/qemu>    higher is better; 1.0 is parity
+Nothing here is a test: no thresholds.
+"""
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+MODULES = "libata,scsi_mod,ata_piix,sd_mod"
+
+
+def append(a):
+    return ("console=ttyS0,115200 hvm.scenario=diskbench hvm.disk=hda hvm.modules=%s "
+            "hvm.bench_mb=%d hvm.bench_iops=%d" % (MODULES, a.mb, a.iops))
+
+
+def marks(serial):
+    """{name: (count, centiseconds)} from "HVM-MARK bench NAME COUNT CS"."""
+    out, failed = {}, []
+    try:
+        text = open(serial, errors="replace").read()
+    except FileNotFoundError:
+        return out, ["no serial output"]
+    for l in text.splitlines():
+        w = l.split()
+        if len(w) >= 5 and w[0] == "HVM-MARK" and w[1] == "bench":
+            out[w[2]] = (int(w[3]), int(w[4]))
+        elif len(w) >= 3 and w[0] == "HVM-MARK" and w[1] == "bench-failed":
+            failed.append(w[2])
+    return out, failed
+
+
+def figures(m):
+    """MB/s and IOPS from the raw marks (None where a figure is missing)."""
+    def rate(name, scale):
+        if name not in m or m[name][1] <= 0:
+            return None
+        return m[name][0] / scale / (m[name][1] / 100.0)
+    f = {"seqwrite": rate("seqwrite", 1e6), "seqread": rate("seqread", 1e6),
+         "randread": rate("randread", 1)}
+    if "randread" in m and "spawn" in m and m["randread"][1] > m["spawn"][1]:
+        f["randread_net"] = m["randread"][0] / ((m["randread"][1] - m["spawn"][1]) / 100.0)
+    else:
+        f["randread_net"] = None
+    return f
+
+
+def make_image(tmp, fmt, tag):
+    img = os.path.join(tmp, "%s.%s" % (tag, fmt))
+    subprocess.run(["qemu-img", "create", "-q", "-f", fmt, img, "128M"], check=True)
+    return img
+
+
+def run_ours(a, kit, tmp, fmt, i):
+    img = make_image(tmp, fmt, "ours%d" % i)
+    serial = os.path.join(tmp, "ours-%s-%d.serial" % (fmt, i))
+    cfg = os.path.join(tmp, "ours-%s-%d.cfg" % (fmt, i))
+    with open(cfg, "w") as f:
+        f.write('name = "dbench%d"\nbuilder = "hvm"\nmemory = 256\naccel = "%s"\nvnc = 0\n'
+                'serial = "file:%s"\nkernel = "%s/vmlinuz-686"\nramdisk = "%s/initrd.gz"\n'
+                'extra = "%s"\ndisk = [ "%s,%s,hda,rw" ]\n'
+                % (i, a.accel, serial, kit, kit, append(a), img, fmt))
+    p = subprocess.run([os.path.join(a.build, "bin", "hvmctl"), "--rundir", os.path.join(tmp, "run"),
+                        "create", "-F", cfg], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                       timeout=a.timeout)
+    os.unlink(img)
+    return marks(serial)
+
+
+def run_qemu(a, kit, tmp, fmt, i):
+    img = make_image(tmp, fmt, "qemu%d" % i)
+    serial = os.path.join(tmp, "qemu-%s-%d.serial" % (fmt, i))
+    accel = ["-accel", "tcg"] if a.accel == "emu" else ["-enable-kvm"]
+    subprocess.run(["qemu-system-i386"] + accel +
+                   ["-M", "pc", "-m", "256", "-display", "none", "-nodefaults", "-vga", "std",
+                    "-kernel", kit + "/vmlinuz-686", "-initrd", kit + "/initrd.gz", "-append", append(a),
+                    "-drive", "file=%s,format=%s,if=ide" % (img, fmt),
+                    "-serial", "file:" + serial, "-no-reboot", "-monitor", "none"],
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=a.timeout)
+    os.unlink(img)
+    return marks(serial)
+
+
+def median(vals):
+    vals = [v for v in vals if v is not None]
+    return statistics.median(vals) if vals else None
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--build", default=os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "build"))
+    ap.add_argument("--accel", default="emu", choices=["emu", "kvm"])
+    ap.add_argument("--formats", default="raw,qcow2")
+    ap.add_argument("--mb", type=int, default=64)
+    ap.add_argument("--iops", type=int, default=200)
+    ap.add_argument("--runs", type=int, default=1)
+    ap.add_argument("--timeout", type=int, default=1200)
+    a = ap.parse_args()
+    a.build = os.path.abspath(a.build)
+    kit = os.path.join(a.build, "guest")
+    if not os.path.exists(os.path.join(kit, "initrd.gz")):
+        print("guest kit missing: tests/guest/build.sh %s" % kit, file=sys.stderr)
+        return 2
+    print("bench/disk: accel=%s (QEMU: %s), guest: Debian %s + busybox diskbench, 256 MiB, "
+          "%d MiB sequential, %d random 4 KiB reads, %d run(s), fresh 128 MiB images"
+          % (a.accel, "-accel tcg" if a.accel == "emu" else "-enable-kvm",
+             open(os.path.join(kit, "kit.env")).read().split()[0].split("=")[1], a.mb, a.iops, a.runs),
+          flush=True)
+    names = ("seqwrite", "seqread", "randread", "randread_net")
+    units = {"seqwrite": "MB/s", "seqread": "MB/s", "randread": "IOPS", "randread_net": "IOPS"}
+    with tempfile.TemporaryDirectory(dir=os.path.join(a.build)) as tmp:
+        for fmt in a.formats.split(","):
+            res = {"ours": [], "qemu": []}
+            for i in range(a.runs):
+                for who, fn in (("ours", run_ours), ("qemu", run_qemu)):
+                    t0 = time.time()
+                    m, failed = fn(a, kit, tmp, fmt, i)
+                    f = figures(m)
+                    print("# %s %s run %d (%.0f s wall): %s%s" % (
+                        who, fmt, i, time.time() - t0, m, " FAILED: %s" % failed if failed else ""),
+                        flush=True)
+                    res[who].append(f)
+            for n in names:
+                ours = median([f[n] for f in res["ours"]])
+                ref = median([f[n] for f in res["qemu"]])
+                if ours is not None:
+                    print("BENCH disk_%s_%s %.2f %s" % (fmt, n, ours, units[n]))
+                if ref is not None:
+                    print("BENCH qemu_disk_%s_%s %.2f %s" % (fmt, n, ref, units[n]))
+                if ours is not None and ref:
+                    print("BENCH disk_%s_%s_ratio %.3f" % (fmt, n, ours / ref))
+            sys.stdout.flush()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
