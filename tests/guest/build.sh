@@ -234,6 +234,17 @@ if newer "$INITRD" "$HERE/init" "$HERE/build.sh" "$DEB_686" "$DEB_PAE" "$DEB_BB"
 	cp "$X/busybox/bin/busybox" "$ROOT/bin/busybox"
 	ln -s busybox "$ROOT/bin/sh"
 	cp "$HERE/init" "$ROOT/init"
+	# Display scenario: a 4093-byte tile (a prime length, so every framebuffer
+	# row starts elsewhere in it) of deterministic bytes, the same generator
+	# as tests/interop/vnc_guest.py's fbtile().
+	mkdir -p "$ROOT/share"
+	python3 -c 'import sys
+s = 2026
+out = bytearray()
+for _ in range(4093):
+    s = (s * 1103515245 + 12345) & 0xffffffff
+    out.append(s >> 16 & 0xff)
+sys.stdout.buffer.write(bytes(out))' >"$ROOT/share/fbtile.bin"
 	chmod 755 "$ROOT/init" "$ROOT/bin/busybox"
 	add_modules "$X/k686" "$KREL_686" "$ROOT"
 	add_modules "$X/kpae" "$KREL_PAE" "$ROOT"

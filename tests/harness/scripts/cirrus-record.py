@@ -32,7 +32,11 @@ Two more transcripts come from the same helpers:
                      the last byte): each is refused or wraps inside VRAM,
                      the card keeps answering and VRAM around it is intact
 
-Usage: cirrus-record.py [--check] [NAME...]   (NAME: blit, rops, cve; default
+  cirrus-lfb.qtest   the direct framebuffer mapping withdrawn while GRB
+                     selects x8 addressing, BAR0 moved and decoding toggled
+                     meanwhile, then restored at the new address only
+
+Usage: cirrus-record.py [--check] [NAME...]   (NAME: blit, lfb, rops, cve; default
 all; --check: compare instead of writing)
 """
 import os
@@ -319,7 +323,30 @@ def plan_cve():
     return s
 
 
+def plan_lfb():
+    new_lfb = 0xd0000000
+    s = ["# BARs at 0xE0000000 / 0xE2000000, extended 8 bpp"] + setup()
+    s += ["# plain framebuffer: bytes land where they are written"]
+    s += ["writeb 0x%x 0x11" % (LFB + 0x10), "readb 0x%x" % (LFB + 0x10)]
+    s += ["# GRB x8 addressing: the framebuffer must trap (hvmdm withdraws the direct"]
+    s += ["# mapping through pci_bar_memfd_enable); a byte at 0x20 lands at 0x100"]
+    s += gr(0x0b, 0x02) + gr(0x05, 0x04) + gr(0x01, 0x00) + gr(0x00, 0x00)
+    s += ["writeb 0x%x 0xff" % (LFB + 0x20)]
+    s += ["# BAR0 moves while trapping, then decoding goes off and on"]
+    s += cfg(0x10, new_lfb) + ["writeb 0x%x 0x0f" % (new_lfb + 0x21)]
+    # (Nothing is read while nothing decodes: QEMU reads 0, hvmdm all-ones.)
+    s += cfg(0x04, 0x00000000) + cfg(0x04, 0x00000003)
+    s += ["# back to plain addressing: the mapping returns at the new address only"]
+    s += gr(0x05, 0x00) + gr(0x0b, 0x00)
+    s += ["readb 0x%x" % (new_lfb + a) for a in (0x10, 0x100, 0x101, 0x108, 0x109)]
+    s += ["writeb 0x%x 0x5a" % (new_lfb + 0x400), "readb 0x%x" % (new_lfb + 0x400)]
+    s += ["# and moves back"]
+    s += cfg(0x10, LFB) + ["readb 0x%x" % (LFB + 0x400), "readb 0x%x" % (LFB + 0x108)]
+    return s
+
+
 PLANS = {"blit": ("cirrus_blit.qtest", plan, ""),
+         "lfb": ("cirrus-lfb.qtest", plan_lfb, ""),
          "rops": ("cirrus-rops.qtest", plan_rops, ""),
          "cve": ("cirrus-cve.qtest", plan_cve, "")}
 
