@@ -81,6 +81,7 @@ struct blk_opts {
 	bool snapshot;	  /* writes go to a temporary qcow2 overlay; the image stays untouched */
 	unsigned depth;	  /* backing-chain depth (set by qcow2 when opening a backing file) */
 	enum blk_aio aio; /* BLK_AIO_DEFAULT: $HVM_BLK_AIO (threads, native, sync) if set */
+	unsigned direct_align; /* O_DIRECT granularity; 0: ask the file (tests force 4096) */
 };
 
 /* "threads", "native", "sync" -> mode; -EINVAL for anything else (NULL: default). */

@@ -11,10 +11,11 @@
  *   Requests the device cannot address (a 512-byte sector on a 4 KiB
  *   device) run on the worker thread as a read-modify-write of the aligned
  *   span; block.c's ordered queue keeps them in order with the rest.
- * - buffered: submitted with RWF_NOWAIT, so io_submit never sleeps on the
- *   loop thread; what would block (a page-cache miss, a filesystem without
- *   non-blocking buffered writes) comes back -EAGAIN and runs on the worker
- *   thread, as does anything that completes short.
+ * - every read and write is submitted with RWF_NOWAIT, so io_submit never
+ *   sleeps on the loop thread; what would block (a page-cache miss when
+ *   buffered, block allocation in a sparse file under O_DIRECT, a filesystem
+ *   without non-blocking buffered writes) comes back -EAGAIN and runs on the
+ *   worker thread, as does anything that completes short.
  * - FLUSH: IOCB_CMD_FDSYNC after every earlier request has completed (the
  *   ordered queue), so it covers all of them: fdatasync of data and the
  *   metadata needed to read it back.  Kernels without AIO fsync do it on the
@@ -124,6 +125,10 @@ static int raw_open(struct blk *b, int fd, const struct blk_opts *o)
 	r->direct = o->direct;
 	if (r->direct)
 		raw_probe_align(r, &st);
+	/* A 4 KiB-sector device, simulated on any file (tests of the RMW path). */
+	if (r->direct && o->direct_align >= 512 && o->direct_align <= RAW_ALIGN_MAX &&
+	    !(o->direct_align & (o->direct_align - 1)))
+		r->align = r->mem_align = o->direct_align;
 	blk_set_priv(b, r);
 	blk_set_size(b, size);
 	return 0;
@@ -375,8 +380,8 @@ static int raw_aio_start(struct blk *b, struct blk_req *req)
 			cbp->aio_buf = (uint64_t)(uintptr_t)req->iov;
 			cbp->aio_nbytes = (uint64_t)req->iovcnt;
 		}
-		if (!r->direct)
-			cbp->aio_rw_flags = RWF_NOWAIT;
+		/* Never sleep in io_submit on the loop thread (page cache, block allocation). */
+		cbp->aio_rw_flags = RWF_NOWAIT;
 	} else {
 		return -EINVAL;
 	}

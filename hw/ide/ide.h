@@ -43,7 +43,12 @@ struct ide_bmdma;
 #define IDE_DEV_DEV 0x10
 
 #define IDE_SECTOR 512
-#define IDE_BUF_SECTORS 256 /* largest chunk moved per request */
+/*
+ * Largest chunk one block request moves: 1 MiB, so the 1 MiB commands Linux
+ * issues for large transfers are one request, not eight (each request costs
+ * a round trip through the block layer).
+ */
+#define IDE_BUF_SECTORS 2048
 #define IDE_BUF_SIZE (IDE_BUF_SECTORS * IDE_SECTOR + 4)
 #define IDE_MAX_MULT 16
 #define IDE_CD_SECTOR 2048

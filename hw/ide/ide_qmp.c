@@ -4,7 +4,8 @@
  * eject and blockdev-change-medium (what `hvmctl cd-eject`, `cd-insert` and
  * `block-list` use).  query-blockstats has QEMU's rd/wr/flush counters plus
  * x-dma-bytes, the part of them the bus master moved (tests check with it
- * that a guest driver really uses DMA).  Drives are named as xl names them (hda-hdd) or as
+ * that a guest driver really uses DMA), and how the image ran its requests
+ * (x-aio: native, threads or sync, with per-path request counts).  Drives are named as xl names them (hda-hdd) or as
  * QEMU does (ide0-hd0, ide1-cd0).  A medium change shows up in the guest as
  * a UNIT ATTENTION and a media event, as on a real drive.
  */
@@ -105,6 +106,15 @@ static struct json *drive_stats(const struct ide_drive *d, unsigned idx)
 	json_object_set(st, "wr_operations", json_new_int((int64_t)d->stats.wr_ops));
 	json_object_set(st, "flush_operations", json_new_int((int64_t)d->stats.flush_ops));
 	json_object_set(st, "x-dma-bytes", json_new_int((int64_t)d->stats.dma_bytes));
+	if (d->blk) {
+		struct blk_stats bs;
+
+		blk_get_stats(d->blk, &bs);
+		json_object_set(st, "x-aio", json_new_str(blk_aio_name(d->blk)));
+		json_object_set(st, "x-aio-native", json_new_int((int64_t)bs.native));
+		json_object_set(st, "x-aio-fallback", json_new_int((int64_t)bs.fallback));
+		json_object_set(st, "x-aio-worker", json_new_int((int64_t)bs.worker));
+	}
 	json_object_set(o, "stats", st);
 	return o;
 }

@@ -3,7 +3,8 @@
  * blk_aio.c - the raw driver's request paths on a real dm loop: Linux native
  * AIO (buffered with RWF_NOWAIT, and O_DIRECT with aligned bounce buffers and
  * a read-modify-write for sectors smaller than the file's direct-I/O
- * granularity), the worker thread, and the harness's sync mode.
+ * granularity, forced to 4 KiB here as on a 4Kn device), the worker thread,
+ * and the harness's sync mode.
  *
  * For each mode it writes patterns through blk_submit() at 512-byte-aligned
  * offsets from deliberately misaligned buffers, reads them back the same way,
@@ -103,7 +104,7 @@ static void run_until(struct dm_loop *l, struct tctx *t, int n)
 
 static const char *modes[] = { "native", "threads", "sync" };
 
-static void test_mode(const char *dir, const char *mode, bool direct)
+static void test_mode(const char *dir, const char *mode, bool direct, unsigned align)
 {
 	char path[4096];
 	struct blk_opts o = { 0 };
@@ -130,6 +131,7 @@ static void test_mode(const char *dir, const char *mode, bool direct)
 	o.path = path;
 	o.format = "raw";
 	o.direct = direct;
+	o.direct_align = align;
 	CHECK(blk_aio_parse(mode, &o.aio) == 0, "parse %s", mode);
 	CHECK(blk_open(&o, l, &b) == 0, "open %s", path);
 	if (!b)
@@ -169,16 +171,20 @@ static void test_mode(const char *dir, const char *mode, bool direct)
 	      t.errs[6]);
 
 	blk_get_stats(b, &st);
-	printf("%s%s: native %" PRIu64 " fallback %" PRIu64 " worker %" PRIu64 " sync %" PRIu64
+	printf("%s%s%s: native %" PRIu64 " fallback %" PRIu64 " worker %" PRIu64 " sync %" PRIu64
 	       " bounced %" PRIu64 "\n",
-	       mode, direct ? "+direct" : "", st.native, st.fallback, st.worker, st.sync,
-	       st.bounced);
+	       mode, direct ? "+direct" : "", align ? " (4 KiB granularity)" : "", st.native,
+	       st.fallback, st.worker, st.sync, st.bounced);
 	if (!strcmp(mode, "native")) {
 		CHECK(st.native + st.fallback == 6 && st.native >= 1, "native: requests went "
 								      "through io_submit");
 		/* O_DIRECT on a 512-byte-granular file needs no worker at all. */
-		if (direct)
+		if (direct && !align)
 			CHECK(st.bounced >= 1, "native+direct: misaligned buffers were bounced");
+		/* 4 KiB granularity: the 512-byte-aligned range needs the worker's RMW. */
+		if (direct && align == 4096)
+			CHECK(st.fallback >= 4, "native+direct 4K: read-modify-write on the "
+						"worker");
 	} else if (!strcmp(mode, "threads")) {
 		CHECK(st.worker == 7 && st.native == 0, "threads: all on the worker");
 	} else {
@@ -216,8 +222,9 @@ int main(int argc, char **argv)
 	size_t i;
 
 	for (i = 0; i < sizeof(modes) / sizeof(modes[0]); i++) {
-		test_mode(dir, modes[i], false);
-		test_mode(dir, modes[i], true);
+		test_mode(dir, modes[i], false, 0);
+		test_mode(dir, modes[i], true, 0);
+		test_mode(dir, modes[i], true, 4096); /* as on a 4 KiB-sector device */
 	}
 	printf("%d failures\n", fails);
 	return fails ? 1 : 0;

@@ -11,10 +11,12 @@ Checks, each printed as "ok"/"not ok":
     isolinux.bin (recognised by its boot-info-table LBA);
   - disk.img has an MBR (0x55AA, syslinux boot code, one active partition)
     and a FAT partition holding ldlinux.sys, ldlinux.c32, syslinux.cfg, the
-    kernels and initrd.gz, with the SYSLINUX boot sector installed.
+    kernels and initrd.gz, with the SYSLINUX boot sector installed;
+  - disk.qcow2 passes qemu-img check and holds the same bytes as disk.img;
+  - the syslinux and isolinux entries pass hvm.media=disk and hvm.media=cd.
 Exit 0 when all pass, 1 otherwise, 77 when the kit was not built.
 """
-import gzip, os, struct, subprocess, sys
+import gzip, os, struct, subprocess, sys, tempfile
 
 out = sys.argv[1]
 failed = 0
@@ -120,7 +122,32 @@ def check_disk():
         check('::/' + p in ls.split(), 'disk: %s present' % p.lower())
 
 
-need = ('initrd.gz', 'vmlinuz-686', 'vmlinuz-686-pae', 'cd.iso', 'disk.img', 'kit.env')
+def check_qdisk():
+    # disk.qcow2 is disk.img converted: a clean qcow2 with the same contents.
+    path = os.path.join(out, 'disk.qcow2')
+    r = subprocess.run(['qemu-img', 'check', '-q', path], capture_output=True, text=True)
+    check(r.returncode == 0, 'disk.qcow2: qemu-img check is clean')
+    r = subprocess.run(['qemu-img', 'compare', '-q', '-f', 'qcow2', '-F', 'raw', path,
+                        os.path.join(out, 'disk.img')], capture_output=True, text=True)
+    check(r.returncode == 0, 'disk.qcow2: same contents as disk.img')
+
+
+def check_media():
+    # Every boot entry tells /init which medium it came from (hvm.media=).
+    mdir = subprocess.run(['mtype', '-i', '%s@@%d' % (os.path.join(out, 'disk.img'), 2048 * 512),
+                           '::/syslinux.cfg'], capture_output=True, text=True).stdout
+    appends = [l for l in mdir.splitlines() if l.strip().startswith('APPEND')]
+    check(appends and all('hvm.media=disk' in l for l in appends), 'disk: entries pass hvm.media=disk')
+    with tempfile.TemporaryDirectory() as tmp:
+        cfg = os.path.join(tmp, 'isolinux.cfg')
+        subprocess.run(['xorriso', '-indev', os.path.join(out, 'cd.iso'), '-osirrox', 'on',
+                        '-extract', '/isolinux/isolinux.cfg', cfg], capture_output=True)
+        iso = open(cfg).read() if os.path.exists(cfg) else ''
+    appends = [l for l in iso.splitlines() if l.strip().startswith('APPEND')]
+    check(appends and all('hvm.media=cd' in l for l in appends), 'iso: entries pass hvm.media=cd')
+
+
+need = ('initrd.gz', 'vmlinuz-686', 'vmlinuz-686-pae', 'cd.iso', 'disk.img', 'disk.qcow2', 'kit.env')
 missing = [n for n in need if not os.path.exists(os.path.join(out, n))]
 if missing:
     print('SKIPPED: guest kit not built in %s (missing %s); run tests/guest/build.sh' % (out, ' '.join(missing)))
@@ -130,5 +157,7 @@ check_kernel('vmlinuz-686')
 check_kernel('vmlinuz-686-pae')
 check_iso()
 check_disk()
+check_qdisk()
+check_media()
 print('%d failed' % failed)
 sys.exit(1 if failed else 0)
