@@ -2,12 +2,14 @@
 /*
  * ide.h - the IDE/ATA model shared by ide_core.c (register file, command
  * table, PIO state machine), ide_ata.c (ATA disk commands), ide_atapi.c
- * (ATAPI CD-ROM) and ide_piix.c (PIIX3 PCI function and bus-master DMA).
+ * (ATAPI CD-ROM) and ide_piix.c (PIIX3/PIIX4 PCI function and bus-master
+ * DMA).
  *
  * References: ATA/ATAPI-6 (T13/1410D) chapters 6-9 for registers, protocols
  * and commands; MMC-3 for ATAPI packets; Intel 82371SB (PIIX3) datasheet
- * section 2.7 for bus-master IDE.  Loop thread only; disk I/O goes through
- * blk_submit() and continues in completion callbacks.
+ * section 2.7 and 82371AB (PIIX4) section 3.3 for bus-master IDE.  Loop
+ * thread only; disk I/O goes through blk_submit() and continues in
+ * completion callbacks.
  */
 #ifndef HW_IDE_IDE_H
 #define HW_IDE_IDE_H
@@ -187,7 +189,7 @@ bool ide_bm_active(const struct ide_bmdma *bm);
 /* The channel raised INTRQ: the bus master's status shows it (PIIX3 2.7.2). */
 void ide_bm_irq(struct ide_bmdma *bm);
 
-/* The drive at index 0-3 (hda-hdd) of the dm's PIIX3 IDE, or NULL. */
+/* The drive at index 0-3 (hda-hdd) of the dm's PIIX4 (or PIIX3) IDE, or NULL. */
 struct ide_drive *piix_ide_drive(struct dm *dm, unsigned index);
 
 /* ide_qmp.c: query-block, eject, blockdev-change-medium. */
