@@ -211,8 +211,13 @@ int disk_parse(const char *spec, struct disk *d, char *err, size_t errlen)
 			d->cdrom = true;
 			continue;
 		}
-		if (!strcmp(it, "discard") || !strcmp(it, "no-discard") ||
-		    !strcmp(it, "direct-io-safe") || !strcmp(it, "trusted") ||
+		/* xl-disk-configuration(5): direct-io-safe lets the backend use
+		 * O_DIRECT, which is what cache=none means to the device model. */
+		if (!strcmp(it, "direct-io-safe")) {
+			d->direct = true;
+			continue;
+		}
+		if (!strcmp(it, "discard") || !strcmp(it, "no-discard") || !strcmp(it, "trusted") ||
 		    !strcmp(it, "untrusted"))
 			continue;
 		/* Positional: target, format, vdev, access; xm form target, vdev, access. */
@@ -288,6 +293,7 @@ void disk_drive_arg(const struct disk *d, char *buf, size_t len)
 		return;
 	o = put_escaped(buf, len, o, d->target);
 	if (o < len)
-		snprintf(buf + o, len - o, ",format=%s,index=%d,media=%s,readonly=%s", d->format,
-			 d->index, d->cdrom ? "cdrom" : "disk", d->readonly ? "on" : "off");
+		snprintf(buf + o, len - o, ",format=%s,index=%d,media=%s,readonly=%s%s", d->format,
+			 d->index, d->cdrom ? "cdrom" : "disk", d->readonly ? "on" : "off",
+			 d->direct ? ",cache=none" : "");
 }

@@ -16,11 +16,13 @@ struct disk {
 	int index;	       /* IDE slot 0-3 (hda-hdd, xvda-xvdd) */
 	bool cdrom;
 	bool readonly;
+	bool direct; /* direct-io-safe: the backend may bypass the page cache */
 };
 
 /* Parse one spec; -EINVAL with a reason in err (without the key or value). */
 int disk_parse(const char *spec, struct disk *d, char *err, size_t errlen);
-/* The hvmdm -drive argument: file=...,format=...,index=N,media=...,readonly=on|off. */
+/* The hvmdm -drive argument: file=...,format=...,index=N,media=...,readonly=on|off
+ * (and ,cache=none for direct-io-safe). */
 void disk_drive_arg(const struct disk *d, char *buf, size_t len);
 
 #endif /* TOOLS_DISK_H */

@@ -413,6 +413,9 @@ static void test_disks(void)
 						  "on" },
 		{ "phy:/dev/vg/lv,hdb,w", "file=/dev/vg/"
 					  "lv,format=raw,index=1,media=disk,readonly=off" },
+		{ "/img/d.img,raw,hda,rw,direct-io-safe", "file=/img/"
+							  "d.img,format=raw,index=0,media=disk,"
+							  "readonly=off,cache=none" },
 	};
 	static const struct {
 		const char *spec, *why;
