@@ -2,7 +2,7 @@
 /*
  * bench/cpu.c - speed of the software x86 CPU (hypervisor/cpu) on three
  * 32-bit protected-mode kernels: an integer ALU loop, memcpy (a mov loop and
- * REP MOVSD) and a call/branch-heavy loop, all with paging on like a Linux
+ * REP MOVSD), a call/branch-heavy loop and a memory-operand mixing loop, all with paging on like a Linux
  * guest.  With qemu-system-i386 installed, the same code is booted under
  * `-accel tcg` as a multiboot kernel and timed with two iteration counts,
  * so QEMU's start-up time cancels out.
@@ -210,10 +210,11 @@ static double qemu_time(const struct kernel *k, uint32_t iters)
 
 int main(int argc, char **argv)
 {
-	struct kernel ks[3] = {
+	struct kernel ks[4] = {
 		{ .name = "alu", .insns_per_iter = 8 },
 		{ .name = "memcpy", .insns_per_iter = 0 },
 		{ .name = "callbranch", .insns_per_iter = 0 },
+		{ .name = "memops", .insns_per_iter = 0 },
 	};
 	uint32_t iters = argc > 1 ? (uint32_t)strtoul(argv[1], NULL, 0) : 20000000;
 
@@ -228,7 +229,14 @@ int main(int argc, char **argv)
 		      "59 49 75 ce");
 	/* call a leaf that tests and branches */
 	build(&ks[2], "e8 06 00 00 00 49 75 f8 eb 0b 90 89 c8 a8 01 74 02 40 c3 48 c3");
-	for (int i = 0; i < 3; i++) {
+	/*
+	 * compiled-C style mixing loop (what the kernel's crypto self-tests
+	 * spend boot time on): locals at [ebp+d8], a table at [esi+edi*4], LEA
+	 */
+	build(&ks[3], "bd 00 01 30 00 be 00 10 30 00 31 ff "
+		      "8b 45 f8 8b 55 f4 01 d0 c1 c0 07 33 45 f0 89 45 f0 8b 04 be 31 c2 89 55 "
+		      "f4 47 83 e7 3f 8d 44 02 05 89 45 f8 49 75 d9");
+	for (int i = 0; i < 4; i++) {
 		uint64_t n1, n2;
 		double ours = run_ours(&ks[i], iters, &n2);
 		run_ours(&ks[i], iters / 4, &n1);

@@ -127,6 +127,48 @@ struct tlb_ent {
 	uint8_t *host;
 	uint64_t gpa; /* guest-physical page address */
 	bool global;
+	bool listed; /* in x86cpu.tlb_used */
+};
+
+/*
+ * Decode cache (decode.c): one entry per instruction start, direct-mapped by
+ * guest-physical address.  An entry keeps the instruction's bytes, its
+ * prefixes and its ModRM/SIB address recipe, so that a hit skips the prefix
+ * loop, the per-byte fetch checks and the ModRM parse.  Entries are checked
+ * against the bytes now in memory on every use: stores by this CPU, by other
+ * vCPUs, REP MOVS and device DMA all make a changed instruction miss, with
+ * no store-path hook to forget.  Instructions crossing a page or the CS
+ * limit, and code in MMIO, are never cached.
+ */
+#define DC_BITS 14
+#define DC_SIZE (1u << DC_BITS)
+#define DC_NOREG 8 /* gpr[8] is always 0: the missing base or index */
+
+struct dc_ent;
+typedef void (*dc_fn)(struct x86cpu *cpu, const struct dc_ent *d);
+
+/* 64 bytes: one cache line per cached instruction. */
+struct dc_ent {
+	dc_fn fn; /* specialised handler, or NULL: the generic decoder */
+	union {
+		uint8_t b[16];
+		uint64_t q[2];
+	} bytes;
+	uint64_t mask[2]; /* the first len bytes of bytes */
+	uint32_t key;	  /* gpa >> 12 << 2 | code32 << 1 | 1; 0 = empty */
+	uint32_t disp;
+	uint8_t len, op_at, op; /* length, offset and value of the opcode byte */
+	uint8_t opsz, adsz, rep;
+	int8_t seg;
+	bool lock;
+	uint8_t ea_at; /* offset of the ModRM byte, 0 if none was decoded */
+	uint8_t ea_len, modrm, base, index, scale, ea_seg;
+};
+
+enum {
+	DC_OFF,	   /* no entry: decode from memory */
+	DC_REPLAY, /* executing from entry dcur */
+	DC_BUILD,  /* decoding into entry dcur */
 };
 
 /* The instruction being executed. */
@@ -153,7 +195,7 @@ struct x86cpu {
 	struct x86_bus bus;
 	unsigned index;
 
-	uint32_t gpr[8];
+	uint32_t gpr[9]; /* gpr[DC_NOREG] stays 0 */
 	uint32_t eip, eflags;
 	struct x86_seg seg[6], ldtr, tr;
 	uint32_t gdt_base, gdt_limit, idt_base, idt_limit;
@@ -168,10 +210,20 @@ struct x86cpu {
 
 	struct insn in;
 	uint32_t insn_eip, insn_esp;
+	/* bytes of the current instruction: ibuf[0, iavail) is at insn_eip */
+	const uint8_t *ibuf;
+	uint32_t iavail;
+	uint32_t ilen; /* bytes fetched so far; DC_POISON after a slow fetch */
+	int dmode;
+	struct dc_ent *dcur;
 
 	struct tlb_ent tlb[2][TLB_SIZE]; /* [user] */
+	/* entries filled since the last flush, so a flush touches only those */
+	uint16_t tlb_used[2 * TLB_SIZE];
+	unsigned tlb_nused;
 	uint32_t fetch_vpn;
 	uint8_t *fetch_host;
+	uint64_t fetch_gpa;
 
 	jmp_buf jb;
 	int exc_vec;
@@ -198,6 +250,8 @@ struct x86cpu {
 
 	struct fpu fpu;
 	uint32_t mxcsr;
+
+	struct dc_ent dc[DC_SIZE];
 };
 
 /* exec.c */
@@ -222,13 +276,14 @@ enum {
 };
 
 /* mmu.c */
+void x86_tlb_init(struct x86cpu *cpu);
 void x86_tlb_flush(struct x86cpu *cpu, bool global);
 void x86_tlb_flush_page(struct x86cpu *cpu, uint32_t la);
 uint32_t x86_lin_read_slow(struct x86cpu *cpu, uint32_t la, unsigned size, bool user, bool exec);
 void x86_lin_write_slow(struct x86cpu *cpu, uint32_t la, uint32_t val, unsigned size, bool user);
 void x86_lin_touch_write(struct x86cpu *cpu, uint32_t la, unsigned size, bool user);
 uint64_t x86_translate(struct x86cpu *cpu, uint32_t la, bool write, bool user, bool exec);
-uint8_t *x86_fetch_page(struct x86cpu *cpu, uint32_t la);
+uint8_t *x86_fetch_page(struct x86cpu *cpu, uint32_t la, uint64_t *gpa);
 uint8_t *x86_host_ptr(struct x86cpu *cpu, uint32_t la, bool write);
 uint32_t x86_seg_check(struct x86cpu *cpu, int s, uint32_t off, unsigned size, bool write);
 uint64_t x86_phys_read(struct x86cpu *cpu, uint64_t gpa, unsigned size);
@@ -394,21 +449,53 @@ uint32_t rm_read_rmw(struct x86cpu *cpu, unsigned size);
 void rm_write(struct x86cpu *cpu, unsigned size, uint32_t v);
 uint8_t x86_fetch8_slow(struct x86cpu *cpu);
 
-/* Instruction fetch: the current code page's host pointer is cached. */
+#define DC_POISON 0x100u
+
+/*
+ * Instruction fetch.  x86_step() points ibuf at the instruction's bytes,
+ * already checked against the CS limit and the page end, so a fetch is an
+ * index test; anything past iavail takes the slow path with full checks.
+ */
 static inline uint8_t fetch8(struct x86cpu *cpu)
 {
-	uint32_t eip = cpu->eip;
-	uint32_t la = cpu->seg[S_CS].base + eip;
+	uint32_t n = cpu->eip - cpu->insn_eip;
 
-	if (likely((la >> 12) == cpu->fetch_vpn && eip <= cpu->seg[S_CS].limit)) {
-		cpu->eip = eip + 1;
-		return cpu->fetch_host[la & 0xfff];
+	if (likely(n < cpu->iavail)) {
+		cpu->eip++;
+		cpu->ilen = n + 1;
+		return cpu->ibuf[n];
 	}
 	return x86_fetch8_slow(cpu);
 }
 
-uint16_t fetch16(struct x86cpu *cpu);
-uint32_t fetch32(struct x86cpu *cpu);
+static inline uint16_t fetch16(struct x86cpu *cpu)
+{
+	uint32_t n = cpu->eip - cpu->insn_eip;
+
+	if (likely(n + 2 <= cpu->iavail)) {
+		cpu->eip += 2;
+		cpu->ilen = n + 2;
+		return (uint16_t)ld(cpu->ibuf + n, 2);
+	}
+	uint16_t lo = fetch8(cpu);
+	return lo | (uint16_t)(fetch8(cpu) << 8);
+}
+
+static inline uint32_t fetch32(struct x86cpu *cpu)
+{
+	uint32_t n = cpu->eip - cpu->insn_eip;
+
+	if (likely(n + 4 <= cpu->iavail)) {
+		cpu->eip += 4;
+		cpu->ilen = n + 4;
+		return ld(cpu->ibuf + n, 4);
+	}
+	uint32_t lo = fetch16(cpu);
+	return lo | ((uint32_t)fetch16(cpu) << 16);
+}
+
+void x86_dc_flush(struct x86cpu *cpu);
+dc_fn x86_dc_pick(const struct dc_ent *d);
 void x86_jump(struct x86cpu *cpu, uint32_t eip);
 
 /* string.c */

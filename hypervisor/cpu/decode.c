@@ -7,54 +7,29 @@
  */
 #include "cpu.h"
 
+/*
+ * A fetch past the bytes x86_step() checked: the instruction crosses a page
+ * or the CS limit, or runs from MMIO.  Every byte is checked on its own and
+ * the instruction is not cached.
+ */
 uint8_t x86_fetch8_slow(struct x86cpu *cpu)
 {
 	uint32_t eip = cpu->eip;
 	uint32_t la = cpu->seg[S_CS].base + eip;
+	uint64_t gpa;
+	uint8_t *h, v;
 
+	cpu->iavail = 0;
+	cpu->ilen = DC_POISON;
 	if (unlikely(eip > cpu->seg[S_CS].limit))
 		raise_gp0(cpu);
-	if (unlikely((la >> 12) != cpu->fetch_vpn)) {
-		uint8_t *h = x86_fetch_page(cpu, la);
-		if (!h) {
-			/* code in MMIO space: no caching */
-			uint32_t v = x86_lin_read_slow(cpu, la, 1, cpu->user, true);
-			cpu->eip = eip + 1;
-			return (uint8_t)v;
-		}
-		cpu->fetch_vpn = la >> 12;
-		cpu->fetch_host = h;
-	}
+	h = x86_fetch_page(cpu, la, &gpa);
+	if (h)
+		v = h[la & 0xfff];
+	else
+		v = (uint8_t)x86_lin_read_slow(cpu, la, 1, cpu->user, true);
 	cpu->eip = eip + 1;
-	return cpu->fetch_host[la & 0xfff];
-}
-
-uint16_t fetch16(struct x86cpu *cpu)
-{
-	uint32_t eip = cpu->eip;
-	uint32_t la = cpu->seg[S_CS].base + eip;
-
-	if (likely((la >> 12) == cpu->fetch_vpn && (la & 0xfff) <= 0xffe &&
-		   (uint64_t)eip + 1 <= cpu->seg[S_CS].limit)) {
-		cpu->eip = eip + 2;
-		return (uint16_t)ld(cpu->fetch_host + (la & 0xfff), 2);
-	}
-	uint16_t lo = fetch8(cpu);
-	return lo | (uint16_t)(fetch8(cpu) << 8);
-}
-
-uint32_t fetch32(struct x86cpu *cpu)
-{
-	uint32_t eip = cpu->eip;
-	uint32_t la = cpu->seg[S_CS].base + eip;
-
-	if (likely((la >> 12) == cpu->fetch_vpn && (la & 0xfff) <= 0xffc &&
-		   (uint64_t)eip + 3 <= cpu->seg[S_CS].limit)) {
-		cpu->eip = eip + 4;
-		return ld(cpu->fetch_host + (la & 0xfff), 4);
-	}
-	uint32_t lo = fetch16(cpu);
-	return lo | ((uint32_t)fetch16(cpu) << 16);
+	return v;
 }
 
 static uint32_t fetch_imm(struct x86cpu *cpu, unsigned size)
@@ -75,74 +50,115 @@ void x86_jump(struct x86cpu *cpu, uint32_t eip)
 }
 
 static const uint8_t ea16_base[8] = { R_EBX, R_EBX, R_EBP, R_EBP, R_ESI, R_EDI, R_EBP, R_EBX };
-static const int8_t ea16_index[8] = { R_ESI, R_EDI, R_ESI, R_EDI, -1, -1, -1, -1 };
+static const uint8_t ea16_index[8] = { R_ESI,	 R_EDI,	   R_ESI,    R_EDI,
+				       DC_NOREG, DC_NOREG, DC_NOREG, DC_NOREG };
 
-static uint32_t ea32_sib(struct x86cpu *cpu, unsigned mod, int *def)
+static void parse_ea16(struct x86cpu *cpu, struct dc_ent *r, unsigned mod, unsigned rm)
 {
-	uint8_t sib = fetch8(cpu);
-	unsigned base = sib & 7, idx = (sib >> 3) & 7;
-	uint32_t ea;
-
-	if (base == R_EBP && mod == 0) {
-		ea = fetch32(cpu);
-	} else {
-		ea = cpu->gpr[base];
-		if (base == R_ESP || base == R_EBP)
-			*def = S_SS;
+	if (mod == 0 && rm == 6) {
+		r->disp = fetch16(cpu);
+		return;
 	}
-	if (idx != R_ESP)
-		ea += cpu->gpr[idx] << (sib >> 6);
-	return ea;
+	r->base = ea16_base[rm];
+	r->index = ea16_index[rm];
+	if (rm == 2 || rm == 3 || rm == 6)
+		r->ea_seg = S_SS;
+	if (mod == 1)
+		r->disp = (uint32_t)(int8_t)fetch8(cpu);
+	else if (mod == 2)
+		r->disp = fetch16(cpu);
 }
 
-static void decode_ea(struct x86cpu *cpu)
+static void parse_ea32(struct x86cpu *cpu, struct dc_ent *r, unsigned mod, unsigned rm)
+{
+	unsigned base = rm;
+
+	if (rm == 4) {
+		uint8_t sib = fetch8(cpu);
+		unsigned idx = (sib >> 3) & 7;
+		base = sib & 7;
+		if (idx != R_ESP) {
+			r->index = idx;
+			r->scale = sib >> 6;
+		}
+	}
+	if (base == R_EBP && mod == 0) {
+		/* no base: disp32 (ModRM 05, or SIB base 5) */
+		r->disp = fetch32(cpu);
+		return;
+	}
+	r->base = base;
+	if (base == R_ESP || base == R_EBP)
+		r->ea_seg = S_SS;
+	if (mod == 1)
+		r->disp = (uint32_t)(int8_t)fetch8(cpu);
+	else if (mod == 2)
+		r->disp = fetch32(cpu);
+}
+
+/* Parse ModRM, SIB and displacement into base + (index << scale) + disp. */
+static void parse_ea(struct x86cpu *cpu, struct dc_ent *r)
+{
+	const struct insn *in = &cpu->in;
+	uint8_t m = fetch8(cpu);
+
+	r->modrm = m;
+	r->base = r->index = DC_NOREG;
+	r->scale = 0;
+	r->disp = 0;
+	r->adsz = in->adsz;
+	r->ea_seg = S_DS;
+	if (m >> 6 != 3) {
+		if (in->adsz == 2)
+			parse_ea16(cpu, r, m >> 6, m & 7);
+		else
+			parse_ea32(cpu, r, m >> 6, m & 7);
+	}
+	if (in->seg >= 0)
+		r->ea_seg = (uint8_t)in->seg;
+}
+
+static inline void apply_ea(struct x86cpu *cpu, const struct dc_ent *r)
 {
 	struct insn *in = &cpu->in;
-	uint8_t m = fetch8(cpu);
-	int def = S_DS;
-	uint32_t ea;
+	uint8_t m = r->modrm;
 
 	in->mod = m >> 6;
 	in->reg = (m >> 3) & 7;
 	in->rm = m & 7;
-	if (in->mod == 3)
+	/* adsz 2 keeps the low 16 bits of the sum */
+	in->ea = (cpu->gpr[r->base] + (cpu->gpr[r->index] << r->scale) + r->disp) &
+		 (0xffffffffu >> ((4 - r->adsz) * 8));
+	in->ea_seg = r->ea_seg;
+}
+
+/*
+ * ModRM operand: from the cache entry's recipe when replaying, else parsed
+ * (and recorded when building an entry).
+ */
+static void decode_ea(struct x86cpu *cpu)
+{
+	struct dc_ent *d = cpu->dcur;
+	uint32_t at = cpu->eip - cpu->insn_eip;
+	struct dc_ent tmp;
+
+	if (likely(cpu->dmode == DC_REPLAY && d->ea_at == at)) {
+		cpu->eip += d->ea_len;
+		apply_ea(cpu, d);
 		return;
-	if (in->adsz == 2) {
-		if (in->mod == 0 && in->rm == 6) {
-			ea = fetch16(cpu);
-		} else {
-			ea = cpu->gpr[ea16_base[in->rm]];
-			if (in->rm >= 4)
-				ea = in->rm == 4   ? cpu->gpr[R_ESI]
-				     : in->rm == 5 ? cpu->gpr[R_EDI]
-						   : ea;
-			else
-				ea += cpu->gpr[ea16_index[in->rm]];
-			if (in->rm == 2 || in->rm == 3 || in->rm == 6)
-				def = S_SS;
-		}
-		if (in->mod == 1)
-			ea += (uint32_t)(int8_t)fetch8(cpu);
-		else if (in->mod == 2)
-			ea += fetch16(cpu);
-		ea &= 0xffff;
-	} else {
-		if (in->rm == 4) {
-			ea = ea32_sib(cpu, in->mod, &def);
-		} else if (in->rm == 5 && in->mod == 0) {
-			ea = fetch32(cpu);
-		} else {
-			ea = cpu->gpr[in->rm];
-			if (in->rm == R_EBP)
-				def = S_SS;
-		}
-		if (in->mod == 1)
-			ea += (uint32_t)(int8_t)fetch8(cpu);
-		else if (in->mod == 2)
-			ea += fetch32(cpu);
 	}
-	in->ea = ea;
-	in->ea_seg = in->seg >= 0 ? (uint8_t)in->seg : (uint8_t)def;
+	if (cpu->dmode == DC_BUILD && !d->ea_at) {
+		parse_ea(cpu, d);
+		d->ea_at = (uint8_t)at;
+		d->ea_len = (uint8_t)(cpu->eip - cpu->insn_eip - at);
+		apply_ea(cpu, d);
+		return;
+	}
+	/* a second ModRM in one instruction has no place in the entry */
+	if (cpu->dmode == DC_BUILD)
+		cpu->dmode = DC_OFF;
+	parse_ea(cpu, &tmp);
+	apply_ea(cpu, &tmp);
 }
 
 /* Public wrapper for the other files (group decoders). */
@@ -920,13 +936,11 @@ static void exec_misc(struct x86cpu *cpu, uint8_t op)
 	}
 }
 
-void x86_step(struct x86cpu *cpu)
+static uint8_t fetch_prefixes(struct x86cpu *cpu)
 {
 	struct insn *in = &cpu->in;
 	uint8_t op;
 
-	cpu->insn_eip = cpu->eip;
-	cpu->insn_esp = cpu->gpr[R_ESP];
 	in->opsz = in->adsz = cpu->code32 ? 4 : 2;
 	in->seg = -1;
 	in->rep = 0;
@@ -960,9 +974,140 @@ void x86_step(struct x86cpu *cpu)
 			in->rep = op;
 			continue;
 		default:
-			break;
+			return op;
 		}
-		break;
 	}
+}
+
+/*
+ * Direct-mapped: the page offset xor a function of the page number, so the
+ * slot and the page number (the key) together name one address.
+ */
+static inline struct dc_ent *dc_slot(struct x86cpu *cpu, uint64_t gpa)
+{
+	return &cpu->dc[(gpa ^ (gpa >> 12 << 5)) & (DC_SIZE - 1)];
+}
+
+/* Do the cached bytes still match memory? */
+static inline bool dc_match(const struct dc_ent *d, const uint8_t *p, uint32_t off)
+{
+	uint64_t q0, q1;
+
+	if (unlikely(off > 4096 - 16))
+		return !memcmp(p, d->bytes.b, d->len);
+	memcpy(&q0, p, 8);
+	memcpy(&q1, p + 8, 8);
+	return !(((q0 ^ d->bytes.q[0]) & d->mask[0]) | ((q1 ^ d->bytes.q[1]) & d->mask[1]));
+}
+
+static void dc_replay(struct x86cpu *cpu, struct dc_ent *d)
+{
+	struct insn *in = &cpu->in;
+
+	if (likely(d->fn != NULL)) {
+		cpu->eip = cpu->insn_eip + d->len;
+		d->fn(cpu, d);
+		return;
+	}
+	in->opsz = d->opsz;
+	in->adsz = d->adsz;
+	in->seg = d->seg;
+	in->rep = d->rep;
+	in->lock = d->lock;
+	cpu->ibuf = d->bytes.b;
+	cpu->iavail = d->len;
+	cpu->ilen = 0;
+	cpu->dcur = d;
+	cpu->dmode = DC_REPLAY;
+	cpu->eip = cpu->insn_eip + d->op_at + 1;
+	exec_one(cpu, d->op);
+}
+
+static uint64_t len_mask(unsigned n)
+{
+	return n >= 8 ? ~0ull : (1ull << (n * 8)) - 1;
+}
+
+/*
+ * Decode and execute from a snapshot of the bytes, recording the entry as
+ * decoding goes; it becomes valid only if the instruction completed without
+ * a fault and without a fetch past the snapshot.
+ */
+static void dc_build(struct x86cpu *cpu, struct dc_ent *d, const uint8_t *p, uint32_t off,
+		     uint32_t key)
+{
+	struct insn *in = &cpu->in;
+	uint64_t avail = 4096 - off, lim = (uint64_t)cpu->seg[S_CS].limit - cpu->insn_eip + 1;
+	uint8_t op;
+
+	if (avail > 16)
+		avail = 16;
+	d->key = 0;
+	memcpy(d->bytes.b, p, avail);
+	if (avail > lim)
+		avail = lim;
+	cpu->ibuf = d->bytes.b;
+	cpu->iavail = avail > 15 ? 15 : (uint32_t)avail;
+	cpu->dcur = d;
+	cpu->dmode = DC_BUILD;
+	d->ea_at = 0;
+	op = fetch_prefixes(cpu);
+	d->op_at = (uint8_t)(cpu->eip - cpu->insn_eip - 1);
+	d->op = op;
+	d->opsz = in->opsz;
+	d->adsz = in->adsz;
+	d->seg = in->seg;
+	d->rep = in->rep;
+	d->lock = in->lock;
 	exec_one(cpu, op);
+	if (cpu->dmode != DC_BUILD || cpu->ilen > 15)
+		return;
+	d->len = (uint8_t)cpu->ilen;
+	d->mask[0] = len_mask(d->len);
+	d->mask[1] = d->len > 8 ? len_mask(d->len - 8) : 0;
+	d->fn = x86_dc_pick(d);
+	d->key = key;
+}
+
+void x86_step(struct x86cpu *cpu)
+{
+	const struct x86_seg *cs = &cpu->seg[S_CS];
+	uint32_t eip = cpu->eip, la = cs->base + eip, off = la & 0xfff, key;
+	struct dc_ent *d;
+	uint64_t gpa;
+
+	cpu->insn_eip = eip;
+	cpu->insn_esp = cpu->gpr[R_ESP];
+	if (unlikely(eip > cs->limit))
+		goto uncached; /* the first fetch raises #GP */
+	if (unlikely((la >> 12) != cpu->fetch_vpn)) {
+		uint8_t *h = x86_fetch_page(cpu, la, &gpa);
+		if (!h)
+			goto uncached; /* code in MMIO */
+		cpu->fetch_vpn = la >> 12;
+		cpu->fetch_host = h;
+		cpu->fetch_gpa = gpa;
+	}
+	gpa = cpu->fetch_gpa | off;
+	key = (uint32_t)(gpa >> 12) << 2 | (uint32_t)cpu->code32 << 1 | 1;
+	d = dc_slot(cpu, gpa);
+	if (likely(d->key == key && (uint64_t)eip + d->len - 1 <= cs->limit &&
+		   dc_match(d, cpu->fetch_host + off, off))) {
+		dc_replay(cpu, d);
+		return;
+	}
+	cpu->ilen = 0;
+	dc_build(cpu, d, cpu->fetch_host + off, off, key);
+	return;
+uncached:
+	cpu->iavail = 0;
+	cpu->dmode = DC_OFF;
+	exec_one(cpu, fetch_prefixes(cpu));
+}
+
+/* Forget every cached decode. */
+void x86_dc_flush(struct x86cpu *cpu)
+{
+	for (unsigned i = 0; i < DC_SIZE; i++)
+		cpu->dc[i].key = 0;
 }

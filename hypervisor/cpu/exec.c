@@ -135,6 +135,7 @@ int x86cpu_create(const struct x86_bus *bus, unsigned cpu_index, struct x86cpu *
 	cpu->cpuid_ecx = 0;
 	atomic_init(&cpu->kick, 0);
 	atomic_init(&cpu->nmi_pending, 0);
+	x86_tlb_init(cpu);
 	x86cpu_reset(cpu);
 	*out = cpu;
 	return 0;
@@ -272,31 +273,40 @@ static int check_events(struct x86cpu *cpu)
 	return -1;
 }
 
+/* Single-step trap after the instruction (SDM vol. 3 17.3.1.4). */
+static void step_traced(struct x86cpu *cpu)
+{
+	x86_step(cpu);
+	cpu->icount++;
+	cpu->dr[6] |= 0x4000;
+	cpu->insn_eip = cpu->eip;
+	cpu->insn_esp = cpu->gpr[R_ESP];
+	cpu->delivering = EXC_DB;
+	x86_deliver(cpu, EXC_DB, false, false, 0, cpu->eip);
+	cpu->delivering = -1;
+}
+
 static enum x86_exit run_loop(struct x86cpu *cpu)
 {
 	unsigned countdown = 0;
 
 	while (cpu->icount < cpu->budget_end) {
-		/* HLT sets poll, so halted needs no test of its own here */
+		/*
+		 * HLT sets poll, so halted needs no test of its own here; setting
+		 * TF sets poll too, and poll stays set while TF is on.
+		 */
 		if (unlikely(cpu->poll || countdown == 0)) {
 			int r = check_events(cpu);
 			if (r >= 0)
 				return (enum x86_exit)r;
 			countdown = POLL_INTERVAL;
+			if (unlikely(cpu->eflags & F_TF)) {
+				step_traced(cpu);
+				cpu->poll = true;
+				continue;
+			}
 		}
 		countdown--;
-		if (unlikely(cpu->eflags & F_TF)) {
-			/* single-step trap after the instruction (SDM vol. 3 17.3.1.4) */
-			x86_step(cpu);
-			cpu->icount++;
-			cpu->dr[6] |= 0x4000;
-			cpu->insn_eip = cpu->eip;
-			cpu->insn_esp = cpu->gpr[R_ESP];
-			cpu->delivering = EXC_DB;
-			x86_deliver(cpu, EXC_DB, false, false, 0, cpu->eip);
-			cpu->delivering = -1;
-			continue;
-		}
 		x86_step(cpu);
 		cpu->icount++;
 	}

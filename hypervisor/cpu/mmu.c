@@ -45,17 +45,41 @@ void x86_phys_write(struct x86cpu *cpu, uint64_t gpa, uint64_t val, unsigned siz
 	cpu->bus.mmio_write(cpu->bus.opaque, gpa, val, size);
 }
 
-void x86_tlb_flush(struct x86cpu *cpu, bool global)
+/* Every entry invalid, none listed: the starting state. */
+void x86_tlb_init(struct x86cpu *cpu)
 {
 	for (unsigned u = 0; u < 2; u++) {
 		for (unsigned i = 0; i < TLB_SIZE; i++) {
-			struct tlb_ent *e = &cpu->tlb[u][i];
-			if (global || !e->global) {
-				e->vpn_r = ~0u;
-				e->vpn_w = ~0u;
-			}
+			cpu->tlb[u][i].vpn_r = ~0u;
+			cpu->tlb[u][i].vpn_w = ~0u;
+			cpu->tlb[u][i].listed = false;
 		}
 	}
+	cpu->tlb_nused = 0;
+	cpu->fetch_vpn = ~0u;
+}
+
+/*
+ * Only the entries filled since the last flush can be valid: walking that
+ * list instead of the whole TLB keeps CR3 reloads (every process switch,
+ * every register load in the tests) cheap.
+ */
+void x86_tlb_flush(struct x86cpu *cpu, bool global)
+{
+	struct tlb_ent *base = &cpu->tlb[0][0];
+	unsigned kept = 0;
+
+	for (unsigned i = 0; i < cpu->tlb_nused; i++) {
+		struct tlb_ent *e = base + cpu->tlb_used[i];
+		if (!global && e->global && e->vpn_r != ~0u) {
+			cpu->tlb_used[kept++] = cpu->tlb_used[i];
+			continue;
+		}
+		e->vpn_r = ~0u;
+		e->vpn_w = ~0u;
+		e->listed = false;
+	}
+	cpu->tlb_nused = kept;
 	cpu->fetch_vpn = ~0u;
 }
 
@@ -171,6 +195,10 @@ static struct tlb_ent *tlb_fill(struct x86cpu *cpu, uint32_t la, bool write, boo
 		else
 			walk_legacy(cpu, la, write, user, &w);
 	}
+	if (!e->listed) {
+		e->listed = true;
+		cpu->tlb_used[cpu->tlb_nused++] = (uint16_t)(e - &cpu->tlb[0][0]);
+	}
 	e->gpa = w.gpa;
 	e->global = w.global;
 	e->host = cpu->bus.map_page(cpu->bus.opaque, w.gpa, false);
@@ -190,12 +218,13 @@ uint64_t x86_translate(struct x86cpu *cpu, uint32_t la, bool write, bool user, b
 	return e->gpa | (la & 0xfff);
 }
 
-uint8_t *x86_fetch_page(struct x86cpu *cpu, uint32_t la)
+uint8_t *x86_fetch_page(struct x86cpu *cpu, uint32_t la, uint64_t *gpa)
 {
 	struct tlb_ent *e = &cpu->tlb[cpu->user][(la >> 12) & (TLB_SIZE - 1)];
 
 	if (e->vpn_r != la >> 12)
 		e = tlb_fill(cpu, la, false, cpu->user);
+	*gpa = e->gpa;
 	return e->host;
 }
 

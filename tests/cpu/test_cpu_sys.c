@@ -6,7 +6,11 @@
  * through IDT gates with the TSS stack, IRET, task switches, V86 mode,
  * external interrupts, HLT and triple faults.  Exception handlers are HLT
  * instructions at HANDLERS + 16 * vector, so a test runs until HLT and then
- * reads the vector from EIP and the frame from the stack.
+ * reads the vector from EIP and the frame from the stack.  The decode cache
+ * is checked with self-modifying code: patches by a store, by REP MOVSB and
+ * by the device model (a direct RAM write flagged in the written-page
+ * bitmap), across a page boundary, and the same bytes run as 32- and 16-bit
+ * code.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -59,6 +63,7 @@ static int failures, tests;
 
 struct machine {
 	uint8_t *ram;
+	uint32_t written[RAM_SIZE / 4096 / 32]; /* as hvmdm's DMA marks pages */
 	struct x86cpu *cpu;
 	int irq; /* pending vector or -1 */
 	uint32_t port_out[4];
@@ -86,6 +91,12 @@ static void m_mmio_write(void *opaque, uint64_t gpa, uint64_t val, unsigned size
 	(void)gpa;
 	(void)val;
 	(void)size;
+}
+
+static uint64_t m_page_index(void *opaque, uint64_t gpa)
+{
+	(void)opaque;
+	return gpa < RAM_SIZE ? gpa >> 12 : ~0ull;
 }
 
 static uint32_t m_pio_in(void *opaque, uint16_t port, unsigned size)
@@ -200,6 +211,7 @@ static struct machine *machine_new(void)
 		.pio_out = m_pio_out,
 		.intr_pending = m_pending,
 		.intr_ack = m_ack,
+		.page_index = m_page_index,
 	};
 	struct machine *m = calloc(1, sizeof(*m));
 	struct x86_bus bus = tmpl;
@@ -207,6 +219,7 @@ static struct machine *machine_new(void)
 	m->ram = calloc(1, RAM_SIZE);
 	m->irq = -1;
 	bus.opaque = m;
+	bus.written_bitmap = m->written;
 	if (x86cpu_create(&bus, 0, &m->cpu))
 		abort();
 	/* flat segments, TSSes, test segments */
@@ -808,6 +821,106 @@ static void test_fpu(void)
 	machine_free(m);
 }
 
+/*
+ * A loop that runs T: "mov eax, 0x11111111; add ebx, eax" twice and, after
+ * the first pass, patches the immediate to 0x22222222 and ADD into SUB with
+ * two stores.  Cached decodes of T would give EBX 0x22222222.
+ */
+static void test_smc_store(uint32_t base, const char *what)
+{
+	struct machine *m = machine_new();
+	uint32_t t = base + 7, a;
+	struct x86_regs r;
+
+	enter_pm(m, base);
+	a = asm_hex(m, base, "b9 02 00 00 00 31 db");
+	a = asm_hex(m, a, "b8 11 11 11 11 01 c3");
+	a = asm_hex(m, a, "c7 05");
+	a = asm32(m, a, t + 1);
+	a = asm32(m, a, 0x22222222);
+	a = asm_hex(m, a, "c6 05");
+	a = asm32(m, a, t + 5);
+	a = asm_hex(m, a, "29 49 75");
+	put8(m, a, (uint8_t)(t - (a + 1)));
+	asm_hex(m, a + 1, "f4");
+	enum x86_exit ex = x86cpu_run(m->cpu, 100);
+	r = regs(m);
+	CHECK(ex == X86_EXIT_HLT && r.gpr[0] == 0x22222222 && r.gpr[3] == 0xeeeeeeefu,
+	      "SMC %s: patched MOV imm and ADD->SUB run (eax %#x ebx %#x)", what, r.gpr[0],
+	      r.gpr[3]);
+	machine_free(m);
+}
+
+/* The same loop, patched by REP MOVSB (the CPU's block-copy fast path). */
+static void test_smc_rep_movs(void)
+{
+	struct machine *m = machine_new();
+	uint32_t t = CODE + 7;
+	struct x86_regs r;
+
+	enter_pm(m, CODE);
+	asm_hex(m, CODE + 0x1000, "b8 33 33 33 33 29 c3");
+	asm_hex(m, CODE,
+		"ba 02 00 00 00 31 db b8 11 11 11 11 01 c3 be 00 10 01 00 bf 07 00 01 "
+		"00 b9 07 00 00 00 fc f3 a4 4a 75 e4 f4");
+	enum x86_exit ex = x86cpu_run(m->cpu, 100);
+	r = regs(m);
+	CHECK(ex == X86_EXIT_HLT && r.gpr[0] == 0x33333333 && r.gpr[3] == 0xddddddde &&
+		      r.gpr[7] == t + 7,
+	      "SMC REP MOVSB: copied-in code runs (eax %#x ebx %#x)", r.gpr[0], r.gpr[3]);
+	machine_free(m);
+}
+
+/*
+ * Code rewritten by the device model while the CPU is halted: a direct RAM
+ * write with the page marked in the written-page bitmap, as hvmdm's DMA does.
+ * An interrupt (handler: IRET) wakes the CPU, which jumps back to the code.
+ */
+static void test_smc_dm_write(void)
+{
+	struct machine *m = machine_new();
+	uint32_t t = CODE + 1;
+
+	enter_pm(m, CODE);
+	put8(m, HANDLERS + 0x30 * 16, 0xcf);
+	asm_hex(m, CODE, "fb b8 11 11 11 11 f4 eb f8");
+	enum x86_exit ex = x86cpu_run(m->cpu, 100);
+	CHECK(ex == X86_EXIT_HLT && regs(m).gpr[0] == 0x11111111, "SMC dm write: first pass");
+	put32(m, t + 1, 0x44444444);
+	m->written[(t >> 12) / 32] |= 1u << ((t >> 12) % 32);
+	m->irq = 0x30;
+	ex = x86cpu_run(m->cpu, 100);
+	CHECK(ex == X86_EXIT_HLT && regs(m).gpr[0] == 0x44444444 && regs(m).eip == CODE + 7,
+	      "SMC dm write: the rewritten MOV runs after the wake-up (eax %#x)", regs(m).gpr[0]);
+	machine_free(m);
+}
+
+/*
+ * The same bytes as 32-bit code (mov eax, 0x12345678) and, after a far jump
+ * to a 16-bit code segment, as 16-bit code (mov ax, 0x5678; xor al, 0x12):
+ * the operand size is part of a cached decode's key.
+ */
+static void test_smc_mode_switch(void)
+{
+	struct machine *m = machine_new();
+
+	enter_pm(m, 0x6000);
+	put8(m, HANDLERS + 0x30 * 16, 0xcf);
+	asm_hex(m, 0x6000, "b8 78 56 34 12 f4 ea 00 60 00 00 50 00");
+	struct x86_regs r = regs(m);
+	r.eflags |= 0x200;
+	x86cpu_set_regs(m->cpu, &r);
+	enum x86_exit ex = x86cpu_run(m->cpu, 100);
+	CHECK(ex == X86_EXIT_HLT && regs(m).gpr[0] == 0x12345678, "cached decode: 32-bit pass");
+	m->irq = 0x30;
+	ex = x86cpu_run(m->cpu, 100);
+	r = regs(m);
+	CHECK(ex == X86_EXIT_HLT && r.gpr[0] == 0x1234566a && r.seg[1].sel == CS16 &&
+		      r.eip == 0x6006,
+	      "cached decode: the same bytes as 16-bit code (eax %#x)", r.gpr[0]);
+	machine_free(m);
+}
+
 int main(void)
 {
 	test_real_to_pm();
@@ -822,6 +935,11 @@ int main(void)
 	test_triple_fault();
 	test_sysenter();
 	test_fpu();
+	test_smc_store(CODE, "by stores");
+	test_smc_store(CODE + 0xff7, "across a page boundary");
+	test_smc_rep_movs();
+	test_smc_dm_write();
+	test_smc_mode_switch();
 	printf("1..%d\n", tests);
 	return failures ? 1 : 0;
 }

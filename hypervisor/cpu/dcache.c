@@ -1,0 +1,310 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * dcache.c - specialised handlers for the decode cache (see struct dc_ent in
+ * cpu.h).  The instructions compiled 32-bit code runs most (MOV, the ALU
+ * group, LEA, PUSH/POP, Jcc, CALL/RET, MOVZX) get a handler that works from
+ * the entry's decoded fields alone, without the generic prefix, opcode and
+ * ModRM decoding.  Only the plain forms are specialised: 32-bit operand and
+ * address size, no LOCK or REP prefix; everything else replays through the
+ * generic decoder.  Semantics (flags, faults, order of accesses) are those of
+ * the generic paths in decode.c and alu.c, which these call into.
+ */
+#include "cpu.h"
+
+#define D_REG(d) (((d)->modrm >> 3) & 7)
+#define D_RM(d) ((d)->modrm & 7)
+
+static inline uint32_t d_ea(const struct x86cpu *cpu, const struct dc_ent *d)
+{
+	return cpu->gpr[d->base] + (cpu->gpr[d->index] << d->scale) + d->disp;
+}
+
+/* Immediate bytes after the ModRM operand, or after the opcode byte(s). */
+static inline const uint8_t *d_imm(const struct dc_ent *d, unsigned at)
+{
+	return d->bytes.b + at;
+}
+
+/* Near jump with a 32-bit operand size: checked against CS.limit only. */
+static inline void d_jump(struct x86cpu *cpu, uint32_t eip)
+{
+	if (unlikely(eip > cpu->seg[S_CS].limit))
+		raise_gp0(cpu);
+	cpu->eip = eip;
+}
+
+static void f_mov_store_r(struct x86cpu *cpu, const struct dc_ent *d)
+{
+	cpu->gpr[D_RM(d)] = cpu->gpr[D_REG(d)];
+}
+
+static void f_mov_store_m(struct x86cpu *cpu, const struct dc_ent *d)
+{
+	seg_write(cpu, d->ea_seg, d_ea(cpu, d), cpu->gpr[D_REG(d)], 4);
+}
+
+static void f_mov_load_r(struct x86cpu *cpu, const struct dc_ent *d)
+{
+	cpu->gpr[D_REG(d)] = cpu->gpr[D_RM(d)];
+}
+
+static void f_mov_load_m(struct x86cpu *cpu, const struct dc_ent *d)
+{
+	cpu->gpr[D_REG(d)] = seg_read(cpu, d->ea_seg, d_ea(cpu, d), 4);
+}
+
+/* C7 /0: MOV r/m32, imm32 */
+static void f_mov_imm_m(struct x86cpu *cpu, const struct dc_ent *d)
+{
+	uint32_t v = ld(d_imm(d, d->ea_at + d->ea_len), 4);
+
+	seg_write(cpu, d->ea_seg, d_ea(cpu, d), v, 4);
+}
+
+static void f_mov_imm_r(struct x86cpu *cpu, const struct dc_ent *d)
+{
+	cpu->gpr[d->op & 7] = ld(d_imm(d, d->op_at + 1), 4);
+}
+
+/* 01 09 11 19 21 29 31 39 with a register r/m: op r/m32, r32 */
+static void f_alu_rm_r_r(struct x86cpu *cpu, const struct dc_ent *d)
+{
+	unsigned aop = d->op >> 3;
+	uint32_t r = alu_arith(cpu, aop, cpu->gpr[D_RM(d)], cpu->gpr[D_REG(d)], 4);
+
+	if (aop != 7)
+		cpu->gpr[D_RM(d)] = r;
+}
+
+static void f_alu_rm_r_m(struct x86cpu *cpu, const struct dc_ent *d)
+{
+	unsigned aop = d->op >> 3;
+	uint32_t ea = d_ea(cpu, d), a, r;
+
+	if (aop == 7) {
+		alu_arith(cpu, aop, seg_read(cpu, d->ea_seg, ea, 4), cpu->gpr[D_REG(d)], 4);
+		return;
+	}
+	a = seg_read_rmw(cpu, d->ea_seg, ea, 4);
+	r = alu_arith(cpu, aop, a, cpu->gpr[D_REG(d)], 4);
+	seg_write(cpu, d->ea_seg, ea, r, 4);
+}
+
+/* 03 0B 13 1B 23 2B 33 3B: op r32, r/m32 */
+static void f_alu_r_rm_r(struct x86cpu *cpu, const struct dc_ent *d)
+{
+	unsigned aop = d->op >> 3;
+	uint32_t r = alu_arith(cpu, aop, cpu->gpr[D_REG(d)], cpu->gpr[D_RM(d)], 4);
+
+	if (aop != 7)
+		cpu->gpr[D_REG(d)] = r;
+}
+
+static void f_alu_r_rm_m(struct x86cpu *cpu, const struct dc_ent *d)
+{
+	unsigned aop = d->op >> 3;
+	uint32_t b = seg_read(cpu, d->ea_seg, d_ea(cpu, d), 4);
+	uint32_t r = alu_arith(cpu, aop, cpu->gpr[D_REG(d)], b, 4);
+
+	if (aop != 7)
+		cpu->gpr[D_REG(d)] = r;
+}
+
+/* 85: TEST r/m32, r32 */
+static void f_test_r(struct x86cpu *cpu, const struct dc_ent *d)
+{
+	alu_arith(cpu, 4, cpu->gpr[D_RM(d)], cpu->gpr[D_REG(d)], 4);
+}
+
+static void f_test_m(struct x86cpu *cpu, const struct dc_ent *d)
+{
+	alu_arith(cpu, 4, seg_read(cpu, d->ea_seg, d_ea(cpu, d), 4), cpu->gpr[D_REG(d)], 4);
+}
+
+/* 83: op r/m32, imm8 (sign-extended) */
+static void f_grp1_imm8_r(struct x86cpu *cpu, const struct dc_ent *d)
+{
+	uint32_t b = (uint32_t)(int8_t)*d_imm(d, d->ea_at + d->ea_len);
+	uint32_t r = alu_arith(cpu, D_REG(d), cpu->gpr[D_RM(d)], b, 4);
+
+	if (D_REG(d) != 7)
+		cpu->gpr[D_RM(d)] = r;
+}
+
+static void f_grp1_imm8_m(struct x86cpu *cpu, const struct dc_ent *d)
+{
+	uint32_t b = (uint32_t)(int8_t)*d_imm(d, d->ea_at + d->ea_len);
+	uint32_t ea = d_ea(cpu, d), a, r;
+
+	if (D_REG(d) == 7) {
+		alu_arith(cpu, 7, seg_read(cpu, d->ea_seg, ea, 4), b, 4);
+		return;
+	}
+	a = seg_read_rmw(cpu, d->ea_seg, ea, 4);
+	r = alu_arith(cpu, D_REG(d), a, b, 4);
+	seg_write(cpu, d->ea_seg, ea, r, 4);
+}
+
+static void f_lea(struct x86cpu *cpu, const struct dc_ent *d)
+{
+	cpu->gpr[D_REG(d)] = d_ea(cpu, d);
+}
+
+static void f_inc(struct x86cpu *cpu, const struct dc_ent *d)
+{
+	cpu->gpr[d->op & 7] = alu_inc(cpu, cpu->gpr[d->op & 7], 4);
+}
+
+static void f_dec(struct x86cpu *cpu, const struct dc_ent *d)
+{
+	cpu->gpr[d->op & 7] = alu_dec(cpu, cpu->gpr[d->op & 7], 4);
+}
+
+static void f_push(struct x86cpu *cpu, const struct dc_ent *d)
+{
+	x86_push(cpu, cpu->gpr[d->op & 7], 4);
+}
+
+static void f_pop(struct x86cpu *cpu, const struct dc_ent *d)
+{
+	uint32_t v = x86_pop(cpu, 4);
+
+	cpu->gpr[d->op & 7] = v;
+}
+
+static void f_jcc8(struct x86cpu *cpu, const struct dc_ent *d)
+{
+	if (cond_true(cpu, d->op & 15))
+		d_jump(cpu, cpu->eip + (uint32_t)(int8_t)*d_imm(d, d->op_at + 1));
+}
+
+/* 0F 80-8F: Jcc rel32 */
+static void f_jcc32(struct x86cpu *cpu, const struct dc_ent *d)
+{
+	if (cond_true(cpu, d->bytes.b[d->op_at + 1] & 15))
+		d_jump(cpu, cpu->eip + ld(d_imm(d, d->op_at + 2), 4));
+}
+
+static void f_jmp8(struct x86cpu *cpu, const struct dc_ent *d)
+{
+	d_jump(cpu, cpu->eip + (uint32_t)(int8_t)*d_imm(d, d->op_at + 1));
+}
+
+static void f_jmp32(struct x86cpu *cpu, const struct dc_ent *d)
+{
+	d_jump(cpu, cpu->eip + ld(d_imm(d, d->op_at + 1), 4));
+}
+
+static void f_call32(struct x86cpu *cpu, const struct dc_ent *d)
+{
+	x86_push(cpu, cpu->eip, 4);
+	d_jump(cpu, cpu->eip + ld(d_imm(d, d->op_at + 1), 4));
+}
+
+static void f_ret(struct x86cpu *cpu, const struct dc_ent *d)
+{
+	(void)d;
+	d_jump(cpu, x86_pop(cpu, 4));
+}
+
+/* 0F B6/B7: MOVZX r32, r/m8 or r/m16 */
+static void f_movzx(struct x86cpu *cpu, const struct dc_ent *d)
+{
+	unsigned size = (d->bytes.b[d->op_at + 1] & 1) ? 2 : 1;
+	uint32_t v;
+
+	if ((d->modrm >> 6) == 3)
+		v = reg_read(cpu, D_RM(d), size);
+	else
+		v = seg_read(cpu, d->ea_seg, d_ea(cpu, d), size);
+	cpu->gpr[D_REG(d)] = v;
+}
+
+/* Handlers for entries with a ModRM operand right after a one-byte opcode. */
+static dc_fn pick_modrm(const struct dc_ent *d)
+{
+	bool reg = (d->modrm >> 6) == 3;
+
+	switch (d->op) {
+	case 0x01:
+	case 0x09:
+	case 0x11:
+	case 0x19:
+	case 0x21:
+	case 0x29:
+	case 0x31:
+	case 0x39:
+		return reg ? f_alu_rm_r_r : f_alu_rm_r_m;
+	case 0x03:
+	case 0x0b:
+	case 0x13:
+	case 0x1b:
+	case 0x23:
+	case 0x2b:
+	case 0x33:
+	case 0x3b:
+		return reg ? f_alu_r_rm_r : f_alu_r_rm_m;
+	case 0x83:
+		return reg ? f_grp1_imm8_r : f_grp1_imm8_m;
+	case 0x85:
+		return reg ? f_test_r : f_test_m;
+	case 0x89:
+		return reg ? f_mov_store_r : f_mov_store_m;
+	case 0x8b:
+		return reg ? f_mov_load_r : f_mov_load_m;
+	case 0x8d:
+		return reg ? NULL : f_lea;
+	case 0xc7:
+		return reg || D_REG(d) ? NULL : f_mov_imm_m;
+	default:
+		return NULL;
+	}
+}
+
+static dc_fn pick_0f(const struct dc_ent *d)
+{
+	uint8_t op2 = d->bytes.b[d->op_at + 1];
+
+	if (op2 >= 0x80 && op2 <= 0x8f && !d->ea_at)
+		return f_jcc32;
+	if ((op2 == 0xb6 || op2 == 0xb7) && d->ea_at == d->op_at + 2)
+		return f_movzx;
+	return NULL;
+}
+
+/* Choose a handler for a freshly built entry; NULL keeps the generic path. */
+dc_fn x86_dc_pick(const struct dc_ent *d)
+{
+	uint8_t op = d->op;
+
+	if (d->opsz != 4 || d->adsz != 4 || d->lock || d->rep)
+		return NULL;
+	if (op == 0x0f)
+		return pick_0f(d);
+	if (d->ea_at)
+		return d->ea_at == d->op_at + 1 ? pick_modrm(d) : NULL;
+	switch (op) {
+	case 0x40 ... 0x47:
+		return f_inc;
+	case 0x48 ... 0x4f:
+		return f_dec;
+	case 0x50 ... 0x57:
+		return f_push;
+	case 0x58 ... 0x5f:
+		return f_pop;
+	case 0x70 ... 0x7f:
+		return f_jcc8;
+	case 0xb8 ... 0xbf:
+		return f_mov_imm_r;
+	case 0xc3:
+		return f_ret;
+	case 0xe8:
+		return f_call32;
+	case 0xe9:
+		return f_jmp32;
+	case 0xeb:
+		return f_jmp8;
+	default:
+		return NULL;
+	}
+}
