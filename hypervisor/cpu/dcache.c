@@ -2,7 +2,8 @@
 /*
  * dcache.c - specialised handlers for the decode cache (see struct dc_ent in
  * cpu.h).  The instructions compiled 32-bit code runs most (MOV, the ALU
- * group, LEA, PUSH/POP, Jcc, CALL/RET, MOVZX) get a handler that works from
+ * group, shifts, LEA, PUSH/POP, Jcc, CALL/RET, MOVZX/MOVSX, IMUL, CMOVcc,
+ * SETcc, LEAVE) get a handler that works from
  * the entry's decoded fields alone, without the generic prefix, opcode and
  * ModRM decoding.  Only the plain forms are specialised: 32-bit operand and
  * address size, no LOCK or REP prefix; everything else replays through the
@@ -207,17 +208,141 @@ static void f_ret(struct x86cpu *cpu, const struct dc_ent *d)
 	d_jump(cpu, x86_pop(cpu, 4));
 }
 
-/* 0F B6/B7: MOVZX r32, r/m8 or r/m16 */
-static void f_movzx(struct x86cpu *cpu, const struct dc_ent *d)
+/* Read or write the r/m operand of an entry, register or memory. */
+static inline uint32_t d_rm_read(struct x86cpu *cpu, const struct dc_ent *d, unsigned size)
 {
-	unsigned size = (d->bytes.b[d->op_at + 1] & 1) ? 2 : 1;
+	if ((d->modrm >> 6) == 3)
+		return reg_read(cpu, D_RM(d), size);
+	return seg_read(cpu, d->ea_seg, d_ea(cpu, d), size);
+}
+
+/* 0F B6/B7/BE/BF: MOVZX/MOVSX r32, r/m8 or r/m16 */
+static void f_movx(struct x86cpu *cpu, const struct dc_ent *d)
+{
+	uint8_t op2 = d->bytes.b[d->op_at + 1];
 	uint32_t v;
 
-	if ((d->modrm >> 6) == 3)
-		v = reg_read(cpu, D_RM(d), size);
-	else
-		v = seg_read(cpu, d->ea_seg, d_ea(cpu, d), size);
+	if (op2 & 1) {
+		v = d_rm_read(cpu, d, 2);
+		if (op2 & 8)
+			v = (uint32_t)(int16_t)v;
+	} else {
+		v = d_rm_read(cpu, d, 1);
+		if (op2 & 8)
+			v = (uint32_t)(int8_t)v;
+	}
 	cpu->gpr[D_REG(d)] = v;
+}
+
+/* 0F AF: IMUL r32, r/m32 */
+static void f_imul(struct x86cpu *cpu, const struct dc_ent *d)
+{
+	uint32_t v = d_rm_read(cpu, d, 4);
+
+	cpu->gpr[D_REG(d)] = alu_imul2(cpu, cpu->gpr[D_REG(d)], v, 4);
+}
+
+/* 0F 40-4F: CMOVcc r32, r/m32 (the source is read either way) */
+static void f_cmov(struct x86cpu *cpu, const struct dc_ent *d)
+{
+	uint32_t v = d_rm_read(cpu, d, 4);
+
+	if (cond_true(cpu, d->bytes.b[d->op_at + 1] & 15))
+		cpu->gpr[D_REG(d)] = v;
+}
+
+/* 0F 90-9F: SETcc r/m8 */
+static void f_setcc(struct x86cpu *cpu, const struct dc_ent *d)
+{
+	uint32_t v = cond_true(cpu, d->bytes.b[d->op_at + 1] & 15);
+
+	if ((d->modrm >> 6) == 3)
+		reg_write(cpu, D_RM(d), 1, v);
+	else
+		seg_write(cpu, d->ea_seg, d_ea(cpu, d), v, 1);
+}
+
+/* C1 and D1: shift or rotate r/m32 by imm8 or by 1 */
+static void f_shift_r(struct x86cpu *cpu, const struct dc_ent *d)
+{
+	unsigned count = d->op == 0xc1 ? *d_imm(d, d->ea_at + d->ea_len) : 1;
+
+	cpu->gpr[D_RM(d)] = alu_shift(cpu, D_REG(d), cpu->gpr[D_RM(d)], count, 4);
+}
+
+static void f_shift_m(struct x86cpu *cpu, const struct dc_ent *d)
+{
+	unsigned count = d->op == 0xc1 ? *d_imm(d, d->ea_at + d->ea_len) : 1;
+	uint32_t ea = d_ea(cpu, d);
+	uint32_t v = seg_read_rmw(cpu, d->ea_seg, ea, 4);
+
+	seg_write(cpu, d->ea_seg, ea, alu_shift(cpu, D_REG(d), v, count, 4), 4);
+}
+
+/* 81: op r/m32, imm32 */
+static void f_grp1_imm32_r(struct x86cpu *cpu, const struct dc_ent *d)
+{
+	uint32_t b = ld(d_imm(d, d->ea_at + d->ea_len), 4);
+	uint32_t r = alu_arith(cpu, D_REG(d), cpu->gpr[D_RM(d)], b, 4);
+
+	if (D_REG(d) != 7)
+		cpu->gpr[D_RM(d)] = r;
+}
+
+static void f_grp1_imm32_m(struct x86cpu *cpu, const struct dc_ent *d)
+{
+	uint32_t b = ld(d_imm(d, d->ea_at + d->ea_len), 4);
+	uint32_t ea = d_ea(cpu, d), a, r;
+
+	if (D_REG(d) == 7) {
+		alu_arith(cpu, 7, seg_read(cpu, d->ea_seg, ea, 4), b, 4);
+		return;
+	}
+	a = seg_read_rmw(cpu, d->ea_seg, ea, 4);
+	r = alu_arith(cpu, D_REG(d), a, b, 4);
+	seg_write(cpu, d->ea_seg, ea, r, 4);
+}
+
+/* 05 0D 15 1D 25 2D 35 3D: op EAX, imm32 */
+static void f_alu_eax_imm(struct x86cpu *cpu, const struct dc_ent *d)
+{
+	unsigned aop = d->op >> 3;
+	uint32_t r = alu_arith(cpu, aop, cpu->gpr[R_EAX], ld(d_imm(d, d->op_at + 1), 4), 4);
+
+	if (aop != 7)
+		cpu->gpr[R_EAX] = r;
+}
+
+/* 88 and 8A: byte moves */
+static void f_mov_store8(struct x86cpu *cpu, const struct dc_ent *d)
+{
+	uint32_t v = reg_read(cpu, D_REG(d), 1);
+
+	if ((d->modrm >> 6) == 3)
+		reg_write(cpu, D_RM(d), 1, v);
+	else
+		seg_write(cpu, d->ea_seg, d_ea(cpu, d), v, 1);
+}
+
+static void f_mov_load8(struct x86cpu *cpu, const struct dc_ent *d)
+{
+	reg_write(cpu, D_REG(d), 1, d_rm_read(cpu, d, 1));
+}
+
+/* 68 and 6A: PUSH imm32 / imm8 */
+static void f_push_imm(struct x86cpu *cpu, const struct dc_ent *d)
+{
+	const uint8_t *p = d_imm(d, d->op_at + 1);
+
+	x86_push(cpu, d->op == 0x68 ? ld(p, 4) : (uint32_t)(int8_t)*p, 4);
+}
+
+/* C9: LEAVE */
+static void f_leave(struct x86cpu *cpu, const struct dc_ent *d)
+{
+	(void)d;
+	sp_set(cpu, cpu->gpr[R_EBP]);
+	cpu->gpr[R_EBP] = x86_pop(cpu, 4);
 }
 
 /* Handlers for entries with a ModRM operand right after a one-byte opcode. */
@@ -248,6 +373,15 @@ static dc_fn pick_modrm(const struct dc_ent *d)
 		return reg ? f_grp1_imm8_r : f_grp1_imm8_m;
 	case 0x85:
 		return reg ? f_test_r : f_test_m;
+	case 0x81:
+		return reg ? f_grp1_imm32_r : f_grp1_imm32_m;
+	case 0xc1:
+	case 0xd1:
+		return reg ? f_shift_r : f_shift_m;
+	case 0x88:
+		return f_mov_store8;
+	case 0x8a:
+		return f_mov_load8;
 	case 0x89:
 		return reg ? f_mov_store_r : f_mov_store_m;
 	case 0x8b:
@@ -265,11 +399,25 @@ static dc_fn pick_0f(const struct dc_ent *d)
 {
 	uint8_t op2 = d->bytes.b[d->op_at + 1];
 
-	if (op2 >= 0x80 && op2 <= 0x8f && !d->ea_at)
-		return f_jcc32;
-	if ((op2 == 0xb6 || op2 == 0xb7) && d->ea_at == d->op_at + 2)
-		return f_movzx;
-	return NULL;
+	if (op2 >= 0x80 && op2 <= 0x8f)
+		return d->ea_at ? NULL : f_jcc32;
+	if (d->ea_at != d->op_at + 2)
+		return NULL;
+	switch (op2) {
+	case 0x40 ... 0x4f:
+		return f_cmov;
+	case 0x90 ... 0x9f:
+		return f_setcc;
+	case 0xaf:
+		return f_imul;
+	case 0xb6:
+	case 0xb7:
+	case 0xbe:
+	case 0xbf:
+		return f_movx;
+	default:
+		return NULL;
+	}
 }
 
 /* Choose a handler for a freshly built entry; NULL keeps the generic path. */
@@ -296,6 +444,20 @@ dc_fn x86_dc_pick(const struct dc_ent *d)
 		return f_jcc8;
 	case 0xb8 ... 0xbf:
 		return f_mov_imm_r;
+	case 0x05:
+	case 0x0d:
+	case 0x15:
+	case 0x1d:
+	case 0x25:
+	case 0x2d:
+	case 0x35:
+	case 0x3d:
+		return f_alu_eax_imm;
+	case 0x68:
+	case 0x6a:
+		return f_push_imm;
+	case 0xc9:
+		return f_leave;
 	case 0xc3:
 		return f_ret;
 	case 0xe8:

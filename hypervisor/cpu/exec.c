@@ -228,7 +228,10 @@ void x86cpu_invalidate_phys(struct x86cpu *cpu, uint64_t gpa, uint64_t len)
 {
 	(void)gpa;
 	(void)len;
-	/* Decodes are not cached; only host pointers in the TLB can go stale. */
+	/*
+	 * Cached decodes are checked against memory on use and need nothing;
+	 * host pointers in the TLB can go stale.
+	 */
 	x86_tlb_flush(cpu, true);
 }
 

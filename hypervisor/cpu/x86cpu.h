@@ -7,10 +7,10 @@
  *
  * Memory: the bus maps guest-physical pages to host pointers (RAM) or
  * reports them as MMIO, which goes through mmio_read/mmio_write one access at
- * a time.  Decoded instructions are cached per physical page; writes made by
- * the CPU itself invalidate them, and writes made by others (the device
- * model's DMA) are reported with x86cpu_invalidate_phys() or through the
- * bus's written-page bitmap.
+ * a time.  Decoded instructions are cached by guest-physical address, and
+ * every cached decode is checked against the bytes in memory before it is
+ * used: writes by the CPU itself, by other vCPUs and by the device model's
+ * DMA all make a changed instruction decode afresh, with nothing to report.
  */
 #ifndef X86CPU_H
 #define X86CPU_H
@@ -46,8 +46,8 @@ struct x86_bus {
 	int (*intr_ack)(void *opaque);
 	/*
 	 * Optional bitmap (bit per 4 KiB page, indexed by page_index(gpa)) of pages
-	 * written by others; the CPU tests and clears bits before using cached
-	 * decodes.  NULL if unused.
+	 * written by others.  The CPU does not need it (cached decodes are checked
+	 * against memory on use) and neither reads nor clears it.  NULL if unused.
 	 */
 	uint32_t *written_bitmap;
 	uint64_t (*page_index)(void *opaque, uint64_t gpa); /* ~0 for non-RAM */
@@ -109,7 +109,7 @@ void x86cpu_get_regs(const struct x86cpu *cpu, struct x86_regs *r);
  */
 void x86cpu_set_regs(struct x86cpu *cpu, const struct x86_regs *r);
 
-/* Forget cached decodes and TLB entries covering [gpa, gpa+len). */
+/* Forget TLB entries (host pointers) covering [gpa, gpa+len), e.g. after a remap. */
 void x86cpu_invalidate_phys(struct x86cpu *cpu, uint64_t gpa, uint64_t len);
 
 /* Non-maskable interrupt pending (LINT1 / IPI NMI). */
