@@ -329,6 +329,64 @@ static void f_mov_load8(struct x86cpu *cpu, const struct dc_ent *d)
 	reg_write(cpu, D_REG(d), 1, d_rm_read(cpu, d, 1));
 }
 
+/* 00 08 ... 38 and 02 0A ... 3A: byte ALU ops between r/m8 and r8 */
+static void f_alu8(struct x86cpu *cpu, const struct dc_ent *d)
+{
+	unsigned aop = d->op >> 3;
+	bool to_reg = d->op & 2;
+	bool mem = (d->modrm >> 6) != 3;
+	uint32_t ea = mem ? d_ea(cpu, d) : 0, rv = reg_read(cpu, D_REG(d), 1), mv, r;
+
+	if (!mem)
+		mv = reg_read(cpu, D_RM(d), 1);
+	else if (aop == 7 || to_reg)
+		mv = seg_read(cpu, d->ea_seg, ea, 1);
+	else
+		mv = seg_read_rmw(cpu, d->ea_seg, ea, 1);
+	r = to_reg ? alu_arith(cpu, aop, rv, mv, 1) : alu_arith(cpu, aop, mv, rv, 1);
+	if (aop == 7)
+		return;
+	if (to_reg)
+		reg_write(cpu, D_REG(d), 1, r);
+	else if (mem)
+		seg_write(cpu, d->ea_seg, ea, r, 1);
+	else
+		reg_write(cpu, D_RM(d), 1, r);
+}
+
+/* 04 0C ... 3C: op AL, imm8 */
+static void f_alu_al_imm(struct x86cpu *cpu, const struct dc_ent *d)
+{
+	unsigned aop = d->op >> 3;
+	uint32_t r = alu_arith(cpu, aop, cpu->gpr[R_EAX] & 0xff, *d_imm(d, d->op_at + 1), 1);
+
+	if (aop != 7)
+		reg_write(cpu, R_EAX, 1, r);
+}
+
+/* A8 and A9: TEST AL, imm8 / EAX, imm32 */
+static void f_test_imm(struct x86cpu *cpu, const struct dc_ent *d)
+{
+	const uint8_t *p = d_imm(d, d->op_at + 1);
+
+	if (d->op == 0xa8)
+		alu_arith(cpu, 4, cpu->gpr[R_EAX] & 0xff, *p, 1);
+	else
+		alu_arith(cpu, 4, cpu->gpr[R_EAX], ld(p, 4), 4);
+}
+
+/* 84: TEST r/m8, r8 */
+static void f_test8(struct x86cpu *cpu, const struct dc_ent *d)
+{
+	alu_arith(cpu, 4, d_rm_read(cpu, d, 1), reg_read(cpu, D_REG(d), 1), 1);
+}
+
+static void f_nop(struct x86cpu *cpu, const struct dc_ent *d)
+{
+	(void)cpu;
+	(void)d;
+}
+
 /* 68 and 6A: PUSH imm32 / imm8 */
 static void f_push_imm(struct x86cpu *cpu, const struct dc_ent *d)
 {
@@ -351,6 +409,25 @@ static dc_fn pick_modrm(const struct dc_ent *d)
 	bool reg = (d->modrm >> 6) == 3;
 
 	switch (d->op) {
+	case 0x00:
+	case 0x02:
+	case 0x08:
+	case 0x0a:
+	case 0x10:
+	case 0x12:
+	case 0x18:
+	case 0x1a:
+	case 0x20:
+	case 0x22:
+	case 0x28:
+	case 0x2a:
+	case 0x30:
+	case 0x32:
+	case 0x38:
+	case 0x3a:
+		return f_alu8;
+	case 0x84:
+		return f_test8;
 	case 0x01:
 	case 0x09:
 	case 0x11:
@@ -453,6 +530,20 @@ dc_fn x86_dc_pick(const struct dc_ent *d)
 	case 0x35:
 	case 0x3d:
 		return f_alu_eax_imm;
+	case 0x04:
+	case 0x0c:
+	case 0x14:
+	case 0x1c:
+	case 0x24:
+	case 0x2c:
+	case 0x34:
+	case 0x3c:
+		return f_alu_al_imm;
+	case 0xa8:
+	case 0xa9:
+		return f_test_imm;
+	case 0x90:
+		return f_nop;
 	case 0x68:
 	case 0x6a:
 		return f_push_imm;
