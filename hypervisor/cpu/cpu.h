@@ -147,22 +147,31 @@ struct tlb_ent {
 struct dc_ent;
 typedef void (*dc_fn)(struct x86cpu *cpu, const struct dc_ent *d);
 
-/* 64 bytes: one cache line per cached instruction. */
+/*
+ * 32 bytes, two per cache line: the table is walked once per instruction and
+ * its footprint, not the arithmetic, is what costs on large code.
+ */
 struct dc_ent {
-	dc_fn fn; /* specialised handler, or NULL: the generic decoder */
 	union {
 		uint8_t b[16];
 		uint64_t q[2];
 	} bytes;
-	uint64_t mask[2]; /* the first len bytes of bytes */
-	uint32_t key;	  /* gpa >> 12 << 2 | code32 << 1 | 1; 0 = empty */
+	uint32_t key; /* gpa >> 12 << 2 | code32 << 1 | 1; 0 = empty */
 	uint32_t disp;
-	uint8_t len, op_at, op; /* length, offset and value of the opcode byte */
-	uint8_t opsz, adsz, rep;
-	int8_t seg;
-	bool lock;
-	uint8_t ea_at; /* offset of the ModRM byte, 0 if none was decoded */
-	uint8_t ea_len, modrm, base, index, scale, ea_seg;
+	uint8_t fn;    /* index in x86_dc_fns, 0: the generic decoder */
+	uint8_t len;   /* bytes */
+	uint8_t op_at; /* offset of the opcode byte (after prefixes) */
+	uint8_t op;
+	uint8_t modrm;
+	uint8_t regs;	/* address base | index << 4 (DC_NOREG: none) */
+	uint8_t sseg;	/* scale | ea_seg << 2 | (adsz == 4) << 5 */
+	uint8_t ea_pos; /* offset of ModRM (0: none decoded) | its length << 4 */
+};
+
+/* A ModRM memory operand: base + (index << scale) + disp, truncated to adsz. */
+struct ea_recipe {
+	uint32_t disp;
+	uint8_t modrm, base, index, scale, ea_seg, adsz;
 };
 
 enum {
@@ -495,7 +504,8 @@ static inline uint32_t fetch32(struct x86cpu *cpu)
 }
 
 void x86_dc_flush(struct x86cpu *cpu);
-dc_fn x86_dc_pick(const struct dc_ent *d);
+uint8_t x86_dc_pick(const struct dc_ent *d, const struct insn *in);
+extern const dc_fn x86_dc_fns[];
 void x86_jump(struct x86cpu *cpu, uint32_t eip);
 
 /* string.c */

@@ -14,10 +14,14 @@
 
 #define D_REG(d) (((d)->modrm >> 3) & 7)
 #define D_RM(d) ((d)->modrm & 7)
+#define D_SEG(d) (((d)->sseg >> 2) & 7)
+#define D_EA_AT(d) ((d)->ea_pos & 15)
+#define D_IMM_AT(d) (((d)->ea_pos & 15) + ((d)->ea_pos >> 4)) /* after the ModRM operand */
 
+/* The memory operand's offset (32-bit address size only reaches here). */
 static inline uint32_t d_ea(const struct x86cpu *cpu, const struct dc_ent *d)
 {
-	return cpu->gpr[d->base] + (cpu->gpr[d->index] << d->scale) + d->disp;
+	return cpu->gpr[d->regs & 15] + (cpu->gpr[d->regs >> 4] << (d->sseg & 3)) + d->disp;
 }
 
 /* Immediate bytes after the ModRM operand, or after the opcode byte(s). */
@@ -41,7 +45,7 @@ static void f_mov_store_r(struct x86cpu *cpu, const struct dc_ent *d)
 
 static void f_mov_store_m(struct x86cpu *cpu, const struct dc_ent *d)
 {
-	seg_write(cpu, d->ea_seg, d_ea(cpu, d), cpu->gpr[D_REG(d)], 4);
+	seg_write(cpu, D_SEG(d), d_ea(cpu, d), cpu->gpr[D_REG(d)], 4);
 }
 
 static void f_mov_load_r(struct x86cpu *cpu, const struct dc_ent *d)
@@ -51,15 +55,15 @@ static void f_mov_load_r(struct x86cpu *cpu, const struct dc_ent *d)
 
 static void f_mov_load_m(struct x86cpu *cpu, const struct dc_ent *d)
 {
-	cpu->gpr[D_REG(d)] = seg_read(cpu, d->ea_seg, d_ea(cpu, d), 4);
+	cpu->gpr[D_REG(d)] = seg_read(cpu, D_SEG(d), d_ea(cpu, d), 4);
 }
 
 /* C7 /0: MOV r/m32, imm32 */
 static void f_mov_imm_m(struct x86cpu *cpu, const struct dc_ent *d)
 {
-	uint32_t v = ld(d_imm(d, d->ea_at + d->ea_len), 4);
+	uint32_t v = ld(d_imm(d, D_IMM_AT(d)), 4);
 
-	seg_write(cpu, d->ea_seg, d_ea(cpu, d), v, 4);
+	seg_write(cpu, D_SEG(d), d_ea(cpu, d), v, 4);
 }
 
 static void f_mov_imm_r(struct x86cpu *cpu, const struct dc_ent *d)
@@ -83,12 +87,12 @@ static void f_alu_rm_r_m(struct x86cpu *cpu, const struct dc_ent *d)
 	uint32_t ea = d_ea(cpu, d), a, r;
 
 	if (aop == 7) {
-		alu_arith(cpu, aop, seg_read(cpu, d->ea_seg, ea, 4), cpu->gpr[D_REG(d)], 4);
+		alu_arith(cpu, aop, seg_read(cpu, D_SEG(d), ea, 4), cpu->gpr[D_REG(d)], 4);
 		return;
 	}
-	a = seg_read_rmw(cpu, d->ea_seg, ea, 4);
+	a = seg_read_rmw(cpu, D_SEG(d), ea, 4);
 	r = alu_arith(cpu, aop, a, cpu->gpr[D_REG(d)], 4);
-	seg_write(cpu, d->ea_seg, ea, r, 4);
+	seg_write(cpu, D_SEG(d), ea, r, 4);
 }
 
 /* 03 0B 13 1B 23 2B 33 3B: op r32, r/m32 */
@@ -104,7 +108,7 @@ static void f_alu_r_rm_r(struct x86cpu *cpu, const struct dc_ent *d)
 static void f_alu_r_rm_m(struct x86cpu *cpu, const struct dc_ent *d)
 {
 	unsigned aop = d->op >> 3;
-	uint32_t b = seg_read(cpu, d->ea_seg, d_ea(cpu, d), 4);
+	uint32_t b = seg_read(cpu, D_SEG(d), d_ea(cpu, d), 4);
 	uint32_t r = alu_arith(cpu, aop, cpu->gpr[D_REG(d)], b, 4);
 
 	if (aop != 7)
@@ -119,13 +123,13 @@ static void f_test_r(struct x86cpu *cpu, const struct dc_ent *d)
 
 static void f_test_m(struct x86cpu *cpu, const struct dc_ent *d)
 {
-	alu_arith(cpu, 4, seg_read(cpu, d->ea_seg, d_ea(cpu, d), 4), cpu->gpr[D_REG(d)], 4);
+	alu_arith(cpu, 4, seg_read(cpu, D_SEG(d), d_ea(cpu, d), 4), cpu->gpr[D_REG(d)], 4);
 }
 
 /* 83: op r/m32, imm8 (sign-extended) */
 static void f_grp1_imm8_r(struct x86cpu *cpu, const struct dc_ent *d)
 {
-	uint32_t b = (uint32_t)(int8_t)*d_imm(d, d->ea_at + d->ea_len);
+	uint32_t b = (uint32_t)(int8_t)*d_imm(d, D_IMM_AT(d));
 	uint32_t r = alu_arith(cpu, D_REG(d), cpu->gpr[D_RM(d)], b, 4);
 
 	if (D_REG(d) != 7)
@@ -134,16 +138,16 @@ static void f_grp1_imm8_r(struct x86cpu *cpu, const struct dc_ent *d)
 
 static void f_grp1_imm8_m(struct x86cpu *cpu, const struct dc_ent *d)
 {
-	uint32_t b = (uint32_t)(int8_t)*d_imm(d, d->ea_at + d->ea_len);
+	uint32_t b = (uint32_t)(int8_t)*d_imm(d, D_IMM_AT(d));
 	uint32_t ea = d_ea(cpu, d), a, r;
 
 	if (D_REG(d) == 7) {
-		alu_arith(cpu, 7, seg_read(cpu, d->ea_seg, ea, 4), b, 4);
+		alu_arith(cpu, 7, seg_read(cpu, D_SEG(d), ea, 4), b, 4);
 		return;
 	}
-	a = seg_read_rmw(cpu, d->ea_seg, ea, 4);
+	a = seg_read_rmw(cpu, D_SEG(d), ea, 4);
 	r = alu_arith(cpu, D_REG(d), a, b, 4);
-	seg_write(cpu, d->ea_seg, ea, r, 4);
+	seg_write(cpu, D_SEG(d), ea, r, 4);
 }
 
 static void f_lea(struct x86cpu *cpu, const struct dc_ent *d)
@@ -213,7 +217,7 @@ static inline uint32_t d_rm_read(struct x86cpu *cpu, const struct dc_ent *d, uns
 {
 	if ((d->modrm >> 6) == 3)
 		return reg_read(cpu, D_RM(d), size);
-	return seg_read(cpu, d->ea_seg, d_ea(cpu, d), size);
+	return seg_read(cpu, D_SEG(d), d_ea(cpu, d), size);
 }
 
 /* 0F B6/B7/BE/BF: MOVZX/MOVSX r32, r/m8 or r/m16 */
@@ -259,30 +263,30 @@ static void f_setcc(struct x86cpu *cpu, const struct dc_ent *d)
 	if ((d->modrm >> 6) == 3)
 		reg_write(cpu, D_RM(d), 1, v);
 	else
-		seg_write(cpu, d->ea_seg, d_ea(cpu, d), v, 1);
+		seg_write(cpu, D_SEG(d), d_ea(cpu, d), v, 1);
 }
 
 /* C1 and D1: shift or rotate r/m32 by imm8 or by 1 */
 static void f_shift_r(struct x86cpu *cpu, const struct dc_ent *d)
 {
-	unsigned count = d->op == 0xc1 ? *d_imm(d, d->ea_at + d->ea_len) : 1;
+	unsigned count = d->op == 0xc1 ? *d_imm(d, D_IMM_AT(d)) : 1;
 
 	cpu->gpr[D_RM(d)] = alu_shift(cpu, D_REG(d), cpu->gpr[D_RM(d)], count, 4);
 }
 
 static void f_shift_m(struct x86cpu *cpu, const struct dc_ent *d)
 {
-	unsigned count = d->op == 0xc1 ? *d_imm(d, d->ea_at + d->ea_len) : 1;
+	unsigned count = d->op == 0xc1 ? *d_imm(d, D_IMM_AT(d)) : 1;
 	uint32_t ea = d_ea(cpu, d);
-	uint32_t v = seg_read_rmw(cpu, d->ea_seg, ea, 4);
+	uint32_t v = seg_read_rmw(cpu, D_SEG(d), ea, 4);
 
-	seg_write(cpu, d->ea_seg, ea, alu_shift(cpu, D_REG(d), v, count, 4), 4);
+	seg_write(cpu, D_SEG(d), ea, alu_shift(cpu, D_REG(d), v, count, 4), 4);
 }
 
 /* 81: op r/m32, imm32 */
 static void f_grp1_imm32_r(struct x86cpu *cpu, const struct dc_ent *d)
 {
-	uint32_t b = ld(d_imm(d, d->ea_at + d->ea_len), 4);
+	uint32_t b = ld(d_imm(d, D_IMM_AT(d)), 4);
 	uint32_t r = alu_arith(cpu, D_REG(d), cpu->gpr[D_RM(d)], b, 4);
 
 	if (D_REG(d) != 7)
@@ -291,16 +295,16 @@ static void f_grp1_imm32_r(struct x86cpu *cpu, const struct dc_ent *d)
 
 static void f_grp1_imm32_m(struct x86cpu *cpu, const struct dc_ent *d)
 {
-	uint32_t b = ld(d_imm(d, d->ea_at + d->ea_len), 4);
+	uint32_t b = ld(d_imm(d, D_IMM_AT(d)), 4);
 	uint32_t ea = d_ea(cpu, d), a, r;
 
 	if (D_REG(d) == 7) {
-		alu_arith(cpu, 7, seg_read(cpu, d->ea_seg, ea, 4), b, 4);
+		alu_arith(cpu, 7, seg_read(cpu, D_SEG(d), ea, 4), b, 4);
 		return;
 	}
-	a = seg_read_rmw(cpu, d->ea_seg, ea, 4);
+	a = seg_read_rmw(cpu, D_SEG(d), ea, 4);
 	r = alu_arith(cpu, D_REG(d), a, b, 4);
-	seg_write(cpu, d->ea_seg, ea, r, 4);
+	seg_write(cpu, D_SEG(d), ea, r, 4);
 }
 
 /* 05 0D 15 1D 25 2D 35 3D: op EAX, imm32 */
@@ -321,7 +325,7 @@ static void f_mov_store8(struct x86cpu *cpu, const struct dc_ent *d)
 	if ((d->modrm >> 6) == 3)
 		reg_write(cpu, D_RM(d), 1, v);
 	else
-		seg_write(cpu, d->ea_seg, d_ea(cpu, d), v, 1);
+		seg_write(cpu, D_SEG(d), d_ea(cpu, d), v, 1);
 }
 
 static void f_mov_load8(struct x86cpu *cpu, const struct dc_ent *d)
@@ -340,16 +344,16 @@ static void f_alu8(struct x86cpu *cpu, const struct dc_ent *d)
 	if (!mem)
 		mv = reg_read(cpu, D_RM(d), 1);
 	else if (aop == 7 || to_reg)
-		mv = seg_read(cpu, d->ea_seg, ea, 1);
+		mv = seg_read(cpu, D_SEG(d), ea, 1);
 	else
-		mv = seg_read_rmw(cpu, d->ea_seg, ea, 1);
+		mv = seg_read_rmw(cpu, D_SEG(d), ea, 1);
 	r = to_reg ? alu_arith(cpu, aop, rv, mv, 1) : alu_arith(cpu, aop, mv, rv, 1);
 	if (aop == 7)
 		return;
 	if (to_reg)
 		reg_write(cpu, D_REG(d), 1, r);
 	else if (mem)
-		seg_write(cpu, d->ea_seg, ea, r, 1);
+		seg_write(cpu, D_SEG(d), ea, r, 1);
 	else
 		reg_write(cpu, D_RM(d), 1, r);
 }
@@ -477,8 +481,8 @@ static dc_fn pick_0f(const struct dc_ent *d)
 	uint8_t op2 = d->bytes.b[d->op_at + 1];
 
 	if (op2 >= 0x80 && op2 <= 0x8f)
-		return d->ea_at ? NULL : f_jcc32;
-	if (d->ea_at != d->op_at + 2)
+		return d->ea_pos ? NULL : f_jcc32;
+	if (D_EA_AT(d) != d->op_at + 2)
 		return NULL;
 	switch (op2) {
 	case 0x40 ... 0x4f:
@@ -497,17 +501,17 @@ static dc_fn pick_0f(const struct dc_ent *d)
 	}
 }
 
-/* Choose a handler for a freshly built entry; NULL keeps the generic path. */
-dc_fn x86_dc_pick(const struct dc_ent *d)
+/* A specialised handler for an entry, or NULL. */
+static dc_fn pick(const struct dc_ent *d, const struct insn *in)
 {
 	uint8_t op = d->op;
 
-	if (d->opsz != 4 || d->adsz != 4 || d->lock || d->rep)
+	if (in->opsz != 4 || in->adsz != 4 || in->lock || in->rep)
 		return NULL;
 	if (op == 0x0f)
 		return pick_0f(d);
-	if (d->ea_at)
-		return d->ea_at == d->op_at + 1 ? pick_modrm(d) : NULL;
+	if (d->ea_pos)
+		return D_EA_AT(d) == d->op_at + 1 ? pick_modrm(d) : NULL;
 	switch (op) {
 	case 0x40 ... 0x47:
 		return f_inc;
@@ -560,4 +564,27 @@ dc_fn x86_dc_pick(const struct dc_ent *d)
 	default:
 		return NULL;
 	}
+}
+
+/* Entries name their handler by index: one byte instead of a pointer. */
+const dc_fn x86_dc_fns[] = {
+	NULL,		f_alu8,	       f_alu_al_imm,  f_alu_eax_imm, f_alu_r_rm_m, f_alu_r_rm_r,
+	f_alu_rm_r_m,	f_alu_rm_r_r,  f_call32,      f_cmov,	     f_dec,	   f_grp1_imm32_m,
+	f_grp1_imm32_r, f_grp1_imm8_m, f_grp1_imm8_r, f_imul,	     f_inc,	   f_jcc32,
+	f_jcc8,		f_jmp32,       f_jmp8,	      f_lea,	     f_leave,	   f_mov_imm_m,
+	f_mov_imm_r,	f_mov_load8,   f_mov_load_m,  f_mov_load_r,  f_mov_store8, f_mov_store_m,
+	f_mov_store_r,	f_movx,	       f_nop,	      f_pop,	     f_push,	   f_push_imm,
+	f_ret,		f_setcc,       f_shift_m,     f_shift_r,     f_test8,	   f_test_imm,
+	f_test_m,	f_test_r,
+};
+
+/* Handler index for a freshly built entry; 0 keeps the generic decoder. */
+uint8_t x86_dc_pick(const struct dc_ent *d, const struct insn *in)
+{
+	dc_fn fn = pick(d, in);
+
+	for (unsigned i = 1; fn && i < sizeof(x86_dc_fns) / sizeof(x86_dc_fns[0]); i++)
+		if (x86_dc_fns[i] == fn)
+			return (uint8_t)i;
+	return 0;
 }

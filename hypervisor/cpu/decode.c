@@ -53,7 +53,7 @@ static const uint8_t ea16_base[8] = { R_EBX, R_EBX, R_EBP, R_EBP, R_ESI, R_EDI, 
 static const uint8_t ea16_index[8] = { R_ESI,	 R_EDI,	   R_ESI,    R_EDI,
 				       DC_NOREG, DC_NOREG, DC_NOREG, DC_NOREG };
 
-static void parse_ea16(struct x86cpu *cpu, struct dc_ent *r, unsigned mod, unsigned rm)
+static void parse_ea16(struct x86cpu *cpu, struct ea_recipe *r, unsigned mod, unsigned rm)
 {
 	if (mod == 0 && rm == 6) {
 		r->disp = fetch16(cpu);
@@ -69,7 +69,7 @@ static void parse_ea16(struct x86cpu *cpu, struct dc_ent *r, unsigned mod, unsig
 		r->disp = fetch16(cpu);
 }
 
-static void parse_ea32(struct x86cpu *cpu, struct dc_ent *r, unsigned mod, unsigned rm)
+static void parse_ea32(struct x86cpu *cpu, struct ea_recipe *r, unsigned mod, unsigned rm)
 {
 	unsigned base = rm;
 
@@ -97,7 +97,7 @@ static void parse_ea32(struct x86cpu *cpu, struct dc_ent *r, unsigned mod, unsig
 }
 
 /* Parse ModRM, SIB and displacement into base + (index << scale) + disp. */
-static void parse_ea(struct x86cpu *cpu, struct dc_ent *r)
+static void parse_ea(struct x86cpu *cpu, struct ea_recipe *r)
 {
 	const struct insn *in = &cpu->in;
 	uint8_t m = fetch8(cpu);
@@ -118,7 +118,7 @@ static void parse_ea(struct x86cpu *cpu, struct dc_ent *r)
 		r->ea_seg = (uint8_t)in->seg;
 }
 
-static inline void apply_ea(struct x86cpu *cpu, const struct dc_ent *r)
+static inline void apply_ea(struct x86cpu *cpu, const struct ea_recipe *r)
 {
 	struct insn *in = &cpu->in;
 	uint8_t m = r->modrm;
@@ -132,6 +132,26 @@ static inline void apply_ea(struct x86cpu *cpu, const struct dc_ent *r)
 	in->ea_seg = r->ea_seg;
 }
 
+static void pack_ea(struct dc_ent *d, const struct ea_recipe *r, uint32_t at, uint32_t len)
+{
+	d->disp = r->disp;
+	d->modrm = r->modrm;
+	d->regs = (uint8_t)(r->base | r->index << 4);
+	d->sseg = (uint8_t)(r->scale | r->ea_seg << 2 | (r->adsz == 4) << 5);
+	d->ea_pos = (uint8_t)(at | len << 4);
+}
+
+static void unpack_ea(const struct dc_ent *d, struct ea_recipe *r)
+{
+	r->disp = d->disp;
+	r->modrm = d->modrm;
+	r->base = d->regs & 15;
+	r->index = d->regs >> 4;
+	r->scale = d->sseg & 3;
+	r->ea_seg = (d->sseg >> 2) & 7;
+	r->adsz = (d->sseg & 0x20) ? 4 : 2;
+}
+
 /*
  * ModRM operand: from the cache entry's recipe when replaying, else parsed
  * (and recorded when building an entry).
@@ -140,25 +160,22 @@ static void decode_ea(struct x86cpu *cpu)
 {
 	struct dc_ent *d = cpu->dcur;
 	uint32_t at = cpu->eip - cpu->insn_eip;
-	struct dc_ent tmp;
+	struct ea_recipe r;
 
-	if (likely(cpu->dmode == DC_REPLAY && d->ea_at == at)) {
-		cpu->eip += d->ea_len;
-		apply_ea(cpu, d);
+	if (likely(cpu->dmode == DC_REPLAY && (d->ea_pos & 15) == at)) {
+		cpu->eip += d->ea_pos >> 4;
+		unpack_ea(d, &r);
+		apply_ea(cpu, &r);
 		return;
 	}
-	if (cpu->dmode == DC_BUILD && !d->ea_at) {
-		parse_ea(cpu, d);
-		d->ea_at = (uint8_t)at;
-		d->ea_len = (uint8_t)(cpu->eip - cpu->insn_eip - at);
-		apply_ea(cpu, d);
+	parse_ea(cpu, &r);
+	apply_ea(cpu, &r);
+	if (cpu->dmode != DC_BUILD)
 		return;
-	}
-	/* a second ModRM in one instruction has no place in the entry */
-	if (cpu->dmode == DC_BUILD)
-		cpu->dmode = DC_OFF;
-	parse_ea(cpu, &tmp);
-	apply_ea(cpu, &tmp);
+	if (d->ea_pos)
+		cpu->dmode = DC_OFF; /* a second ModRM has no place in the entry */
+	else
+		pack_ea(d, &r, at, cpu->eip - cpu->insn_eip - at);
 }
 
 /* Public wrapper for the other files (group decoders). */
@@ -988,6 +1005,18 @@ static inline struct dc_ent *dc_slot(struct x86cpu *cpu, uint64_t gpa)
 	return &cpu->dc[(gpa ^ (gpa >> 12 << 5)) & (DC_SIZE - 1)];
 }
 
+#define LM(n) ((n) >= 8 ? ~0ull : (1ull << ((n)*8)) - 1)
+#define LM2(n)                                 \
+	{                                      \
+		LM(n), (n) > 8 ? LM((n)-8) : 0 \
+	}
+
+/* The first n bytes of a 16-byte pair of words. */
+static const uint64_t len_masks[16][2] = {
+	LM2(0), LM2(1), LM2(2),	 LM2(3),  LM2(4),  LM2(5),  LM2(6),  LM2(7),
+	LM2(8), LM2(9), LM2(10), LM2(11), LM2(12), LM2(13), LM2(14), LM2(15),
+};
+
 /* Do the cached bytes still match memory? */
 static inline bool dc_match(const struct dc_ent *d, const uint8_t *p, uint32_t off)
 {
@@ -997,35 +1026,26 @@ static inline bool dc_match(const struct dc_ent *d, const uint8_t *p, uint32_t o
 		return !memcmp(p, d->bytes.b, d->len);
 	memcpy(&q0, p, 8);
 	memcpy(&q1, p + 8, 8);
-	return !(((q0 ^ d->bytes.q[0]) & d->mask[0]) | ((q1 ^ d->bytes.q[1]) & d->mask[1]));
+	return !(((q0 ^ d->bytes.q[0]) & len_masks[d->len][0]) |
+		 ((q1 ^ d->bytes.q[1]) & len_masks[d->len][1]));
 }
 
+/*
+ * A specialised handler runs from the entry alone; the generic decoder
+ * decodes the cached bytes again, taking the ModRM operand from the entry.
+ */
 static void dc_replay(struct x86cpu *cpu, struct dc_ent *d)
 {
-	struct insn *in = &cpu->in;
-
-	if (likely(d->fn != NULL)) {
+	if (likely(d->fn)) {
 		cpu->eip = cpu->insn_eip + d->len;
-		d->fn(cpu, d);
+		x86_dc_fns[d->fn](cpu, d);
 		return;
 	}
-	in->opsz = d->opsz;
-	in->adsz = d->adsz;
-	in->seg = d->seg;
-	in->rep = d->rep;
-	in->lock = d->lock;
 	cpu->ibuf = d->bytes.b;
 	cpu->iavail = d->len;
-	cpu->ilen = 0;
 	cpu->dcur = d;
 	cpu->dmode = DC_REPLAY;
-	cpu->eip = cpu->insn_eip + d->op_at + 1;
-	exec_one(cpu, d->op);
-}
-
-static uint64_t len_mask(unsigned n)
-{
-	return n >= 8 ? ~0ull : (1ull << (n * 8)) - 1;
+	exec_one(cpu, fetch_prefixes(cpu));
 }
 
 /*
@@ -1036,7 +1056,7 @@ static uint64_t len_mask(unsigned n)
 static void dc_build(struct x86cpu *cpu, struct dc_ent *d, const uint8_t *p, uint32_t off,
 		     uint32_t key)
 {
-	struct insn *in = &cpu->in;
+	struct insn *in = &cpu->in, pfx;
 	uint64_t avail = 4096 - off, lim = (uint64_t)cpu->seg[S_CS].limit - cpu->insn_eip + 1;
 	uint8_t op;
 
@@ -1050,22 +1070,16 @@ static void dc_build(struct x86cpu *cpu, struct dc_ent *d, const uint8_t *p, uin
 	cpu->iavail = avail > 15 ? 15 : (uint32_t)avail;
 	cpu->dcur = d;
 	cpu->dmode = DC_BUILD;
-	d->ea_at = 0;
+	d->ea_pos = 0;
 	op = fetch_prefixes(cpu);
 	d->op_at = (uint8_t)(cpu->eip - cpu->insn_eip - 1);
 	d->op = op;
-	d->opsz = in->opsz;
-	d->adsz = in->adsz;
-	d->seg = in->seg;
-	d->rep = in->rep;
-	d->lock = in->lock;
+	pfx = *in; /* delivering an INT rewrites in->opsz */
 	exec_one(cpu, op);
 	if (cpu->dmode != DC_BUILD || cpu->ilen > 15)
 		return;
 	d->len = (uint8_t)cpu->ilen;
-	d->mask[0] = len_mask(d->len);
-	d->mask[1] = d->len > 8 ? len_mask(d->len - 8) : 0;
-	d->fn = x86_dc_pick(d);
+	d->fn = x86_dc_pick(d, &pfx);
 	d->key = key;
 }
 
