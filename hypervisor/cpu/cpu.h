@@ -140,7 +140,7 @@ struct tlb_ent {
  * no store-path hook to forget.  Instructions crossing a page or the CS
  * limit, and code in MMIO, are never cached.
  */
-#define DC_BITS 14
+#define DC_BITS 16
 #define DC_SIZE (1u << DC_BITS)
 #define DC_NOREG 8 /* gpr[8] is always 0: the missing base or index */
 
@@ -261,6 +261,8 @@ struct x86cpu {
 	uint32_t mxcsr;
 
 	struct dc_ent dc[DC_SIZE];
+	struct dc_ent dc_scratch; /* decodes that do not evict a resident entry */
+	unsigned dc_conflicts;
 };
 
 /* exec.c */

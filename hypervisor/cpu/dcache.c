@@ -407,8 +407,57 @@ static void f_leave(struct x86cpu *cpu, const struct dc_ent *d)
 	cpu->gpr[R_EBP] = x86_pop(cpu, 4);
 }
 
+/* Handler indices: entries name their handler in one byte. */
+enum {
+	DF_GENERIC,
+	DF_ALU8,
+	DF_ALU_AL_IMM,
+	DF_ALU_EAX_IMM,
+	DF_ALU_R_RM_M,
+	DF_ALU_R_RM_R,
+	DF_ALU_RM_R_M,
+	DF_ALU_RM_R_R,
+	DF_CALL32,
+	DF_CMOV,
+	DF_DEC,
+	DF_GRP1_IMM32_M,
+	DF_GRP1_IMM32_R,
+	DF_GRP1_IMM8_M,
+	DF_GRP1_IMM8_R,
+	DF_IMUL,
+	DF_INC,
+	DF_JCC32,
+	DF_JCC8,
+	DF_JMP32,
+	DF_JMP8,
+	DF_LEA,
+	DF_LEAVE,
+	DF_MOV_IMM_M,
+	DF_MOV_IMM_R,
+	DF_MOV_LOAD8,
+	DF_MOV_LOAD_M,
+	DF_MOV_LOAD_R,
+	DF_MOV_STORE8,
+	DF_MOV_STORE_M,
+	DF_MOV_STORE_R,
+	DF_MOVX,
+	DF_NOP,
+	DF_POP,
+	DF_PUSH,
+	DF_PUSH_IMM,
+	DF_RET,
+	DF_SETCC,
+	DF_SHIFT_M,
+	DF_SHIFT_R,
+	DF_TEST8,
+	DF_TEST_IMM,
+	DF_TEST_M,
+	DF_TEST_R,
+	DF_COUNT
+};
+
 /* Handlers for entries with a ModRM operand right after a one-byte opcode. */
-static dc_fn pick_modrm(const struct dc_ent *d)
+static uint8_t pick_modrm(const struct dc_ent *d)
 {
 	bool reg = (d->modrm >> 6) == 3;
 
@@ -429,9 +478,9 @@ static dc_fn pick_modrm(const struct dc_ent *d)
 	case 0x32:
 	case 0x38:
 	case 0x3a:
-		return f_alu8;
+		return DF_ALU8;
 	case 0x84:
-		return f_test8;
+		return DF_TEST8;
 	case 0x01:
 	case 0x09:
 	case 0x11:
@@ -440,7 +489,7 @@ static dc_fn pick_modrm(const struct dc_ent *d)
 	case 0x29:
 	case 0x31:
 	case 0x39:
-		return reg ? f_alu_rm_r_r : f_alu_rm_r_m;
+		return reg ? DF_ALU_RM_R_R : DF_ALU_RM_R_M;
 	case 0x03:
 	case 0x0b:
 	case 0x13:
@@ -449,82 +498,82 @@ static dc_fn pick_modrm(const struct dc_ent *d)
 	case 0x2b:
 	case 0x33:
 	case 0x3b:
-		return reg ? f_alu_r_rm_r : f_alu_r_rm_m;
+		return reg ? DF_ALU_R_RM_R : DF_ALU_R_RM_M;
 	case 0x83:
-		return reg ? f_grp1_imm8_r : f_grp1_imm8_m;
+		return reg ? DF_GRP1_IMM8_R : DF_GRP1_IMM8_M;
 	case 0x85:
-		return reg ? f_test_r : f_test_m;
+		return reg ? DF_TEST_R : DF_TEST_M;
 	case 0x81:
-		return reg ? f_grp1_imm32_r : f_grp1_imm32_m;
+		return reg ? DF_GRP1_IMM32_R : DF_GRP1_IMM32_M;
 	case 0xc1:
 	case 0xd1:
-		return reg ? f_shift_r : f_shift_m;
+		return reg ? DF_SHIFT_R : DF_SHIFT_M;
 	case 0x88:
-		return f_mov_store8;
+		return DF_MOV_STORE8;
 	case 0x8a:
-		return f_mov_load8;
+		return DF_MOV_LOAD8;
 	case 0x89:
-		return reg ? f_mov_store_r : f_mov_store_m;
+		return reg ? DF_MOV_STORE_R : DF_MOV_STORE_M;
 	case 0x8b:
-		return reg ? f_mov_load_r : f_mov_load_m;
+		return reg ? DF_MOV_LOAD_R : DF_MOV_LOAD_M;
 	case 0x8d:
-		return reg ? NULL : f_lea;
+		return reg ? DF_GENERIC : DF_LEA;
 	case 0xc7:
-		return reg || D_REG(d) ? NULL : f_mov_imm_m;
+		return reg || D_REG(d) ? DF_GENERIC : DF_MOV_IMM_M;
 	default:
-		return NULL;
+		return DF_GENERIC;
 	}
 }
 
-static dc_fn pick_0f(const struct dc_ent *d)
+static uint8_t pick_0f(const struct dc_ent *d)
 {
 	uint8_t op2 = d->bytes.b[d->op_at + 1];
 
 	if (op2 >= 0x80 && op2 <= 0x8f)
-		return d->ea_pos ? NULL : f_jcc32;
+		return d->ea_pos ? DF_GENERIC : DF_JCC32;
 	if (D_EA_AT(d) != d->op_at + 2)
-		return NULL;
+		return DF_GENERIC;
 	switch (op2) {
 	case 0x40 ... 0x4f:
-		return f_cmov;
+		return DF_CMOV;
 	case 0x90 ... 0x9f:
-		return f_setcc;
+		return DF_SETCC;
 	case 0xaf:
-		return f_imul;
+		return DF_IMUL;
 	case 0xb6:
 	case 0xb7:
 	case 0xbe:
 	case 0xbf:
-		return f_movx;
+		return DF_MOVX;
 	default:
-		return NULL;
+		return DF_GENERIC;
 	}
 }
 
-/* A specialised handler for an entry, or NULL. */
-static dc_fn pick(const struct dc_ent *d, const struct insn *in)
+/* A specialised handler for an entry, or DF_GENERIC. */
+static uint8_t pick(const struct dc_ent *d, const struct insn *in)
 {
 	uint8_t op = d->op;
 
 	if (in->opsz != 4 || in->adsz != 4 || in->lock || in->rep)
-		return NULL;
+		return DF_GENERIC;
 	if (op == 0x0f)
 		return pick_0f(d);
 	if (d->ea_pos)
-		return D_EA_AT(d) == d->op_at + 1 ? pick_modrm(d) : NULL;
+		return D_EA_AT(d) == d->op_at + 1 ? pick_modrm(d) : DF_GENERIC;
 	switch (op) {
 	case 0x40 ... 0x47:
-		return f_inc;
+		return DF_INC;
 	case 0x48 ... 0x4f:
-		return f_dec;
+		return DF_DEC;
 	case 0x50 ... 0x57:
-		return f_push;
+		return DF_PUSH;
 	case 0x58 ... 0x5f:
-		return f_pop;
+		return DF_POP;
 	case 0x70 ... 0x7f:
-		return f_jcc8;
+		return DF_JCC8;
 	case 0xb8 ... 0xbf:
-		return f_mov_imm_r;
+		return DF_MOV_IMM_R;
 	case 0x05:
 	case 0x0d:
 	case 0x15:
@@ -533,7 +582,7 @@ static dc_fn pick(const struct dc_ent *d, const struct insn *in)
 	case 0x2d:
 	case 0x35:
 	case 0x3d:
-		return f_alu_eax_imm;
+		return DF_ALU_EAX_IMM;
 	case 0x04:
 	case 0x0c:
 	case 0x14:
@@ -542,49 +591,78 @@ static dc_fn pick(const struct dc_ent *d, const struct insn *in)
 	case 0x2c:
 	case 0x34:
 	case 0x3c:
-		return f_alu_al_imm;
+		return DF_ALU_AL_IMM;
 	case 0xa8:
 	case 0xa9:
-		return f_test_imm;
+		return DF_TEST_IMM;
 	case 0x90:
-		return f_nop;
+		return DF_NOP;
 	case 0x68:
 	case 0x6a:
-		return f_push_imm;
+		return DF_PUSH_IMM;
 	case 0xc9:
-		return f_leave;
+		return DF_LEAVE;
 	case 0xc3:
-		return f_ret;
+		return DF_RET;
 	case 0xe8:
-		return f_call32;
+		return DF_CALL32;
 	case 0xe9:
-		return f_jmp32;
+		return DF_JMP32;
 	case 0xeb:
-		return f_jmp8;
+		return DF_JMP8;
 	default:
-		return NULL;
+		return DF_GENERIC;
 	}
 }
 
-/* Entries name their handler by index: one byte instead of a pointer. */
-const dc_fn x86_dc_fns[] = {
-	NULL,		f_alu8,	       f_alu_al_imm,  f_alu_eax_imm, f_alu_r_rm_m, f_alu_r_rm_r,
-	f_alu_rm_r_m,	f_alu_rm_r_r,  f_call32,      f_cmov,	     f_dec,	   f_grp1_imm32_m,
-	f_grp1_imm32_r, f_grp1_imm8_m, f_grp1_imm8_r, f_imul,	     f_inc,	   f_jcc32,
-	f_jcc8,		f_jmp32,       f_jmp8,	      f_lea,	     f_leave,	   f_mov_imm_m,
-	f_mov_imm_r,	f_mov_load8,   f_mov_load_m,  f_mov_load_r,  f_mov_store8, f_mov_store_m,
-	f_mov_store_r,	f_movx,	       f_nop,	      f_pop,	     f_push,	   f_push_imm,
-	f_ret,		f_setcc,       f_shift_m,     f_shift_r,     f_test8,	   f_test_imm,
-	f_test_m,	f_test_r,
+const dc_fn x86_dc_fns[DF_COUNT] = {
+	[DF_ALU8] = f_alu8,
+	[DF_ALU_AL_IMM] = f_alu_al_imm,
+	[DF_ALU_EAX_IMM] = f_alu_eax_imm,
+	[DF_ALU_R_RM_M] = f_alu_r_rm_m,
+	[DF_ALU_R_RM_R] = f_alu_r_rm_r,
+	[DF_ALU_RM_R_M] = f_alu_rm_r_m,
+	[DF_ALU_RM_R_R] = f_alu_rm_r_r,
+	[DF_CALL32] = f_call32,
+	[DF_CMOV] = f_cmov,
+	[DF_DEC] = f_dec,
+	[DF_GRP1_IMM32_M] = f_grp1_imm32_m,
+	[DF_GRP1_IMM32_R] = f_grp1_imm32_r,
+	[DF_GRP1_IMM8_M] = f_grp1_imm8_m,
+	[DF_GRP1_IMM8_R] = f_grp1_imm8_r,
+	[DF_IMUL] = f_imul,
+	[DF_INC] = f_inc,
+	[DF_JCC32] = f_jcc32,
+	[DF_JCC8] = f_jcc8,
+	[DF_JMP32] = f_jmp32,
+	[DF_JMP8] = f_jmp8,
+	[DF_LEA] = f_lea,
+	[DF_LEAVE] = f_leave,
+	[DF_MOV_IMM_M] = f_mov_imm_m,
+	[DF_MOV_IMM_R] = f_mov_imm_r,
+	[DF_MOV_LOAD8] = f_mov_load8,
+	[DF_MOV_LOAD_M] = f_mov_load_m,
+	[DF_MOV_LOAD_R] = f_mov_load_r,
+	[DF_MOV_STORE8] = f_mov_store8,
+	[DF_MOV_STORE_M] = f_mov_store_m,
+	[DF_MOV_STORE_R] = f_mov_store_r,
+	[DF_MOVX] = f_movx,
+	[DF_NOP] = f_nop,
+	[DF_POP] = f_pop,
+	[DF_PUSH] = f_push,
+	[DF_PUSH_IMM] = f_push_imm,
+	[DF_RET] = f_ret,
+	[DF_SETCC] = f_setcc,
+	[DF_SHIFT_M] = f_shift_m,
+	[DF_SHIFT_R] = f_shift_r,
+	[DF_TEST8] = f_test8,
+	[DF_TEST_IMM] = f_test_imm,
+	[DF_TEST_M] = f_test_m,
+	[DF_TEST_R] = f_test_r,
 };
 
-/* Handler index for a freshly built entry; 0 keeps the generic decoder. */
+/* Handler index for a freshly built entry; DF_GENERIC keeps the generic decoder. */
 uint8_t x86_dc_pick(const struct dc_ent *d, const struct insn *in)
 {
-	dc_fn fn = pick(d, in);
-
-	for (unsigned i = 1; fn && i < sizeof(x86_dc_fns) / sizeof(x86_dc_fns[0]); i++)
-		if (x86_dc_fns[i] == fn)
-			return (uint8_t)i;
-	return 0;
+	return pick(d, in);
 }

@@ -1110,6 +1110,13 @@ void x86_step(struct x86cpu *cpu)
 		dc_replay(cpu, d);
 		return;
 	}
+	/*
+	 * A slot held by another instruction is taken over on one conflict in
+	 * eight only: two hot instructions sharing a slot then mostly run with
+	 * one of them resident instead of rebuilding each other on every pass.
+	 */
+	if (d->key && d->key != key && (++cpu->dc_conflicts & 7))
+		d = &cpu->dc_scratch;
 	cpu->ilen = 0;
 	dc_build(cpu, d, cpu->fetch_host + off, off, key);
 	return;
