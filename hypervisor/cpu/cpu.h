@@ -505,7 +505,6 @@ static inline uint32_t fetch32(struct x86cpu *cpu)
 	return lo | ((uint32_t)fetch16(cpu) << 16);
 }
 
-void x86_dc_flush(struct x86cpu *cpu);
 uint8_t x86_dc_pick(const struct dc_ent *d, const struct insn *in);
 extern const dc_fn x86_dc_fns[];
 void x86_jump(struct x86cpu *cpu, uint32_t eip);

@@ -1125,10 +1125,3 @@ uncached:
 	cpu->dmode = DC_OFF;
 	exec_one(cpu, fetch_prefixes(cpu));
 }
-
-/* Forget every cached decode. */
-void x86_dc_flush(struct x86cpu *cpu)
-{
-	for (unsigned i = 0; i < DC_SIZE; i++)
-		cpu->dc[i].key = 0;
-}
