@@ -193,6 +193,20 @@ static void take_flush(struct emu_vcpu *ev)
 		x86cpu_invalidate_phys(ev->cpu, lo, hi - lo);
 }
 
+/*
+ * After a request the device model answered: apply its TLB flushes, and end
+ * the slice early when another vCPU waits for exec_lock.  A guest spinning
+ * on a port for another vCPU (a BSP polling for its AP) makes slow progress
+ * in instructions, so a slice of EMU_BUDGET instructions could outlast the
+ * whole wait in wall time and the other vCPU would never run.
+ */
+static void after_dm_io(struct emu_vcpu *ev)
+{
+	take_flush(ev);
+	if (__atomic_load_n(&ev->e->exec_waiting, __ATOMIC_RELAXED))
+		x86cpu_kick(ev->cpu);
+}
+
 static uint8_t *dm_map_page(struct emu_vcpu *ev, uint64_t page, bool write)
 {
 	struct hv_mem *m = &ev->v->hv->mem;
@@ -236,7 +250,7 @@ static uint64_t bus_mmio_read(void *opaque, uint64_t gpa, unsigned size)
 	if (irqchip_mmio(ev->e->chip, ev->v->index, gpa, size, false, &val))
 		return val;
 	val = hv_io_mmio(ev->v, gpa, size, true, 0);
-	take_flush(ev);
+	after_dm_io(ev);
 	return val;
 }
 
@@ -247,7 +261,7 @@ static void bus_mmio_write(void *opaque, uint64_t gpa, uint64_t val, unsigned si
 	if (irqchip_mmio(ev->e->chip, ev->v->index, gpa, size, true, &val))
 		return;
 	hv_io_mmio(ev->v, gpa, size, false, val);
-	take_flush(ev);
+	after_dm_io(ev);
 }
 
 static uint32_t bus_pio_in(void *opaque, uint16_t port, unsigned size)
@@ -258,7 +272,7 @@ static uint32_t bus_pio_in(void *opaque, uint16_t port, unsigned size)
 	if (irqchip_pio(ev->e->chip, port, size, false, &val))
 		return val;
 	val = (uint32_t)hv_io_pio(ev->v, port, size, true, 0);
-	take_flush(ev);
+	after_dm_io(ev);
 	return val;
 }
 
@@ -269,7 +283,7 @@ static void bus_pio_out(void *opaque, uint16_t port, uint32_t val, unsigned size
 	if (irqchip_pio(ev->e->chip, port, size, true, &val))
 		return;
 	hv_io_pio(ev->v, port, size, false, val);
-	take_flush(ev);
+	after_dm_io(ev);
 }
 
 /* One item at a time, for buffers that are not plain RAM or ports the chip owns. */
@@ -322,7 +336,7 @@ static void bus_pio_string(void *opaque, uint16_t port, unsigned size, bool is_i
 		return;
 	}
 	hv_io_pio_string(ev->v, port, size, is_in, gpa, count, df, host);
-	take_flush(ev);
+	after_dm_io(ev);
 }
 
 static int bus_intr_pending(void *opaque)
