@@ -229,6 +229,25 @@ static uint8_t *dm_map_page(struct emu_vcpu *ev, uint64_t page, bool write)
 	return p;
 }
 
+/* A dm-mapped page may be pre-enabled for writes only when no dirty log runs. */
+static uint8_t *bus_probe_writable(void *opaque, uint64_t gpa)
+{
+	struct emu_vcpu *ev = opaque;
+	struct hv_mem *m = &ev->v->hv->mem;
+	uint64_t page = gpa & ~(HV_PAGE_SIZE - 1);
+	struct hv_map *mp;
+	uint8_t *p = NULL;
+
+	if (mem_ram_offset(m, page) != UINT64_MAX)
+		return m->ram + mem_ram_offset(m, page);
+	pthread_rwlock_rdlock(&m->maps_lock);
+	mp = mem_map_lookup(m, page);
+	if (mp && mp->host && !(mp->flags & HVM_MAP_F_READONLY) && !ev->e->dirty_cur[mp - m->maps])
+		p = mp->host + (page - mp->gpa);
+	pthread_rwlock_unlock(&m->maps_lock);
+	return p;
+}
+
 static uint8_t *bus_map_page(void *opaque, uint64_t gpa, bool write)
 {
 	struct emu_vcpu *ev = opaque;
@@ -547,6 +566,7 @@ static int emu_vcpu_create(struct hv_vcpu *v)
 	ev->bus = (struct x86_bus){
 		.opaque = ev,
 		.map_page = bus_map_page,
+		.probe_writable = bus_probe_writable,
 		.mmio_read = bus_mmio_read,
 		.mmio_write = bus_mmio_write,
 		.pio_in = bus_pio_in,

@@ -183,6 +183,14 @@ static void walk_pae(struct x86cpu *cpu, uint32_t la, bool write, bool user, str
 	w->global = (pte & PTE_G) && (cpu->cr4 & CR4_PGE);
 }
 
+/* The page's writable host mapping; a read fill only probes (no dirty log). */
+static uint8_t *writable_host(struct x86cpu *cpu, uint64_t gpa, bool write)
+{
+	if (!write && cpu->bus.probe_writable)
+		return cpu->bus.probe_writable(cpu->bus.opaque, gpa);
+	return cpu->bus.map_page(cpu->bus.opaque, gpa, true);
+}
+
 /* Translate and fill the TLB; faults with #PF. */
 static struct tlb_ent *tlb_fill(struct x86cpu *cpu, uint32_t la, bool write, bool user)
 {
@@ -204,7 +212,7 @@ static struct tlb_ent *tlb_fill(struct x86cpu *cpu, uint32_t la, bool write, boo
 	e->host = cpu->bus.map_page(cpu->bus.opaque, w.gpa, false);
 	e->vpn_r = la >> 12;
 	e->vpn_w = ~0u;
-	if (w.wr_ok && e->host && cpu->bus.map_page(cpu->bus.opaque, w.gpa, true) == e->host)
+	if (w.wr_ok && e->host && writable_host(cpu, w.gpa, write) == e->host)
 		e->vpn_w = la >> 12;
 	return e;
 }

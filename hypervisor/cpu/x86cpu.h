@@ -28,6 +28,13 @@ struct x86_bus {
 	 * for a writable mapping (NULL for ROM: writes to ROM are dropped).
 	 */
 	uint8_t *(*map_page)(void *opaque, uint64_t gpa, bool write);
+	/*
+	 * Optional: the writable mapping of the page if writing through it later
+	 * needs no bookkeeping now, else NULL.  A TLB fill for a read uses it to
+	 * pre-enable writes; without it the fill asks map_page(write=true), which
+	 * a bus that logs dirty pages (VRAM) would count as a write.
+	 */
+	uint8_t *(*probe_writable)(void *opaque, uint64_t gpa);
 	uint64_t (*mmio_read)(void *opaque, uint64_t gpa, unsigned size);
 	void (*mmio_write)(void *opaque, uint64_t gpa, uint64_t val, unsigned size);
 	uint32_t (*pio_in)(void *opaque, uint16_t port, unsigned size);

@@ -7,7 +7,8 @@
  * range is MMIO again.
  *
  * Guest (unreal mode, flat ES; machine code below):
- *   write 0x11111111 at 0xE0001000 and 0x33333333 at 0xE0003008  (dirty map)
+ *   write 0x11111111 at 0xE0001000 and 0x33333333 at 0xE0003008  (dirty map),
+ *   read 0xE0005000 (a read must not count as dirty)
  *   out 0xE1 <- 1        dm: checks memory and the dirty log
  *   out 0xE2 <- dword [0xE0100000]; dword [0xE0100000] = 0x12345678 (read-only map)
  *   out 0xE1 <- 2        dm: unmaps the dirty map
@@ -93,7 +94,18 @@ static const uint8_t guest_map[] = {
 	0x66,
 	0x89,
 	0x07, /* mov es:[edi], eax */
-	/* 3b */ 0xb0,
+	/* 3b */ 0x66,
+	0xbf,
+	0x00,
+	0x50,
+	0x00,
+	0xe0, /* mov edi, 0xe0005000 */
+	/* 41 */ 0x26,
+	0x67,
+	0x66,
+	0x8b,
+	0x07, /* mov eax, es:[edi] (a read: page 5 stays clean) */
+	/* 46 */ 0xb0,
 	0x01,
 	0xe6,
 	0xe1, /* out 0xe1, 1 */
@@ -145,18 +157,7 @@ static const uint8_t guest_map[] = {
 	/* 6c */ 0xf4,
 	0xeb,
 	0xfd, /* 1: hlt; jmp 1b */
-	/* 6f */ 0,
-	0,
-	0,
-	0,
-	0,
-	0,
-	0,
-	/* 76 */ 0,
-	0,
-	0,
-	0,
-	0,
+	/* 7a */ 0,
 	0,
 	0,
 	0,
