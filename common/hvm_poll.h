@@ -48,6 +48,23 @@ static inline void hvm_poll_relax(void)
 	sched_yield();
 }
 
+/*
+ * Spin until done(arg) or window_ns have passed since start; true when done.
+ * Static inline with a static callback: the compiler folds the call.
+ */
+static inline bool hvm_poll_spin(uint64_t start, uint32_t window_ns, bool (*done)(void *),
+				 void *arg)
+{
+	unsigned i = 0;
+
+	while (!done(arg)) {
+		hvm_poll_relax();
+		if (++i % HVM_POLL_CHECK_EVERY == 0 && hvm_poll_now() - start > window_ns)
+			return false;
+	}
+	return true;
+}
+
 /* Learn from one wait of waited_ns (from the moment spinning could start). */
 static inline void hvm_poll_update(struct hvm_poll *p, uint64_t waited_ns)
 {

@@ -293,18 +293,15 @@ static bool ioreq_pending(const struct dm_ioreq *q)
 	return false;
 }
 
+static bool ioreq_pending_cb(void *q)
+{
+	return ioreq_pending(q);
+}
+
 /* Spin up to the window for the next request; true when one came. */
 static bool ioreq_spin_once(struct dm_ioreq *q)
 {
-	uint64_t start = hvm_poll_now();
-	unsigned i = 0;
-
-	while (!ioreq_pending(q)) {
-		hvm_poll_relax();
-		if (++i % HVM_POLL_CHECK_EVERY == 0 && hvm_poll_now() - start > q->poll.window_ns)
-			return false;
-	}
-	return true;
+	return hvm_poll_spin(hvm_poll_now(), q->poll.window_ns, ioreq_pending_cb, q);
 }
 
 /*

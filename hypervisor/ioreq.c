@@ -198,18 +198,24 @@ static bool answered(struct ioreq *slot)
  * the dm can skip our eventfd.  Afterwards the flag is clear and the fence
  * orders that before wait_response's next look at the slot.
  */
+struct spin_ctx {
+	struct ioreq_prod *p;
+	struct ioreq *slot;
+};
+
+static bool spin_done(void *arg)
+{
+	const struct spin_ctx *c = arg;
+
+	return answered(c->slot) || aborted(c->p);
+}
+
 static void spin_response(struct ioreq_prod *p, unsigned vcpu, struct ioreq *slot, uint64_t start)
 {
-	uint32_t window = p->poll[vcpu].window_ns;
-	unsigned i = 0;
+	struct spin_ctx c = { p, slot };
 
-	while (!answered(slot) && !aborted(p)) {
-		hvm_poll_relax();
-		if (++i % HVM_POLL_CHECK_EVERY == 0 && hvm_poll_now() - start > window) {
-			__atomic_fetch_add(&p->spin_misses, 1, __ATOMIC_RELAXED);
-			break;
-		}
-	}
+	if (!hvm_poll_spin(start, p->poll[vcpu].window_ns, spin_done, &c))
+		__atomic_fetch_add(&p->spin_misses, 1, __ATOMIC_RELAXED);
 	__atomic_fetch_add(&p->spins, 1, __ATOMIC_RELAXED);
 	set_vcpu_polling(p, vcpu, 0);
 }
