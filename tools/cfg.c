@@ -27,6 +27,7 @@ struct lexer {
 	int line;
 	char *err;
 	size_t errlen;
+	const char *key; /* the setting whose value is being read, for errors */
 };
 
 static int lex_error(struct lexer *lx, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -39,7 +40,10 @@ static int lex_error(struct lexer *lx, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	snprintf(lx->err, lx->errlen, "%s:%d: %s", lx->fname, lx->line, msg);
+	if (lx->key)
+		snprintf(lx->err, lx->errlen, "%s:%d: %s: %s", lx->fname, lx->line, lx->key, msg);
+	else
+		snprintf(lx->err, lx->errlen, "%s:%d: %s", lx->fname, lx->line, msg);
 	return -EINVAL;
 }
 
@@ -280,7 +284,9 @@ static int parse_setting(struct cfg *c, struct lexer *lx)
 	}
 	lx->p++;
 	skip_space(lx, false);
+	lx->key = key;
 	r = lex_value(lx, &v);
+	lx->key = NULL;
 	if (!r)
 		r = cfg_add(c, key, &v, lx->fname, line);
 	if (r) {

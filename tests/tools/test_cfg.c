@@ -194,24 +194,25 @@ static void test_defaults_and_overrides(void)
 
 static void test_syntax_errors(void)
 {
-	expect_error("name = 'a\n", "guest.cfg:1: unterminated string");
-	expect_error("name = \"a'\n", "guest.cfg:1: unterminated string");
-	expect_error("\n\nname = a\n", "guest.cfg:3: expected a quoted string, a number or a "
+	expect_error("name = 'a\n", "guest.cfg:1: name: unterminated string");
+	expect_error("name = \"a'\n", "guest.cfg:1: name: unterminated string");
+	expect_error("\n\nname = a\n", "guest.cfg:3: name: expected a quoted string, a number or a "
 				       "[list]");
 	expect_error("memory 12\n", "guest.cfg:1: expected '=' after 'memory'");
 	expect_error("= 5\n", "guest.cfg:1: expected a setting name");
 	expect_error("memory = 12 13\n", "guest.cfg:1: unexpected text after the value");
-	expect_error("memory = 12abc\n", "guest.cfg:1: malformed number");
-	expect_error("memory = 0x\n", "guest.cfg:1: malformed number");
-	expect_error("memory = 012\n", "guest.cfg:1: malformed number (leading zero)");
-	expect_error("memory = 99999999999999999999\n", "guest.cfg:1: number out of range");
-	expect_error("disk = [ 'a'\n", "guest.cfg:2: list not closed with ']'");
-	expect_error("disk = [ 'a' 'b' ]\n", "guest.cfg:1: expected ',' or ']' in list");
-	expect_error("disk = [ [ 'a' ] ]\n", "guest.cfg:1: expected a quoted string, a number or a "
+	expect_error("memory = 12abc\n", "guest.cfg:1: memory: malformed number");
+	expect_error("memory = 0x\n", "guest.cfg:1: memory: malformed number");
+	expect_error("memory = 012\n", "guest.cfg:1: memory: malformed number (leading zero)");
+	expect_error("memory = 99999999999999999999\n", "guest.cfg:1: memory: number out of range");
+	expect_error("disk = [ 'a'\n", "guest.cfg:2: disk: list not closed with ']'");
+	expect_error("disk = [ 'a' 'b' ]\n", "guest.cfg:1: disk: expected ',' or ']' in list");
+	expect_error("disk = [ [ 'a' ] ]\n", "guest.cfg:1: disk: expected a quoted string, a "
+					     "number or a "
 					     "[list]");
-	expect_error("disk = [ ,]\n", "guest.cfg:1: expected a quoted string, a number or a "
+	expect_error("disk = [ ,]\n", "guest.cfg:1: disk: expected a quoted string, a number or a "
 				      "[list]");
-	expect_error("memory = 1.5\n", "guest.cfg:1: malformed number");
+	expect_error("memory = 1.5\n", "guest.cfg:1: memory: malformed number");
 }
 
 static void test_value_errors(void)
