@@ -35,7 +35,11 @@
 #define EMU_BUDGET 200000	 /* instructions per x86cpu_run(): bounds kick latency */
 #define EMU_HANDOFF_SPINS 100000 /* bound on yielding to a waiting vCPU */
 #define EMU_MAX_RETIRED 256
-#define EMU_HLT_MAX_NS 50000000ull /* re-check at least every 50 ms while halted */
+#define EMU_HLT_MAX_NS 50000000ull  /* re-check at least every 50 ms while halted */
+#define EMU_EXEC_WAIT_NS 3000000ull /* longest wait for exec_lock before kicking its holder */
+#define EMU_EXEC_POLL_NS 250000ull  /* a waiter re-checks for interrupts this often */
+#define EMU_MIN_SLICE_NS 250000ull  /* an interrupt elsewhere cuts a slice no shorter */
+#define EMU_KICK_RETRIES 4 /* kicks that only meant "interrupt pending", see emu_run_slice */
 
 struct emu_vcpu {
 	unsigned slice_seed; /* slice-length jitter (emu_run_slice) */
@@ -82,8 +86,10 @@ struct emu_be {
 	 * x86cpu_run(); halted vCPUs sleep without it.
 	 */
 	pthread_mutex_t exec_lock;
-	unsigned exec_waiting; /* vCPUs blocked on exec_lock */
-	unsigned exec_gen;     /* bumped by every acquisition */
+	unsigned exec_waiting;	     /* vCPUs blocked on exec_lock */
+	unsigned exec_gen;	     /* bumped by every acquisition */
+	struct emu_vcpu *exec_owner; /* holder of exec_lock, NULL when free (atomic) */
+	uint64_t exec_since;	     /* when the holder took it (atomic) */
 };
 
 static uint64_t emu_now(void *opaque)
@@ -653,23 +659,76 @@ static void sleep_vcpu(struct emu_vcpu *ev, bool need_intr, uint64_t max_ns)
 	pthread_mutex_unlock(&ev->lock);
 }
 
+/* Anything a kick asks the vCPU thread to handle outside guest code. */
+static bool wants_exit(struct emu_vcpu *ev)
+{
+	struct hv *hv = ev->v->hv;
+
+	return hv_stopping(hv) || __atomic_load_n(&hv->paused, __ATOMIC_SEQ_CST) ||
+	       __atomic_load_n(&ev->init_req, __ATOMIC_SEQ_CST) ||
+	       __atomic_load_n(&ev->sipi_req, __ATOMIC_SEQ_CST) ||
+	       __atomic_load_n(&ev->nmi_req, __ATOMIC_SEQ_CST) ||
+	       __atomic_load_n(&ev->flush_req, __ATOMIC_SEQ_CST);
+}
+
+/*
+ * Take exec_lock.  A slice can last milliseconds, longer than a guest's
+ * timer tick, and ticks that pile up behind it are lost (Linux then finds
+ * its TSC "unstable" against jiffies, and a 6.1 kernel can hang bringing up
+ * an AP when that happens mid-way).  So a waiter with an interrupt to take
+ * ends the holder's slice once that has run EMU_MIN_SLICE_NS, and any
+ * waiter does after EMU_EXEC_WAIT_NS.
+ */
+static void exec_lock(struct emu_vcpu *ev)
+{
+	struct emu_be *e = ev->e;
+	uint64_t start = hv_now_ns(), now = start;
+
+	__atomic_fetch_add(&e->exec_waiting, 1, __ATOMIC_SEQ_CST);
+	while (pthread_mutex_trylock(&e->exec_lock)) {
+		uint64_t held = now - __atomic_load_n(&e->exec_since, __ATOMIC_ACQUIRE);
+		uint64_t until = now + EMU_EXEC_POLL_NS;
+		struct timespec ts = { .tv_sec = (time_t)(until / 1000000000ull),
+				       .tv_nsec = (long)(until % 1000000000ull) };
+
+		if (now - start >= EMU_EXEC_WAIT_NS ||
+		    (held >= EMU_MIN_SLICE_NS && irqchip_pending(e->chip, ev->v->index) >= 0)) {
+			struct emu_vcpu *owner = __atomic_load_n(&e->exec_owner, __ATOMIC_ACQUIRE);
+
+			if (owner)
+				x86cpu_kick(owner->cpu);
+			pthread_mutex_lock(&e->exec_lock);
+			break;
+		}
+		if (!pthread_mutex_clocklock(&e->exec_lock, CLOCK_MONOTONIC, &ts))
+			break;
+		now = hv_now_ns();
+	}
+	__atomic_fetch_sub(&e->exec_waiting, 1, __ATOMIC_SEQ_CST);
+	__atomic_store_n(&e->exec_owner, ev, __ATOMIC_RELEASE);
+	__atomic_store_n(&e->exec_since, hv_now_ns(), __ATOMIC_RELEASE);
+}
+
 /*
  * One slice of guest code; serialized against the other vCPUs (see
  * exec_lock).  Mutexes are not fair, so a vCPU that releases the lock while
  * another waits does not run again until that one has had its turn: a BSP
  * spinning for an AP would otherwise starve it.
+ *
+ * A vCPU kicked while it waited (an interrupt for it arrived) would find
+ * the kick at its first instruction boundary and give its turn away without
+ * running; such a kick has done its job once the lock is ours, so the slice
+ * runs unless something else (pause, INIT, a flush) wants the thread.
  */
 static enum x86_exit emu_run_slice(struct emu_vcpu *ev)
 {
 	struct emu_be *e = ev->e;
 	enum x86_exit r;
-	unsigned gen, spins;
+	unsigned gen, spins, budget;
 
 	if (e->hv->cfg.nr_vcpus == 1)
 		return x86cpu_run(ev->cpu, EMU_BUDGET);
-	__atomic_fetch_add(&e->exec_waiting, 1, __ATOMIC_SEQ_CST);
-	pthread_mutex_lock(&e->exec_lock);
-	__atomic_fetch_sub(&e->exec_waiting, 1, __ATOMIC_SEQ_CST);
+	exec_lock(ev);
 	gen = __atomic_add_fetch(&e->exec_gen, 1, __ATOMIC_SEQ_CST);
 	/*
 	 * Jitter the slice length: with a fixed budget a guest spin loop whose
@@ -677,7 +736,15 @@ static enum x86_exit emu_run_slice(struct emu_vcpu *ev)
 	 * SeaBIOS's BSP always holding its SMP lock when the AP gets to run.
 	 */
 	ev->slice_seed = ev->slice_seed * 1103515245u + 12345u;
-	r = x86cpu_run(ev->cpu, EMU_BUDGET - ((ev->slice_seed >> 16) % 4099));
+	budget = EMU_BUDGET - ((ev->slice_seed >> 16) % 4099);
+	for (unsigned tries = 0; tries < EMU_KICK_RETRIES; tries++) {
+		uint64_t before = x86cpu_icount(ev->cpu);
+
+		r = x86cpu_run(ev->cpu, budget);
+		if (r != X86_EXIT_KICK || x86cpu_icount(ev->cpu) != before || wants_exit(ev))
+			break;
+	}
+	__atomic_store_n(&e->exec_owner, NULL, __ATOMIC_RELEASE);
 	pthread_mutex_unlock(&e->exec_lock);
 	for (spins = 0;
 	     spins < EMU_HANDOFF_SPINS && __atomic_load_n(&e->exec_waiting, __ATOMIC_SEQ_CST) &&

@@ -71,6 +71,15 @@ enum lapic_reg {
  */
 #define LAPIC_MIN_PERIOD_NS 50000ull
 
+/*
+ * Periodic expiries that found the previous timer interrupt still pending
+ * are delivered later, one per EOI of the timer vector, as Xen's default
+ * timer_mode (no_delay_for_missed_ticks) does: a guest that counts ticks
+ * (Linux's periodic tick adds one jiffy per interrupt) keeps time while its
+ * vCPU waits for a host CPU.  At most this many wait.
+ */
+#define LAPIC_MAX_MISSED 1000u
+
 static const uint32_t lvt_writable[LVT_NR] = {
 	[LVT_TIMER] = 0x000300ff, /* vector, mask, periodic (no TSC deadline) */
 	[LVT_THERMAL] = 0x000107ff, [LVT_PERF] = 0x000107ff,
@@ -290,17 +299,39 @@ static uint32_t timer_current(const struct lapic *l, uint64_t now)
 	return ticks >= l->tmict ? 0 : l->tmict - ticks;
 }
 
+/* `n` periodic expiries: raise one if the last was taken, keep the rest for later. */
+static void timer_periodic_fire(struct lapic *l, uint64_t n)
+{
+	uint32_t lvt = l->lvt[LVT_TIMER];
+
+	if (lvt & LVT_MASKED) {
+		l->t_missed = 0;
+		return;
+	}
+	if (!apic_vec_test(l->irr, lvt & 0xff)) {
+		local_fixed(l, LVT_TIMER);
+		n--;
+	}
+	l->t_missed = n >= LAPIC_MAX_MISSED - l->t_missed ? LAPIC_MAX_MISSED
+							  : l->t_missed + (uint32_t)n;
+}
+
 uint64_t lapic_timer_run(struct lapic *l, uint64_t now)
 {
+	uint64_t period, due = l->t_next;
+
 	if (!l->t_running || now < l->t_next)
 		return l->t_next;
-	local_fixed(l, LVT_TIMER);
 	if (!timer_periodic(l)) {
+		local_fixed(l, LVT_TIMER);
 		/* One-shot: the count stays at zero until the next TMICT write. */
 		l->t_running = false;
 		l->t_next = UINT64_MAX;
 		return l->t_next;
 	}
+	period = (uint64_t)l->tmict * timer_divisor(l);
+	/* Periods below the clamp are coalesced, not counted as missed. */
+	timer_periodic_fire(l, period < LAPIC_MIN_PERIOD_NS ? 1 : 1 + (now - due) / period);
 	timer_schedule(l, now);
 	if (l->t_next < now + LAPIC_MIN_PERIOD_NS)
 		l->t_next = now + LAPIC_MIN_PERIOD_NS;
@@ -312,6 +343,7 @@ static void timer_start(struct lapic *l, uint32_t count, uint64_t now)
 	l->tmict = count;
 	l->t_base = now;
 	l->t_ticks0 = 0;
+	l->t_missed = 0;
 	l->t_running = count != 0;
 	timer_schedule(l, now);
 	timer_armed(l);
@@ -351,6 +383,7 @@ static void reset_regs(struct lapic *l)
 	l->t_base = 0;
 	l->t_ticks0 = 0;
 	l->t_next = UINT64_MAX;
+	l->t_missed = 0;
 }
 
 void lapic_reset(struct lapic *l)
@@ -408,6 +441,12 @@ static void do_eoi(struct lapic *l)
 	apic_vec_clear(l->isr, v);
 	if (apic_vec_test(l->tmr, v) && l->ops && l->ops->eoi_broadcast)
 		l->ops->eoi_broadcast(l->opaque, v);
+	/* The guest has taken a timer tick: the next missed one follows. */
+	if (l->t_missed && l->t_running && timer_periodic(l) &&
+	    v == (int)(l->lvt[LVT_TIMER] & 0xff) && !apic_vec_test(l->irr, v)) {
+		l->t_missed--;
+		local_fixed(l, LVT_TIMER);
+	}
 	notify(l);
 }
 
@@ -453,6 +492,8 @@ static void write_lvt(struct lapic *l, unsigned idx, uint32_t val, uint64_t now)
 		val |= LVT_MASKED; /* mask bits cannot be cleared while disabled */
 	/* Keep the read-only remote IRR bit of LINT0/LINT1. */
 	l->lvt[idx] = val | (old & ~lvt_writable[idx] & (1u << 14));
+	if (idx == LVT_TIMER && ((old ^ val) & (LVT_TIMER_PERIODIC | LVT_MASKED)))
+		l->t_missed = 0;
 	if (idx == LVT_TIMER && ((old ^ val) & LVT_TIMER_PERIODIC)) {
 		timer_schedule(l, now);
 		timer_armed(l);

@@ -57,6 +57,7 @@ struct lapic {
 	/* Timer: ticks counted = t_ticks0 + (now - t_base) / divisor. */
 	bool t_running;
 	uint64_t t_base, t_ticks0, t_next;
+	uint32_t t_missed; /* periodic expiries still to deliver (lapic_timer_run) */
 	const struct lapic_ops *ops;
 	void *opaque;
 };

@@ -225,15 +225,68 @@ static void test_timer_periodic(void)
 	CHECK_EQ(irqchip_next_deadline(f.chip), f.now + 249000);
 	f.now += 49000;
 	CHECK_EQ(lapic_rd(&f, 1, TMCCT), 200000);
-	/* Late timer processing coalesces missed periods into one interrupt. */
+	/*
+	 * Late timer processing (the first expiry 249000 ns on, then every
+	 * 250000 ns up to 2549000: ten periods) delivers all of them, one per
+	 * EOI, like Xen's no_delay_for_missed_ticks.
+	 */
 	irqchip_run_timers(f.chip, f.now + 10 * 250000);
-	CHECK_EQ(take(&f, 1), 0xef);
-	lapic_wr(&f, 1, EOI, 0);
+	fired = 0;
+	for (unsigned k = 0; k < 20 && take(&f, 1) == 0xef; k++) {
+		fired++;
+		lapic_wr(&f, 1, EOI, 0);
+	}
+	CHECK_EQ(fired, 10);
 	CHECK_EQ(take(&f, 1), -1);
 	/* A 1-tick periodic timer is rate limited: the caller never spins. */
 	lapic_wr(&f, 1, TMICT, 1);
 	next = irqchip_run_timers(f.chip, f.now + 10);
 	CHECK(next >= f.now + 10 + 50000);
+	fake_fini(&f);
+}
+
+/* Expiries while the last tick is still pending wait, are capped, and masking drops them. */
+static void test_timer_catchup(void)
+{
+	struct fake f;
+	uint64_t next;
+	unsigned fired = 0;
+
+	fake_init(&f, 1);
+	pit_quiet(&f);
+	lapic_enable(&f, 0);
+	lapic_wr(&f, 0, TDCR, 0xb);		    /* divide by 1 */
+	lapic_wr(&f, 0, LVT_TIMER, 0x20000 | 0x40); /* periodic, vector 0x40 */
+	lapic_wr(&f, 0, TMICT, 100000);		    /* 100 us */
+	/* Five expiries on time, but the CPU takes none of them. */
+	for (unsigned k = 0; k < 5; k++) {
+		next = irqchip_next_deadline(f.chip);
+		f.now = next;
+		irqchip_run_timers(f.chip, next);
+	}
+	CHECK(vec_bit(&f, 0, IRR, 0x40));
+	for (unsigned k = 0; k < 10 && take(&f, 0) == 0x40; k++) {
+		fired++;
+		/* Nothing new is raised before the EOI. */
+		CHECK(!vec_bit(&f, 0, IRR, 0x40));
+		lapic_wr(&f, 0, EOI, 0);
+	}
+	CHECK_EQ(fired, 5);
+	/* A stall of ten seconds queues at most 1000 ticks. */
+	irqchip_run_timers(f.chip, f.now + 10000000000ull);
+	fired = 0;
+	for (unsigned k = 0; k < 2000 && take(&f, 0) == 0x40; k++) {
+		fired++;
+		lapic_wr(&f, 0, EOI, 0);
+	}
+	CHECK_EQ(fired, 1001);
+	/* Masking the timer drops the backlog. */
+	f.now += 10000000000ull;
+	irqchip_run_timers(f.chip, f.now + 1000000);
+	CHECK_EQ(take(&f, 0), 0x40);
+	lapic_wr(&f, 0, LVT_TIMER, 0x30000 | 0x40);
+	lapic_wr(&f, 0, EOI, 0);
+	CHECK_EQ(take(&f, 0), -1);
 	fake_fini(&f);
 }
 
@@ -384,6 +437,7 @@ int main(void)
 	test_priority_eoi();
 	test_timer_oneshot();
 	test_timer_periodic();
+	test_timer_catchup();
 	test_ipis();
 	test_init_sipi();
 	test_hostile();
