@@ -39,11 +39,10 @@ Two more transcripts come from the same helpers:
 Usage: cirrus-record.py [--check] [NAME...]   (NAME: blit, lfb, rops, cve; default
 all; --check: compare instead of writing)
 """
-import os
-import subprocess
 import sys
 
-HERE = os.path.dirname(os.path.abspath(__file__))
+import qtest_record as qr
+
 QEMU = ["qemu-system-x86_64", "-machine", "pc", "-accel", "tcg", "-S", "-nodefaults",
         "-display", "none", "-m", "64", "-vga", "cirrus", "-qtest", "stdio",
         "-qtest-log", "none"]
@@ -351,50 +350,31 @@ PLANS = {"blit": ("cirrus_blit.qtest", plan, ""),
          "cve": ("cirrus-cve.qtest", plan_cve, "")}
 
 
+def retrace(req):
+    """The retrace status follows the clock: any value."""
+    return "OK 0x[0-9a-f]{4}" if req == "inb 0x3da" else None
+
+
 def record(reqs):
-    p = subprocess.Popen(QEMU, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
-                         bufsize=1)
-    lines = ["# recorded with: " + " ".join(QEMU) + " (tests/harness/scripts/cirrus-record.py)",
-             "#! dm-args: -M none -device i440fx -device cirrus",
-             "#! qemu-args: -vga cirrus"]
-    try:
-        for r in reqs:
-            if r.startswith("#"):
-                lines.append(r)
-                continue
-            p.stdin.write(r + "\n")
-            p.stdin.flush()
-            while True:
-                reply = p.stdout.readline().rstrip("\n")
-                if not reply.startswith("IRQ "):
-                    break
-            if r == "inb 0x3da":  # retrace status follows the clock: any value
-                lines += ["> " + r, "<~ OK 0x[0-9a-f]{4}"]
-                continue
-            lines += ["> " + r, "< " + reply]
-    finally:
-        p.kill()
-        p.wait()
-    return lines
+    headers = ["# recorded with: " + " ".join(QEMU) + " (tests/harness/scripts/cirrus-record.py)",
+               "#! dm-args: -M none -device i440fx -device cirrus",
+               "#! qemu-args: -vga cirrus"]
+    return qr.record(QEMU, reqs, headers, retrace)
+
+
+def recorded(fn):
+    seed[0] = 2026  # every plan starts from the same pseudo-random bytes
+    return record(fn())
 
 
 def main():
     args = [a for a in sys.argv[1:] if not a.startswith("--")]
-    rc = 0
+    scripts = {}
     for name in args or list(PLANS):
         fname, fn, _ = PLANS[name]
-        seed[0] = 2026
-        text = "\n".join(record(fn())) + "\n"
-        path = os.path.join(HERE, fname)
-        if "--check" in sys.argv[1:]:
-            with open(path) as f:
-                if f.read() != text:
-                    print("differs from QEMU: " + fname)
-                    rc = 1
-            continue
-        with open(path, "w") as f:
-            f.write(text)
-    return rc
+        scripts[fname] = lambda fn=fn: recorded(fn)
+    return qr.main(scripts)
+
 
 
 if __name__ == "__main__":

@@ -18,11 +18,10 @@ the data port (QEMU rejects them as invalid accesses).
 
 Usage: fwcfg-record.py [--check]   (--check: compare instead of writing)
 """
-import os
-import subprocess
 import sys
 
-HERE = os.path.dirname(os.path.abspath(__file__))
+import qtest_record as qr
+
 QEMU = ["qemu-system-x86_64", "-machine", "pc", "-accel", "tcg", "-S", "-nodefaults",
         "-display", "none", "-m", "128", "-qtest", "stdio", "-qtest-log", "none"]
 
@@ -86,40 +85,12 @@ def dma():
 SCRIPTS = {"fwcfg_ports.qtest": ports, "fwcfg_dma.qtest": dma}
 
 
-def record(reqs):
-    p = subprocess.Popen(QEMU, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
-                         bufsize=1)
-    lines = ["# recorded with: " + " ".join(QEMU) + " (tests/harness/scripts/fwcfg-record.py)",
-             "#! dm-args: -M none -device fw_cfg"]
-    for r in reqs:
-        if r.startswith("#"):
-            lines.append(r)
-            continue
-        p.stdin.write(r + "\n")
-        p.stdin.flush()
-        while True:
-            reply = p.stdout.readline().rstrip("\n")
-            if not reply.startswith("IRQ"):
-                break
-        lines += ["> " + r, "< " + reply]
-    p.kill()
-    p.wait()
-    return "\n".join(lines) + "\n"
-
-
 def main():
-    check = "--check" in sys.argv[1:]
-    bad = 0
-    for name, fn in SCRIPTS.items():
-        text = record(fn())
-        path = os.path.join(HERE, name)
-        if check:
-            if open(path).read() != text:
-                print("differs: " + name)
-                bad = 1
-        else:
-            open(path, "w").write(text)
-    return bad
+    headers = ["# recorded with: " + " ".join(QEMU) + " (tests/harness/scripts/fwcfg-record.py)",
+               "#! dm-args: -M none -device fw_cfg"]
+    return qr.main({name: lambda fn=fn: qr.record(QEMU, fn(), headers)
+                    for name, fn in SCRIPTS.items()})
+
 
 
 if __name__ == "__main__":

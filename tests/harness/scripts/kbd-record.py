@@ -20,11 +20,10 @@ the machine.  After the self test every command byte written keeps bit 2.
 
 Usage: kbd-record.py [--check]   (--check: compare instead of writing)
 """
-import os
-import subprocess
 import sys
 
-HERE = os.path.dirname(os.path.abspath(__file__))
+import qtest_record as qr
+
 QEMU = ["qemu-system-x86_64", "-machine", "pc", "-accel", "tcg", "-S", "-nodefaults",
         "-display", "none", "-m", "64", "-qtest", "stdio", "-qtest-log", "none"]
 
@@ -142,42 +141,11 @@ SCRIPTS = {
 }
 
 
-def record(reqs):
-    p = subprocess.Popen(QEMU, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, bufsize=1)
-    lines = ["# recorded with: " + " ".join(QEMU)] + HEADERS
-    try:
-        for r in reqs:
-            if r.startswith("#"):
-                lines.append(r)
-                continue
-            p.stdin.write(r + "\n")
-            p.stdin.flush()
-            while True:
-                reply = p.stdout.readline().rstrip("\n")
-                if not reply.startswith("IRQ "):
-                    break
-            lines += ["> " + r, "< " + reply]
-    finally:
-        p.kill()
-        p.wait()
-    return lines
-
-
 def main():
-    check = "--check" in sys.argv[1:]
-    bad = 0
-    for name, plan in SCRIPTS.items():
-        text = "\n".join(record(plan())) + "\n"
-        path = os.path.join(HERE, name)
-        if check:
-            with open(path) as f:
-                if f.read() != text:
-                    print("differs from QEMU: " + name)
-                    bad = 1
-        else:
-            with open(path, "w") as f:
-                f.write(text)
-    return bad
+    headers = ["# recorded with: " + " ".join(QEMU)] + HEADERS
+    return qr.main({name: lambda fn=fn: qr.record(QEMU, fn(), headers)
+                    for name, fn in SCRIPTS.items()})
+
 
 
 if __name__ == "__main__":

@@ -28,11 +28,10 @@ setup, so its replies are computed (see the comments in that file).
 
 Usage: pci-record.py [--check]   (--check: compare instead of writing)
 """
-import os
-import subprocess
 import sys
 
-HERE = os.path.dirname(os.path.abspath(__file__))
+import qtest_record as qr
+
 QEMU = ["qemu-system-x86_64", "-machine", "MACHINE", "-accel", "tcg", "-S", "-nodefaults",
         "-display", "none", "-m", "64", "-qtest", "stdio", "-qtest-log", "none"]
 
@@ -132,45 +131,18 @@ SCRIPTS = {
 
 def record(machine, reqs):
     argv = [machine if a == "MACHINE" else a for a in QEMU]
-    p = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, bufsize=1)
     # Headers for replay.py: hvmdm builds exactly these functions (whatever
     # -M pc holds), and the differential run uses the same QEMU machine.
-    lines = ["# recorded with: " + " ".join(argv),
-             "#! dm-args: -M none -device i440fx -device piix3 -device piix4-pm",
-             "#! qemu-machine: " + machine]
-    try:
-        for r in reqs:
-            if r.startswith("#"):
-                lines.append(r)
-                continue
-            p.stdin.write(r + "\n")
-            p.stdin.flush()
-            while True:
-                reply = p.stdout.readline().rstrip("\n")
-                if not reply.startswith("IRQ "):
-                    break
-            lines += ["> " + r, "< " + reply]
-    finally:
-        p.kill()
-        p.wait()
-    return lines
+    headers = ["# recorded with: " + " ".join(argv),
+               "#! dm-args: -M none -device i440fx -device piix3 -device piix4-pm",
+               "#! qemu-machine: " + machine]
+    return qr.record(argv, reqs, headers)
 
 
 def main():
-    check = "--check" in sys.argv[1:]
-    bad = 0
-    for name, (machine, plan) in SCRIPTS.items():
-        text = "\n".join(record(machine, plan())) + "\n"
-        path = os.path.join(HERE, name)
-        if check:
-            with open(path) as f:
-                if f.read() != text:
-                    print("differs from QEMU: " + name)
-                    bad = 1
-        else:
-            with open(path, "w") as f:
-                f.write(text)
-    return bad
+    return qr.main({name: lambda m=machine, fn=plan: record(m, fn())
+                    for name, (machine, plan) in SCRIPTS.items()})
+
 
 
 if __name__ == "__main__":

@@ -21,11 +21,10 @@ Requests avoid what depends on time or differs on purpose:
 
 Usage: rtc-record.py [--check]   (--check: compare instead of writing)
 """
-import os
-import subprocess
 import sys
 
-HERE = os.path.dirname(os.path.abspath(__file__))
+import qtest_record as qr
+
 QEMU = ["qemu-system-x86_64", "-machine", "pc", "-accel", "tcg", "-S", "-nodefaults",
         "-display", "none", "-m", "128", "-qtest", "stdio", "-qtest-log", "none"]
 SKIP = {0x2e, 0x2f} | {0x12, 0x19, 0x1a, 0x39} | set(range(0x1b, 0x2e)) | set(range(0x32, 0x33))
@@ -76,40 +75,12 @@ def regs():
 SCRIPTS = {"rtc_cmos.qtest": nvram, "rtc_regs.qtest": regs}
 
 
-def record(reqs):
-    p = subprocess.Popen(QEMU, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
-                         bufsize=1)
-    lines = ["# recorded with: " + " ".join(QEMU) + " (tests/harness/scripts/rtc-record.py)",
-             "#! dm-args: -M none -device rtc"]
-    for r in reqs:
-        if r.startswith("#"):
-            lines.append(r)
-            continue
-        p.stdin.write(r + "\n")
-        p.stdin.flush()
-        while True:
-            reply = p.stdout.readline().rstrip("\n")
-            if not reply.startswith("IRQ"):
-                break
-        lines += ["> " + r, "< " + reply]
-    p.kill()
-    p.wait()
-    return "\n".join(lines) + "\n"
-
-
 def main():
-    check = "--check" in sys.argv[1:]
-    bad = 0
-    for name, fn in SCRIPTS.items():
-        text = record(fn())
-        path = os.path.join(HERE, name)
-        if check:
-            if open(path).read() != text:
-                print("differs: " + name)
-                bad = 1
-        else:
-            open(path, "w").write(text)
-    return bad
+    headers = ["# recorded with: " + " ".join(QEMU) + " (tests/harness/scripts/rtc-record.py)",
+               "#! dm-args: -M none -device rtc"]
+    return qr.main({name: lambda fn=fn: qr.record(QEMU, fn(), headers)
+                    for name, fn in SCRIPTS.items()})
+
 
 
 if __name__ == "__main__":

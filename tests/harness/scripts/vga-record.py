@@ -28,11 +28,10 @@ and each reply is recorded; the harness replays them against hvmdm
 
 Usage: vga-record.py [--check] [--dm HVMDM-QTEST] [vbe|vga...]
 """
-import os
-import subprocess
 import sys
 
-HERE = os.path.dirname(os.path.abspath(__file__))
+import qtest_record as qr
+
 QEMU = ["qemu-system-x86_64", "-machine", "pc", "-accel", "tcg", "-S", "-nodefaults",
         "-display", "none", "-m", "64", "-vga", "std", "-global", "VGA.vgamem_mb=16",
         "-qtest", "stdio", "-qtest-log", "none"]
@@ -148,38 +147,23 @@ PLANS = {"vbe": ("vbe-cve.qtest", plan_vbe, True), "vga": ("vga-cve.qtest", plan
 DM_ARGS = ["-M", "none", "-device", "i440fx", "-device", "stdvga,vram=16"]
 
 
+def retrace(req):
+    """The retrace status follows the clock: any value."""
+    return "OK 0x[0-9a-f]{4}" if req == "inb 0x3da" else None
+
+
 def record(reqs, own):
     if own:
         cmd = [own, "--qtest", "stdio", "--"] + DM_ARGS
-        lines = ["# recorded with: hvmdm-qtest -- " + " ".join(DM_ARGS) +
-                 " (tests/harness/scripts/vga-record.py; see there why not QEMU)",
-                 "#! qemu: no"]
+        headers = ["# recorded with: hvmdm-qtest -- " + " ".join(DM_ARGS) +
+                   " (tests/harness/scripts/vga-record.py; see there why not QEMU)",
+                   "#! qemu: no"]
     else:
         cmd = QEMU
-        lines = ["# recorded with: " + " ".join(QEMU) + " (tests/harness/scripts/vga-record.py)",
-                 "#! qemu-args: -vga std -global VGA.vgamem_mb=16"]
-    lines.append("#! dm-args: " + " ".join(DM_ARGS))
-    p = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                         stderr=subprocess.DEVNULL, text=True, bufsize=1)
-    try:
-        for r in reqs:
-            if r.startswith("#"):
-                lines.append(r)
-                continue
-            p.stdin.write(r + "\n")
-            p.stdin.flush()
-            while True:
-                reply = p.stdout.readline().rstrip("\n")
-                if not reply.startswith("IRQ "):
-                    break
-            if r == "inb 0x3da":  # retrace status follows the clock: any value
-                lines += ["> " + r, "<~ OK 0x[0-9a-f]{4}"]
-                continue
-            lines += ["> " + r, "< " + reply]
-    finally:
-        p.kill()
-        p.wait()
-    return lines
+        headers = ["# recorded with: " + " ".join(QEMU) + " (tests/harness/scripts/vga-record.py)",
+                   "#! qemu-args: -vga std -global VGA.vgamem_mb=16"]
+    headers.append("#! dm-args: " + " ".join(DM_ARGS))
+    return qr.record(cmd, reqs, headers, retrace)
 
 
 def main():
@@ -191,23 +175,16 @@ def main():
         del argv[i:i + 2]
     args = [a for a in argv if not a.startswith("--")]
     rc = 0
+    scripts = {}
     for name in args or list(PLANS):
         fname, fn, own = PLANS[name]
         if own and not dm:
             print("%s is recorded from hvmdm: give --dm PATH-TO-hvmdm-qtest" % fname)
             rc = 1
             continue
-        text = "\n".join(record(fn(), dm if own else None)) + "\n"
-        path = os.path.join(HERE, fname)
-        if "--check" in sys.argv[1:]:
-            with open(path) as f:
-                if f.read() != text:
-                    print("differs from QEMU: " + fname)
-                    rc = 1
-            continue
-        with open(path, "w") as f:
-            f.write(text)
-    return rc
+        scripts[fname] = lambda fn=fn, own=own: record(fn(), dm if own else None)
+    return qr.main(scripts) or rc
+
 
 
 if __name__ == "__main__":
