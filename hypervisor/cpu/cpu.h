@@ -144,9 +144,6 @@ struct tlb_ent {
 #define DC_SIZE (1u << DC_BITS)
 #define DC_NOREG 8 /* gpr[8] is always 0: the missing base or index */
 
-struct dc_ent;
-typedef void (*dc_fn)(struct x86cpu *cpu, const struct dc_ent *d);
-
 /*
  * 32 bytes, two per cache line: the table is walked once per instruction and
  * its footprint, not the arithmetic, is what costs on large code.
@@ -158,7 +155,7 @@ struct dc_ent {
 	} bytes;
 	uint32_t key; /* gpa >> 12 << 2 | code32 << 1 | 1; 0 = empty */
 	uint32_t disp;
-	uint8_t fn;    /* index in x86_dc_fns, 0: the generic decoder */
+	uint8_t fn;    /* handler index (dcache.c), 0: the generic decoder */
 	uint8_t len;   /* bytes */
 	uint8_t op_at; /* offset of the opcode byte (after prefixes) */
 	uint8_t op;
@@ -233,6 +230,8 @@ struct x86cpu {
 	uint32_t fetch_vpn;
 	uint8_t *fetch_host;
 	uint64_t fetch_gpa;
+	/* the fetch page's decode-cache key and slot base (dc_key, dc_slot) */
+	uint32_t fetch_key, fetch_slot;
 
 	jmp_buf jb;
 	int exc_vec;
@@ -506,7 +505,45 @@ static inline uint32_t fetch32(struct x86cpu *cpu)
 }
 
 uint8_t x86_dc_pick(const struct dc_ent *d, const struct insn *in);
-extern const dc_fn x86_dc_fns[];
+void x86_dc_exec(struct x86cpu *cpu, const struct dc_ent *d);
+void x86_dc_replay_generic(struct x86cpu *cpu, struct dc_ent *d);
+unsigned x86_dc_run(struct x86cpu *cpu, unsigned n);
+
+/*
+ * Direct-mapped: the page offset xor a function of the page number, so the
+ * slot and the page number (the key) together name one address.
+ */
+static inline struct dc_ent *dc_slot(struct x86cpu *cpu, uint64_t gpa)
+{
+	return &cpu->dc[(gpa ^ (gpa >> 12 << 5)) & (DC_SIZE - 1)];
+}
+
+static inline uint32_t dc_key(const struct x86cpu *cpu, uint64_t gpa)
+{
+	return (uint32_t)(gpa >> 12) << 2 | (uint32_t)cpu->code32 << 1 | 1;
+}
+
+/*
+ * Do the cached bytes still match memory?  An entry holds the 16 bytes that
+ * were at its address when it was built (fewer only at the page end), so
+ * all 16 are compared without a length mask: a store just past a short
+ * instruction costs a rebuild, never a stale hit.
+ */
+static inline bool dc_match(const struct dc_ent *d, const uint8_t *p, uint32_t off)
+{
+	uint64_t q[2];
+
+	if (unlikely(off > 4096 - 16))
+		return !memcmp(p, d->bytes.b, d->len);
+	memcpy(q, p, 16);
+	return !((q[0] ^ d->bytes.q[0]) | (q[1] ^ d->bytes.q[1]));
+}
+
+/* The slot of offset off in the current fetch page (see dc_slot()). */
+static inline struct dc_ent *dc_fetch_slot(struct x86cpu *cpu, uint32_t off)
+{
+	return &cpu->dc[off ^ cpu->fetch_slot];
+}
 void x86_jump(struct x86cpu *cpu, uint32_t eip);
 
 /* string.c */

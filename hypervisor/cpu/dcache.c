@@ -12,6 +12,10 @@
  */
 #include "cpu.h"
 
+/* Handlers are expanded into the dispatch switch of the run loop. */
+#define DC_INLINE static inline __attribute__((always_inline))
+#define DC_FN DC_INLINE void
+
 #define D_REG(d) (((d)->modrm >> 3) & 7)
 #define D_RM(d) ((d)->modrm & 7)
 #define D_SEG(d) (((d)->sseg >> 2) & 7)
@@ -19,7 +23,7 @@
 #define D_IMM_AT(d) (((d)->ea_pos & 15) + ((d)->ea_pos >> 4)) /* after the ModRM operand */
 
 /* The memory operand's offset (32-bit address size only reaches here). */
-static inline uint32_t d_ea(const struct x86cpu *cpu, const struct dc_ent *d)
+DC_INLINE uint32_t d_ea(const struct x86cpu *cpu, const struct dc_ent *d)
 {
 	return cpu->gpr[d->regs & 15] + (cpu->gpr[d->regs >> 4] << (d->sseg & 3)) + d->disp;
 }
@@ -38,182 +42,310 @@ static inline void d_jump(struct x86cpu *cpu, uint32_t eip)
 	cpu->eip = eip;
 }
 
-static void f_mov_store_r(struct x86cpu *cpu, const struct dc_ent *d)
+/* SF/ZF/PF of a 32-bit result. */
+DC_INLINE uint32_t szp32(uint32_t r)
+{
+	return x86_parity[r & 0xff] | (r ? 0 : F_ZF) | ((r >> 24) & F_SF);
+}
+
+/* INC and DEC leave CF alone; OF only at the signed wrap (SDM vol. 2 INC, DEC). */
+DC_INLINE uint32_t inc32(struct x86cpu *cpu, uint32_t a)
+{
+	uint32_t r = a + 1;
+
+	set_flags(cpu, szp32(r) | ((a ^ r) & F_AF) | (r == 0x80000000u ? F_OF : 0),
+		  FL_ARITH & ~F_CF);
+	return r;
+}
+
+DC_INLINE uint32_t dec32(struct x86cpu *cpu, uint32_t a)
+{
+	uint32_t r = a - 1;
+
+	set_flags(cpu, szp32(r) | ((a ^ r) & F_AF) | (a == 0x80000000u ? F_OF : 0),
+		  FL_ARITH & ~F_CF);
+	return r;
+}
+
+/*
+ * SHL/SHR/SAR of 32 bits with the flags of alu_shift(); rotates go there.
+ * A zero count (after masking) changes nothing.
+ */
+DC_INLINE uint32_t shift32(struct x86cpu *cpu, unsigned op, uint32_t a, unsigned count)
+{
+	uint32_t t, r, f;
+
+	count &= 31;
+	if (!count)
+		return a;
+	if (op == 4 || op == 6) {
+		t = a << (count - 1);
+		r = t << 1;
+		f = t >> 31;
+	} else if (op == 5) {
+		t = a >> (count - 1);
+		r = t >> 1;
+		f = t & 1;
+	} else if (op == 7) {
+		t = (uint32_t)((int32_t)a >> (count - 1));
+		r = (uint32_t)((int32_t)t >> 1);
+		f = t & 1;
+	} else {
+		return alu_shift(cpu, op, a, count, 4);
+	}
+	f |= szp32(r) | (((t ^ r) >> 31) ? F_OF : 0);
+	set_flags(cpu, f, FL_ARITH);
+	return r;
+}
+
+/* Condition codes (SDM vol. 1 table B-1) without a branch per code. */
+DC_INLINE bool cc_true(const struct x86cpu *cpu, unsigned cc)
+{
+	uint32_t f = cpu->eflags;
+	uint32_t of = (f >> 11) & 1, cf = f & 1, zf = (f >> 6) & 1, sf = (f >> 7) & 1;
+	uint32_t pf = (f >> 2) & 1, lt = sf ^ of;
+	uint32_t v = of | cf << 1 | zf << 2 | (cf | zf) << 3 | sf << 4 | pf << 5 | lt << 6 |
+		     (zf | lt) << 7;
+
+	return ((v >> (cc >> 1)) ^ cc) & 1;
+}
+
+/* PUSH and POP of 32 bits, as x86_push()/x86_pop() do them. */
+DC_INLINE void push32(struct x86cpu *cpu, uint32_t v)
+{
+	uint32_t sp = sp_get(cpu) - 4;
+
+	if (!cpu->stack32)
+		sp &= 0xffff;
+	seg_write(cpu, S_SS, sp, v, 4);
+	sp_set(cpu, sp);
+}
+
+DC_INLINE uint32_t pop32(struct x86cpu *cpu)
+{
+	uint32_t sp = sp_get(cpu);
+	uint32_t v = seg_read(cpu, S_SS, sp, 4);
+
+	sp_set(cpu, sp + 4);
+	return v;
+}
+
+/*
+ * 32-bit ADD/OR/AND/SUB/XOR/CMP with their flags computed here, inline: the
+ * same results as alu_arith() (SDM vol. 1 3.4.3.1), which keeps ADC and SBB.
+ */
+DC_INLINE uint32_t arith32(struct x86cpu *cpu, unsigned op, uint32_t a, uint32_t b)
+{
+	uint32_t r, f;
+
+	switch (op) {
+	case 0:
+		r = a + b;
+		f = (r < a ? F_CF : 0) | (((a ^ r) & (b ^ r)) >> 31 ? F_OF : 0);
+		break;
+	case 5:
+	case 7:
+		r = a - b;
+		f = (a < b ? F_CF : 0) | (((a ^ b) & (a ^ r)) >> 31 ? F_OF : 0);
+		break;
+	case 1:
+		r = a | b;
+		f = 0;
+		break;
+	case 4:
+		r = a & b;
+		f = 0;
+		break;
+	case 6:
+		r = a ^ b;
+		f = 0;
+		break;
+	default:
+		return alu_arith(cpu, op, a, b, 4);
+	}
+	f |= szp32(r);
+	if (op == 0 || op == 5 || op == 7)
+		f |= (a ^ b ^ r) & F_AF;
+	set_flags(cpu, f, FL_ARITH);
+	return r;
+}
+
+DC_FN f_mov_store_r(struct x86cpu *cpu, const struct dc_ent *d)
 {
 	cpu->gpr[D_RM(d)] = cpu->gpr[D_REG(d)];
 }
 
-static void f_mov_store_m(struct x86cpu *cpu, const struct dc_ent *d)
+DC_FN f_mov_store_m(struct x86cpu *cpu, const struct dc_ent *d)
 {
 	seg_write(cpu, D_SEG(d), d_ea(cpu, d), cpu->gpr[D_REG(d)], 4);
 }
 
-static void f_mov_load_r(struct x86cpu *cpu, const struct dc_ent *d)
+DC_FN f_mov_load_r(struct x86cpu *cpu, const struct dc_ent *d)
 {
 	cpu->gpr[D_REG(d)] = cpu->gpr[D_RM(d)];
 }
 
-static void f_mov_load_m(struct x86cpu *cpu, const struct dc_ent *d)
+DC_FN f_mov_load_m(struct x86cpu *cpu, const struct dc_ent *d)
 {
 	cpu->gpr[D_REG(d)] = seg_read(cpu, D_SEG(d), d_ea(cpu, d), 4);
 }
 
 /* C7 /0: MOV r/m32, imm32 */
-static void f_mov_imm_m(struct x86cpu *cpu, const struct dc_ent *d)
+DC_FN f_mov_imm_m(struct x86cpu *cpu, const struct dc_ent *d)
 {
 	uint32_t v = ld(d_imm(d, D_IMM_AT(d)), 4);
 
 	seg_write(cpu, D_SEG(d), d_ea(cpu, d), v, 4);
 }
 
-static void f_mov_imm_r(struct x86cpu *cpu, const struct dc_ent *d)
+DC_FN f_mov_imm_r(struct x86cpu *cpu, const struct dc_ent *d)
 {
 	cpu->gpr[d->op & 7] = ld(d_imm(d, d->op_at + 1), 4);
 }
 
 /* 01 09 11 19 21 29 31 39 with a register r/m: op r/m32, r32 */
-static void f_alu_rm_r_r(struct x86cpu *cpu, const struct dc_ent *d)
+DC_FN f_alu_rm_r_r(struct x86cpu *cpu, const struct dc_ent *d)
 {
 	unsigned aop = d->op >> 3;
-	uint32_t r = alu_arith(cpu, aop, cpu->gpr[D_RM(d)], cpu->gpr[D_REG(d)], 4);
+	uint32_t r = arith32(cpu, aop, cpu->gpr[D_RM(d)], cpu->gpr[D_REG(d)]);
 
 	if (aop != 7)
 		cpu->gpr[D_RM(d)] = r;
 }
 
-static void f_alu_rm_r_m(struct x86cpu *cpu, const struct dc_ent *d)
+DC_FN f_alu_rm_r_m(struct x86cpu *cpu, const struct dc_ent *d)
 {
 	unsigned aop = d->op >> 3;
 	uint32_t ea = d_ea(cpu, d), a, r;
 
 	if (aop == 7) {
-		alu_arith(cpu, aop, seg_read(cpu, D_SEG(d), ea, 4), cpu->gpr[D_REG(d)], 4);
+		arith32(cpu, aop, seg_read(cpu, D_SEG(d), ea, 4), cpu->gpr[D_REG(d)]);
 		return;
 	}
 	a = seg_read_rmw(cpu, D_SEG(d), ea, 4);
-	r = alu_arith(cpu, aop, a, cpu->gpr[D_REG(d)], 4);
+	r = arith32(cpu, aop, a, cpu->gpr[D_REG(d)]);
 	seg_write(cpu, D_SEG(d), ea, r, 4);
 }
 
 /* 03 0B 13 1B 23 2B 33 3B: op r32, r/m32 */
-static void f_alu_r_rm_r(struct x86cpu *cpu, const struct dc_ent *d)
+DC_FN f_alu_r_rm_r(struct x86cpu *cpu, const struct dc_ent *d)
 {
 	unsigned aop = d->op >> 3;
-	uint32_t r = alu_arith(cpu, aop, cpu->gpr[D_REG(d)], cpu->gpr[D_RM(d)], 4);
+	uint32_t r = arith32(cpu, aop, cpu->gpr[D_REG(d)], cpu->gpr[D_RM(d)]);
 
 	if (aop != 7)
 		cpu->gpr[D_REG(d)] = r;
 }
 
-static void f_alu_r_rm_m(struct x86cpu *cpu, const struct dc_ent *d)
+DC_FN f_alu_r_rm_m(struct x86cpu *cpu, const struct dc_ent *d)
 {
 	unsigned aop = d->op >> 3;
 	uint32_t b = seg_read(cpu, D_SEG(d), d_ea(cpu, d), 4);
-	uint32_t r = alu_arith(cpu, aop, cpu->gpr[D_REG(d)], b, 4);
+	uint32_t r = arith32(cpu, aop, cpu->gpr[D_REG(d)], b);
 
 	if (aop != 7)
 		cpu->gpr[D_REG(d)] = r;
 }
 
 /* 85: TEST r/m32, r32 */
-static void f_test_r(struct x86cpu *cpu, const struct dc_ent *d)
+DC_FN f_test_r(struct x86cpu *cpu, const struct dc_ent *d)
 {
-	alu_arith(cpu, 4, cpu->gpr[D_RM(d)], cpu->gpr[D_REG(d)], 4);
+	arith32(cpu, 4, cpu->gpr[D_RM(d)], cpu->gpr[D_REG(d)]);
 }
 
-static void f_test_m(struct x86cpu *cpu, const struct dc_ent *d)
+DC_FN f_test_m(struct x86cpu *cpu, const struct dc_ent *d)
 {
-	alu_arith(cpu, 4, seg_read(cpu, D_SEG(d), d_ea(cpu, d), 4), cpu->gpr[D_REG(d)], 4);
+	arith32(cpu, 4, seg_read(cpu, D_SEG(d), d_ea(cpu, d), 4), cpu->gpr[D_REG(d)]);
 }
 
 /* 83: op r/m32, imm8 (sign-extended) */
-static void f_grp1_imm8_r(struct x86cpu *cpu, const struct dc_ent *d)
+DC_FN f_grp1_imm8_r(struct x86cpu *cpu, const struct dc_ent *d)
 {
 	uint32_t b = (uint32_t)(int8_t)*d_imm(d, D_IMM_AT(d));
-	uint32_t r = alu_arith(cpu, D_REG(d), cpu->gpr[D_RM(d)], b, 4);
+	uint32_t r = arith32(cpu, D_REG(d), cpu->gpr[D_RM(d)], b);
 
 	if (D_REG(d) != 7)
 		cpu->gpr[D_RM(d)] = r;
 }
 
-static void f_grp1_imm8_m(struct x86cpu *cpu, const struct dc_ent *d)
+DC_FN f_grp1_imm8_m(struct x86cpu *cpu, const struct dc_ent *d)
 {
 	uint32_t b = (uint32_t)(int8_t)*d_imm(d, D_IMM_AT(d));
 	uint32_t ea = d_ea(cpu, d), a, r;
 
 	if (D_REG(d) == 7) {
-		alu_arith(cpu, 7, seg_read(cpu, D_SEG(d), ea, 4), b, 4);
+		arith32(cpu, 7, seg_read(cpu, D_SEG(d), ea, 4), b);
 		return;
 	}
 	a = seg_read_rmw(cpu, D_SEG(d), ea, 4);
-	r = alu_arith(cpu, D_REG(d), a, b, 4);
+	r = arith32(cpu, D_REG(d), a, b);
 	seg_write(cpu, D_SEG(d), ea, r, 4);
 }
 
-static void f_lea(struct x86cpu *cpu, const struct dc_ent *d)
+DC_FN f_lea(struct x86cpu *cpu, const struct dc_ent *d)
 {
 	cpu->gpr[D_REG(d)] = d_ea(cpu, d);
 }
 
-static void f_inc(struct x86cpu *cpu, const struct dc_ent *d)
+DC_FN f_inc(struct x86cpu *cpu, const struct dc_ent *d)
 {
-	cpu->gpr[d->op & 7] = alu_inc(cpu, cpu->gpr[d->op & 7], 4);
+	cpu->gpr[d->op & 7] = inc32(cpu, cpu->gpr[d->op & 7]);
 }
 
-static void f_dec(struct x86cpu *cpu, const struct dc_ent *d)
+DC_FN f_dec(struct x86cpu *cpu, const struct dc_ent *d)
 {
-	cpu->gpr[d->op & 7] = alu_dec(cpu, cpu->gpr[d->op & 7], 4);
+	cpu->gpr[d->op & 7] = dec32(cpu, cpu->gpr[d->op & 7]);
 }
 
-static void f_push(struct x86cpu *cpu, const struct dc_ent *d)
+DC_FN f_push(struct x86cpu *cpu, const struct dc_ent *d)
 {
-	x86_push(cpu, cpu->gpr[d->op & 7], 4);
+	push32(cpu, cpu->gpr[d->op & 7]);
 }
 
-static void f_pop(struct x86cpu *cpu, const struct dc_ent *d)
+DC_FN f_pop(struct x86cpu *cpu, const struct dc_ent *d)
 {
-	uint32_t v = x86_pop(cpu, 4);
+	uint32_t v = pop32(cpu);
 
 	cpu->gpr[d->op & 7] = v;
 }
 
-static void f_jcc8(struct x86cpu *cpu, const struct dc_ent *d)
+DC_FN f_jcc8(struct x86cpu *cpu, const struct dc_ent *d)
 {
-	if (cond_true(cpu, d->op & 15))
+	if (cc_true(cpu, d->op & 15))
 		d_jump(cpu, cpu->eip + (uint32_t)(int8_t)*d_imm(d, d->op_at + 1));
 }
 
 /* 0F 80-8F: Jcc rel32 */
-static void f_jcc32(struct x86cpu *cpu, const struct dc_ent *d)
+DC_FN f_jcc32(struct x86cpu *cpu, const struct dc_ent *d)
 {
-	if (cond_true(cpu, d->bytes.b[d->op_at + 1] & 15))
+	if (cc_true(cpu, d->bytes.b[d->op_at + 1] & 15))
 		d_jump(cpu, cpu->eip + ld(d_imm(d, d->op_at + 2), 4));
 }
 
-static void f_jmp8(struct x86cpu *cpu, const struct dc_ent *d)
+DC_FN f_jmp8(struct x86cpu *cpu, const struct dc_ent *d)
 {
 	d_jump(cpu, cpu->eip + (uint32_t)(int8_t)*d_imm(d, d->op_at + 1));
 }
 
-static void f_jmp32(struct x86cpu *cpu, const struct dc_ent *d)
+DC_FN f_jmp32(struct x86cpu *cpu, const struct dc_ent *d)
 {
 	d_jump(cpu, cpu->eip + ld(d_imm(d, d->op_at + 1), 4));
 }
 
-static void f_call32(struct x86cpu *cpu, const struct dc_ent *d)
+DC_FN f_call32(struct x86cpu *cpu, const struct dc_ent *d)
 {
-	x86_push(cpu, cpu->eip, 4);
+	push32(cpu, cpu->eip);
 	d_jump(cpu, cpu->eip + ld(d_imm(d, d->op_at + 1), 4));
 }
 
-static void f_ret(struct x86cpu *cpu, const struct dc_ent *d)
+DC_FN f_ret(struct x86cpu *cpu, const struct dc_ent *d)
 {
 	(void)d;
-	d_jump(cpu, x86_pop(cpu, 4));
+	d_jump(cpu, pop32(cpu));
 }
 
 /* Read or write the r/m operand of an entry, register or memory. */
-static inline uint32_t d_rm_read(struct x86cpu *cpu, const struct dc_ent *d, unsigned size)
+DC_INLINE uint32_t d_rm_read(struct x86cpu *cpu, const struct dc_ent *d, unsigned size)
 {
 	if ((d->modrm >> 6) == 3)
 		return reg_read(cpu, D_RM(d), size);
@@ -221,7 +353,7 @@ static inline uint32_t d_rm_read(struct x86cpu *cpu, const struct dc_ent *d, uns
 }
 
 /* 0F B6/B7/BE/BF: MOVZX/MOVSX r32, r/m8 or r/m16 */
-static void f_movx(struct x86cpu *cpu, const struct dc_ent *d)
+DC_FN f_movx(struct x86cpu *cpu, const struct dc_ent *d)
 {
 	uint8_t op2 = d->bytes.b[d->op_at + 1];
 	uint32_t v;
@@ -239,7 +371,7 @@ static void f_movx(struct x86cpu *cpu, const struct dc_ent *d)
 }
 
 /* 0F AF: IMUL r32, r/m32 */
-static void f_imul(struct x86cpu *cpu, const struct dc_ent *d)
+DC_FN f_imul(struct x86cpu *cpu, const struct dc_ent *d)
 {
 	uint32_t v = d_rm_read(cpu, d, 4);
 
@@ -247,18 +379,18 @@ static void f_imul(struct x86cpu *cpu, const struct dc_ent *d)
 }
 
 /* 0F 40-4F: CMOVcc r32, r/m32 (the source is read either way) */
-static void f_cmov(struct x86cpu *cpu, const struct dc_ent *d)
+DC_FN f_cmov(struct x86cpu *cpu, const struct dc_ent *d)
 {
 	uint32_t v = d_rm_read(cpu, d, 4);
 
-	if (cond_true(cpu, d->bytes.b[d->op_at + 1] & 15))
+	if (cc_true(cpu, d->bytes.b[d->op_at + 1] & 15))
 		cpu->gpr[D_REG(d)] = v;
 }
 
 /* 0F 90-9F: SETcc r/m8 */
-static void f_setcc(struct x86cpu *cpu, const struct dc_ent *d)
+DC_FN f_setcc(struct x86cpu *cpu, const struct dc_ent *d)
 {
-	uint32_t v = cond_true(cpu, d->bytes.b[d->op_at + 1] & 15);
+	uint32_t v = cc_true(cpu, d->bytes.b[d->op_at + 1] & 15);
 
 	if ((d->modrm >> 6) == 3)
 		reg_write(cpu, D_RM(d), 1, v);
@@ -267,58 +399,58 @@ static void f_setcc(struct x86cpu *cpu, const struct dc_ent *d)
 }
 
 /* C1 and D1: shift or rotate r/m32 by imm8 or by 1 */
-static void f_shift_r(struct x86cpu *cpu, const struct dc_ent *d)
+DC_FN f_shift_r(struct x86cpu *cpu, const struct dc_ent *d)
 {
 	unsigned count = d->op == 0xc1 ? *d_imm(d, D_IMM_AT(d)) : 1;
 
-	cpu->gpr[D_RM(d)] = alu_shift(cpu, D_REG(d), cpu->gpr[D_RM(d)], count, 4);
+	cpu->gpr[D_RM(d)] = shift32(cpu, D_REG(d), cpu->gpr[D_RM(d)], count);
 }
 
-static void f_shift_m(struct x86cpu *cpu, const struct dc_ent *d)
+DC_FN f_shift_m(struct x86cpu *cpu, const struct dc_ent *d)
 {
 	unsigned count = d->op == 0xc1 ? *d_imm(d, D_IMM_AT(d)) : 1;
 	uint32_t ea = d_ea(cpu, d);
 	uint32_t v = seg_read_rmw(cpu, D_SEG(d), ea, 4);
 
-	seg_write(cpu, D_SEG(d), ea, alu_shift(cpu, D_REG(d), v, count, 4), 4);
+	seg_write(cpu, D_SEG(d), ea, shift32(cpu, D_REG(d), v, count), 4);
 }
 
 /* 81: op r/m32, imm32 */
-static void f_grp1_imm32_r(struct x86cpu *cpu, const struct dc_ent *d)
+DC_FN f_grp1_imm32_r(struct x86cpu *cpu, const struct dc_ent *d)
 {
 	uint32_t b = ld(d_imm(d, D_IMM_AT(d)), 4);
-	uint32_t r = alu_arith(cpu, D_REG(d), cpu->gpr[D_RM(d)], b, 4);
+	uint32_t r = arith32(cpu, D_REG(d), cpu->gpr[D_RM(d)], b);
 
 	if (D_REG(d) != 7)
 		cpu->gpr[D_RM(d)] = r;
 }
 
-static void f_grp1_imm32_m(struct x86cpu *cpu, const struct dc_ent *d)
+DC_FN f_grp1_imm32_m(struct x86cpu *cpu, const struct dc_ent *d)
 {
 	uint32_t b = ld(d_imm(d, D_IMM_AT(d)), 4);
 	uint32_t ea = d_ea(cpu, d), a, r;
 
 	if (D_REG(d) == 7) {
-		alu_arith(cpu, 7, seg_read(cpu, D_SEG(d), ea, 4), b, 4);
+		arith32(cpu, 7, seg_read(cpu, D_SEG(d), ea, 4), b);
 		return;
 	}
 	a = seg_read_rmw(cpu, D_SEG(d), ea, 4);
-	r = alu_arith(cpu, D_REG(d), a, b, 4);
+	r = arith32(cpu, D_REG(d), a, b);
 	seg_write(cpu, D_SEG(d), ea, r, 4);
 }
 
 /* 05 0D 15 1D 25 2D 35 3D: op EAX, imm32 */
-static void f_alu_eax_imm(struct x86cpu *cpu, const struct dc_ent *d)
+DC_FN f_alu_eax_imm(struct x86cpu *cpu, const struct dc_ent *d)
 {
 	unsigned aop = d->op >> 3;
-	uint32_t r = alu_arith(cpu, aop, cpu->gpr[R_EAX], ld(d_imm(d, d->op_at + 1), 4), 4);
+	uint32_t r = arith32(cpu, aop, cpu->gpr[R_EAX], ld(d_imm(d, d->op_at + 1), 4));
 
 	if (aop != 7)
 		cpu->gpr[R_EAX] = r;
 }
 
 /* 88 and 8A: byte moves */
-static void f_mov_store8(struct x86cpu *cpu, const struct dc_ent *d)
+DC_FN f_mov_store8(struct x86cpu *cpu, const struct dc_ent *d)
 {
 	uint32_t v = reg_read(cpu, D_REG(d), 1);
 
@@ -328,13 +460,13 @@ static void f_mov_store8(struct x86cpu *cpu, const struct dc_ent *d)
 		seg_write(cpu, D_SEG(d), d_ea(cpu, d), v, 1);
 }
 
-static void f_mov_load8(struct x86cpu *cpu, const struct dc_ent *d)
+DC_FN f_mov_load8(struct x86cpu *cpu, const struct dc_ent *d)
 {
 	reg_write(cpu, D_REG(d), 1, d_rm_read(cpu, d, 1));
 }
 
 /* 00 08 ... 38 and 02 0A ... 3A: byte ALU ops between r/m8 and r8 */
-static void f_alu8(struct x86cpu *cpu, const struct dc_ent *d)
+DC_FN f_alu8(struct x86cpu *cpu, const struct dc_ent *d)
 {
 	unsigned aop = d->op >> 3;
 	bool to_reg = d->op & 2;
@@ -359,7 +491,7 @@ static void f_alu8(struct x86cpu *cpu, const struct dc_ent *d)
 }
 
 /* 04 0C ... 3C: op AL, imm8 */
-static void f_alu_al_imm(struct x86cpu *cpu, const struct dc_ent *d)
+DC_FN f_alu_al_imm(struct x86cpu *cpu, const struct dc_ent *d)
 {
 	unsigned aop = d->op >> 3;
 	uint32_t r = alu_arith(cpu, aop, cpu->gpr[R_EAX] & 0xff, *d_imm(d, d->op_at + 1), 1);
@@ -369,42 +501,42 @@ static void f_alu_al_imm(struct x86cpu *cpu, const struct dc_ent *d)
 }
 
 /* A8 and A9: TEST AL, imm8 / EAX, imm32 */
-static void f_test_imm(struct x86cpu *cpu, const struct dc_ent *d)
+DC_FN f_test_imm(struct x86cpu *cpu, const struct dc_ent *d)
 {
 	const uint8_t *p = d_imm(d, d->op_at + 1);
 
 	if (d->op == 0xa8)
 		alu_arith(cpu, 4, cpu->gpr[R_EAX] & 0xff, *p, 1);
 	else
-		alu_arith(cpu, 4, cpu->gpr[R_EAX], ld(p, 4), 4);
+		arith32(cpu, 4, cpu->gpr[R_EAX], ld(p, 4));
 }
 
 /* 84: TEST r/m8, r8 */
-static void f_test8(struct x86cpu *cpu, const struct dc_ent *d)
+DC_FN f_test8(struct x86cpu *cpu, const struct dc_ent *d)
 {
 	alu_arith(cpu, 4, d_rm_read(cpu, d, 1), reg_read(cpu, D_REG(d), 1), 1);
 }
 
-static void f_nop(struct x86cpu *cpu, const struct dc_ent *d)
+DC_FN f_nop(struct x86cpu *cpu, const struct dc_ent *d)
 {
 	(void)cpu;
 	(void)d;
 }
 
 /* 68 and 6A: PUSH imm32 / imm8 */
-static void f_push_imm(struct x86cpu *cpu, const struct dc_ent *d)
+DC_FN f_push_imm(struct x86cpu *cpu, const struct dc_ent *d)
 {
 	const uint8_t *p = d_imm(d, d->op_at + 1);
 
-	x86_push(cpu, d->op == 0x68 ? ld(p, 4) : (uint32_t)(int8_t)*p, 4);
+	push32(cpu, d->op == 0x68 ? ld(p, 4) : (uint32_t)(int8_t)*p);
 }
 
 /* C9: LEAVE */
-static void f_leave(struct x86cpu *cpu, const struct dc_ent *d)
+DC_FN f_leave(struct x86cpu *cpu, const struct dc_ent *d)
 {
 	(void)d;
 	sp_set(cpu, cpu->gpr[R_EBP]);
-	cpu->gpr[R_EBP] = x86_pop(cpu, 4);
+	cpu->gpr[R_EBP] = pop32(cpu);
 }
 
 /* Handler indices: entries name their handler in one byte. */
@@ -615,54 +747,186 @@ static uint8_t pick(const struct dc_ent *d, const struct insn *in)
 	}
 }
 
-const dc_fn x86_dc_fns[DF_COUNT] = {
-	[DF_ALU8] = f_alu8,
-	[DF_ALU_AL_IMM] = f_alu_al_imm,
-	[DF_ALU_EAX_IMM] = f_alu_eax_imm,
-	[DF_ALU_R_RM_M] = f_alu_r_rm_m,
-	[DF_ALU_R_RM_R] = f_alu_r_rm_r,
-	[DF_ALU_RM_R_M] = f_alu_rm_r_m,
-	[DF_ALU_RM_R_R] = f_alu_rm_r_r,
-	[DF_CALL32] = f_call32,
-	[DF_CMOV] = f_cmov,
-	[DF_DEC] = f_dec,
-	[DF_GRP1_IMM32_M] = f_grp1_imm32_m,
-	[DF_GRP1_IMM32_R] = f_grp1_imm32_r,
-	[DF_GRP1_IMM8_M] = f_grp1_imm8_m,
-	[DF_GRP1_IMM8_R] = f_grp1_imm8_r,
-	[DF_IMUL] = f_imul,
-	[DF_INC] = f_inc,
-	[DF_JCC32] = f_jcc32,
-	[DF_JCC8] = f_jcc8,
-	[DF_JMP32] = f_jmp32,
-	[DF_JMP8] = f_jmp8,
-	[DF_LEA] = f_lea,
-	[DF_LEAVE] = f_leave,
-	[DF_MOV_IMM_M] = f_mov_imm_m,
-	[DF_MOV_IMM_R] = f_mov_imm_r,
-	[DF_MOV_LOAD8] = f_mov_load8,
-	[DF_MOV_LOAD_M] = f_mov_load_m,
-	[DF_MOV_LOAD_R] = f_mov_load_r,
-	[DF_MOV_STORE8] = f_mov_store8,
-	[DF_MOV_STORE_M] = f_mov_store_m,
-	[DF_MOV_STORE_R] = f_mov_store_r,
-	[DF_MOVX] = f_movx,
-	[DF_NOP] = f_nop,
-	[DF_POP] = f_pop,
-	[DF_PUSH] = f_push,
-	[DF_PUSH_IMM] = f_push_imm,
-	[DF_RET] = f_ret,
-	[DF_SETCC] = f_setcc,
-	[DF_SHIFT_M] = f_shift_m,
-	[DF_SHIFT_R] = f_shift_r,
-	[DF_TEST8] = f_test8,
-	[DF_TEST_IMM] = f_test_imm,
-	[DF_TEST_M] = f_test_m,
-	[DF_TEST_R] = f_test_r,
-};
-
 /* Handler index for a freshly built entry; DF_GENERIC keeps the generic decoder. */
 uint8_t x86_dc_pick(const struct dc_ent *d, const struct insn *in)
 {
 	return pick(d, in);
+}
+
+/* One cached instruction with a specialised handler, dispatched in place. */
+DC_INLINE void dc_exec(struct x86cpu *cpu, const struct dc_ent *d)
+{
+	switch (d->fn) {
+	case DF_ALU8:
+		f_alu8(cpu, d);
+		break;
+	case DF_ALU_AL_IMM:
+		f_alu_al_imm(cpu, d);
+		break;
+	case DF_ALU_EAX_IMM:
+		f_alu_eax_imm(cpu, d);
+		break;
+	case DF_ALU_R_RM_M:
+		f_alu_r_rm_m(cpu, d);
+		break;
+	case DF_ALU_R_RM_R:
+		f_alu_r_rm_r(cpu, d);
+		break;
+	case DF_ALU_RM_R_M:
+		f_alu_rm_r_m(cpu, d);
+		break;
+	case DF_ALU_RM_R_R:
+		f_alu_rm_r_r(cpu, d);
+		break;
+	case DF_CALL32:
+		f_call32(cpu, d);
+		break;
+	case DF_CMOV:
+		f_cmov(cpu, d);
+		break;
+	case DF_DEC:
+		f_dec(cpu, d);
+		break;
+	case DF_GRP1_IMM32_M:
+		f_grp1_imm32_m(cpu, d);
+		break;
+	case DF_GRP1_IMM32_R:
+		f_grp1_imm32_r(cpu, d);
+		break;
+	case DF_GRP1_IMM8_M:
+		f_grp1_imm8_m(cpu, d);
+		break;
+	case DF_GRP1_IMM8_R:
+		f_grp1_imm8_r(cpu, d);
+		break;
+	case DF_IMUL:
+		f_imul(cpu, d);
+		break;
+	case DF_INC:
+		f_inc(cpu, d);
+		break;
+	case DF_JCC32:
+		f_jcc32(cpu, d);
+		break;
+	case DF_JCC8:
+		f_jcc8(cpu, d);
+		break;
+	case DF_JMP32:
+		f_jmp32(cpu, d);
+		break;
+	case DF_JMP8:
+		f_jmp8(cpu, d);
+		break;
+	case DF_LEA:
+		f_lea(cpu, d);
+		break;
+	case DF_LEAVE:
+		f_leave(cpu, d);
+		break;
+	case DF_MOV_IMM_M:
+		f_mov_imm_m(cpu, d);
+		break;
+	case DF_MOV_IMM_R:
+		f_mov_imm_r(cpu, d);
+		break;
+	case DF_MOV_LOAD8:
+		f_mov_load8(cpu, d);
+		break;
+	case DF_MOV_LOAD_M:
+		f_mov_load_m(cpu, d);
+		break;
+	case DF_MOV_LOAD_R:
+		f_mov_load_r(cpu, d);
+		break;
+	case DF_MOV_STORE8:
+		f_mov_store8(cpu, d);
+		break;
+	case DF_MOV_STORE_M:
+		f_mov_store_m(cpu, d);
+		break;
+	case DF_MOV_STORE_R:
+		f_mov_store_r(cpu, d);
+		break;
+	case DF_MOVX:
+		f_movx(cpu, d);
+		break;
+	case DF_NOP:
+		f_nop(cpu, d);
+		break;
+	case DF_POP:
+		f_pop(cpu, d);
+		break;
+	case DF_PUSH:
+		f_push(cpu, d);
+		break;
+	case DF_PUSH_IMM:
+		f_push_imm(cpu, d);
+		break;
+	case DF_RET:
+		f_ret(cpu, d);
+		break;
+	case DF_SETCC:
+		f_setcc(cpu, d);
+		break;
+	case DF_SHIFT_M:
+		f_shift_m(cpu, d);
+		break;
+	case DF_SHIFT_R:
+		f_shift_r(cpu, d);
+		break;
+	case DF_TEST8:
+		f_test8(cpu, d);
+		break;
+	case DF_TEST_IMM:
+		f_test_imm(cpu, d);
+		break;
+	case DF_TEST_M:
+		f_test_m(cpu, d);
+		break;
+	case DF_TEST_R:
+		f_test_r(cpu, d);
+		break;
+	default:
+		__builtin_unreachable();
+	}
+}
+
+void x86_dc_exec(struct x86cpu *cpu, const struct dc_ent *d)
+{
+	dc_exec(cpu, d);
+}
+
+/*
+ * The run loop's inner part: up to n instructions (n >= 1), stopping early
+ * when an instruction asks for an interrupt poll.  A decode-cache hit with
+ * a specialised handler runs here without a call; a miss goes through
+ * x86_step().  Returns the number executed; icount is kept exact
+ * per instruction because a fault unwinds out of this loop.
+ */
+unsigned x86_dc_run(struct x86cpu *cpu, unsigned n)
+{
+	unsigned done = 0;
+
+	do {
+		const struct x86_seg *cs = &cpu->seg[S_CS];
+		uint32_t eip = cpu->eip, la = cs->base + eip, off = la & 0xfff;
+		struct dc_ent *d = dc_fetch_slot(cpu, off);
+
+		if (likely((la >> 12) == cpu->fetch_vpn && d->key == cpu->fetch_key &&
+			   (uint64_t)eip + d->len - 1 <= cs->limit &&
+			   dc_match(d, cpu->fetch_host + off, off))) {
+			cpu->insn_eip = eip;
+			cpu->insn_esp = cpu->gpr[R_ESP];
+			if (likely(d->fn)) {
+				cpu->eip = eip + d->len;
+				dc_exec(cpu, d);
+			} else {
+				x86_dc_replay_generic(cpu, d);
+			}
+		} else {
+			x86_step(cpu);
+		}
+		cpu->icount++;
+	} while (++done < n && !cpu->poll);
+	return done;
 }

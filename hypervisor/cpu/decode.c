@@ -997,40 +997,6 @@ static uint8_t fetch_prefixes(struct x86cpu *cpu)
 }
 
 /*
- * Direct-mapped: the page offset xor a function of the page number, so the
- * slot and the page number (the key) together name one address.
- */
-static inline struct dc_ent *dc_slot(struct x86cpu *cpu, uint64_t gpa)
-{
-	return &cpu->dc[(gpa ^ (gpa >> 12 << 5)) & (DC_SIZE - 1)];
-}
-
-#define LM(n) ((n) >= 8 ? ~0ull : (1ull << ((n)*8)) - 1)
-#define LM2(n)                                 \
-	{                                      \
-		LM(n), (n) > 8 ? LM((n)-8) : 0 \
-	}
-
-/* The first n bytes of a 16-byte pair of words. */
-static const uint64_t len_masks[16][2] = {
-	LM2(0), LM2(1), LM2(2),	 LM2(3),  LM2(4),  LM2(5),  LM2(6),  LM2(7),
-	LM2(8), LM2(9), LM2(10), LM2(11), LM2(12), LM2(13), LM2(14), LM2(15),
-};
-
-/* Do the cached bytes still match memory? */
-static inline bool dc_match(const struct dc_ent *d, const uint8_t *p, uint32_t off)
-{
-	uint64_t q0, q1;
-
-	if (unlikely(off > 4096 - 16))
-		return !memcmp(p, d->bytes.b, d->len);
-	memcpy(&q0, p, 8);
-	memcpy(&q1, p + 8, 8);
-	return !(((q0 ^ d->bytes.q[0]) & len_masks[d->len][0]) |
-		 ((q1 ^ d->bytes.q[1]) & len_masks[d->len][1]));
-}
-
-/*
  * A specialised handler runs from the entry alone; the generic decoder
  * decodes the cached bytes again, taking the ModRM operand from the entry.
  */
@@ -1038,9 +1004,14 @@ static void dc_replay(struct x86cpu *cpu, struct dc_ent *d)
 {
 	if (likely(d->fn)) {
 		cpu->eip = cpu->insn_eip + d->len;
-		x86_dc_fns[d->fn](cpu, d);
+		x86_dc_exec(cpu, d);
 		return;
 	}
+	x86_dc_replay_generic(cpu, d);
+}
+
+void x86_dc_replay_generic(struct x86cpu *cpu, struct dc_ent *d)
+{
 	cpu->ibuf = d->bytes.b;
 	cpu->iavail = d->len;
 	cpu->dcur = d;
@@ -1101,9 +1072,11 @@ void x86_step(struct x86cpu *cpu)
 		cpu->fetch_vpn = la >> 12;
 		cpu->fetch_host = h;
 		cpu->fetch_gpa = gpa;
+		cpu->fetch_key = dc_key(cpu, gpa);
+		cpu->fetch_slot = (uint32_t)(dc_slot(cpu, gpa) - cpu->dc);
 	}
 	gpa = cpu->fetch_gpa | off;
-	key = (uint32_t)(gpa >> 12) << 2 | (uint32_t)cpu->code32 << 1 | 1;
+	key = dc_key(cpu, gpa);
 	d = dc_slot(cpu, gpa);
 	if (likely(d->key == key && (uint64_t)eip + d->len - 1 <= cs->limit &&
 		   dc_match(d, cpu->fetch_host + off, off))) {

@@ -31,7 +31,7 @@ void x86_update_seg_ok(struct x86cpu *cpu, int s)
 /* Recompute everything derived from CR0, EFLAGS.VM and the CS/SS caches. */
 void x86_mode_changed(struct x86cpu *cpu)
 {
-	bool was_user = cpu->user;
+	bool was_user = cpu->user, was_code32 = cpu->code32;
 
 	cpu->pmode = cpu->cr0 & CR0_PE;
 	cpu->v86 = cpu->pmode && (cpu->eflags & F_VM);
@@ -44,7 +44,8 @@ void x86_mode_changed(struct x86cpu *cpu)
 	cpu->user = cpu->cpl == 3;
 	for (int s = 0; s < 6; s++)
 		x86_update_seg_ok(cpu, s);
-	if (was_user != cpu->user)
+	/* the fetch page's decode-cache key holds code32 */
+	if (was_user != cpu->user || was_code32 != cpu->code32)
 		cpu->fetch_vpn = ~0u;
 }
 
@@ -309,9 +310,8 @@ static enum x86_exit run_loop(struct x86cpu *cpu)
 				continue;
 			}
 		}
-		countdown--;
-		x86_step(cpu);
-		cpu->icount++;
+		uint64_t left = cpu->budget_end - cpu->icount;
+		countdown -= x86_dc_run(cpu, left < countdown ? (unsigned)left : countdown);
 	}
 	return X86_EXIT_BUDGET;
 }
