@@ -623,7 +623,7 @@ static void take_requests(struct emu_vcpu *ev)
 	int sipi;
 
 	if (__atomic_exchange_n(&ev->init_req, 0, __ATOMIC_ACQ_REL)) {
-		x86cpu_reset(ev->cpu);
+		x86cpu_init_signal(ev->cpu);
 		ev->wait_sipi = ev->v->index != 0;
 	}
 	sipi = __atomic_exchange_n(&ev->sipi_req, 0, __ATOMIC_ACQ_REL);

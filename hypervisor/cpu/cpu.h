@@ -253,6 +253,7 @@ struct x86cpu {
 
 	uint32_t sysenter_cs, sysenter_esp, sysenter_eip;
 	uint64_t pat, misc_enable, mtrr_def, mtrr_cap, tsc_offset, apic_base;
+	uint64_t tsc_adjust; /* IA32_TSC_ADJUST: what WRMSRs added to the TSC */
 	uint64_t mtrr_fixed[11], mtrr_var[16];
 	uint32_t cpuid_edx, cpuid_ecx;
 

@@ -108,6 +108,7 @@ void x86cpu_reset(struct x86cpu *cpu)
 	cpu->mtrr_def = 0;
 	memset(cpu->mtrr_fixed, 0, sizeof(cpu->mtrr_fixed));
 	memset(cpu->mtrr_var, 0, sizeof(cpu->mtrr_var));
+	cpu->tsc_adjust = 0;
 	cpu->apic_base = 0xfee00000u | 0x800 | (cpu->index == 0 ? 0x100 : 0);
 	cpu->mxcsr = 0x1f80;
 	x86_fpu_reset(cpu);
@@ -116,9 +117,22 @@ void x86cpu_reset(struct x86cpu *cpu)
 	cpu->poll = true;
 }
 
+void x86cpu_init_signal(struct x86cpu *cpu)
+{
+	uint64_t def = cpu->mtrr_def, adjust = cpu->tsc_adjust, fixed[11], var[16];
+
+	memcpy(fixed, cpu->mtrr_fixed, sizeof(fixed));
+	memcpy(var, cpu->mtrr_var, sizeof(var));
+	x86cpu_reset(cpu);
+	cpu->mtrr_def = def;
+	cpu->tsc_adjust = adjust;
+	memcpy(cpu->mtrr_fixed, fixed, sizeof(fixed));
+	memcpy(cpu->mtrr_var, var, sizeof(var));
+}
+
 void x86cpu_sipi(struct x86cpu *cpu, uint8_t vector)
 {
-	x86cpu_reset(cpu);
+	x86cpu_init_signal(cpu);
 	cpu->seg[S_CS].sel = (uint16_t)vector << 8;
 	cpu->seg[S_CS].base = (uint32_t)vector << 12;
 	cpu->eip = 0;

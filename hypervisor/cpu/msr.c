@@ -2,7 +2,10 @@
 /*
  * msr.c - CPUID, RDTSC, RDMSR/WRMSR and SYSENTER/SYSEXIT of the software CPU.
  * CPUID describes a family 6 GenuineIntel part whose leaf-1 feature bits are
- * configurable (x86cpu_set_cpuid_features); MSRs cover the TSC, SYSENTER
+ * configurable (x86cpu_set_cpuid_features), plus an invariant TSC (leaf
+ * 0x80000007) with IA32_TSC_ADJUST (leaf 7): the TSC is the host's clock at
+ * a fixed rate, the same on every vCPU and never stopping, which lets Linux
+ * trust it without its clocksource watchdog.  MSRs cover the TSC, SYSENTER
  * triple, PAT, MTRRs (storage only: memory types are not emulated),
  * MISC_ENABLE and a few read-as-zero P6 registers.  IA32_APIC_BASE and
  * unknown MSRs go to the bus's rdmsr/wrmsr hooks when present.
@@ -10,6 +13,7 @@
 #include "cpu.h"
 
 #define MSR_TSC 0x10
+#define MSR_TSC_ADJUST 0x3b
 #define MSR_APIC_BASE 0x1b
 #define MSR_SYSENTER_CS 0x174
 #define MSR_SYSENTER_ESP 0x175
@@ -51,29 +55,38 @@ void x86_cpuid(struct x86cpu *cpu)
 	static const char brand[49] = "hvmhv software x86 CPU (P6 class)               ";
 	uint32_t leaf = cpu->gpr[R_EAX];
 
-	if (leaf >= 0x80000000u && leaf <= 0x80000004u) {
+	if (leaf >= 0x80000000u && leaf <= 0x80000007u) {
 		if (leaf == 0x80000000u) {
-			put4(cpu, 0x80000004u, 0, 0, 0);
-		} else if (leaf == 0x80000001u) {
-			put4(cpu, 0, 0, 0, 0);
-		} else {
+			put4(cpu, 0x80000007u, 0, 0, 0);
+		} else if (leaf >= 0x80000002u && leaf <= 0x80000004u) {
 			const char *p = brand + (leaf - 0x80000002u) * 16;
 			put4(cpu, str4(p), str4(p + 4), str4(p + 8), str4(p + 12));
+		} else {
+			/* 0x80000007 EDX bit 8: invariant TSC; the rest reserved */
+			put4(cpu, 0, 0, 0, leaf == 0x80000007u ? 1u << 8 : 0);
 		}
 		return;
 	}
-	if (leaf > 2)
-		leaf = 2; /* above the maximum: the highest basic leaf (SDM vol. 2 CPUID) */
+	if (leaf > 7)
+		leaf = 7; /* above the maximum: the highest basic leaf (SDM vol. 2 CPUID) */
 	switch (leaf) {
 	case 0:
-		put4(cpu, 2, str4("Genu"), str4("ntel"), str4("ineI"));
+		put4(cpu, 7, str4("Genu"), str4("ntel"), str4("ineI"));
 		return;
 	case 1:
 		put4(cpu, 0x633, cpu->index << 24, cpu->cpuid_ecx, cpu->cpuid_edx);
 		return;
-	default:
+	case 2:
 		/* one descriptor round: 32 KiB L1s, 512 KiB L2, TLBs (SDM table 3-12) */
 		put4(cpu, 0x03020101u, 0, 0, 0x0c040843u);
+		return;
+	case 7:
+		/* subleaf 0: EBX bit 1 IA32_TSC_ADJUST; no other structured features */
+		put4(cpu, 0, cpu->gpr[R_ECX] == 0 ? 1u << 1 : 0, 0, 0);
+		return;
+	default:
+		/* 3-6: no serial number, no leaf-4 caches (leaf 2 has them), no MONITOR, no power management */
+		put4(cpu, 0, 0, 0, 0);
 		return;
 	}
 }
@@ -142,6 +155,9 @@ void x86_rdmsr(struct x86cpu *cpu)
 	case MSR_TSC:
 		set_edx_eax(cpu, x86_rdtsc(cpu));
 		return;
+	case MSR_TSC_ADJUST:
+		set_edx_eax(cpu, cpu->tsc_adjust);
+		return;
 	case MSR_SYSENTER_CS:
 		set_edx_eax(cpu, cpu->sysenter_cs);
 		return;
@@ -188,7 +204,13 @@ void x86_wrmsr(struct x86cpu *cpu)
 		raise_gp0(cpu);
 	switch (msr) {
 	case MSR_TSC:
+		/* SDM 17.17.3: a TSC write moves TSC_ADJUST by the same amount. */
+		cpu->tsc_adjust += v - x86_rdtsc(cpu);
 		cpu->tsc_offset = v - (cpu->bus.tsc ? cpu->bus.tsc(cpu->bus.opaque) : cpu->icount);
+		return;
+	case MSR_TSC_ADJUST:
+		cpu->tsc_offset += v - cpu->tsc_adjust;
+		cpu->tsc_adjust = v;
 		return;
 	case MSR_SYSENTER_CS:
 		cpu->sysenter_cs = (uint32_t)v & 0xffff;

@@ -99,9 +99,11 @@ struct x86_regs {
 int x86cpu_create(const struct x86_bus *bus, unsigned cpu_index, struct x86cpu **out);
 void x86cpu_destroy(struct x86cpu *cpu);
 
-/* Power-on/INIT state (CS=F000 base FFFF0000, EIP=FFF0, CR0=60000010). */
+/* Power-on state (CS=F000 base FFFF0000, EIP=FFF0, CR0=60000010). */
 void x86cpu_reset(struct x86cpu *cpu);
-/* SIPI: real mode at vector << 12. */
+/* INIT signal: as reset, but MTRRs, TSC and TSC_ADJUST are kept (SDM vol. 3 table 9-1). */
+void x86cpu_init_signal(struct x86cpu *cpu);
+/* SIPI: an INIT followed by real mode at vector << 12. */
 void x86cpu_sipi(struct x86cpu *cpu, uint8_t vector);
 
 /* Run up to `budget` instructions; see enum x86_exit. */

@@ -263,12 +263,11 @@ static void flat_seg(struct x86_seg *s, uint16_t sel, uint16_t attr)
 	s->attr = attr;
 }
 
-/* 32-bit protected mode at CPL 0, flat, IDT and GDT loaded, TR = TSS1. */
-static void enter_pm(struct machine *m, uint32_t eip)
+/* 32-bit protected mode at CPL 0, flat, IDT and GDT loaded, TR = TSS1; MSRs as they are. */
+static void load_pm(struct machine *m, uint32_t eip)
 {
 	struct x86_regs r;
 
-	x86cpu_reset(m->cpu);
 	x86cpu_get_regs(m->cpu, &r);
 	for (int s = 0; s < 6; s++)
 		flat_seg(&r.seg[s], KDS, 0xc93);
@@ -285,6 +284,13 @@ static void enter_pm(struct machine *m, uint32_t eip)
 	r.eflags = 2;
 	x86cpu_set_regs(m->cpu, &r);
 	x86cpu_clear_last_exception(m->cpu);
+}
+
+/* load_pm after a power-on reset. */
+static void enter_pm(struct machine *m, uint32_t eip)
+{
+	x86cpu_reset(m->cpu);
+	load_pm(m, eip);
 }
 
 static struct x86_regs regs(struct machine *m)
@@ -782,6 +788,58 @@ static void test_sysenter(void)
 	machine_free(m);
 }
 
+/*
+ * CPUID advertises an invariant TSC and IA32_TSC_ADJUST; the MSR follows
+ * SDM 17.17.3 (an ADJUST write moves the TSC, a TSC write moves ADJUST),
+ * and an INIT keeps MTRRs and TSC_ADJUST while a power-on reset clears them.
+ * This machine's TSC is the instruction count plus the offset.
+ */
+static void test_tsc_adjust(void)
+{
+	struct machine *m = machine_new();
+	uint64_t adj;
+
+	enter_pm(m, CODE);
+	uint32_t a = CODE;
+	a = asm_hex(m, a, "b8 07 00 00 80 0f a2 89 15 00 07 00 00"); /* 0x80000007 -> [700] = edx */
+	a = asm_hex(m, a, "b8 07 00 00 00 31 c9 0f a2 89 1d 04 07 00 00"); /* 7.0 -> [704] = ebx */
+	a = asm_hex(m, a, "b9 3b 00 00 00 0f 32 a3 08 07 00 00");	   /* [708] = TSC_ADJUST */
+	/* TSC_ADJUST = 0x1000000, then [70c] = rdtsc */
+	a = asm_hex(m, a, "b8 00 00 00 01 31 d2 0f 30 0f 31 a3 0c 07 00 00");
+	/* TSC = 0, then [710]:[714] = TSC_ADJUST; MTRR_DEF_TYPE = 0xc06 */
+	a = asm_hex(m, a, "b9 10 00 00 00 31 c0 31 d2 0f 30 b9 3b 00 00 00 0f 32");
+	a = asm_hex(m, a, "a3 10 07 00 00 89 15 14 07 00 00");
+	a = asm_hex(m, a, "b9 ff 02 00 00 b8 06 0c 00 00 31 d2 0f 30 f4");
+	enum x86_exit ex = x86cpu_run(m->cpu, 100);
+	CHECK(ex == X86_EXIT_HLT, "TSC program ran to HLT (exit %d)", ex);
+	CHECK(get32(m, 0x700) & (1u << 8), "CPUID 0x80000007 EDX: invariant TSC (%#x)",
+	      get32(m, 0x700));
+	CHECK(get32(m, 0x704) & (1u << 1), "CPUID 7.0 EBX: TSC_ADJUST (%#x)", get32(m, 0x704));
+	CHECK(get32(m, 0x708) == 0, "TSC_ADJUST is 0 out of reset");
+	CHECK(get32(m, 0x70c) >= 0x1000000 && get32(m, 0x70c) < 0x1000000 + 100,
+	      "a TSC_ADJUST write moves the TSC by the same amount (%#x)", get32(m, 0x70c));
+	adj = ((uint64_t)get32(m, 0x714) << 32) | get32(m, 0x710);
+	/* ADJUST was 0x1000000 and the TSC 0x1000000 + a few: setting TSC 0 leaves -few */
+	CHECK((int64_t)adj < 0 && (int64_t)adj > -100,
+	      "a TSC write moves TSC_ADJUST by the difference (%lld)", (long long)adj);
+	/* INIT keeps MTRRs and TSC_ADJUST; power-on reset clears them. */
+	x86cpu_init_signal(m->cpu);
+	asm_hex(m, CODE,
+		"b9 ff 02 00 00 0f 32 a3 20 07 00 00 b9 3b 00 00 00 0f 32 a3 24 07 00 00 f4");
+	load_pm(m, CODE);
+	x86cpu_run(m->cpu, 100);
+	CHECK(get32(m, 0x720) == 0xc06 && get32(m, 0x724) == (uint32_t)adj,
+	      "INIT keeps MTRR_DEF_TYPE (%#x) and TSC_ADJUST (%#x)", get32(m, 0x720),
+	      get32(m, 0x724));
+	x86cpu_reset(m->cpu);
+	enter_pm(m, CODE);
+	x86cpu_run(m->cpu, 100);
+	CHECK(get32(m, 0x720) == 0 && get32(m, 0x724) == 0,
+	      "power-on reset clears MTRR_DEF_TYPE (%#x) and TSC_ADJUST (%#x)", get32(m, 0x720),
+	      get32(m, 0x724));
+	machine_free(m);
+}
+
 static void test_fpu(void)
 {
 	struct machine *m = machine_new();
@@ -934,6 +992,7 @@ int main(void)
 	test_external_irq();
 	test_triple_fault();
 	test_sysenter();
+	test_tsc_adjust();
 	test_fpu();
 	test_smc_store(CODE, "by stores");
 	test_smc_store(CODE + 0xff7, "across a page boundary");
