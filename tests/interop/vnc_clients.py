@@ -111,10 +111,12 @@ def mode_tigervnc(tmp):
     try:
         img = ut.test_pattern(320, 200)
         ut.draw_vbe_image(dm.q, img)
+        vlog_path = os.path.join(tmp, "vncviewer.log")
+        vlog_file = open(vlog_path, "w")
         viewer = subprocess.Popen(["vncviewer", "-PreferredEncoding=ZRLE", "-AutoSelect=0",
                                    "-FullColor", "-Shared", "-RemoteResize=0",
                                    "127.0.0.1::%d" % dm.port], env=xs.env,
-                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                                  stdout=vlog_file, stderr=subprocess.STDOUT)
         wid = None
         deadline = time.time() + 60  # a loaded host starts the viewer slowly
         while time.time() < deadline:
@@ -162,6 +164,10 @@ def mode_tigervnc(tmp):
         print("\n".join("# " + l for l in vlog[-25:]))
         check(any("client 127.0.0.1" in l for l in vlog), "server log shows the TigerVNC client")
         check(any("ZRLE" in l for l in vlog), "server log shows the client asked for ZRLE updates")
+        if ut.fails:
+            vlog_file.flush()
+            with open(vlog_path, errors="replace") as f:
+                print("# vncviewer said:\n" + "".join("#   " + l for l in f.readlines()[-30:]))
     finally:
         if viewer:
             viewer.terminate()
