@@ -40,6 +40,8 @@ static inline void d_jump(struct x86cpu *cpu, uint32_t eip)
 	if (unlikely(eip > cpu->seg[S_CS].limit))
 		raise_gp0(cpu);
 	cpu->eip = eip;
+	/* the target's entry, if in this page: its line is likely cold */
+	__builtin_prefetch(dc_fetch_slot(cpu, (cpu->seg[S_CS].base + eip) & 0xfff));
 }
 
 /* SF/ZF/PF of a 32-bit result. */
@@ -917,6 +919,12 @@ unsigned x86_dc_run(struct x86cpu *cpu, unsigned n)
 			   dc_match(d, cpu->fetch_host + off, off))) {
 			cpu->insn_eip = eip;
 			cpu->insn_esp = cpu->gpr[R_ESP];
+			/*
+			 * The table is larger than the host's L2 and the next
+			 * instruction's entry is a few lines on: fetch it while
+			 * this one executes.
+			 */
+			__builtin_prefetch(dc_fetch_slot(cpu, (off + d->len) & 0xfff));
 			if (likely(d->fn)) {
 				cpu->eip = eip + d->len;
 				dc_exec(cpu, d);
