@@ -1,14 +1,16 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * dcache.c - specialised handlers for the decode cache (see struct dc_ent in
- * cpu.h).  The instructions compiled 32-bit code runs most (MOV, the ALU
- * group, shifts, LEA, PUSH/POP, Jcc, CALL/RET, MOVZX/MOVSX, IMUL, CMOVcc,
- * SETcc, LEAVE) get a handler that works from
- * the entry's decoded fields alone, without the generic prefix, opcode and
- * ModRM decoding.  Only the plain forms are specialised: 32-bit operand and
+ * cpu.h) and the inner run loop that dispatches to them.  The instructions
+ * compiled 32-bit code runs most (MOV, the ALU group, shifts, INC/DEC, LEA,
+ * PUSH/POP, Jcc, CALL/RET/JMP incl. indirect, MOVZX/MOVSX, IMUL, CMOVcc,
+ * SETcc, TEST/NOT/NEG, LEAVE, byte moves and 16-bit MOV) get a handler that
+ * works from the entry's decoded fields alone, without the generic prefix,
+ * opcode and ModRM decoding.  Only plain forms are specialised: 32-bit
  * address size, no LOCK or REP prefix; everything else replays through the
  * generic decoder.  Semantics (flags, faults, order of accesses) are those of
- * the generic paths in decode.c and alu.c, which these call into.
+ * the generic paths in decode.c and alu.c; the common 32-bit flag
+ * computations are repeated here inline, the rest call into alu.c.
  */
 #include "cpu.h"
 
@@ -400,17 +402,25 @@ DC_FN f_setcc(struct x86cpu *cpu, const struct dc_ent *d)
 		seg_write(cpu, D_SEG(d), d_ea(cpu, d), v, 1);
 }
 
-/* C1 and D1: shift or rotate r/m32 by imm8 or by 1 */
+/* C1: imm8, D1: 1, D3: CL (masked by the shift itself) */
+DC_INLINE unsigned d_shift_count(const struct x86cpu *cpu, const struct dc_ent *d)
+{
+	if (d->op == 0xc1)
+		return *d_imm(d, D_IMM_AT(d));
+	return d->op == 0xd3 ? cpu->gpr[R_ECX] & 0xff : 1;
+}
+
+/* C1, D1 and D3: shift or rotate r/m32 by imm8, 1 or CL */
 DC_FN f_shift_r(struct x86cpu *cpu, const struct dc_ent *d)
 {
-	unsigned count = d->op == 0xc1 ? *d_imm(d, D_IMM_AT(d)) : 1;
+	unsigned count = d_shift_count(cpu, d);
 
 	cpu->gpr[D_RM(d)] = shift32(cpu, D_REG(d), cpu->gpr[D_RM(d)], count);
 }
 
 DC_FN f_shift_m(struct x86cpu *cpu, const struct dc_ent *d)
 {
-	unsigned count = d->op == 0xc1 ? *d_imm(d, D_IMM_AT(d)) : 1;
+	unsigned count = d_shift_count(cpu, d);
 	uint32_t ea = d_ea(cpu, d);
 	uint32_t v = seg_read_rmw(cpu, D_SEG(d), ea, 4);
 
@@ -541,6 +551,110 @@ DC_FN f_leave(struct x86cpu *cpu, const struct dc_ent *d)
 	cpu->gpr[R_EBP] = pop32(cpu);
 }
 
+/* FF /0 /1 /2 /4 /6: INC, DEC, CALL, JMP, PUSH r/m32 (others stay generic) */
+DC_FN f_grp5(struct x86cpu *cpu, const struct dc_ent *d)
+{
+	bool mem = (d->modrm >> 6) != 3;
+	uint32_t ea = mem ? d_ea(cpu, d) : 0, v;
+
+	switch (D_REG(d)) {
+	case 0:
+	case 1:
+		v = mem ? seg_read_rmw(cpu, D_SEG(d), ea, 4) : cpu->gpr[D_RM(d)];
+		v = D_REG(d) ? dec32(cpu, v) : inc32(cpu, v);
+		if (mem)
+			seg_write(cpu, D_SEG(d), ea, v, 4);
+		else
+			cpu->gpr[D_RM(d)] = v;
+		return;
+	case 2:
+		v = mem ? seg_read(cpu, D_SEG(d), ea, 4) : cpu->gpr[D_RM(d)];
+		push32(cpu, cpu->eip);
+		d_jump(cpu, v);
+		return;
+	case 4:
+		d_jump(cpu, mem ? seg_read(cpu, D_SEG(d), ea, 4) : cpu->gpr[D_RM(d)]);
+		return;
+	default:
+		push32(cpu, mem ? seg_read(cpu, D_SEG(d), ea, 4) : cpu->gpr[D_RM(d)]);
+		return;
+	}
+}
+
+/* F7 /0 /1 /2 /3: TEST r/m32, imm32; NOT; NEG (MUL and DIV stay generic) */
+DC_FN f_grp3(struct x86cpu *cpu, const struct dc_ent *d)
+{
+	bool mem = (d->modrm >> 6) != 3;
+	uint32_t ea = mem ? d_ea(cpu, d) : 0, v;
+
+	if (D_REG(d) < 2) {
+		v = mem ? seg_read(cpu, D_SEG(d), ea, 4) : cpu->gpr[D_RM(d)];
+		arith32(cpu, 4, v, ld(d_imm(d, D_IMM_AT(d)), 4));
+		return;
+	}
+	v = mem ? seg_read_rmw(cpu, D_SEG(d), ea, 4) : cpu->gpr[D_RM(d)];
+	/* NEG sets the flags of 0 - v (SDM vol. 2 NEG); NOT sets none */
+	v = D_REG(d) == 2 ? ~v : arith32(cpu, 5, 0, v);
+	if (mem)
+		seg_write(cpu, D_SEG(d), ea, v, 4);
+	else
+		cpu->gpr[D_RM(d)] = v;
+}
+
+/* 80: op r/m8, imm8 */
+DC_FN f_grp1_8(struct x86cpu *cpu, const struct dc_ent *d)
+{
+	bool mem = (d->modrm >> 6) != 3;
+	uint32_t b = *d_imm(d, D_IMM_AT(d)), ea = mem ? d_ea(cpu, d) : 0, a, r;
+
+	if (!mem)
+		a = reg_read(cpu, D_RM(d), 1);
+	else if (D_REG(d) == 7)
+		a = seg_read(cpu, D_SEG(d), ea, 1);
+	else
+		a = seg_read_rmw(cpu, D_SEG(d), ea, 1);
+	r = alu_arith(cpu, D_REG(d), a, b, 1);
+	if (D_REG(d) == 7)
+		return;
+	if (mem)
+		seg_write(cpu, D_SEG(d), ea, r, 1);
+	else
+		reg_write(cpu, D_RM(d), 1, r);
+}
+
+/* C6 /0: MOV r/m8, imm8 */
+DC_FN f_mov_imm8_rm(struct x86cpu *cpu, const struct dc_ent *d)
+{
+	uint32_t v = *d_imm(d, D_IMM_AT(d));
+
+	if ((d->modrm >> 6) == 3)
+		reg_write(cpu, D_RM(d), 1, v);
+	else
+		seg_write(cpu, D_SEG(d), d_ea(cpu, d), v, 1);
+}
+
+/* B0-B7: MOV r8, imm8 */
+DC_FN f_mov_imm8_r(struct x86cpu *cpu, const struct dc_ent *d)
+{
+	reg_write(cpu, d->op & 7, 1, *d_imm(d, d->op_at + 1));
+}
+
+/* 66 89 and 66 8B: 16-bit moves */
+DC_FN f_mov16_store(struct x86cpu *cpu, const struct dc_ent *d)
+{
+	uint32_t v = reg_read(cpu, D_REG(d), 2);
+
+	if ((d->modrm >> 6) == 3)
+		reg_write(cpu, D_RM(d), 2, v);
+	else
+		seg_write(cpu, D_SEG(d), d_ea(cpu, d), v, 2);
+}
+
+DC_FN f_mov16_load(struct x86cpu *cpu, const struct dc_ent *d)
+{
+	reg_write(cpu, D_REG(d), 2, d_rm_read(cpu, d, 2));
+}
+
 /* Handler indices: entries name their handler in one byte. */
 enum {
 	DF_GENERIC,
@@ -587,6 +701,13 @@ enum {
 	DF_TEST_IMM,
 	DF_TEST_M,
 	DF_TEST_R,
+	DF_GRP5,
+	DF_GRP3,
+	DF_GRP1_8,
+	DF_MOV_IMM8_RM,
+	DF_MOV_IMM8_R,
+	DF_MOV16_STORE,
+	DF_MOV16_LOAD,
 	DF_COUNT
 };
 
@@ -641,7 +762,16 @@ static uint8_t pick_modrm(const struct dc_ent *d)
 		return reg ? DF_GRP1_IMM32_R : DF_GRP1_IMM32_M;
 	case 0xc1:
 	case 0xd1:
+	case 0xd3:
 		return reg ? DF_SHIFT_R : DF_SHIFT_M;
+	case 0xff:
+		return D_REG(d) == 3 || D_REG(d) == 5 || D_REG(d) == 7 ? DF_GENERIC : DF_GRP5;
+	case 0xf7:
+		return D_REG(d) < 4 ? DF_GRP3 : DF_GENERIC;
+	case 0x80:
+		return DF_GRP1_8;
+	case 0xc6:
+		return D_REG(d) ? DF_GENERIC : DF_MOV_IMM8_RM;
 	case 0x88:
 		return DF_MOV_STORE8;
 	case 0x8a:
@@ -689,8 +819,14 @@ static uint8_t pick(const struct dc_ent *d, const struct insn *in)
 {
 	uint8_t op = d->op;
 
-	if (in->opsz != 4 || in->adsz != 4 || in->lock || in->rep)
+	if (in->adsz != 4 || in->lock || in->rep)
 		return DF_GENERIC;
+	if (in->opsz != 4) {
+		/* 16-bit moves only, with the ModRM right after the opcode */
+		if (!d->ea_pos || D_EA_AT(d) != d->op_at + 1)
+			return DF_GENERIC;
+		return op == 0x89 ? DF_MOV16_STORE : op == 0x8b ? DF_MOV16_LOAD : DF_GENERIC;
+	}
 	if (op == 0x0f)
 		return pick_0f(d);
 	if (d->ea_pos)
@@ -708,6 +844,8 @@ static uint8_t pick(const struct dc_ent *d, const struct insn *in)
 		return DF_JCC8;
 	case 0xb8 ... 0xbf:
 		return DF_MOV_IMM_R;
+	case 0xb0 ... 0xb7:
+		return DF_MOV_IMM8_R;
 	case 0x05:
 	case 0x0d:
 	case 0x15:
@@ -887,6 +1025,27 @@ DC_INLINE void dc_exec(struct x86cpu *cpu, const struct dc_ent *d)
 		break;
 	case DF_TEST_R:
 		f_test_r(cpu, d);
+		break;
+	case DF_GRP5:
+		f_grp5(cpu, d);
+		break;
+	case DF_GRP3:
+		f_grp3(cpu, d);
+		break;
+	case DF_GRP1_8:
+		f_grp1_8(cpu, d);
+		break;
+	case DF_MOV_IMM8_RM:
+		f_mov_imm8_rm(cpu, d);
+		break;
+	case DF_MOV_IMM8_R:
+		f_mov_imm8_r(cpu, d);
+		break;
+	case DF_MOV16_STORE:
+		f_mov16_store(cpu, d);
+		break;
+	case DF_MOV16_LOAD:
+		f_mov16_load(cpu, d);
 		break;
 	default:
 		__builtin_unreachable();
