@@ -3,9 +3,9 @@
  * msr.c - CPUID, RDTSC, RDMSR/WRMSR and SYSENTER/SYSEXIT of the software CPU.
  * CPUID describes a family 6 GenuineIntel part whose leaf-1 feature bits are
  * configurable (x86cpu_set_cpuid_features), plus an invariant TSC (leaf
- * 0x80000007) with IA32_TSC_ADJUST (leaf 7): the TSC is the host's clock at
- * a fixed rate, the same on every vCPU and never stopping, which lets Linux
- * trust it without its clocksource watchdog.  MSRs cover the TSC, SYSENTER
+ * 0x80000007) with IA32_TSC_ADJUST (leaf 7) and its rate (leaf 0x15): the
+ * TSC is the host's clock at 1 GHz, the same on every vCPU and never
+ * stopping, which lets Linux trust it without calibrating it or watching it.  MSRs cover the TSC, SYSENTER
  * triple, PAT, MTRRs (storage only: memory types are not emulated),
  * MISC_ENABLE and a few read-as-zero P6 registers.  IA32_APIC_BASE and
  * unknown MSRs go to the bus's rdmsr/wrmsr hooks when present.
@@ -67,11 +67,11 @@ void x86_cpuid(struct x86cpu *cpu)
 		}
 		return;
 	}
-	if (leaf > 7)
-		leaf = 7; /* above the maximum: the highest basic leaf (SDM vol. 2 CPUID) */
+	if (leaf > 0x15)
+		leaf = 0x15; /* above the maximum: the highest basic leaf (SDM vol. 2 CPUID) */
 	switch (leaf) {
 	case 0:
-		put4(cpu, 7, str4("Genu"), str4("ntel"), str4("ineI"));
+		put4(cpu, 0x15, str4("Genu"), str4("ntel"), str4("ineI"));
 		return;
 	case 1:
 		put4(cpu, 0x633, cpu->index << 24, cpu->cpuid_ecx, cpu->cpuid_edx);
@@ -84,8 +84,20 @@ void x86_cpuid(struct x86cpu *cpu)
 		/* subleaf 0: EBX bit 1 IA32_TSC_ADJUST; no other structured features */
 		put4(cpu, 0, cpu->gpr[R_ECX] == 0 ? 1u << 1 : 0, 0, 0);
 		return;
+	case 0x15:
+		/*
+		 * TSC/crystal ratio 1/1 on a 1 GHz crystal: the TSC rate is known,
+		 * not measured against the PIT (which fails when the vCPU waits
+		 * for a host CPU mid-way), and the same crystal feeds the LAPIC
+		 * timer, as it does here.
+		 */
+		put4(cpu, 1, 1, 1000000000u, 0);
+		return;
 	default:
-		/* 3-6: no serial number, no leaf-4 caches (leaf 2 has them), no MONITOR, no power management */
+		/*
+		 * 3-6 and 8-0x14: no serial number, no leaf-4 caches (leaf 2 has
+		 * them), no MONITOR, power management, topology or PMU leaves.
+		 */
 		put4(cpu, 0, 0, 0, 0);
 		return;
 	}

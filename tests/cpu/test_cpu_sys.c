@@ -804,18 +804,25 @@ static void test_tsc_adjust(void)
 	a = asm_hex(m, a, "b8 07 00 00 80 0f a2 89 15 00 07 00 00"); /* 0x80000007 -> [700] = edx */
 	a = asm_hex(m, a, "b8 07 00 00 00 31 c9 0f a2 89 1d 04 07 00 00"); /* 7.0 -> [704] = ebx */
 	a = asm_hex(m, a, "b9 3b 00 00 00 0f 32 a3 08 07 00 00");	   /* [708] = TSC_ADJUST */
-	/* TSC_ADJUST = 0x1000000, then [70c] = rdtsc */
-	a = asm_hex(m, a, "b8 00 00 00 01 31 d2 0f 30 0f 31 a3 0c 07 00 00");
+	/* [730..738] = CPUID 0x15 EAX, EBX, ECX */
+	a = asm_hex(m, a,
+		    "b8 15 00 00 00 0f a2 a3 30 07 00 00 89 1d 34 07 00 00 89 0d 38 07 00 00");
+	/* TSC_ADJUST (ECX was CPUID's) = 0x1000000, then [70c] = rdtsc */
+	a = asm_hex(m, a, "b9 3b 00 00 00 b8 00 00 00 01 31 d2 0f 30 0f 31 a3 0c 07 00 00");
 	/* TSC = 0, then [710]:[714] = TSC_ADJUST; MTRR_DEF_TYPE = 0xc06 */
 	a = asm_hex(m, a, "b9 10 00 00 00 31 c0 31 d2 0f 30 b9 3b 00 00 00 0f 32");
 	a = asm_hex(m, a, "a3 10 07 00 00 89 15 14 07 00 00");
 	a = asm_hex(m, a, "b9 ff 02 00 00 b8 06 0c 00 00 31 d2 0f 30 f4");
 	enum x86_exit ex = x86cpu_run(m->cpu, 100);
-	CHECK(ex == X86_EXIT_HLT, "TSC program ran to HLT (exit %d)", ex);
+	CHECK(ex == X86_EXIT_HLT && regs(m).eip == a,
+	      "TSC program ran to its HLT (exit %d, eip %#x)", ex, regs(m).eip);
 	CHECK(get32(m, 0x700) & (1u << 8), "CPUID 0x80000007 EDX: invariant TSC (%#x)",
 	      get32(m, 0x700));
 	CHECK(get32(m, 0x704) & (1u << 1), "CPUID 7.0 EBX: TSC_ADJUST (%#x)", get32(m, 0x704));
 	CHECK(get32(m, 0x708) == 0, "TSC_ADJUST is 0 out of reset");
+	CHECK(get32(m, 0x730) == 1 && get32(m, 0x734) == 1 && get32(m, 0x738) == 1000000000u,
+	      "CPUID 0x15: TSC = crystal = 1 GHz (%u/%u, %u Hz)", get32(m, 0x734), get32(m, 0x730),
+	      get32(m, 0x738));
 	CHECK(get32(m, 0x70c) >= 0x1000000 && get32(m, 0x70c) < 0x1000000 + 100,
 	      "a TSC_ADJUST write moves the TSC by the same amount (%#x)", get32(m, 0x70c));
 	adj = ((uint64_t)get32(m, 0x714) << 32) | get32(m, 0x710);
