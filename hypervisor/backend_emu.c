@@ -686,7 +686,8 @@ static void exec_lock(struct emu_vcpu *ev)
 
 	__atomic_fetch_add(&e->exec_waiting, 1, __ATOMIC_SEQ_CST);
 	while (pthread_mutex_trylock(&e->exec_lock)) {
-		uint64_t held = now - __atomic_load_n(&e->exec_since, __ATOMIC_ACQUIRE);
+		uint64_t since = __atomic_load_n(&e->exec_since, __ATOMIC_ACQUIRE);
+		uint64_t held = now > since ? now - since : 0; /* a newer holder: just started */
 		uint64_t until = now + EMU_EXEC_POLL_NS;
 		struct timespec ts = { .tv_sec = (time_t)(until / 1000000000ull),
 				       .tv_nsec = (long)(until % 1000000000ull) };
