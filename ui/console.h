@@ -28,7 +28,12 @@ struct console;
 
 #define CONSOLE_MAX_WIDTH 4096
 #define CONSOLE_MAX_HEIGHT 4096
-#define CONSOLE_REFRESH_NS 33333333ull /* 30 Hz */
+/*
+ * Refresh period: 30 ms, the period QEMU's VNC server refreshes at while
+ * the screen keeps changing (its GUI_REFRESH_INTERVAL_DEFAULT).  At 30 Hz a
+ * client watching a scrolling console got 0.9 of QEMU's updates per second.
+ */
+#define CONSOLE_REFRESH_NS 30000000ull
 
 /* The device that produces the picture. */
 struct console_source_ops {

@@ -31,6 +31,17 @@ Output (DESIGN.md section 6), per format F, medians over the runs:
   BENCH disk_F_randread_net <IOPS> IOPS      (spawn cost subtracted)
   BENCH disk_F_<figure>_ratio <ours/qemu>    higher is better; 1.0 is parity
 Nothing here is a test: no thresholds.
+
+What limits the figures under emu (measured on the 64 MiB raw run: guest
+EIP sampled every 200 us, ioreqs counted per port in hvmdm): about 80% of
+the sequential phases is the guest kernel's own per-page work (pinning user
+pages, building bios and scatter lists, releasing pages, clear_user for
+/dev/zero) on the software CPU; about 13% is spent inside IN/OUT
+instructions (ata_piix issues some 31 port accesses per command, each a
+round trip to hvmdm of about 15 us; commands carry ~450 KiB); the vCPU is
+halted waiting for the disk only 4-7% of the time.  So these ratios follow
+the software CPU's speed more than the IDE model's; randread_net (process
+spawn cost removed) is the closest to a per-command device figure.
 """
 import argparse
 import os

@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: MIT
 /*
  * test_console.c - the display mediator: resize and update ordering for
- * listeners, dirty-region clipping, refresh calling the source, and
- * screendump to PPM (pixel exact) and PNG (valid signature and size).
+ * listeners, dirty-region clipping, refresh calling the source, the
+ * refresh timer's period on the stepped clock (30 ms, as QEMU's VNC server
+ * refreshes a changing screen), and screendump to PPM (pixel exact) and PNG
+ * (valid signature and size).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -10,6 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "console.h"
 #include "dm.h"
 #include "tap.h"
@@ -96,6 +99,20 @@ int main(void)
 	console_refresh(c);
 	CHECK_EQ(l.resizes, 2); /* two resizes between refreshes reach listeners once */
 	CHECK_EQ(l.w, 16);
+
+	/* The timer refreshes every 30 ms of (virtual) time, not every 33.3 ms. */
+	{
+		uint64_t t0 = clock_ns(dm->clock);
+		unsigned n0 = src_refreshes;
+
+		console_start(c);
+		clock_set(dm->clock, t0 + 30000000ull - 1);
+		CHECK_EQ(src_refreshes, n0);
+		clock_set(dm->clock, t0 + 30000000ull);
+		CHECK_EQ(src_refreshes, n0 + 1);
+		clock_set(dm->clock, t0 + 10 * 30000000ull);
+		CHECK_EQ(src_refreshes, n0 + 10);
+	}
 
 	fd = mkstemp(path);
 	close(fd);
