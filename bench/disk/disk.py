@@ -66,7 +66,7 @@ def marks(serial):
         text = open(serial, errors="replace").read()
     except FileNotFoundError:
         return out, ["no serial output"]
-    for l in text.splitlines():
+    for l in text[:text.rfind("\n") + 1].splitlines():  # whole lines only
         w = l.split()
         if len(w) >= 5 and w[0] == "HVM-MARK" and w[1] == "bench":
             out[w[2]] = (int(w[3]), int(w[4]))

@@ -109,7 +109,10 @@ class Domain:
         return self.earlier + cur
 
     def marks(self):
-        return [l.split()[1:] for l in self.text().splitlines() if l.startswith("HVM-MARK ")]
+        # Only whole lines: the guest may be half-way through writing the last one.
+        text = self.text()
+        text = text[:text.rfind("\n") + 1]
+        return [l.split()[1:] for l in text.splitlines() if l.startswith("HVM-MARK ")]
 
     def wait_mark(self, what, count=1, timeout=None):
         deadline = time.time() + left(timeout)

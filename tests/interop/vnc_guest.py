@@ -183,6 +183,8 @@ class Guest:
                 text = f.read()
         except FileNotFoundError:
             return []
+        # Only whole lines: the guest may be half-way through writing the last one.
+        text = text[:text.rfind("\n") + 1]
         return [l.split()[1:] for l in text.splitlines() if l.startswith("HVM-MARK ")]
 
     def wait_mark(self, what):
