@@ -461,15 +461,21 @@ DC_FN f_alu_eax_imm(struct x86cpu *cpu, const struct dc_ent *d)
 		cpu->gpr[R_EAX] = r;
 }
 
+/* MOV r/m, reg of `size` bytes (88, 66 89) */
+DC_FN mov_store(struct x86cpu *cpu, const struct dc_ent *d, unsigned size)
+{
+	uint32_t v = reg_read(cpu, D_REG(d), size);
+
+	if ((d->modrm >> 6) == 3)
+		reg_write(cpu, D_RM(d), size, v);
+	else
+		seg_write(cpu, D_SEG(d), d_ea(cpu, d), v, size);
+}
+
 /* 88 and 8A: byte moves */
 DC_FN f_mov_store8(struct x86cpu *cpu, const struct dc_ent *d)
 {
-	uint32_t v = reg_read(cpu, D_REG(d), 1);
-
-	if ((d->modrm >> 6) == 3)
-		reg_write(cpu, D_RM(d), 1, v);
-	else
-		seg_write(cpu, D_SEG(d), d_ea(cpu, d), v, 1);
+	mov_store(cpu, d, 1);
 }
 
 DC_FN f_mov_load8(struct x86cpu *cpu, const struct dc_ent *d)
@@ -642,12 +648,7 @@ DC_FN f_mov_imm8_r(struct x86cpu *cpu, const struct dc_ent *d)
 /* 66 89 and 66 8B: 16-bit moves */
 DC_FN f_mov16_store(struct x86cpu *cpu, const struct dc_ent *d)
 {
-	uint32_t v = reg_read(cpu, D_REG(d), 2);
-
-	if ((d->modrm >> 6) == 3)
-		reg_write(cpu, D_RM(d), 2, v);
-	else
-		seg_write(cpu, D_SEG(d), d_ea(cpu, d), v, 2);
+	mov_store(cpu, d, 2);
 }
 
 DC_FN f_mov16_load(struct x86cpu *cpu, const struct dc_ent *d)
