@@ -207,48 +207,45 @@ DC_FN f_mov_imm_r(struct x86cpu *cpu, const struct dc_ent *d)
 	cpu->gpr[d->op & 7] = ld(d_imm(d, d->op_at + 1), 4);
 }
 
+/* 32-bit ALU op `aop` (ADD..CMP) on register dst with b; CMP only sets flags. */
+DC_FN alu_reg(struct x86cpu *cpu, unsigned aop, unsigned dst, uint32_t b)
+{
+	uint32_t r = arith32(cpu, aop, cpu->gpr[dst], b);
+
+	if (aop != 7)
+		cpu->gpr[dst] = r;
+}
+
+/* The same on the dword at ea: CMP only reads it, the others read-modify-write. */
+DC_FN alu_mem(struct x86cpu *cpu, const struct dc_ent *d, unsigned aop, uint32_t ea, uint32_t b)
+{
+	if (aop == 7) {
+		arith32(cpu, aop, seg_read(cpu, D_SEG(d), ea, 4), b);
+		return;
+	}
+	seg_write(cpu, D_SEG(d), ea, arith32(cpu, aop, seg_read_rmw(cpu, D_SEG(d), ea, 4), b), 4);
+}
+
 /* 01 09 11 19 21 29 31 39 with a register r/m: op r/m32, r32 */
 DC_FN f_alu_rm_r_r(struct x86cpu *cpu, const struct dc_ent *d)
 {
-	unsigned aop = d->op >> 3;
-	uint32_t r = arith32(cpu, aop, cpu->gpr[D_RM(d)], cpu->gpr[D_REG(d)]);
-
-	if (aop != 7)
-		cpu->gpr[D_RM(d)] = r;
+	alu_reg(cpu, d->op >> 3, D_RM(d), cpu->gpr[D_REG(d)]);
 }
 
 DC_FN f_alu_rm_r_m(struct x86cpu *cpu, const struct dc_ent *d)
 {
-	unsigned aop = d->op >> 3;
-	uint32_t ea = d_ea(cpu, d), a, r;
-
-	if (aop == 7) {
-		arith32(cpu, aop, seg_read(cpu, D_SEG(d), ea, 4), cpu->gpr[D_REG(d)]);
-		return;
-	}
-	a = seg_read_rmw(cpu, D_SEG(d), ea, 4);
-	r = arith32(cpu, aop, a, cpu->gpr[D_REG(d)]);
-	seg_write(cpu, D_SEG(d), ea, r, 4);
+	alu_mem(cpu, d, d->op >> 3, d_ea(cpu, d), cpu->gpr[D_REG(d)]);
 }
 
 /* 03 0B 13 1B 23 2B 33 3B: op r32, r/m32 */
 DC_FN f_alu_r_rm_r(struct x86cpu *cpu, const struct dc_ent *d)
 {
-	unsigned aop = d->op >> 3;
-	uint32_t r = arith32(cpu, aop, cpu->gpr[D_REG(d)], cpu->gpr[D_RM(d)]);
-
-	if (aop != 7)
-		cpu->gpr[D_REG(d)] = r;
+	alu_reg(cpu, d->op >> 3, D_REG(d), cpu->gpr[D_RM(d)]);
 }
 
 DC_FN f_alu_r_rm_m(struct x86cpu *cpu, const struct dc_ent *d)
 {
-	unsigned aop = d->op >> 3;
-	uint32_t b = seg_read(cpu, D_SEG(d), d_ea(cpu, d), 4);
-	uint32_t r = arith32(cpu, aop, cpu->gpr[D_REG(d)], b);
-
-	if (aop != 7)
-		cpu->gpr[D_REG(d)] = r;
+	alu_reg(cpu, d->op >> 3, D_REG(d), seg_read(cpu, D_SEG(d), d_ea(cpu, d), 4));
 }
 
 /* 85: TEST r/m32, r32 */
@@ -265,25 +262,12 @@ DC_FN f_test_m(struct x86cpu *cpu, const struct dc_ent *d)
 /* 83: op r/m32, imm8 (sign-extended) */
 DC_FN f_grp1_imm8_r(struct x86cpu *cpu, const struct dc_ent *d)
 {
-	uint32_t b = (uint32_t)(int8_t)*d_imm(d, D_IMM_AT(d));
-	uint32_t r = arith32(cpu, D_REG(d), cpu->gpr[D_RM(d)], b);
-
-	if (D_REG(d) != 7)
-		cpu->gpr[D_RM(d)] = r;
+	alu_reg(cpu, D_REG(d), D_RM(d), (uint32_t)(int8_t)*d_imm(d, D_IMM_AT(d)));
 }
 
 DC_FN f_grp1_imm8_m(struct x86cpu *cpu, const struct dc_ent *d)
 {
-	uint32_t b = (uint32_t)(int8_t)*d_imm(d, D_IMM_AT(d));
-	uint32_t ea = d_ea(cpu, d), a, r;
-
-	if (D_REG(d) == 7) {
-		arith32(cpu, 7, seg_read(cpu, D_SEG(d), ea, 4), b);
-		return;
-	}
-	a = seg_read_rmw(cpu, D_SEG(d), ea, 4);
-	r = arith32(cpu, D_REG(d), a, b);
-	seg_write(cpu, D_SEG(d), ea, r, 4);
+	alu_mem(cpu, d, D_REG(d), d_ea(cpu, d), (uint32_t)(int8_t)*d_imm(d, D_IMM_AT(d)));
 }
 
 DC_FN f_lea(struct x86cpu *cpu, const struct dc_ent *d)
@@ -430,35 +414,18 @@ DC_FN f_shift_m(struct x86cpu *cpu, const struct dc_ent *d)
 /* 81: op r/m32, imm32 */
 DC_FN f_grp1_imm32_r(struct x86cpu *cpu, const struct dc_ent *d)
 {
-	uint32_t b = ld(d_imm(d, D_IMM_AT(d)), 4);
-	uint32_t r = arith32(cpu, D_REG(d), cpu->gpr[D_RM(d)], b);
-
-	if (D_REG(d) != 7)
-		cpu->gpr[D_RM(d)] = r;
+	alu_reg(cpu, D_REG(d), D_RM(d), ld(d_imm(d, D_IMM_AT(d)), 4));
 }
 
 DC_FN f_grp1_imm32_m(struct x86cpu *cpu, const struct dc_ent *d)
 {
-	uint32_t b = ld(d_imm(d, D_IMM_AT(d)), 4);
-	uint32_t ea = d_ea(cpu, d), a, r;
-
-	if (D_REG(d) == 7) {
-		arith32(cpu, 7, seg_read(cpu, D_SEG(d), ea, 4), b);
-		return;
-	}
-	a = seg_read_rmw(cpu, D_SEG(d), ea, 4);
-	r = arith32(cpu, D_REG(d), a, b);
-	seg_write(cpu, D_SEG(d), ea, r, 4);
+	alu_mem(cpu, d, D_REG(d), d_ea(cpu, d), ld(d_imm(d, D_IMM_AT(d)), 4));
 }
 
 /* 05 0D 15 1D 25 2D 35 3D: op EAX, imm32 */
 DC_FN f_alu_eax_imm(struct x86cpu *cpu, const struct dc_ent *d)
 {
-	unsigned aop = d->op >> 3;
-	uint32_t r = arith32(cpu, aop, cpu->gpr[R_EAX], ld(d_imm(d, d->op_at + 1), 4));
-
-	if (aop != 7)
-		cpu->gpr[R_EAX] = r;
+	alu_reg(cpu, d->op >> 3, R_EAX, ld(d_imm(d, d->op_at + 1), 4));
 }
 
 /* MOV r/m, reg of `size` bytes (88, 66 89) */
