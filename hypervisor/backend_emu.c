@@ -98,6 +98,13 @@ static uint64_t emu_now(void *opaque)
 	return hv_now_ns();
 }
 
+/* CLOCK_MONOTONIC nanoseconds as a timespec (condvar, mutex and timerfd deadlines). */
+static struct timespec ns_to_timespec(uint64_t ns)
+{
+	return (struct timespec){ .tv_sec = (time_t)(ns / 1000000000ull),
+				  .tv_nsec = (long)(ns % 1000000000ull) };
+}
+
 static void poke(int fd)
 {
 	uint64_t one = 1;
@@ -240,12 +247,12 @@ static uint8_t *bus_probe_writable(void *opaque, uint64_t gpa)
 {
 	struct emu_vcpu *ev = opaque;
 	struct hv_mem *m = &ev->v->hv->mem;
-	uint64_t page = gpa & ~(HV_PAGE_SIZE - 1);
+	uint64_t page = gpa & ~(HV_PAGE_SIZE - 1), off = mem_ram_offset(m, page);
 	struct hv_map *mp;
 	uint8_t *p = NULL;
 
-	if (mem_ram_offset(m, page) != UINT64_MAX)
-		return m->ram + mem_ram_offset(m, page);
+	if (off != UINT64_MAX)
+		return m->ram + off;
 	pthread_rwlock_rdlock(&m->maps_lock);
 	mp = mem_map_lookup(m, page);
 	if (mp && mp->host && !(mp->flags & HVM_MAP_F_READONLY) && !ev->e->dirty_cur[mp - m->maps])
@@ -439,8 +446,7 @@ static void arm_timer(struct emu_be *e, uint64_t deadline)
 		/* it_value 0 would disarm: a due deadline fires after 1 ns. */
 		if (deadline == 0)
 			deadline = 1;
-		its.it_value.tv_sec = (time_t)(deadline / 1000000000ull);
-		its.it_value.tv_nsec = (long)(deadline % 1000000000ull);
+		its.it_value = ns_to_timespec(deadline);
 	}
 	timerfd_settime(e->timer_fd, TFD_TIMER_ABSTIME, &its, NULL);
 }
@@ -645,8 +651,7 @@ static void take_requests(struct emu_vcpu *ev)
 static void sleep_vcpu(struct emu_vcpu *ev, bool need_intr, uint64_t max_ns)
 {
 	uint64_t until = hv_now_ns() + max_ns;
-	struct timespec ts = { .tv_sec = (time_t)(until / 1000000000ull),
-			       .tv_nsec = (long)(until % 1000000000ull) };
+	struct timespec ts = ns_to_timespec(until);
 
 	if (need_intr && irqchip_pending(ev->e->chip, ev->v->index) >= 0)
 		return;
@@ -689,8 +694,7 @@ static void exec_lock(struct emu_vcpu *ev)
 		uint64_t since = __atomic_load_n(&e->exec_since, __ATOMIC_ACQUIRE);
 		uint64_t held = now > since ? now - since : 0; /* a newer holder: just started */
 		uint64_t until = now + EMU_EXEC_POLL_NS;
-		struct timespec ts = { .tv_sec = (time_t)(until / 1000000000ull),
-				       .tv_nsec = (long)(until % 1000000000ull) };
+		struct timespec ts = ns_to_timespec(until);
 
 		if (now - start >= EMU_EXEC_WAIT_NS ||
 		    (held >= EMU_MIN_SLICE_NS && irqchip_pending(e->chip, ev->v->index) >= 0)) {
