@@ -129,8 +129,14 @@ static int lex_int(struct lexer *lx, struct cfg_val *v)
 
 	errno = 0;
 	v->i = strtoll(start, &end, 0);
-	if (end == start || isalnum((unsigned char)*end) || *end == '_' || *end == '.')
-		return lex_error(lx, "malformed number");
+	if (end == start || isalnum((unsigned char)*end) || *end == '_' || *end == '.') {
+		/* Most often an unquoted string, e.g. an address: say how to write it. */
+		int len = (int)strcspn(start, " \t\r\n,]#;");
+
+		return lex_error(lx,
+				 "malformed number '%.*s' (if it is a string, quote it: \"%.*s\")",
+				 len > 60 ? 60 : len, start, len > 60 ? 60 : len, start);
+	}
 	if (errno == ERANGE)
 		return lex_error(lx, "number out of range");
 	/* strtoll base 0 reads "010" as octal; xl and Python 3 do not. */

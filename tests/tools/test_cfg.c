@@ -201,8 +201,10 @@ static void test_syntax_errors(void)
 	expect_error("memory 12\n", "guest.cfg:1: expected '=' after 'memory'");
 	expect_error("= 5\n", "guest.cfg:1: expected a setting name");
 	expect_error("memory = 12 13\n", "guest.cfg:1: unexpected text after the value");
-	expect_error("memory = 12abc\n", "guest.cfg:1: memory: malformed number");
-	expect_error("memory = 0x\n", "guest.cfg:1: memory: malformed number");
+	expect_error("memory = 12abc\n", "guest.cfg:1: memory: malformed number '12abc' "
+					 "(if it is a string, quote it: \"12abc\")");
+	expect_error("memory = 0x\n", "guest.cfg:1: memory: malformed number '0x' "
+				      "(if it is a string, quote it: \"0x\")");
 	expect_error("memory = 012\n", "guest.cfg:1: memory: malformed number (leading zero)");
 	expect_error("memory = 99999999999999999999\n", "guest.cfg:1: memory: number out of range");
 	expect_error("disk = [ 'a'\n", "guest.cfg:2: disk: list not closed with ']'");
@@ -212,7 +214,13 @@ static void test_syntax_errors(void)
 					     "[list]");
 	expect_error("disk = [ ,]\n", "guest.cfg:1: disk: expected a quoted string, a number or a "
 				      "[list]");
-	expect_error("memory = 1.5\n", "guest.cfg:1: memory: malformed number");
+	expect_error("memory = 1.5\n", "guest.cfg:1: memory: malformed number '1.5' "
+				       "(if it is a string, quote it: \"1.5\")");
+	/* an unquoted address names the fix */
+	expect_error("vnclisten = 127.0.0.1 # loopback\n", "guest.cfg:1: vnclisten: malformed "
+							   "number '127.0.0.1' "
+							   "(if it is a string, quote it: "
+							   "\"127.0.0.1\")");
 }
 
 static void test_value_errors(void)
