@@ -8,7 +8,9 @@ usage: disk.py [--build DIR] [--accel emu|kvm] [--formats raw,qcow2] [--mb N]
 Guest: the guest kit (tests/guest/build.sh BUILD/guest): Debian's i386 686
 kernel and busybox initramfs, direct kernel boot, 256 MiB, scenario
 diskbench (tests/guest/init) on hda: ata_piix, bus-master DMA.  Inside the
-guest, timed with the guest's clock (/proc/uptime, 10 ms resolution):
+guest, timed with the guest's monotonic clock in microseconds (now_us in
+tests/guest/init reads /proc/timer_list's nanosecond "now at"; /proc/uptime's
+10 ms steps made QEMU's 64 MiB seqread, some 70 ms, a +-15% figure):
   seqwrite  dd of N MiB (default 64) in 1 MiB blocks, O_DIRECT, fsync
   seqread   the same N MiB read back, O_DIRECT, page cache dropped first
   randread  M (default 200) single 4 KiB O_DIRECT reads at random offsets
@@ -60,7 +62,7 @@ def append(a):
 
 
 def marks(serial):
-    """{name: (count, centiseconds)} from "HVM-MARK bench NAME COUNT CS"."""
+    """{name: (count, microseconds)} from "HVM-MARK bench NAME COUNT US"."""
     out, failed = {}, []
     try:
         text = open(serial, errors="replace").read()
@@ -80,11 +82,11 @@ def figures(m):
     def rate(name, scale):
         if name not in m or m[name][1] <= 0:
             return None
-        return m[name][0] / scale / (m[name][1] / 100.0)
+        return m[name][0] / scale / (m[name][1] / 1e6)
     f = {"seqwrite": rate("seqwrite", 1e6), "seqread": rate("seqread", 1e6),
          "randread": rate("randread", 1)}
     if "randread" in m and "spawn" in m and m["randread"][1] > m["spawn"][1]:
-        f["randread_net"] = m["randread"][0] / ((m["randread"][1] - m["spawn"][1]) / 100.0)
+        f["randread_net"] = m["randread"][0] / ((m["randread"][1] - m["spawn"][1]) / 1e6)
     else:
         f["randread_net"] = None
     return f

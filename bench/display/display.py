@@ -9,7 +9,9 @@ Guest: the guest kit (tests/guest/build.sh BUILD/guest), direct kernel boot,
 the init's display scenario without holds: it scrolls N lines through the
 Linux VGA text console (vgacon), loads the DRM driver (cirrus or bochs),
 then writes N full-screen frames to /dev/fb0 with dd, alternating two
-patterns, and reports the bytes and its own time for them.
+patterns, and reports the bytes and its own time for them (microseconds
+from the guest's monotonic clock, now_us in tests/guest/init; it used
+/proc/uptime's 10 ms steps before).
 Ours: hvmctl create (accel as given, VNC on 127.0.0.1).  Reference:
 qemu-system-i386 -accel tcg (against emu) or -enable-kvm (against kvm),
 -vga cirrus|std, -vnc 127.0.0.1:N, same kernel, initramfs and command line.
@@ -129,18 +131,18 @@ def measure(serial, proc, port, timeout):
     tu, tb = w.counts_between(t0, t1 + 0.5)
     gu, gb = w.counts_between(g0, g1 + 0.5)
     bw = seen["display-bw"][1]
-    fbbytes, cs = int(bw[1]), max(int(bw[2]), 1)
-    scroll_cs = max(int(seen["display-scroll done"][1][2]), 1)
+    fbbytes, us = int(bw[1]), max(int(bw[2]), 1)
+    scroll_us = max(int(seen["display-scroll done"][1][2]), 1)
     return {
         "text_fps": tu / max(t1 - t0, 0.01),
         "text_kbytes_per_s": tb / 1024.0 / max(t1 - t0, 0.01),
         "text_bytes_per_line": tb / float(max(1, LINES[0])),
-        "text_guest_s": scroll_cs / 100.0,
+        "text_guest_s": scroll_us / 1e6,
         "text_bytes_per_update": tb / float(max(1, tu)),
         "gfx_fps": gu / max(g1 - g0, 0.01),
         "gfx_kbytes_per_update": gb / 1024.0 / max(1, gu),
         "gfx_kbytes_per_frame": gb / 1024.0 / max(1, FRAMES[0]),
-        "fb_write_mb_s": fbbytes / 1e6 / (cs / 100.0),
+        "fb_write_mb_s": fbbytes / 1e6 / (us / 1e6),
         "vnc_error": str(w.error) if w.error and proc.poll() is None else "",
     }
 
