@@ -185,6 +185,13 @@ static void ioreq_handle_slot(struct dm *dm, struct dm_ioreq *q, unsigned vcpu)
 	 * hostile one could, and we never look at it again. */
 	memcpy(&req, slot, sizeof(req));
 	__atomic_thread_fence(__ATOMIC_ACQUIRE);
+	/*
+	 * Buffered writes the vCPU issued before this request were published
+	 * before READY, so after seeing READY we see them too: apply them
+	 * first (Xen's order).  A drain before looking at the slot is not
+	 * enough: the vCPU may post a write and fill its slot in between.
+	 */
+	ioreq_drain_buffered(dm);
 	if (ioreq_execute(dm, &req))
 		q->stats.invalid++;
 	q->stats.handled++;

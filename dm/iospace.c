@@ -12,12 +12,17 @@
 #include <string.h>
 
 #include "dm.h"
+#include "hvlink.h"
 #include "log.h"
 
 struct io_map {
 	struct io_region **r;
 	unsigned n, cap;
 	struct io_region *last;
+	/* Port space: the posted-write set last told to the hypervisor. */
+	struct hvm_range posted[HVM_BUFFERED_PIO_MAX_RANGES];
+	unsigned nr_posted;
+	bool posted_unsupported; /* the hypervisor predates SET_BUFFERED_PIO */
 };
 
 static const char *const space_names[] = { "pio", "mmio" };
@@ -61,7 +66,89 @@ static unsigned io_bisect(const struct io_map *m, uint64_t addr)
 	return lo;
 }
 
-int io_region_map(struct dm *dm, struct io_region *r, enum io_space space, uint64_t base)
+unsigned io_posted_pio_ranges(struct dm *dm, struct hvm_range *out, unsigned max)
+{
+	struct io_map *m = dm->space[IO_PIO];
+	unsigned n = 0;
+
+	for (unsigned i = 0; m && i < m->n; i++) {
+		const struct io_region *r = m->r[i];
+		uint64_t mask = r->ops->posted_writes;
+
+		for (uint64_t o = 0; mask && o < r->len && o < 64; o++) {
+			uint64_t port = r->base + o;
+
+			if (!(mask >> o & 1))
+				continue;
+			if (n && out[n - 1].start + out[n - 1].len == port)
+				out[n - 1].len++;
+			else if (n < max)
+				out[n++] = (struct hvm_range){ .start = port, .len = 1 };
+			else
+				return n;
+		}
+	}
+	return n;
+}
+
+/*
+ * Tell the hypervisor the posted-write port set after a port region with
+ * posted writes moved.  Synchronous on the setup socket, so a write to a
+ * port that just stopped being latch-only is never posted after the guest
+ * access that moved it has completed.
+ */
+static void io_posted_sync(struct dm *dm, const struct io_region *r)
+{
+	struct io_map *m = dm->space[IO_PIO];
+	struct hvm_range want[HVM_BUFFERED_PIO_MAX_RANGES];
+	unsigned n;
+	int err;
+
+	if (r->space != IO_PIO || !r->ops->posted_writes || !m || m->posted_unsupported ||
+	    dm->setup_sock < 0)
+		return;
+	/* HVM_POSTED_PIO=0: keep every port write synchronous (comparisons). */
+	if (getenv("HVM_POSTED_PIO") && !strcmp(getenv("HVM_POSTED_PIO"), "0"))
+		return;
+	n = io_posted_pio_ranges(dm, want, HVM_BUFFERED_PIO_MAX_RANGES);
+	if (n == m->nr_posted && !memcmp(want, m->posted, n * sizeof(want[0])))
+		return;
+	err = hvlink_call(dm, HVM_MSG_SET_BUFFERED_PIO, want, n * sizeof(want[0]), NULL, 0, NULL, 0,
+			  NULL);
+	if (err == -ENOSYS) {
+		dm_info("iospace", "the hypervisor cannot post port writes: all stay synchronous");
+		m->posted_unsupported = true;
+		return;
+	}
+	if (err == -EPIPE || err == -ECONNRESET || err == -ENOTCONN)
+		return; /* the hypervisor is gone (devices unmap while the dm exits) */
+	if (err) {
+		dm_warn("iospace", "SET_BUFFERED_PIO: %s", strerror(-err));
+		return;
+	}
+	memcpy(m->posted, want, n * sizeof(want[0]));
+	m->nr_posted = n;
+}
+
+static void io_region_unlink(struct io_region *r)
+{
+	struct io_map *m;
+	unsigned i;
+
+	if (!r->mapped)
+		return;
+	m = r->dm->space[r->space];
+	i = io_bisect(m, r->base);
+	if (i < m->n && m->r[i] == r) {
+		memmove(&m->r[i], &m->r[i + 1], (m->n - i - 1) * sizeof(*m->r));
+		m->n--;
+	}
+	if (m->last == r)
+		m->last = NULL;
+	r->mapped = false;
+}
+
+static int io_region_link(struct dm *dm, struct io_region *r, enum io_space space, uint64_t base)
 {
 	struct io_map *m;
 	uint64_t last;
@@ -97,30 +184,39 @@ int io_region_map(struct dm *dm, struct io_region *r, enum io_space space, uint6
 	return 0;
 }
 
+int io_region_map(struct dm *dm, struct io_region *r, enum io_space space, uint64_t base)
+{
+	int err = io_region_link(dm, r, space, base);
+
+	if (!err)
+		io_posted_sync(dm, r);
+	return err;
+}
+
 void io_region_unmap(struct io_region *r)
 {
-	struct io_map *m;
-	unsigned i;
-
 	if (!r->mapped)
 		return;
-	m = r->dm->space[r->space];
-	i = io_bisect(m, r->base);
-	if (i < m->n && m->r[i] == r) {
-		memmove(&m->r[i], &m->r[i + 1], (m->n - i - 1) * sizeof(*m->r));
-		m->n--;
-	}
-	if (m->last == r)
-		m->last = NULL;
-	r->mapped = false;
+	io_region_unlink(r);
+	io_posted_sync(r->dm, r);
 }
 
 int io_region_move(struct dm *dm, struct io_region *r, enum io_space space, uint64_t base)
 {
+	bool was_mapped = r->mapped;
+	struct dm *old_dm = r->dm;
+	int err;
+
 	if (r->mapped && r->space == space && r->base == base)
 		return 0;
-	io_region_unmap(r);
-	return io_region_map(dm, r, space, base);
+	/* One update of the posted set for the whole move, not two. */
+	io_region_unlink(r);
+	err = io_region_link(dm, r, space, base);
+	if (!err)
+		io_posted_sync(dm, r);
+	else if (was_mapped)
+		io_posted_sync(old_dm, r);
+	return err;
 }
 
 struct io_region *io_lookup(struct dm *dm, enum io_space space, uint64_t addr)

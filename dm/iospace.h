@@ -21,6 +21,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "hvm/setup.h"
+
 struct dm;
 
 enum io_space {
@@ -35,6 +37,14 @@ struct io_ops {
 	uint8_t min_size;     /* smallest size the callbacks handle (0 means 1) */
 	uint8_t max_size;     /* largest size the callbacks handle (0 means 4) */
 	bool allow_unaligned; /* callbacks accept accesses that cross their size */
+	/*
+	 * Port I/O only: bit o set means a write to offset o (o < 64) only
+	 * latches a value (no reply, no side effect that the guest can see
+	 * before its next read of the device).  The hypervisor may then post
+	 * such writes through the buffered ring (HVM_MSG_SET_BUFFERED_PIO in
+	 * include/hvm/setup.h) instead of waiting for each one.
+	 */
+	uint64_t posted_writes;
 };
 
 /* Embedded in device state; fields are private to iospace.c. */
@@ -65,6 +75,13 @@ int io_region_move(struct dm *dm, struct io_region *r, enum io_space space, uint
  */
 int io_dispatch(struct dm *dm, enum io_space space, uint64_t addr, unsigned size, bool is_write,
 		uint64_t *val);
+
+/*
+ * The ports whose writes may be posted (io_ops.posted_writes of the mapped
+ * port regions), merged into at most max ranges in port order; returns how
+ * many were stored.  Ranges beyond max are left out (they stay synchronous).
+ */
+unsigned io_posted_pio_ranges(struct dm *dm, struct hvm_range *out, unsigned max);
 
 /* Free the dispatch tables (regions themselves belong to their devices). */
 void io_space_free(struct dm *dm);

@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: MIT
 /*
  * io.c - turn the port-I/O and MMIO accesses a backend does not handle into
- * ioreqs: writes in the buffered range go through the buffered ring,
- * everything else is a synchronous request on the vCPU's slot.  A request
+ * ioreqs: MMIO writes in the buffered range and single port writes to the
+ * bufferable ports go through the buffered ring, everything else is a
+ * synchronous request on the vCPU's slot.  A request
  * the device model cannot answer (it is gone, or it broke the protocol) is
  * completed here with all-ones and ends the domain as crashed.
  */
@@ -38,6 +39,7 @@ static uint64_t send_sync(struct hv_vcpu *v, struct ioreq_req *r)
 
 uint64_t hv_io_pio(struct hv_vcpu *v, uint16_t port, uint32_t size, bool is_read, uint64_t val)
 {
+	struct ioreq_prod *io = &v->hv->io;
 	struct ioreq_req r = {
 		.type = IOREQ_TYPE_PIO,
 		.is_read = is_read,
@@ -47,6 +49,16 @@ uint64_t hv_io_pio(struct hv_vcpu *v, uint16_t port, uint32_t size, bool is_read
 		.data = is_read ? 0 : val,
 	};
 
+	/*
+	 * Writes the dm declared latch-only (SET_BUFFERED_PIO: IDE taskfile,
+	 * PRD address) need no answer; the dm applies the ring before it
+	 * handles any synchronous request, so the guest sees them in order.
+	 */
+	if (!is_read && ioreq_pio_bufferable(io, port, size) &&
+	    ioreq_send_buffered_pio(io, port, size, val)) {
+		v->nr_buffered++;
+		return 0;
+	}
 	return send_sync(v, &r);
 }
 

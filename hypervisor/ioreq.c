@@ -403,7 +403,8 @@ static void canonicalise(struct ioreq_prod *p)
 		p->buf_wp = wp - n;
 }
 
-bool ioreq_send_buffered(struct ioreq_prod *p, uint64_t addr, uint32_t size, uint64_t data)
+static bool send_buffered(struct ioreq_prod *p, uint8_t type, uint64_t addr, uint32_t size,
+			  uint64_t data)
 {
 	struct buffered_iopage *bp = p->bufpage;
 	uint32_t qw = size == 8, rp, wp, w0;
@@ -412,7 +413,7 @@ bool ioreq_send_buffered(struct ioreq_prod *p, uint64_t addr, uint32_t size, uin
 		return false;
 	if (__atomic_load_n(&p->dm_state, __ATOMIC_SEQ_CST) != IOREQ_DM_ATTACHED)
 		return false;
-	w0 = BUF_IOREQ_WORD0(IOREQ_TYPE_COPY, IOREQ_WRITE, size_code(size), addr);
+	w0 = BUF_IOREQ_WORD0(type, IOREQ_WRITE, size_code(size), addr);
 	data &= ioreq_ones(size);
 	pthread_mutex_lock(&p->buf_lock);
 	rp = __atomic_load_n(&bp->read_pointer, __ATOMIC_ACQUIRE);
@@ -434,4 +435,51 @@ bool ioreq_send_buffered(struct ioreq_prod *p, uint64_t addr, uint32_t size, uin
 	pthread_mutex_unlock(&p->buf_lock);
 	notify(p->buf_fd, p->hints ? &p->hints->dm_polling : NULL);
 	return true;
+}
+
+bool ioreq_send_buffered(struct ioreq_prod *p, uint64_t addr, uint32_t size, uint64_t data)
+{
+	return send_buffered(p, IOREQ_TYPE_COPY, addr, size, data);
+}
+
+bool ioreq_send_buffered_pio(struct ioreq_prod *p, uint16_t port, uint32_t size, uint64_t data)
+{
+	/* Port I/O is at most 4 bytes wide (the dm refuses wider PIO ioreqs). */
+	if (size > 4)
+		return false;
+	return send_buffered(p, IOREQ_TYPE_PIO, port, size, data);
+}
+
+int ioreq_set_buffered_pio(struct ioreq_prod *p, const struct hvm_range *r, unsigned n)
+{
+	uint32_t want[65536 / 32] = { 0 };
+
+	if (n > HVM_BUFFERED_PIO_MAX_RANGES)
+		return -EINVAL;
+	for (unsigned i = 0; i < n; i++)
+		if (r[i].len > 0x10000 || r[i].start > 0x10000 - r[i].len)
+			return -EINVAL;
+	for (unsigned i = 0; i < n; i++)
+		for (uint64_t port = r[i].start; port < r[i].start + r[i].len; port++)
+			want[port / 32] |= 1u << (port % 32);
+	/*
+	 * Word by word: a vCPU may see a mix of the old and the new set for a
+	 * moment, which only decides buffered or synchronous for a write; the
+	 * dm applies both kinds in the order they were issued.
+	 */
+	for (unsigned w = 0; w < 65536 / 32; w++)
+		__atomic_store_n(&p->buf_pio[w], want[w], __ATOMIC_RELEASE);
+	return 0;
+}
+
+bool ioreq_pio_bufferable(const struct ioreq_prod *p, uint16_t port, uint32_t size)
+{
+	for (uint32_t i = 0; i < size; i++) {
+		uint32_t b = (uint32_t)port + i;
+
+		if (b > 0xffff ||
+		    !(__atomic_load_n(&p->buf_pio[b / 32], __ATOMIC_ACQUIRE) & (1u << (b % 32))))
+			return false;
+	}
+	return size != 0;
 }

@@ -6,7 +6,8 @@
  * Synchronous requests: one slot per vCPU; the vCPU's thread fills its slot,
  * publishes READY, signals the request eventfd and sleeps on its response
  * eventfd until the device model sets IORESP_READY.  Buffered requests: MMIO
- * writes in the buffered range go into the 511-slot ring without waiting.
+ * writes in the buffered range, and port writes in the bufferable port set,
+ * go into the 511-slot ring without waiting.
  *
  * The device model is untrusted: every state it leaves in a slot is read once
  * and checked.  When it is gone (never attached, or its connection closed),
@@ -58,6 +59,12 @@ struct ioreq_prod {
 	pthread_mutex_t buf_lock; /* buffered ring: vCPUs produce concurrently */
 	uint32_t buf_wp;	  /* our copy of write_pointer (the dm may scribble) */
 
+	/*
+	 * Ports whose writes may go through the buffered ring, one bit per
+	 * port (HVM_MSG_SET_BUFFERED_PIO); words read and written atomically.
+	 */
+	uint32_t buf_pio[65536 / 32];
+
 	/* Called (from a vCPU thread) when the dm broke the protocol. */
 	void (*fail)(void *opaque, const char *why);
 	void *opaque;
@@ -100,6 +107,17 @@ enum ioreq_result ioreq_send(struct ioreq_prod *p, unsigned vcpu, struct ioreq_r
  * cannot be buffered, and the caller sends it synchronously.
  */
 bool ioreq_send_buffered(struct ioreq_prod *p, uint64_t addr, uint32_t size, uint64_t data);
+/* The same for a port write (IOREQ_TYPE_PIO in the slot). */
+bool ioreq_send_buffered_pio(struct ioreq_prod *p, uint16_t port, uint32_t size, uint64_t data);
+
+/*
+ * Replace the set of write-bufferable ports with the n ranges in r (n == 0
+ * clears it).  -EINVAL for more than HVM_BUFFERED_PIO_MAX_RANGES ranges or
+ * one that leaves the 64 KiB port space; the set is unchanged then.
+ */
+int ioreq_set_buffered_pio(struct ioreq_prod *p, const struct hvm_range *r, unsigned n);
+/* Whether a write of size bytes at port lies wholly in the bufferable set. */
+bool ioreq_pio_bufferable(const struct ioreq_prod *p, uint16_t port, uint32_t size);
 
 /* all-ones of `size` bytes (size 8 and anything bigger: ~0). */
 static inline uint64_t ioreq_ones(uint32_t size)

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 /*
  * setup.c - the setup-protocol server (include/hvm/setup.h): one device
- * model session (HELLO, then MAP/UNMAP/DIRTY_LOG/SET_BUFFERED/SHUTDOWN/
+ * model session (HELLO, then MAP/UNMAP/DIRTY_LOG/SET_BUFFERED(_PIO)/SHUTDOWN/
  * READY/PAUSE/UNPAUSE/QUERY) and any number of short toolstack sessions
  * (PAUSE/UNPAUSE/QUERY/DESTROY).  Every request gets one reply with the same
  * type and seq.  The device model's connection closing crashes the domain.
@@ -221,6 +221,29 @@ static int do_set_buffered(struct hv *hv, struct setup_conn *c, const struct req
 	return reply(c, r, 0, NULL, 0, NULL, 0);
 }
 
+static int do_set_buffered_pio(struct hv *hv, struct setup_conn *c, const struct req *r)
+{
+	struct hvm_range rg[HVM_BUFFERED_PIO_MAX_RANGES];
+	unsigned n = r->hdr.len / sizeof(rg[0]);
+	char text[HVM_BUFFERED_PIO_MAX_RANGES * 16 + 8] = "";
+	size_t at = 0;
+	int err;
+
+	if (r->hdr.len % sizeof(rg[0]) || n > HVM_BUFFERED_PIO_MAX_RANGES)
+		return reply(c, r, -EINVAL, NULL, 0, NULL, 0);
+	memcpy(rg, r->payload, r->hdr.len);
+	err = ioreq_set_buffered_pio(&hv->io, rg, n);
+	if (err)
+		return reply(c, r, err, NULL, 0, NULL, 0);
+	/* Ranges are checked above: each end fits in 4 hex digits. */
+	for (unsigned i = 0; i < n && at < sizeof(text); i++)
+		at += snprintf(text + at, sizeof(text) - at, " %#llx-%#llx",
+			       (unsigned long long)rg[i].start,
+			       (unsigned long long)(rg[i].start + rg[i].len - 1));
+	hv_log("buffered port writes:%s", n ? text : " none");
+	return reply(c, r, 0, NULL, 0, NULL, 0);
+}
+
 static int do_shutdown(struct hv *hv, struct setup_conn *c, const struct req *r)
 {
 	static const int code[] = {
@@ -297,6 +320,8 @@ static int dispatch(struct setup_server *s, struct hv *hv, struct setup_conn *c,
 		return do_dirty_log(hv, c, r);
 	case HVM_MSG_SET_BUFFERED:
 		return do_set_buffered(hv, c, r);
+	case HVM_MSG_SET_BUFFERED_PIO:
+		return do_set_buffered_pio(hv, c, r);
 	case HVM_MSG_SHUTDOWN:
 		return do_shutdown(hv, c, r);
 	default:

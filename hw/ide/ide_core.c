@@ -342,14 +342,31 @@ void ide_cmd_write(struct ide_bus *bus, unsigned reg, uint32_t val, unsigned siz
 
 /* ---- legacy ports ---------------------------------------------------- */
 
+/*
+ * Only the data register (offset 0) is 16/32 bits wide.  The others are
+ * 8-bit registers on an ISA-style bus, where a wider access becomes byte
+ * cycles at rising addresses: a word written to the sector count register
+ * latches the LBA low byte too.
+ */
 static uint64_t ide_cmd_io_read(void *opaque, uint64_t off, unsigned size)
 {
-	return ide_cmd_read(opaque, (unsigned)off, size);
+	uint64_t v = 0;
+
+	if (off == 0)
+		return ide_cmd_read(opaque, 0, size);
+	for (unsigned i = 0; i < size && off + i < 8; i++)
+		v |= (uint64_t)(ide_cmd_read(opaque, (unsigned)off + i, 1) & 0xff) << (8 * i);
+	return v;
 }
 
 static void ide_cmd_io_write(void *opaque, uint64_t off, uint64_t val, unsigned size)
 {
-	ide_cmd_write(opaque, (unsigned)off, (uint32_t)val, size);
+	if (off == 0) {
+		ide_cmd_write(opaque, 0, (uint32_t)val, size);
+		return;
+	}
+	for (unsigned i = 0; i < size && off + i < 8; i++)
+		ide_cmd_write(opaque, (unsigned)off + i, (uint32_t)(val >> (8 * i)) & 0xff, 1);
 }
 
 static uint64_t ide_ctl_io_read(void *opaque, uint64_t off, unsigned size)
@@ -369,6 +386,12 @@ static const struct io_ops ide_cmd_ops = {
 	.min_size = 1,
 	.max_size = 4,
 	.allow_unaligned = true,
+	/*
+	 * Features, sector count, LBA low/mid/high and device (offsets 1-6)
+	 * only latch (ATA-6 7.x; ide_cmd_write), so the hypervisor may post
+	 * them; data (0) and command (7) act at once and stay synchronous.
+	 */
+	.posted_writes = 0x7e,
 };
 
 static const struct io_ops ide_ctl_ops = {

@@ -208,6 +208,12 @@ static const struct io_ops bm_ops = {
 	.write = bm_write,
 	.min_size = 1,
 	.max_size = 1,
+	/*
+	 * The PRD table address dwords (offsets 4-7 and 12-15, 82371SB 2.7.3)
+	 * only latch: bm_start() copies the address when a transfer starts.
+	 * Command and status (0, 2, 8, 10) start DMA or clear bits: synchronous.
+	 */
+	.posted_writes = 0xf0f0,
 };
 
 /* "file=...,format=...,media=cdrom,readonly=on,snapshot=on" -> attached drive. */

@@ -12,7 +12,8 @@
  * Session (device model):
  *   dm -> hv  HELLO {version, domid}
  *   hv -> dm  HELLO reply: struct hvm_setup_info, fds in HVM_FD_* order
- *   dm -> hv  SET_BUFFERED, MAP/UNMAP/DIRTY_LOG, SHUTDOWN, PAUSE/UNPAUSE, READY
+ *   dm -> hv  SET_BUFFERED, SET_BUFFERED_PIO, MAP/UNMAP/DIRTY_LOG, SHUTDOWN,
+ *             PAUSE/UNPAUSE, READY
  *   hv -> dm  CLOCK_SET (only with HVM_SETUP_F_CLOCK_STEPPED; the dm replies
  *             once every timer up to that time has fired)
  *
@@ -56,13 +57,14 @@ enum hvm_msg_type {
 	HVM_MSG_MAP = 3,       /* dm -> hv: struct hvm_map + memfd */
 	HVM_MSG_UNMAP = 4,     /* dm -> hv: struct hvm_map (gpa, size) */
 	HVM_MSG_DIRTY_LOG = 5, /* dm -> hv: struct hvm_map (gpa); reply: bitmap, one bit per page */
-	HVM_MSG_SET_BUFFERED = 6, /* dm -> hv: struct hvm_range of MMIO writes to buffer */
-	HVM_MSG_SHUTDOWN = 7,	  /* dm -> hv: struct hvm_shutdown */
-	HVM_MSG_PAUSE = 8,	  /* any -> hv */
-	HVM_MSG_UNPAUSE = 9,	  /* any -> hv */
-	HVM_MSG_QUERY = 10,	  /* any -> hv: reply struct hvm_status */
-	HVM_MSG_DESTROY = 11,	  /* toolstack or dm (QMP quit) -> hv: stop the domain now */
-	HVM_MSG_CLOCK_SET = 12,	  /* hv -> dm: struct hvm_clock; reply struct hvm_clock */
+	HVM_MSG_SET_BUFFERED = 6,      /* dm -> hv: struct hvm_range of MMIO writes to buffer */
+	HVM_MSG_SHUTDOWN = 7,	       /* dm -> hv: struct hvm_shutdown */
+	HVM_MSG_PAUSE = 8,	       /* any -> hv */
+	HVM_MSG_UNPAUSE = 9,	       /* any -> hv */
+	HVM_MSG_QUERY = 10,	       /* any -> hv: reply struct hvm_status */
+	HVM_MSG_DESTROY = 11,	       /* toolstack or dm (QMP quit) -> hv: stop the domain now */
+	HVM_MSG_CLOCK_SET = 12,	       /* hv -> dm: struct hvm_clock; reply struct hvm_clock */
+	HVM_MSG_SET_BUFFERED_PIO = 13, /* dm -> hv: struct hvm_range[] of ports, see below */
 };
 
 struct hvm_msg {
@@ -177,6 +179,25 @@ struct hvm_range {
 	uint64_t start;
 	uint64_t len;
 };
+
+/*
+ * SET_BUFFERED_PIO: the payload is 0 to HVM_BUFFERED_PIO_MAX_RANGES struct
+ * hvm_range of I/O ports (start + len <= 0x10000) whose writes only latch a
+ * value (IDE taskfile registers, a bus master's PRD table address): the
+ * device answers nothing and starts nothing when they are written.  Each
+ * message replaces the previous set; an empty payload clears it.  The hv
+ * then may send a single (not string) port write that lies wholly inside
+ * the set through the buffered ring (type IOREQ_TYPE_PIO, addr = port)
+ * instead of the vCPU's slot, and continue the vCPU without waiting.  Port
+ * reads and every other port write stay synchronous.  The dm must apply
+ * the buffered ring before it handles any synchronous request (the rule in
+ * ioreq.h; it must look for READY slots first and drain second, so a write
+ * queued just before the request is not missed), which keeps the order the
+ * guest issued them in.  Compatibility: an hv that predates this message
+ * replies -ENOSYS and buffers no port writes; a dm that never sends it gets
+ * none buffered.  Bad ranges or too many: -EINVAL, the set is unchanged.
+ */
+#define HVM_BUFFERED_PIO_MAX_RANGES 16
 
 enum hvm_shutdown_reason {
 	HVM_SHUTDOWN_POWEROFF = 0,

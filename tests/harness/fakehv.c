@@ -377,6 +377,28 @@ static int do_set_buffered(struct fhv *hv, const void *payload, size_t len)
 	return 0;
 }
 
+/* SET_BUFFERED_PIO: the whole set is replaced, as hvmhv does. */
+static int do_set_buffered_pio(struct fhv *hv, const void *payload, size_t len)
+{
+	struct hvm_range r[HVM_BUFFERED_PIO_MAX_RANGES];
+	unsigned n = (unsigned)(len / sizeof(r[0]));
+
+	if (len % sizeof(r[0]) || n > HVM_BUFFERED_PIO_MAX_RANGES)
+		return -EINVAL;
+	memcpy(r, payload, len);
+	for (unsigned i = 0; i < n; i++)
+		if (r[i].len > 0x10000 || r[i].start > 0x10000 - r[i].len)
+			return -EINVAL;
+	memcpy(hv->bufpio, r, len);
+	hv->nr_bufpio = n;
+	for (unsigned i = 0; i < n; i++)
+		fhv_log(hv, "SET_BUFFERED_PIO %u/%u 0x%llx+0x%llx", i + 1, n,
+			(unsigned long long)r[i].start, (unsigned long long)r[i].len);
+	if (!n)
+		fhv_log(hv, "SET_BUFFERED_PIO none");
+	return 0;
+}
+
 static int do_shutdown(struct fhv *hv, const void *payload, size_t len)
 {
 	struct hvm_shutdown s;
@@ -433,6 +455,9 @@ static void handle_request(struct fhv *hv, const struct hvm_msg *hdr, const void
 		goto close_fds;
 	case HVM_MSG_SET_BUFFERED:
 		status = do_set_buffered(hv, payload, hdr->len);
+		break;
+	case HVM_MSG_SET_BUFFERED_PIO:
+		status = do_set_buffered_pio(hv, payload, hdr->len);
 		break;
 	case HVM_MSG_SHUTDOWN:
 		status = do_shutdown(hv, payload, hdr->len);
@@ -796,7 +821,35 @@ bool fhv_is_buffered(const struct fhv *hv, uint64_t addr, unsigned size)
 	return false;
 }
 
+bool fhv_is_buffered_pio(const struct fhv *hv, uint64_t port, unsigned size)
+{
+	for (uint64_t p = port; p < port + size; p++) {
+		bool in = false;
+
+		for (unsigned i = 0; i < hv->nr_bufpio && !in; i++)
+			in = p >= hv->bufpio[i].start &&
+			     p - hv->bufpio[i].start < hv->bufpio[i].len;
+		if (!in)
+			return false;
+	}
+	return size > 0;
+}
+
+static int buffered_write(struct fhv *hv, uint8_t type, uint64_t addr, unsigned size, uint64_t val,
+			  bool kick);
+
+int fhv_posted_pio_write(struct fhv *hv, uint16_t port, unsigned size, uint64_t val)
+{
+	return buffered_write(hv, IOREQ_TYPE_PIO, port, size, val, false);
+}
+
 int fhv_buffered_write(struct fhv *hv, uint8_t type, uint64_t addr, unsigned size, uint64_t val)
+{
+	return buffered_write(hv, type, addr, size, val, true);
+}
+
+static int buffered_write(struct fhv *hv, uint8_t type, uint64_t addr, unsigned size, uint64_t val,
+			  bool kick)
 {
 	struct buffered_iopage *bp = hv->bufpage;
 	unsigned code, n = size == 8 ? 2 : 1;
@@ -837,7 +890,7 @@ int fhv_buffered_write(struct fhv *hv, uint8_t type, uint64_t addr, unsigned siz
 	}
 	/* Slots before the pointer that publishes them. */
 	__atomic_store_n(&bp->write_pointer, wp + n, __ATOMIC_RELEASE);
-	if (eventfd_write(hv->fds[HVM_FD_BUF_EVENT], 1) < 0)
+	if (kick && eventfd_write(hv->fds[HVM_FD_BUF_EVENT], 1) < 0)
 		return -errno;
 	return 0;
 }

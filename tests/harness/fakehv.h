@@ -44,6 +44,9 @@ struct fhv {
 	struct fhv_map maps[FHV_MAX_MAPS];
 	struct hvm_range bufranges[FHV_MAX_BUFRANGES];
 	unsigned nr_bufranges;
+	/* Ports whose writes the dm lets us post (SET_BUFFERED_PIO, latest set). */
+	struct hvm_range bufpio[HVM_BUFFERED_PIO_MAX_RANGES];
+	unsigned nr_bufpio;
 
 	char dir[64];
 	char sock_path[96];
@@ -93,6 +96,16 @@ int fhv_buffered_write(struct fhv *hv, uint8_t type, uint64_t addr, unsigned siz
 
 /* True if the dm asked to buffer MMIO writes at [addr, addr+size). */
 bool fhv_is_buffered(const struct fhv *hv, uint64_t addr, unsigned size);
+
+/* True if every port of [port, port+size) is in the dm's SET_BUFFERED_PIO set. */
+bool fhv_is_buffered_pio(const struct fhv *hv, uint64_t port, unsigned size);
+
+/*
+ * A port write through the buffered ring without signalling the buffered
+ * event, as hvmhv may leave it: the dm then applies it only when it drains
+ * the ring before the next synchronous request.  0 or -errno.
+ */
+int fhv_posted_pio_write(struct fhv *hv, uint16_t port, unsigned size, uint64_t val);
 
 /*
  * Host pointer for guest-physical [gpa, gpa+len) when it lies wholly inside

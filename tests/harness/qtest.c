@@ -21,6 +21,9 @@
  *   mmio_rep_write SIZE MMIO ADDR COUNT [DF] -> OK  (COPY, data_is_ptr: RAM -> MMIO)
  *   mmio_rep_stos SIZE MMIO VAL COUNT [DF]   -> OK  (COPY, count > 1, same value)
  *   buffered_write ADDR SIZE VAL        -> OK  (through the buffered ring)
+ *   buffered_pio                        -> OK N START+LEN...  (the ports the dm
+ *        declared latch-only with SET_BUFFERED_PIO; out* to them are posted
+ *        through the buffered ring without an event, as hvmhv may post them)
  *   ioreq TYPE ADDR SIZE COUNT FLAGS DATA -> OK 0x%016x  (raw request; FLAGS:
  *        bit 4 data_is_ptr, bit 5 read, bit 6 df as in ioreq.h)
  *   irq_level GSI                       -> OK 0|1
@@ -398,7 +401,11 @@ static void cmd_out(struct qt *q, char **w, unsigned n)
 		return;
 	}
 	val &= mask_of(size);
-	err = fhv_ioreq(&q->hv, IOREQ_TYPE_PIO, port, size, 1, false, false, false, &val);
+	/* Ports the dm declared latch-only are posted, as hvmhv posts them. */
+	if (fhv_is_buffered_pio(&q->hv, port, size))
+		err = fhv_posted_pio_write(&q->hv, (uint16_t)port, size, val);
+	else
+		err = fhv_ioreq(&q->hv, IOREQ_TYPE_PIO, port, size, 1, false, false, false, &val);
 	if (err)
 		reply_err(q, err);
 	else
@@ -906,6 +913,21 @@ static void cmd_buffered_write(struct qt *q, char **w, unsigned n)
 					      val & mask_of((unsigned)size)));
 }
 
+/* buffered_pio: the dm's SET_BUFFERED_PIO set, "OK N START+LEN..." in port order. */
+static void cmd_buffered_pio(struct qt *q, char **w, unsigned n)
+{
+	char text[HVM_BUFFERED_PIO_MAX_RANGES * 20 + 16];
+	size_t at;
+
+	fhv_service(&q->hv);
+	at = (size_t)snprintf(text, sizeof(text), "OK %u", q->hv.nr_bufpio);
+	for (unsigned i = 0; i < q->hv.nr_bufpio && at < sizeof(text); i++)
+		at += (size_t)snprintf(text + at, sizeof(text) - at, " 0x%llx+%llu",
+				       (unsigned long long)q->hv.bufpio[i].start,
+				       (unsigned long long)q->hv.bufpio[i].len);
+	reply(q, "%s\n", text);
+}
+
 /* ioreq TYPE ADDR SIZE COUNT FLAGS DATA: anything a hypervisor could send. */
 static void cmd_ioreq(struct qt *q, char **w, unsigned n)
 {
@@ -1038,6 +1060,7 @@ static const struct cmd cmds[] = {
 	{ "mmio_rep_write", 4, cmd_mmio_rep },
 	{ "mmio_rep_stos", 4, cmd_mmio_rep },
 	{ "buffered_write", 3, cmd_buffered_write },
+	{ "buffered_pio", 0, cmd_buffered_pio },
 	{ "ioreq", 6, cmd_ioreq },
 	{ "irq_level", 1, cmd_irq_level },
 	{ "shutdown_reason", 0, cmd_shutdown_reason },
