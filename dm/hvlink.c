@@ -86,6 +86,7 @@ static void hv_lost(struct dm *dm, int err)
 {
 	dm_info("hvlink", "hypervisor connection closed (%s); exiting",
 		err ? strerror(-err) : "eof");
+	ioreq_log_stats(dm);
 	if (link_of(dm)->sock_ev) {
 		loop_del(link_of(dm)->sock_ev);
 		link_of(dm)->sock_ev = NULL;

@@ -402,6 +402,16 @@ void ioreq_detach(struct dm *dm)
 	dm->ioreq = NULL;
 }
 
+void ioreq_log_stats(const struct dm *dm)
+{
+	const struct dm_ioreq *q = dm->ioreq;
+
+	if (q)
+		dm_info("ioreq", "%llu requests, %llu buffered writes, %llu invalid",
+			(unsigned long long)q->stats.handled, (unsigned long long)q->stats.buffered,
+			(unsigned long long)q->stats.invalid);
+}
+
 const struct ioreq_stats *ioreq_get_stats(const struct dm *dm)
 {
 	return dm->ioreq ? &dm->ioreq->stats : NULL;

@@ -50,5 +50,7 @@ unsigned ioreq_drain_buffered(struct dm *dm);
 int ioreq_execute(struct dm *dm, struct ioreq *req);
 
 const struct ioreq_stats *ioreq_get_stats(const struct dm *dm);
+/* One info line with the counters (when the hypervisor connection ends). */
+void ioreq_log_stats(const struct dm *dm);
 
 #endif /* DM_IOREQ_H */
