@@ -527,7 +527,7 @@ static int get_int(struct ictx *x, long long min, long long max, const char *wha
 static int get_bool(struct ictx *x, bool *out)
 {
 	const struct cfg_val *v = &x->e->val;
-	long long i;
+	long long i = 0;
 
 	if (v->type == CFG_STR) {
 		if (!strcmp(v->s, "yes") || !strcmp(v->s, "true") || !strcmp(v->s, "on")) {

@@ -263,6 +263,9 @@ struct x86cpu {
 	struct dc_ent dc[DC_SIZE];
 	struct dc_ent dc_scratch; /* decodes that do not evict a resident entry */
 	unsigned dc_conflicts;
+
+	struct jit *jit; /* block translator (jit.c), NULL when off */
+	bool smc;	 /* a store hit the fetch page: ends the running block */
 };
 
 /* exec.c */
@@ -325,8 +328,11 @@ static inline void lin_write(struct x86cpu *cpu, uint32_t la, uint32_t v, unsign
 	struct tlb_ent *e = &cpu->tlb[user][(la >> 12) & (TLB_SIZE - 1)];
 	if (likely(e->vpn_w == (la >> 12) && (la & 0xfff) + size <= 4096)) {
 		st(e->host + (la & 0xfff), v, size);
+		if (unlikely(e->host == cpu->fetch_host))
+			cpu->smc = true;
 		return;
 	}
+	cpu->smc = true; /* rare enough to end a block without a closer look */
 	x86_lin_write_slow(cpu, la, v, size, user);
 }
 
@@ -546,6 +552,11 @@ static inline struct dc_ent *dc_fetch_slot(struct x86cpu *cpu, uint32_t off)
 	return &cpu->dc[off ^ cpu->fetch_slot];
 }
 void x86_jump(struct x86cpu *cpu, uint32_t eip);
+
+/* jit.c */
+int x86_jit_create(struct x86cpu *cpu);
+void x86_jit_destroy(struct x86cpu *cpu);
+unsigned x86_jit_run(struct x86cpu *cpu, unsigned n);
 
 /* string.c */
 void x86_string(struct x86cpu *cpu, uint8_t op);

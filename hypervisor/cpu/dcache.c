@@ -13,6 +13,7 @@
  * computations are repeated here inline, the rest call into alu.c.
  */
 #include "cpu.h"
+#include "dcache.h"
 
 /* Handlers are expanded into the dispatch switch of the run loop. */
 #define DC_INLINE static inline __attribute__((always_inline))
@@ -623,62 +624,6 @@ DC_FN f_mov16_load(struct x86cpu *cpu, const struct dc_ent *d)
 	reg_write(cpu, D_REG(d), 2, d_rm_read(cpu, d, 2));
 }
 
-/* Handler indices: entries name their handler in one byte. */
-enum {
-	DF_GENERIC,
-	DF_ALU8,
-	DF_ALU_AL_IMM,
-	DF_ALU_EAX_IMM,
-	DF_ALU_R_RM_M,
-	DF_ALU_R_RM_R,
-	DF_ALU_RM_R_M,
-	DF_ALU_RM_R_R,
-	DF_CALL32,
-	DF_CMOV,
-	DF_DEC,
-	DF_GRP1_IMM32_M,
-	DF_GRP1_IMM32_R,
-	DF_GRP1_IMM8_M,
-	DF_GRP1_IMM8_R,
-	DF_IMUL,
-	DF_INC,
-	DF_JCC32,
-	DF_JCC8,
-	DF_JMP32,
-	DF_JMP8,
-	DF_LEA,
-	DF_LEAVE,
-	DF_MOV_IMM_M,
-	DF_MOV_IMM_R,
-	DF_MOV_LOAD8,
-	DF_MOV_LOAD_M,
-	DF_MOV_LOAD_R,
-	DF_MOV_STORE8,
-	DF_MOV_STORE_M,
-	DF_MOV_STORE_R,
-	DF_MOVX,
-	DF_NOP,
-	DF_POP,
-	DF_PUSH,
-	DF_PUSH_IMM,
-	DF_RET,
-	DF_SETCC,
-	DF_SHIFT_M,
-	DF_SHIFT_R,
-	DF_TEST8,
-	DF_TEST_IMM,
-	DF_TEST_M,
-	DF_TEST_R,
-	DF_GRP5,
-	DF_GRP3,
-	DF_GRP1_8,
-	DF_MOV_IMM8_RM,
-	DF_MOV_IMM8_R,
-	DF_MOV16_STORE,
-	DF_MOV16_LOAD,
-	DF_COUNT
-};
-
 /* Handlers for entries with a ModRM operand right after a one-byte opcode. */
 static uint8_t pick_modrm(const struct dc_ent *d)
 {
@@ -865,156 +810,12 @@ uint8_t x86_dc_pick(const struct dc_ent *d, const struct insn *in)
 DC_INLINE void dc_exec(struct x86cpu *cpu, const struct dc_ent *d)
 {
 	switch (d->fn) {
-	case DF_ALU8:
-		f_alu8(cpu, d);
+#define DF_CASE(name, fn)   \
+	case DF_##name:     \
+		fn(cpu, d); \
 		break;
-	case DF_ALU_AL_IMM:
-		f_alu_al_imm(cpu, d);
-		break;
-	case DF_ALU_EAX_IMM:
-		f_alu_eax_imm(cpu, d);
-		break;
-	case DF_ALU_R_RM_M:
-		f_alu_r_rm_m(cpu, d);
-		break;
-	case DF_ALU_R_RM_R:
-		f_alu_r_rm_r(cpu, d);
-		break;
-	case DF_ALU_RM_R_M:
-		f_alu_rm_r_m(cpu, d);
-		break;
-	case DF_ALU_RM_R_R:
-		f_alu_rm_r_r(cpu, d);
-		break;
-	case DF_CALL32:
-		f_call32(cpu, d);
-		break;
-	case DF_CMOV:
-		f_cmov(cpu, d);
-		break;
-	case DF_DEC:
-		f_dec(cpu, d);
-		break;
-	case DF_GRP1_IMM32_M:
-		f_grp1_imm32_m(cpu, d);
-		break;
-	case DF_GRP1_IMM32_R:
-		f_grp1_imm32_r(cpu, d);
-		break;
-	case DF_GRP1_IMM8_M:
-		f_grp1_imm8_m(cpu, d);
-		break;
-	case DF_GRP1_IMM8_R:
-		f_grp1_imm8_r(cpu, d);
-		break;
-	case DF_IMUL:
-		f_imul(cpu, d);
-		break;
-	case DF_INC:
-		f_inc(cpu, d);
-		break;
-	case DF_JCC32:
-		f_jcc32(cpu, d);
-		break;
-	case DF_JCC8:
-		f_jcc8(cpu, d);
-		break;
-	case DF_JMP32:
-		f_jmp32(cpu, d);
-		break;
-	case DF_JMP8:
-		f_jmp8(cpu, d);
-		break;
-	case DF_LEA:
-		f_lea(cpu, d);
-		break;
-	case DF_LEAVE:
-		f_leave(cpu, d);
-		break;
-	case DF_MOV_IMM_M:
-		f_mov_imm_m(cpu, d);
-		break;
-	case DF_MOV_IMM_R:
-		f_mov_imm_r(cpu, d);
-		break;
-	case DF_MOV_LOAD8:
-		f_mov_load8(cpu, d);
-		break;
-	case DF_MOV_LOAD_M:
-		f_mov_load_m(cpu, d);
-		break;
-	case DF_MOV_LOAD_R:
-		f_mov_load_r(cpu, d);
-		break;
-	case DF_MOV_STORE8:
-		f_mov_store8(cpu, d);
-		break;
-	case DF_MOV_STORE_M:
-		f_mov_store_m(cpu, d);
-		break;
-	case DF_MOV_STORE_R:
-		f_mov_store_r(cpu, d);
-		break;
-	case DF_MOVX:
-		f_movx(cpu, d);
-		break;
-	case DF_NOP:
-		f_nop(cpu, d);
-		break;
-	case DF_POP:
-		f_pop(cpu, d);
-		break;
-	case DF_PUSH:
-		f_push(cpu, d);
-		break;
-	case DF_PUSH_IMM:
-		f_push_imm(cpu, d);
-		break;
-	case DF_RET:
-		f_ret(cpu, d);
-		break;
-	case DF_SETCC:
-		f_setcc(cpu, d);
-		break;
-	case DF_SHIFT_M:
-		f_shift_m(cpu, d);
-		break;
-	case DF_SHIFT_R:
-		f_shift_r(cpu, d);
-		break;
-	case DF_TEST8:
-		f_test8(cpu, d);
-		break;
-	case DF_TEST_IMM:
-		f_test_imm(cpu, d);
-		break;
-	case DF_TEST_M:
-		f_test_m(cpu, d);
-		break;
-	case DF_TEST_R:
-		f_test_r(cpu, d);
-		break;
-	case DF_GRP5:
-		f_grp5(cpu, d);
-		break;
-	case DF_GRP3:
-		f_grp3(cpu, d);
-		break;
-	case DF_GRP1_8:
-		f_grp1_8(cpu, d);
-		break;
-	case DF_MOV_IMM8_RM:
-		f_mov_imm8_rm(cpu, d);
-		break;
-	case DF_MOV_IMM8_R:
-		f_mov_imm8_r(cpu, d);
-		break;
-	case DF_MOV16_STORE:
-		f_mov16_store(cpu, d);
-		break;
-	case DF_MOV16_LOAD:
-		f_mov16_load(cpu, d);
-		break;
+		DC_HANDLERS(DF_CASE)
+#undef DF_CASE
 	default:
 		__builtin_unreachable();
 	}
@@ -1024,6 +825,21 @@ void x86_dc_exec(struct x86cpu *cpu, const struct dc_ent *d)
 {
 	dc_exec(cpu, d);
 }
+
+/* Each handler as a function of its own, for code that calls them one by one. */
+#define DF_OUTLINE(name, fn)                                             \
+	static void out_##fn(struct x86cpu *cpu, const struct dc_ent *d) \
+	{                                                                \
+		fn(cpu, d);                                              \
+	}
+DC_HANDLERS(DF_OUTLINE)
+#undef DF_OUTLINE
+
+const x86_dc_handler x86_dc_handlers[DF_COUNT] = {
+#define DF_TABLE(name, fn) [DF_##name] = out_##fn,
+	DC_HANDLERS(DF_TABLE)
+#undef DF_TABLE
+};
 
 /*
  * The run loop's inner part: up to n instructions (n >= 1), stopping early

@@ -138,6 +138,14 @@ void x86cpu_sipi(struct x86cpu *cpu, uint8_t vector)
 	cpu->eip = 0;
 }
 
+/* Block translation is on unless HVM_EMU_JIT=0 (the interpreter alone, for comparison). */
+static bool jit_wanted(void)
+{
+	const char *v = getenv("HVM_EMU_JIT");
+
+	return !v || strcmp(v, "0") != 0;
+}
+
 int x86cpu_create(const struct x86_bus *bus, unsigned cpu_index, struct x86cpu **out)
 {
 	struct x86cpu *cpu = calloc(1, sizeof(*cpu));
@@ -152,12 +160,20 @@ int x86cpu_create(const struct x86_bus *bus, unsigned cpu_index, struct x86cpu *
 	atomic_init(&cpu->nmi_pending, 0);
 	x86_tlb_init(cpu);
 	x86cpu_reset(cpu);
+	if (jit_wanted()) {
+		int err = x86_jit_create(cpu);
+		if (err) {
+			free(cpu);
+			return err;
+		}
+	}
 	*out = cpu;
 	return 0;
 }
 
 void x86cpu_destroy(struct x86cpu *cpu)
 {
+	x86_jit_destroy(cpu);
 	free(cpu);
 }
 
@@ -325,7 +341,10 @@ static enum x86_exit run_loop(struct x86cpu *cpu)
 			}
 		}
 		uint64_t left = cpu->budget_end - cpu->icount;
-		countdown -= x86_dc_run(cpu, left < countdown ? (unsigned)left : countdown);
+		unsigned n = left < countdown ? (unsigned)left : countdown, k;
+		/* a block runs to its end: k can pass n by a block's length */
+		k = cpu->jit ? x86_jit_run(cpu, n) : x86_dc_run(cpu, n);
+		countdown = k < countdown ? countdown - k : 0;
 	}
 	return X86_EXIT_BUDGET;
 }

@@ -1,0 +1,943 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * jit.c - block translation for the software CPU.  A run of decode-cache
+ * entries with specialised handlers (straight-line code up to a branch, an
+ * instruction that needs the generic decoder, an uncached instruction or
+ * the page end) becomes one piece of x86-64 host code that calls the
+ * handlers in turn; the run loop then finds, checks and enters a block once
+ * instead of doing the lookup, the byte check and an unpredictable dispatch
+ * for every instruction.
+ *
+ * Blocks are named by linear EIP, the guest-physical page and the code
+ * size; a block is used only if the guest bytes it was made from are still
+ * in memory (one memcmp per entry), so stores by any CPU, DMA and
+ * self-modifying code need no invalidation hook.  A store by the block
+ * itself to its own code page ends it after that instruction (cpu->smc).
+ * Guest state lives in struct x86cpu throughout, so a fault inside a block
+ * unwinds exactly as in the interpreter: every instruction that can fault
+ * first records its EIP and ESP for x86_raise().
+ *
+ * When the code buffer fills, every block is dropped at once.
+ */
+#include <stddef.h>
+#include <stdlib.h>
+#include <sys/mman.h>
+
+#include "cpu.h"
+#include "dcache.h"
+#include "jit_x64.h"
+
+#define JIT_CODE_SIZE (16u << 20)
+#define JIT_META_SIZE (8u << 20)
+#define JIT_HASH_BITS 15
+#define JIT_MAX_INSNS 48
+#define JIT_MAX_CODE 4096 /* host bytes one block may take */
+/* a block cut short by an uncached entry is remade after 8, 16, 32, 64 runs */
+#define JIT_REFORM_HITS 8
+#define JIT_REFORM_TRIES 4
+
+/* Runs the block; returns instructions done, 0 when the block no longer applies. */
+typedef unsigned (*jit_code)(struct x86cpu *cpu, const uint8_t *guest);
+
+struct jit_block {
+	uint32_t eip;
+	uint32_t key; /* the page's decode-cache key (gpa page, code32) */
+	uint16_t off; /* page offset of the first byte */
+	uint16_t nbytes;
+	uint16_t ninsn;
+	bool incomplete; /* ended at an uncached instruction: may grow later */
+	uint8_t tries;
+	uint16_t hits;
+	jit_code code;	/* NULL: the first instruction needs the generic decoder */
+	uint8_t *bytes; /* the guest bytes the block was made from */
+	struct dc_ent ent[];
+};
+
+struct jit {
+	uint8_t *code;
+	size_t code_used;
+	uint8_t *meta;
+	size_t meta_used;
+	unsigned flushes;
+	struct jit_block *map[1u << JIT_HASH_BITS];
+};
+
+#define CPU_OFF(field) ((uint32_t)offsetof(struct x86cpu, field))
+#define GPR(r) (CPU_OFF(gpr) + 4u * (r))
+
+/* probe() scales the TLB index by shifts */
+_Static_assert(sizeof(struct tlb_ent) == 32, "tlb_ent is 32 bytes");
+_Static_assert(TLB_SIZE * sizeof(struct tlb_ent) == 1u << 15, "a TLB is 32 KiB");
+
+/* ---- which handlers end a block, which may store ---- */
+
+static bool ends_block(uint8_t fn)
+{
+	switch (fn) {
+	case DF_JCC8:
+	case DF_JCC32:
+	case DF_JMP8:
+	case DF_JMP32:
+	case DF_CALL32:
+	case DF_RET:
+	case DF_GRP5:
+		return true;
+	default:
+		return false;
+	}
+}
+
+/* Handlers that never write guest memory (register forms, loads). */
+static bool never_stores(const struct dc_ent *d)
+{
+	bool reg = (d->modrm >> 6) == 3;
+
+	switch (d->fn) {
+	case DF_ALU_R_RM_M:
+	case DF_ALU_R_RM_R:
+	case DF_ALU_RM_R_R:
+	case DF_ALU_EAX_IMM:
+	case DF_ALU_AL_IMM:
+	case DF_GRP1_IMM32_R:
+	case DF_GRP1_IMM8_R:
+	case DF_MOV_LOAD_M:
+	case DF_MOV_LOAD_R:
+	case DF_MOV_LOAD8:
+	case DF_MOV_STORE_R:
+	case DF_MOV_IMM_R:
+	case DF_MOV_IMM8_R:
+	case DF_MOV16_LOAD:
+	case DF_MOVX:
+	case DF_IMUL:
+	case DF_CMOV:
+	case DF_LEA:
+	case DF_INC:
+	case DF_DEC:
+	case DF_POP:
+	case DF_LEAVE:
+	case DF_NOP:
+	case DF_SHIFT_R:
+	case DF_TEST_R:
+	case DF_TEST_M:
+	case DF_TEST8:
+	case DF_TEST_IMM:
+		return true;
+	case DF_SETCC:
+	case DF_GRP3:
+	case DF_GRP1_8:
+	case DF_MOV_IMM8_RM:
+		return reg;
+	default:
+		return false;
+	}
+}
+
+/* ---- the block cache ---- */
+
+static unsigned slot_of(uint32_t eip, uint32_t key)
+{
+	return ((eip ^ key * 0x9e3779b1u) * 0x85ebca6bu) >> (32 - JIT_HASH_BITS);
+}
+
+static void flush_all(struct jit *j)
+{
+	memset(j->map, 0, sizeof(j->map));
+	j->code_used = 0;
+	j->meta_used = 0;
+	j->flushes++;
+}
+
+static void *meta_alloc(struct jit *j, size_t n)
+{
+	void *p;
+
+	n = (n + 15) & ~(size_t)15;
+	if (j->meta_used + n > JIT_META_SIZE)
+		return NULL;
+	p = j->meta + j->meta_used;
+	j->meta_used += n;
+	return p;
+}
+
+/*
+ * The cached entries from eip on in the current fetch page, as far as they
+ * go (at most JIT_MAX_INSNS).  Returns how many; *incomplete says the run
+ * stopped at an instruction not (yet) in the decode cache.
+ */
+static unsigned gather(struct x86cpu *cpu, uint32_t eip, uint32_t off, const struct dc_ent **out,
+		       bool *incomplete)
+{
+	uint32_t limit = cpu->seg[S_CS].limit;
+	unsigned n = 0;
+
+	*incomplete = false;
+	while (n < JIT_MAX_INSNS && off < 4096) {
+		const struct dc_ent *d = dc_fetch_slot(cpu, off);
+		if (d->key != cpu->fetch_key || off + d->len > 4096 ||
+		    !dc_match(d, cpu->fetch_host + off, off)) {
+			*incomplete = true;
+			break;
+		}
+		if ((uint64_t)eip + d->len - 1 > limit)
+			break;
+		out[n++] = d;
+		if (!d->fn || ends_block(d->fn))
+			break;
+		off += d->len;
+		eip += d->len;
+	}
+	return n;
+}
+
+/* ---- host code for a block ---- */
+
+/*
+ * What a block's host code does with each entry: run it natively, or call
+ * its handler.  Native memory forms need a flat segment (base 0, 4 GiB
+ * limit, readable and writable), which the block's prologue re-checks.
+ */
+enum {
+	K_CALL,
+	K_MOV_RR,  /* gpr[dst] = gpr[src] */
+	K_MOV_RI,  /* gpr[dst] = imm */
+	K_ALU_RR,  /* gpr[dst] op= gpr[src] */
+	K_ALU_RI,  /* gpr[dst] op= imm */
+	K_INCDEC,  /* gpr[dst] +/-= 1 */
+	K_LEA,	   /* gpr[dst] = ea */
+	K_LOAD,	   /* gpr[dst] = [ea] */
+	K_STORE,   /* [ea] = gpr[src] */
+	K_STORE_I, /* [ea] = imm */
+	K_ALU_RM,  /* gpr[dst] op= [ea] */
+	K_ALU_MR,  /* [ea] op= gpr[src] */
+	K_ALU_MI,  /* [ea] op= imm */
+	K_JCC,	   /* conditional jump (last) */
+	K_JMP,	   /* direct jump (last) */
+};
+
+/* AOP_TEST: AND without the write-back (TEST). */
+#define AOP_TEST 8
+
+struct plan {
+	uint8_t kind, aop, dst, src;
+	uint32_t imm;
+};
+
+static bool flat_seg(const struct x86cpu *cpu, unsigned s)
+{
+	const struct x86_seg *sg = &cpu->seg[s];
+
+	return (s == S_ES || s == S_SS || s == S_DS) && cpu->segok[s] == 3 && sg->base == 0 &&
+	       sg->limit == 0xffffffffu;
+}
+
+static uint32_t imm_at(const struct dc_ent *d, unsigned at, unsigned size)
+{
+	if (size == 1)
+		return (uint32_t)(int8_t)d->bytes.b[at];
+	return ld(d->bytes.b + at, 4);
+}
+
+#define P_REG(d) (((d)->modrm >> 3) & 7)
+#define P_RM(d) ((d)->modrm & 7)
+#define P_IMM_AT(d) (((d)->ea_pos & 15) + ((d)->ea_pos >> 4))
+
+/* Register forms: how to run d natively (K_CALL: through its handler). */
+static struct plan plan_reg(const struct dc_ent *d)
+{
+	uint8_t op = d->op, fn = d->fn;
+
+	switch (fn) {
+	case DF_MOV_LOAD_R:
+		return (struct plan){ K_MOV_RR, 0, P_REG(d), P_RM(d), 0 };
+	case DF_MOV_STORE_R:
+		return (struct plan){ K_MOV_RR, 0, P_RM(d), P_REG(d), 0 };
+	case DF_MOV_IMM_R:
+		return (struct plan){ K_MOV_RI, 0, op & 7, 0, imm_at(d, d->op_at + 1u, 4) };
+	case DF_ALU_RM_R_R:
+		return (struct plan){ K_ALU_RR, op >> 3, P_RM(d), P_REG(d), 0 };
+	case DF_ALU_R_RM_R:
+		return (struct plan){ K_ALU_RR, op >> 3, P_REG(d), P_RM(d), 0 };
+	case DF_TEST_R:
+		return (struct plan){ K_ALU_RR, AOP_TEST, P_RM(d), P_REG(d), 0 };
+	case DF_GRP1_IMM8_R:
+		return (struct plan){ K_ALU_RI, P_REG(d), P_RM(d), 0, imm_at(d, P_IMM_AT(d), 1) };
+	case DF_GRP1_IMM32_R:
+		return (struct plan){ K_ALU_RI, P_REG(d), P_RM(d), 0, imm_at(d, P_IMM_AT(d), 4) };
+	case DF_ALU_EAX_IMM:
+		return (struct plan){ K_ALU_RI, op >> 3, R_EAX, 0, imm_at(d, d->op_at + 1u, 4) };
+	case DF_INC:
+	case DF_DEC:
+		return (struct plan){ K_INCDEC, fn == DF_DEC, op & 7, 0, 0 };
+	case DF_LEA:
+		return (struct plan){ K_LEA, 0, P_REG(d), 0, 0 };
+	case DF_JCC8:
+		return (struct plan){ K_JCC, op & 15, 0, 0, imm_at(d, d->op_at + 1u, 1) };
+	case DF_JCC32:
+		return (struct plan){ K_JCC, d->bytes.b[d->op_at + 1] & 15, 0, 0,
+				      imm_at(d, d->op_at + 2u, 4) };
+	case DF_JMP8:
+		return (struct plan){ K_JMP, 0, 0, 0, imm_at(d, d->op_at + 1u, 1) };
+	case DF_JMP32:
+		return (struct plan){ K_JMP, 0, 0, 0, imm_at(d, d->op_at + 1u, 4) };
+	default:
+		return (struct plan){ K_CALL, 0, 0, 0, 0 };
+	}
+}
+
+/* Memory forms, when the operand's segment is flat now. */
+static struct plan plan_mem(const struct x86cpu *cpu, const struct dc_ent *d)
+{
+	uint8_t op = d->op;
+
+	if (!flat_seg(cpu, (d->sseg >> 2) & 7))
+		return (struct plan){ K_CALL, 0, 0, 0, 0 };
+	switch (d->fn) {
+	case DF_MOV_LOAD_M:
+		return (struct plan){ K_LOAD, 0, P_REG(d), 0, 0 };
+	case DF_MOV_STORE_M:
+		return (struct plan){ K_STORE, 0, 0, P_REG(d), 0 };
+	case DF_MOV_IMM_M:
+		return (struct plan){ K_STORE_I, 0, 0, 0, imm_at(d, P_IMM_AT(d), 4) };
+	case DF_ALU_R_RM_M:
+		return (struct plan){ K_ALU_RM, op >> 3, P_REG(d), 0, 0 };
+	case DF_TEST_M:
+		return (struct plan){ K_ALU_MR, AOP_TEST, 0, P_REG(d), 0 };
+	case DF_ALU_RM_R_M:
+		return (struct plan){ K_ALU_MR, op >> 3, 0, P_REG(d), 0 };
+	case DF_GRP1_IMM8_M:
+		return (struct plan){ K_ALU_MI, P_REG(d), 0, 0, imm_at(d, P_IMM_AT(d), 1) };
+	case DF_GRP1_IMM32_M:
+		return (struct plan){ K_ALU_MI, P_REG(d), 0, 0, imm_at(d, P_IMM_AT(d), 4) };
+	default:
+		return (struct plan){ K_CALL, 0, 0, 0, 0 };
+	}
+}
+
+static struct plan plan_of(const struct x86cpu *cpu, const struct dc_ent *d)
+{
+	struct plan p = plan_reg(d);
+
+	return p.kind == K_CALL ? plan_mem(cpu, d) : p;
+}
+
+static bool plan_mem_kind(unsigned kind)
+{
+	return kind >= K_LOAD && kind <= K_ALU_MI;
+}
+
+/* Translation state: the emitter, where the stale exit is, the EIP stored. */
+struct tx {
+	struct emit e;
+	uint8_t *stale;
+	uint32_t eip_stored;
+	const struct jit_block *b;
+};
+
+static void ld_gpr(struct emit *e, unsigned h, unsigned r)
+{
+	x_mem(e, false, 0x8b, h, H_RBX, GPR(r));
+}
+
+static void st_gpr(struct emit *e, unsigned r, unsigned h)
+{
+	x_mem(e, false, 0x89, h, H_RBX, GPR(r));
+}
+
+/* mov dword [rbx + disp], imm32 */
+static void st_imm32(struct emit *e, uint32_t disp, uint32_t imm)
+{
+	x_mem(e, false, 0xc7, 0, H_RBX, disp);
+	e32(e, imm);
+}
+
+/* jne to the stale exit (emitted before the entry point) */
+static void jne_stale(struct tx *t)
+{
+	e8(&t->e, 0x0f);
+	e8(&t->e, 0x85);
+	e32(&t->e, (uint32_t)(int32_t)(t->stale - (t->e.p + 4)));
+}
+
+/* add rsp, 8 ; pop r12 ; pop rbx ; ret */
+static void epilogue(struct emit *e)
+{
+	e8(e, 0x48);
+	e8(e, 0x83);
+	e8(e, 0xc4);
+	e8(e, 8);
+	e8(e, 0x41);
+	e8(e, 0x5c);
+	e8(e, 0x5b);
+	e8(e, 0xc3);
+}
+
+static void ret_count(struct emit *e, unsigned n)
+{
+	x_mov_ri(e, H_RAX, n);
+	epilogue(e);
+}
+
+/* The guest bytes at rsi must equal those the block was made from. */
+static void check_bytes(struct tx *t, const uint8_t *g, unsigned n)
+{
+	struct emit *e = &t->e;
+
+	if (n >= 8) {
+		for (unsigned o = 0;; o += 8) {
+			if (o + 8 > n)
+				o = n - 8;
+			x_mov_ri64(e, H_RAX, ld(g + o, 4) | (uint64_t)ld(g + o + 4, 4) << 32);
+			x_mem(e, true, 0x39, H_RAX, H_RSI, o);
+			jne_stale(t);
+			if (o + 8 >= n)
+				break;
+		}
+		return;
+	}
+	for (unsigned o = 0; o < n; o += 2) {
+		/* overlapping halves of at most 4 bytes, then a byte: n < 8 */
+		unsigned sz = n >= 4 ? 4 : n >= 2 ? 2 : 1;
+		unsigned at = o ? n - sz : 0;
+		if (sz == 2)
+			e8(e, 0x66);
+		x_mem(e, false, sz == 1 ? 0x80 : 0x81, 7, H_RSI, at);
+		if (sz == 1)
+			e8(e, g[at]);
+		else if (sz == 2)
+			e8(e, g[at]), e8(e, g[at + 1]);
+		else
+			e32(e, ld(g + at, 4));
+		jne_stale(t);
+		if (sz == 1 || o)
+			break;
+	}
+}
+
+/* The segments native memory forms rely on are still flat. */
+static void check_flat(struct tx *t, unsigned mask)
+{
+	for (unsigned s = 0; s < 6; s++) {
+		if (!(mask & (1u << s)))
+			continue;
+		x_mem(&t->e, false, 0x83, 7, H_RBX,
+		      CPU_OFF(seg[0].base) + s * sizeof(struct x86_seg));
+		e8(&t->e, 0);
+		jne_stale(t);
+		x_mem(&t->e, false, 0x83, 7, H_RBX,
+		      CPU_OFF(seg[0].limit) + s * sizeof(struct x86_seg));
+		e8(&t->e, 0xff);
+		jne_stale(t);
+		x_mem(&t->e, false, 0x80, 7, H_RBX, CPU_OFF(segok) + s);
+		e8(&t->e, 3);
+		jne_stale(t);
+	}
+}
+
+/*
+ * Entry: push rbx; push r12; keep the stack 16-byte aligned for calls;
+ * rbx = cpu; check the bytes (rsi = guest code) and segments; clear smc;
+ * r12 = this privilege level's TLB.
+ */
+static void prologue(struct tx *t, const uint8_t *guest, unsigned nbytes, unsigned flat_mask)
+{
+	struct emit *e = &t->e;
+
+	e8(e, 0x53);
+	e8(e, 0x41);
+	e8(e, 0x54);
+	e8(e, 0x48); /* sub rsp, 8 */
+	e8(e, 0x83);
+	e8(e, 0xec);
+	e8(e, 8);
+	x_rr(e, true, 0x89, H_RDI, H_RBX);
+	check_bytes(t, guest, nbytes);
+	check_flat(t, flat_mask);
+	x_mem(e, false, 0xc6, 0, H_RBX, CPU_OFF(smc));
+	e8(e, 0);
+	if (flat_mask) {
+		e8(e, 0x0f); /* movzx eax, byte [rbx + user] */
+		x_mem(e, false, 0xb6, H_RAX, H_RBX, CPU_OFF(user));
+		x_shift_ri(e, 4, H_RAX, 15);				     /* * sizeof(tlb[0]) */
+		x_mem_idx(e, true, 0x8d, H_R12, H_RBX, H_RAX, CPU_OFF(tlb)); /* lea */
+	}
+}
+
+/* EIP, and the EIP/ESP a fault rolls back to, before an entry that can fault. */
+static void header(struct tx *t, uint32_t eip, uint32_t next)
+{
+	st_imm32(&t->e, CPU_OFF(insn_eip), eip);
+	ld_gpr(&t->e, H_RAX, R_ESP);
+	x_mem(&t->e, false, 0x89, H_RAX, H_RBX, CPU_OFF(insn_esp));
+	st_imm32(&t->e, CPU_OFF(eip), next);
+	t->eip_stored = next;
+}
+
+static void call_handler(struct emit *e, const struct dc_ent *d)
+{
+	x_rr(e, true, 0x89, H_RBX, H_RDI);
+	x_mov_ri64(e, H_RSI, (uint64_t)(uintptr_t)d);
+	x_mov_ri64(e, H_RAX, (uint64_t)(uintptr_t)x86_dc_handlers[d->fn]);
+	e8(e, 0xff); /* call rax */
+	e8(e, 0xd0);
+}
+
+/*
+ * Copy the host's arithmetic flags into the guest's EFLAGS: the bits in
+ * keep come from the host, the rest of FL_ARITH named in clear become 0.
+ */
+static void flags_out(struct emit *e, uint32_t keep, uint32_t clear)
+{
+	e8(e, 0x9c); /* pushfq */
+	e8(e, 0x5a); /* pop rdx */
+	x_alu_ri(e, 4, H_RDX, keep);
+	x_mem(e, false, 0x8b, H_RCX, H_RBX, CPU_OFF(eflags));
+	x_alu_ri(e, 4, H_RCX, ~clear);
+	x_rr(e, false, 0x09, H_RDX, H_RCX);
+	x_mem(e, false, 0x89, H_RCX, H_RBX, CPU_OFF(eflags));
+}
+
+/* Flags an ALU op defines: logic ops clear OF/CF and (as alu.c does) AF. */
+static void alu_flags(struct emit *e, unsigned aop)
+{
+	bool logic = aop == 1 || aop == 4 || aop == 6 || aop == AOP_TEST;
+
+	flags_out(e, logic ? FL_ARITH & ~F_AF : FL_ARITH, FL_ARITH);
+}
+
+/* ADC/SBB: the guest's CF into the host's (bt dword [rbx + eflags], 0). */
+static void carry_in(struct emit *e, unsigned aop)
+{
+	if (aop != 2 && aop != 3)
+		return;
+	e8(e, 0x0f);
+	x_mem(e, false, 0xba, 4, H_RBX, CPU_OFF(eflags));
+	e8(e, 0);
+}
+
+/* The host opcode of an ALU op, r/m <- reg direction (01 09 .. 39, 85). */
+static uint8_t alu_op_mr(unsigned aop)
+{
+	return aop == AOP_TEST ? 0x85 : (uint8_t)(aop << 3 | 1);
+}
+
+/* eax = the entry's effective address (32-bit address size). */
+static void emit_ea(struct emit *e, const struct dc_ent *d)
+{
+	unsigned base = d->regs & 15, index = d->regs >> 4, scale = d->sseg & 3;
+
+	if (base != DC_NOREG)
+		ld_gpr(e, H_RAX, base);
+	else
+		x_mov_ri(e, H_RAX, 0);
+	if (index != DC_NOREG) {
+		ld_gpr(e, H_RCX, index);
+		if (scale)
+			x_shift_ri(e, 4, H_RCX, (uint8_t)scale);
+		x_rr(e, false, 0x01, H_RCX, H_RAX);
+	}
+	if (d->disp)
+		x_alu_ri(e, 0, H_RAX, d->disp);
+}
+
+/* Forward jumps to one label, patched together. */
+struct fwd {
+	uint8_t *at[4];
+	unsigned n;
+};
+
+static void fwd_add(struct fwd *f, uint8_t *spot)
+{
+	if (f->n < 4)
+		f->at[f->n++] = spot;
+}
+
+static void fwd_here(struct emit *e, struct fwd *f)
+{
+	for (unsigned i = 0; i < f->n; i++)
+		x_patch(e, f->at[i]);
+	f->n = 0;
+}
+
+/*
+ * TLB probe for a 4-byte access at linear address eax (flat: the offset),
+ * as lin_read()/lin_write() do it: on a hit rsi = host page and rcx = page
+ * offset; a page-crossing access, a TLB miss or MMIO jumps to miss.
+ */
+static void probe(struct emit *e, bool write, struct fwd *miss)
+{
+	x_rr(e, false, 0x89, H_RAX, H_RCX);
+	x_alu_ri(e, 4, H_RCX, 0xfff);
+	x_alu_ri(e, 7, H_RCX, 4096 - 4);
+	fwd_add(miss, x_jcc_fwd(e, CC_A));
+	x_rr(e, false, 0x89, H_RAX, H_RDX);
+	x_shift_ri(e, 5, H_RDX, 12);
+	x_rr(e, false, 0x89, H_RDX, H_RDI);
+	x_alu_ri(e, 4, H_RDI, TLB_SIZE - 1);
+	x_shift_ri(e, 4, H_RDI, 5); /* * sizeof(struct tlb_ent) */
+	x_mem_idx(e, false, 0x39, H_RDX, H_R12, H_RDI,
+		  write ? offsetof(struct tlb_ent, vpn_w) : offsetof(struct tlb_ent, vpn_r));
+	fwd_add(miss, x_jcc_fwd(e, CC_NE));
+	x_mem_idx(e, true, 0x8b, H_RSI, H_R12, H_RDI, offsetof(struct tlb_ent, host));
+	if (!write) {
+		x_rr(e, true, 0x85, H_RSI, H_RSI);
+		fwd_add(miss, x_jcc_fwd(e, CC_E));
+	}
+}
+
+/* After a store through rsi: a store to the fetch page ends the block. */
+static void note_smc(struct emit *e)
+{
+	x_mem(e, true, 0x3b, H_RSI, H_RBX, CPU_OFF(fetch_host));
+	uint8_t *other = x_jcc_fwd(e, CC_NE);
+	x_mem(e, false, 0xc6, 0, H_RBX, CPU_OFF(smc));
+	e8(e, 1);
+	x_patch(e, other);
+}
+
+/* A native memory form: probe, the access on [rsi + rcx], else the handler. */
+static void emit_mem(struct tx *t, const struct dc_ent *d, const struct plan *p)
+{
+	struct emit *e = &t->e;
+	bool reads_only = p->kind == K_LOAD || p->kind == K_ALU_RM ||
+			  (p->kind == K_ALU_MR && (p->aop == 7 || p->aop == AOP_TEST)) ||
+			  (p->kind == K_ALU_MI && p->aop == 7);
+	struct fwd miss = { 0 }, done = { 0 };
+
+	emit_ea(e, d);
+	probe(e, !reads_only, &miss);
+	switch (p->kind) {
+	case K_LOAD:
+		x_mem_idx(e, false, 0x8b, H_RDX, H_RSI, H_RCX, 0);
+		st_gpr(e, p->dst, H_RDX);
+		break;
+	case K_STORE:
+		ld_gpr(e, H_RDX, p->src);
+		x_mem_idx(e, false, 0x89, H_RDX, H_RSI, H_RCX, 0);
+		break;
+	case K_STORE_I:
+		x_mem_idx(e, false, 0xc7, 0, H_RSI, H_RCX, 0);
+		e32(e, p->imm);
+		break;
+	case K_ALU_RM:
+		ld_gpr(e, H_RAX, p->dst);
+		carry_in(e, p->aop);
+		x_mem_idx(e, false, (uint8_t)(p->aop << 3 | 3), H_RAX, H_RSI, H_RCX, 0);
+		if (p->aop != 7)
+			st_gpr(e, p->dst, H_RAX);
+		alu_flags(e, p->aop);
+		break;
+	case K_ALU_MR:
+		ld_gpr(e, H_RDX, p->src);
+		carry_in(e, p->aop);
+		x_mem_idx(e, false, alu_op_mr(p->aop), H_RDX, H_RSI, H_RCX, 0);
+		alu_flags(e, p->aop);
+		break;
+	default: /* K_ALU_MI */
+		carry_in(e, p->aop);
+		x_mem_idx(e, false, 0x81, p->aop, H_RSI, H_RCX, 0);
+		e32(e, p->imm);
+		alu_flags(e, p->aop);
+		break;
+	}
+	if (!reads_only)
+		note_smc(e);
+	fwd_add(&done, x_jmp_fwd(e));
+	fwd_here(e, &miss);
+	call_handler(e, d);
+	fwd_here(e, &done);
+}
+
+/* Register forms. */
+static void emit_reg(struct emit *e, const struct dc_ent *d, const struct plan *p)
+{
+	switch (p->kind) {
+	case K_MOV_RR:
+		ld_gpr(e, H_RAX, p->src);
+		st_gpr(e, p->dst, H_RAX);
+		break;
+	case K_MOV_RI:
+		st_imm32(e, GPR(p->dst), p->imm);
+		break;
+	case K_ALU_RR:
+		ld_gpr(e, H_RAX, p->dst);
+		ld_gpr(e, H_RCX, p->src);
+		carry_in(e, p->aop);
+		x_rr(e, false, alu_op_mr(p->aop), H_RCX, H_RAX);
+		if (p->aop != 7 && p->aop != AOP_TEST)
+			st_gpr(e, p->dst, H_RAX);
+		alu_flags(e, p->aop);
+		break;
+	case K_ALU_RI:
+		ld_gpr(e, H_RAX, p->dst);
+		carry_in(e, p->aop);
+		x_alu_ri(e, p->aop, H_RAX, p->imm);
+		if (p->aop != 7)
+			st_gpr(e, p->dst, H_RAX);
+		alu_flags(e, p->aop);
+		break;
+	case K_INCDEC:
+		ld_gpr(e, H_RAX, p->dst);
+		e8(e, 0xff); /* inc/dec eax */
+		e8(e, p->aop ? 0xc8 : 0xc0);
+		st_gpr(e, p->dst, H_RAX);
+		flags_out(e, FL_ARITH & ~F_CF, FL_ARITH & ~F_CF);
+		break;
+	default: /* K_LEA */
+		emit_ea(e, d);
+		st_gpr(e, p->dst, H_RAX);
+		break;
+	}
+}
+
+/*
+ * ZF clear iff the base condition of cc holds (SDM vol. 1 table B-1; odd
+ * codes negate it), from the guest's EFLAGS.
+ */
+static void cond_test(struct emit *e, unsigned cc)
+{
+	static const uint32_t mask[6] = { F_OF, F_CF, F_ZF, F_CF | F_ZF, F_SF, F_PF };
+	unsigned c = cc >> 1;
+
+	x_mem(e, false, 0x8b, H_RAX, H_RBX, CPU_OFF(eflags));
+	if (c < 6) {
+		e8(e, 0xa9); /* test eax, imm32 */
+		e32(e, mask[c]);
+		return;
+	}
+	/* L: SF != OF; LE: ZF or SF != OF */
+	x_rr(e, false, 0x89, H_RAX, H_RCX);
+	x_shift_ri(e, 5, H_RCX, 4); /* OF down to SF's place */
+	x_rr(e, false, 0x31, H_RAX, H_RCX);
+	x_alu_ri(e, 4, H_RCX, F_SF);
+	if (c == 7) {
+		x_alu_ri(e, 4, H_RAX, F_ZF);
+		x_rr(e, false, 0x09, H_RAX, H_RCX);
+	}
+}
+
+/*
+ * The block's last entry when it is a direct jump: EIP becomes the target
+ * (taken) or stays the next instruction.  A target past CS.limit goes
+ * through the handler, which raises #GP as d_jump() does.
+ */
+static void emit_jump(struct tx *t, const struct dc_ent *d, const struct plan *p, uint32_t eip,
+		      uint32_t next, unsigned n)
+{
+	struct emit *e = &t->e;
+	uint32_t target = next + p->imm;
+	struct fwd skip = { 0 }, slow = { 0 };
+
+	if (t->eip_stored != next)
+		st_imm32(e, CPU_OFF(eip), next);
+	if (p->kind == K_JCC) {
+		cond_test(e, p->aop);
+		fwd_add(&skip, x_jcc_fwd(e, (p->aop & 1) ? CC_NE : CC_E));
+	}
+	x_mem(e, false, 0x81, 7, H_RBX, CPU_OFF(seg[S_CS].limit));
+	e32(e, target);
+	fwd_add(&slow, x_jcc_fwd(e, CC_B));
+	st_imm32(e, CPU_OFF(eip), target);
+	fwd_here(e, &skip);
+	ret_count(e, n);
+	fwd_here(e, &slow);
+	header(t, eip, next);
+	call_handler(e, d);
+	ret_count(e, n);
+}
+
+/* After an entry that may have stored to the fetch page: leave if it did. */
+static void smc_exit(struct emit *e, unsigned n)
+{
+	x_mem(e, false, 0x80, 7, H_RBX, CPU_OFF(smc));
+	e8(e, 0);
+	uint8_t *same = x_jcc_fwd(e, CC_E);
+	ret_count(e, n);
+	x_patch(e, same);
+}
+
+/*
+ * Host code for block b (made from guest bytes at guest) into [code, end):
+ * returns the entry point, or NULL when it does not fit.  *endp is set to
+ * the first unused byte.
+ */
+static jit_code translate(const struct x86cpu *cpu, const struct jit_block *b, const uint8_t *guest,
+			  uint8_t *code, uint8_t *end, uint8_t **endp)
+{
+	struct plan plan[JIT_MAX_INSNS];
+	struct tx t = { { code, end }, code, b->eip, b };
+	unsigned flat = 0, n = b->ninsn;
+	uint32_t eip = b->eip;
+	uint8_t *entry;
+
+	for (unsigned i = 0; i < n; i++) {
+		plan[i] = plan_of(cpu, &b->ent[i]);
+		if (plan_mem_kind(plan[i].kind))
+			flat |= 1u << ((b->ent[i].sseg >> 2) & 7);
+	}
+	ret_count(&t.e, 0); /* the stale exit, jumped to from the checks */
+	entry = t.e.p;
+	prologue(&t, guest, b->nbytes, flat);
+	for (unsigned i = 0; i < n; i++) {
+		const struct dc_ent *d = &b->ent[i];
+		const struct plan *p = &plan[i];
+		uint32_t next = eip + d->len;
+
+		if (p->kind == K_JCC || p->kind == K_JMP) {
+			emit_jump(&t, d, p, eip, next, n);
+			break;
+		}
+		if (p->kind == K_CALL || plan_mem_kind(p->kind))
+			header(&t, eip, next);
+		if (p->kind == K_CALL)
+			call_handler(&t.e, d);
+		else if (plan_mem_kind(p->kind))
+			emit_mem(&t, d, p);
+		else
+			emit_reg(&t.e, d, p);
+		eip = next;
+		if (i + 1 == n) {
+			/* branch handlers set EIP themselves */
+			if (!ends_block(d->fn) && t.eip_stored != eip)
+				st_imm32(&t.e, CPU_OFF(eip), eip);
+			ret_count(&t.e, n);
+		} else if (!never_stores(d)) {
+			smc_exit(&t.e, i + 1);
+		}
+	}
+	*endp = t.e.p;
+	return t.e.p <= end ? (jit_code)(void *)entry : NULL;
+}
+/* Make the block that starts at eip (offset off in the fetch page), or NULL. */
+static struct jit_block *form(struct x86cpu *cpu, struct jit *j, uint32_t eip, uint32_t off,
+			      unsigned tries)
+{
+	const struct dc_ent *src[JIT_MAX_INSNS];
+	bool incomplete;
+	unsigned n = gather(cpu, eip, off, src, &incomplete), nbytes = 0, ninsn;
+	struct jit_block *b;
+	uint8_t *end;
+
+	if (!n)
+		return NULL;
+	for (unsigned i = 0; i < n; i++)
+		nbytes += src[i]->len;
+	/* a generic instruction at the start makes a block that says so */
+	ninsn = src[n - 1]->fn ? n : n - 1;
+	if (!src[0]->fn)
+		ninsn = 0;
+	if (ninsn && !src[n - 1]->fn)
+		nbytes -= src[n - 1]->len;
+	if (j->code_used + JIT_MAX_CODE > JIT_CODE_SIZE)
+		flush_all(j);
+	b = meta_alloc(j, sizeof(*b) + ninsn * sizeof(b->ent[0]) + nbytes);
+	if (!b) {
+		flush_all(j);
+		b = meta_alloc(j, sizeof(*b) + ninsn * sizeof(b->ent[0]) + nbytes);
+	}
+	b->eip = eip;
+	b->key = cpu->fetch_key;
+	b->off = (uint16_t)off;
+	b->nbytes = (uint16_t)nbytes;
+	b->ninsn = (uint16_t)ninsn;
+	b->incomplete = incomplete && ninsn == n && tries < JIT_REFORM_TRIES;
+	b->tries = (uint8_t)tries;
+	b->hits = 0;
+	b->bytes = (uint8_t *)&b->ent[ninsn];
+	b->code = NULL;
+	for (unsigned i = 0; i < ninsn; i++)
+		b->ent[i] = *src[i];
+	memcpy(b->bytes, cpu->fetch_host + off, nbytes);
+	if (ninsn) {
+		uint8_t *start = j->code + j->code_used;
+		b->code = translate(cpu, b, b->bytes, start, start + JIT_MAX_CODE, &end);
+		if (!b->code)
+			return NULL;
+		j->code_used = (size_t)(end - j->code + 15) & ~(size_t)15;
+	}
+	j->map[slot_of(eip, b->key)] = b;
+	return b;
+}
+
+/*
+ * The block for the current EIP, checked against memory, or NULL when the
+ * next instruction has to go through the interpreter.
+ */
+static struct jit_block *lookup(struct x86cpu *cpu, struct jit *j)
+{
+	const struct x86_seg *cs = &cpu->seg[S_CS];
+	uint32_t eip = cpu->eip, la = cs->base + eip, off = la & 0xfff;
+	struct jit_block *b;
+	unsigned tries = 0;
+
+	if (unlikely((la >> 12) != cpu->fetch_vpn))
+		return NULL;
+	b = j->map[slot_of(eip, cpu->fetch_key)];
+	if (likely(b && b->eip == eip && b->key == cpu->fetch_key && b->off == off) &&
+	    unlikely(b->incomplete && ++b->hits >= JIT_REFORM_HITS << b->tries))
+		tries = b->tries + 1u;
+	if (unlikely(!b || b->eip != eip || b->key != cpu->fetch_key || b->off != off || tries ||
+		     (!b->code && memcmp(cpu->fetch_host + off, b->bytes, b->nbytes)))) {
+		b = form(cpu, j, eip, off, tries);
+		if (!b)
+			return NULL;
+	}
+	if (unlikely(!b->code || (uint64_t)eip + b->nbytes - 1 > cs->limit))
+		return NULL;
+	return b;
+}
+
+unsigned x86_jit_run(struct x86cpu *cpu, unsigned n)
+{
+	struct jit *j = cpu->jit;
+	unsigned done = 0, k;
+
+	do {
+		struct jit_block *b = lookup(cpu, j);
+		/* the budget is exact (tests step one instruction at a time) */
+		if (b && cpu->icount + b->ninsn <= cpu->budget_end) {
+			k = b->code(cpu, cpu->fetch_host + b->off);
+			cpu->icount += k;
+			if (unlikely(!k)) {
+				/* changed bytes or segments: remake it, step once */
+				form(cpu, j, cpu->eip, b->off, 0);
+				k = x86_dc_run(cpu, 1);
+			}
+		} else {
+			k = x86_dc_run(cpu, 1);
+		}
+		done += k;
+	} while (done < n && !cpu->poll);
+	return done;
+}
+
+int x86_jit_create(struct x86cpu *cpu)
+{
+	struct jit *j = calloc(1, sizeof(*j));
+
+	if (!j)
+		return -12; /* -ENOMEM */
+	j->code = mmap(NULL, JIT_CODE_SIZE, PROT_READ | PROT_WRITE | PROT_EXEC,
+		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	j->meta = malloc(JIT_META_SIZE);
+	if (j->code == MAP_FAILED || !j->meta) {
+		if (j->code != MAP_FAILED)
+			munmap(j->code, JIT_CODE_SIZE);
+		free(j->meta);
+		free(j);
+		return -12;
+	}
+	cpu->jit = j;
+	return 0;
+}
+
+void x86_jit_destroy(struct x86cpu *cpu)
+{
+	struct jit *j = cpu->jit;
+
+	if (!j)
+		return;
+	munmap(j->code, JIT_CODE_SIZE);
+	free(j->meta);
+	free(j);
+	cpu->jit = NULL;
+}

@@ -1,0 +1,161 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * jit_x64.h - the x86-64 instruction encodings the block translator emits
+ * (Intel SDM vol. 2, chapter 2: REX, ModRM, SIB).  Operands are host
+ * registers by number (0 rax .. 15 r15) or [base + disp32] memory.  Writes
+ * past the end of the buffer are counted but not stored, so the caller
+ * checks once at the end.
+ */
+#ifndef X86CPU_JIT_X64_H
+#define X86CPU_JIT_X64_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+enum {
+	H_RAX,
+	H_RCX,
+	H_RDX,
+	H_RBX,
+	H_RSP,
+	H_RBP,
+	H_RSI,
+	H_RDI,
+	H_R12 = 12
+};
+
+struct emit {
+	uint8_t *p, *end;
+};
+
+static inline void e8(struct emit *e, uint8_t b)
+{
+	if (e->p < e->end)
+		*e->p = b;
+	e->p++;
+}
+
+static inline void e32(struct emit *e, uint32_t v)
+{
+	for (unsigned i = 0; i < 4; i++)
+		e8(e, (uint8_t)(v >> (8 * i)));
+}
+
+static inline void e64(struct emit *e, uint64_t v)
+{
+	e32(e, (uint32_t)v);
+	e32(e, (uint32_t)(v >> 32));
+}
+
+/* REX prefix when needed: W, and the high bits of reg, index and base. */
+static inline void rex(struct emit *e, bool w, unsigned reg, unsigned index, unsigned base)
+{
+	uint8_t r = 0x40 | (w ? 8 : 0) | ((reg >> 3) & 1) << 2 | ((index >> 3) & 1) << 1 |
+		    ((base >> 3) & 1);
+
+	if (r != 0x40)
+		e8(e, r);
+}
+
+/* op reg, [base + disp32] (or the reverse direction, by opcode). */
+static inline void x_mem(struct emit *e, bool w, uint8_t op, unsigned reg, unsigned base,
+			 uint32_t disp)
+{
+	rex(e, w, reg, 0, base);
+	e8(e, op);
+	e8(e, 0x80 | (reg & 7) << 3 | (base & 7));
+	if ((base & 7) == H_RSP)
+		e8(e, 0x24); /* SIB: no index */
+	e32(e, disp);
+}
+
+/* op reg, [base + index + disp32] */
+static inline void x_mem_idx(struct emit *e, bool w, uint8_t op, unsigned reg, unsigned base,
+			     unsigned index, uint32_t disp)
+{
+	rex(e, w, reg, index, base);
+	e8(e, op);
+	e8(e, 0x84 | (reg & 7) << 3);
+	e8(e, (index & 7) << 3 | (base & 7));
+	e32(e, disp);
+}
+
+/* op rm, reg between registers (ModRM mod 3). */
+static inline void x_rr(struct emit *e, bool w, uint8_t op, unsigned reg, unsigned rm)
+{
+	rex(e, w, reg, 0, rm);
+	e8(e, op);
+	e8(e, 0xc0 | (reg & 7) << 3 | (rm & 7));
+}
+
+/* Group-1 ALU op (0 ADD .. 7 CMP) on a register with an imm32. */
+static inline void x_alu_ri(struct emit *e, unsigned aop, unsigned rm, uint32_t imm)
+{
+	rex(e, false, 0, 0, rm);
+	e8(e, 0x81);
+	e8(e, 0xc0 | aop << 3 | (rm & 7));
+	e32(e, imm);
+}
+
+/* Shift group (4 SHL, 5 SHR) on a 32-bit register by an immediate. */
+static inline void x_shift_ri(struct emit *e, unsigned op, unsigned rm, uint8_t count)
+{
+	rex(e, false, 0, 0, rm);
+	e8(e, 0xc1);
+	e8(e, 0xc0 | op << 3 | (rm & 7));
+	e8(e, count);
+}
+
+/* mov r32, imm32 */
+static inline void x_mov_ri(struct emit *e, unsigned r, uint32_t imm)
+{
+	rex(e, false, 0, 0, r);
+	e8(e, 0xb8 + (r & 7));
+	e32(e, imm);
+}
+
+/* mov r64, imm64 */
+static inline void x_mov_ri64(struct emit *e, unsigned r, uint64_t imm)
+{
+	rex(e, true, 0, 0, r);
+	e8(e, 0xb8 + (r & 7));
+	e64(e, imm);
+}
+
+/* Jcc rel32 to a spot patched later; returns the spot. */
+static inline uint8_t *x_jcc_fwd(struct emit *e, uint8_t cc)
+{
+	e8(e, 0x0f);
+	e8(e, 0x80 | cc);
+	e32(e, 0);
+	return e->p;
+}
+
+static inline uint8_t *x_jmp_fwd(struct emit *e)
+{
+	e8(e, 0xe9);
+	e32(e, 0);
+	return e->p;
+}
+
+/* Point a forward jump (its end returned by x_jcc_fwd/x_jmp_fwd) here. */
+static inline void x_patch(struct emit *e, uint8_t *after)
+{
+	int32_t rel = (int32_t)(e->p - after);
+
+	if (after <= e->end)
+		for (unsigned i = 0; i < 4; i++)
+			*(after - 4 + i) = (uint8_t)((uint32_t)rel >> (8 * i));
+}
+
+/* Host condition codes (the low nibble of Jcc). */
+enum {
+	CC_B = 2,
+	CC_AE = 3,
+	CC_E = 4,
+	CC_NE = 5,
+	CC_BE = 6,
+	CC_A = 7
+};
+
+#endif /* X86CPU_JIT_X64_H */
