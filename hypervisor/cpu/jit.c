@@ -20,6 +20,7 @@
  * When the code buffer fills, every block is dropped at once.
  */
 #include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <sys/mman.h>
 
@@ -27,11 +28,11 @@
 #include "dcache.h"
 #include "jit_x64.h"
 
-#define JIT_CODE_SIZE (16u << 20)
-#define JIT_META_SIZE (8u << 20)
-#define JIT_HASH_BITS 15
+#define JIT_CODE_SIZE (64u << 20) /* touched lazily: a Linux boot fills ~20 MiB */
+#define JIT_META_SIZE (32u << 20)
+#define JIT_HASH_BITS 16
 #define JIT_MAX_INSNS 48
-#define JIT_MAX_CODE 4096 /* host bytes one block may take */
+#define JIT_MAX_CODE 16384 /* host bytes one block may take (48 entries at worst ~250 each) */
 /* a block cut short by an uncached entry is remade after 8, 16, 32, 64 runs */
 #define JIT_REFORM_HITS 8
 #define JIT_REFORM_TRIES 4
@@ -58,7 +59,8 @@ struct jit {
 	size_t code_used;
 	uint8_t *meta;
 	size_t meta_used;
-	unsigned flushes;
+	/* counters for HVM_EMU_JIT=stats (printed when the CPU goes away) */
+	uint64_t runs, forms, stale, reforms, flushes;
 	struct jit_block *map[1u << JIT_HASH_BITS];
 };
 
@@ -819,6 +821,7 @@ static struct jit_block *form(struct x86cpu *cpu, struct jit *j, uint32_t eip, u
 
 	if (!n)
 		return NULL;
+	j->forms++;
 	for (unsigned i = 0; i < n; i++)
 		nbytes += src[i]->len;
 	/* a generic instruction at the start makes a block that says so */
@@ -850,9 +853,10 @@ static struct jit_block *form(struct x86cpu *cpu, struct jit *j, uint32_t eip, u
 	if (ninsn) {
 		uint8_t *start = j->code + j->code_used;
 		b->code = translate(cpu, b, b->bytes, start, start + JIT_MAX_CODE, &end);
-		if (!b->code)
-			return NULL;
-		j->code_used = (size_t)(end - j->code + 15) & ~(size_t)15;
+		if (b->code)
+			j->code_used = (size_t)(end - j->code + 15) & ~(size_t)15;
+		else
+			b->ninsn = 0; /* cannot happen within JIT_MAX_CODE; stay interpreted */
 	}
 	j->map[slot_of(eip, b->key)] = b;
 	return b;
@@ -875,6 +879,7 @@ static struct jit_block *lookup(struct x86cpu *cpu, struct jit *j)
 	if (likely(b && b->eip == eip && b->key == cpu->fetch_key && b->off == off) &&
 	    unlikely(b->incomplete && ++b->hits >= JIT_REFORM_HITS << b->tries))
 		tries = b->tries + 1u;
+	j->reforms += tries != 0;
 	if (unlikely(!b || b->eip != eip || b->key != cpu->fetch_key || b->off != off || tries ||
 		     (!b->code && memcmp(cpu->fetch_host + off, b->bytes, b->nbytes)))) {
 		b = form(cpu, j, eip, off, tries);
@@ -897,8 +902,10 @@ unsigned x86_jit_run(struct x86cpu *cpu, unsigned n)
 		if (b && cpu->icount + b->ninsn <= cpu->budget_end) {
 			k = b->code(cpu, cpu->fetch_host + b->off);
 			cpu->icount += k;
+			j->runs++;
 			if (unlikely(!k)) {
 				/* changed bytes or segments: remake it, step once */
+				j->stale++;
 				form(cpu, j, cpu->eip, b->off, 0);
 				k = x86_dc_run(cpu, 1);
 			}
@@ -936,6 +943,13 @@ void x86_jit_destroy(struct x86cpu *cpu)
 
 	if (!j)
 		return;
+	if (getenv("HVM_EMU_JIT") && !strcmp(getenv("HVM_EMU_JIT"), "stats"))
+		fprintf(stderr,
+			"jit: %llu block runs, %llu blocks made (%llu stale, %llu regrown), %llu "
+			"flushes\n",
+			(unsigned long long)j->runs, (unsigned long long)j->forms,
+			(unsigned long long)j->stale, (unsigned long long)j->reforms,
+			(unsigned long long)j->flushes);
 	munmap(j->code, JIT_CODE_SIZE);
 	free(j->meta);
 	free(j);
