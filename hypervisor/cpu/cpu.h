@@ -264,8 +264,9 @@ struct x86cpu {
 	struct dc_ent dc_scratch; /* decodes that do not evict a resident entry */
 	unsigned dc_conflicts;
 
-	struct jit *jit; /* block translator (jit.c), NULL when off */
-	bool smc;	 /* a store hit the fetch page: ends the running block */
+	struct jit *jit;    /* block translator (jit.c), NULL when off */
+	uint8_t **jit_exit; /* the exit slot the last block left through */
+	bool smc;	    /* a store hit the fetch page: ends the running block */
 };
 
 /* exec.c */

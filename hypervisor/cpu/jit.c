@@ -32,6 +32,7 @@
 #define JIT_META_SIZE (32u << 20)
 #define JIT_HASH_BITS 16
 #define JIT_MAX_INSNS 48
+#define JIT_CHAIN_MAX 64   /* instructions run through chained blocks before the run loop polls */
 #define JIT_MAX_CODE 16384 /* host bytes one block may take (48 entries at worst ~250 each) */
 /* a block cut short by an uncached entry is remade after 8, 16, 32, 64 runs */
 #define JIT_REFORM_HITS 8
@@ -49,8 +50,10 @@ struct jit_block {
 	bool incomplete; /* ended at an uncached instruction: may grow later */
 	uint8_t tries;
 	uint16_t hits;
-	jit_code code;	/* NULL: the first instruction needs the generic decoder */
-	uint8_t *bytes; /* the guest bytes the block was made from */
+	jit_code code;	  /* NULL: the first instruction needs the generic decoder */
+	uint8_t *chain;	  /* entry for a jump from another block (see prologue()) */
+	uint8_t *exit[2]; /* where this block's exits to same-page targets go */
+	uint8_t *bytes;	  /* the guest bytes the block was made from */
 	struct dc_ent ent[];
 };
 
@@ -212,8 +215,23 @@ enum {
 	K_ALU_RM,  /* gpr[dst] op= [ea] */
 	K_ALU_MR,  /* [ea] op= gpr[src] */
 	K_ALU_MI,  /* [ea] op= imm */
+	K_MOVN,	   /* narrow register move, or MOVZX/MOVSX between registers */
+	K_LOADN,   /* narrow load, or MOVZX/MOVSX from memory */
+	K_STOREN,  /* narrow store */
+	K_SHIFT,   /* SHL/SHR/SAR gpr[dst] by a constant */
+	K_IMUL,	   /* gpr[dst] *= gpr[src] (signed, low half) */
+	K_IMUL_M,  /* gpr[dst] *= [ea] */
+	K_SETCC,   /* byte register = condition */
+	K_CMOV,	   /* gpr[dst] = gpr[src] if condition */
 	K_JCC,	   /* conditional jump (last) */
 	K_JMP,	   /* direct jump (last) */
+};
+
+/* How a narrow value reaches its register: only its own bytes, or extended. */
+enum {
+	EXT_NONE,
+	EXT_ZERO,
+	EXT_SIGN
 };
 
 /* AOP_TEST: AND without the write-back (TEST). */
@@ -222,6 +240,7 @@ enum {
 struct plan {
 	uint8_t kind, aop, dst, src;
 	uint32_t imm;
+	uint8_t w, ext; /* narrow forms: operand bytes, extension */
 };
 
 static bool flat_seg(const struct x86cpu *cpu, unsigned s)
@@ -243,6 +262,47 @@ static uint32_t imm_at(const struct dc_ent *d, unsigned at, unsigned size)
 #define P_RM(d) ((d)->modrm & 7)
 #define P_IMM_AT(d) (((d)->ea_pos & 15) + ((d)->ea_pos >> 4))
 
+static const struct plan call_plan = { .kind = K_CALL };
+
+/* MOVZX/MOVSX (0F B6 B7 BE BF): width and extension from the second opcode byte. */
+static struct plan movx_plan(const struct dc_ent *d, uint8_t kind)
+{
+	uint8_t op2 = d->bytes.b[d->op_at + 1];
+
+	return (struct plan){ .kind = kind,
+			      .dst = P_REG(d),
+			      .src = P_RM(d),
+			      .w = (op2 & 1) ? 2 : 1,
+			      .ext = (op2 & 8) ? EXT_SIGN : EXT_ZERO };
+}
+
+/* Entries whose r/m operand is a register. */
+static struct plan plan_reg_rm(const struct dc_ent *d)
+{
+	uint8_t cc = d->bytes.b[d->op_at + 1] & 15;
+
+	switch (d->fn) {
+	case DF_MOVX:
+		return movx_plan(d, K_MOVN);
+	case DF_MOV_LOAD8:
+		return (struct plan){ .kind = K_MOVN, .dst = P_REG(d), .src = P_RM(d), .w = 1 };
+	case DF_MOV_STORE8:
+		return (struct plan){ .kind = K_MOVN, .dst = P_RM(d), .src = P_REG(d), .w = 1 };
+	case DF_MOV16_LOAD:
+		return (struct plan){ .kind = K_MOVN, .dst = P_REG(d), .src = P_RM(d), .w = 2 };
+	case DF_MOV16_STORE:
+		return (struct plan){ .kind = K_MOVN, .dst = P_RM(d), .src = P_REG(d), .w = 2 };
+	case DF_IMUL:
+		return (struct plan){ .kind = K_IMUL, .dst = P_REG(d), .src = P_RM(d) };
+	case DF_SETCC:
+		return (struct plan){ .kind = K_SETCC, .aop = cc, .dst = P_RM(d) };
+	case DF_CMOV:
+		return (struct plan){ .kind = K_CMOV, .aop = cc, .dst = P_REG(d), .src = P_RM(d) };
+	default:
+		return call_plan;
+	}
+}
+
 /* Register forms: how to run d natively (K_CALL: through its handler). */
 static struct plan plan_reg(const struct dc_ent *d)
 {
@@ -250,39 +310,67 @@ static struct plan plan_reg(const struct dc_ent *d)
 
 	switch (fn) {
 	case DF_MOV_LOAD_R:
-		return (struct plan){ K_MOV_RR, 0, P_REG(d), P_RM(d), 0 };
+		return (struct plan){ .kind = K_MOV_RR, .dst = P_REG(d), .src = P_RM(d) };
 	case DF_MOV_STORE_R:
-		return (struct plan){ K_MOV_RR, 0, P_RM(d), P_REG(d), 0 };
+		return (struct plan){ .kind = K_MOV_RR, .dst = P_RM(d), .src = P_REG(d) };
 	case DF_MOV_IMM_R:
-		return (struct plan){ K_MOV_RI, 0, op & 7, 0, imm_at(d, d->op_at + 1u, 4) };
+		return (struct plan){ .kind = K_MOV_RI,
+				      .dst = op & 7,
+				      .imm = imm_at(d, d->op_at + 1u, 4) };
 	case DF_ALU_RM_R_R:
-		return (struct plan){ K_ALU_RR, op >> 3, P_RM(d), P_REG(d), 0 };
+		return (struct plan){
+			.kind = K_ALU_RR, .aop = op >> 3, .dst = P_RM(d), .src = P_REG(d)
+		};
 	case DF_ALU_R_RM_R:
-		return (struct plan){ K_ALU_RR, op >> 3, P_REG(d), P_RM(d), 0 };
+		return (struct plan){
+			.kind = K_ALU_RR, .aop = op >> 3, .dst = P_REG(d), .src = P_RM(d)
+		};
 	case DF_TEST_R:
-		return (struct plan){ K_ALU_RR, AOP_TEST, P_RM(d), P_REG(d), 0 };
+		return (struct plan){
+			.kind = K_ALU_RR, .aop = AOP_TEST, .dst = P_RM(d), .src = P_REG(d)
+		};
 	case DF_GRP1_IMM8_R:
-		return (struct plan){ K_ALU_RI, P_REG(d), P_RM(d), 0, imm_at(d, P_IMM_AT(d), 1) };
+		return (struct plan){ .kind = K_ALU_RI,
+				      .aop = P_REG(d),
+				      .dst = P_RM(d),
+				      .imm = imm_at(d, P_IMM_AT(d), 1) };
 	case DF_GRP1_IMM32_R:
-		return (struct plan){ K_ALU_RI, P_REG(d), P_RM(d), 0, imm_at(d, P_IMM_AT(d), 4) };
+		return (struct plan){ .kind = K_ALU_RI,
+				      .aop = P_REG(d),
+				      .dst = P_RM(d),
+				      .imm = imm_at(d, P_IMM_AT(d), 4) };
 	case DF_ALU_EAX_IMM:
-		return (struct plan){ K_ALU_RI, op >> 3, R_EAX, 0, imm_at(d, d->op_at + 1u, 4) };
+		return (struct plan){ .kind = K_ALU_RI,
+				      .aop = op >> 3,
+				      .dst = R_EAX,
+				      .imm = imm_at(d, d->op_at + 1u, 4) };
 	case DF_INC:
 	case DF_DEC:
-		return (struct plan){ K_INCDEC, fn == DF_DEC, op & 7, 0, 0 };
+		return (struct plan){ .kind = K_INCDEC, .aop = fn == DF_DEC, .dst = op & 7 };
 	case DF_LEA:
-		return (struct plan){ K_LEA, 0, P_REG(d), 0, 0 };
+		return (struct plan){ .kind = K_LEA, .dst = P_REG(d) };
+	case DF_SHIFT_R:
+		/* by 1 or imm8; ROL..RCR and shifts by CL stay in the handler */
+		if (op == 0xd3 || P_REG(d) < 4)
+			return call_plan;
+		return (struct plan){ .kind = K_SHIFT,
+				      .aop = P_REG(d) == 6 ? 4 : P_REG(d),
+				      .dst = P_RM(d),
+				      .imm = op == 0xc1 ? d->bytes.b[P_IMM_AT(d)] & 31u : 1u };
 	case DF_JCC8:
-		return (struct plan){ K_JCC, op & 15, 0, 0, imm_at(d, d->op_at + 1u, 1) };
+		return (struct plan){ .kind = K_JCC,
+				      .aop = op & 15,
+				      .imm = imm_at(d, d->op_at + 1u, 1) };
 	case DF_JCC32:
-		return (struct plan){ K_JCC, d->bytes.b[d->op_at + 1] & 15, 0, 0,
-				      imm_at(d, d->op_at + 2u, 4) };
+		return (struct plan){ .kind = K_JCC,
+				      .aop = d->bytes.b[d->op_at + 1] & 15,
+				      .imm = imm_at(d, d->op_at + 2u, 4) };
 	case DF_JMP8:
-		return (struct plan){ K_JMP, 0, 0, 0, imm_at(d, d->op_at + 1u, 1) };
+		return (struct plan){ .kind = K_JMP, .imm = imm_at(d, d->op_at + 1u, 1) };
 	case DF_JMP32:
-		return (struct plan){ K_JMP, 0, 0, 0, imm_at(d, d->op_at + 1u, 4) };
+		return (struct plan){ .kind = K_JMP, .imm = imm_at(d, d->op_at + 1u, 4) };
 	default:
-		return (struct plan){ K_CALL, 0, 0, 0, 0 };
+		return (d->modrm >> 6) == 3 ? plan_reg_rm(d) : call_plan;
 	}
 }
 
@@ -291,27 +379,43 @@ static struct plan plan_mem(const struct x86cpu *cpu, const struct dc_ent *d)
 {
 	uint8_t op = d->op;
 
-	if (!flat_seg(cpu, (d->sseg >> 2) & 7))
-		return (struct plan){ K_CALL, 0, 0, 0, 0 };
+	if ((d->modrm >> 6) == 3 || !flat_seg(cpu, (d->sseg >> 2) & 7))
+		return call_plan;
 	switch (d->fn) {
 	case DF_MOV_LOAD_M:
-		return (struct plan){ K_LOAD, 0, P_REG(d), 0, 0 };
+		return (struct plan){ .kind = K_LOAD, .dst = P_REG(d) };
 	case DF_MOV_STORE_M:
-		return (struct plan){ K_STORE, 0, 0, P_REG(d), 0 };
+		return (struct plan){ .kind = K_STORE, .src = P_REG(d) };
 	case DF_MOV_IMM_M:
-		return (struct plan){ K_STORE_I, 0, 0, 0, imm_at(d, P_IMM_AT(d), 4) };
+		return (struct plan){ .kind = K_STORE_I, .imm = imm_at(d, P_IMM_AT(d), 4) };
 	case DF_ALU_R_RM_M:
-		return (struct plan){ K_ALU_RM, op >> 3, P_REG(d), 0, 0 };
+		return (struct plan){ .kind = K_ALU_RM, .aop = op >> 3, .dst = P_REG(d) };
 	case DF_TEST_M:
-		return (struct plan){ K_ALU_MR, AOP_TEST, 0, P_REG(d), 0 };
+		return (struct plan){ .kind = K_ALU_MR, .aop = AOP_TEST, .src = P_REG(d) };
 	case DF_ALU_RM_R_M:
-		return (struct plan){ K_ALU_MR, op >> 3, 0, P_REG(d), 0 };
+		return (struct plan){ .kind = K_ALU_MR, .aop = op >> 3, .src = P_REG(d) };
 	case DF_GRP1_IMM8_M:
-		return (struct plan){ K_ALU_MI, P_REG(d), 0, 0, imm_at(d, P_IMM_AT(d), 1) };
+		return (struct plan){ .kind = K_ALU_MI,
+				      .aop = P_REG(d),
+				      .imm = imm_at(d, P_IMM_AT(d), 1) };
 	case DF_GRP1_IMM32_M:
-		return (struct plan){ K_ALU_MI, P_REG(d), 0, 0, imm_at(d, P_IMM_AT(d), 4) };
+		return (struct plan){ .kind = K_ALU_MI,
+				      .aop = P_REG(d),
+				      .imm = imm_at(d, P_IMM_AT(d), 4) };
+	case DF_MOVX:
+		return movx_plan(d, K_LOADN);
+	case DF_MOV_LOAD8:
+		return (struct plan){ .kind = K_LOADN, .dst = P_REG(d), .w = 1 };
+	case DF_MOV16_LOAD:
+		return (struct plan){ .kind = K_LOADN, .dst = P_REG(d), .w = 2 };
+	case DF_MOV_STORE8:
+		return (struct plan){ .kind = K_STOREN, .src = P_REG(d), .w = 1 };
+	case DF_MOV16_STORE:
+		return (struct plan){ .kind = K_STOREN, .src = P_REG(d), .w = 2 };
+	case DF_IMUL:
+		return (struct plan){ .kind = K_IMUL_M, .dst = P_REG(d) };
 	default:
-		return (struct plan){ K_CALL, 0, 0, 0, 0 };
+		return call_plan;
 	}
 }
 
@@ -324,7 +428,8 @@ static struct plan plan_of(const struct x86cpu *cpu, const struct dc_ent *d)
 
 static bool plan_mem_kind(unsigned kind)
 {
-	return kind >= K_LOAD && kind <= K_ALU_MI;
+	return (kind >= K_LOAD && kind <= K_ALU_MI) || kind == K_LOADN || kind == K_STOREN ||
+	       kind == K_IMUL_M;
 }
 
 /* Translation state: the emitter, where the stale exit is, the EIP stored. */
@@ -332,7 +437,7 @@ struct tx {
 	struct emit e;
 	uint8_t *stale;
 	uint32_t eip_stored;
-	const struct jit_block *b;
+	struct jit_block *b;
 };
 
 static void ld_gpr(struct emit *e, unsigned h, unsigned r)
@@ -352,31 +457,29 @@ static void st_imm32(struct emit *e, uint32_t disp, uint32_t imm)
 	e32(e, imm);
 }
 
-/* jne to the stale exit (emitted before the entry point) */
-static void jne_stale(struct tx *t)
+/* Jcc to the early exit (emitted before the entry point) */
+static void j_stale(struct tx *t, uint8_t cc)
 {
 	e8(&t->e, 0x0f);
-	e8(&t->e, 0x85);
+	e8(&t->e, 0x80 | cc);
 	e32(&t->e, (uint32_t)(int32_t)(t->stale - (t->e.p + 4)));
 }
 
-/* add rsp, 8 ; pop r12 ; pop rbx ; ret */
-static void epilogue(struct emit *e)
+static void jne_stale(struct tx *t)
 {
-	e8(e, 0x48);
-	e8(e, 0x83);
-	e8(e, 0xc4);
-	e8(e, 8);
-	e8(e, 0x41);
-	e8(e, 0x5c);
-	e8(e, 0x5b);
-	e8(e, 0xc3);
+	j_stale(t, CC_NE);
 }
 
+/* Return r13 + n: the instructions run by this call, chained blocks included. */
 static void ret_count(struct emit *e, unsigned n)
 {
-	x_mov_ri(e, H_RAX, n);
-	epilogue(e);
+	x_mem(e, false, 0x8d, H_RAX, H_R13, n); /* lea eax, [r13 + n] */
+	e8(e, 0x41);				/* pop r13 */
+	e8(e, 0x5d);
+	e8(e, 0x41); /* pop r12 */
+	e8(e, 0x5c);
+	e8(e, 0x5b); /* pop rbx */
+	e8(e, 0xc3);
 }
 
 /* The guest bytes at rsi must equal those the block was made from. */
@@ -436,26 +539,48 @@ static void check_flat(struct tx *t, unsigned mask)
 }
 
 /*
- * Entry: push rbx; push r12; keep the stack 16-byte aligned for calls;
- * rbx = cpu; check the bytes (rsi = guest code) and segments; clear smc;
- * r12 = this privilege level's TLB.
+ * The entry from the run loop saves rbx, r12 and r13 (which keeps the stack
+ * 16-byte aligned for calls), sets rbx = cpu and r13 = 0 (instructions run
+ * so far).  A chained jump from another block enters at b->chain instead
+ * and first checks what the run loop would: the chain length, a pending
+ * poll and the budget.  Both then check the guest bytes (rsi = where the
+ * block's code is now) and the segments, clear smc and set r12 = this
+ * privilege level's TLB.
  */
-static void prologue(struct tx *t, const uint8_t *guest, unsigned nbytes, unsigned flat_mask)
+static void prologue(struct tx *t, struct jit_block *b, unsigned flat_mask)
 {
 	struct emit *e = &t->e;
+	uint8_t *checks;
 
 	e8(e, 0x53);
 	e8(e, 0x41);
 	e8(e, 0x54);
-	e8(e, 0x48); /* sub rsp, 8 */
-	e8(e, 0x83);
-	e8(e, 0xec);
-	e8(e, 8);
+	e8(e, 0x41);
+	e8(e, 0x55);
 	x_rr(e, true, 0x89, H_RDI, H_RBX);
-	check_bytes(t, guest, nbytes);
+	x_rr(e, false, 0x31, H_R13, H_R13);
+	checks = x_jmp_fwd(e);
+	b->chain = e->p;
+	x_alu_ri(e, 7, H_R13, JIT_CHAIN_MAX);
+	j_stale(t, CC_AE);
+	x_mem(e, false, 0x80, 7, H_RBX, CPU_OFF(poll));
+	e8(e, 0);
+	jne_stale(t);
+	x_mem(e, true, 0x8b, H_RAX, H_RBX, CPU_OFF(icount));
+	x_rr(e, true, 0x01, H_R13, H_RAX);
+	e8(e, 0x48); /* add rax, imm32 */
+	e8(e, 0x05);
+	e32(e, b->ninsn);
+	x_mem(e, true, 0x3b, H_RAX, H_RBX, CPU_OFF(budget_end));
+	j_stale(t, CC_A);
+	x_patch(e, checks);
+	check_bytes(t, b->bytes, b->nbytes);
 	check_flat(t, flat_mask);
 	x_mem(e, false, 0xc6, 0, H_RBX, CPU_OFF(smc));
 	e8(e, 0);
+	/* no exit slot taken yet by this block (see x86_jit_run) */
+	x_mem(e, true, 0xc7, 0, H_RBX, CPU_OFF(jit_exit));
+	e32(e, 0);
 	if (flat_mask) {
 		e8(e, 0x0f); /* movzx eax, byte [rbx + user] */
 		x_mem(e, false, 0xb6, H_RAX, H_RBX, CPU_OFF(user));
@@ -561,15 +686,15 @@ static void fwd_here(struct emit *e, struct fwd *f)
 }
 
 /*
- * TLB probe for a 4-byte access at linear address eax (flat: the offset),
+ * TLB probe for a size-byte access at linear address eax (flat: the offset),
  * as lin_read()/lin_write() do it: on a hit rsi = host page and rcx = page
  * offset; a page-crossing access, a TLB miss or MMIO jumps to miss.
  */
-static void probe(struct emit *e, bool write, struct fwd *miss)
+static void probe(struct emit *e, bool write, unsigned size, struct fwd *miss)
 {
 	x_rr(e, false, 0x89, H_RAX, H_RCX);
 	x_alu_ri(e, 4, H_RCX, 0xfff);
-	x_alu_ri(e, 7, H_RCX, 4096 - 4);
+	x_alu_ri(e, 7, H_RCX, 4096 - size);
 	fwd_add(miss, x_jcc_fwd(e, CC_A));
 	x_rr(e, false, 0x89, H_RAX, H_RDX);
 	x_shift_ri(e, 5, H_RDX, 12);
@@ -596,18 +721,87 @@ static void note_smc(struct emit *e)
 	x_patch(e, other);
 }
 
+/* Where a register operand of w bytes lives in struct x86cpu (AH..BH: byte 1). */
+static uint32_t reg_off(unsigned r, unsigned w)
+{
+	return w == 1 ? GPR(r & 3) + (r >> 2) : GPR(r);
+}
+
+/* edx = a narrow value at [base + index + disp], zero- or sign-extended. */
+static void load_narrow(struct emit *e, unsigned w, unsigned ext, unsigned base, int index,
+			uint32_t disp)
+{
+	uint8_t op = (uint8_t)((ext == EXT_SIGN ? 0xbe : 0xb6) | (w == 2));
+
+	e8(e, 0x0f);
+	if (index < 0)
+		x_mem(e, false, op, H_RDX, base, disp);
+	else
+		x_mem_idx(e, false, op, H_RDX, base, (unsigned)index, disp);
+}
+
+/* The narrow value in edx into register dst: its own bytes, or all 32 bits. */
+static void store_reg_narrow(struct emit *e, const struct plan *p)
+{
+	if (p->ext != EXT_NONE) {
+		st_gpr(e, p->dst, H_RDX);
+		return;
+	}
+	if (p->w == 2)
+		e8(e, 0x66);
+	x_mem(e, false, p->w == 1 ? 0x88 : 0x89, H_RDX, H_RBX, reg_off(p->dst, p->w));
+}
+
+/*
+ * IMUL's flags as alu_imul2() sets them: CF = OF = the product did not fit
+ * (from the host), SF/ZF/PF of the result in eax, AF clear.
+ */
+static void imul_flags(struct emit *e)
+{
+	e8(e, 0x9c); /* pushfq ; pop rdx */
+	e8(e, 0x5a);
+	x_alu_ri(e, 4, H_RDX, F_CF | F_OF);
+	x_rr(e, false, 0x85, H_RAX, H_RAX);
+	e8(e, 0x9c); /* pushfq ; pop rcx */
+	e8(e, 0x59);
+	x_alu_ri(e, 4, H_RCX, F_SF | F_ZF | F_PF);
+	x_rr(e, false, 0x09, H_RCX, H_RDX);
+	x_mem(e, false, 0x8b, H_RCX, H_RBX, CPU_OFF(eflags));
+	x_alu_ri(e, 4, H_RCX, ~FL_ARITH);
+	x_rr(e, false, 0x09, H_RDX, H_RCX);
+	x_mem(e, false, 0x89, H_RCX, H_RBX, CPU_OFF(eflags));
+}
+
 /* A native memory form: probe, the access on [rsi + rcx], else the handler. */
 static void emit_mem(struct tx *t, const struct dc_ent *d, const struct plan *p)
 {
 	struct emit *e = &t->e;
-	bool reads_only = p->kind == K_LOAD || p->kind == K_ALU_RM ||
+	bool reads_only = p->kind == K_LOAD || p->kind == K_ALU_RM || p->kind == K_LOADN ||
+			  p->kind == K_IMUL_M ||
 			  (p->kind == K_ALU_MR && (p->aop == 7 || p->aop == AOP_TEST)) ||
 			  (p->kind == K_ALU_MI && p->aop == 7);
 	struct fwd miss = { 0 }, done = { 0 };
 
 	emit_ea(e, d);
-	probe(e, !reads_only, &miss);
+	probe(e, !reads_only, p->w ? p->w : 4, &miss);
 	switch (p->kind) {
+	case K_LOADN:
+		load_narrow(e, p->w, p->ext, H_RSI, H_RCX, 0);
+		store_reg_narrow(e, p);
+		break;
+	case K_STOREN:
+		load_narrow(e, p->w, EXT_ZERO, H_RBX, -1, reg_off(p->src, p->w));
+		if (p->w == 2)
+			e8(e, 0x66);
+		x_mem_idx(e, false, p->w == 1 ? 0x88 : 0x89, H_RDX, H_RSI, H_RCX, 0);
+		break;
+	case K_IMUL_M:
+		ld_gpr(e, H_RAX, p->dst);
+		e8(e, 0x0f);
+		x_mem_idx(e, false, 0xaf, H_RAX, H_RSI, H_RCX, 0);
+		st_gpr(e, p->dst, H_RAX);
+		imul_flags(e);
+		break;
 	case K_LOAD:
 		x_mem_idx(e, false, 0x8b, H_RDX, H_RSI, H_RCX, 0);
 		st_gpr(e, p->dst, H_RDX);
@@ -649,6 +843,66 @@ static void emit_mem(struct tx *t, const struct dc_ent *d, const struct plan *p)
 	fwd_here(e, &done);
 }
 
+/*
+ * ZF clear iff the base condition of cc holds (SDM vol. 1 table B-1; odd
+ * codes negate it), from the guest's EFLAGS.
+ */
+static void cond_test(struct emit *e, unsigned cc)
+{
+	static const uint32_t mask[6] = { F_OF, F_CF, F_ZF, F_CF | F_ZF, F_SF, F_PF };
+	unsigned c = cc >> 1;
+
+	x_mem(e, false, 0x8b, H_RAX, H_RBX, CPU_OFF(eflags));
+	if (c < 6) {
+		e8(e, 0xa9); /* test eax, imm32 */
+		e32(e, mask[c]);
+		return;
+	}
+	/* L: SF != OF; LE: ZF or SF != OF */
+	x_rr(e, false, 0x89, H_RAX, H_RCX);
+	x_shift_ri(e, 5, H_RCX, 4); /* OF down to SF's place */
+	x_rr(e, false, 0x31, H_RAX, H_RCX);
+	x_alu_ri(e, 4, H_RCX, F_SF);
+	if (c == 7) {
+		x_alu_ri(e, 4, H_RAX, F_ZF);
+		x_rr(e, false, 0x09, H_RAX, H_RCX);
+	}
+}
+
+/*
+ * SHL/SHR/SAR by a constant with the flags shift32() gives: CF, SF, ZF and
+ * PF from the host; OF = CF ^ MSB(result) for SHL, the operand's MSB for
+ * SHR by 1 (0 for more), 0 for SAR; AF clear.  A count of 0 changes nothing.
+ */
+static void emit_shift(struct emit *e, const struct plan *p)
+{
+	if (!p->imm)
+		return;
+	ld_gpr(e, H_RAX, p->dst);
+	x_rr(e, false, 0x89, H_RAX, H_RCX); /* the operand, for SHR's OF */
+	x_shift_ri(e, p->aop, H_RAX, (uint8_t)p->imm);
+	st_gpr(e, p->dst, H_RAX);
+	e8(e, 0x9c); /* pushfq ; pop rdx */
+	e8(e, 0x5a);
+	x_alu_ri(e, 4, H_RDX, F_CF | F_PF | F_ZF | F_SF);
+	if (p->aop == 4 || (p->aop == 5 && p->imm == 1)) {
+		if (p->aop == 4) {
+			x_rr(e, false, 0x89, H_RAX, H_RCX);
+			x_shift_ri(e, 5, H_RCX, 31);
+			x_rr(e, false, 0x31, H_RDX, H_RCX); /* ^ CF (bit 0) */
+			x_alu_ri(e, 4, H_RCX, 1);
+		} else {
+			x_shift_ri(e, 5, H_RCX, 31);
+		}
+		x_shift_ri(e, 4, H_RCX, 11);
+		x_rr(e, false, 0x09, H_RCX, H_RDX);
+	}
+	x_mem(e, false, 0x8b, H_RCX, H_RBX, CPU_OFF(eflags));
+	x_alu_ri(e, 4, H_RCX, ~FL_ARITH);
+	x_rr(e, false, 0x09, H_RDX, H_RCX);
+	x_mem(e, false, 0x89, H_RCX, H_RBX, CPU_OFF(eflags));
+}
+
 /* Register forms. */
 static void emit_reg(struct emit *e, const struct dc_ent *d, const struct plan *p)
 {
@@ -684,6 +938,35 @@ static void emit_reg(struct emit *e, const struct dc_ent *d, const struct plan *
 		st_gpr(e, p->dst, H_RAX);
 		flags_out(e, FL_ARITH & ~F_CF, FL_ARITH & ~F_CF);
 		break;
+	case K_MOVN:
+		load_narrow(e, p->w, p->ext, H_RBX, -1, reg_off(p->src, p->w));
+		store_reg_narrow(e, p);
+		break;
+	case K_SHIFT:
+		emit_shift(e, p);
+		break;
+	case K_IMUL:
+		ld_gpr(e, H_RAX, p->dst);
+		e8(e, 0x0f);
+		x_mem(e, false, 0xaf, H_RAX, H_RBX, GPR(p->src));
+		st_gpr(e, p->dst, H_RAX);
+		imul_flags(e);
+		break;
+	case K_SETCC:
+		cond_test(e, p->aop);
+		e8(e, 0x0f); /* setne/sete cl */
+		e8(e, (p->aop & 1) ? 0x94 : 0x95);
+		e8(e, 0xc1);
+		x_mem(e, false, 0x88, H_RCX, H_RBX, reg_off(p->dst, 1));
+		break;
+	case K_CMOV: {
+		cond_test(e, p->aop);
+		uint8_t *skip = x_jcc_fwd(e, (p->aop & 1) ? CC_NE : CC_E);
+		ld_gpr(e, H_RDX, p->src);
+		st_gpr(e, p->dst, H_RDX);
+		x_patch(e, skip);
+		break;
+	}
 	default: /* K_LEA */
 		emit_ea(e, d);
 		st_gpr(e, p->dst, H_RAX);
@@ -692,29 +975,30 @@ static void emit_reg(struct emit *e, const struct dc_ent *d, const struct plan *
 }
 
 /*
- * ZF clear iff the base condition of cc holds (SDM vol. 1 table B-1; odd
- * codes negate it), from the guest's EFLAGS.
+ * Leave the block for target (EIP already stored): through exit slot k,
+ * which the run loop points at the target's block once it has found it,
+ * when the target is in the same page; else back to the run loop.
  */
-static void cond_test(struct emit *e, unsigned cc)
+static void exit_to(struct tx *t, uint32_t target, unsigned k, unsigned n)
 {
-	static const uint32_t mask[6] = { F_OF, F_CF, F_ZF, F_CF | F_ZF, F_SF, F_PF };
-	unsigned c = cc >> 1;
+	struct emit *e = &t->e;
+	int64_t off = (int64_t)t->b->off + (int32_t)(target - t->b->eip);
 
-	x_mem(e, false, 0x8b, H_RAX, H_RBX, CPU_OFF(eflags));
-	if (c < 6) {
-		e8(e, 0xa9); /* test eax, imm32 */
-		e32(e, mask[c]);
+	if (off < 0 || off >= 4096) {
+		ret_count(e, n);
 		return;
 	}
-	/* L: SF != OF; LE: ZF or SF != OF */
-	x_rr(e, false, 0x89, H_RAX, H_RCX);
-	x_shift_ri(e, 5, H_RCX, 4); /* OF down to SF's place */
-	x_rr(e, false, 0x31, H_RAX, H_RCX);
-	x_alu_ri(e, 4, H_RCX, F_SF);
-	if (c == 7) {
-		x_alu_ri(e, 4, H_RAX, F_ZF);
-		x_rr(e, false, 0x09, H_RAX, H_RCX);
-	}
+	t->b->exit[k] = t->stale;
+	x_alu_ri(e, 0, H_R13, n);
+	x_mem(e, true, 0x8b, H_RSI, H_RBX, CPU_OFF(fetch_host));
+	e8(e, 0x48); /* add rsi, imm32 */
+	e8(e, 0x81);
+	e8(e, 0xc6);
+	e32(e, (uint32_t)off);
+	x_mov_ri64(e, H_RAX, (uint64_t)(uintptr_t)&t->b->exit[k]);
+	x_mem(e, true, 0x89, H_RAX, H_RBX, CPU_OFF(jit_exit));
+	e8(e, 0xff); /* jmp [rax] */
+	e8(e, 0x20);
 }
 
 /*
@@ -739,8 +1023,11 @@ static void emit_jump(struct tx *t, const struct dc_ent *d, const struct plan *p
 	e32(e, target);
 	fwd_add(&slow, x_jcc_fwd(e, CC_B));
 	st_imm32(e, CPU_OFF(eip), target);
-	fwd_here(e, &skip);
-	ret_count(e, n);
+	exit_to(t, target, 0, n);
+	if (p->kind == K_JCC) {
+		fwd_here(e, &skip);
+		exit_to(t, next, 1, n);
+	}
 	fwd_here(e, &slow);
 	header(t, eip, next);
 	call_handler(e, d);
@@ -762,8 +1049,8 @@ static void smc_exit(struct emit *e, unsigned n)
  * returns the entry point, or NULL when it does not fit.  *endp is set to
  * the first unused byte.
  */
-static jit_code translate(const struct x86cpu *cpu, const struct jit_block *b, const uint8_t *guest,
-			  uint8_t *code, uint8_t *end, uint8_t **endp)
+static jit_code translate(const struct x86cpu *cpu, struct jit_block *b, uint8_t *code,
+			  uint8_t *end, uint8_t **endp)
 {
 	struct plan plan[JIT_MAX_INSNS];
 	struct tx t = { { code, end }, code, b->eip, b };
@@ -778,7 +1065,7 @@ static jit_code translate(const struct x86cpu *cpu, const struct jit_block *b, c
 	}
 	ret_count(&t.e, 0); /* the stale exit, jumped to from the checks */
 	entry = t.e.p;
-	prologue(&t, guest, b->nbytes, flat);
+	prologue(&t, b, flat);
 	for (unsigned i = 0; i < n; i++) {
 		const struct dc_ent *d = &b->ent[i];
 		const struct plan *p = &plan[i];
@@ -799,9 +1086,13 @@ static jit_code translate(const struct x86cpu *cpu, const struct jit_block *b, c
 		eip = next;
 		if (i + 1 == n) {
 			/* branch handlers set EIP themselves */
-			if (!ends_block(d->fn) && t.eip_stored != eip)
+			if (ends_block(d->fn)) {
+				ret_count(&t.e, n);
+				break;
+			}
+			if (t.eip_stored != eip)
 				st_imm32(&t.e, CPU_OFF(eip), eip);
-			ret_count(&t.e, n);
+			exit_to(&t, eip, 0, n);
 		} else if (!never_stores(d)) {
 			smc_exit(&t.e, i + 1);
 		}
@@ -847,12 +1138,14 @@ static struct jit_block *form(struct x86cpu *cpu, struct jit *j, uint32_t eip, u
 	b->hits = 0;
 	b->bytes = (uint8_t *)&b->ent[ninsn];
 	b->code = NULL;
+	b->chain = NULL;
+	b->exit[0] = b->exit[1] = NULL;
 	for (unsigned i = 0; i < ninsn; i++)
 		b->ent[i] = *src[i];
 	memcpy(b->bytes, cpu->fetch_host + off, nbytes);
 	if (ninsn) {
 		uint8_t *start = j->code + j->code_used;
-		b->code = translate(cpu, b, b->bytes, start, start + JIT_MAX_CODE, &end);
+		b->code = translate(cpu, b, start, start + JIT_MAX_CODE, &end);
 		if (b->code)
 			j->code_used = (size_t)(end - j->code + 15) & ~(size_t)15;
 		else
@@ -891,16 +1184,31 @@ static struct jit_block *lookup(struct x86cpu *cpu, struct jit *j)
 	return b;
 }
 
+/*
+ * Run blocks (or single interpreted instructions) until about n are done or
+ * a poll is due.  A block that left through an exit slot gets that slot
+ * pointed at the block found next, so the jump goes straight there the
+ * next time; a flush of the cache forgets the slot.
+ */
 unsigned x86_jit_run(struct x86cpu *cpu, unsigned n)
 {
 	struct jit *j = cpu->jit;
 	unsigned done = 0, k;
+	uint8_t **link = NULL;
 
 	do {
+		uint64_t flushes = j->flushes;
 		struct jit_block *b = lookup(cpu, j);
+
+		if (flushes != j->flushes)
+			link = NULL;
 		/* the budget is exact (tests step one instruction at a time) */
 		if (b && cpu->icount + b->ninsn <= cpu->budget_end) {
+			if (link)
+				*link = b->chain;
+			cpu->jit_exit = NULL;
 			k = b->code(cpu, cpu->fetch_host + b->off);
+			link = cpu->jit_exit;
 			cpu->icount += k;
 			j->runs++;
 			if (unlikely(!k)) {
@@ -908,9 +1216,11 @@ unsigned x86_jit_run(struct x86cpu *cpu, unsigned n)
 				j->stale++;
 				form(cpu, j, cpu->eip, b->off, 0);
 				k = x86_dc_run(cpu, 1);
+				link = NULL;
 			}
 		} else {
 			k = x86_dc_run(cpu, 1);
+			link = NULL;
 		}
 		done += k;
 	} while (done < n && !cpu->poll);

@@ -21,7 +21,8 @@ enum {
 	H_RBP,
 	H_RSI,
 	H_RDI,
-	H_R12 = 12
+	H_R12 = 12,
+	H_R13
 };
 
 struct emit {

@@ -7,8 +7,15 @@
  * random register and memory states; after each instruction all GPRs, EIP,
  * the defined flags and the 12 KiB of mapped memory must match.
  *
- * Usage: test_cpu_diff [instructions] [seed]   (default 300000, seed 1)
+ * Usage: test_cpu_diff [instructions] [seed] [jit]   (default 300000, seed 1)
  * The environment variable CPU_DIFF_COUNT overrides the count.
+ *
+ * With "jit" the block translator (hypervisor/cpu/jit.c) is checked against
+ * the interpreter instead: the same random streams run for up to 64
+ * instructions on a CPU with blocks (three passes, so that blocks are made
+ * from the decode cache and then re-entered and chained) and on one
+ * without (HVM_EMU_JIT=0); registers, exits, exceptions and memory must
+ * match.  The interpreter itself is what the Unicorn runs check.
  *
  * Both engines see the same memory: pages 0-1 (data and stack) and page 2
  * (code).  Anything touching other addresses is skipped (Unicorn reports it
@@ -775,6 +782,157 @@ static bool run_case(struct env *e, struct stats *st, unsigned ninsn)
 	return true;
 }
 
+static int init_env(struct env *e, bool mode32);
+
+/* ---- jit mode: blocks against the interpreter ---- */
+
+/* The reference CPU's own copy of memory. */
+struct refmem {
+	uint8_t mem[MEM_SIZE];
+	bool oob;
+};
+
+static uint8_t *ref_map(void *opaque, uint64_t gpa, bool write)
+{
+	struct refmem *r = opaque;
+	(void)write;
+	return gpa + 4096 <= MEM_SIZE ? r->mem + gpa : NULL;
+}
+
+static uint64_t ref_mmio_read(void *opaque, uint64_t gpa, unsigned size)
+{
+	(void)gpa;
+	(void)size;
+	((struct refmem *)opaque)->oob = true;
+	return 0;
+}
+
+static void ref_mmio_write(void *opaque, uint64_t gpa, uint64_t val, unsigned size)
+{
+	(void)gpa;
+	(void)val;
+	(void)size;
+	((struct refmem *)opaque)->oob = true;
+}
+
+/* Mode (as setup_mode) and registers (as cpu_set) on any CPU. */
+static void load_cpu(struct env *e, struct x86cpu *c, const struct state *s)
+{
+	struct x86cpu *keep = e->cpu;
+
+	e->cpu = c;
+	setup_mode(e);
+	cpu_set(e, s);
+	e->cpu = keep;
+}
+
+static bool regs_equal(const struct x86_regs *a, const struct x86_regs *b)
+{
+	for (int i = 0; i < 6; i++)
+		if (a->seg[i].sel != b->seg[i].sel || a->seg[i].base != b->seg[i].base)
+			return false;
+	return !memcmp(a->gpr, b->gpr, sizeof(a->gpr)) && a->eip == b->eip &&
+	       a->eflags == b->eflags;
+}
+
+static bool run_case_jit(struct env *e, struct x86cpu *ref, struct refmem *rm, struct stats *st)
+{
+	static uint8_t snap[MEM_SIZE];
+	unsigned budget = 1 + rnd_n(64), i0;
+	enum x86_exit ours = X86_EXIT_BUDGET, theirs;
+	struct x86_regs a, b;
+	struct state s;
+
+	if (!e->epoch_valid || ++e->epoch_cases > 5000)
+		new_epoch(e);
+	i0 = rnd_n(e->nins - 8);
+	random_state(e, &s, rnd_n(2));
+	memcpy(e->mem + CODE_BASE, e->code, sizeof(e->code));
+	s.eip = CODE_BASE + e->off[i0];
+	memcpy(snap, e->mem, MEM_SIZE);
+	for (int pass = 0; pass < 3; pass++) {
+		memcpy(e->mem, snap, MEM_SIZE);
+		e->oob = false;
+		load_cpu(e, e->cpu, &s);
+		x86cpu_clear_last_exception(e->cpu);
+		ours = x86cpu_run(e->cpu, budget);
+	}
+	memcpy(rm->mem, snap, MEM_SIZE);
+	rm->oob = false;
+	load_cpu(e, ref, &s);
+	x86cpu_clear_last_exception(ref);
+	theirs = x86cpu_run(ref, budget);
+	x86cpu_get_regs(e->cpu, &a);
+	x86cpu_get_regs(ref, &b);
+	st->run += budget;
+	if (ours == theirs && regs_equal(&a, &b) && e->oob == rm->oob &&
+	    x86cpu_last_exception(e->cpu) == x86cpu_last_exception(ref) &&
+	    !memcmp(e->mem, rm->mem, MEM_SIZE))
+		return true;
+	printf("# jit mismatch: %u-bit, start %x, budget %u: exit %d/%d, exception %d/%d, "
+	       "oob %d/%d\n",
+	       e->mode32 ? 32 : 16, s.eip, budget, ours, theirs, x86cpu_last_exception(e->cpu),
+	       x86cpu_last_exception(ref), e->oob, rm->oob);
+	printf("#   eip %08x/%08x eflags %08x/%08x\n", a.eip, b.eip, a.eflags, b.eflags);
+	for (int i = 0; i < 8; i++)
+		if (a.gpr[i] != b.gpr[i])
+			printf("#   gpr%d %08x/%08x\n", i, a.gpr[i], b.gpr[i]);
+	for (unsigned i = 0; i < MEM_SIZE; i++) {
+		if (e->mem[i] != rm->mem[i]) {
+			printf("#   memory at %04x: %02x/%02x\n", i, e->mem[i], rm->mem[i]);
+			break;
+		}
+	}
+	printf("#   code:");
+	for (unsigned i = 0; i < 32; i++)
+		printf(" %02x", e->mem[s.eip + i]);
+	printf("\n");
+	return false;
+}
+
+static int main_jit(uint64_t total)
+{
+	static const struct x86_bus ref_bus = {
+		.map_page = ref_map,
+		.mmio_read = ref_mmio_read,
+		.mmio_write = ref_mmio_write,
+		.pio_in = bus_pio_in,
+		.pio_out = bus_pio_out,
+	};
+	uint64_t failures = 0;
+
+	printf("1..2\n");
+	for (int m = 0; m < 2; m++) {
+		struct env *e = malloc(sizeof(*e));
+		struct refmem *rm = malloc(sizeof(*rm));
+		struct x86_bus bus = ref_bus;
+		struct x86cpu *ref = NULL;
+		struct stats st = { 0 };
+		uint64_t mfail = 0;
+
+		bus.opaque = rm;
+		setenv("HVM_EMU_JIT", "0", 1);
+		int err = rm ? x86cpu_create(&bus, 0, &ref) : -1;
+		unsetenv("HVM_EMU_JIT");
+		if (!e || err || init_env(e, m == 1)) {
+			printf("not ok %d - setup failed\n", m + 1);
+			return 1;
+		}
+		while (st.run < total / 2 && mfail < 20)
+			mfail += !run_case_jit(e, ref, rm, &st);
+		failures += mfail;
+		printf("%s %d - %d-bit: %" PRIu64 " instruction budget run with blocks and "
+		       "without, %" PRIu64 " mismatching cases\n",
+		       mfail ? "not ok" : "ok", m + 1, m ? 32 : 16, st.run, mfail);
+		uc_close(e->uc);
+		x86cpu_destroy(e->cpu);
+		x86cpu_destroy(ref);
+		free(e);
+		free(rm);
+	}
+	return failures ? 1 : 0;
+}
+
 static int open_uc(struct env *e)
 {
 	uc_hook hh;
@@ -829,6 +987,8 @@ int main(int argc, char **argv)
 	rng_state = seed * 0x9e3779b97f4a7c15ull + 1;
 	signal(SIGABRT, on_abort);
 	build_templates();
+	if (argc > 3 && !strcmp(argv[3], "jit"))
+		return main_jit(total);
 	printf("1..2\n");
 	for (int m = 0; m < 2; m++) {
 		static struct env *e;
