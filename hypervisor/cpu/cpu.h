@@ -462,6 +462,7 @@ bool cond_true(const struct x86cpu *cpu, unsigned cc);
 
 /* decode.c */
 void x86_step(struct x86cpu *cpu);
+bool x86_fetch_set(struct x86cpu *cpu, uint32_t la);
 uint32_t rm_read(struct x86cpu *cpu, unsigned size);
 uint32_t rm_read_rmw(struct x86cpu *cpu, unsigned size);
 void rm_write(struct x86cpu *cpu, unsigned size, uint32_t v);

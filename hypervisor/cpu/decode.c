@@ -1054,6 +1054,25 @@ static void dc_build(struct x86cpu *cpu, struct dc_ent *d, const uint8_t *p, uin
 	d->key = key;
 }
 
+/*
+ * Make la's page the fetch page (may fault as an instruction fetch would);
+ * false when the code is in MMIO, which is never cached.
+ */
+bool x86_fetch_set(struct x86cpu *cpu, uint32_t la)
+{
+	uint64_t gpa;
+	uint8_t *h = x86_fetch_page(cpu, la, &gpa);
+
+	if (!h)
+		return false;
+	cpu->fetch_vpn = la >> 12;
+	cpu->fetch_host = h;
+	cpu->fetch_gpa = gpa;
+	cpu->fetch_key = dc_key(cpu, gpa);
+	cpu->fetch_slot = (uint32_t)(dc_slot(cpu, gpa) - cpu->dc);
+	return true;
+}
+
 void x86_step(struct x86cpu *cpu)
 {
 	const struct x86_seg *cs = &cpu->seg[S_CS];
@@ -1065,16 +1084,8 @@ void x86_step(struct x86cpu *cpu)
 	cpu->insn_esp = cpu->gpr[R_ESP];
 	if (unlikely(eip > cs->limit))
 		goto uncached; /* the first fetch raises #GP */
-	if (unlikely((la >> 12) != cpu->fetch_vpn)) {
-		uint8_t *h = x86_fetch_page(cpu, la, &gpa);
-		if (!h)
-			goto uncached; /* code in MMIO */
-		cpu->fetch_vpn = la >> 12;
-		cpu->fetch_host = h;
-		cpu->fetch_gpa = gpa;
-		cpu->fetch_key = dc_key(cpu, gpa);
-		cpu->fetch_slot = (uint32_t)(dc_slot(cpu, gpa) - cpu->dc);
-	}
+	if (unlikely((la >> 12) != cpu->fetch_vpn) && !x86_fetch_set(cpu, la))
+		goto uncached; /* code in MMIO */
 	gpa = cpu->fetch_gpa | off;
 	key = dc_key(cpu, gpa);
 	d = dc_slot(cpu, gpa);

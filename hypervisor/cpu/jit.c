@@ -36,7 +36,9 @@
 #define JIT_MAX_CODE 16384 /* host bytes one block may take (48 entries at worst ~250 each) */
 /* a block cut short by an uncached entry is remade after 8, 16, 32, 64 runs */
 #define JIT_REFORM_HITS 8
-#define JIT_REFORM_TRIES 4
+#define JIT_REFORM_TRIES 2
+/* runs through a block's instructions before they are translated */
+#define JIT_HOT 8
 
 /* Runs the block; returns instructions done, 0 when the block no longer applies. */
 typedef unsigned (*jit_code)(struct x86cpu *cpu, const uint8_t *guest);
@@ -48,6 +50,7 @@ struct jit_block {
 	uint16_t nbytes;
 	uint16_t ninsn;
 	bool incomplete; /* ended at an uncached instruction: may grow later */
+	bool cold;	 /* not translated yet: ninsn are interpreted, runs counted */
 	uint8_t tries;
 	uint16_t hits;
 	jit_code code;	  /* NULL: the first instruction needs the generic decoder */
@@ -63,7 +66,7 @@ struct jit {
 	uint8_t *meta;
 	size_t meta_used;
 	/* counters for HVM_EMU_JIT=stats (printed when the CPU goes away) */
-	uint64_t runs, forms, stale, reforms, flushes;
+	uint64_t runs, forms, stale, reforms, evicted, flushes;
 	struct jit_block *map[1u << JIT_HASH_BITS];
 };
 
@@ -1102,7 +1105,7 @@ static jit_code translate(const struct x86cpu *cpu, struct jit_block *b, uint8_t
 }
 /* Make the block that starts at eip (offset off in the fetch page), or NULL. */
 static struct jit_block *form(struct x86cpu *cpu, struct jit *j, uint32_t eip, uint32_t off,
-			      unsigned tries)
+			      unsigned tries, bool hot)
 {
 	const struct dc_ent *src[JIT_MAX_INSNS];
 	bool incomplete;
@@ -1112,7 +1115,6 @@ static struct jit_block *form(struct x86cpu *cpu, struct jit *j, uint32_t eip, u
 
 	if (!n)
 		return NULL;
-	j->forms++;
 	for (unsigned i = 0; i < n; i++)
 		nbytes += src[i]->len;
 	/* a generic instruction at the start makes a block that says so */
@@ -1121,12 +1123,15 @@ static struct jit_block *form(struct x86cpu *cpu, struct jit *j, uint32_t eip, u
 		ninsn = 0;
 	if (ninsn && !src[n - 1]->fn)
 		nbytes -= src[n - 1]->len;
+	if (ninsn && !hot)
+		nbytes = 0; /* a cold block keeps only its length */
 	if (j->code_used + JIT_MAX_CODE > JIT_CODE_SIZE)
 		flush_all(j);
-	b = meta_alloc(j, sizeof(*b) + ninsn * sizeof(b->ent[0]) + nbytes);
+	size_t size = sizeof(*b) + (hot ? ninsn * sizeof(b->ent[0]) : 0) + nbytes;
+	b = meta_alloc(j, size);
 	if (!b) {
 		flush_all(j);
-		b = meta_alloc(j, sizeof(*b) + ninsn * sizeof(b->ent[0]) + nbytes);
+		b = meta_alloc(j, size);
 	}
 	b->eip = eip;
 	b->key = cpu->fetch_key;
@@ -1136,10 +1141,16 @@ static struct jit_block *form(struct x86cpu *cpu, struct jit *j, uint32_t eip, u
 	b->incomplete = incomplete && ninsn == n && tries < JIT_REFORM_TRIES;
 	b->tries = (uint8_t)tries;
 	b->hits = 0;
-	b->bytes = (uint8_t *)&b->ent[ninsn];
+	b->cold = ninsn && !hot;
+	b->bytes = (uint8_t *)&b->ent[b->cold ? 0 : ninsn];
 	b->code = NULL;
 	b->chain = NULL;
 	b->exit[0] = b->exit[1] = NULL;
+	if (b->cold) {
+		j->map[slot_of(eip, b->key)] = b;
+		return b;
+	}
+	j->forms++;
 	for (unsigned i = 0; i < ninsn; i++)
 		b->ent[i] = *src[i];
 	memcpy(b->bytes, cpu->fetch_host + off, nbytes);
@@ -1164,22 +1175,32 @@ static struct jit_block *lookup(struct x86cpu *cpu, struct jit *j)
 	const struct x86_seg *cs = &cpu->seg[S_CS];
 	uint32_t eip = cpu->eip, la = cs->base + eip, off = la & 0xfff;
 	struct jit_block *b;
-	unsigned tries = 0;
+	bool match;
 
-	if (unlikely((la >> 12) != cpu->fetch_vpn))
-		return NULL;
-	b = j->map[slot_of(eip, cpu->fetch_key)];
-	if (likely(b && b->eip == eip && b->key == cpu->fetch_key && b->off == off) &&
-	    unlikely(b->incomplete && ++b->hits >= JIT_REFORM_HITS << b->tries))
-		tries = b->tries + 1u;
-	j->reforms += tries != 0;
-	if (unlikely(!b || b->eip != eip || b->key != cpu->fetch_key || b->off != off || tries ||
-		     (!b->code && memcmp(cpu->fetch_host + off, b->bytes, b->nbytes)))) {
-		b = form(cpu, j, eip, off, tries);
-		if (!b)
+	if (unlikely((la >> 12) != cpu->fetch_vpn)) {
+		/* a jump to another page: fetch from there as x86_step() would */
+		if (eip > cs->limit)
+			return NULL; /* the interpreter raises #GP */
+		cpu->insn_eip = eip;
+		cpu->insn_esp = cpu->gpr[R_ESP];
+		if (!x86_fetch_set(cpu, la))
 			return NULL;
 	}
-	if (unlikely(!b->code || (uint64_t)eip + b->nbytes - 1 > cs->limit))
+	b = j->map[slot_of(eip, cpu->fetch_key)];
+	match = b && b->eip == eip && b->key == cpu->fetch_key && b->off == off;
+	if (likely(match && b->code)) {
+		if (unlikely(b->incomplete && ++b->hits >= JIT_REFORM_HITS << b->tries)) {
+			j->reforms++;
+			b = form(cpu, j, eip, off, b->tries + 1u, true);
+		}
+	} else if (match && b->cold) {
+		if (++b->hits >= JIT_HOT)
+			b = form(cpu, j, eip, off, 0, true);
+	} else if (!match || memcmp(cpu->fetch_host + off, b->bytes, b->nbytes)) {
+		j->evicted += b && !match;
+		b = form(cpu, j, eip, off, 0, false);
+	}
+	if (unlikely(!b || (!b->code && !b->cold) || (uint64_t)eip + b->nbytes - 1 > cs->limit))
 		return NULL;
 	return b;
 }
@@ -1203,7 +1224,12 @@ unsigned x86_jit_run(struct x86cpu *cpu, unsigned n)
 		if (flushes != j->flushes)
 			link = NULL;
 		/* the budget is exact (tests step one instruction at a time) */
-		if (b && cpu->icount + b->ninsn <= cpu->budget_end) {
+		if (b && b->cold) {
+			/* interpret the block's instructions until it is hot */
+			k = x86_dc_run(cpu,
+				       cpu->icount + b->ninsn <= cpu->budget_end ? b->ninsn : 1);
+			link = NULL;
+		} else if (b && cpu->icount + b->ninsn <= cpu->budget_end) {
 			if (link)
 				*link = b->chain;
 			cpu->jit_exit = NULL;
@@ -1214,7 +1240,7 @@ unsigned x86_jit_run(struct x86cpu *cpu, unsigned n)
 			if (unlikely(!k)) {
 				/* changed bytes or segments: remake it, step once */
 				j->stale++;
-				form(cpu, j, cpu->eip, b->off, 0);
+				form(cpu, j, cpu->eip, b->off, 0, true);
 				k = x86_dc_run(cpu, 1);
 				link = NULL;
 			}
@@ -1255,11 +1281,11 @@ void x86_jit_destroy(struct x86cpu *cpu)
 		return;
 	if (getenv("HVM_EMU_JIT") && !strcmp(getenv("HVM_EMU_JIT"), "stats"))
 		fprintf(stderr,
-			"jit: %llu block runs, %llu blocks made (%llu stale, %llu regrown), %llu "
-			"flushes\n",
+			"jit: %llu block runs, %llu blocks made (%llu stale, %llu regrown, %llu "
+			"replacing another), %llu flushes\n",
 			(unsigned long long)j->runs, (unsigned long long)j->forms,
 			(unsigned long long)j->stale, (unsigned long long)j->reforms,
-			(unsigned long long)j->flushes);
+			(unsigned long long)j->evicted, (unsigned long long)j->flushes);
 	munmap(j->code, JIT_CODE_SIZE);
 	free(j->meta);
 	free(j);
