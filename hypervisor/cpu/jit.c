@@ -31,6 +31,7 @@
 #define JIT_CODE_SIZE (64u << 20) /* touched lazily: a Linux boot fills ~20 MiB */
 #define JIT_META_SIZE (32u << 20)
 #define JIT_HASH_BITS 16
+#define JIT_RECENT_BITS 12
 #define JIT_MAX_INSNS 48
 #define JIT_CHAIN_MAX 64   /* instructions run through chained blocks before the run loop polls */
 #define JIT_MAX_CODE 16384 /* host bytes one block may take (48 entries at worst ~250 each) */
@@ -68,6 +69,8 @@ struct jit {
 	/* counters for HVM_EMU_JIT=stats (printed when the CPU goes away) */
 	uint64_t runs, forms, stale, reforms, evicted, flushes;
 	struct jit_block *map[1u << JIT_HASH_BITS];
+	/* the last block seen at each EIP hash: small enough to stay in cache */
+	struct jit_block *recent[1u << JIT_RECENT_BITS];
 };
 
 #define CPU_OFF(field) ((uint32_t)offsetof(struct x86cpu, field))
@@ -147,9 +150,22 @@ static unsigned slot_of(uint32_t eip, uint32_t key)
 	return ((eip ^ key * 0x9e3779b1u) * 0x85ebca6bu) >> (32 - JIT_HASH_BITS);
 }
 
+static unsigned recent_slot(uint32_t eip)
+{
+	return (eip ^ eip >> 12) & ((1u << JIT_RECENT_BITS) - 1);
+}
+
+/* A new block replaces whatever was found for its EIP before. */
+static void remember(struct jit *j, struct jit_block *b)
+{
+	j->map[slot_of(b->eip, b->key)] = b;
+	j->recent[recent_slot(b->eip)] = b;
+}
+
 static void flush_all(struct jit *j)
 {
 	memset(j->map, 0, sizeof(j->map));
+	memset(j->recent, 0, sizeof(j->recent));
 	j->code_used = 0;
 	j->meta_used = 0;
 	j->flushes++;
@@ -1147,7 +1163,7 @@ static struct jit_block *form(struct x86cpu *cpu, struct jit *j, uint32_t eip, u
 	b->chain = NULL;
 	b->exit[0] = b->exit[1] = NULL;
 	if (b->cold) {
-		j->map[slot_of(eip, b->key)] = b;
+		remember(j, b);
 		return b;
 	}
 	j->forms++;
@@ -1162,7 +1178,7 @@ static struct jit_block *form(struct x86cpu *cpu, struct jit *j, uint32_t eip, u
 		else
 			b->ninsn = 0; /* cannot happen within JIT_MAX_CODE; stay interpreted */
 	}
-	j->map[slot_of(eip, b->key)] = b;
+	remember(j, b);
 	return b;
 }
 
@@ -1186,8 +1202,12 @@ static struct jit_block *lookup(struct x86cpu *cpu, struct jit *j)
 		if (!x86_fetch_set(cpu, la))
 			return NULL;
 	}
-	b = j->map[slot_of(eip, cpu->fetch_key)];
+	b = j->recent[recent_slot(eip)];
 	match = b && b->eip == eip && b->key == cpu->fetch_key && b->off == off;
+	if (!match) {
+		b = j->map[slot_of(eip, cpu->fetch_key)];
+		match = b && b->eip == eip && b->key == cpu->fetch_key && b->off == off;
+	}
 	if (likely(match && b->code)) {
 		if (unlikely(b->incomplete && ++b->hits >= JIT_REFORM_HITS << b->tries)) {
 			j->reforms++;
@@ -1202,6 +1222,7 @@ static struct jit_block *lookup(struct x86cpu *cpu, struct jit *j)
 	}
 	if (unlikely(!b || (!b->code && !b->cold) || (uint64_t)eip + b->nbytes - 1 > cs->limit))
 		return NULL;
+	j->recent[recent_slot(eip)] = b;
 	return b;
 }
 

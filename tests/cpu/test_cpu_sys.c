@@ -986,6 +986,53 @@ static void test_smc_mode_switch(void)
 	machine_free(m);
 }
 
+/*
+ * Hot loops (run often enough for blocks, see hypervisor/cpu/jit.c) that
+ * rewrite code: (1) each pass stores pass >> 3 into the immediate of a MOV
+ * later in the same block, which must run with the new value at once, also
+ * in pass 16, when the block is translated and the value changes (EBX = 8 *
+ * 1 + 5 * 2); (2) pass 12 patches a MOV in the block of the loop head from
+ * another block, which must be re-made (EBX = 12 * 0x11 + 8 * 0x22).
+ */
+static void test_jit_smc(void)
+{
+	struct machine *m = machine_new();
+	uint32_t a, x, t;
+	struct x86_regs r;
+
+	enter_pm(m, CODE);
+	a = asm_hex(m, CODE, "b9 14 00 00 00 31 db 31 d2");
+	t = a;
+	x = t + 12;
+	a = asm_hex(m, t, "42 89 d6 c1 ee 03 89 35");
+	a = asm32(m, a, x + 1);
+	a = asm_hex(m, a, "b8 00 00 00 00 01 c3 49 75");
+	put8(m, a, (uint8_t)(t - (a + 1)));
+	asm_hex(m, a + 1, "f4");
+	enum x86_exit ex = x86cpu_run(m->cpu, 1000);
+	r = regs(m);
+	CHECK(ex == X86_EXIT_HLT && r.gpr[3] == 18 && r.gpr[0] == 2,
+	      "hot loop storing into its own block: each pass runs the new MOV (eax %u ebx %u)",
+	      r.gpr[0], r.gpr[3]);
+	machine_free(m);
+
+	m = machine_new();
+	enter_pm(m, CODE);
+	a = asm_hex(m, CODE, "b9 14 00 00 00 31 db 31 d2");
+	t = a;
+	a = asm_hex(m, t, "b8 11 00 00 00 01 c3 42 83 fa 0c 75 0a c7 05");
+	a = asm32(m, a, t + 1);
+	a = asm32(m, a, 0x22);
+	a = asm_hex(m, a, "49 75");
+	put8(m, a, (uint8_t)(t - (a + 1)));
+	asm_hex(m, a + 1, "f4");
+	ex = x86cpu_run(m->cpu, 1000);
+	r = regs(m);
+	CHECK(ex == X86_EXIT_HLT && r.gpr[3] == 12 * 0x11 + 8 * 0x22,
+	      "hot loop patched from another block: the loop head is re-made (ebx %#x)", r.gpr[3]);
+	machine_free(m);
+}
+
 int main(void)
 {
 	test_real_to_pm();
@@ -998,6 +1045,7 @@ int main(void)
 	test_real_mode_int();
 	test_external_irq();
 	test_triple_fault();
+	test_jit_smc();
 	test_sysenter();
 	test_tsc_adjust();
 	test_fpu();
