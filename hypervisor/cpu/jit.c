@@ -242,6 +242,10 @@ enum {
 	K_IMUL_M,  /* gpr[dst] *= [ea] */
 	K_SETCC,   /* byte register = condition */
 	K_CMOV,	   /* gpr[dst] = gpr[src] if condition */
+	K_PUSH,	   /* push gpr[src] */
+	K_POP,	   /* pop gpr[dst] */
+	K_CALLN,   /* direct near call (last) */
+	K_RET,	   /* near return (last) */
 	K_JCC,	   /* conditional jump (last) */
 	K_JMP,	   /* direct jump (last) */
 };
@@ -438,12 +442,41 @@ static struct plan plan_mem(const struct x86cpu *cpu, const struct dc_ent *d)
 	}
 }
 
+/* Stack forms, when SS is flat and 32-bit now. */
+static struct plan plan_stack(const struct x86cpu *cpu, const struct dc_ent *d)
+{
+	if (!flat_seg(cpu, S_SS) || !cpu->stack32)
+		return call_plan;
+	switch (d->fn) {
+	case DF_PUSH:
+		return (struct plan){ .kind = K_PUSH, .src = d->op & 7 };
+	case DF_POP:
+		return (struct plan){ .kind = K_POP, .dst = d->op & 7 };
+	case DF_CALL32:
+		return (struct plan){ .kind = K_CALLN, .imm = imm_at(d, d->op_at + 1u, 4) };
+	case DF_RET:
+		return (struct plan){ .kind = K_RET };
+	default:
+		return call_plan;
+	}
+}
+
 static struct plan plan_of(const struct x86cpu *cpu, const struct dc_ent *d)
 {
 	struct plan p = plan_reg(d);
 
-	return p.kind == K_CALL ? plan_mem(cpu, d) : p;
+	if (p.kind == K_CALL)
+		p = plan_mem(cpu, d);
+	return p.kind == K_CALL ? plan_stack(cpu, d) : p;
 }
+
+static bool plan_stack_kind(unsigned kind)
+{
+	return kind == K_PUSH || kind == K_POP || kind == K_CALLN || kind == K_RET;
+}
+
+/* In a block's segment mask: the stack must also be 32-bit. */
+#define NEED_STACK32 0x80u
 
 static bool plan_mem_kind(unsigned kind)
 {
@@ -553,6 +586,11 @@ static void check_flat(struct tx *t, unsigned mask)
 		jne_stale(t);
 		x_mem(&t->e, false, 0x80, 7, H_RBX, CPU_OFF(segok) + s);
 		e8(&t->e, 3);
+		jne_stale(t);
+	}
+	if (mask & NEED_STACK32) {
+		x_mem(&t->e, false, 0x80, 7, H_RBX, CPU_OFF(stack32));
+		e8(&t->e, 1);
 		jne_stale(t);
 	}
 }
@@ -1020,6 +1058,77 @@ static void exit_to(struct tx *t, uint32_t target, unsigned k, unsigned n)
 	e8(e, 0x20);
 }
 
+/* eax = ESP after a push (write) or ESP (read); then the TLB probe. */
+static void stack_probe(struct emit *e, bool push, struct fwd *miss)
+{
+	ld_gpr(e, H_RAX, R_ESP);
+	if (push)
+		x_alu_ri(e, 5, H_RAX, 4);
+	probe(e, push, 4, miss);
+}
+
+/* PUSH/POP of a register through the flat 32-bit stack, else the handler. */
+static void emit_push_pop(struct emit *e, const struct dc_ent *d, const struct plan *p)
+{
+	struct fwd miss = { 0 }, done = { 0 };
+	bool push = p->kind == K_PUSH;
+
+	stack_probe(e, push, &miss);
+	if (push) {
+		ld_gpr(e, H_RDX, p->src); /* PUSH ESP pushes the old value */
+		x_mem_idx(e, false, 0x89, H_RDX, H_RSI, H_RCX, 0);
+		note_smc(e);
+		st_gpr(e, R_ESP, H_RAX);
+	} else {
+		x_mem_idx(e, false, 0x8b, H_RDX, H_RSI, H_RCX, 0);
+		x_alu_ri(e, 0, H_RAX, 4);
+		st_gpr(e, R_ESP, H_RAX);
+		st_gpr(e, p->dst, H_RDX); /* POP ESP keeps the popped value */
+	}
+	fwd_add(&done, x_jmp_fwd(e));
+	fwd_here(e, &miss);
+	call_handler(e, d);
+	fwd_here(e, &done);
+}
+
+/*
+ * The block's last entry when it is CALL rel32 or RET: push the return
+ * address and go to the target (chained when in this page), or pop EIP and
+ * go back to the run loop.  A TLB miss or a target past CS.limit goes
+ * through the handler, which faults as the interpreter does.
+ */
+static void emit_call_ret(struct tx *t, const struct dc_ent *d, const struct plan *p, uint32_t next,
+			  unsigned n)
+{
+	struct emit *e = &t->e;
+	struct fwd slow = { 0 };
+	uint32_t target = next + p->imm;
+
+	stack_probe(e, p->kind == K_CALLN, &slow);
+	if (p->kind == K_CALLN) {
+		x_mem_idx(e, false, 0xc7, 0, H_RSI, H_RCX, 0);
+		e32(e, next);
+		note_smc(e);
+		x_mem(e, false, 0x81, 7, H_RBX, CPU_OFF(seg[S_CS].limit));
+		e32(e, target);
+		fwd_add(&slow, x_jcc_fwd(e, CC_B));
+		st_gpr(e, R_ESP, H_RAX);
+		st_imm32(e, CPU_OFF(eip), target);
+		exit_to(t, target, 0, n);
+	} else {
+		x_mem_idx(e, false, 0x8b, H_RDX, H_RSI, H_RCX, 0);
+		x_mem(e, false, 0x39, H_RDX, H_RBX, CPU_OFF(seg[S_CS].limit));
+		fwd_add(&slow, x_jcc_fwd(e, CC_B));
+		x_alu_ri(e, 0, H_RAX, 4);
+		st_gpr(e, R_ESP, H_RAX);
+		x_mem(e, false, 0x89, H_RDX, H_RBX, CPU_OFF(eip));
+		ret_count(e, n);
+	}
+	fwd_here(e, &slow);
+	call_handler(e, d);
+	ret_count(e, n);
+}
+
 /*
  * The block's last entry when it is a direct jump: EIP becomes the target
  * (taken) or stays the next instruction.  A target past CS.limit goes
@@ -1081,6 +1190,8 @@ static jit_code translate(const struct x86cpu *cpu, struct jit_block *b, uint8_t
 		plan[i] = plan_of(cpu, &b->ent[i]);
 		if (plan_mem_kind(plan[i].kind))
 			flat |= 1u << ((b->ent[i].sseg >> 2) & 7);
+		if (plan_stack_kind(plan[i].kind))
+			flat |= 1u << S_SS | NEED_STACK32;
 	}
 	ret_count(&t.e, 0); /* the stale exit, jumped to from the checks */
 	entry = t.e.p;
@@ -1094,12 +1205,18 @@ static jit_code translate(const struct x86cpu *cpu, struct jit_block *b, uint8_t
 			emit_jump(&t, d, p, eip, next, n);
 			break;
 		}
-		if (p->kind == K_CALL || plan_mem_kind(p->kind))
+		if (p->kind == K_CALL || plan_mem_kind(p->kind) || plan_stack_kind(p->kind))
 			header(&t, eip, next);
+		if (p->kind == K_CALLN || p->kind == K_RET) {
+			emit_call_ret(&t, d, p, next, n);
+			break;
+		}
 		if (p->kind == K_CALL)
 			call_handler(&t.e, d);
 		else if (plan_mem_kind(p->kind))
 			emit_mem(&t, d, p);
+		else if (plan_stack_kind(p->kind))
+			emit_push_pop(&t.e, d, p);
 		else
 			emit_reg(&t.e, d, p);
 		eip = next;

@@ -1033,6 +1033,29 @@ static void test_jit_smc(void)
 	machine_free(m);
 }
 
+/* A hot loop of CALL and RET (blocks with stack forms): ESP comes back each pass. */
+static void test_jit_call_ret(void)
+{
+	struct machine *m = machine_new();
+	uint32_t a, t, f = CODE + 0x100;
+	struct x86_regs r;
+
+	enter_pm(m, CODE);
+	a = asm_hex(m, CODE, "b9 14 00 00 00 31 db");
+	t = a;
+	a = asm_hex(m, t, "e8");
+	a = asm32(m, a, f - (a + 4));
+	a = asm_hex(m, a, "49 75");
+	put8(m, a, (uint8_t)(t - (a + 1)));
+	asm_hex(m, a + 1, "f4");
+	asm_hex(m, f, "83 c3 03 53 5a c3");
+	enum x86_exit ex = x86cpu_run(m->cpu, 1000);
+	r = regs(m);
+	CHECK(ex == X86_EXIT_HLT && r.gpr[3] == 60 && r.gpr[2] == 60 && r.gpr[4] == KSTACK,
+	      "hot loop of CALL/RET: ebx %u edx %u, esp back at %#x", r.gpr[3], r.gpr[2], r.gpr[4]);
+	machine_free(m);
+}
+
 int main(void)
 {
 	test_real_to_pm();
@@ -1046,6 +1069,7 @@ int main(void)
 	test_external_irq();
 	test_triple_fault();
 	test_jit_smc();
+	test_jit_call_ret();
 	test_sysenter();
 	test_tsc_adjust();
 	test_fpu();
