@@ -665,6 +665,15 @@ static void call_handler(struct emit *e, const struct dc_ent *d)
 	e8(e, 0xd0);
 }
 
+/* The guest's EFLAGS bits in clear become those of edx (rcx is scratch). */
+static void flags_merge(struct emit *e, uint32_t clear)
+{
+	x_mem(e, false, 0x8b, H_RCX, H_RBX, CPU_OFF(eflags));
+	x_alu_ri(e, 4, H_RCX, ~clear);
+	x_rr(e, false, 0x09, H_RDX, H_RCX);
+	x_mem(e, false, 0x89, H_RCX, H_RBX, CPU_OFF(eflags));
+}
+
 /*
  * Copy the host's arithmetic flags into the guest's EFLAGS: the bits in
  * keep come from the host, the rest of FL_ARITH named in clear become 0.
@@ -674,10 +683,7 @@ static void flags_out(struct emit *e, uint32_t keep, uint32_t clear)
 	e8(e, 0x9c); /* pushfq */
 	e8(e, 0x5a); /* pop rdx */
 	x_alu_ri(e, 4, H_RDX, keep);
-	x_mem(e, false, 0x8b, H_RCX, H_RBX, CPU_OFF(eflags));
-	x_alu_ri(e, 4, H_RCX, ~clear);
-	x_rr(e, false, 0x09, H_RDX, H_RCX);
-	x_mem(e, false, 0x89, H_RCX, H_RBX, CPU_OFF(eflags));
+	flags_merge(e, clear);
 }
 
 /* Flags an ALU op defines: logic ops clear OF/CF and (as alu.c does) AF. */
@@ -823,10 +829,7 @@ static void imul_flags(struct emit *e)
 	e8(e, 0x59);
 	x_alu_ri(e, 4, H_RCX, F_SF | F_ZF | F_PF);
 	x_rr(e, false, 0x09, H_RCX, H_RDX);
-	x_mem(e, false, 0x8b, H_RCX, H_RBX, CPU_OFF(eflags));
-	x_alu_ri(e, 4, H_RCX, ~FL_ARITH);
-	x_rr(e, false, 0x09, H_RDX, H_RCX);
-	x_mem(e, false, 0x89, H_RCX, H_RBX, CPU_OFF(eflags));
+	flags_merge(e, FL_ARITH);
 }
 
 /* A native memory form: probe, the access on [rsi + rcx], else the handler. */
@@ -954,10 +957,7 @@ static void emit_shift(struct emit *e, const struct plan *p)
 		x_shift_ri(e, 4, H_RCX, 11);
 		x_rr(e, false, 0x09, H_RCX, H_RDX);
 	}
-	x_mem(e, false, 0x8b, H_RCX, H_RBX, CPU_OFF(eflags));
-	x_alu_ri(e, 4, H_RCX, ~FL_ARITH);
-	x_rr(e, false, 0x09, H_RDX, H_RCX);
-	x_mem(e, false, 0x89, H_RCX, H_RBX, CPU_OFF(eflags));
+	flags_merge(e, FL_ARITH);
 }
 
 /* Register forms. */
