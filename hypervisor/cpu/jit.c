@@ -478,6 +478,17 @@ static bool plan_stack_kind(unsigned kind)
 /* In a block's segment mask: the stack must also be 32-bit. */
 #define NEED_STACK32 0x80u
 
+/* Which of ES, SS and DS are flat now, and whether the stack is 32-bit. */
+static uint8_t flat_now(const struct x86cpu *cpu)
+{
+	uint8_t m = cpu->stack32 ? NEED_STACK32 : 0;
+
+	for (unsigned s = S_ES; s <= S_DS; s++)
+		if (flat_seg(cpu, s))
+			m |= (uint8_t)(1u << s);
+	return m;
+}
+
 static bool plan_mem_kind(unsigned kind)
 {
 	return (kind >= K_LOAD && kind <= K_ALU_MI) || kind == K_LOADN || kind == K_STOREN ||
@@ -570,29 +581,20 @@ static void check_bytes(struct tx *t, const uint8_t *g, unsigned n)
 	}
 }
 
-/* The segments native memory forms rely on are still flat. */
+/*
+ * The segments native memory and stack forms rely on are still flat (and
+ * the stack 32-bit): the run loop sets cpu->jit_flat before it enters a
+ * block, and only instructions outside blocks load segments.
+ */
 static void check_flat(struct tx *t, unsigned mask)
 {
-	for (unsigned s = 0; s < 6; s++) {
-		if (!(mask & (1u << s)))
-			continue;
-		x_mem(&t->e, false, 0x83, 7, H_RBX,
-		      CPU_OFF(seg[0].base) + s * sizeof(struct x86_seg));
-		e8(&t->e, 0);
-		jne_stale(t);
-		x_mem(&t->e, false, 0x83, 7, H_RBX,
-		      CPU_OFF(seg[0].limit) + s * sizeof(struct x86_seg));
-		e8(&t->e, 0xff);
-		jne_stale(t);
-		x_mem(&t->e, false, 0x80, 7, H_RBX, CPU_OFF(segok) + s);
-		e8(&t->e, 3);
-		jne_stale(t);
-	}
-	if (mask & NEED_STACK32) {
-		x_mem(&t->e, false, 0x80, 7, H_RBX, CPU_OFF(stack32));
-		e8(&t->e, 1);
-		jne_stale(t);
-	}
+	if (!mask)
+		return;
+	e8(&t->e, 0x0f); /* movzx eax, byte [rbx + jit_flat] */
+	x_mem(&t->e, false, 0xb6, H_RAX, H_RBX, CPU_OFF(jit_flat));
+	x_alu_ri(&t->e, 4, H_RAX, mask);
+	x_alu_ri(&t->e, 7, H_RAX, mask);
+	jne_stale(t);
 }
 
 /*
@@ -600,9 +602,9 @@ static void check_flat(struct tx *t, unsigned mask)
  * 16-byte aligned for calls), sets rbx = cpu and r13 = 0 (instructions run
  * so far).  A chained jump from another block enters at b->chain instead
  * and first checks what the run loop would: the chain length, a pending
- * poll and the budget.  Both then check the guest bytes (rsi = where the
- * block's code is now) and the segments, clear smc and set r12 = this
- * privilege level's TLB.
+ * poll and the budget; it keeps r12 (this privilege level's TLB), which
+ * the run loop's entry sets.  Both then check the guest bytes (rsi = where
+ * the block's code is now) and the segments, and clear smc.
  */
 static void prologue(struct tx *t, struct jit_block *b, unsigned flat_mask)
 {
@@ -616,6 +618,14 @@ static void prologue(struct tx *t, struct jit_block *b, unsigned flat_mask)
 	e8(e, 0x55);
 	x_rr(e, true, 0x89, H_RDI, H_RBX);
 	x_rr(e, false, 0x31, H_R13, H_R13);
+	/*
+	 * r12 = this privilege level's TLB, for every block along a chain
+	 * (CPL only changes outside blocks)
+	 */
+	e8(e, 0x0f); /* movzx eax, byte [rbx + user] */
+	x_mem(e, false, 0xb6, H_RAX, H_RBX, CPU_OFF(user));
+	x_shift_ri(e, 4, H_RAX, 15);				     /* * sizeof(tlb[0]) */
+	x_mem_idx(e, true, 0x8d, H_R12, H_RBX, H_RAX, CPU_OFF(tlb)); /* lea */
 	checks = x_jmp_fwd(e);
 	b->chain = e->p;
 	x_alu_ri(e, 7, H_R13, JIT_CHAIN_MAX);
@@ -638,12 +648,6 @@ static void prologue(struct tx *t, struct jit_block *b, unsigned flat_mask)
 	/* no exit slot taken yet by this block (see x86_jit_run) */
 	x_mem(e, true, 0xc7, 0, H_RBX, CPU_OFF(jit_exit));
 	e32(e, 0);
-	if (flat_mask) {
-		e8(e, 0x0f); /* movzx eax, byte [rbx + user] */
-		x_mem(e, false, 0xb6, H_RAX, H_RBX, CPU_OFF(user));
-		x_shift_ri(e, 4, H_RAX, 15);				     /* * sizeof(tlb[0]) */
-		x_mem_idx(e, true, 0x8d, H_R12, H_RBX, H_RAX, CPU_OFF(tlb)); /* lea */
-	}
 }
 
 /* EIP, and the EIP/ESP a fault rolls back to, before an entry that can fault. */
@@ -1370,6 +1374,7 @@ unsigned x86_jit_run(struct x86cpu *cpu, unsigned n)
 		} else if (b && cpu->icount + b->ninsn <= cpu->budget_end) {
 			if (link)
 				*link = b->chain;
+			cpu->jit_flat = flat_now(cpu);
 			cpu->jit_exit = NULL;
 			k = b->code(cpu, cpu->fetch_host + b->off);
 			link = cpu->jit_exit;
