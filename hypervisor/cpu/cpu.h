@@ -267,6 +267,7 @@ struct x86cpu {
 	struct jit *jit;    /* block translator (jit.c), NULL when off */
 	uint8_t **jit_exit; /* the exit slot the last block left through */
 	uint8_t jit_flat;   /* flat segments now, for blocks (see jit.c) */
+	uint32_t jit_done;  /* instructions a running block has finished */
 	bool smc;	    /* a store hit the fetch page: ends the running block */
 };
 

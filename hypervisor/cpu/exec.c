@@ -362,7 +362,9 @@ enum x86_exit x86cpu_run(struct x86cpu *cpu, uint64_t budget)
 		 * returns to the caller.
 		 */
 		x86_handle_exception(cpu);
-		cpu->icount++;
+		/* and what a block had finished before the fault (jit.c) */
+		cpu->icount += 1 + cpu->jit_done;
+		cpu->jit_done = 0;
 		if (cpu->shutdown)
 			return X86_EXIT_SHUTDOWN;
 		cpu->poll = true;

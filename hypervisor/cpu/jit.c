@@ -501,6 +501,9 @@ struct tx {
 	uint8_t *stale;
 	uint32_t eip_stored;
 	struct jit_block *b;
+	bool esp_dirty; /* insn_esp may differ from ESP */
+	unsigned idx;	/* the entry being translated */
+	uint32_t next;	/* the EIP after it */
 };
 
 static void ld_gpr(struct emit *e, unsigned h, unsigned r)
@@ -651,13 +654,45 @@ static void prologue(struct tx *t, struct jit_block *b, unsigned flat_mask)
 }
 
 /* EIP, and the EIP/ESP a fault rolls back to, before an entry that can fault. */
-static void header(struct tx *t, uint32_t eip, uint32_t next)
+static void header(struct tx *t, uint32_t eip, uint32_t next, bool handler)
 {
 	st_imm32(&t->e, CPU_OFF(insn_eip), eip);
-	ld_gpr(&t->e, H_RAX, R_ESP);
-	x_mem(&t->e, false, 0x89, H_RAX, H_RBX, CPU_OFF(insn_esp));
-	st_imm32(&t->e, CPU_OFF(eip), next);
-	t->eip_stored = next;
+	/* instructions done before this one, which a fault adds to icount */
+	x_mem(&t->e, false, 0x8d, H_RAX, H_R13, t->idx); /* lea eax, [r13 + idx] */
+	x_mem(&t->e, false, 0x89, H_RAX, H_RBX, CPU_OFF(jit_done));
+	if (t->esp_dirty) {
+		ld_gpr(&t->e, H_RAX, R_ESP);
+		x_mem(&t->e, false, 0x89, H_RAX, H_RBX, CPU_OFF(insn_esp));
+		t->esp_dirty = false;
+	}
+	/* handlers see EIP at the next instruction, as in the interpreter */
+	if (handler) {
+		st_imm32(&t->e, CPU_OFF(eip), next);
+		t->eip_stored = next;
+	}
+}
+
+/* May p change ESP (so that the ESP a later fault rolls back to moves)? */
+static bool writes_esp(const struct plan *p)
+{
+	switch (p->kind) {
+	case K_STORE:
+	case K_STORE_I:
+	case K_ALU_MR:
+	case K_ALU_MI:
+	case K_STOREN:
+	case K_JCC:
+	case K_JMP:
+		return false;
+	case K_CALL:
+	case K_PUSH:
+	case K_POP:
+	case K_CALLN:
+	case K_RET:
+		return true;
+	default:
+		return p->dst == R_ESP; /* also AH for byte forms: harmless */
+	}
 }
 
 static void call_handler(struct emit *e, const struct dc_ent *d)
@@ -836,6 +871,16 @@ static void imul_flags(struct emit *e)
 	flags_merge(e, FL_ARITH);
 }
 
+/*
+ * The handler, from the slow path of a native form: with EIP at the next
+ * instruction as every handler sees it (the fast path leaves EIP alone).
+ */
+static void slow_handler(struct tx *t, const struct dc_ent *d)
+{
+	st_imm32(&t->e, CPU_OFF(eip), t->next);
+	call_handler(&t->e, d);
+}
+
 /* A native memory form: probe, the access on [rsi + rcx], else the handler. */
 static void emit_mem(struct tx *t, const struct dc_ent *d, const struct plan *p)
 {
@@ -903,7 +948,7 @@ static void emit_mem(struct tx *t, const struct dc_ent *d, const struct plan *p)
 		note_smc(e);
 	fwd_add(&done, x_jmp_fwd(e));
 	fwd_here(e, &miss);
-	call_handler(e, d);
+	slow_handler(t, d);
 	fwd_here(e, &done);
 }
 
@@ -1072,8 +1117,9 @@ static void stack_probe(struct emit *e, bool push, struct fwd *miss)
 }
 
 /* PUSH/POP of a register through the flat 32-bit stack, else the handler. */
-static void emit_push_pop(struct emit *e, const struct dc_ent *d, const struct plan *p)
+static void emit_push_pop(struct tx *t, const struct dc_ent *d, const struct plan *p)
 {
+	struct emit *e = &t->e;
 	struct fwd miss = { 0 }, done = { 0 };
 	bool push = p->kind == K_PUSH;
 
@@ -1091,7 +1137,7 @@ static void emit_push_pop(struct emit *e, const struct dc_ent *d, const struct p
 	}
 	fwd_add(&done, x_jmp_fwd(e));
 	fwd_here(e, &miss);
-	call_handler(e, d);
+	slow_handler(t, d);
 	fwd_here(e, &done);
 }
 
@@ -1161,17 +1207,18 @@ static void emit_jump(struct tx *t, const struct dc_ent *d, const struct plan *p
 		exit_to(t, next, 1, n);
 	}
 	fwd_here(e, &slow);
-	header(t, eip, next);
+	header(t, eip, next, true);
 	call_handler(e, d);
 	ret_count(e, n);
 }
 
 /* After an entry that may have stored to the fetch page: leave if it did. */
-static void smc_exit(struct emit *e, unsigned n)
+static void smc_exit(struct emit *e, uint32_t next, unsigned n)
 {
 	x_mem(e, false, 0x80, 7, H_RBX, CPU_OFF(smc));
 	e8(e, 0);
 	uint8_t *same = x_jcc_fwd(e, CC_E);
+	st_imm32(e, CPU_OFF(eip), next);
 	ret_count(e, n);
 	x_patch(e, same);
 }
@@ -1185,7 +1232,7 @@ static jit_code translate(const struct x86cpu *cpu, struct jit_block *b, uint8_t
 			  uint8_t *end, uint8_t **endp)
 {
 	struct plan plan[JIT_MAX_INSNS];
-	struct tx t = { { code, end }, code, b->eip, b };
+	struct tx t = { { code, end }, code, b->eip, b, true, 0, 0 };
 	unsigned flat = 0, n = b->ninsn;
 	uint32_t eip = b->eip;
 	uint8_t *entry;
@@ -1205,12 +1252,15 @@ static jit_code translate(const struct x86cpu *cpu, struct jit_block *b, uint8_t
 		const struct plan *p = &plan[i];
 		uint32_t next = eip + d->len;
 
+		t.idx = i;
+		t.next = next;
 		if (p->kind == K_JCC || p->kind == K_JMP) {
 			emit_jump(&t, d, p, eip, next, n);
 			break;
 		}
 		if (p->kind == K_CALL || plan_mem_kind(p->kind) || plan_stack_kind(p->kind))
-			header(&t, eip, next);
+			header(&t, eip, next,
+			       p->kind == K_CALL || p->kind == K_CALLN || p->kind == K_RET);
 		if (p->kind == K_CALLN || p->kind == K_RET) {
 			emit_call_ret(&t, d, p, next, n);
 			break;
@@ -1220,9 +1270,10 @@ static jit_code translate(const struct x86cpu *cpu, struct jit_block *b, uint8_t
 		else if (plan_mem_kind(p->kind))
 			emit_mem(&t, d, p);
 		else if (plan_stack_kind(p->kind))
-			emit_push_pop(&t.e, d, p);
+			emit_push_pop(&t, d, p);
 		else
 			emit_reg(&t.e, d, p);
+		t.esp_dirty |= writes_esp(p);
 		eip = next;
 		if (i + 1 == n) {
 			/* branch handlers set EIP themselves */
@@ -1234,7 +1285,7 @@ static jit_code translate(const struct x86cpu *cpu, struct jit_block *b, uint8_t
 				st_imm32(&t.e, CPU_OFF(eip), eip);
 			exit_to(&t, eip, 0, n);
 		} else if (!never_stores(d)) {
-			smc_exit(&t.e, i + 1);
+			smc_exit(&t.e, eip, i + 1);
 		}
 	}
 	*endp = t.e.p;
@@ -1377,6 +1428,7 @@ unsigned x86_jit_run(struct x86cpu *cpu, unsigned n)
 			cpu->jit_flat = flat_now(cpu);
 			cpu->jit_exit = NULL;
 			k = b->code(cpu, cpu->fetch_host + b->off);
+			cpu->jit_done = 0;
 			link = cpu->jit_exit;
 			cpu->icount += k;
 			j->runs++;
