@@ -782,9 +782,19 @@ static bool run_case(struct env *e, struct stats *st, unsigned ninsn)
 	return true;
 }
 
-static int init_env(struct env *e, bool mode32);
+static int init_env(struct env *e, bool mode32, uint64_t (*tsc)(void *opaque));
 
 /* ---- jit mode: blocks against the interpreter ---- */
+
+/*
+ * One time stamp for both CPUs: a RDTSC reached by a jump into the random
+ * bytes would otherwise read each CPU's own instruction count.
+ */
+static uint64_t fixed_tsc(void *opaque)
+{
+	(void)opaque;
+	return 0x123456789abcull;
+}
 
 /* The reference CPU's own copy of memory. */
 struct refmem {
@@ -898,6 +908,7 @@ static int main_jit(uint64_t total)
 		.mmio_write = ref_mmio_write,
 		.pio_in = bus_pio_in,
 		.pio_out = bus_pio_out,
+		.tsc = fixed_tsc,
 	};
 	uint64_t failures = 0;
 
@@ -914,7 +925,7 @@ static int main_jit(uint64_t total)
 		setenv("HVM_EMU_JIT", "0", 1);
 		int err = rm ? x86cpu_create(&bus, 0, &ref) : -1;
 		unsetenv("HVM_EMU_JIT");
-		if (!e || err || init_env(e, m == 1)) {
+		if (!e || err || init_env(e, m == 1, fixed_tsc)) {
 			printf("not ok %d - setup failed\n", m + 1);
 			return 1;
 		}
@@ -952,7 +963,7 @@ static int open_uc(struct env *e)
 	return 0;
 }
 
-static int init_env(struct env *e, bool mode32)
+static int init_env(struct env *e, bool mode32, uint64_t (*tsc)(void *opaque))
 {
 	static const struct x86_bus bus_tmpl = {
 		.map_page = bus_map,
@@ -966,6 +977,7 @@ static int init_env(struct env *e, bool mode32)
 	memset(e, 0, sizeof(*e));
 	e->mode32 = mode32;
 	bus.opaque = e;
+	bus.tsc = tsc;
 	if (x86cpu_create(&bus, 0, &e->cpu))
 		return -1;
 	return open_uc(e);
@@ -993,7 +1005,7 @@ int main(int argc, char **argv)
 	for (int m = 0; m < 2; m++) {
 		static struct env *e;
 		e = malloc(sizeof(*e));
-		if (!e || init_env(e, m == 1)) {
+		if (!e || init_env(e, m == 1, NULL)) {
 			printf("not ok %d - setup failed\n", m + 1);
 			return 1;
 		}
