@@ -886,6 +886,14 @@ static void test_fpu(void)
 	machine_free(m);
 }
 
+/* At a: DEC ECX; JNZ t (rel8); HLT -- the end of the test loops below. */
+static void loop_tail(struct machine *m, uint32_t a, uint32_t t)
+{
+	a = asm_hex(m, a, "49 75");
+	put8(m, a, (uint8_t)(t - (a + 1)));
+	asm_hex(m, a + 1, "f4");
+}
+
 /*
  * A loop that runs T: "mov eax, 0x11111111; add ebx, eax" twice and, after
  * the first pass, patches the immediate to 0x22222222 and ADD into SUB with
@@ -905,9 +913,8 @@ static void test_smc_store(uint32_t base, const char *what)
 	a = asm32(m, a, 0x22222222);
 	a = asm_hex(m, a, "c6 05");
 	a = asm32(m, a, t + 5);
-	a = asm_hex(m, a, "29 49 75");
-	put8(m, a, (uint8_t)(t - (a + 1)));
-	asm_hex(m, a + 1, "f4");
+	a = asm_hex(m, a, "29");
+	loop_tail(m, a, t);
 	enum x86_exit ex = x86cpu_run(m->cpu, 100);
 	r = regs(m);
 	CHECK(ex == X86_EXIT_HLT && r.gpr[0] == 0x22222222 && r.gpr[3] == 0xeeeeeeefu,
@@ -1006,9 +1013,8 @@ static void test_jit_smc(void)
 	x = t + 12;
 	a = asm_hex(m, t, "42 89 d6 c1 ee 03 89 35");
 	a = asm32(m, a, x + 1);
-	a = asm_hex(m, a, "b8 00 00 00 00 01 c3 49 75");
-	put8(m, a, (uint8_t)(t - (a + 1)));
-	asm_hex(m, a + 1, "f4");
+	a = asm_hex(m, a, "b8 00 00 00 00 01 c3");
+	loop_tail(m, a, t);
 	enum x86_exit ex = x86cpu_run(m->cpu, 1000);
 	r = regs(m);
 	CHECK(ex == X86_EXIT_HLT && r.gpr[3] == 18 && r.gpr[0] == 2,
@@ -1023,9 +1029,7 @@ static void test_jit_smc(void)
 	a = asm_hex(m, t, "b8 11 00 00 00 01 c3 42 83 fa 0c 75 0a c7 05");
 	a = asm32(m, a, t + 1);
 	a = asm32(m, a, 0x22);
-	a = asm_hex(m, a, "49 75");
-	put8(m, a, (uint8_t)(t - (a + 1)));
-	asm_hex(m, a + 1, "f4");
+	loop_tail(m, a, t);
 	ex = x86cpu_run(m->cpu, 1000);
 	r = regs(m);
 	CHECK(ex == X86_EXIT_HLT && r.gpr[3] == 12 * 0x11 + 8 * 0x22,
@@ -1045,9 +1049,7 @@ static void test_jit_call_ret(void)
 	t = a;
 	a = asm_hex(m, t, "e8");
 	a = asm32(m, a, f - (a + 4));
-	a = asm_hex(m, a, "49 75");
-	put8(m, a, (uint8_t)(t - (a + 1)));
-	asm_hex(m, a + 1, "f4");
+	loop_tail(m, a, t);
 	asm_hex(m, f, "83 c3 03 53 5a c3");
 	enum x86_exit ex = x86cpu_run(m->cpu, 1000);
 	r = regs(m);
