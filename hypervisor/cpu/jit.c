@@ -242,6 +242,7 @@ enum {
 	K_IMUL_M,  /* gpr[dst] *= [ea] */
 	K_SETCC,   /* byte register = condition */
 	K_CMOV,	   /* gpr[dst] = gpr[src] if condition */
+	K_CMOV_M,  /* gpr[dst] = [ea] if condition (read either way) */
 	K_PUSH,	   /* push gpr[src] */
 	K_POP,	   /* pop gpr[dst] */
 	K_CALLN,   /* direct near call (last) */
@@ -437,6 +438,10 @@ static struct plan plan_mem(const struct x86cpu *cpu, const struct dc_ent *d)
 		return (struct plan){ .kind = K_STOREN, .src = P_REG(d), .w = 2 };
 	case DF_IMUL:
 		return (struct plan){ .kind = K_IMUL_M, .dst = P_REG(d) };
+	case DF_CMOV:
+		return (struct plan){ .kind = K_CMOV_M,
+				      .aop = d->bytes.b[d->op_at + 1] & 15,
+				      .dst = P_REG(d) };
 	default:
 		return call_plan;
 	}
@@ -492,7 +497,7 @@ static uint8_t flat_now(const struct x86cpu *cpu)
 static bool plan_mem_kind(unsigned kind)
 {
 	return (kind >= K_LOAD && kind <= K_ALU_MI) || kind == K_LOADN || kind == K_STOREN ||
-	       kind == K_IMUL_M;
+	       kind == K_IMUL_M || kind == K_CMOV_M;
 }
 
 /* Translation state: the emitter, where the stale exit is, the EIP stored. */
@@ -872,6 +877,32 @@ static void imul_flags(struct emit *e)
 }
 
 /*
+ * ZF clear iff the base condition of cc holds (SDM vol. 1 table B-1; odd
+ * codes negate it), from the guest's EFLAGS.
+ */
+static void cond_test(struct emit *e, unsigned cc)
+{
+	static const uint32_t mask[6] = { F_OF, F_CF, F_ZF, F_CF | F_ZF, F_SF, F_PF };
+	unsigned c = cc >> 1;
+
+	x_mem(e, false, 0x8b, H_RAX, H_RBX, CPU_OFF(eflags));
+	if (c < 6) {
+		e8(e, 0xa9); /* test eax, imm32 */
+		e32(e, mask[c]);
+		return;
+	}
+	/* L: SF != OF; LE: ZF or SF != OF */
+	x_rr(e, false, 0x89, H_RAX, H_RCX);
+	x_shift_ri(e, 5, H_RCX, 4); /* OF down to SF's place */
+	x_rr(e, false, 0x31, H_RAX, H_RCX);
+	x_alu_ri(e, 4, H_RCX, F_SF);
+	if (c == 7) {
+		x_alu_ri(e, 4, H_RAX, F_ZF);
+		x_rr(e, false, 0x09, H_RAX, H_RCX);
+	}
+}
+
+/*
  * The handler, from the slow path of a native form: with EIP at the next
  * instruction as every handler sees it (the fast path leaves EIP alone).
  */
@@ -886,7 +917,7 @@ static void emit_mem(struct tx *t, const struct dc_ent *d, const struct plan *p)
 {
 	struct emit *e = &t->e;
 	bool reads_only = p->kind == K_LOAD || p->kind == K_ALU_RM || p->kind == K_LOADN ||
-			  p->kind == K_IMUL_M ||
+			  p->kind == K_IMUL_M || p->kind == K_CMOV_M ||
 			  (p->kind == K_ALU_MR && (p->aop == 7 || p->aop == AOP_TEST)) ||
 			  (p->kind == K_ALU_MI && p->aop == 7);
 	struct fwd miss = { 0 }, done = { 0 };
@@ -904,6 +935,14 @@ static void emit_mem(struct tx *t, const struct dc_ent *d, const struct plan *p)
 			e8(e, 0x66);
 		x_mem_idx(e, false, p->w == 1 ? 0x88 : 0x89, H_RDX, H_RSI, H_RCX, 0);
 		break;
+	case K_CMOV_M: {
+		x_mem_idx(e, false, 0x8b, H_RDX, H_RSI, H_RCX, 0);
+		cond_test(e, p->aop); /* eax, ecx */
+		uint8_t *skip = x_jcc_fwd(e, (p->aop & 1) ? CC_NE : CC_E);
+		st_gpr(e, p->dst, H_RDX);
+		x_patch(e, skip);
+		break;
+	}
 	case K_IMUL_M:
 		ld_gpr(e, H_RAX, p->dst);
 		e8(e, 0x0f);
@@ -950,32 +989,6 @@ static void emit_mem(struct tx *t, const struct dc_ent *d, const struct plan *p)
 	fwd_here(e, &miss);
 	slow_handler(t, d);
 	fwd_here(e, &done);
-}
-
-/*
- * ZF clear iff the base condition of cc holds (SDM vol. 1 table B-1; odd
- * codes negate it), from the guest's EFLAGS.
- */
-static void cond_test(struct emit *e, unsigned cc)
-{
-	static const uint32_t mask[6] = { F_OF, F_CF, F_ZF, F_CF | F_ZF, F_SF, F_PF };
-	unsigned c = cc >> 1;
-
-	x_mem(e, false, 0x8b, H_RAX, H_RBX, CPU_OFF(eflags));
-	if (c < 6) {
-		e8(e, 0xa9); /* test eax, imm32 */
-		e32(e, mask[c]);
-		return;
-	}
-	/* L: SF != OF; LE: ZF or SF != OF */
-	x_rr(e, false, 0x89, H_RAX, H_RCX);
-	x_shift_ri(e, 5, H_RCX, 4); /* OF down to SF's place */
-	x_rr(e, false, 0x31, H_RAX, H_RCX);
-	x_alu_ri(e, 4, H_RCX, F_SF);
-	if (c == 7) {
-		x_alu_ri(e, 4, H_RAX, F_ZF);
-		x_rr(e, false, 0x09, H_RAX, H_RCX);
-	}
 }
 
 /*
