@@ -3,19 +3,20 @@
  * jit.c - block translation for the software CPU.  A run of decode-cache
  * entries with specialised handlers (straight-line code up to a branch, an
  * instruction that needs the generic decoder, an uncached instruction or
- * the page end) becomes one piece of x86-64 host code that calls the
- * handlers in turn; the run loop then finds, checks and enters a block once
- * instead of doing the lookup, the byte check and an unpredictable dispatch
- * for every instruction.
+ * the page end) that has run JIT_HOT times becomes one piece of x86-64 host
+ * code: common forms run natively (plan_of()), the others call their
+ * handler.  The run loop then finds, checks and enters a block once instead
+ * of doing the lookup, the byte check and a dispatch for every instruction;
+ * direct jumps within a page chain blocks without the run loop.
  *
  * Blocks are named by linear EIP, the guest-physical page and the code
- * size; a block is used only if the guest bytes it was made from are still
- * in memory (one memcmp per entry), so stores by any CPU, DMA and
- * self-modifying code need no invalidation hook.  A store by the block
- * itself to its own code page ends it after that instruction (cpu->smc).
- * Guest state lives in struct x86cpu throughout, so a fault inside a block
- * unwinds exactly as in the interpreter: every instruction that can fault
- * first records its EIP and ESP for x86_raise().
+ * size; a block runs only if the guest bytes it was made from are still in
+ * memory (its prologue compares them with immediates), so stores by any
+ * CPU, DMA and self-modifying code need no invalidation hook.  A store by
+ * the block itself to its own code page ends it after that instruction
+ * (cpu->smc).  Guest state lives in struct x86cpu throughout, so a fault
+ * inside a block unwinds exactly as in the interpreter: every instruction
+ * that can fault first records what x86_raise() rolls back to.
  *
  * When the code buffer fills, every block is dropped at once.
  */
@@ -28,14 +29,14 @@
 #include "dcache.h"
 #include "jit_x64.h"
 
-#define JIT_CODE_SIZE (64u << 20) /* touched lazily: a Linux boot fills ~20 MiB */
+#define JIT_CODE_SIZE (64u << 20) /* touched lazily; a Linux boot fills it a few times */
 #define JIT_META_SIZE (32u << 20)
 #define JIT_HASH_BITS 16
 #define JIT_RECENT_BITS 12
 #define JIT_MAX_INSNS 48
 #define JIT_CHAIN_MAX 64   /* instructions run through chained blocks before the run loop polls */
 #define JIT_MAX_CODE 16384 /* host bytes one block may take (48 entries at worst ~250 each) */
-/* a block cut short by an uncached entry is remade after 8, 16, 32, 64 runs */
+/* a block cut short by an uncached entry is remade after 8, then 16 runs */
 #define JIT_REFORM_HITS 8
 #define JIT_REFORM_TRIES 2
 /* runs through a block's instructions before they are translated */
@@ -285,6 +286,8 @@ static uint32_t imm_at(const struct dc_ent *d, unsigned at, unsigned size)
 #define P_REG(d) (((d)->modrm >> 3) & 7)
 #define P_RM(d) ((d)->modrm & 7)
 #define P_IMM_AT(d) (((d)->ea_pos & 15) + ((d)->ea_pos >> 4))
+/* the condition code in the second opcode byte (0F 4x, 0F 8x, 0F 9x) */
+#define P_CC2(d) ((d)->bytes.b[(d)->op_at + 1] & 15)
 
 static const struct plan call_plan = { .kind = K_CALL };
 
@@ -303,8 +306,6 @@ static struct plan movx_plan(const struct dc_ent *d, uint8_t kind)
 /* Entries whose r/m operand is a register. */
 static struct plan plan_reg_rm(const struct dc_ent *d)
 {
-	uint8_t cc = d->bytes.b[d->op_at + 1] & 15;
-
 	switch (d->fn) {
 	case DF_MOVX:
 		return movx_plan(d, K_MOVN);
@@ -319,9 +320,11 @@ static struct plan plan_reg_rm(const struct dc_ent *d)
 	case DF_IMUL:
 		return (struct plan){ .kind = K_IMUL, .dst = P_REG(d), .src = P_RM(d) };
 	case DF_SETCC:
-		return (struct plan){ .kind = K_SETCC, .aop = cc, .dst = P_RM(d) };
+		return (struct plan){ .kind = K_SETCC, .aop = P_CC2(d), .dst = P_RM(d) };
 	case DF_CMOV:
-		return (struct plan){ .kind = K_CMOV, .aop = cc, .dst = P_REG(d), .src = P_RM(d) };
+		return (struct plan){
+			.kind = K_CMOV, .aop = P_CC2(d), .dst = P_REG(d), .src = P_RM(d)
+		};
 	default:
 		return call_plan;
 	}
@@ -387,7 +390,7 @@ static struct plan plan_reg(const struct dc_ent *d)
 				      .imm = imm_at(d, d->op_at + 1u, 1) };
 	case DF_JCC32:
 		return (struct plan){ .kind = K_JCC,
-				      .aop = d->bytes.b[d->op_at + 1] & 15,
+				      .aop = P_CC2(d),
 				      .imm = imm_at(d, d->op_at + 2u, 4) };
 	case DF_JMP8:
 		return (struct plan){ .kind = K_JMP, .imm = imm_at(d, d->op_at + 1u, 1) };
@@ -439,9 +442,7 @@ static struct plan plan_mem(const struct x86cpu *cpu, const struct dc_ent *d)
 	case DF_IMUL:
 		return (struct plan){ .kind = K_IMUL_M, .dst = P_REG(d) };
 	case DF_CMOV:
-		return (struct plan){ .kind = K_CMOV_M,
-				      .aop = d->bytes.b[d->op_at + 1] & 15,
-				      .dst = P_REG(d) };
+		return (struct plan){ .kind = K_CMOV_M, .aop = P_CC2(d), .dst = P_REG(d) };
 	default:
 		return call_plan;
 	}
@@ -591,8 +592,8 @@ static void check_bytes(struct tx *t, const uint8_t *g, unsigned n)
 
 /*
  * The segments native memory and stack forms rely on are still flat (and
- * the stack 32-bit): the run loop sets cpu->jit_flat before it enters a
- * block, and only instructions outside blocks load segments.
+ * the stack 32-bit): x86_jit_run() keeps cpu->jit_flat current, and only
+ * instructions outside blocks load segments.
  */
 static void check_flat(struct tx *t, unsigned mask)
 {
@@ -658,7 +659,11 @@ static void prologue(struct tx *t, struct jit_block *b, unsigned flat_mask)
 	e32(e, 0);
 }
 
-/* EIP, and the EIP/ESP a fault rolls back to, before an entry that can fault. */
+/*
+ * Before an entry that can fault: the EIP and (when it may have moved) ESP
+ * a fault rolls back to, and the instructions done so far; EIP at the next
+ * instruction too when a handler runs.
+ */
 static void header(struct tx *t, uint32_t eip, uint32_t next, bool handler)
 {
 	st_imm32(&t->e, CPU_OFF(insn_eip), eip);
@@ -1326,7 +1331,8 @@ static struct jit_block *form(struct x86cpu *cpu, struct jit *j, uint32_t eip, u
 		nbytes -= src[n - 1]->len;
 	if (ninsn && !hot)
 		nbytes = 0; /* a cold block keeps only its length */
-	if (j->code_used + JIT_MAX_CODE > JIT_CODE_SIZE)
+	/* a translation needs code space: flush before the metadata goes in */
+	if (hot && ninsn && j->code_used + JIT_MAX_CODE > JIT_CODE_SIZE)
 		flush_all(j);
 	size_t size = sizeof(*b) + (hot ? ninsn * sizeof(b->ent[0]) : 0) + nbytes;
 	b = meta_alloc(j, size);
@@ -1423,6 +1429,8 @@ unsigned x86_jit_run(struct x86cpu *cpu, unsigned n)
 	unsigned done = 0, k;
 	uint8_t **link = NULL;
 
+	/* segments load only outside blocks: interpreted steps, events, faults */
+	cpu->jit_flat = flat_now(cpu);
 	do {
 		uint64_t flushes = j->flushes;
 		struct jit_block *b = lookup(cpu, j);
@@ -1434,11 +1442,11 @@ unsigned x86_jit_run(struct x86cpu *cpu, unsigned n)
 			/* interpret the block's instructions until it is hot */
 			k = x86_dc_run(cpu,
 				       cpu->icount + b->ninsn <= cpu->budget_end ? b->ninsn : 1);
+			cpu->jit_flat = flat_now(cpu);
 			link = NULL;
 		} else if (b && cpu->icount + b->ninsn <= cpu->budget_end) {
 			if (link)
 				*link = b->chain;
-			cpu->jit_flat = flat_now(cpu);
 			cpu->jit_exit = NULL;
 			k = b->code(cpu, cpu->fetch_host + b->off);
 			cpu->jit_done = 0;
@@ -1450,10 +1458,12 @@ unsigned x86_jit_run(struct x86cpu *cpu, unsigned n)
 				j->stale++;
 				form(cpu, j, cpu->eip, b->off, 0, true);
 				k = x86_dc_run(cpu, 1);
+				cpu->jit_flat = flat_now(cpu);
 				link = NULL;
 			}
 		} else {
 			k = x86_dc_run(cpu, 1);
+			cpu->jit_flat = flat_now(cpu);
 			link = NULL;
 		}
 		done += k;
