@@ -22,7 +22,7 @@ fi
 dpkg --print-foreign-architectures | grep -q i386 || { $SUDO dpkg --add-architecture i386 && $SUDO apt-get update -q; }
 # Front-end interop tests with real X and VNC clients (tests/interop: SDL window under
 # Xvfb, vncsnapshot, TigerVNC, noVNC in headless Chromium); each test SKIPs without them.
-UI_PKGS="xvfb x11-apps xdotool netpbm vncsnapshot tigervnc-viewer chromium novnc"
+UI_PKGS="xvfb x11-apps x11-utils xdotool netpbm vncsnapshot tigervnc-viewer chromium novnc"
 missing=
 for p in $UI_PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing="$missing $p"

@@ -12,6 +12,7 @@ import socket
 import struct
 import subprocess
 import sys
+import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -95,18 +96,37 @@ class Xvfb:
     def __init__(self, w=1024, h=768):
         need("Xvfb")
         # -displayfd: Xvfb picks a free display itself (no race between parallel tests).
+        # -noreset: by default Xvfb resets when its last client leaves and refuses
+        # connections for that moment (a viewer started then cannot open the display).
+        self.errlog = tempfile.TemporaryFile()
         rfd, wfd = os.pipe()
         self.proc = subprocess.Popen(["Xvfb", "-displayfd", str(wfd), "-screen", "0",
-                                      "%dx%dx24" % (w, h), "-nolisten", "tcp"],
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                      "%dx%dx24" % (w, h), "-nolisten", "tcp", "-noreset"],
+                                     stdout=subprocess.DEVNULL, stderr=self.errlog,
                                      pass_fds=(wfd,))
         os.close(wfd)
         with os.fdopen(rfd) as f:
             num = f.readline().strip()
         if not num:
-            raise RuntimeError("Xvfb did not start")
+            raise RuntimeError("Xvfb did not start: %s" % self.said())
         self.display = ":" + num
         self.env = dict(os.environ, DISPLAY=self.display)
+        self.wait_ready()
+
+    def said(self):
+        self.errlog.seek(0)
+        return self.errlog.read().decode(errors="replace")[-2000:]
+
+    def wait_ready(self):
+        """Clients must be able to connect before the test starts one."""
+        for _ in range(100):
+            if self.run("xdpyinfo").returncode == 0:
+                return
+            if self.proc.poll() is not None:
+                break
+            time.sleep(0.1)
+        raise RuntimeError("Xvfb %s takes no clients (exit %s): %s" %
+                           (self.display, self.proc.poll(), self.said()))
 
     def run(self, *args, **kw):
         return subprocess.run(list(args), env=self.env, capture_output=True, timeout=30, **kw)

@@ -126,6 +126,15 @@ def mode_tigervnc(tmp):
                 break
             time.sleep(0.1)
         check(wid is not None, "vncviewer opened a window titled after the desktop name")
+        if wid is None:
+            vlog_file.flush()
+            with open(vlog_path, errors="replace") as f:
+                print("# vncviewer said:\n" + "".join("#   " + l for l in f.readlines()[-30:]))
+            print("# windows: %s" % xs.run("xdotool", "search", "--name", ".").stdout)
+            for wid_any in xs.run("xdotool", "search", "--name", ".").stdout.split():
+                print("#   %s" % xs.run("xdotool", "getwindowname", wid_any).stdout)
+            print("\n".join("# " + l for l in dm.log().splitlines()[-30:]))
+            return
         matched = False
         stats = None
         deadline = time.time() + 60
