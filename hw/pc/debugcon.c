@@ -130,6 +130,7 @@ static const struct io_ops debugcon_ops = {
 	.write = debugcon_write,
 	.min_size = 1,
 	.max_size = 1,
+	.posted_writes = 0x1, /* output only: the hypervisor need not wait */
 };
 
 /* chardev=SPEC plus socket flags split off as bare keys (as uart16550 takes them). */

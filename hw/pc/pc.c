@@ -151,6 +151,8 @@ static int pc_build_platform(struct dm *dm)
 		err = pc_create_debugcon(dm);
 	if (!err)
 		err = dev_create(dm, "port92", NULL, NULL);
+	if (!err)
+		err = dev_create(dm, "post-port", NULL, NULL);
 	/* PIIX3 decodes 0xCF9 itself (its reset control register). */
 	if (!err && !dev_find(dm, "piix3"))
 		err = dev_create(dm, "reset-cf9", NULL, NULL);

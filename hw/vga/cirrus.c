@@ -496,7 +496,7 @@ static void cirrus_port_write(struct cirrus *s, uint16_t port, uint8_t val)
 }
 
 /* Port regions of the core, re-initialised with these ops (offsets relative to base). */
-#define CIRRUS_PIO_OPS(name, base)                                                        \
+#define CIRRUS_PIO_OPS(name, base, posted)                                                \
 	static uint64_t name##_read(void *opaque, uint64_t off, unsigned size)            \
 	{                                                                                 \
 		return cirrus_port_read(opaque, (uint16_t)((base) + off));                \
@@ -508,11 +508,17 @@ static void cirrus_port_write(struct cirrus *s, uint16_t port, uint8_t val)
 	}                                                                                 \
 	static const struct io_ops name##_ops = { .read = name##_read,                    \
 						  .write = name##_write,                  \
-						  .max_size = 1 }
+						  .max_size = 1,                          \
+						  .posted_writes = (posted) }
 
-CIRRUS_PIO_OPS(cirrus_3c0, 0x3c0);
-CIRRUS_PIO_OPS(cirrus_3b4, 0x3b4);
-CIRRUS_PIO_OPS(cirrus_3d4, 0x3d4);
+/*
+ * Posted as on the VGA core (vga.c).  The extended CRTC registers, the
+ * hidden DAC and the cursor palette only latch too; SR and GR writes, which
+ * bank, remap the window and start blits, stay synchronous.
+ */
+CIRRUS_PIO_OPS(cirrus_3c0, 0x3c0, VGA_POSTED_3C0);
+CIRRUS_PIO_OPS(cirrus_3b4, 0x3b4, VGA_POSTED_CRTC);
+CIRRUS_PIO_OPS(cirrus_3d4, 0x3d4, VGA_POSTED_CRTC);
 
 /* ---- 0xA0000 window --------------------------------------------------- */
 

@@ -405,9 +405,14 @@ static void pio_write(void *opaque, uint64_t off, uint64_t val, unsigned size)
 	vga_ioport_write(v, (uint16_t)(off + 0x3c0), (uint8_t)val);
 }
 
-static const struct io_ops vga_pio_ops = { .read = pio_read, .write = pio_write, .max_size = 1 };
+static const struct io_ops vga_pio_ops = {
+	.read = pio_read,
+	.write = pio_write,
+	.max_size = 1,
+	.posted_writes = VGA_POSTED_3C0,
+};
 
-#define VGA_SUBRANGE_OPS(name, base)                                                      \
+#define VGA_SUBRANGE_OPS(name, base, posted)                                              \
 	static uint64_t name##_read(void *opaque, uint64_t off, unsigned size)            \
 	{                                                                                 \
 		return vga_ioport_read(opaque, (uint16_t)(off + (base)));                 \
@@ -418,12 +423,13 @@ static const struct io_ops vga_pio_ops = { .read = pio_read, .write = pio_write,
 	}                                                                                 \
 	static const struct io_ops name##_ops = { .read = name##_read,                    \
 						  .write = name##_write,                  \
-						  .max_size = 1 }
+						  .max_size = 1,                          \
+						  .posted_writes = (posted) }
 
-VGA_SUBRANGE_OPS(vga_3b4, 0x3b4);
-VGA_SUBRANGE_OPS(vga_3d4, 0x3d4);
-VGA_SUBRANGE_OPS(vga_3ba, 0x3ba);
-VGA_SUBRANGE_OPS(vga_3da, 0x3da);
+VGA_SUBRANGE_OPS(vga_3b4, 0x3b4, VGA_POSTED_CRTC);
+VGA_SUBRANGE_OPS(vga_3d4, 0x3d4, VGA_POSTED_CRTC);
+VGA_SUBRANGE_OPS(vga_3ba, 0x3ba, 0);
+VGA_SUBRANGE_OPS(vga_3da, 0x3da, 0);
 
 void vga_reset(struct vga *v)
 {

@@ -33,6 +33,17 @@ struct vga_ext_ops {
 	bool (*draw)(void *opaque, bool full);
 };
 
+/*
+ * Writes that only latch display state may be posted through the buffered
+ * ring (io_ops.posted_writes): attribute controller 0x3C0, misc output 0x3C2,
+ * DAC 0x3C6-0x3C9 and the CRTC index/data pairs (cursor and start address,
+ * a dozen per console line).  Sequencer and graphics controller writes stay
+ * synchronous: they decide how the memory window is decoded, and a card may
+ * map or unmap guest memory in answer to them.
+ */
+#define VGA_POSTED_3C0 (1u << 0 | 1u << 2 | 1u << 6 | 1u << 7 | 1u << 8 | 1u << 9)
+#define VGA_POSTED_CRTC 0x3u
+
 struct vga {
 	struct dm *dm;
 	uint8_t *vram;
