@@ -13,6 +13,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -470,7 +471,7 @@ static int bad(struct ictx *x, const char *fmt, ...) __attribute__((format(print
 
 static int bad(struct ictx *x, const char *fmt, ...)
 {
-	char w[300], val[200], msg[200];
+	char w[300], val[200], msg[400];
 	va_list ap;
 
 	va_start(ap, fmt);
@@ -501,73 +502,186 @@ static void warn(struct ictx *x, const char *fmt, ...)
 		snprintf(x->warn + o, x->warnlen - o, "%s: warning: %s\n", w, msg);
 }
 
-/* An integer, or a string holding one (xm files often quote numbers). */
-static int get_int(struct ictx *x, long long min, long long max, const char *what, long long *out)
+/*
+ * ---- the table of known keys ----
+ *
+ * Every key hvmctl knows is one entry of keys[] below: its name, the kind of
+ * value it takes (checked first, so that a wrong type gets one message with a
+ * valid example), the parser that checks the value and fills struct domcfg,
+ * and the words for messages.  Keys that xl or xm know and hvmctl accepts
+ * without effect are entries too, so that their names are not "unknown" and
+ * take part in "did you mean" hints.
+ */
+
+/* The kind of value a key takes. */
+enum key_kind {
+	K_INT,	   /* a number, or a string holding one (xm files often quote numbers) */
+	K_BOOL,	   /* 0/1, True/False, or "yes"/"no", "true"/"false", "on"/"off" */
+	K_STR,	   /* a quoted string */
+	K_LIST,	   /* a [list] of strings */
+	K_STRLIST, /* a string or a [list] of strings */
+	K_IGNORED, /* anything: known to xl/xm, no effect here */
+};
+
+static const char *const kind_names[] = {
+	[K_INT] = "a number",
+	[K_BOOL] = "a boolean",
+	[K_STR] = "a quoted string",
+	[K_LIST] = "a list of strings",
+	[K_STRLIST] = "a string or a list of strings",
+	[K_IGNORED] = "any value",
+};
+
+struct key_def;
+typedef int key_parse_fn(struct ictx *x, const struct key_def *k, struct domcfg *d);
+
+/* A key's field offset when the value is only checked, not stored. */
+#define NO_FIELD SIZE_MAX
+
+struct key_def {
+	const char *name;
+	enum key_kind kind;
+	key_parse_fn *parse;	      /* NULL for K_IGNORED */
+	size_t off;		      /* the struct domcfg field it fills, or NO_FIELD */
+	size_t n_off;		      /* list keys: the field that counts the entries */
+	long long min, max;	      /* K_INT: the range; list keys: max entries */
+	const char *const *allowed;   /* parse_enum: the accepted strings */
+	bool (*valid)(const char *s); /* parse_str: what else the text must satisfy */
+	bool empty_ok;		      /* parse_str: "" is allowed */
+	const char *what;	      /* messages say "expected WHAT" */
+	const char *example;	      /* a valid line, shown with type errors */
+};
+
+static void *field(struct domcfg *d, size_t off)
 {
-	const struct cfg_val *v = &x->e->val;
-	long long i;
+	return (char *)d + off;
+}
+
+/* The number an integer or a string holding one stands for. */
+static bool val_number(const struct cfg_val *v, long long *out)
+{
 	char *end;
 
 	if (v->type == CFG_INT) {
-		i = v->i;
-	} else if (v->type == CFG_STR && v->s[0]) {
-		errno = 0;
-		i = strtoll(v->s, &end, 0);
-		if (*end || errno)
-			return bad(x, "expected %s", what);
-	} else {
-		return bad(x, "expected %s", what);
+		*out = v->i;
+		return true;
 	}
-	if (i < min || i > max)
-		return bad(x, "expected %s (%lld..%lld)", what, min, max);
+	if (v->type != CFG_STR || !v->s[0])
+		return false;
+	errno = 0;
+	*out = strtoll(v->s, &end, 0);
+	return !*end && !errno;
+}
+
+static bool bool_word(const char *s, bool *out)
+{
+	static const char *const words[] = { "no", "yes", "false", "true", "off", "on" };
+	size_t i;
+
+	for (i = 0; i < sizeof(words) / sizeof(words[0]); i++) {
+		if (!strcmp(s, words[i])) {
+			*out = i & 1;
+			return true;
+		}
+	}
+	return false;
+}
+
+/* Whether the value has the kind of type the key takes (its range is the parser's job). */
+static bool type_ok(const struct key_def *k, const struct cfg_val *v)
+{
+	long long i;
+	bool b;
+
+	switch (k->kind) {
+	case K_INT:
+		return val_number(v, &i);
+	case K_BOOL:
+		return val_number(v, &i) || (v->type == CFG_STR && bool_word(v->s, &b));
+	case K_STR:
+		return v->type == CFG_STR;
+	case K_LIST:
+		return v->type == CFG_LIST;
+	case K_STRLIST:
+		return v->type != CFG_INT;
+	default:
+		return true;
+	}
+}
+
+static int bad_type(struct ictx *x, const struct key_def *k)
+{
+	static const char *const got[] = {
+		[CFG_STR] = "a string",
+		[CFG_INT] = "a number",
+		[CFG_LIST] = "a list",
+	};
+
+	return bad(x, "expected %s (%s), not %s; for example: %s", k->what, kind_names[k->kind],
+		   got[x->e->val.type], k->example);
+}
+
+static int parse_int(struct ictx *x, const struct key_def *k, struct domcfg *d)
+{
+	long long i;
+
+	if (!val_number(&x->e->val, &i) || i < k->min || i > k->max)
+		return bad(x, "expected %s (%lld..%lld)", k->what, k->min, k->max);
+	if (k->off != NO_FIELD)
+		*(long long *)field(d, k->off) = i;
+	return 0;
+}
+
+static int parse_bool(struct ictx *x, const struct key_def *k, struct domcfg *d)
+{
+	const struct cfg_val *v = &x->e->val;
+	bool *out = field(d, k->off);
+	long long i;
+
+	if (v->type == CFG_STR && bool_word(v->s, out))
+		return 0;
+	if (!val_number(v, &i) || (i != 0 && i != 1))
+		return bad(x, "expected %s", k->what);
 	*out = i;
 	return 0;
 }
 
-static int get_bool(struct ictx *x, bool *out)
+static int parse_str(struct ictx *x, const struct key_def *k, struct domcfg *d)
 {
-	const struct cfg_val *v = &x->e->val;
-	long long i = 0;
+	const char *s = x->e->val.s;
+	char **out = field(d, k->off);
 
-	if (v->type == CFG_STR) {
-		if (!strcmp(v->s, "yes") || !strcmp(v->s, "true") || !strcmp(v->s, "on")) {
-			*out = true;
-			return 0;
-		}
-		if (!strcmp(v->s, "no") || !strcmp(v->s, "false") || !strcmp(v->s, "off")) {
-			*out = false;
-			return 0;
-		}
-	}
-	if (v->type == CFG_LIST || get_int(x, 0, 1, "0 or 1", &i))
-		return bad(x, "expected 0 or 1");
-	*out = i;
-	return 0;
-}
-
-static int get_str(struct ictx *x, bool allow_empty, const char *what, char **out)
-{
-	const struct cfg_val *v = &x->e->val;
-
-	if (v->type != CFG_STR || (!allow_empty && !v->s[0]))
-		return bad(x, "expected %s", what);
+	if ((!k->empty_ok && !s[0]) || (k->valid && !k->valid(s)))
+		return bad(x, "expected %s", k->what);
 	free(*out);
-	*out = strdup(v->s);
+	*out = strdup(s);
 	return *out ? 0 : -ENOMEM;
 }
 
-/* A string or a list of strings (serial, usbdevice, disk, vif). */
-static int get_list(struct ictx *x, char **arr, unsigned max, unsigned *n, const char *what)
+/* One of k->allowed; builder/type are only checked. */
+static int parse_enum(struct ictx *x, const struct key_def *k, struct domcfg *d)
+{
+	unsigned i;
+
+	for (i = 0; k->allowed[i]; i++) {
+		if (strcmp(x->e->val.s, k->allowed[i]))
+			continue;
+		return k->off == NO_FIELD ? 0 : parse_str(x, k, d);
+	}
+	return bad(x, "expected %s", k->what);
+}
+
+/* A string or a list of strings into a char *[] and its count (serial, usbdevice, disk, vif). */
+static int parse_list(struct ictx *x, const struct key_def *k, struct domcfg *d)
 {
 	const struct cfg_val *v = &x->e->val;
 	char *const *items = v->type == CFG_LIST ? v->items : &v->s;
-	size_t cnt = v->type == CFG_LIST ? v->n : 1;
-	size_t i;
+	size_t cnt = v->type == CFG_LIST ? v->n : 1, i;
+	char **arr = field(d, k->off);
+	unsigned *n = field(d, k->n_off);
 
-	if (v->type == CFG_INT)
-		return bad(x, "expected %s (a string or a list of strings)", what);
-	if (cnt > max)
-		return bad(x, "at most %u entries are supported", max);
+	if (cnt > (size_t)k->max)
+		return bad(x, "at most %lld entries are supported", k->max);
 	for (i = 0; i < *n; i++)
 		free(arr[i]);
 	*n = 0;
@@ -596,19 +710,18 @@ const char *cfg_action_name(enum cfg_action a)
 	return a <= ACT_COREDUMP_RESTART ? action_names[a] : "?";
 }
 
-static int get_action(struct ictx *x, enum cfg_action *out)
+static int parse_action(struct ictx *x, const struct key_def *k, struct domcfg *d)
 {
-	const struct cfg_val *v = &x->e->val;
+	enum cfg_action *out = field(d, k->off);
 	unsigned i;
 
-	for (i = 0; v->type == CFG_STR && i <= ACT_COREDUMP_RESTART; i++) {
-		if (!strcmp(v->s, action_names[i])) {
+	for (i = 0; i <= ACT_COREDUMP_RESTART; i++) {
+		if (!strcmp(x->e->val.s, action_names[i])) {
 			*out = i;
 			return 0;
 		}
 	}
-	return bad(x, "expected destroy, restart, preserve, rename-restart, coredump-destroy "
-		      "or coredump-restart");
+	return bad(x, "expected %s", k->what);
 }
 
 static bool valid_name(const char *s)
@@ -636,15 +749,49 @@ static bool valid_uuid(const char *s)
 	return true;
 }
 
-static int want_str_in(struct ictx *x, const char *const *allowed, const char *msg, char **out)
+static bool valid_boot(const char *s)
 {
-	const struct cfg_val *v = &x->e->val;
-	unsigned i;
+	return s[0] && strlen(s) <= 4 && strspn(s, "acdn") == strlen(s);
+}
 
-	for (i = 0; v->type == CFG_STR && allowed[i]; i++)
-		if (!strcmp(v->s, allowed[i]))
-			return get_str(x, false, msg, out);
-	return bad(x, "expected %s", msg);
+static int parse_kernel(struct ictx *x, const struct key_def *k, struct domcfg *d)
+{
+	const char *s = x->e->val.s;
+
+	if (strstr(s, "hvmloader")) {
+		warn(x,
+		     "kernel = \"%s\": the xm-era HVM loader is not used; booting the default "
+		     "firmware",
+		     s);
+		return 0;
+	}
+	return parse_str(x, k, d);
+}
+
+static int parse_firmware(struct ictx *x, const struct key_def *k, struct domcfg *d)
+{
+	const char *s = x->e->val.s;
+
+	if (!strcmp(s, "bios") || !strcmp(s, "seabios")) {
+		free(d->firmware);
+		d->firmware = NULL;
+		return 0;
+	}
+	if (!strchr(s, '/'))
+		return bad(x, "expected %s", k->what);
+	return parse_str(x, k, d);
+}
+
+static int parse_device_model(struct ictx *x, const struct key_def *k, struct domcfg *d)
+{
+	int r = parse_str(x, k, d);
+
+	/* xm's device_model='qemu-dm' names the classic binary: use ours. */
+	if (!r && !strchr(d->device_model, '/')) {
+		free(d->device_model);
+		d->device_model = NULL;
+	}
+	return r;
 }
 
 /* Every disk spec must parse, and each IDE slot holds one drive. */
@@ -666,181 +813,261 @@ static int check_disks(struct ictx *x, struct domcfg *d)
 	return 0;
 }
 
-static int set_key(struct ictx *x, struct domcfg *d)
+static int parse_disk(struct ictx *x, const struct key_def *k, struct domcfg *d)
 {
-	static const char *const hvm[] = { "hvm", NULL };
-	static const char *const accels[] = { "auto", "kvm", "emu", NULL };
-	static const char *const dmv[] = { "qemu-xen-traditional", "qemu-xen", "hvmdm", NULL };
-	const char *k = x->e->key;
-	const struct cfg_val *v = &x->e->val;
-	char *tmp = NULL;
-	int r = 0;
+	int r = parse_list(x, k, d);
+
+	return r ? r : check_disks(x, d);
+}
+
+static const char *const only_hvm[] = { "hvm", NULL };
+static const char *const accels[] = { "auto", "kvm", "emu", NULL };
+static const char *const dm_versions[] = { "qemu-xen-traditional", "qemu-xen", "hvmdm", NULL };
+static const char *const vgas[] = { "stdvga", "cirrus", "none", NULL };
+
+#define FIELD(f) offsetof(struct domcfg, f)
+#define KEY(n, k, fn, f, w, ex, ...)                                                               \
+	{                                                                                          \
+		.name = n, .kind = k, .parse = fn, .off = f, .what = w, .example = ex, __VA_ARGS__ \
+	}
+#define KEY_INT(n, f, lo, hi, w, ex) KEY(n, K_INT, parse_int, f, w, ex, .min = lo, .max = hi)
+#define KEY_BOOL(n, f, ex) KEY(n, K_BOOL, parse_bool, FIELD(f), "0 or 1", ex)
+#define KEY_STR(n, f, w, ex) KEY(n, K_STR, parse_str, FIELD(f), w, ex)
+#define KEY_STR0(n, f, w, ex) KEY(n, K_STR, parse_str, FIELD(f), w, ex, .empty_ok = true)
+#define KEY_CHECKED(n, f, fn, w, ex) KEY(n, K_STR, parse_str, FIELD(f), w, ex, .valid = fn)
+#define KEY_ENUM(n, f, set, w, ex) KEY(n, K_STR, parse_enum, f, w, ex, .allowed = set)
+#define KEY_ACTION(n, f, ex)                                                                    \
+	KEY(n, K_STR, parse_action, FIELD(f),                                                   \
+	    "destroy, restart, preserve, rename-restart, coredump-destroy or coredump-restart", \
+	    ex)
+#define KEY_LIST(n, k, fn, f, most, w, ex) \
+	KEY(n, k, fn, FIELD(f), w, ex, .n_off = FIELD(nr_##f), .max = most)
+#define KEY_IGNORED(n, ex) KEY(n, K_IGNORED, NULL, NO_FIELD, "anything", ex)
+
+#define NAME_RULE \
+	"a name of 1-64 letters, digits, '-', '_', '.' or '+', not starting with a digit or '-'"
+#define HVM_ONLY "\"hvm\" (only HVM guests are supported)"
+#define UUID_RULE "a UUID like 01234567-89ab-cdef-0123-456789abcdef"
+#define BOOT_RULE "up to 4 of a (floppy), c (disk), d (CD-ROM), n (network)"
+#define MIB "an integer number of MiB"
+
+/* xl.cfg(5) and xm names; where two names mean one thing, both are entries. */
+static const struct key_def keys[] = {
+	KEY_ENUM("type", NO_FIELD, only_hvm, HVM_ONLY, "type = \"hvm\""),
+	KEY_ENUM("builder", NO_FIELD, only_hvm, HVM_ONLY, "builder = \"hvm\""),
+	KEY_CHECKED("name", name, valid_name, NAME_RULE, "name = \"debian\""),
+	KEY_CHECKED("uuid", uuid, valid_uuid, UUID_RULE,
+		    "uuid = \"01234567-89ab-cdef-0123-456789abcdef\""),
+	KEY_INT("memory", FIELD(memory), 1, 1 << 20, MIB, "memory = 512"),
+	KEY_INT("maxmem", FIELD(maxmem), 1, 1 << 20, MIB, "maxmem = 1024"),
+	KEY_INT("vcpus", FIELD(vcpus), 1, 64, "a number of vCPUs", "vcpus = 2"),
+	KEY_INT("maxvcpus", NO_FIELD, 1, 64, "a number of vCPUs", "maxvcpus = 2"),
+	KEY_CHECKED("boot", boot, valid_boot, BOOT_RULE, "boot = \"dc\""),
+	KEY_BOOL("acpi", acpi, "acpi = 1"),
+	KEY_BOOL("apic", apic, "apic = 1"),
+	KEY_BOOL("pae", pae, "pae = 1"),
+	KEY_BOOL("localtime", localtime, "localtime = 1"),
+	KEY_INT("rtc_timeoffset", FIELD(rtc_timeoffset), -(1ll << 40), 1ll << 40,
+		"an offset in seconds", "rtc_timeoffset = 3600"),
+	KEY_LIST("serial", K_STRLIST, parse_list, serial, CFG_MAX_SERIAL,
+		 "a serial device like 'pty'", "serial = \"pty\""),
+	KEY("kernel", K_STR, parse_kernel, FIELD(kernel), "a kernel image path",
+	    "kernel = \"/boot/vmlinuz\""),
+	KEY_STR("ramdisk", ramdisk, "an initrd path", "ramdisk = \"/boot/initrd.img\""),
+	KEY_STR0("extra", extra, "a kernel command line", "extra = \"console=ttyS0\""),
+	KEY_STR0("cmdline", extra, "a kernel command line", "cmdline = \"console=ttyS0\""),
+	KEY("firmware", K_STR, parse_firmware, FIELD(firmware),
+	    "'bios', 'seabios' or a firmware file path", "firmware = \"seabios\""),
+	KEY("bios", K_STR, parse_firmware, FIELD(firmware),
+	    "'bios', 'seabios' or a firmware file path", "bios = \"seabios\""),
+	KEY_ACTION("on_poweroff", on_poweroff, "on_poweroff = \"destroy\""),
+	KEY_ACTION("on_reboot", on_reboot, "on_reboot = \"restart\""),
+	KEY_ACTION("on_crash", on_crash, "on_crash = \"destroy\""),
+	KEY("device_model_override", K_STR, parse_device_model, FIELD(device_model),
+	    "a device model path", "device_model_override = \"/usr/local/bin/hvmdm\""),
+	KEY("device_model", K_STR, parse_device_model, FIELD(device_model), "a device model path",
+	    "device_model = \"qemu-dm\""),
+	KEY_ENUM("device_model_version", FIELD(device_model_version), dm_versions,
+		 "qemu-xen-traditional, qemu-xen or hvmdm",
+		 "device_model_version = \"qemu-xen-traditional\""),
+	KEY_ENUM("accel", FIELD(accel), accels, "auto, kvm or emu", "accel = \"auto\""),
+	KEY_BOOL("vnc", vnc, "vnc = 1"),
+	KEY_BOOL("vncunused", vncunused, "vncunused = 1"),
+	KEY_BOOL("sdl", sdl, "sdl = 0"),
+	KEY_BOOL("full-screen", full_screen, "full-screen = 1"),
+	KEY_BOOL("full_screen", full_screen, "full_screen = 1"),
+	KEY_BOOL("nographic", nographic, "nographic = 0"),
+	KEY_BOOL("stdvga", stdvga, "stdvga = 0"),
+	KEY_BOOL("usb", usb, "usb = 1"),
+	KEY_STR("vnclisten", vnclisten, "an address", "vnclisten = \"127.0.0.1\""),
+	KEY_STR0("vncpasswd", vncpasswd, "a password string", "vncpasswd = \"secret\""),
+	KEY_INT("vncdisplay", FIELD(vncdisplay), 0, 99, "a display number", "vncdisplay = 1"),
+	KEY_INT("videoram", FIELD(videoram), 1, 256, "a VRAM size in MiB", "videoram = 16"),
+	KEY_STR("keymap", keymap, "a keymap name like 'en-us'", "keymap = \"en-us\""),
+	KEY_STR("soundhw", soundhw, "a sound card name", "soundhw = \"sb16\""),
+	KEY_STR0("fda", fda, "a floppy image path", "fda = \"/srv/floppy.img\""),
+	KEY_STR0("fdb", fdb, "a floppy image path", "fdb = \"/srv/floppy.img\""),
+	KEY_LIST("usbdevice", K_STRLIST, parse_list, usbdevice, CFG_MAX_LIST,
+		 "a USB device like 'tablet'", "usbdevice = \"tablet\""),
+	KEY_LIST("disk", K_LIST, parse_disk, disk, CFG_MAX_LIST, "a list of disk specs",
+		 "disk = [ \"/srv/guest.qcow2,qcow2,hda,rw\" ]"),
+	KEY_ENUM("vga", FIELD(vga), vgas, "stdvga, cirrus or none", "vga = \"stdvga\""),
+	KEY_LIST("vif", K_LIST, parse_list, vif, CFG_MAX_LIST, "a list of vif specs",
+		 "vif = [ \"bridge=br0\" ]"),
+	/* Accepted from xl/xm files; hvmdm has no use for them (ecosystem notes, section 1). */
+	KEY_IGNORED("on_watchdog", "on_watchdog = \"destroy\""),
+	KEY_IGNORED("on_soft_reset", "on_soft_reset = \"soft-reset\""),
+	KEY_IGNORED("hap", "hap = 1"),
+	KEY_IGNORED("nx", "nx = 1"),
+	KEY_IGNORED("hpet", "hpet = 1"),
+	KEY_IGNORED("viridian", "viridian = 1"),
+	KEY_IGNORED("xen_platform_pci", "xen_platform_pci = 1"),
+	KEY_IGNORED("monitor", "monitor = 1"),
+	KEY_IGNORED("opengl", "opengl = 1"),
+	KEY_IGNORED("vncconsole", "vncconsole = 1"),
+	KEY_IGNORED("hdtype", "hdtype = \"ide\""),
+	KEY_IGNORED("display", "display = \":0\""),
+	KEY_IGNORED("xauthority", "xauthority = \"/root/.Xauthority\""),
+	KEY_IGNORED("acpi_s3", "acpi_s3 = 1"),
+	KEY_IGNORED("acpi_s4", "acpi_s4 = 1"),
+	KEY_IGNORED("shadow_memory", "shadow_memory = 8"),
+	KEY_IGNORED("cpus", "cpus = \"0-3\""),
+	KEY_IGNORED("cpu_weight", "cpu_weight = 256"),
+	KEY_IGNORED("cpu_cap", "cpu_cap = 100"),
+};
+
+#define NR_KEYS (sizeof(keys) / sizeof(keys[0]))
+
+int cfg_key_info(size_t i, struct cfg_keyinfo *out)
+{
+	if (i >= NR_KEYS)
+		return -ENOENT;
+	out->name = keys[i].name;
+	out->type = kind_names[keys[i].kind];
+	out->example = keys[i].example;
+	out->ignored = keys[i].kind == K_IGNORED;
+	return 0;
+}
+
+static const struct key_def *find_key(const char *name)
+{
 	size_t i;
 
-	if (!strcmp(k, "builder") || !strcmp(k, "type")) {
-		r = want_str_in(x, hvm, "\"hvm\" (only HVM guests are supported)", &tmp);
-	} else if (!strcmp(k, "name")) {
-		if (v->type != CFG_STR || !valid_name(v->s))
-			return bad(x, "expected a name of 1-64 letters, digits, '-', '_', '.' or "
-				      "'+', not starting with a digit or '-'");
-		r = get_str(x, false, "a name", &d->name);
-	} else if (!strcmp(k, "uuid")) {
-		if (v->type != CFG_STR || !valid_uuid(v->s))
-			return bad(x, "expected a UUID like 01234567-89ab-cdef-0123-456789abcdef");
-		r = get_str(x, false, "a UUID", &d->uuid);
-	} else if (!strcmp(k, "memory")) {
-		r = get_int(x, 1, 1 << 20, "an integer number of MiB", &d->memory);
-	} else if (!strcmp(k, "maxmem")) {
-		r = get_int(x, 1, 1 << 20, "an integer number of MiB", &d->maxmem);
-	} else if (!strcmp(k, "vcpus") || !strcmp(k, "maxvcpus")) {
-		long long n;
+	for (i = 0; i < NR_KEYS; i++)
+		if (!strcmp(keys[i].name, name))
+			return &keys[i];
+	return NULL;
+}
 
-		r = get_int(x, 1, 64, "a number of vCPUs", &n);
-		if (!r && !strcmp(k, "vcpus"))
-			d->vcpus = n;
-	} else if (!strcmp(k, "boot")) {
-		if (v->type != CFG_STR || !v->s[0] || strlen(v->s) > 4 ||
-		    strspn(v->s, "acdn") != strlen(v->s))
-			return bad(x, "expected up to 4 of a (floppy), c (disk), d (CD-ROM), n "
-				      "(network)");
-		r = get_str(x, false, "a boot order", &d->boot);
-	} else if (!strcmp(k, "acpi")) {
-		r = get_bool(x, &d->acpi);
-	} else if (!strcmp(k, "apic")) {
-		r = get_bool(x, &d->apic);
-	} else if (!strcmp(k, "pae")) {
-		r = get_bool(x, &d->pae);
-	} else if (!strcmp(k, "localtime")) {
-		r = get_bool(x, &d->localtime);
-	} else if (!strcmp(k, "rtc_timeoffset")) {
-		r = get_int(x, -(1ll << 40), 1ll << 40, "an offset in seconds", &d->rtc_timeoffset);
-	} else if (!strcmp(k, "serial")) {
-		r = get_list(x, d->serial, CFG_MAX_SERIAL, &d->nr_serial,
-			     "a serial device like 'pty'");
-	} else if (!strcmp(k, "kernel")) {
-		if (v->type == CFG_STR && strstr(v->s, "hvmloader")) {
-			warn(x,
-			     "kernel = \"%s\": the xm-era HVM loader is not used; booting "
-			     "the default firmware",
-			     v->s);
-			return 0;
-		}
-		r = get_str(x, false, "a kernel image path", &d->kernel);
-	} else if (!strcmp(k, "ramdisk")) {
-		r = get_str(x, false, "an initrd path", &d->ramdisk);
-	} else if (!strcmp(k, "extra") || !strcmp(k, "cmdline")) {
-		r = get_str(x, true, "a kernel command line", &d->extra);
-	} else if (!strcmp(k, "firmware") || !strcmp(k, "bios")) {
-		if (v->type == CFG_STR && (!strcmp(v->s, "bios") || !strcmp(v->s, "seabios"))) {
-			free(d->firmware);
-			d->firmware = NULL;
-			return 0;
-		}
-		if (v->type != CFG_STR || !strchr(v->s, '/'))
-			return bad(x, "expected 'bios', 'seabios' or a firmware file path");
-		r = get_str(x, false, "a firmware path", &d->firmware);
-	} else if (!strcmp(k, "on_poweroff")) {
-		r = get_action(x, &d->on_poweroff);
-	} else if (!strcmp(k, "on_reboot")) {
-		r = get_action(x, &d->on_reboot);
-	} else if (!strcmp(k, "on_crash")) {
-		r = get_action(x, &d->on_crash);
-	} else if (!strcmp(k, "device_model_override") || !strcmp(k, "device_model")) {
-		r = get_str(x, false, "a device model path", &d->device_model);
-		/* xm's device_model='qemu-dm' names the classic binary: use ours. */
-		if (!r && !strchr(d->device_model, '/')) {
-			free(d->device_model);
-			d->device_model = NULL;
-		}
-	} else if (!strcmp(k, "device_model_version")) {
-		r = want_str_in(x, dmv, "qemu-xen-traditional, qemu-xen or hvmdm",
-				&d->device_model_version);
-	} else if (!strcmp(k, "accel")) {
-		r = want_str_in(x, accels, "auto, kvm or emu", &d->accel);
-	} else if (!strcmp(k, "vnc")) {
-		r = get_bool(x, &d->vnc);
-	} else if (!strcmp(k, "vncunused")) {
-		r = get_bool(x, &d->vncunused);
-	} else if (!strcmp(k, "sdl")) {
-		r = get_bool(x, &d->sdl);
-	} else if (!strcmp(k, "full-screen") || !strcmp(k, "full_screen")) {
-		r = get_bool(x, &d->full_screen);
-	} else if (!strcmp(k, "nographic")) {
-		r = get_bool(x, &d->nographic);
-	} else if (!strcmp(k, "stdvga")) {
-		r = get_bool(x, &d->stdvga);
-	} else if (!strcmp(k, "usb")) {
-		r = get_bool(x, &d->usb);
-	} else if (!strcmp(k, "vnclisten")) {
-		r = get_str(x, false, "an address", &d->vnclisten);
-	} else if (!strcmp(k, "vncpasswd")) {
-		r = get_str(x, true, "a password string", &d->vncpasswd);
-	} else if (!strcmp(k, "vncdisplay")) {
-		r = get_int(x, 0, 99, "a display number", &d->vncdisplay);
-	} else if (!strcmp(k, "videoram")) {
-		r = get_int(x, 1, 256, "a VRAM size in MiB", &d->videoram);
-	} else if (!strcmp(k, "keymap")) {
-		r = get_str(x, false, "a keymap name like 'en-us'", &d->keymap);
-	} else if (!strcmp(k, "soundhw")) {
-		r = get_str(x, false, "a sound card name", &d->soundhw);
-	} else if (!strcmp(k, "fda")) {
-		r = get_str(x, true, "a floppy image path", &d->fda);
-	} else if (!strcmp(k, "fdb")) {
-		r = get_str(x, true, "a floppy image path", &d->fdb);
-	} else if (!strcmp(k, "usbdevice")) {
-		r = get_list(x, d->usbdevice, CFG_MAX_LIST, &d->nr_usbdevice,
-			     "a USB device like 'tablet'");
-	} else if (!strcmp(k, "disk")) {
-		if (v->type != CFG_LIST)
-			return bad(x, "expected a list of disk specs");
-		r = get_list(x, d->disk, CFG_MAX_LIST, &d->nr_disk, "disk specs");
-		if (!r)
-			r = check_disks(x, d);
-	} else if (!strcmp(k, "vga")) {
-		static const char *const vgas[] = { "stdvga", "cirrus", "none", NULL };
+/* Longer than every known key; a longer unknown key is too far from all of them. */
+#define KEY_NAME_MAX 32
 
-		r = want_str_in(x, vgas, "stdvga, cirrus or none", &d->vga);
-	} else if (!strcmp(k, "vif")) {
-		if (v->type != CFG_LIST)
-			return bad(x, "expected a list of vif specs");
-		r = get_list(x, d->vif, CFG_MAX_LIST, &d->nr_vif, "vif specs");
-	} else {
-		static const char *const ignored[] = {
-			"on_watchdog",
-			"on_soft_reset",
-			"hap",
-			"nx",
-			"hpet",
-			"viridian",
-			"xen_platform_pci",
-			"monitor",
-			"opengl",
-			"vncconsole",
-			"hdtype",
-			"full-screen",
-			"vga",
-			"display",
-			"xauthority",
-			"acpi_s3",
-			"acpi_s4",
-			"shadow_memory",
-			"cpus",
-			"cpu_weight",
-			"cpu_cap",
-			NULL,
-		};
+static unsigned min_u(unsigned a, unsigned b)
+{
+	return a < b ? a : b;
+}
 
-		for (i = 0; ignored[i]; i++) {
-			if (!strcmp(k, ignored[i])) {
-				warn(x, "'%s' is accepted but has no effect", k);
-				return 0;
-			}
+static bool same_ci(char a, char b)
+{
+	return tolower((unsigned char)a) == tolower((unsigned char)b);
+}
+
+/* One cell of the optimal-string-alignment table: d[i][j] from its neighbours. */
+static unsigned osa_cell(unsigned (*d)[KEY_NAME_MAX + 1], const char *a, const char *b, size_t i,
+			 size_t j)
+{
+	unsigned v = min_u(d[i - 1][j] + 1, d[i][j - 1] + 1);
+
+	v = min_u(v, d[i - 1][j - 1] + !same_ci(a[i - 1], b[j - 1]));
+	if (i > 1 && j > 1 && same_ci(a[i - 1], b[j - 2]) && same_ci(a[i - 2], b[j - 1]))
+		v = min_u(v, d[i - 2][j - 2] + 1); /* two neighbours swapped */
+	return v;
+}
+
+/*
+ * Damerau-Levenshtein distance in its optimal-string-alignment form (insert,
+ * delete, substitute, swap two neighbours; no substring edited twice),
+ * ignoring case, so a case-only difference is 0.
+ */
+static unsigned key_distance(const char *a, const char *b)
+{
+	unsigned d[KEY_NAME_MAX + 1][KEY_NAME_MAX + 1];
+	size_t la = strlen(a), lb = strlen(b), i, j;
+
+	if (la > KEY_NAME_MAX || lb > KEY_NAME_MAX)
+		return KEY_NAME_MAX + 1;
+	for (i = 0; i <= la; i++)
+		d[i][0] = (unsigned)i;
+	for (j = 0; j <= lb; j++)
+		d[0][j] = (unsigned)j;
+	for (i = 1; i <= la; i++)
+		for (j = 1; j <= lb; j++)
+			d[i][j] = osa_cell(d, a, b, i, j);
+	return d[la][lb];
+}
+
+/*
+ * The known key to suggest for an unknown one: the nearest (the first in the
+ * table on a tie) if it differs only in case or by at most 2 edits, and the
+ * edits change less than half the name, so that 'foo' is not taken for 'fda'.
+ */
+static const struct key_def *nearest_key(const char *name)
+{
+	const struct key_def *best = NULL;
+	unsigned best_d = 3, dist;
+	size_t i;
+
+	for (i = 0; i < NR_KEYS; i++) {
+		dist = key_distance(name, keys[i].name);
+		if (dist < best_d) {
+			best_d = dist;
+			best = &keys[i];
 		}
-		warn(x, "unknown key '%s' ignored", k);
+	}
+	if (best && 2 * best_d >= strlen(name))
+		return NULL;
+	return best;
+}
+
+static void warn_unknown(struct ictx *x)
+{
+	const struct key_def *near = nearest_key(x->e->key);
+
+	if (near)
+		warn(x, "unknown key '%s' ignored; did you mean '%s'?", x->e->key, near->name);
+	else
+		warn(x, "unknown key '%s' ignored", x->e->key);
+}
+
+static int set_key(struct ictx *x, struct domcfg *d)
+{
+	const struct key_def *k = find_key(x->e->key);
+
+	if (!k) {
+		warn_unknown(x);
 		return 0;
 	}
-	free(tmp);
-	return r;
+	if (k->kind == K_IGNORED) {
+		warn(x, "'%s' is accepted but has no effect", k->name);
+		return 0;
+	}
+	if (!type_ok(k, &x->e->val))
+		return bad_type(x, k);
+	return k->parse(x, k, d);
+}
+
+/* The last entry that set the domcfg field at off, under any of its names (extra, cmdline). */
+static const struct cfg_entry *field_setter(const struct cfg *c, size_t off)
+{
+	const struct key_def *k;
+	size_t i;
+
+	for (i = c->n; i-- > 0;) {
+		k = find_key(c->e[i].key);
+		if (k && k->kind != K_IGNORED && k->off == off)
+			return &c->e[i];
+	}
+	return NULL;
 }
 
 static void domcfg_defaults(struct domcfg *d)
@@ -883,7 +1110,7 @@ int cfg_interpret(const struct cfg *c, struct domcfg *d, char *err, size_t errle
 		return bad(&x, "must not be below memory (%lld MiB)", d->memory);
 	}
 	if ((d->ramdisk || d->extra) && !d->kernel) {
-		x.e = cfg_find(c, d->ramdisk ? "ramdisk" : "extra");
+		x.e = field_setter(c, d->ramdisk ? FIELD(ramdisk) : FIELD(extra));
 		return bad(&x, "needs kernel = \"...\" as well");
 	}
 	mem = cfg_find(c, "maxmem");

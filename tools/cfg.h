@@ -101,14 +101,27 @@ const struct cfg_entry *cfg_find(const struct cfg *c, const char *key);
 void cfg_free(struct cfg *c);
 
 /*
- * Check every key and fill d (defaults as xl).  Warnings (unknown keys,
- * accepted-but-ignored ones) are appended to warn, one per line, when warn is
- * not NULL.  Returns 0 or -EINVAL with the first error in err.
+ * Check every key and fill d (defaults as xl).  Warnings (unknown keys, with
+ * the nearest known key when one is close; accepted-but-ignored ones) are
+ * appended to warn, one per line, when warn is not NULL.  Returns 0 or
+ * -EINVAL with the first error in err; a value of the wrong type names the
+ * kind of value the key takes and a valid example line.
  */
 int cfg_interpret(const struct cfg *c, struct domcfg *d, char *err, size_t errlen, char *warn,
 		  size_t warnlen);
 void domcfg_free(struct domcfg *d);
 
 const char *cfg_action_name(enum cfg_action a);
+
+/* One key of the table that cfg_interpret() works from. */
+struct cfg_keyinfo {
+	const char *name;
+	const char *type;    /* the kind of value: "a number", "a quoted string", ... */
+	const char *example; /* a valid line, as type errors show it */
+	bool ignored;	     /* known to xl/xm, accepted with a warning, no effect */
+};
+
+/* The i-th known key (for tests and help texts); -ENOENT past the last. */
+int cfg_key_info(size_t i, struct cfg_keyinfo *out);
 
 #endif /* TOOLS_CFG_H */

@@ -5,6 +5,7 @@
  * checks and the exact error and warning messages.
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -187,7 +188,8 @@ static void test_defaults_and_overrides(void)
 	/* Errors in overrides name the command line. */
 	CHECK_EQ(cfg_override(&c, "memory=lots", err, sizeof(err)), 0);
 	CHECK_EQ(cfg_interpret(&c, &d, err, sizeof(err), NULL, 0), (uint64_t)-EINVAL);
-	CHECK(!strcmp(err, "command line: memory = \"lots\": expected an integer number of MiB"));
+	CHECK(!strcmp(err, "command line: memory = \"lots\": expected an integer number of MiB "
+			   "(a number), not a string; for example: memory = 512"));
 	domcfg_free(&d);
 	cfg_free(&c);
 }
@@ -226,19 +228,27 @@ static void test_syntax_errors(void)
 static void test_value_errors(void)
 {
 	expect_error("name='a'\nmemory = \"lots\"\n", "guest.cfg:2: memory = \"lots\": expected an "
-						      "integer number of MiB");
+						      "integer number of MiB"
+						      " (a number), not a string; for example: "
+						      "memory = 512");
 	expect_error("name='a'\nmemory = 0\n", "guest.cfg:2: memory = 0: expected an integer "
 					       "number of MiB (1..1048576)");
 	expect_error("name='a'\nmemory = [1]\n", "guest.cfg:2: memory = [\"1\"]: expected an "
-						 "integer number of MiB");
+						 "integer number of MiB"
+						 " (a number), not a list; for example: memory = "
+						 "512");
 	expect_error("name='a'\nmaxmem = 'x'\n", "guest.cfg:2: maxmem = \"x\": expected an integer "
-						 "number of MiB");
+						 "number of MiB"
+						 " (a number), not a string; for example: maxmem = "
+						 "1024");
 	expect_error("name='a'\nmemory=256\nmaxmem = 128\n", "guest.cfg:3: maxmem = 128: must not "
 							     "be below memory (256 MiB)");
 	expect_error("name='a'\nvcpus = 65\n", "guest.cfg:2: vcpus = 65: expected a number of "
 					       "vCPUs (1..64)");
 	expect_error("name='a'\nvcpus = 'two'\n", "guest.cfg:2: vcpus = \"two\": expected a number "
-						  "of vCPUs");
+						  "of vCPUs"
+						  " (a number), not a string; for example: vcpus = "
+						  "2");
 	expect_error("type = 'pv'\n", "guest.cfg:1: type = \"pv\": expected \"hvm\" (only HVM "
 				      "guests are supported)");
 	expect_error("builder = 'linux'\n", "guest.cfg:1: builder = \"linux\": expected \"hvm\" "
@@ -251,7 +261,9 @@ static void test_value_errors(void)
 				       "'_', '.' or '+', not starting with a digit or '-'");
 	expect_error("name = 5\n", "guest.cfg:1: name = 5: expected a name of 1-64 letters, "
 				   "digits, '-', '_', '.' or '+', not starting with a digit or "
-				   "'-'");
+				   "'-'"
+				   " (a quoted string), not a number; for example: name = "
+				   "\"debian\"");
 	expect_error("memory = 64\n", "the configuration has no 'name' (it is required)");
 	expect_error("name='a'\nuuid = 'xyz'\n", "guest.cfg:2: uuid = \"xyz\": expected a UUID "
 						 "like "
@@ -264,14 +276,20 @@ static void test_value_errors(void)
 					      "(CD-ROM), n (network)");
 	expect_error("name='a'\nacpi = 2\n", "guest.cfg:2: acpi = 2: expected 0 or 1");
 	expect_error("name='a'\napic = 'maybe'\n", "guest.cfg:2: apic = \"maybe\": expected 0 or "
-						   "1");
-	expect_error("name='a'\npae = [0]\n", "guest.cfg:2: pae = [\"0\"]: expected 0 or 1");
+						   "1"
+						   " (a boolean), not a string; for example: apic "
+						   "= 1");
+	expect_error("name='a'\npae = [0]\n", "guest.cfg:2: pae = [\"0\"]: expected 0 or 1"
+					      " (a boolean), not a list; for example: pae = 1");
 	expect_error("name='a'\nlocaltime = -1\n", "guest.cfg:2: localtime = -1: expected 0 or 1");
 	expect_error("name='a'\nrtc_timeoffset = 'soon'\n", "guest.cfg:2: rtc_timeoffset = "
 							    "\"soon\": expected an offset in "
-							    "seconds");
+							    "seconds"
+							    " (a number), not a string; for "
+							    "example: rtc_timeoffset = 3600");
 	expect_error("name='a'\nserial = 1\n", "guest.cfg:2: serial = 1: expected a serial device "
-					       "like 'pty' (a string or a list of strings)");
+					       "like 'pty' (a string or a list of strings)"
+					       ", not a number; for example: serial = \"pty\"");
 	expect_error("name='a'\nserial = ['pty','pty','pty','pty','pty']\n", "guest.cfg:2: serial "
 									     "= [\"pty\", \"pty\", "
 									     "\"pty\", \"pty\", "
@@ -281,11 +299,18 @@ static void test_value_errors(void)
 	expect_error("name='a'\nkernel = ''\n", "guest.cfg:2: kernel = \"\": expected a kernel "
 						"image path");
 	expect_error("name='a'\nramdisk = 5\n", "guest.cfg:2: ramdisk = 5: expected an initrd "
-						"path");
+						"path"
+						" (a quoted string), not a number; for example: "
+						"ramdisk = \"/boot/initrd.img\"");
 	expect_error("name='a'\nramdisk = '/i'\n", "guest.cfg:2: ramdisk = \"/i\": needs kernel = "
 						   "\"...\" as well");
+	/* cmdline is extra's xm name; the message quotes the line that set it. */
+	expect_error("cmdline = 'quiet'\nname='a'\n", "guest.cfg:1: cmdline = \"quiet\": needs "
+						      "kernel = \"...\" as well");
 	expect_error("name='a'\nextra = 5\n", "guest.cfg:2: extra = 5: expected a kernel command "
-					      "line");
+					      "line"
+					      " (a quoted string), not a number; for example: "
+					      "extra = \"console=ttyS0\"");
 	expect_error("name='a'\nfirmware = 'ovmf'\n", "guest.cfg:2: firmware = \"ovmf\": expected "
 						      "'bios', 'seabios' or a firmware "
 						      "file path");
@@ -297,13 +322,18 @@ static void test_value_errors(void)
 	expect_error("name='a'\non_reboot = 1\n", "guest.cfg:2: on_reboot = 1: expected destroy, "
 						  "restart, preserve, "
 						  "rename-restart, coredump-destroy or "
-						  "coredump-restart");
+						  "coredump-restart"
+						  " (a quoted string), not a number; for example: "
+						  "on_reboot = \"restart\"");
 	expect_error("name='a'\non_crash = ''\n", "guest.cfg:2: on_crash = \"\": expected destroy, "
 						  "restart, preserve, "
 						  "rename-restart, coredump-destroy or "
 						  "coredump-restart");
 	expect_error("name='a'\ndevice_model_override = 3\n", "guest.cfg:2: device_model_override "
-							      "= 3: expected a device model path");
+							      "= 3: expected a device model path"
+							      " (a quoted string), not a number; "
+							      "for example: device_model_override "
+							      "= \"/usr/local/bin/hvmdm\"");
 	expect_error("name='a'\ndevice_model_version = 'qemu-upstream'\n", "guest.cfg:2: "
 									   "device_model_version = "
 									   "\"qemu-upstream\": "
@@ -312,7 +342,8 @@ static void test_value_errors(void)
 									   "qemu-xen or hvmdm");
 	expect_error("name='a'\naccel = 'tcg'\n", "guest.cfg:2: accel = \"tcg\": expected auto, "
 						  "kvm or emu");
-	expect_error("name='a'\nvnc = 'x'\n", "guest.cfg:2: vnc = \"x\": expected 0 or 1");
+	expect_error("name='a'\nvnc = 'x'\n", "guest.cfg:2: vnc = \"x\": expected 0 or 1"
+					      " (a boolean), not a string; for example: vnc = 1");
 	expect_error("name='a'\nvncdisplay = 100\n", "guest.cfg:2: vncdisplay = 100: expected a "
 						     "display number (0..99)");
 	expect_error("name='a'\nvideoram = 0\n", "guest.cfg:2: videoram = 0: expected a VRAM size "
@@ -320,14 +351,23 @@ static void test_value_errors(void)
 	expect_error("name='a'\nvnclisten = ''\n", "guest.cfg:2: vnclisten = \"\": expected an "
 						   "address");
 	expect_error("name='a'\nkeymap = 1\n", "guest.cfg:2: keymap = 1: expected a keymap name "
-					       "like 'en-us'");
+					       "like 'en-us'"
+					       " (a quoted string), not a number; for example: "
+					       "keymap = \"en-us\"");
 	expect_error("name='a'\ndisk = '/a.img,,hda'\n", "guest.cfg:2: disk = \"/a.img,,hda\": "
-							 "expected a list of disk specs");
+							 "expected a list of disk specs"
+							 " (a list of strings), not a string; for "
+							 "example: disk = [ "
+							 "\"/srv/guest.qcow2,qcow2,hda,rw\" ]");
 	expect_error("name='a'\nvif = 'bridge=br0'\n", "guest.cfg:2: vif = \"bridge=br0\": "
-						       "expected a list of vif specs");
+						       "expected a list of vif specs"
+						       " (a list of strings), not a string; for "
+						       "example: vif = [ \"bridge=br0\" ]");
 	expect_error("name='a'\nusbdevice = 1\n", "guest.cfg:2: usbdevice = 1: expected a USB "
 						  "device like 'tablet' (a string or a list of "
-						  "strings)");
+						  "strings)"
+						  ", not a number; for example: usbdevice = "
+						  "\"tablet\"");
 }
 
 static void test_accepted_values(void)
@@ -369,6 +409,136 @@ static void test_accepted_values(void)
 	CHECK_EQ(load("name='a'\nmemory=256\nmaxmem=1024\n", &d), 0);
 	CHECK(strstr(warn, "guest.cfg:3: warning: memory ballooning is not supported") != NULL);
 	domcfg_free(&d);
+}
+
+/* A misspelt key names the known key it is nearest to; a far one names none. */
+static void test_key_hints(void)
+{
+	static const struct {
+		const char *key, *hint; /* hint NULL: nothing is close */
+	} cases[] = {
+		{ "kernal", "kernel" },		 /* substitution */
+		{ "memroy", "memory" },		 /* two neighbours swapped */
+		{ "Memory", "memory" },		 /* case only */
+		{ "VCPUS", "vcpus" },		 /* case only */
+		{ "on-crash", "on_crash" },	 /* '-' for '_' */
+		{ "ramdsk", "ramdisk" },	 /* deletion */
+		{ "vncdisplayy", "vncdisplay" }, /* insertion */
+		{ "viridain", "viridian" },	 /* an accepted-but-ignored key */
+		{ "frobnicate", NULL },
+		{ "foo", NULL }, /* 2 edits from 'fda', but that is most of the name */
+		{ "kerneel_image", NULL },
+		{ "device_model_override_and_more_text", NULL }, /* longer than any key */
+	};
+	char text[128], want[256];
+	struct domcfg d;
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		snprintf(text, sizeof(text), "name='a'\n\n%s = \"/boot/vmlinuz\"\n", cases[i].key);
+		if (cases[i].hint)
+			snprintf(want, sizeof(want),
+				 "guest.cfg:3: warning: unknown key '%s' ignored; did you mean "
+				 "'%s'?\n",
+				 cases[i].key, cases[i].hint);
+		else
+			snprintf(want, sizeof(want),
+				 "guest.cfg:3: warning: unknown key '%s' ignored\n", cases[i].key);
+		CHECK_EQ(load(text, &d), 0);
+		CHECK(!strcmp(warn, want));
+		if (strcmp(warn, want))
+			fprintf(stderr, "  got:  %s  want: %s", warn, want);
+		CHECK(d.kernel == NULL && d.ramdisk == NULL); /* the value went nowhere */
+		domcfg_free(&d);
+	}
+}
+
+/* A value of the wrong kind names the key, the kind it takes and a valid line. */
+static void test_type_errors(void)
+{
+	expect_error("name='a'\nkernel = [ '/boot/vmlinuz' ]\n", "guest.cfg:2: kernel = "
+								 "[\"/boot/vmlinuz\"]: expected a "
+								 "kernel image path (a "
+								 "quoted string), not a list; for "
+								 "example: kernel = "
+								 "\"/boot/vmlinuz\"");
+	expect_error("name='a'\nvcpus = '2 cpus'\n", "guest.cfg:2: vcpus = \"2 cpus\": expected a "
+						     "number of vCPUs (a number), not "
+						     "a string; for example: vcpus = 2");
+	expect_error("name='a'\nvga = 1\n", "guest.cfg:2: vga = 1: expected stdvga, cirrus or none "
+					    "(a quoted string), not a number; for example: vga = "
+					    "\"stdvga\"");
+	/* Right kind, wrong value: the message stays without an example. */
+	expect_error("name='a'\nvcpus = 0\n", "guest.cfg:2: vcpus = 0: expected a number of vCPUs "
+					      "(1..64)");
+}
+
+static bool starts_with(const char *s, const char *prefix)
+{
+	return !strncmp(s, prefix, strlen(prefix));
+}
+
+static bool ends_with(const char *s, const char *suffix)
+{
+	size_t n = strlen(s), m = strlen(suffix);
+
+	return n >= m && !strcmp(s + n - m, suffix);
+}
+
+/* One table key: its example line parses, a value of the wrong kind is refused. */
+static void check_table_key(const struct cfg_keyinfo *k)
+{
+	char text[256], want[256];
+	struct domcfg d;
+	bool list = strstr(k->type, "list") != NULL;
+
+	snprintf(want, sizeof(want), "%s = ", k->name);
+	CHECK(starts_with(k->example, want));
+	/* kernel first: ramdisk and extra need it. */
+	snprintf(text, sizeof(text), "name='a'\nkernel='/boot/vmlinuz'\n%s\n", k->example);
+	CHECK_EQ(load(text, &d), 0);
+	snprintf(want, sizeof(want), "guest.cfg:3: warning: '%s' is accepted but has no effect\n",
+		 k->name);
+	if (k->ignored)
+		CHECK(!strcmp(warn, want));
+	else
+		CHECK(!strstr(warn, "unknown key") && !strstr(warn, "no effect"));
+	if (err[0] || (k->ignored && strcmp(warn, want)))
+		fprintf(stderr, "  %s: %s%s\n", k->example, err, warn);
+	domcfg_free(&d);
+	if (k->ignored)
+		return;
+	snprintf(text, sizeof(text), "name='a'\nkernel='/boot/vmlinuz'\n%s = %s\n", k->name,
+		 list ? "7" : "[ 'x' ]");
+	CHECK_EQ(load(text, &d), (uint64_t)-EINVAL);
+	snprintf(want, sizeof(want), "guest.cfg:3: %s = %s: expected ", k->name,
+		 list ? "7" : "[\"x\"]");
+	CHECK(starts_with(err, want));
+	snprintf(want, sizeof(want), " (%s), not %s; for example: %s", k->type,
+		 list ? "a number" : "a list", k->example);
+	CHECK(ends_with(err, want));
+	if (!ends_with(err, want))
+		fprintf(stderr, "  got:  %s\n  want: ...%s\n", err, want);
+	domcfg_free(&d);
+}
+
+/* Every key of the table, so that a key added later is covered too. */
+static void test_every_key(void)
+{
+	struct cfg_keyinfo k, other;
+	size_t i, j, n = 0;
+
+	for (i = 0; cfg_key_info(i, &k) == 0; i++) {
+		for (j = 0; j < i; j++) {
+			CHECK_EQ(cfg_key_info(j, &other), 0);
+			CHECK(strcmp(k.name, other.name) != 0); /* no key twice */
+		}
+		check_table_key(&k);
+		n++;
+	}
+	CHECK_EQ(cfg_key_info(i, &k), (uint64_t)-ENOENT);
+	/* The keys of the xl and xm examples above are among them, at the least. */
+	CHECK(n >= 40);
 }
 
 static void test_disks(void)
@@ -545,6 +715,9 @@ int main(void)
 	test_syntax_errors();
 	test_value_errors();
 	test_accepted_values();
+	test_key_hints();
+	test_type_errors();
+	test_every_key();
 	test_disks();
 	test_mutations();
 	test_file();

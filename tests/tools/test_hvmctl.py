@@ -159,7 +159,15 @@ def config_errors(e):
         p.stderr
     c = e.cfg("name = 'g1'\nfoo = 1\n")
     p = e.ctl('create', '-n', c, check=0)
-    assert "warning: unknown key 'foo' ignored" in p.stderr, p.stderr
+    assert "warning: unknown key 'foo' ignored\n" in p.stderr, p.stderr
+    # A misspelt key names the known one; a wrong type names the kind and a valid line.
+    c = e.cfg("name = 'g1'\nkernal = '/boot/vmlinuz'\n")
+    p = e.ctl('create', '-n', c, check=0)
+    assert ("%s:2: warning: unknown key 'kernal' ignored; did you mean 'kernel'?" % c) in \
+        p.stderr, p.stderr
+    p = e.ctl('create', '-n', c, "vif='bridge=br0'", check=1)
+    assert ('command line: vif = "bridge=br0": expected a list of vif specs (a list of strings), '
+            'not a string; for example: vif = [ "bridge=br0" ]') in p.stderr, p.stderr
     p = e.ctl('create', '-n', c, 'vcpus=x', check=1)
     assert 'command line: vcpus = "x": expected a number of vCPUs' in p.stderr, p.stderr
     p = e.ctl('create', '/nonexistent.cfg', check=1)
