@@ -216,7 +216,20 @@ int main(int argc, char **argv)
 		{ .name = "callbranch", .insns_per_iter = 0 },
 		{ .name = "memops", .insns_per_iter = 0 },
 	};
-	uint32_t iters = argc > 1 ? (uint32_t)strtoul(argv[1], NULL, 0) : 20000000;
+	uint32_t iters = 20000000;
+
+	if (argc > 1) {
+		char *end;
+		unsigned long v = strtoul(argv[1], &end, 0);
+
+		/* a zero count would run the loops 2^32 times */
+		if (argc > 2 || *end || !v || v > 0xffffffffu) {
+			fprintf(stderr, "usage: %s [ITERATIONS]   (1..4294967295, default %u)\n",
+				argv[0], iters);
+			return 2;
+		}
+		iters = (uint32_t)v;
+	}
 
 	ram = calloc(1, RAM_SIZE);
 	if (!ram)
