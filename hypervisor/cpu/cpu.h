@@ -128,6 +128,8 @@ struct tlb_ent {
 	uint64_t gpa; /* guest-physical page address */
 	bool global;
 	bool listed; /* in x86cpu.tlb_used */
+	/* with vpn_r: an MMIO page this translation may write (no walk again) */
+	bool mmio_w;
 };
 
 /*
@@ -335,7 +337,6 @@ static inline void lin_write(struct x86cpu *cpu, uint32_t la, uint32_t v, unsign
 			cpu->smc = true;
 		return;
 	}
-	cpu->smc = true; /* rare enough to end a block without a closer look */
 	x86_lin_write_slow(cpu, la, v, size, user);
 }
 

@@ -212,6 +212,7 @@ static struct tlb_ent *tlb_fill(struct x86cpu *cpu, uint32_t la, bool write, boo
 	e->host = cpu->bus.map_page(cpu->bus.opaque, w.gpa, false);
 	e->vpn_r = la >> 12;
 	e->vpn_w = ~0u;
+	e->mmio_w = w.wr_ok && !e->host;
 	if (w.wr_ok && e->host && writable_host(cpu, w.gpa, write) == e->host)
 		e->vpn_w = la >> 12;
 	return e;
@@ -262,14 +263,31 @@ void x86_lin_touch_write(struct x86cpu *cpu, uint32_t la, unsigned size, bool us
 void x86_lin_write_slow(struct x86cpu *cpu, uint32_t la, uint32_t val, unsigned size, bool user)
 {
 	if ((la & 0xfff) + size > 4096) {
+		cpu->smc = true;
 		/* both pages must be writable before any byte changes */
 		x86_lin_touch_write(cpu, la, size, user);
 		for (unsigned i = 0; i < size; i++)
 			lin_write(cpu, la + i, (val >> (8 * i)) & 0xff, 1, user);
 		return;
 	}
-	uint64_t gpa = x86_translate(cpu, la, true, user, false);
 	struct tlb_ent *e = &cpu->tlb[user][(la >> 12) & (TLB_SIZE - 1)];
+	/*
+	 * Device memory (the VGA window, MMIO BARs) has no host page, so vpn_w
+	 * never matches: without this, every store there walked the page
+	 * tables and asked the bus about the page four times.
+	 */
+	if (e->vpn_r == la >> 12 && e->mmio_w) {
+		cpu->bus.mmio_write(cpu->bus.opaque, e->gpa | (la & 0xfff), val, size);
+		return;
+	}
+	/*
+	 * Any other slow store may hit code (a page crossing, a fresh TLB fill):
+	 * rare enough to end a block without a closer look.  A device store
+	 * does not: cross-modifying code through DMA needs a serializing
+	 * instruction on hardware too (SDM vol. 3 8.1.3).
+	 */
+	cpu->smc = true;
+	uint64_t gpa = x86_translate(cpu, la, true, user, false);
 	if (e->vpn_w == la >> 12) {
 		st(e->host + (la & 0xfff), val, size);
 		return;

@@ -68,6 +68,11 @@ struct machine {
 	int irq; /* pending vector or -1 */
 	uint32_t port_out[4];
 	unsigned nout;
+	struct {
+		uint64_t gpa, val;
+		unsigned size;
+	} mmio[8]; /* the first device stores */
+	unsigned nmmio;
 };
 
 static uint8_t *m_map(void *opaque, uint64_t gpa, bool write)
@@ -87,10 +92,14 @@ static uint64_t m_mmio_read(void *opaque, uint64_t gpa, unsigned size)
 
 static void m_mmio_write(void *opaque, uint64_t gpa, uint64_t val, unsigned size)
 {
-	(void)opaque;
-	(void)gpa;
-	(void)val;
-	(void)size;
+	struct machine *m = opaque;
+
+	if (m->nmmio < sizeof(m->mmio) / sizeof(m->mmio[0])) {
+		m->mmio[m->nmmio].gpa = gpa;
+		m->mmio[m->nmmio].val = val;
+		m->mmio[m->nmmio].size = size;
+	}
+	m->nmmio++;
 }
 
 static uint64_t m_page_index(void *opaque, uint64_t gpa)
@@ -623,6 +632,56 @@ static void test_paging(bool pae)
 	machine_free(m);
 }
 
+/*
+ * Stores to device memory through paging: a read first fills the TLB with a
+ * clean PTE (no write right cached), then the stores must set the dirty bit
+ * and reach the bus at the right address and size, in order, from a loop
+ * hot enough to become a block.  A PTE made read-only (INVLPG) must fault.
+ */
+static void test_mmio_store(bool pae)
+{
+	struct machine *m = machine_new();
+	const char *mode = pae ? "PAE" : "2-level";
+	uint32_t pte = pae ? PT + 0x1000 + 0x60 * 8 : PT + 0x60 * 4;
+	struct x86_regs r;
+
+	setup_paging(m, pae);
+	put32(m, pte, 0xfe000000u | 7); /* device page, present, writable, clean */
+	enter_pm(m, CODE);
+	paging_on(m, pae, true);
+	/*
+	 * mov eax,[0x60010]; mov ecx,20; L: mov dword [0x60020],ecx;
+	 * mov byte [0x60ffd],0x5a; dec ecx; jnz L; hlt
+	 */
+	asm_hex(m, CODE,
+		"a1 10 00 06 00 b9 14 00 00 00 89 0d 20 00 06 00 "
+		"c6 05 fd 0f 06 00 5a 49 75 f0 f4");
+	enum x86_exit ex = x86cpu_run(m->cpu, 1000);
+	CHECK(ex == X86_EXIT_HLT && m->nmmio == 40, "%s: 40 device stores (exit %d, %u)", mode, ex,
+	      m->nmmio);
+	bool ok = true;
+	for (unsigned i = 0; i < 8 && i < m->nmmio; i++) {
+		bool dword = !(i & 1);
+		ok &= m->mmio[i].gpa == (dword ? 0xfe000020u : 0xfe000ffdu) &&
+		      m->mmio[i].size == (dword ? 4u : 1u) &&
+		      m->mmio[i].val == (dword ? 20u - i / 2 : 0x5au);
+	}
+	CHECK(ok, "%s: device stores at the right address, size and value", mode);
+	CHECK((get32(m, pte) & 0x60) == 0x60, "%s: device page accessed and dirty (pte %#x)", mode,
+	      get32(m, pte));
+
+	put32(m, pte, 0xfe000000u | 0x65); /* read-only now */
+	enter_pm(m, CODE);
+	paging_on(m, pae, true);
+	asm_hex(m, CODE, "0f 01 3d 20 00 06 00 89 0d 20 00 06 00 f4"); /* invlpg; mov [], ecx */
+	r = regs(m);
+	x86cpu_set_regs(m->cpu, &r);
+	expect_fault(m, "device store to a read-only page", 14, 3, CODE + 7);
+	CHECK(m->nmmio == 40, "%s: the faulting store never reached the device (%u)", mode,
+	      m->nmmio);
+	machine_free(m);
+}
+
 static void test_task_switch(void)
 {
 	struct machine *m = machine_new();
@@ -1065,6 +1124,8 @@ int main(void)
 	test_int_privilege();
 	test_paging(false);
 	test_paging(true);
+	test_mmio_store(false);
+	test_mmio_store(true);
 	test_task_switch();
 	test_v86();
 	test_real_mode_int();
