@@ -68,14 +68,26 @@ struct jit_block {
  * which lies scattered over JIT_META_SIZE and missed the cache on most
  * dispatches (half of the run loop's time in the display benchmark).
  */
+enum {
+	HOT_EMPTY,
+	HOT_CODE,
+	HOT_STEP
+};
+
 struct jit_hot {
 	uint32_t eip;
 	uint32_t key;
 	uint16_t off;
 	uint16_t ninsn;
 	uint16_t nbytes;
-	jit_code code; /* NULL: empty entry */
-	uint8_t *chain;
+	uint16_t kind; /* HOT_STEP: an instruction only the interpreter runs */
+	union {
+		struct {
+			jit_code code;
+			uint8_t *chain;
+		};
+		uint8_t bytes[16]; /* HOT_STEP: the instruction, to notice a change */
+	};
 };
 
 struct jit {
@@ -84,8 +96,9 @@ struct jit {
 	uint8_t *meta;
 	size_t meta_used;
 	/* counters for HVM_EMU_JIT=stats (printed when the CPU goes away) */
-	uint64_t runs, forms, stale, reforms, evicted, flushes;
-	struct jit_block *map[1u << JIT_HASH_BITS];
+	uint64_t runs, forms, stale, reforms, evicted, flushes, dispatches, hot_hits;
+	/* two ways per set, the one used last first */
+	struct jit_block *map[1u << JIT_HASH_BITS][2];
 	/* the last block seen at each EIP hash: small enough to stay in cache */
 	struct jit_block *recent[1u << JIT_RECENT_BITS];
 	/* the same slots for translated, complete blocks, entered from here */
@@ -178,26 +191,40 @@ static unsigned recent_slot(uint32_t eip)
 static void hot_set(struct jit *j, const struct jit_block *b)
 {
 	struct jit_hot *h = &j->hot[recent_slot(b->eip)];
+	/* a generic instruction first: no code, nothing to count (see form()) */
+	bool step = !b->ninsn && !b->cold;
 
-	if (!b->code || b->incomplete) {
-		/* incomplete blocks count their runs in lookup() */
+	if (!step && (!b->code || b->incomplete)) {
+		/* cold and incomplete blocks count their runs in lookup() */
 		if (h->eip == b->eip)
-			h->code = NULL;
+			h->kind = HOT_EMPTY;
 		return;
 	}
+	if (step && b->nbytes > sizeof(h->bytes))
+		return;
 	*h = (struct jit_hot){ .eip = b->eip,
 			       .key = b->key,
 			       .off = b->off,
 			       .ninsn = b->ninsn,
 			       .nbytes = b->nbytes,
-			       .code = b->code,
-			       .chain = b->chain };
+			       .kind = step ? HOT_STEP : HOT_CODE };
+	if (step) {
+		memcpy(h->bytes, b->bytes, b->nbytes);
+	} else {
+		h->code = b->code;
+		h->chain = b->chain;
+	}
 }
 
 /* A new block replaces whatever was found for its EIP before. */
 static void remember(struct jit *j, struct jit_block *b)
 {
-	j->map[slot_of(b->eip, b->key)] = b;
+	struct jit_block **set = j->map[slot_of(b->eip, b->key)];
+
+	/* the block it replaces (same EIP and page), else the older way, goes */
+	if (!(set[0] && set[0]->eip == b->eip && set[0]->key == b->key))
+		set[1] = set[0];
+	set[0] = b;
 	j->recent[recent_slot(b->eip)] = b;
 	hot_set(j, b);
 }
@@ -365,6 +392,12 @@ static struct plan plan_reg_rm(const struct dc_ent *d)
 		return (struct plan){
 			.kind = K_CMOV, .aop = P_CC2(d), .dst = P_REG(d), .src = P_RM(d)
 		};
+	case DF_GRP1_8:
+		return (struct plan){ .kind = K_ALU_RI,
+				      .aop = P_REG(d),
+				      .dst = P_RM(d),
+				      .imm = imm_at(d, P_IMM_AT(d), 1),
+				      .w = 1 };
 	default:
 		return call_plan;
 	}
@@ -469,6 +502,10 @@ static struct plan plan_mem(const struct x86cpu *cpu, const struct dc_ent *d)
 		return (struct plan){ .kind = K_ALU_MI,
 				      .aop = P_REG(d),
 				      .imm = imm_at(d, P_IMM_AT(d), 4) };
+	case DF_GRP1_8:
+		return (struct plan){
+			.kind = K_ALU_MI, .aop = P_REG(d), .imm = imm_at(d, P_IMM_AT(d), 1), .w = 1
+		};
 	case DF_MOVX:
 		return movx_plan(d, K_LOADN);
 	case DF_MOV_LOAD8:
@@ -1021,10 +1058,13 @@ static void emit_mem(struct tx *t, const struct dc_ent *d, const struct plan *p)
 		x_mem_idx(e, false, alu_op_mr(p->aop), H_RDX, H_RSI, H_RCX, 0);
 		alu_flags(e, p->aop);
 		break;
-	default: /* K_ALU_MI */
+	default: /* K_ALU_MI: 81 /n id, or 80 /n ib for byte operands */
 		carry_in(e, p->aop);
-		x_mem_idx(e, false, 0x81, p->aop, H_RSI, H_RCX, 0);
-		e32(e, p->imm);
+		x_mem_idx(e, false, p->w == 1 ? 0x80 : 0x81, p->aop, H_RSI, H_RCX, 0);
+		if (p->w == 1)
+			e8(e, (uint8_t)p->imm);
+		else
+			e32(e, p->imm);
 		alu_flags(e, p->aop);
 		break;
 	}
@@ -1088,6 +1128,14 @@ static void emit_reg(struct emit *e, const struct dc_ent *d, const struct plan *
 		alu_flags(e, p->aop);
 		break;
 	case K_ALU_RI:
+		if (p->w == 1) {
+			/* 80 /n ib on the byte register in place (AH..BH: byte 1) */
+			carry_in(e, p->aop);
+			x_mem(e, false, 0x80, p->aop, H_RBX, reg_off(p->dst, 1));
+			e8(e, (uint8_t)p->imm);
+			alu_flags(e, p->aop);
+			break;
+		}
 		ld_gpr(e, H_RAX, p->dst);
 		carry_in(e, p->aop);
 		x_alu_ri(e, p->aop, H_RAX, p->imm);
@@ -1414,6 +1462,22 @@ static struct jit_block *form(struct x86cpu *cpu, struct jit *j, uint32_t eip, u
 }
 
 /*
+ * The set's block for (eip, key, off), moved to the front; else its front
+ * block (the caller sees the mismatch).  Two ways: a pair of hot blocks
+ * that hash alike no longer evict each other before either gets hot.
+ */
+static struct jit_block *map_find(struct jit *j, uint32_t eip, uint32_t key, uint16_t off)
+{
+	struct jit_block **set = j->map[slot_of(eip, key)], *b = set[1];
+
+	if (b && b->eip == eip && b->key == key && b->off == off) {
+		set[1] = set[0];
+		set[0] = b;
+	}
+	return set[0];
+}
+
+/*
  * The block for the current EIP, checked against memory, or NULL when the
  * next instruction has to go through the interpreter.
  */
@@ -1436,7 +1500,7 @@ static struct jit_block *lookup(struct x86cpu *cpu, struct jit *j)
 	b = j->recent[recent_slot(eip)];
 	match = b && b->eip == eip && b->key == cpu->fetch_key && b->off == off;
 	if (!match) {
-		b = j->map[slot_of(eip, cpu->fetch_key)];
+		b = map_find(j, eip, cpu->fetch_key, off);
 		match = b && b->eip == eip && b->key == cpu->fetch_key && b->off == off;
 	}
 	if (likely(match && b->code)) {
@@ -1465,7 +1529,7 @@ static const struct jit_hot *hot_find(const struct x86cpu *cpu, const struct jit
 	uint32_t eip = cpu->eip, la = cs->base + eip;
 	const struct jit_hot *h = &j->hot[recent_slot(eip)];
 
-	if (likely(h->code && h->eip == eip && h->key == cpu->fetch_key &&
+	if (likely(h->kind != HOT_EMPTY && h->eip == eip && h->key == cpu->fetch_key &&
 		   h->off == (la & 0xfff) && (la >> 12) == cpu->fetch_vpn &&
 		   (uint64_t)eip + h->nbytes - 1 <= cs->limit))
 		return h;
@@ -1491,7 +1555,15 @@ unsigned x86_jit_run(struct x86cpu *cpu, unsigned n)
 		struct jit_hot e;
 		struct jit_block *b = NULL;
 
-		if (!h) {
+		j->dispatches++;
+		/* a step entry whose bytes changed goes through lookup(), which remakes it */
+		if (h && h->kind == HOT_STEP &&
+		    memcmp(cpu->fetch_host + h->off, h->bytes, h->nbytes))
+			h = NULL;
+		j->hot_hits += h != NULL;
+		if (h && h->kind == HOT_STEP) {
+			h = NULL; /* the interpreter's turn, below */
+		} else if (!h) {
 			uint64_t flushes = j->flushes;
 
 			b = lookup(cpu, j);
@@ -1569,8 +1641,10 @@ void x86_jit_destroy(struct x86cpu *cpu)
 		return;
 	if (getenv("HVM_EMU_JIT") && !strcmp(getenv("HVM_EMU_JIT"), "stats"))
 		fprintf(stderr,
-			"jit: %llu block runs, %llu blocks made (%llu stale, %llu regrown, %llu "
-			"replacing another), %llu flushes\n",
+			"jit: %llu dispatches (%llu from the hot table), %llu block runs, %llu "
+			"blocks "
+			"made (%llu stale, %llu regrown, %llu replacing another), %llu flushes\n",
+			(unsigned long long)j->dispatches, (unsigned long long)j->hot_hits,
 			(unsigned long long)j->runs, (unsigned long long)j->forms,
 			(unsigned long long)j->stale, (unsigned long long)j->reforms,
 			(unsigned long long)j->evicted, (unsigned long long)j->flushes);
