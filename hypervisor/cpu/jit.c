@@ -24,6 +24,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/mman.h>
+#include <unistd.h>
 
 #include "cpu.h"
 #include "dcache.h"
@@ -95,6 +96,7 @@ struct jit {
 	size_t code_used;
 	uint8_t *meta;
 	size_t meta_used;
+	FILE *perfmap; /* HVM_EMU_JIT=perfmap: /tmp/perf-PID.map for perf report */
 	/* counters for HVM_EMU_JIT=stats (printed when the CPU goes away) */
 	uint64_t runs, forms, stale, reforms, evicted, flushes, dispatches, hot_hits;
 	/* two ways per set, the one used last first */
@@ -806,6 +808,8 @@ static void flags_merge(struct emit *e, uint32_t clear)
  */
 static void flags_out(struct emit *e, uint32_t keep, uint32_t clear)
 {
+	if (e->flags_dead)
+		return;
 	e8(e, 0x9c); /* pushfq */
 	e8(e, 0x5a); /* pop rdx */
 	x_alu_ri(e, 4, H_RDX, keep);
@@ -947,6 +951,8 @@ static void store_reg_narrow(struct emit *e, const struct plan *p)
  */
 static void imul_flags(struct emit *e)
 {
+	if (e->flags_dead)
+		return;
 	e8(e, 0x9c); /* pushfq ; pop rdx */
 	e8(e, 0x5a);
 	x_alu_ri(e, 4, H_RDX, F_CF | F_OF);
@@ -1089,6 +1095,8 @@ static void emit_shift(struct emit *e, const struct plan *p)
 	x_rr(e, false, 0x89, H_RAX, H_RCX); /* the operand, for SHR's OF */
 	x_shift_ri(e, p->aop, H_RAX, (uint8_t)p->imm);
 	st_gpr(e, p->dst, H_RAX);
+	if (e->flags_dead)
+		return;
 	e8(e, 0x9c); /* pushfq ; pop rdx */
 	e8(e, 0x5a);
 	x_alu_ri(e, 4, H_RDX, F_CF | F_PF | F_ZF | F_SF);
@@ -1334,11 +1342,78 @@ static void smc_exit(struct emit *e, uint32_t next, unsigned n)
  * returns the entry point, or NULL when it does not fit.  *endp is set to
  * the first unused byte.
  */
+/* The arithmetic flags p sets natively (0: none, or it runs a handler). */
+static uint32_t flags_written(const struct plan *p)
+{
+	switch (p->kind) {
+	case K_ALU_RR:
+	case K_ALU_RI:
+	case K_ALU_RM:
+	case K_ALU_MR:
+	case K_ALU_MI:
+	case K_IMUL:
+	case K_IMUL_M:
+		return FL_ARITH;
+	case K_INCDEC:
+		return FL_ARITH & ~F_CF;
+	case K_SHIFT:
+		return p->imm ? FL_ARITH : 0;
+	default:
+		return 0;
+	}
+}
+
+/* Does p look at EFLAGS, or may it leave the block with them as they are? */
+static bool flags_needed(const struct plan *p)
+{
+	switch (p->kind) {
+	case K_CALL: /* handlers read and write anything */
+	case K_JCC:
+	case K_JMP:
+	case K_SETCC:
+	case K_CMOV:
+	case K_CMOV_M:
+	case K_CALLN:
+	case K_RET:
+		return true;
+	case K_ALU_RR:
+	case K_ALU_RI:
+		return p->aop == 2 || p->aop == 3; /* ADC, SBB */
+	default:
+		/* a fault must see the flags of every instruction before it */
+		return plan_mem_kind(p->kind) || plan_stack_kind(p->kind);
+	}
+}
+
+/*
+ * Which entries' flags nobody sees: walking back from the block's end (all
+ * flags live there), an entry's flags are dead when a later entry sets
+ * them all before any instruction reads EFLAGS, may fault, or may leave
+ * the block (the exit after a store that could hit the block's own code).
+ * Skipping them saves a PUSHF and a read-modify-write of eflags each.
+ */
+static void flags_liveness(const struct jit_block *b, const struct plan *plan, bool *dead)
+{
+	uint32_t live = FL_ARITH;
+
+	for (unsigned i = b->ninsn; i-- > 0;) {
+		uint32_t w = flags_written(&plan[i]);
+
+		if (i + 1 < b->ninsn && !never_stores(&b->ent[i]))
+			live = FL_ARITH;
+		dead[i] = w && !(w & live);
+		live &= ~w;
+		if (flags_needed(&plan[i]))
+			live = FL_ARITH;
+	}
+}
+
 static jit_code translate(const struct x86cpu *cpu, struct jit_block *b, uint8_t *code,
 			  uint8_t *end, uint8_t **endp)
 {
 	struct plan plan[JIT_MAX_INSNS];
-	struct tx t = { { code, end }, code, b->eip, b, true, 0, 0 };
+	bool dead[JIT_MAX_INSNS];
+	struct tx t = { { code, end, false }, code, b->eip, b, true, 0, 0 };
 	unsigned flat = 0, n = b->ninsn;
 	uint32_t eip = b->eip;
 	uint8_t *entry;
@@ -1350,6 +1425,7 @@ static jit_code translate(const struct x86cpu *cpu, struct jit_block *b, uint8_t
 		if (plan_stack_kind(plan[i].kind))
 			flat |= 1u << S_SS | NEED_STACK32;
 	}
+	flags_liveness(b, plan, dead);
 	ret_count(&t.e, 0); /* the stale exit, jumped to from the checks */
 	entry = t.e.p;
 	prologue(&t, b, flat);
@@ -1360,6 +1436,7 @@ static jit_code translate(const struct x86cpu *cpu, struct jit_block *b, uint8_t
 
 		t.idx = i;
 		t.next = next;
+		t.e.flags_dead = dead[i];
 		if (p->kind == K_JCC || p->kind == K_JMP) {
 			emit_jump(&t, d, p, eip, next, n);
 			break;
@@ -1452,6 +1529,9 @@ static struct jit_block *form(struct x86cpu *cpu, struct jit *j, uint32_t eip, u
 	if (ninsn) {
 		uint8_t *start = j->code + j->code_used;
 		b->code = translate(cpu, b, start, start + JIT_MAX_CODE, &end);
+		if (b->code && j->perfmap)
+			fprintf(j->perfmap, "%lx %lx guest_%08x_%u\n", (unsigned long)start,
+				(unsigned long)(end - start), eip, ninsn);
 		if (b->code)
 			j->code_used = (size_t)(end - j->code + 15) & ~(size_t)15;
 		else
@@ -1629,6 +1709,18 @@ int x86_jit_create(struct x86cpu *cpu)
 		free(j);
 		return -12;
 	}
+	if (getenv("HVM_EMU_JIT") && !strcmp(getenv("HVM_EMU_JIT"), "perfmap")) {
+		/*
+		 * perf's map for JIT code: host range and guest EIP per block.
+		 * Reused after a flush, so a range may carry an older name too.
+		 */
+		char path[64];
+
+		snprintf(path, sizeof(path), "/tmp/perf-%d.map", (int)getpid());
+		j->perfmap = fopen(path, "a");
+		if (j->perfmap)
+			setvbuf(j->perfmap, NULL, _IOLBF, 0);
+	}
 	cpu->jit = j;
 	return 0;
 }
@@ -1648,6 +1740,8 @@ void x86_jit_destroy(struct x86cpu *cpu)
 			(unsigned long long)j->runs, (unsigned long long)j->forms,
 			(unsigned long long)j->stale, (unsigned long long)j->reforms,
 			(unsigned long long)j->evicted, (unsigned long long)j->flushes);
+	if (j->perfmap)
+		fclose(j->perfmap);
 	munmap(j->code, JIT_CODE_SIZE);
 	free(j->meta);
 	free(j);

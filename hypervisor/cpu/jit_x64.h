@@ -27,6 +27,7 @@ enum {
 
 struct emit {
 	uint8_t *p, *end;
+	bool flags_dead; /* the entry's flags are overwritten before anyone reads them */
 };
 
 static inline void e8(struct emit *e, uint8_t b)
