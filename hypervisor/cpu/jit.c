@@ -33,7 +33,7 @@
 #define JIT_CODE_SIZE (64u << 20) /* touched lazily; a Linux boot fills it a few times */
 #define JIT_META_SIZE (32u << 20)
 #define JIT_HASH_BITS 16
-#define JIT_RECENT_BITS 12
+#define JIT_RECENT_BITS 14
 #define JIT_MAX_INSNS 48
 #define JIT_CHAIN_MAX 64   /* instructions run through chained blocks before the run loop polls */
 #define JIT_MAX_CODE 16384 /* host bytes one block may take (48 entries at worst ~250 each) */
@@ -1602,6 +1602,24 @@ static struct jit_block *lookup(struct x86cpu *cpu, struct jit *j)
 	return b;
 }
 
+/*
+ * After a jump to another page, fetch from there (as x86_step() would) so
+ * that the hot table can match: true when the fetch page changed.  A
+ * failure (#GP past the limit, #PF, code in MMIO) is left to lookup() and
+ * the interpreter.
+ */
+static bool switch_page(struct x86cpu *cpu)
+{
+	const struct x86_seg *cs = &cpu->seg[S_CS];
+	uint32_t eip = cpu->eip, la = cs->base + eip;
+
+	if ((la >> 12) == cpu->fetch_vpn || eip > cs->limit)
+		return false;
+	cpu->insn_eip = eip;
+	cpu->insn_esp = cpu->gpr[R_ESP];
+	return x86_fetch_set(cpu, la);
+}
+
 /* The hot entry for the current EIP when it matches, else NULL (see lookup()). */
 static const struct jit_hot *hot_find(const struct x86cpu *cpu, const struct jit *j)
 {
@@ -1635,6 +1653,8 @@ unsigned x86_jit_run(struct x86cpu *cpu, unsigned n)
 		struct jit_hot e;
 		struct jit_block *b = NULL;
 
+		if (!h && switch_page(cpu))
+			h = hot_find(cpu, j);
 		j->dispatches++;
 		/* a step entry whose bytes changed goes through lookup(), which remakes it */
 		if (h && h->kind == HOT_STEP &&
