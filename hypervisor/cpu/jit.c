@@ -1568,15 +1568,9 @@ static struct jit_block *lookup(struct x86cpu *cpu, struct jit *j)
 	struct jit_block *b;
 	bool match;
 
-	if (unlikely((la >> 12) != cpu->fetch_vpn)) {
-		/* a jump to another page: fetch from there as x86_step() would */
-		if (eip > cs->limit)
-			return NULL; /* the interpreter raises #GP */
-		cpu->insn_eip = eip;
-		cpu->insn_esp = cpu->gpr[R_ESP];
-		if (!x86_fetch_set(cpu, la))
-			return NULL;
-	}
+	/* switch_page() could not fetch from EIP's page: the interpreter's turn */
+	if (unlikely((la >> 12) != cpu->fetch_vpn))
+		return NULL;
 	b = j->recent[recent_slot(eip)];
 	match = b && b->eip == eip && b->key == cpu->fetch_key && b->off == off;
 	if (!match) {
