@@ -1629,6 +1629,70 @@ static const struct jit_hot *hot_find(const struct x86cpu *cpu, const struct jit
 }
 
 /*
+ * What to run at the current EIP: a translated block (its hot entry, or
+ * *tmp filled from the block map), or NULL for the interpreter, with *cold
+ * set when that is a block still being counted.  A flush on the way makes
+ * *link, the exit slot to patch, stale.
+ */
+static const struct jit_hot *pick(struct x86cpu *cpu, struct jit *j, struct jit_hot *tmp,
+				  struct jit_block **cold, uint8_t ***link)
+{
+	const struct jit_hot *h = hot_find(cpu, j);
+	uint64_t flushes = j->flushes;
+	struct jit_block *b;
+
+	if (!h && switch_page(cpu))
+		h = hot_find(cpu, j);
+	j->dispatches++;
+	/* a step entry whose bytes changed goes through lookup(), which remakes it */
+	if (h && h->kind == HOT_STEP && memcmp(cpu->fetch_host + h->off, h->bytes, h->nbytes))
+		h = NULL;
+	if (h) {
+		j->hot_hits++;
+		return h->kind == HOT_STEP ? NULL : h;
+	}
+	b = lookup(cpu, j);
+	if (flushes != j->flushes)
+		*link = NULL;
+	if (b && b->cold) {
+		*cold = b;
+		return NULL;
+	}
+	if (!b || !b->code)
+		return NULL;
+	*tmp = (struct jit_hot){
+		.off = b->off, .ninsn = b->ninsn, .code = b->code, .chain = b->chain
+	};
+	return tmp;
+}
+
+/* Run h's code once; returns instructions done.  *link: the exit it left by. */
+static unsigned run_block(struct x86cpu *cpu, struct jit *j, const struct jit_hot *h,
+			  uint8_t ***link)
+{
+	uint16_t off = h->off;
+	unsigned k;
+
+	if (*link)
+		**link = h->chain;
+	cpu->jit_exit = NULL;
+	k = h->code(cpu, cpu->fetch_host + off);
+	cpu->jit_done = 0;
+	*link = cpu->jit_exit;
+	cpu->icount += k;
+	j->runs++;
+	if (likely(k))
+		return k;
+	/* changed bytes or segments: remake it, step once */
+	j->stale++;
+	form(cpu, j, cpu->eip, off, 0, true);
+	*link = NULL;
+	k = x86_dc_run(cpu, 1);
+	cpu->jit_flat = flat_now(cpu);
+	return k;
+}
+
+/*
  * Run blocks (or single interpreted instructions) until about n are done or
  * a poll is due.  A block that left through an exit slot gets that slot
  * pointed at the block found next, so the jump goes straight there the
@@ -1643,65 +1707,22 @@ unsigned x86_jit_run(struct x86cpu *cpu, unsigned n)
 	/* segments load only outside blocks: interpreted steps, events, faults */
 	cpu->jit_flat = flat_now(cpu);
 	do {
-		const struct jit_hot *h = hot_find(cpu, j);
-		struct jit_hot e;
-		struct jit_block *b = NULL;
+		struct jit_hot tmp;
+		struct jit_block *cold = NULL;
+		const struct jit_hot *h = pick(cpu, j, &tmp, &cold, &link);
 
-		if (!h && switch_page(cpu))
-			h = hot_find(cpu, j);
-		j->dispatches++;
-		/* a step entry whose bytes changed goes through lookup(), which remakes it */
-		if (h && h->kind == HOT_STEP &&
-		    memcmp(cpu->fetch_host + h->off, h->bytes, h->nbytes))
-			h = NULL;
-		j->hot_hits += h != NULL;
-		if (h && h->kind == HOT_STEP) {
-			h = NULL; /* the interpreter's turn, below */
-		} else if (!h) {
-			uint64_t flushes = j->flushes;
-
-			b = lookup(cpu, j);
-			if (flushes != j->flushes)
-				link = NULL;
-			if (b && b->code && !b->cold) {
-				e = (struct jit_hot){ .off = b->off,
-						      .ninsn = b->ninsn,
-						      .code = b->code,
-						      .chain = b->chain };
-				h = &e;
-			}
-		}
 		/* the budget is exact (tests step one instruction at a time) */
-		if (b && b->cold) {
-			/* interpret the block's instructions until it is hot */
-			k = x86_dc_run(cpu,
-				       cpu->icount + b->ninsn <= cpu->budget_end ? b->ninsn : 1);
-			cpu->jit_flat = flat_now(cpu);
-			link = NULL;
-		} else if (h && cpu->icount + h->ninsn <= cpu->budget_end) {
-			uint16_t off = h->off;
-
-			if (link)
-				*link = h->chain;
-			cpu->jit_exit = NULL;
-			k = h->code(cpu, cpu->fetch_host + off);
-			cpu->jit_done = 0;
-			link = cpu->jit_exit;
-			cpu->icount += k;
-			j->runs++;
-			if (unlikely(!k)) {
-				/* changed bytes or segments: remake it, step once */
-				j->stale++;
-				form(cpu, j, cpu->eip, off, 0, true);
-				k = x86_dc_run(cpu, 1);
-				cpu->jit_flat = flat_now(cpu);
-				link = NULL;
-			}
-		} else {
-			k = x86_dc_run(cpu, 1);
-			cpu->jit_flat = flat_now(cpu);
-			link = NULL;
+		if (h && cpu->icount + h->ninsn <= cpu->budget_end) {
+			k = run_block(cpu, j, h, &link);
+			done += k;
+			continue;
 		}
+		/* interpret a cold block's instructions until it is hot, else one */
+		k = x86_dc_run(cpu, cold && cpu->icount + cold->ninsn <= cpu->budget_end
+					    ? cold->ninsn
+					    : 1);
+		cpu->jit_flat = flat_now(cpu);
+		link = NULL;
 		done += k;
 	} while (done < n && !cpu->poll);
 	return done;
