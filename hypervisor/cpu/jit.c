@@ -1337,11 +1337,6 @@ static void smc_exit(struct emit *e, uint32_t next, unsigned n)
 	x_patch(e, same);
 }
 
-/*
- * Host code for block b (made from guest bytes at guest) into [code, end):
- * returns the entry point, or NULL when it does not fit.  *endp is set to
- * the first unused byte.
- */
 /* The arithmetic flags p sets natively (0: none, or it runs a handler). */
 static uint32_t flags_written(const struct plan *p)
 {
@@ -1408,6 +1403,11 @@ static void flags_liveness(const struct jit_block *b, const struct plan *plan, b
 	}
 }
 
+/*
+ * Host code for block b (made from guest bytes at guest) into [code, end):
+ * returns the entry point, or NULL when it does not fit.  *endp is set to
+ * the first unused byte.
+ */
 static jit_code translate(const struct x86cpu *cpu, struct jit_block *b, uint8_t *code,
 			  uint8_t *end, uint8_t **endp)
 {
