@@ -86,7 +86,7 @@ static char *find_binary(const char *env, const char *name)
 
 static int load_config(const char *path, char **kv, int nkv, struct cfg *c, struct domcfg *d)
 {
-	char err[512], warn[4096];
+	char err[512], warn[4096] = "";
 	int i, r;
 
 	r = cfg_parse_file(c, path, err, sizeof(err));
@@ -94,11 +94,12 @@ static int load_config(const char *path, char **kv, int nkv, struct cfg *c, stru
 		r = cfg_override(c, kv[i], err, sizeof(err));
 	if (!r)
 		r = cfg_interpret(c, d, err, sizeof(err), warn, sizeof(warn));
+	/* before any error: a misspelt key is often what the error is about */
+	fputs(warn, stderr);
 	if (r) {
 		fprintf(stderr, "hvmctl: %s\n", err);
 		return r;
 	}
-	fputs(warn, stderr);
 	if (d->soundhw)
 		fprintf(stderr, "hvmctl: warning: soundhw: not supported by hvmdm, ignored\n");
 	return 0;

@@ -170,6 +170,12 @@ def config_errors(e):
             'not a string; for example: vif = [ "bridge=br0" ]') in p.stderr, p.stderr
     p = e.ctl('create', '-n', c, 'vcpus=x', check=1)
     assert 'command line: vcpus = "x": expected a number of vCPUs' in p.stderr, p.stderr
+    # The hint still shows when an error follows (here the error it explains).
+    c = e.cfg("name = 'g1'\nkernal = '/boot/vmlinuz'\ncmdline = 'quiet'\n")
+    p = e.ctl('create', '-n', c, check=1)
+    assert ("%s:2: warning: unknown key 'kernal' ignored; did you mean 'kernel'?" % c) in \
+        p.stderr, p.stderr
+    assert 'cmdline = "quiet": needs kernel' in p.stderr, p.stderr
     p = e.ctl('create', '/nonexistent.cfg', check=1)
     assert 'No such file' in p.stderr
 
