@@ -624,6 +624,19 @@ DC_FN f_mov16_load(struct x86cpu *cpu, const struct dc_ent *d)
 	reg_write(cpu, D_REG(d), 2, d_rm_read(cpu, d, 2));
 }
 
+/*
+ * An instruction the generic decoder runs that only computes on registers,
+ * flags and memory (see plain_op()): replayed from its entry like a
+ * generic one, but with a handler, so a translated block can call it
+ * instead of ending before it.  Handlers run with EIP at the next
+ * instruction; the generic decoder fetches from the start.
+ */
+DC_FN f_plain(struct x86cpu *cpu, const struct dc_ent *d)
+{
+	cpu->eip = cpu->insn_eip;
+	x86_dc_replay_generic(cpu, (struct dc_ent *)d);
+}
+
 /* Handlers for entries with a ModRM operand right after a one-byte opcode. */
 static uint8_t pick_modrm(const struct dc_ent *d)
 {
@@ -727,8 +740,75 @@ static uint8_t pick_0f(const struct dc_ent *d)
 	}
 }
 
+/*
+ * Two-byte opcodes (0F xx) that touch nothing but registers, flags and
+ * memory: CMOVcc, SETcc, CPUID, the BT group, SHLD/SHRD, IMUL, CMPXCHG
+ * (8B), MOVZX/MOVSX, BSF/BSR, XADD, BSWAP and the hint NOPs.
+ */
+static bool plain_0f(uint8_t op2)
+{
+	switch (op2) {
+	case 0x0d:
+	case 0x18 ... 0x1f:
+	case 0x40 ... 0x4f:
+	case 0x90 ... 0x9f:
+	case 0xa2 ... 0xa5:
+	case 0xab ... 0xad:
+	case 0xaf ... 0xb1:
+	case 0xb3:
+	case 0xb6 ... 0xb7:
+	case 0xba ... 0xbf:
+	case 0xc0 ... 0xc1:
+	case 0xc7 ... 0xcf:
+		return true;
+	default:
+		return false;
+	}
+}
+
+/*
+ * Opcodes the generic decoder runs without touching control flow, segment
+ * registers, the interrupt flag, control registers, I/O or the TSC: their
+ * 16-bit and LOCK forms, byte and rotate forms, MUL/DIV, string moves
+ * without REP (REP runs until a poll), PAUSE.  A fault in one unwinds as
+ * for any handler.  Everything else (far and indirect transfers, POPF,
+ * CLI/STI, MOV to a segment or control register, IN/OUT, HLT, INT, x87)
+ * ends a translated block as before.
+ */
+static bool plain_op(const struct dc_ent *d, const struct insn *in)
+{
+	uint8_t op = d->op;
+
+	if (in->rep)
+		return op == 0x90; /* PAUSE */
+	if (op < 0x40)
+		return (op & 7) < 6 || op == 0x27 || op == 0x2f || op == 0x37 || op == 0x3f;
+	switch (op) {
+	case 0x0f:
+		return plain_0f(d->bytes.b[d->op_at + 1]);
+	case 0x40 ... 0x62:
+	case 0x68 ... 0x6b:
+	case 0x80 ... 0x8d:
+	case 0x8f ... 0x99:
+	case 0x9c:
+	case 0x9e ... 0xbf:
+	case 0xc0 ... 0xc1:
+	case 0xc6 ... 0xc8:
+	case 0xd0 ... 0xd5:
+	case 0xd7:
+	case 0xf5 ... 0xf7:
+	case 0xf8 ... 0xf9:
+	case 0xfc ... 0xfe:
+		return true;
+	case 0xff:
+		return D_REG(d) < 2 || D_REG(d) == 6; /* INC, DEC, PUSH */
+	default:
+		return false;
+	}
+}
+
 /* A specialised handler for an entry, or DF_GENERIC. */
-static uint8_t pick(const struct dc_ent *d, const struct insn *in)
+static uint8_t pick_special(const struct dc_ent *d, const struct insn *in)
 {
 	uint8_t op = d->op;
 
@@ -798,6 +878,16 @@ static uint8_t pick(const struct dc_ent *d, const struct insn *in)
 	default:
 		return DF_GENERIC;
 	}
+}
+
+/* A specialised handler for an entry, else DF_PLAIN or DF_GENERIC. */
+static uint8_t pick(const struct dc_ent *d, const struct insn *in)
+{
+	uint8_t fn = pick_special(d, in);
+
+	if (fn == DF_GENERIC && plain_op(d, in))
+		return DF_PLAIN;
+	return fn;
 }
 
 /* Handler index for a freshly built entry; DF_GENERIC keeps the generic decoder. */
