@@ -589,6 +589,7 @@ struct tx {
 	bool esp_dirty; /* insn_esp may differ from ESP */
 	unsigned idx;	/* the entry being translated */
 	uint32_t next;	/* the EIP after it */
+	bool in_slow;	/* emitting a path the block takes only on a TLB miss */
 };
 
 static void ld_gpr(struct emit *e, unsigned h, unsigned r)
@@ -752,7 +753,8 @@ static void header(struct tx *t, uint32_t eip, uint32_t next, bool handler)
 	if (t->esp_dirty) {
 		ld_gpr(&t->e, H_RAX, R_ESP);
 		x_mem(&t->e, false, 0x89, H_RAX, H_RBX, CPU_OFF(insn_esp));
-		t->esp_dirty = false;
+		/* a header on a slow path leaves the fast path's ESP unrecorded */
+		t->esp_dirty = t->in_slow;
 	}
 	/* handlers see EIP at the next instruction, as in the interpreter */
 	if (handler) {
@@ -994,8 +996,16 @@ static void cond_test(struct emit *e, unsigned cc)
  * The handler, from the slow path of a native form: with EIP at the next
  * instruction as every handler sees it (the fast path leaves EIP alone).
  */
+/*
+ * The handler for a native form's TLB miss.  Only this path can fault, so
+ * the header (what a fault rolls back to) is written here, not on the
+ * fast path.
+ */
 static void slow_handler(struct tx *t, const struct dc_ent *d)
 {
+	t->in_slow = true;
+	header(t, t->next - d->len, t->next, false);
+	t->in_slow = false;
 	st_imm32(&t->e, CPU_OFF(eip), t->next);
 	call_handler(&t->e, d);
 }
@@ -1413,7 +1423,7 @@ static jit_code translate(const struct x86cpu *cpu, struct jit_block *b, uint8_t
 {
 	struct plan plan[JIT_MAX_INSNS];
 	bool dead[JIT_MAX_INSNS];
-	struct tx t = { { code, end, false }, code, b->eip, b, true, 0, 0 };
+	struct tx t = { { code, end, false }, code, b->eip, b, true, 0, 0, false };
 	unsigned flat = 0, n = b->ninsn;
 	uint32_t eip = b->eip;
 	uint8_t *entry;
@@ -1441,9 +1451,9 @@ static jit_code translate(const struct x86cpu *cpu, struct jit_block *b, uint8_t
 			emit_jump(&t, d, p, eip, next, n);
 			break;
 		}
-		if (p->kind == K_CALL || plan_mem_kind(p->kind) || plan_stack_kind(p->kind))
-			header(&t, eip, next,
-			       p->kind == K_CALL || p->kind == K_CALLN || p->kind == K_RET);
+		/* native memory and stack forms write theirs on the slow path */
+		if (p->kind == K_CALL || p->kind == K_CALLN || p->kind == K_RET)
+			header(&t, eip, next, true);
 		if (p->kind == K_CALLN || p->kind == K_RET) {
 			emit_call_ret(&t, d, p, next, n);
 			break;
