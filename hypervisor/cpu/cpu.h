@@ -125,7 +125,8 @@ enum {
 struct tlb_ent {
 	uint32_t vpn_r, vpn_w;
 	uint8_t *host;
-	uint64_t gpa; /* guest-physical page address */
+	uint64_t gpa;	 /* guest-physical page address */
+	uint32_t vpn_rh; /* vpn_r when host is set (RAM), else ~0u: native reads probe it */
 	bool global;
 	bool listed; /* in x86cpu.tlb_used */
 	/* with vpn_r: an MMIO page this translation may write (no walk again) */

@@ -887,23 +887,23 @@ static void fwd_here(struct emit *e, struct fwd *f)
  */
 static void probe(struct emit *e, bool write, unsigned size, struct fwd *miss)
 {
-	x_rr(e, false, 0x89, H_RAX, H_RCX);
-	x_alu_ri(e, 4, H_RCX, 0xfff);
-	x_alu_ri(e, 7, H_RCX, 4096 - size);
-	fwd_add(miss, x_jcc_fwd(e, CC_A));
-	x_rr(e, false, 0x89, H_RAX, H_RDX);
+	/*
+	 * edx = the page of the access's last byte: it matches the tag of the
+	 * first byte's slot only when both are in that page, so one compare
+	 * also sends page-crossing accesses to the slow path.
+	 */
+	x_mem(e, false, 0x8d, H_RDX, H_RAX, size - 1); /* lea edx, [rax + size - 1] */
 	x_shift_ri(e, 5, H_RDX, 12);
-	x_rr(e, false, 0x89, H_RDX, H_RDI);
-	x_alu_ri(e, 4, H_RDI, TLB_SIZE - 1);
-	x_shift_ri(e, 4, H_RDI, 5); /* * sizeof(struct tlb_ent) */
+	x_rr(e, false, 0x89, H_RAX, H_RDI);
+	x_shift_ri(e, 5, H_RDI, 12 - 5);
+	x_alu_ri(e, 4, H_RDI, (TLB_SIZE - 1) << 5); /* slot * sizeof(struct tlb_ent) */
+	/* reads probe vpn_rh: device pages (no host page) never match */
 	x_mem_idx(e, false, 0x39, H_RDX, H_R12, H_RDI,
-		  write ? offsetof(struct tlb_ent, vpn_w) : offsetof(struct tlb_ent, vpn_r));
+		  write ? offsetof(struct tlb_ent, vpn_w) : offsetof(struct tlb_ent, vpn_rh));
 	fwd_add(miss, x_jcc_fwd(e, CC_NE));
 	x_mem_idx(e, true, 0x8b, H_RSI, H_R12, H_RDI, offsetof(struct tlb_ent, host));
-	if (!write) {
-		x_rr(e, true, 0x85, H_RSI, H_RSI);
-		fwd_add(miss, x_jcc_fwd(e, CC_E));
-	}
+	x_rr(e, false, 0x89, H_RAX, H_RCX);
+	x_alu_ri(e, 4, H_RCX, 0xfff);
 }
 
 /* After a store through rsi: a store to the fetch page ends the block. */

@@ -52,6 +52,7 @@ void x86_tlb_init(struct x86cpu *cpu)
 		for (unsigned i = 0; i < TLB_SIZE; i++) {
 			cpu->tlb[u][i].vpn_r = ~0u;
 			cpu->tlb[u][i].vpn_w = ~0u;
+			cpu->tlb[u][i].vpn_rh = ~0u;
 			cpu->tlb[u][i].listed = false;
 		}
 	}
@@ -77,6 +78,7 @@ void x86_tlb_flush(struct x86cpu *cpu, bool global)
 		}
 		e->vpn_r = ~0u;
 		e->vpn_w = ~0u;
+		e->vpn_rh = ~0u;
 		e->listed = false;
 	}
 	cpu->tlb_nused = kept;
@@ -89,6 +91,7 @@ void x86_tlb_flush_page(struct x86cpu *cpu, uint32_t la)
 		struct tlb_ent *e = &cpu->tlb[u][(la >> 12) & (TLB_SIZE - 1)];
 		e->vpn_r = ~0u;
 		e->vpn_w = ~0u;
+		e->vpn_rh = ~0u;
 	}
 	cpu->fetch_vpn = ~0u;
 }
@@ -212,6 +215,7 @@ static struct tlb_ent *tlb_fill(struct x86cpu *cpu, uint32_t la, bool write, boo
 	e->host = cpu->bus.map_page(cpu->bus.opaque, w.gpa, false);
 	e->vpn_r = la >> 12;
 	e->vpn_w = ~0u;
+	e->vpn_rh = e->host ? la >> 12 : ~0u;
 	e->mmio_w = w.wr_ok && !e->host;
 	if (w.wr_ok && e->host && writable_host(cpu, w.gpa, write) == e->host)
 		e->vpn_w = la >> 12;

@@ -682,6 +682,53 @@ static void test_mmio_store(bool pae)
 	machine_free(m);
 }
 
+/*
+ * Native loads and stores that cross a page boundary in a hot block: linear
+ * pages 0x60 and 0x61 map to physical 0x70000 and 0x50000, so the second
+ * half lives in a page that is not the host page after the first.  The
+ * translated access must split (bytes from both pages, none at 0x71000).
+ */
+static void test_page_cross(bool pae)
+{
+	struct machine *m = machine_new();
+	const char *mode = pae ? "PAE" : "2-level";
+	uint32_t pt = pae ? PT + 0x1000 : PT, step = pae ? 8 : 4;
+	struct x86_regs r;
+
+	setup_paging(m, pae);
+	put32(m, pt + 0x60 * step, 0x70000 | 7);
+	put32(m, pt + 0x61 * step, 0x50000 | 7);
+	put32(m, 0x70ffc, 0x2211ffff);
+	put32(m, 0x50000, 0x88884433);
+	put32(m, 0x71000, 0x99999999);
+	enter_pm(m, CODE);
+	paging_on(m, pae, true);
+	/*
+	 * mov ecx,20; xor esi,esi; mov edx,0xddccbbaa;
+	 * L: mov eax,[0x60ffe]; add esi,eax; mov [0x61ffd],edx; dec ecx; jnz L;
+	 * mov [0x60fff],edx; hlt
+	 */
+	asm_hex(m, CODE,
+		"b9 14 00 00 00 31 f6 ba aa bb cc dd "
+		"8b 05 fe 0f 06 00 01 c6 89 15 fd 1f 06 00 49 75 ef "
+		"89 15 ff 0f 06 00 f4");
+	put32(m, 0x50ffc, 0);
+	enum x86_exit ex = x86cpu_run(m->cpu, 1000);
+	r = regs(m);
+	CHECK(ex == X86_EXIT_HLT && r.gpr[6] == 20u * 0x44332211u,
+	      "%s: loads across a page boundary read both pages (exit %d, sum %#x)", mode, ex,
+	      r.gpr[6]);
+	CHECK(get32(m, 0x70ffc) == 0xaa11ffffu && get32(m, 0x50000) == 0x88ddccbbu,
+	      "%s: a store across a page boundary writes both pages (%#x %#x)", mode,
+	      get32(m, 0x70ffc), get32(m, 0x50000));
+	CHECK(get32(m, 0x50ffc) == 0xccbbaa00u && m->ram[0x62000] == 0xdd,
+	      "%s: the loop's store across 0x62000 writes both pages (%#x %#x)", mode,
+	      get32(m, 0x50ffc), m->ram[0x62000]);
+	CHECK(get32(m, 0x71000) == 0x99999999u && get32(m, 0x51000) == 0,
+	      "%s: nothing lands past the first host page", mode);
+	machine_free(m);
+}
+
 static void test_task_switch(void)
 {
 	struct machine *m = machine_new();
@@ -1126,6 +1173,8 @@ int main(void)
 	test_paging(true);
 	test_mmio_store(false);
 	test_mmio_store(true);
+	test_page_cross(false);
+	test_page_cross(true);
 	test_task_switch();
 	test_v86();
 	test_real_mode_int();
