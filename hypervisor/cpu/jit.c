@@ -993,13 +993,10 @@ static void cond_test(struct emit *e, unsigned cc)
 }
 
 /*
- * The handler, from the slow path of a native form: with EIP at the next
+ * The handler for a native form's TLB miss, with EIP at the next
  * instruction as every handler sees it (the fast path leaves EIP alone).
- */
-/*
- * The handler for a native form's TLB miss.  Only this path can fault, so
- * the header (what a fault rolls back to) is written here, not on the
- * fast path.
+ * Only this path can fault, so the header (what a fault rolls back to) is
+ * written here, not on the fast path.
  */
 static void slow_handler(struct tx *t, const struct dc_ent *d)
 {
