@@ -592,14 +592,50 @@ struct tx {
 	bool in_slow;	/* emitting a path the block takes only on a TLB miss */
 };
 
+/*
+ * Guest registers a block uses often live in r8-r11 for its duration (see
+ * regs_pick()): loaded after the prologue, written back before every exit
+ * and every handler call, reloaded after a call.  Handlers, faults and the
+ * run loop therefore always see struct x86cpu up to date; only native code
+ * between two calls works on the copies.
+ */
+static bool held(const struct emit *e, unsigned r)
+{
+	return r < 8 && (e->cached >> r & 1);
+}
+
 static void ld_gpr(struct emit *e, unsigned h, unsigned r)
 {
-	x_mem(e, false, 0x8b, h, H_RBX, GPR(r));
+	if (held(e, r))
+		x_rr(e, false, 0x89, e->host[r], h);
+	else
+		x_mem(e, false, 0x8b, h, H_RBX, GPR(r));
 }
 
 static void st_gpr(struct emit *e, unsigned r, unsigned h)
 {
-	x_mem(e, false, 0x89, h, H_RBX, GPR(r));
+	if (held(e, r)) {
+		x_rr(e, false, 0x89, h, e->host[r]);
+		e->dirty |= (uint8_t)(1u << r);
+	} else {
+		x_mem(e, false, 0x89, h, H_RBX, GPR(r));
+	}
+}
+
+/* The held registers written so far back into struct x86cpu. */
+static void regs_out(struct emit *e)
+{
+	for (unsigned r = 0; r < 8; r++)
+		if (held(e, r) && (e->dirty >> r & 1))
+			x_mem(e, false, 0x89, e->host[r], H_RBX, GPR(r));
+}
+
+/* Every held register from struct x86cpu (after a handler may have changed it). */
+static void regs_in(struct emit *e)
+{
+	for (unsigned r = 0; r < 8; r++)
+		if (held(e, r))
+			x_mem(e, false, 0x8b, e->host[r], H_RBX, GPR(r));
 }
 
 /* mov dword [rbx + disp], imm32 */
@@ -625,6 +661,7 @@ static void jne_stale(struct tx *t)
 /* Return r13 + n: the instructions run by this call, chained blocks included. */
 static void ret_count(struct emit *e, unsigned n)
 {
+	regs_out(e);
 	x_mem(e, false, 0x8d, H_RAX, H_R13, n); /* lea eax, [r13 + n] */
 	e8(e, 0x41);				/* pop r13 */
 	e8(e, 0x5d);
@@ -788,11 +825,13 @@ static bool writes_esp(const struct plan *p)
 
 static void call_handler(struct emit *e, const struct dc_ent *d)
 {
+	regs_out(e);
 	x_rr(e, true, 0x89, H_RBX, H_RDI);
 	x_mov_ri64(e, H_RSI, (uint64_t)(uintptr_t)d);
 	x_mov_ri64(e, H_RAX, (uint64_t)(uintptr_t)x86_dc_handlers[d->fn]);
 	e8(e, 0xff); /* call rax */
 	e8(e, 0xd0);
+	regs_in(e);
 }
 
 /* The guest's EFLAGS bits in clear become those of edx (rcx is scratch). */
@@ -935,6 +974,47 @@ static void load_narrow(struct emit *e, unsigned w, unsigned ext, unsigned base,
 		x_mem_idx(e, false, op, H_RDX, base, (unsigned)index, disp);
 }
 
+/* The guest register whose bytes a w-byte operand r names (AL..BH: EAX..EBX). */
+static unsigned full_reg(unsigned r, unsigned w)
+{
+	return w == 1 ? r & 3 : r;
+}
+
+/* Is the w-byte register operand r in a held register, reachable there? */
+static bool held_narrow(const struct emit *e, unsigned r, unsigned w)
+{
+	return held(e, full_reg(r, w));
+}
+
+/* edx = the w-byte register operand r from its held register, extended. */
+static void narrow_from_held(struct emit *e, unsigned r, unsigned w, unsigned ext)
+{
+	unsigned h = e->host[full_reg(r, w)];
+
+	if (w == 1 && r >= 4) { /* AH..BH: byte 1 */
+		x_rr(e, false, 0x89, h, H_RDX);
+		x_shift_ri(e, 5, H_RDX, 8);
+		h = H_RDX;
+	}
+	rex(e, false, H_RDX, 0, h);
+	e8(e, 0x0f); /* movzx/movsx edx, r8b..r11b / r8w..r11w / dl */
+	e8(e, (uint8_t)((ext == EXT_SIGN ? 0xbe : 0xb6) | (w == 2)));
+	e8(e, (uint8_t)(0xc0 | (H_RDX & 7) << 3 | (h & 7)));
+}
+
+/* The low w bytes of held register r (not AH..BH) = those of host register src. */
+static void narrow_to_held(struct emit *e, unsigned r, unsigned w, unsigned src)
+{
+	unsigned g = full_reg(r, w), h = e->host[g];
+
+	if (w == 2)
+		e8(e, 0x66);
+	rex(e, false, src, 0, h);
+	e8(e, w == 1 ? 0x88 : 0x89);
+	e8(e, (uint8_t)(0xc0 | (src & 7) << 3 | (h & 7)));
+	e->dirty |= (uint8_t)(1u << g);
+}
+
 /* The narrow value in edx into register dst: its own bytes, or all 32 bits. */
 static void store_reg_narrow(struct emit *e, const struct plan *p)
 {
@@ -942,9 +1022,22 @@ static void store_reg_narrow(struct emit *e, const struct plan *p)
 		st_gpr(e, p->dst, H_RDX);
 		return;
 	}
+	if (held_narrow(e, p->dst, p->w)) {
+		narrow_to_held(e, p->dst, p->w, H_RDX);
+		return;
+	}
 	if (p->w == 2)
 		e8(e, 0x66);
 	x_mem(e, false, p->w == 1 ? 0x88 : 0x89, H_RDX, H_RBX, reg_off(p->dst, p->w));
+}
+
+/* edx = the narrow register operand src, extended as ext says. */
+static void load_reg_narrow(struct emit *e, unsigned src, unsigned w, unsigned ext)
+{
+	if (held_narrow(e, src, w))
+		narrow_from_held(e, src, w, ext);
+	else
+		load_narrow(e, w, ext, H_RBX, -1, reg_off(src, w));
 }
 
 /*
@@ -1025,7 +1118,7 @@ static void emit_mem(struct tx *t, const struct dc_ent *d, const struct plan *p)
 		store_reg_narrow(e, p);
 		break;
 	case K_STOREN:
-		load_narrow(e, p->w, EXT_ZERO, H_RBX, -1, reg_off(p->src, p->w));
+		load_reg_narrow(e, p->src, p->w, EXT_ZERO);
 		if (p->w == 2)
 			e8(e, 0x66);
 		x_mem_idx(e, false, p->w == 1 ? 0x88 : 0x89, H_RDX, H_RSI, H_RCX, 0);
@@ -1131,7 +1224,12 @@ static void emit_reg(struct emit *e, const struct dc_ent *d, const struct plan *
 		st_gpr(e, p->dst, H_RAX);
 		break;
 	case K_MOV_RI:
-		st_imm32(e, GPR(p->dst), p->imm);
+		if (held(e, p->dst)) {
+			x_mov_ri(e, e->host[p->dst], p->imm);
+			e->dirty |= (uint8_t)(1u << p->dst);
+		} else {
+			st_imm32(e, GPR(p->dst), p->imm);
+		}
 		break;
 	case K_ALU_RR:
 		ld_gpr(e, H_RAX, p->dst);
@@ -1146,7 +1244,17 @@ static void emit_reg(struct emit *e, const struct dc_ent *d, const struct plan *
 		if (p->w == 1) {
 			/* 80 /n ib on the byte register in place (AH..BH: byte 1) */
 			carry_in(e, p->aop);
-			x_mem(e, false, 0x80, p->aop, H_RBX, reg_off(p->dst, 1));
+			if (held_narrow(e, p->dst, 1)) { /* AL..BL only (regs_pick()) */
+				unsigned h = e->host[p->dst];
+
+				rex(e, false, 0, 0, h);
+				e8(e, 0x80);
+				e8(e, (uint8_t)(0xc0 | p->aop << 3 | (h & 7)));
+				if (p->aop != 7)
+					e->dirty |= (uint8_t)(1u << p->dst);
+			} else {
+				x_mem(e, false, 0x80, p->aop, H_RBX, reg_off(p->dst, 1));
+			}
 			e8(e, (uint8_t)p->imm);
 			alu_flags(e, p->aop);
 			break;
@@ -1166,7 +1274,7 @@ static void emit_reg(struct emit *e, const struct dc_ent *d, const struct plan *
 		flags_out(e, FL_ARITH & ~F_CF, FL_ARITH & ~F_CF);
 		break;
 	case K_MOVN:
-		load_narrow(e, p->w, p->ext, H_RBX, -1, reg_off(p->src, p->w));
+		load_reg_narrow(e, p->src, p->w, p->ext);
 		store_reg_narrow(e, p);
 		break;
 	case K_SHIFT:
@@ -1174,8 +1282,9 @@ static void emit_reg(struct emit *e, const struct dc_ent *d, const struct plan *
 		break;
 	case K_IMUL:
 		ld_gpr(e, H_RAX, p->dst);
+		ld_gpr(e, H_RCX, p->src);
 		e8(e, 0x0f);
-		x_mem(e, false, 0xaf, H_RAX, H_RBX, GPR(p->src));
+		x_rr(e, false, 0xaf, H_RAX, H_RCX); /* imul eax, ecx */
 		st_gpr(e, p->dst, H_RAX);
 		imul_flags(e);
 		break;
@@ -1184,7 +1293,10 @@ static void emit_reg(struct emit *e, const struct dc_ent *d, const struct plan *
 		e8(e, 0x0f); /* setne/sete cl */
 		e8(e, (p->aop & 1) ? 0x94 : 0x95);
 		e8(e, 0xc1);
-		x_mem(e, false, 0x88, H_RCX, H_RBX, reg_off(p->dst, 1));
+		if (held_narrow(e, p->dst, 1))
+			narrow_to_held(e, p->dst, 1, H_RCX);
+		else
+			x_mem(e, false, 0x88, H_RCX, H_RBX, reg_off(p->dst, 1));
 		break;
 	case K_CMOV: {
 		cond_test(e, p->aop);
@@ -1216,6 +1328,7 @@ static void exit_to(struct tx *t, uint32_t target, unsigned k, unsigned n)
 		return;
 	}
 	t->b->exit[k] = t->stale;
+	regs_out(e);
 	x_alu_ri(e, 0, H_R13, n);
 	x_mem(e, true, 0x8b, H_RSI, H_RBX, CPU_OFF(fetch_host));
 	e8(e, 0x48); /* add rsi, imm32 */
@@ -1411,6 +1524,87 @@ static void flags_liveness(const struct jit_block *b, const struct plan *plan, b
 }
 
 /*
+ * Guest registers whose byte 1 (AH..BH) a narrow form writes: left in
+ * struct x86cpu, since x86-64 cannot name byte 1 of r8-r11.
+ */
+static unsigned narrow_regs(const struct plan *p)
+{
+	bool ah = p->w == 1 && p->dst >= 4 && p->dst < 8;
+
+	switch (p->kind) {
+	case K_SETCC:
+		return p->dst >= 4 ? 1u << (p->dst & 3) : 0;
+	case K_ALU_RI:
+		return ah ? 1u << (p->dst & 3) : 0;
+	case K_MOVN:
+	case K_LOADN:
+		return p->ext == EXT_NONE && ah ? 1u << (p->dst & 3) : 0;
+	default:
+		return 0;
+	}
+}
+
+/* The width of p's destination register operand (byte forms name AL..BH). */
+static unsigned dst_width(const struct plan *p)
+{
+	if (p->kind == K_SETCC)
+		return 1;
+	if ((p->kind == K_MOVN || p->kind == K_LOADN) && p->ext != EXT_NONE)
+		return 4;
+	return p->w ? p->w : 4;
+}
+
+/*
+ * Which guest registers block b keeps in r8-r11: up to four that its
+ * native code uses (as registers, address bases and indexes, ESP for the
+ * stack forms) more often than holding them costs: a load at the start, a
+ * store at the exit, and a store and a load around every handler call.
+ * Registers whose byte 1 a narrow form writes stay in struct x86cpu.
+ */
+static void regs_pick(const struct jit_block *b, const struct plan *plan, struct emit *e)
+{
+	static const uint8_t hosts[4] = { H_R8, H_R9, H_R10, H_R11 };
+	unsigned uses[8] = { 0 }, narrow = 0, k = 0, calls = 0;
+
+	for (unsigned i = 0; i < b->ninsn; i++) {
+		const struct plan *p = &plan[i];
+		const struct dc_ent *d = &b->ent[i];
+
+		if (p->kind == K_CALL) {
+			calls++;
+			continue;
+		}
+		narrow |= narrow_regs(p);
+		if (p->dst < 8)
+			uses[full_reg(p->dst, dst_width(p))]++;
+		if (p->src < 8)
+			uses[full_reg(p->src,
+				      p->kind == K_MOVN || p->kind == K_STOREN ? p->w : 4)]++;
+		if (plan_mem_kind(p->kind) || p->kind == K_LEA) {
+			if ((d->regs & 15) < 8)
+				uses[d->regs & 15]++;
+			if ((d->regs >> 4) < 8)
+				uses[d->regs >> 4]++;
+		}
+		if (plan_stack_kind(p->kind) || p->kind == K_CALLN || p->kind == K_RET)
+			uses[R_ESP] += 2;
+	}
+	e->cached = e->dirty = 0;
+	while (k < 4) {
+		unsigned best = 8;
+
+		for (unsigned r = 0; r < 8; r++)
+			if (!(narrow >> r & 1) && !held(e, r) && uses[r] > 2 + 2 * calls &&
+			    (best == 8 || uses[r] > uses[best]))
+				best = r;
+		if (best == 8)
+			break;
+		e->host[best] = hosts[k++];
+		e->cached |= (uint8_t)(1u << best);
+	}
+}
+
+/*
  * Host code for block b (made from guest bytes at guest) into [code, end):
  * returns the entry point, or NULL when it does not fit.  *endp is set to
  * the first unused byte.
@@ -1420,7 +1614,7 @@ static jit_code translate(const struct x86cpu *cpu, struct jit_block *b, uint8_t
 {
 	struct plan plan[JIT_MAX_INSNS];
 	bool dead[JIT_MAX_INSNS];
-	struct tx t = { { code, end, false }, code, b->eip, b, true, 0, 0, false };
+	struct tx t = { { .p = code, .end = end }, code, b->eip, b, true, 0, 0, false };
 	unsigned flat = 0, n = b->ninsn;
 	uint32_t eip = b->eip;
 	uint8_t *entry;
@@ -1436,6 +1630,9 @@ static jit_code translate(const struct x86cpu *cpu, struct jit_block *b, uint8_t
 	ret_count(&t.e, 0); /* the stale exit, jumped to from the checks */
 	entry = t.e.p;
 	prologue(&t, b, flat);
+	/* the checks above leave by the stale exit: no register held yet */
+	regs_pick(b, plan, &t.e);
+	regs_in(&t.e);
 	for (unsigned i = 0; i < n; i++) {
 		const struct dc_ent *d = &b->ent[i];
 		const struct plan *p = &plan[i];

@@ -21,13 +21,20 @@ enum {
 	H_RBP,
 	H_RSI,
 	H_RDI,
-	H_R12 = 12,
+	H_R8,
+	H_R9,
+	H_R10,
+	H_R11,
+	H_R12,
 	H_R13
 };
 
 struct emit {
 	uint8_t *p, *end;
 	bool flags_dead; /* the entry's flags are overwritten before anyone reads them */
+	/* guest registers held in host registers (jit.c, regs_pick()) */
+	uint8_t cached, dirty; /* bit r: guest register r is held / was written */
+	uint8_t host[8];       /* the host register holding guest register r */
 };
 
 static inline void e8(struct emit *e, uint8_t b)
