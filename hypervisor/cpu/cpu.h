@@ -271,6 +271,7 @@ struct x86cpu {
 	uint8_t **jit_exit; /* the exit slot the last block left through */
 	uint8_t jit_flat;   /* flat segments now, for blocks (see jit.c) */
 	uint32_t jit_done;  /* instructions a running block has finished */
+	uint32_t jit_limit; /* instructions a run of chained blocks may do */
 	bool smc;	    /* a store hit the fetch page: ends the running block */
 };
 

@@ -754,18 +754,13 @@ static void prologue(struct tx *t, struct jit_block *b, unsigned flat_mask)
 	x_mem_idx(e, true, 0x8d, H_R12, H_RBX, H_RAX, CPU_OFF(tlb)); /* lea */
 	checks = x_jmp_fwd(e);
 	b->chain = e->p;
-	x_alu_ri(e, 7, H_R13, JIT_CHAIN_MAX);
-	j_stale(t, CC_AE);
+	/* the budget and the chain length in one compare (see run_block()) */
+	x_mem(e, false, 0x8d, H_RAX, H_R13, b->ninsn); /* lea eax, [r13 + ninsn] */
+	x_mem(e, false, 0x3b, H_RAX, H_RBX, CPU_OFF(jit_limit));
+	j_stale(t, CC_A);
 	x_mem(e, false, 0x80, 7, H_RBX, CPU_OFF(poll));
 	e8(e, 0);
 	jne_stale(t);
-	x_mem(e, true, 0x8b, H_RAX, H_RBX, CPU_OFF(icount));
-	x_rr(e, true, 0x01, H_R13, H_RAX);
-	e8(e, 0x48); /* add rax, imm32 */
-	e8(e, 0x05);
-	e32(e, b->ninsn);
-	x_mem(e, true, 0x3b, H_RAX, H_RBX, CPU_OFF(budget_end));
-	j_stale(t, CC_A);
 	x_patch(e, checks);
 	check_bytes(t, b->bytes, b->nbytes);
 	check_flat(t, flat_mask);
@@ -1874,11 +1869,17 @@ static const struct jit_hot *pick(struct x86cpu *cpu, struct jit *j, struct jit_
 static unsigned run_block(struct x86cpu *cpu, struct jit *j, const struct jit_hot *h,
 			  uint8_t ***link)
 {
+	uint64_t left = cpu->budget_end > cpu->icount ? cpu->budget_end - cpu->icount : 0;
 	uint16_t off = h->off;
 	unsigned k;
 
 	if (*link)
 		**link = h->chain;
+	/*
+	 * Chained blocks go on while the instructions done stay within the
+	 * budget and JIT_CHAIN_MAX (the run loop checked this first block).
+	 */
+	cpu->jit_limit = left < JIT_CHAIN_MAX ? (uint32_t)left : JIT_CHAIN_MAX;
 	cpu->jit_exit = NULL;
 	k = h->code(cpu, cpu->fetch_host + off);
 	cpu->jit_done = 0;
