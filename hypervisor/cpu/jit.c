@@ -405,12 +405,43 @@ static struct plan plan_reg_rm(const struct dc_ent *d)
 	}
 }
 
+/*
+ * DF_PLAIN entries a block runs natively, the commonest in a Linux boot:
+ * TEST r/m8, imm8 (F6 /0, the kernel's flag tests) and 16-bit SHL, SHR
+ * and SAR of a register by 1..15 (66 C1 /4 /5 /7, the decompressor's
+ * range coder).  Only 32-bit code, the prefix-free F6 and the 66-only C1
+ * qualify: no segment override, LOCK or address-size prefix.
+ */
+static struct plan plan_plain(const struct dc_ent *d, bool mem)
+{
+	unsigned at = d->op_at, n;
+
+	/* 32-bit code: no prefix is 32-bit operand and address size, 66 is 16-bit */
+	if (!(d->key & 2) || !d->ea_pos || (d->ea_pos & 15) != at + 1)
+		return call_plan;
+	if (at == 0 && d->op == 0xf6 && P_REG(d) == 0) {
+		return (struct plan){ .kind = mem ? K_ALU_MI : K_ALU_RI,
+				      .aop = AOP_TEST,
+				      .dst = mem ? 0 : P_RM(d),
+				      .imm = imm_at(d, P_IMM_AT(d), 1),
+				      .w = 1 };
+	}
+	if (mem || at != 1 || d->bytes.b[0] != 0x66 || d->op != 0xc1)
+		return call_plan;
+	n = d->bytes.b[P_IMM_AT(d)] & 31u;
+	if ((P_REG(d) != 4 && P_REG(d) != 5 && P_REG(d) != 7) || !n || n > 15)
+		return call_plan;
+	return (struct plan){ .kind = K_SHIFT, .aop = P_REG(d), .dst = P_RM(d), .imm = n, .w = 2 };
+}
+
 /* Register forms: how to run d natively (K_CALL: through its handler). */
 static struct plan plan_reg(const struct dc_ent *d)
 {
 	uint8_t op = d->op, fn = d->fn;
 
 	switch (fn) {
+	case DF_PLAIN:
+		return (d->modrm >> 6) == 3 ? plan_plain(d, false) : call_plan;
 	case DF_MOV_LOAD_R:
 		return (struct plan){ .kind = K_MOV_RR, .dst = P_REG(d), .src = P_RM(d) };
 	case DF_MOV_STORE_R:
@@ -484,6 +515,8 @@ static struct plan plan_mem(const struct x86cpu *cpu, const struct dc_ent *d)
 	if ((d->modrm >> 6) == 3 || !flat_seg(cpu, (d->sseg >> 2) & 7))
 		return call_plan;
 	switch (d->fn) {
+	case DF_PLAIN:
+		return plan_plain(d, true);
 	case DF_MOV_LOAD_M:
 		return (struct plan){ .kind = K_LOAD, .dst = P_REG(d) };
 	case DF_MOV_STORE_M:
@@ -1102,7 +1135,7 @@ static void emit_mem(struct tx *t, const struct dc_ent *d, const struct plan *p)
 	bool reads_only = p->kind == K_LOAD || p->kind == K_ALU_RM || p->kind == K_LOADN ||
 			  p->kind == K_IMUL_M || p->kind == K_CMOV_M ||
 			  (p->kind == K_ALU_MR && (p->aop == 7 || p->aop == AOP_TEST)) ||
-			  (p->kind == K_ALU_MI && p->aop == 7);
+			  (p->kind == K_ALU_MI && (p->aop == 7 || p->aop == AOP_TEST));
 	struct fwd miss = { 0 }, done = { 0 };
 
 	emit_ea(e, d);
@@ -1159,9 +1192,12 @@ static void emit_mem(struct tx *t, const struct dc_ent *d, const struct plan *p)
 		x_mem_idx(e, false, alu_op_mr(p->aop), H_RDX, H_RSI, H_RCX, 0);
 		alu_flags(e, p->aop);
 		break;
-	default: /* K_ALU_MI: 81 /n id, or 80 /n ib for byte operands */
+	default: /* K_ALU_MI: 81 /n id, or 80 /n ib (F6 /0 ib: TEST) for byte operands */
 		carry_in(e, p->aop);
-		x_mem_idx(e, false, p->w == 1 ? 0x80 : 0x81, p->aop, H_RSI, H_RCX, 0);
+		if (p->aop == AOP_TEST)
+			x_mem_idx(e, false, 0xf6, 0, H_RSI, H_RCX, 0);
+		else
+			x_mem_idx(e, false, p->w == 1 ? 0x80 : 0x81, p->aop, H_RSI, H_RCX, 0);
 		if (p->w == 1)
 			e8(e, (uint8_t)p->imm);
 		else
@@ -1188,6 +1224,8 @@ static void emit_shift(struct emit *e, const struct plan *p)
 		return;
 	ld_gpr(e, H_RAX, p->dst);
 	x_rr(e, false, 0x89, H_RAX, H_RCX); /* the operand, for SHR's OF */
+	if (p->w == 2)
+		e8(e, 0x66); /* on AX: the upper half stays as loaded */
 	x_shift_ri(e, p->aop, H_RAX, (uint8_t)p->imm);
 	st_gpr(e, p->dst, H_RAX);
 	if (e->flags_dead)
@@ -1196,14 +1234,16 @@ static void emit_shift(struct emit *e, const struct plan *p)
 	e8(e, 0x5a);
 	x_alu_ri(e, 4, H_RDX, F_CF | F_PF | F_ZF | F_SF);
 	if (p->aop == 4 || (p->aop == 5 && p->imm == 1)) {
+		uint8_t msb = p->w == 2 ? 15 : 31;
+
 		if (p->aop == 4) {
 			x_rr(e, false, 0x89, H_RAX, H_RCX);
-			x_shift_ri(e, 5, H_RCX, 31);
+			x_shift_ri(e, 5, H_RCX, msb);
 			x_rr(e, false, 0x31, H_RDX, H_RCX); /* ^ CF (bit 0) */
-			x_alu_ri(e, 4, H_RCX, 1);
 		} else {
-			x_shift_ri(e, 5, H_RCX, 31);
+			x_shift_ri(e, 5, H_RCX, msb);
 		}
+		x_alu_ri(e, 4, H_RCX, 1);
 		x_shift_ri(e, 4, H_RCX, 11);
 		x_rr(e, false, 0x09, H_RCX, H_RDX);
 	}
@@ -1237,18 +1277,21 @@ static void emit_reg(struct emit *e, const struct dc_ent *d, const struct plan *
 		break;
 	case K_ALU_RI:
 		if (p->w == 1) {
+			bool test = p->aop == AOP_TEST;
+
 			/* 80 /n ib on the byte register in place (AH..BH: byte 1) */
 			carry_in(e, p->aop);
 			if (held_narrow(e, p->dst, 1)) { /* AL..BL only (regs_pick()) */
 				unsigned h = e->host[p->dst];
 
 				rex(e, false, 0, 0, h);
-				e8(e, 0x80);
-				e8(e, (uint8_t)(0xc0 | p->aop << 3 | (h & 7)));
-				if (p->aop != 7)
+				e8(e, test ? 0xf6 : 0x80);
+				e8(e, (uint8_t)(0xc0 | (test ? 0 : p->aop) << 3 | (h & 7)));
+				if (p->aop != 7 && !test)
 					e->dirty |= (uint8_t)(1u << p->dst);
 			} else {
-				x_mem(e, false, 0x80, p->aop, H_RBX, reg_off(p->dst, 1));
+				x_mem(e, false, test ? 0xf6 : 0x80, test ? 0 : p->aop, H_RBX,
+				      reg_off(p->dst, 1));
 			}
 			e8(e, (uint8_t)p->imm);
 			alu_flags(e, p->aop);
