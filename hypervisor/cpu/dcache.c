@@ -881,9 +881,26 @@ static uint8_t pick_special(const struct dc_ent *d, const struct insn *in)
 }
 
 /* A specialised handler for an entry, else DF_PLAIN or DF_GENERIC. */
+/*
+ * Instructions that do nothing whatever their prefixes: XCHG AX,AX (66 90),
+ * PAUSE (F3 90) and the hint NOP 0F 1F /0 that kernels pad code with.
+ */
+static bool nop_op(const struct dc_ent *d, const struct insn *in)
+{
+	if (in->lock)
+		return false;
+	if (d->op == 0x90)
+		return true;
+	return d->op == 0x0f && d->bytes.b[d->op_at + 1] == 0x1f && d->ea_pos &&
+	       !((d->modrm >> 3) & 7);
+}
+
 static uint8_t pick(const struct dc_ent *d, const struct insn *in)
 {
 	uint8_t fn = pick_special(d, in);
+
+	if (fn == DF_GENERIC && nop_op(d, in))
+		return DF_NOP;
 
 	if (fn == DF_GENERIC && plain_op(d, in))
 		return DF_PLAIN;

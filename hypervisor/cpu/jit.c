@@ -292,6 +292,7 @@ static unsigned gather(struct x86cpu *cpu, uint32_t eip, uint32_t off, const str
  */
 enum {
 	K_CALL,
+	K_NOP,	   /* nothing (NOP, PAUSE, hint NOPs) */
 	K_MOV_RR,  /* gpr[dst] = gpr[src] */
 	K_MOV_RI,  /* gpr[dst] = imm */
 	K_ALU_RR,  /* gpr[dst] op= gpr[src] */
@@ -440,6 +441,8 @@ static struct plan plan_reg(const struct dc_ent *d)
 	uint8_t op = d->op, fn = d->fn;
 
 	switch (fn) {
+	case DF_NOP:
+		return (struct plan){ .kind = K_NOP, .dst = DC_NOREG, .src = DC_NOREG };
 	case DF_PLAIN:
 		return (d->modrm >> 6) == 3 ? plan_plain(d, false) : call_plan;
 	case DF_MOV_LOAD_R:
@@ -1254,6 +1257,8 @@ static void emit_shift(struct emit *e, const struct plan *p)
 static void emit_reg(struct emit *e, const struct dc_ent *d, const struct plan *p)
 {
 	switch (p->kind) {
+	case K_NOP:
+		break;
 	case K_MOV_RR:
 		ld_gpr(e, H_RAX, p->src);
 		st_gpr(e, p->dst, H_RAX);
@@ -1582,6 +1587,46 @@ static unsigned narrow_regs(const struct plan *p)
 	}
 }
 
+/* Does a plan of this kind read register src / name a register in dst? */
+static bool has_src(unsigned kind)
+{
+	switch (kind) {
+	case K_MOV_RR:
+	case K_ALU_RR:
+	case K_MOVN:
+	case K_STORE:
+	case K_STOREN:
+	case K_ALU_MR:
+	case K_IMUL:
+	case K_CMOV:
+	case K_PUSH:
+		return true;
+	default:
+		return false;
+	}
+}
+
+static bool has_dst(unsigned kind)
+{
+	switch (kind) {
+	case K_CALL:
+	case K_NOP:
+	case K_STORE:
+	case K_STORE_I:
+	case K_ALU_MR:
+	case K_ALU_MI:
+	case K_STOREN:
+	case K_PUSH:
+	case K_CALLN:
+	case K_RET:
+	case K_JCC:
+	case K_JMP:
+		return false;
+	default:
+		return true;
+	}
+}
+
 /* The width of p's destination register operand (byte forms name AL..BH). */
 static unsigned dst_width(const struct plan *p)
 {
@@ -1613,9 +1658,9 @@ static void regs_pick(const struct jit_block *b, const struct plan *plan, struct
 			continue;
 		}
 		narrow |= narrow_regs(p);
-		if (p->dst < 8)
+		if (has_dst(p->kind) && p->dst < 8)
 			uses[full_reg(p->dst, dst_width(p))]++;
-		if (p->src < 8)
+		if (has_src(p->kind) && p->src < 8)
 			uses[full_reg(p->src,
 				      p->kind == K_MOVN || p->kind == K_STOREN ? p->w : 4)]++;
 		if (plan_mem_kind(p->kind) || p->kind == K_LEA) {
