@@ -637,6 +637,50 @@ DC_FN f_plain(struct x86cpu *cpu, const struct dc_ent *d)
 	x86_dc_replay_generic(cpu, (struct dc_ent *)d);
 }
 
+/* The segment an entry's override prefix names, else DS. */
+static int d_prefix_seg(const struct dc_ent *d)
+{
+	int s = S_DS;
+
+	for (unsigned i = 0; i < d->op_at; i++) {
+		switch (d->bytes.b[i]) {
+		case 0x26:
+			s = S_ES;
+			break;
+		case 0x2e:
+			s = S_CS;
+			break;
+		case 0x36:
+			s = S_SS;
+			break;
+		case 0x3e:
+			s = S_DS;
+			break;
+		case 0x64:
+			s = S_FS;
+			break;
+		case 0x65:
+			s = S_GS;
+			break;
+		}
+	}
+	return s;
+}
+
+/*
+ * A1 and A3: MOV EAX, moffs32 and back, any segment: Linux reads and
+ * writes its per-CPU variables this way (FS-relative).
+ */
+DC_FN f_mov_moffs(struct x86cpu *cpu, const struct dc_ent *d)
+{
+	uint32_t off = ld(d->bytes.b + d->op_at + 1, 4);
+
+	if (d->op == 0xa1)
+		cpu->gpr[R_EAX] = seg_read(cpu, d_prefix_seg(d), off, 4);
+	else
+		seg_write(cpu, d_prefix_seg(d), off, cpu->gpr[R_EAX], 4);
+}
+
 /* Handlers for entries with a ModRM operand right after a one-byte opcode. */
 static uint8_t pick_modrm(const struct dc_ent *d)
 {
@@ -865,6 +909,9 @@ static uint8_t pick_special(const struct dc_ent *d, const struct insn *in)
 	case 0x68:
 	case 0x6a:
 		return DF_PUSH_IMM;
+	case 0xa1:
+	case 0xa3:
+		return DF_MOV_MOFFS;
 	case 0xc9:
 		return DF_LEAVE;
 	case 0xc3:

@@ -64,7 +64,8 @@
 	X(MOV_IMM8_R, f_mov_imm8_r)     \
 	X(MOV16_STORE, f_mov16_store)   \
 	X(MOV16_LOAD, f_mov16_load)     \
-	X(PLAIN, f_plain)
+	X(PLAIN, f_plain)               \
+	X(MOV_MOFFS, f_mov_moffs)
 
 /* Handler indices: entries name their handler in one byte. */
 enum {

@@ -172,6 +172,8 @@ static bool never_stores(const struct dc_ent *d)
 	case DF_GRP1_8:
 	case DF_MOV_IMM8_RM:
 		return reg;
+	case DF_MOV_MOFFS:
+		return d->op == 0xa1;
 	default:
 		return false;
 	}

@@ -729,6 +729,35 @@ static void test_page_cross(bool pae)
 	machine_free(m);
 }
 
+/*
+ * MOV EAX, moffs and back through FS with a non-zero base, the way Linux
+ * reaches its per-CPU variables, in a loop hot enough to become a block:
+ * the accesses must use FS's base, not DS's.
+ */
+static void test_moffs_fs(void)
+{
+	struct machine *m = machine_new();
+	struct x86_regs r;
+
+	gdt_set(m, 0x60, 0x30000, 0xfffff, 0x93, 0xc); /* base 0x30000, flat otherwise */
+	put32(m, 0x30010, 100);
+	enter_pm(m, CODE);
+	/*
+	 * mov ax,0x60; mov fs,ax; mov ecx,20;
+	 * L: mov eax,fs:[0x10]; add eax,1; mov fs:[0x10],eax; dec ecx; jnz L; hlt
+	 */
+	asm_hex(m, CODE,
+		"66 b8 60 00 8e e0 b9 14 00 00 00 "
+		"64 a1 10 00 00 00 83 c0 01 64 a3 10 00 00 00 49 75 ee f4");
+	enum x86_exit ex = x86cpu_run(m->cpu, 1000);
+	r = regs(m);
+	CHECK(ex == X86_EXIT_HLT && r.gpr[0] == 120 && get32(m, 0x30010) == 120,
+	      "FS-relative moffs loads and stores use FS's base (exit %d, eax %u, [fs:0x10] %u)",
+	      ex, r.gpr[0], get32(m, 0x30010));
+	CHECK(get32(m, 0x10) == 0, "nothing written at DS:0x10 (%#x)", get32(m, 0x10));
+	machine_free(m);
+}
+
 static void test_task_switch(void)
 {
 	struct machine *m = machine_new();
@@ -1175,6 +1204,7 @@ int main(void)
 	test_mmio_store(true);
 	test_page_cross(false);
 	test_page_cross(true);
+	test_moffs_fs();
 	test_task_switch();
 	test_v86();
 	test_real_mode_int();
