@@ -14,8 +14,10 @@
  * memory (its prologue compares them with immediates), so stores by any
  * CPU, DMA and self-modifying code need no invalidation hook.  A store by
  * the block itself to its own code page ends it after that instruction
- * (cpu->smc).  Guest state lives in struct x86cpu throughout, so a fault
- * inside a block unwinds exactly as in the interpreter: every instruction
+ * (cpu->smc).  Guest state lives in struct x86cpu, except that a few
+ * registers the block uses often are held in r8-r11 between handler calls
+ * (regs_pick()); they are written back before every call and exit, so a
+ * fault inside a block unwinds exactly as in the interpreter: every path
  * that can fault first records what x86_raise() rolls back to.
  *
  * When the code buffer fills, every block is dropped at once.
