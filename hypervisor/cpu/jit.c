@@ -38,7 +38,7 @@
 #define JIT_RECENT_BITS 14
 #define JIT_MAX_INSNS 48
 #define JIT_CHAIN_MAX 512  /* instructions run through chained blocks before the run loop polls */
-#define JIT_MAX_CODE 16384 /* host bytes one block may take (48 entries at worst ~250 each) */
+#define JIT_MAX_CODE 24576 /* host bytes one block may take (48 entries at worst ~330 each) */
 /* a block cut short by an uncached entry is remade after 8, then 16 runs */
 #define JIT_REFORM_HITS 8
 #define JIT_REFORM_TRIES 2
