@@ -637,48 +637,18 @@ DC_FN f_plain(struct x86cpu *cpu, const struct dc_ent *d)
 	x86_dc_replay_generic(cpu, (struct dc_ent *)d);
 }
 
-/* The segment an entry's override prefix names, else DS. */
-static int d_prefix_seg(const struct dc_ent *d)
-{
-	int s = S_DS;
-
-	for (unsigned i = 0; i < d->op_at; i++) {
-		switch (d->bytes.b[i]) {
-		case 0x26:
-			s = S_ES;
-			break;
-		case 0x2e:
-			s = S_CS;
-			break;
-		case 0x36:
-			s = S_SS;
-			break;
-		case 0x3e:
-			s = S_DS;
-			break;
-		case 0x64:
-			s = S_FS;
-			break;
-		case 0x65:
-			s = S_GS;
-			break;
-		}
-	}
-	return s;
-}
-
 /*
- * A1 and A3: MOV EAX, moffs32 and back, any segment: Linux reads and
- * writes its per-CPU variables this way (FS-relative).
+ * A1 and A3: MOV EAX, moffs32 and back, any segment (dc_build() keeps it
+ * in sseg): Linux reads and writes its per-CPU variables this way, FS-relative.
  */
 DC_FN f_mov_moffs(struct x86cpu *cpu, const struct dc_ent *d)
 {
 	uint32_t off = ld(d->bytes.b + d->op_at + 1, 4);
 
 	if (d->op == 0xa1)
-		cpu->gpr[R_EAX] = seg_read(cpu, d_prefix_seg(d), off, 4);
+		cpu->gpr[R_EAX] = seg_read(cpu, D_SEG(d), off, 4);
 	else
-		seg_write(cpu, d_prefix_seg(d), off, cpu->gpr[R_EAX], 4);
+		seg_write(cpu, D_SEG(d), off, cpu->gpr[R_EAX], 4);
 }
 
 /* Handlers for entries with a ModRM operand right after a one-byte opcode. */

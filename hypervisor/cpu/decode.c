@@ -1051,6 +1051,9 @@ static void dc_build(struct x86cpu *cpu, struct dc_ent *d, const uint8_t *p, uin
 		return;
 	d->len = (uint8_t)cpu->ilen;
 	d->fn = x86_dc_pick(d, &pfx);
+	/* no ModRM operand: sseg keeps the segment (MOV EAX, moffs uses it) */
+	if (!d->ea_pos)
+		d->sseg = (uint8_t)((pfx.seg < 0 ? S_DS : pfx.seg) << 2);
 	d->key = key;
 }
 
