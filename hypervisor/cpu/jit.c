@@ -916,6 +916,20 @@ static uint8_t alu_op_mr(unsigned aop)
 	return aop == AOP_TEST ? 0x85 : (uint8_t)(aop << 3 | 1);
 }
 
+/*
+ * The host opcode of an ALU op on r/m with an immediate of w bytes, and the
+ * ModRM reg field that goes with it: 80/81 /n, or F6 /0 for TEST r/m8.
+ */
+static uint8_t alu_op_mi(unsigned aop, unsigned w)
+{
+	return aop == AOP_TEST ? 0xf6 : w == 1 ? 0x80 : 0x81;
+}
+
+static unsigned alu_ext_mi(unsigned aop)
+{
+	return aop == AOP_TEST ? 0 : aop;
+}
+
 /* eax = the entry's effective address (32-bit address size). */
 static void emit_ea(struct emit *e, const struct dc_ent *d)
 {
@@ -1201,10 +1215,7 @@ static void emit_mem(struct tx *t, const struct dc_ent *d, const struct plan *p)
 		break;
 	default: /* K_ALU_MI: 81 /n id, or 80 /n ib (F6 /0 ib: TEST) for byte operands */
 		carry_in(e, p->aop);
-		if (p->aop == AOP_TEST)
-			x_mem_idx(e, false, 0xf6, 0, H_RSI, H_RCX, 0);
-		else
-			x_mem_idx(e, false, p->w == 1 ? 0x80 : 0x81, p->aop, H_RSI, H_RCX, 0);
+		x_mem_idx(e, false, alu_op_mi(p->aop, p->w), alu_ext_mi(p->aop), H_RSI, H_RCX, 0);
 		if (p->w == 1)
 			e8(e, (uint8_t)p->imm);
 		else
@@ -1286,20 +1297,18 @@ static void emit_reg(struct emit *e, const struct dc_ent *d, const struct plan *
 		break;
 	case K_ALU_RI:
 		if (p->w == 1) {
-			bool test = p->aop == AOP_TEST;
-
-			/* 80 /n ib on the byte register in place (AH..BH: byte 1) */
+			/* 80 /n ib (F6 /0 ib) on the byte register in place (AH..BH: byte 1) */
 			carry_in(e, p->aop);
 			if (held_narrow(e, p->dst, 1)) { /* AL..BL only (regs_pick()) */
 				unsigned h = e->host[p->dst];
 
 				rex(e, false, 0, 0, h);
-				e8(e, test ? 0xf6 : 0x80);
-				e8(e, (uint8_t)(0xc0 | (test ? 0 : p->aop) << 3 | (h & 7)));
-				if (p->aop != 7 && !test)
+				e8(e, alu_op_mi(p->aop, 1));
+				e8(e, (uint8_t)(0xc0 | alu_ext_mi(p->aop) << 3 | (h & 7)));
+				if (p->aop != 7 && p->aop != AOP_TEST)
 					e->dirty |= (uint8_t)(1u << p->dst);
 			} else {
-				x_mem(e, false, test ? 0xf6 : 0x80, test ? 0 : p->aop, H_RBX,
+				x_mem(e, false, alu_op_mi(p->aop, 1), alu_ext_mi(p->aop), H_RBX,
 				      reg_off(p->dst, 1));
 			}
 			e8(e, (uint8_t)p->imm);

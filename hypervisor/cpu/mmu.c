@@ -45,14 +45,20 @@ void x86_phys_write(struct x86cpu *cpu, uint64_t gpa, uint64_t val, unsigned siz
 	cpu->bus.mmio_write(cpu->bus.opaque, gpa, val, size);
 }
 
+/* No linear page matches e any more, for reads, writes or native reads. */
+static void tlb_ent_clear(struct tlb_ent *e)
+{
+	e->vpn_r = ~0u;
+	e->vpn_w = ~0u;
+	e->vpn_rh = ~0u;
+}
+
 /* Every entry invalid, none listed: the starting state. */
 void x86_tlb_init(struct x86cpu *cpu)
 {
 	for (unsigned u = 0; u < 2; u++) {
 		for (unsigned i = 0; i < TLB_SIZE; i++) {
-			cpu->tlb[u][i].vpn_r = ~0u;
-			cpu->tlb[u][i].vpn_w = ~0u;
-			cpu->tlb[u][i].vpn_rh = ~0u;
+			tlb_ent_clear(&cpu->tlb[u][i]);
 			cpu->tlb[u][i].listed = false;
 		}
 	}
@@ -76,9 +82,7 @@ void x86_tlb_flush(struct x86cpu *cpu, bool global)
 			cpu->tlb_used[kept++] = cpu->tlb_used[i];
 			continue;
 		}
-		e->vpn_r = ~0u;
-		e->vpn_w = ~0u;
-		e->vpn_rh = ~0u;
+		tlb_ent_clear(e);
 		e->listed = false;
 	}
 	cpu->tlb_nused = kept;
@@ -88,10 +92,7 @@ void x86_tlb_flush(struct x86cpu *cpu, bool global)
 void x86_tlb_flush_page(struct x86cpu *cpu, uint32_t la)
 {
 	for (unsigned u = 0; u < 2; u++) {
-		struct tlb_ent *e = &cpu->tlb[u][(la >> 12) & (TLB_SIZE - 1)];
-		e->vpn_r = ~0u;
-		e->vpn_w = ~0u;
-		e->vpn_rh = ~0u;
+		tlb_ent_clear(&cpu->tlb[u][(la >> 12) & (TLB_SIZE - 1)]);
 	}
 	cpu->fetch_vpn = ~0u;
 }
