@@ -897,7 +897,6 @@ static uint8_t pick_special(const struct dc_ent *d, const struct insn *in)
 	}
 }
 
-/* A specialised handler for an entry, else DF_PLAIN or DF_GENERIC. */
 /*
  * Instructions that do nothing whatever their prefixes: XCHG AX,AX (66 90),
  * PAUSE (F3 90) and the hint NOP 0F 1F /0 that kernels pad code with.
@@ -912,13 +911,13 @@ static bool nop_op(const struct dc_ent *d, const struct insn *in)
 	       !((d->modrm >> 3) & 7);
 }
 
+/* A specialised handler for an entry, else DF_NOP, DF_PLAIN or DF_GENERIC. */
 static uint8_t pick(const struct dc_ent *d, const struct insn *in)
 {
 	uint8_t fn = pick_special(d, in);
 
 	if (fn == DF_GENERIC && nop_op(d, in))
 		return DF_NOP;
-
 	if (fn == DF_GENERIC && plain_op(d, in))
 		return DF_PLAIN;
 	return fn;
