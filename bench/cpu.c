@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * bench/cpu.c - speed of the software x86 CPU (hypervisor/cpu) on three
+ * bench/cpu.c - speed of the software x86 CPU (hypervisor/cpu) on five
  * 32-bit protected-mode kernels: an integer ALU loop, memcpy (a mov loop and
  * REP MOVSD), a call/branch-heavy loop, a memory-operand mixing loop and a
  * loop taken from the Linux kernel (mpi), all with paging on like a Linux
