@@ -235,6 +235,12 @@ struct x86cpu {
 	uint64_t fetch_gpa;
 	/* the fetch page's decode-cache key and slot base (dc_key, dc_slot) */
 	uint32_t fetch_key, fetch_slot;
+	/*
+	 * Goes up by 2 whenever a translation of any code page may have
+	 * changed (x86_fetch_forget()); bit 0 is user.  Jumps between blocks
+	 * in different pages (jit.c) keep the value they were linked under.
+	 */
+	uint64_t fetch_tag;
 
 	jmp_buf jb;
 	int exc_vec;
@@ -295,6 +301,13 @@ enum {
 	TS_IRET,
 	TS_INT
 };
+
+/* The fetch page must be looked up again, and every link between pages made so far. */
+static inline void x86_fetch_forget(struct x86cpu *cpu)
+{
+	cpu->fetch_vpn = ~0u;
+	cpu->fetch_tag += 2;
+}
 
 /* mmu.c */
 void x86_tlb_init(struct x86cpu *cpu);

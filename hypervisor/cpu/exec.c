@@ -49,9 +49,12 @@ void x86_mode_changed(struct x86cpu *cpu)
 	cpu->user = cpu->cpl == 3;
 	for (int s = 0; s < 6; s++)
 		x86_update_seg_ok(cpu, s);
-	/* the fetch page's decode-cache key holds code32 */
-	if (was_user != cpu->user || was_code32 != cpu->code32)
+	/* each privilege level has its TLB; the fetch page's key holds code32 */
+	if (was_user != cpu->user)
 		cpu->fetch_vpn = ~0u;
+	if (was_code32 != cpu->code32)
+		x86_fetch_forget(cpu);
+	cpu->fetch_tag = (cpu->fetch_tag & ~1ull) | cpu->user;
 }
 
 void x86_push(struct x86cpu *cpu, uint32_t v, unsigned size)

@@ -63,7 +63,7 @@ void x86_tlb_init(struct x86cpu *cpu)
 		}
 	}
 	cpu->tlb_nused = 0;
-	cpu->fetch_vpn = ~0u;
+	x86_fetch_forget(cpu);
 }
 
 /*
@@ -86,7 +86,7 @@ void x86_tlb_flush(struct x86cpu *cpu, bool global)
 		e->listed = false;
 	}
 	cpu->tlb_nused = kept;
-	cpu->fetch_vpn = ~0u;
+	x86_fetch_forget(cpu);
 }
 
 void x86_tlb_flush_page(struct x86cpu *cpu, uint32_t la)
@@ -94,7 +94,7 @@ void x86_tlb_flush_page(struct x86cpu *cpu, uint32_t la)
 	for (unsigned u = 0; u < 2; u++) {
 		tlb_ent_clear(&cpu->tlb[u][(la >> 12) & (TLB_SIZE - 1)]);
 	}
-	cpu->fetch_vpn = ~0u;
+	x86_fetch_forget(cpu);
 }
 
 __attribute__((noreturn)) static void page_fault(struct x86cpu *cpu, uint32_t la, bool present,
