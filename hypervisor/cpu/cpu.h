@@ -145,7 +145,8 @@ struct tlb_ent {
  */
 #define DC_BITS 16
 #define DC_SIZE (1u << DC_BITS)
-#define DC_NOREG 8 /* gpr[8] is always 0: the missing base or index */
+#define DC_NOREG 8     /* gpr[8] is always 0: the missing base or index */
+#define JIT_RS_SIZE 16 /* return sites remembered (jit.c) */
 
 /*
  * 32 bytes, two per cache line: the table is walked once per instruction and
@@ -273,8 +274,11 @@ struct x86cpu {
 	struct dc_ent dc_scratch; /* decodes that do not evict a resident entry */
 	unsigned dc_conflicts;
 
-	struct jit *jit;    /* block translator (jit.c), NULL when off */
-	uint8_t **jit_exit; /* the exit slot the last block left through */
+	struct jit *jit;	   /* block translator (jit.c), NULL when off */
+	struct jit_link *jit_exit; /* the exit the last block left through */
+	/* links to the return sites of the last calls blocks made (jit.c), a ring */
+	struct jit_link *jit_rs[JIT_RS_SIZE];
+	uint32_t jit_rsp;   /* the newest jit_rs entry, in bytes */
 	uint8_t jit_flat;   /* flat segments now, for blocks (see jit.c) */
 	uint32_t jit_done;  /* instructions a running block has finished */
 	uint32_t jit_limit; /* instructions a run of chained blocks may do */

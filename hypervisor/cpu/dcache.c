@@ -764,6 +764,7 @@ static bool plain_0f(uint8_t op2)
 	switch (op2) {
 	case 0x0d:
 	case 0x18 ... 0x1f:
+	case 0x31: /* RDTSC: Linux's clock reads it thousands of times a second */
 	case 0x40 ... 0x4f:
 	case 0x90 ... 0x9f:
 	case 0xa2 ... 0xa5:
@@ -782,9 +783,10 @@ static bool plain_0f(uint8_t op2)
 
 /*
  * Opcodes the generic decoder runs without touching control flow, segment
- * registers, the interrupt flag, control registers, I/O or the TSC: their
+ * registers, the interrupt flag, control registers or I/O: their
  * 16-bit and LOCK forms, byte and rotate forms, MUL/DIV, string moves
- * without REP (REP runs until a poll), PAUSE.  A fault in one unwinds as
+ * without REP (REP runs until a poll), PAUSE, RDTSC (x86_rdtsc() counts
+ * the block's instructions done before it).  A fault in one unwinds as
  * for any handler.  Everything else (far and indirect transfers, POPF,
  * CLI/STI, MOV to a segment or control register, IN/OUT, HLT, INT, x87)
  * ends a translated block as before.
@@ -795,11 +797,11 @@ static bool plain_op(const struct dc_ent *d, const struct insn *in)
 
 	if (in->rep)
 		return op == 0x90; /* PAUSE */
+	if (op == 0x0f)
+		return plain_0f(d->bytes.b[d->op_at + 1]);
 	if (op < 0x40)
 		return (op & 7) < 6 || op == 0x27 || op == 0x2f || op == 0x37 || op == 0x3f;
 	switch (op) {
-	case 0x0f:
-		return plain_0f(d->bytes.b[d->op_at + 1]);
 	case 0x40 ... 0x62:
 	case 0x68 ... 0x6b:
 	case 0x80 ... 0x8d:

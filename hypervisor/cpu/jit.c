@@ -33,9 +33,9 @@
 #include "jit_x64.h"
 
 #define JIT_CODE_SIZE (64u << 20) /* touched lazily; a Linux boot fills it a few times */
-#define JIT_META_SIZE (32u << 20)
-#define JIT_HASH_BITS 16
-#define JIT_RECENT_BITS 14
+#define JIT_META_SIZE (64u << 20)
+#define JIT_HASH_BITS 18
+#define JIT_RECENT_BITS 16
 #define JIT_MAX_INSNS 48
 #define JIT_CHAIN_MAX 512  /* instructions run through chained blocks before the run loop polls */
 #define JIT_MAX_CODE 24576 /* host bytes one block may take (48 entries at worst ~330 each) */
@@ -48,6 +48,25 @@
 /* Runs the block; returns instructions done, 0 when the block no longer applies. */
 typedef unsigned (*jit_code)(struct x86cpu *cpu, const uint8_t *guest);
 
+/*
+ * Where one of a block's exits goes: the run loop fills it in with the
+ * block it found next (link_set()).  An exit to the same page jumps
+ * through chain with rsi from the current fetch page.  An exit to another
+ * page, a return and an indirect jump first check that no code-page
+ * translation changed since (fetch_tag) and, unless the target is fixed,
+ * that EIP is the one linked; they then make the target's page the fetch
+ * page from the fields below (far_exit()).
+ */
+struct jit_link {
+	uint8_t *chain;	     /* first: exits jump through [link] */
+	uint64_t tag;	     /* cpu->fetch_tag when linked; never matches before */
+	const uint8_t *code; /* the target block's guest bytes in host memory */
+	uint8_t *host;
+	uint64_t gpa;
+	uint32_t vpn, key, slot;
+	uint32_t eip;
+};
+
 struct jit_block {
 	uint32_t eip;
 	uint32_t key; /* the page's decode-cache key (gpa page, code32) */
@@ -58,10 +77,11 @@ struct jit_block {
 	bool cold;	 /* not translated yet: ninsn are interpreted, runs counted */
 	uint8_t tries;
 	uint16_t hits;
-	jit_code code;	  /* NULL: the first instruction needs the generic decoder */
-	uint8_t *chain;	  /* entry for a jump from another block (see prologue()) */
-	uint8_t *exit[2]; /* where this block's exits to same-page targets go */
-	uint8_t *bytes;	  /* the guest bytes the block was made from */
+	jit_code code;	/* NULL: the first instruction needs the generic decoder */
+	uint8_t *chain; /* entry for a jump from another block (see prologue()) */
+	/* [0] the target, [1] the next instruction (JCC) or return site (calls) */
+	struct jit_link exit[2];
+	uint8_t *bytes; /* the guest bytes the block was made from */
 	struct dc_ent ent[];
 };
 
@@ -118,17 +138,19 @@ _Static_assert(TLB_SIZE * sizeof(struct tlb_ent) == 1u << 15, "a TLB is 32 KiB")
 
 /* ---- which handlers end a block, which may store ---- */
 
-static bool ends_block(uint8_t fn)
+/* Entries that may branch; FF /0, /1 and /6 (INC, DEC, PUSH) only compute. */
+static bool ends_block(const struct dc_ent *d)
 {
-	switch (fn) {
+	switch (d->fn) {
 	case DF_JCC8:
 	case DF_JCC32:
 	case DF_JMP8:
 	case DF_JMP32:
 	case DF_CALL32:
 	case DF_RET:
-	case DF_GRP5:
 		return true;
+	case DF_GRP5:
+		return ((d->modrm >> 3) & 7) == 2 || ((d->modrm >> 3) & 7) == 4;
 	default:
 		return false;
 	}
@@ -235,8 +257,10 @@ static void remember(struct jit *j, struct jit_block *b)
 	hot_set(j, b);
 }
 
-static void flush_all(struct jit *j)
+static void flush_all(struct x86cpu *cpu, struct jit *j)
 {
+	/* the links they name go with the blocks */
+	memset(cpu->jit_rs, 0, sizeof(cpu->jit_rs));
 	memset(j->map, 0, sizeof(j->map));
 	memset(j->recent, 0, sizeof(j->recent));
 	memset(j->hot, 0, sizeof(j->hot));
@@ -279,7 +303,7 @@ static unsigned gather(struct x86cpu *cpu, uint32_t eip, uint32_t off, const str
 		if ((uint64_t)eip + d->len - 1 > limit)
 			break;
 		out[n++] = d;
-		if (!d->fn || ends_block(d->fn))
+		if (!d->fn || ends_block(d))
 			break;
 		off += d->len;
 		eip += d->len;
@@ -1369,21 +1393,78 @@ static void emit_reg(struct emit *e, const struct dc_ent *d, const struct plan *
 	}
 }
 
+#define LINK_OFF(field) ((uint32_t)offsetof(struct jit_link, field))
+
+/* mov [rbx + to], reg <- [rax + from] (through rdx), 4 or 8 bytes */
+static void link_copy(struct emit *e, bool w, uint32_t to, uint32_t from)
+{
+	x_mem(e, w, 0x8b, H_RDX, H_RAX, from);
+	x_mem(e, w, 0x89, H_RDX, H_RBX, to);
+}
+
 /*
- * Leave the block for target (EIP already stored): through exit slot k,
- * which the run loop points at the target's block once it has found it,
- * when the target is in the same page; else back to the run loop.
+ * Leave through the link in rax (EIP stored, r13 counting this block,
+ * jit_exit = rax): to the block it names when no code-page translation
+ * changed since it was linked, with the fetch page switched to the
+ * target's; else back to the run loop, which links it.  A dynamic target
+ * is compared with EIP first; a different one leaves by miss, which the
+ * caller places.
+ */
+static void far_jump(struct emit *e, bool dynamic, struct fwd *miss)
+{
+	if (dynamic) {
+		x_mem(e, false, 0x8b, H_RDX, H_RBX, CPU_OFF(eip));
+		x_mem(e, false, 0x3b, H_RDX, H_RAX, LINK_OFF(eip));
+		fwd_add(miss, x_jcc_fwd(e, CC_NE));
+	}
+	x_mem(e, true, 0x8b, H_RDX, H_RBX, CPU_OFF(fetch_tag));
+	x_mem(e, true, 0x3b, H_RDX, H_RAX, LINK_OFF(tag));
+	fwd_add(miss, x_jcc_fwd(e, CC_NE));
+	link_copy(e, true, CPU_OFF(fetch_host), LINK_OFF(host));
+	link_copy(e, true, CPU_OFF(fetch_gpa), LINK_OFF(gpa));
+	link_copy(e, false, CPU_OFF(fetch_vpn), LINK_OFF(vpn));
+	link_copy(e, false, CPU_OFF(fetch_key), LINK_OFF(key));
+	link_copy(e, false, CPU_OFF(fetch_slot), LINK_OFF(slot));
+	x_mem(e, true, 0x8b, H_RSI, H_RAX, LINK_OFF(code));
+	e8(e, 0xff); /* jmp [rax] */
+	e8(e, 0x20);
+}
+
+/* rax = link l, which the run loop links when this exit is taken unlinked */
+static void link_take(struct emit *e, struct jit_link *l)
+{
+	x_mov_ri64(e, H_RAX, (uint64_t)(uintptr_t)l);
+	x_mem(e, true, 0x89, H_RAX, H_RBX, CPU_OFF(jit_exit));
+}
+
+/* Leave through link l (see far_jump()); EIP stored. */
+static void far_exit(struct tx *t, struct jit_link *l, bool dynamic, unsigned n)
+{
+	struct emit *e = &t->e;
+	struct fwd miss = { 0 };
+
+	regs_out(e);
+	x_alu_ri(e, 0, H_R13, n);
+	link_take(e, l);
+	far_jump(e, dynamic, &miss);
+	fwd_here(e, &miss);
+	ret_count(e, 0);
+}
+
+/*
+ * Leave the block for target (EIP already stored) through exit k, which
+ * the run loop points at the target's block once it has found it.
  */
 static void exit_to(struct tx *t, uint32_t target, unsigned k, unsigned n)
 {
 	struct emit *e = &t->e;
 	int64_t off = (int64_t)t->b->off + (int32_t)(target - t->b->eip);
 
+	t->b->exit[k].eip = target;
 	if (off < 0 || off >= 4096) {
-		ret_count(e, n);
+		far_exit(t, &t->b->exit[k], false, n);
 		return;
 	}
-	t->b->exit[k] = t->stale;
 	regs_out(e);
 	x_alu_ri(e, 0, H_R13, n);
 	x_mem(e, true, 0x8b, H_RSI, H_RBX, CPU_OFF(fetch_host));
@@ -1391,10 +1472,54 @@ static void exit_to(struct tx *t, uint32_t target, unsigned k, unsigned n)
 	e8(e, 0x81);
 	e8(e, 0xc6);
 	e32(e, (uint32_t)off);
-	x_mov_ri64(e, H_RAX, (uint64_t)(uintptr_t)&t->b->exit[k]);
-	x_mem(e, true, 0x89, H_RAX, H_RBX, CPU_OFF(jit_exit));
+	link_take(e, &t->b->exit[k]);
 	e8(e, 0xff); /* jmp [rax] */
 	e8(e, 0x20);
+}
+
+/*
+ * A call's return site (exit 1, the next instruction) goes on the ring of
+ * return sites, for the RET that comes back to it (ret_exit()).
+ */
+static void push_return(struct tx *t, uint32_t next)
+{
+	struct emit *e = &t->e;
+
+	t->b->exit[1].eip = next;
+	x_mem(e, false, 0x8b, H_RAX, H_RBX, CPU_OFF(jit_rsp));
+	x_alu_ri(e, 0, H_RAX, 8);
+	x_alu_ri(e, 4, H_RAX, (JIT_RS_SIZE - 1) * 8);
+	x_mem(e, false, 0x89, H_RAX, H_RBX, CPU_OFF(jit_rsp));
+	x_mov_ri64(e, H_RCX, (uint64_t)(uintptr_t)&t->b->exit[1]);
+	x_mem_idx(e, true, 0x89, H_RCX, H_RBX, H_RAX, CPU_OFF(jit_rs));
+}
+
+/*
+ * After a RET (EIP stored): take the newest return site off the ring and
+ * leave through it when it is where the RET went; else to the run loop.
+ */
+static void ret_exit(struct tx *t, unsigned n)
+{
+	struct emit *e = &t->e;
+	struct fwd miss = { 0 };
+
+	regs_out(e);
+	x_alu_ri(e, 0, H_R13, n);
+	x_mem(e, false, 0x8b, H_RCX, H_RBX, CPU_OFF(jit_rsp));
+	x_mem_idx(e, true, 0x8b, H_RAX, H_RBX, H_RCX, CPU_OFF(jit_rs));
+	x_alu_ri(e, 5, H_RCX, 8);
+	x_alu_ri(e, 4, H_RCX, (JIT_RS_SIZE - 1) * 8);
+	x_mem(e, false, 0x89, H_RCX, H_RBX, CPU_OFF(jit_rsp));
+	x_rr(e, true, 0x85, H_RAX, H_RAX); /* test rax, rax */
+	fwd_add(&miss, x_jcc_fwd(e, CC_E));
+	x_mem(e, false, 0x8b, H_RDX, H_RBX, CPU_OFF(eip));
+	x_mem(e, false, 0x3b, H_RDX, H_RAX, LINK_OFF(eip));
+	fwd_add(&miss, x_jcc_fwd(e, CC_NE));
+	/* the site is linked when taken from here: it is where EIP is */
+	x_mem(e, true, 0x89, H_RAX, H_RBX, CPU_OFF(jit_exit));
+	far_jump(e, false, &miss);
+	fwd_here(e, &miss);
+	ret_count(e, 0);
 }
 
 /* eax = ESP after a push (write) or ESP (read); then the TLB probe. */
@@ -1454,6 +1579,7 @@ static void emit_call_ret(struct tx *t, const struct dc_ent *d, const struct pla
 		fwd_add(&slow, x_jcc_fwd(e, CC_B));
 		st_gpr(e, R_ESP, H_RAX);
 		st_imm32(e, CPU_OFF(eip), target);
+		push_return(t, next);
 		exit_to(t, target, 0, n);
 	} else {
 		x_mem_idx(e, false, 0x8b, H_RDX, H_RSI, H_RCX, 0);
@@ -1462,7 +1588,7 @@ static void emit_call_ret(struct tx *t, const struct dc_ent *d, const struct pla
 		x_alu_ri(e, 0, H_RAX, 4);
 		st_gpr(e, R_ESP, H_RAX);
 		x_mem(e, false, 0x89, H_RDX, H_RBX, CPU_OFF(eip));
-		ret_count(e, n);
+		ret_exit(t, n);
 	}
 	fwd_here(e, &slow);
 	call_handler(e, d);
@@ -1500,6 +1626,24 @@ static void emit_jump(struct tx *t, const struct dc_ent *d, const struct plan *p
 	header(t, eip, next, true);
 	call_handler(e, d);
 	ret_count(e, n);
+}
+
+/*
+ * After a branch its handler ran: an indirect CALL or JMP (FF /2, /4)
+ * leaves through exit 0 when it went where it went last time (a call also
+ * pushes its return site); anything else returns to the run loop.
+ */
+static void indirect_exit(struct tx *t, const struct dc_ent *d, uint32_t next, unsigned n)
+{
+	unsigned reg = (d->modrm >> 3) & 7;
+
+	if (d->fn != DF_GRP5 || (reg != 2 && reg != 4)) {
+		ret_count(&t->e, n);
+		return;
+	}
+	if (reg == 2)
+		push_return(t, next);
+	far_exit(t, &t->b->exit[0], true, n);
 }
 
 /* After an entry that may have stored to the fetch page: leave if it did. */
@@ -1723,6 +1867,8 @@ static jit_code translate(const struct x86cpu *cpu, struct jit_block *b, uint8_t
 			flat |= 1u << S_SS | NEED_STACK32;
 	}
 	flags_liveness(b, plan, dead);
+	for (unsigned k = 0; k < 2; k++)
+		b->exit[k] = (struct jit_link){ .chain = t.e.p, .tag = ~0ull };
 	ret_count(&t.e, 0); /* the stale exit, jumped to from the checks */
 	entry = t.e.p;
 	prologue(&t, b, flat);
@@ -1760,8 +1906,8 @@ static jit_code translate(const struct x86cpu *cpu, struct jit_block *b, uint8_t
 		eip = next;
 		if (i + 1 == n) {
 			/* branch handlers set EIP themselves */
-			if (ends_block(d->fn)) {
-				ret_count(&t.e, n);
+			if (ends_block(d)) {
+				indirect_exit(&t, d, next, n);
 				break;
 			}
 			if (t.eip_stored != eip)
@@ -1798,11 +1944,11 @@ static struct jit_block *form(struct x86cpu *cpu, struct jit *j, uint32_t eip, u
 		nbytes = 0; /* a cold block keeps only its length */
 	/* a translation needs code space: flush before the metadata goes in */
 	if (hot && ninsn && j->code_used + JIT_MAX_CODE > JIT_CODE_SIZE)
-		flush_all(j);
+		flush_all(cpu, j);
 	size_t size = sizeof(*b) + (hot ? ninsn * sizeof(b->ent[0]) : 0) + nbytes;
 	b = meta_alloc(j, size);
 	if (!b) {
-		flush_all(j);
+		flush_all(cpu, j);
 		b = meta_alloc(j, size);
 	}
 	b->eip = eip;
@@ -1817,7 +1963,7 @@ static struct jit_block *form(struct x86cpu *cpu, struct jit *j, uint32_t eip, u
 	b->bytes = (uint8_t *)&b->ent[b->cold ? 0 : ninsn];
 	b->code = NULL;
 	b->chain = NULL;
-	b->exit[0] = b->exit[1] = NULL;
+	memset(b->exit, 0, sizeof(b->exit));
 	if (b->cold) {
 		remember(j, b);
 		return b;
@@ -1935,7 +2081,7 @@ static const struct jit_hot *hot_find(const struct x86cpu *cpu, const struct jit
  * *link, the exit slot to patch, stale.
  */
 static const struct jit_hot *pick(struct x86cpu *cpu, struct jit *j, struct jit_hot *tmp,
-				  struct jit_block **cold, uint8_t ***link)
+				  struct jit_block **cold, struct jit_link **link)
 {
 	const struct jit_hot *h = hot_find(cpu, j);
 	uint64_t flushes = j->flushes;
@@ -1966,16 +2112,30 @@ static const struct jit_hot *pick(struct x86cpu *cpu, struct jit *j, struct jit_
 	return tmp;
 }
 
+/* Point l at h, the block at EIP in the fetch page (see struct jit_link). */
+static void link_set(struct jit_link *l, const struct x86cpu *cpu, const struct jit_hot *h)
+{
+	l->chain = h->chain;
+	l->tag = cpu->fetch_tag;
+	l->code = cpu->fetch_host + h->off;
+	l->host = cpu->fetch_host;
+	l->gpa = cpu->fetch_gpa;
+	l->vpn = cpu->fetch_vpn;
+	l->key = cpu->fetch_key;
+	l->slot = cpu->fetch_slot;
+	l->eip = cpu->eip;
+}
+
 /* Run h's code once; returns instructions done.  *link: the exit it left by. */
 static unsigned run_block(struct x86cpu *cpu, struct jit *j, const struct jit_hot *h,
-			  uint8_t ***link)
+			  struct jit_link **link)
 {
 	uint64_t left = cpu->budget_end > cpu->icount ? cpu->budget_end - cpu->icount : 0;
 	uint16_t off = h->off;
 	unsigned k;
 
 	if (*link)
-		**link = h->chain;
+		link_set(*link, cpu, h);
 	/*
 	 * Chained blocks go on while the instructions done stay within the
 	 * budget and JIT_CHAIN_MAX (the run loop checked this first block).
@@ -2008,7 +2168,7 @@ unsigned x86_jit_run(struct x86cpu *cpu, unsigned n)
 {
 	struct jit *j = cpu->jit;
 	unsigned done = 0, k;
-	uint8_t **link = NULL;
+	struct jit_link *link = NULL;
 
 	/* segments load only outside blocks: interpreted steps, events, faults */
 	cpu->jit_flat = flat_now(cpu);

@@ -23,9 +23,10 @@
 #define MSR_MTRRCAP 0xfe
 #define MSR_MTRR_DEF 0x2ff
 
+/* Without a time source, instructions done (also inside a block: jit_done). */
 uint64_t x86_rdtsc(struct x86cpu *cpu)
 {
-	uint64_t t = cpu->bus.tsc ? cpu->bus.tsc(cpu->bus.opaque) : cpu->icount;
+	uint64_t t = cpu->bus.tsc ? cpu->bus.tsc(cpu->bus.opaque) : cpu->icount + cpu->jit_done;
 	return t + cpu->tsc_offset;
 }
 

@@ -1193,6 +1193,136 @@ static void test_jit_call_ret(void)
 	machine_free(m);
 }
 
+/*
+ * A hot loop calls F at linear 0x60000, in another page (a link between
+ * pages both ways: the call and F's return), then maps that page to other
+ * code and flushes it (INVLPG, or a CR3 reload), and loops again: the
+ * second pass must run the new F.  F is "add ebx,1; ret", then
+ * "add ebx,0x100; ret".
+ */
+static void test_jit_link_remap(bool pae, bool cr3)
+{
+	struct machine *m = machine_new();
+	const char *how = cr3 ? "CR3 reload" : "INVLPG";
+	uint32_t pt = pae ? PT + 0x1000 : PT, step = pae ? 8 : 4, a, o, l;
+	struct x86_regs r;
+
+	setup_paging(m, pae);
+	put32(m, pt + 0x60 * step, 0x70000 | 7);
+	asm_hex(m, 0x70000, "83 c3 01 c3");
+	asm_hex(m, 0x50000, "81 c3 00 01 00 00 c3");
+	enter_pm(m, CODE);
+	paging_on(m, pae, true);
+	/* mov esi,2; xor ebx,ebx; O: mov ecx,100; L: call 0x60000; dec ecx; jnz L */
+	a = asm_hex(m, CODE, "be 02 00 00 00 31 db");
+	o = a;
+	a = asm_hex(m, o, "b9 64 00 00 00");
+	l = a;
+	a = asm_hex(m, l, "e8");
+	a = asm32(m, a, 0x60000 - (a + 4));
+	a = asm_hex(m, a, "49 75");
+	put8(m, a, (uint8_t)(l - (a + 1)));
+	/* mov dword [pte], 0x50007; then invlpg [0x60000] or mov eax,cr3; mov cr3,eax */
+	a = asm_hex(m, a + 1, "c7 05");
+	a = asm32(m, a, pt + 0x60 * step);
+	a = asm32(m, a, 0x50000 | 7);
+	a = asm_hex(m, a, cr3 ? "0f 20 d8 0f 22 d8" : "0f 01 3d 00 00 06 00");
+	/* dec esi; jnz O; hlt */
+	a = asm_hex(m, a, "4e 75");
+	put8(m, a, (uint8_t)(o - (a + 1)));
+	asm_hex(m, a + 1, "f4");
+	enum x86_exit ex = x86cpu_run(m->cpu, 5000);
+	r = regs(m);
+	CHECK(ex == X86_EXIT_HLT && r.gpr[3] == 100 + 100 * 0x100,
+	      "%s, %s: a hot call into a remapped page runs the new code (exit %d, ebx %#x)",
+	      pae ? "PAE" : "2-level", how, ex, r.gpr[3]);
+	machine_free(m);
+}
+
+/*
+ * An indirect CALL (FF /2) in a hot loop alternates between two functions
+ * in other pages: the link from the call site must follow the target.
+ */
+static void test_jit_indirect(void)
+{
+	struct machine *m = machine_new();
+	struct x86_regs r;
+	uint32_t a, l, table = 0x7000;
+
+	put32(m, table, 0x60000);
+	put32(m, table + 4, 0x61000);
+	asm_hex(m, 0x60000, "83 c3 01 c3");
+	asm_hex(m, 0x61000, "81 c3 00 01 00 00 c3");
+	enter_pm(m, CODE);
+	/* mov ecx,100; xor ebx,ebx; L: mov eax,ecx; and eax,1; mov eax,[table+eax*4]; call eax */
+	a = asm_hex(m, CODE, "b9 64 00 00 00 31 db");
+	l = a;
+	a = asm_hex(m, l, "89 c8 83 e0 01 8b 04 85");
+	a = asm32(m, a, table);
+	a = asm_hex(m, a, "ff d0");
+	loop_tail(m, a, l);
+	enum x86_exit ex = x86cpu_run(m->cpu, 2000);
+	r = regs(m);
+	CHECK(ex == X86_EXIT_HLT && r.gpr[3] == 50 + 50 * 0x100,
+	      "hot indirect call alternating between two targets runs each (exit %d, ebx %#x)", ex,
+	      r.gpr[3]);
+	machine_free(m);
+}
+
+/*
+ * A RET that goes somewhere other than its call's return site on every
+ * other pass (the callee adds 6 to its return address when ECX is odd,
+ * skipping "add ebx,1000"): a return is followed only to where it went.
+ */
+static void test_jit_ret_elsewhere(void)
+{
+	struct machine *m = machine_new();
+	struct x86_regs r;
+	uint32_t a, l, g = 0x60000;
+
+	/* G: test cl,1; jz 1f; pop edx; add edx,6; push edx; 1: ret */
+	asm_hex(m, g, "f6 c1 01 74 05 5a 83 c2 06 52 c3");
+	enter_pm(m, CODE);
+	/* mov ecx,100; xor ebx,ebx; L: call G; add ebx,1000; add ebx,1 */
+	a = asm_hex(m, CODE, "b9 64 00 00 00 31 db");
+	l = a;
+	a = asm_hex(m, l, "e8");
+	a = asm32(m, a, g - (a + 4));
+	a = asm_hex(m, a, "81 c3 e8 03 00 00 83 c3 01");
+	loop_tail(m, a, l);
+	enum x86_exit ex = x86cpu_run(m->cpu, 3000);
+	r = regs(m);
+	CHECK(ex == X86_EXIT_HLT && r.gpr[3] == 50 * 1 + 50 * 1001 && r.gpr[4] == KSTACK,
+	      "hot RET to a moved return address goes there (exit %d, ebx %u, esp %#x)", ex,
+	      r.gpr[3], r.gpr[4]);
+	machine_free(m);
+}
+
+/*
+ * RDTSC inside a hot loop, with no time source (the TSC counts
+ * instructions): two reads five instructions apart differ by five on
+ * every pass, also when both run inside one translated block.
+ */
+static void test_jit_rdtsc(void)
+{
+	struct machine *m = machine_new();
+	struct x86_regs r;
+	uint32_t a, l;
+
+	enter_pm(m, CODE);
+	/* mov ecx,100; xor ebx,ebx; L: rdtsc; mov esi,eax; nop x3; rdtsc; sub eax,esi; add ebx,eax */
+	a = asm_hex(m, CODE, "b9 64 00 00 00 31 db");
+	l = a;
+	a = asm_hex(m, l, "0f 31 89 c6 90 90 90 0f 31 29 f0 01 c3");
+	loop_tail(m, a, l);
+	enum x86_exit ex = x86cpu_run(m->cpu, 2000);
+	r = regs(m);
+	CHECK(ex == X86_EXIT_HLT && r.gpr[3] == 500,
+	      "RDTSC in a hot loop counts the instructions between two reads (exit %d, sum %u)", ex,
+	      r.gpr[3]);
+	machine_free(m);
+}
+
 int main(void)
 {
 	test_real_to_pm();
@@ -1212,6 +1342,13 @@ int main(void)
 	test_triple_fault();
 	test_jit_smc();
 	test_jit_call_ret();
+	test_jit_link_remap(false, false);
+	test_jit_link_remap(true, false);
+	test_jit_link_remap(false, true);
+	test_jit_link_remap(true, true);
+	test_jit_indirect();
+	test_jit_ret_elsewhere();
+	test_jit_rdtsc();
 	test_sysenter();
 	test_tsc_adjust();
 	test_fpu();
