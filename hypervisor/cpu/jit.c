@@ -15,8 +15,9 @@
  * CPU, DMA and self-modifying code need no invalidation hook.  A store by
  * the block itself to its own code page ends it after that instruction
  * (cpu->smc).  Guest state lives in struct x86cpu, except that a few
- * registers the block uses often are held in r8-r11 between handler calls
- * (regs_pick()); they are written back before every call and exit, so a
+ * registers the block uses often are held in r8-r11, and EFLAGS in r14,
+ * between handler calls (regs_pick()); they are written back before every
+ * call and exit, so a
  * fault inside a block unwinds exactly as in the interpreter: every path
  * that can fault first records what x86_raise() rolls back to.
  *
@@ -654,6 +655,7 @@ struct tx {
 	unsigned idx;	/* the entry being translated */
 	uint32_t next;	/* the EIP after it */
 	bool in_slow;	/* emitting a path the block takes only on a TLB miss */
+	uint8_t *body;	/* past the prologue's checks (see self_loop()) */
 };
 
 /*
@@ -686,12 +688,14 @@ static void st_gpr(struct emit *e, unsigned r, unsigned h)
 	}
 }
 
-/* The held registers written so far back into struct x86cpu. */
+/* The held registers (and EFLAGS) written so far back into struct x86cpu. */
 static void regs_out(struct emit *e)
 {
 	for (unsigned r = 0; r < 8; r++)
 		if (held(e, r) && (e->dirty >> r & 1))
 			x_mem(e, false, 0x89, e->host[r], H_RBX, GPR(r));
+	if (e->fl_held && e->fl_dirty)
+		x_mem(e, false, 0x89, H_R14, H_RBX, CPU_OFF(eflags));
 }
 
 /* Every held register from struct x86cpu (after a handler may have changed it). */
@@ -700,6 +704,8 @@ static void regs_in(struct emit *e)
 	for (unsigned r = 0; r < 8; r++)
 		if (held(e, r))
 			x_mem(e, false, 0x8b, e->host[r], H_RBX, GPR(r));
+	if (e->fl_held)
+		x_mem(e, false, 0x8b, H_R14, H_RBX, CPU_OFF(eflags));
 }
 
 /* mov dword [rbx + disp], imm32 */
@@ -727,7 +733,11 @@ static void ret_count(struct emit *e, unsigned n)
 {
 	regs_out(e);
 	x_mem(e, false, 0x8d, H_RAX, H_R13, n); /* lea eax, [r13 + n] */
-	e8(e, 0x41);				/* pop r13 */
+	e8(e, 0x41);				/* pop r15 */
+	e8(e, 0x5f);
+	e8(e, 0x41); /* pop r14 */
+	e8(e, 0x5e);
+	e8(e, 0x41); /* pop r13 */
 	e8(e, 0x5d);
 	e8(e, 0x41); /* pop r12 */
 	e8(e, 0x5c);
@@ -788,7 +798,7 @@ static void check_flat(struct tx *t, unsigned mask)
 }
 
 /*
- * The entry from the run loop saves rbx, r12 and r13 (which keeps the stack
+ * The entry from the run loop saves rbx and r12-r15 (which keeps the stack
  * 16-byte aligned for calls), sets rbx = cpu and r13 = 0 (instructions run
  * so far).  A chained jump from another block enters at b->chain instead
  * and first checks what the run loop would: the chain length, a pending
@@ -801,11 +811,12 @@ static void prologue(struct tx *t, struct jit_block *b, unsigned flat_mask)
 	struct emit *e = &t->e;
 	uint8_t *checks;
 
+	/* push rbx, r12, r13, r14, r15: rsp stays 16-byte aligned for calls */
 	e8(e, 0x53);
-	e8(e, 0x41);
-	e8(e, 0x54);
-	e8(e, 0x41);
-	e8(e, 0x55);
+	for (unsigned r = H_R12; r <= H_R15; r++) {
+		e8(e, 0x41);
+		e8(e, (uint8_t)(0x50 | (r & 7)));
+	}
 	x_rr(e, true, 0x89, H_RDI, H_RBX);
 	x_rr(e, false, 0x31, H_R13, H_R13);
 	/*
@@ -893,13 +904,12 @@ static void call_handler(struct emit *e, const struct dc_ent *d)
 	regs_in(e);
 }
 
-/* The guest's EFLAGS bits in clear become those of edx (rcx is scratch). */
+/* The guest's EFLAGS bits in clear become those of edx (in r14, see regs_in()). */
 static void flags_merge(struct emit *e, uint32_t clear)
 {
-	x_mem(e, false, 0x8b, H_RCX, H_RBX, CPU_OFF(eflags));
-	x_alu_ri(e, 4, H_RCX, ~clear);
-	x_rr(e, false, 0x09, H_RDX, H_RCX);
-	x_mem(e, false, 0x89, H_RCX, H_RBX, CPU_OFF(eflags));
+	x_alu_ri(e, 4, H_R14, ~clear);
+	x_rr(e, false, 0x09, H_RDX, H_R14);
+	e->fl_dirty = true;
 }
 
 /*
@@ -929,8 +939,10 @@ static void carry_in(struct emit *e, unsigned aop)
 {
 	if (aop != 2 && aop != 3)
 		return;
+	rex(e, false, 0, 0, H_R14); /* bt r14d, 0 */
 	e8(e, 0x0f);
-	x_mem(e, false, 0xba, 4, H_RBX, CPU_OFF(eflags));
+	e8(e, 0xba);
+	e8(e, 0xe0 | (H_R14 & 7));
 	e8(e, 0);
 }
 
@@ -955,22 +967,28 @@ static unsigned alu_ext_mi(unsigned aop)
 }
 
 /* eax = the entry's effective address (32-bit address size). */
+/* The host register with guest register r: its held copy, else scratch loaded. */
+static unsigned gpr_in(struct emit *e, unsigned r, unsigned scratch)
+{
+	if (held(e, r))
+		return e->host[r];
+	x_mem(e, false, 0x8b, scratch, H_RBX, GPR(r));
+	return scratch;
+}
+
 static void emit_ea(struct emit *e, const struct dc_ent *d)
 {
 	unsigned base = d->regs & 15, index = d->regs >> 4, scale = d->sseg & 3;
+	unsigned hb = base == DC_NOREG ? H_NONE : gpr_in(e, base, H_RAX);
 
-	if (base != DC_NOREG)
-		ld_gpr(e, H_RAX, base);
-	else
-		x_mov_ri(e, H_RAX, 0);
-	if (index != DC_NOREG) {
-		ld_gpr(e, H_RCX, index);
-		if (scale)
-			x_shift_ri(e, 4, H_RCX, (uint8_t)scale);
-		x_rr(e, false, 0x01, H_RCX, H_RAX);
+	if (index == DC_NOREG) {
+		if (hb == H_NONE)
+			x_mov_ri(e, H_RAX, d->disp);
+		else
+			x_mem(e, false, 0x8d, H_RAX, hb, d->disp); /* lea eax, [hb + disp] */
+		return;
 	}
-	if (d->disp)
-		x_alu_ri(e, 0, H_RAX, d->disp);
+	x_lea(e, H_RAX, hb, gpr_in(e, index, H_RCX), scale, d->disp);
 }
 
 /* Forward jumps to one label, patched together. */
@@ -1141,7 +1159,7 @@ static void cond_test(struct emit *e, unsigned cc)
 	static const uint32_t mask[6] = { F_OF, F_CF, F_ZF, F_CF | F_ZF, F_SF, F_PF };
 	unsigned c = cc >> 1;
 
-	x_mem(e, false, 0x8b, H_RAX, H_RBX, CPU_OFF(eflags));
+	x_rr(e, false, 0x89, H_R14, H_RAX);
 	if (c < 6) {
 		e8(e, 0xa9); /* test eax, imm32 */
 		e32(e, mask[c]);
@@ -1212,6 +1230,12 @@ static void emit_mem(struct tx *t, const struct dc_ent *d, const struct plan *p)
 		imul_flags(e);
 		break;
 	case K_LOAD:
+		if (held(e, p->dst)) {
+			/* straight into the held copy */
+			x_mem_idx(e, false, 0x8b, e->host[p->dst], H_RSI, H_RCX, 0);
+			e->dirty |= (uint8_t)(1u << p->dst);
+			break;
+		}
 		x_mem_idx(e, false, 0x8b, H_RDX, H_RSI, H_RCX, 0);
 		st_gpr(e, p->dst, H_RDX);
 		break;
@@ -1452,6 +1476,33 @@ static void far_exit(struct tx *t, struct jit_link *l, bool dynamic, unsigned n)
 }
 
 /*
+ * A jump back to the block's own start (a loop): its bytes and segments
+ * were checked when it was entered, and a store by the block to its own
+ * page has ended it already (smc_exit()), so it goes straight back to the
+ * body after the checks of the budget, the chain length and a poll.  The
+ * held registers are written back (an exit early in the next pass writes
+ * only what that pass changed) and stay loaded.
+ */
+static void self_loop(struct tx *t, unsigned n)
+{
+	struct emit *e = &t->e;
+	struct fwd leave = { 0 };
+
+	regs_out(e);
+	x_alu_ri(e, 0, H_R13, n);
+	x_mem(e, false, 0x8d, H_RAX, H_R13, n); /* lea eax, [r13 + n]: the next pass */
+	x_mem(e, false, 0x3b, H_RAX, H_RBX, CPU_OFF(jit_limit));
+	fwd_add(&leave, x_jcc_fwd(e, CC_A));
+	x_mem(e, false, 0x80, 7, H_RBX, CPU_OFF(poll));
+	e8(e, 0);
+	fwd_add(&leave, x_jcc_fwd(e, CC_NE));
+	e8(e, 0xe9); /* jmp body */
+	e32(e, (uint32_t)(int32_t)(t->body - (e->p + 4)));
+	fwd_here(e, &leave);
+	ret_count(e, 0);
+}
+
+/*
  * Leave the block for target (EIP already stored) through exit k, which
  * the run loop points at the target's block once it has found it.
  */
@@ -1461,6 +1512,10 @@ static void exit_to(struct tx *t, uint32_t target, unsigned k, unsigned n)
 	int64_t off = (int64_t)t->b->off + (int32_t)(target - t->b->eip);
 
 	t->b->exit[k].eip = target;
+	if (target == t->b->eip) {
+		self_loop(t, n);
+		return;
+	}
 	if (off < 0 || off >= 4096) {
 		far_exit(t, &t->b->exit[k], false, n);
 		return;
@@ -1854,7 +1909,7 @@ static jit_code translate(const struct x86cpu *cpu, struct jit_block *b, uint8_t
 {
 	struct plan plan[JIT_MAX_INSNS];
 	bool dead[JIT_MAX_INSNS];
-	struct tx t = { { .p = code, .end = end }, code, b->eip, b, true, 0, 0, false };
+	struct tx t = { { .p = code, .end = end }, code, b->eip, b, true, 0, 0, false, NULL };
 	unsigned flat = 0, n = b->ninsn;
 	uint32_t eip = b->eip;
 	uint8_t *entry;
@@ -1874,7 +1929,9 @@ static jit_code translate(const struct x86cpu *cpu, struct jit_block *b, uint8_t
 	prologue(&t, b, flat);
 	/* the checks above leave by the stale exit: no register held yet */
 	regs_pick(b, plan, &t.e);
+	t.e.fl_held = true;
 	regs_in(&t.e);
+	t.body = t.e.p;
 	for (unsigned i = 0; i < n; i++) {
 		const struct dc_ent *d = &b->ent[i];
 		const struct plan *p = &plan[i];

@@ -26,7 +26,9 @@ enum {
 	H_R10,
 	H_R11,
 	H_R12,
-	H_R13
+	H_R13,
+	H_R14,
+	H_R15
 };
 
 struct emit {
@@ -35,6 +37,8 @@ struct emit {
 	/* guest registers held in host registers (jit.c, regs_pick()) */
 	uint8_t cached, dirty; /* bit r: guest register r is held / was written */
 	uint8_t host[8];       /* the host register holding guest register r */
+	/* EFLAGS held in r14 (loaded after the checks) / written natively */
+	bool fl_held, fl_dirty;
 };
 
 static inline void e8(struct emit *e, uint8_t b)
@@ -86,6 +90,22 @@ static inline void x_mem_idx(struct emit *e, bool w, uint8_t op, unsigned reg, u
 	e8(e, op);
 	e8(e, 0x84 | (reg & 7) << 3);
 	e8(e, (index & 7) << 3 | (base & 7));
+	e32(e, disp);
+}
+
+/*
+ * lea r32, [base + index * (1 << scale) + disp32]; base H_NONE for none
+ * (index must not be rsp).  The 64-bit sum is cut to 32 bits, which is the
+ * guest's 32-bit address arithmetic when base and index hold 32-bit values.
+ */
+#define H_NONE 16
+static inline void x_lea(struct emit *e, unsigned reg, unsigned base, unsigned index,
+			 unsigned scale, uint32_t disp)
+{
+	rex(e, false, reg, index, base == H_NONE ? 0 : base);
+	e8(e, 0x8d);
+	e8(e, (base == H_NONE ? 0x04 : 0x84) | (reg & 7) << 3);
+	e8(e, (uint8_t)(scale << 6 | (index & 7) << 3 | (base == H_NONE ? 5 : base & 7)));
 	e32(e, disp);
 }
 

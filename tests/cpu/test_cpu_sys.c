@@ -1323,6 +1323,56 @@ static void test_jit_rdtsc(void)
 	machine_free(m);
 }
 
+/*
+ * A block that loops back to its own start (see self_loop() in jit.c):
+ * the instruction budget stops it exactly, and a handler call inside it
+ * (BSWAP) sees and keeps registers the previous pass changed natively.
+ * Loop: mov edx,ebx; bswap edx; add esi,edx; add esi,ebx; add edi,ebx;
+ * inc ebx; xor eax,ebx; dec ecx; jnz.
+ */
+static void test_jit_self_loop(void)
+{
+	static const char loop[] = "89 da 0f ca 01 d6 01 de 01 df 43 31 d8 49 75 f0";
+	uint32_t eax = 0, ebx = 0, esi = 0, edi = 0, a;
+	struct machine *m = machine_new();
+	struct x86_regs r;
+
+	for (unsigned i = 0; i < 100; i++) {
+		esi += __builtin_bswap32(ebx) + ebx;
+		edi += ebx;
+		ebx++;
+		eax ^= ebx;
+	}
+	enter_pm(m, CODE);
+	/* mov ecx,100; xor eax,eax; xor ebx,ebx; xor esi,esi; xor edi,edi */
+	a = asm_hex(m, CODE, "b9 64 00 00 00 31 c0 31 db 31 f6 31 ff");
+	a = asm_hex(m, a, loop);
+	asm_hex(m, a, "f4");
+	enum x86_exit ex = x86cpu_run(m->cpu, 2000);
+	r = regs(m);
+	CHECK(ex == X86_EXIT_HLT && r.gpr[0] == eax && r.gpr[3] == 100 && r.gpr[6] == esi &&
+		      r.gpr[7] == edi,
+	      "hot self-loop with a handler call: eax %#x/%#x ebx %u esi %#x/%#x edi %#x/%#x",
+	      r.gpr[0], eax, r.gpr[3], r.gpr[6], esi, r.gpr[7], edi);
+	machine_free(m);
+
+	/* 5 + 9 * 60 + 6 instructions: stops after the sixth of pass 61 (inc ebx) */
+	m = machine_new();
+	enter_pm(m, CODE);
+	a = asm_hex(m, CODE, "b9 64 00 00 00 31 c0 31 db 31 f6 31 ff");
+	a = asm_hex(m, a, loop);
+	asm_hex(m, a, "f4");
+	uint64_t start = x86cpu_icount(m->cpu);
+	ex = x86cpu_run(m->cpu, 5 + 9 * 60 + 6);
+	r = regs(m);
+	CHECK(ex == X86_EXIT_BUDGET && x86cpu_icount(m->cpu) - start == 5 + 9 * 60 + 6 &&
+		      r.gpr[3] == 61 && r.gpr[1] == 40,
+	      "the budget stops a hot self-loop exactly (exit %d, %llu instructions, ebx %u, "
+	      "ecx %u)",
+	      ex, (unsigned long long)(x86cpu_icount(m->cpu) - start), r.gpr[3], r.gpr[1]);
+	machine_free(m);
+}
+
 int main(void)
 {
 	test_real_to_pm();
@@ -1349,6 +1399,7 @@ int main(void)
 	test_jit_indirect();
 	test_jit_ret_elsewhere();
 	test_jit_rdtsc();
+	test_jit_self_loop();
 	test_sysenter();
 	test_tsc_adjust();
 	test_fpu();
