@@ -143,7 +143,7 @@ struct tlb_ent {
  * no store-path hook to forget.  Instructions crossing a page or the CS
  * limit, and code in MMIO, are never cached.
  */
-#define DC_BITS 16
+#define DC_BITS 18
 #define DC_SIZE (1u << DC_BITS)
 #define DC_NOREG 8     /* gpr[8] is always 0: the missing base or index */
 #define JIT_RS_SIZE 16 /* return sites remembered (jit.c) */

@@ -95,7 +95,8 @@ struct jit_block {
 enum {
 	HOT_EMPTY,
 	HOT_CODE,
-	HOT_STEP
+	HOT_STEP,
+	HOT_COLD
 };
 
 struct jit_hot {
@@ -104,13 +105,16 @@ struct jit_hot {
 	uint16_t off;
 	uint16_t ninsn;
 	uint16_t nbytes;
-	uint16_t kind; /* HOT_STEP: an instruction only the interpreter runs */
+	/* HOT_STEP: an instruction only the interpreter runs; HOT_COLD: a block being counted */
+	uint8_t kind;
+	uint8_t hits; /* HOT_COLD: runs counted here since the entry was made */
 	union {
 		struct {
 			jit_code code;
 			uint8_t *chain;
 		};
-		uint8_t bytes[16]; /* HOT_STEP: the instruction, to notice a change */
+		uint8_t bytes[16];	 /* HOT_STEP: the instruction, to notice a change */
+		struct jit_block *block; /* HOT_COLD */
 	};
 };
 
@@ -216,15 +220,27 @@ static unsigned recent_slot(uint32_t eip)
 	return (eip ^ eip >> 12) & ((1u << JIT_RECENT_BITS) - 1);
 }
 
-/* The hot entry for b's EIP slot: b when it can be entered directly, else empty. */
-static void hot_set(struct jit *j, const struct jit_block *b)
+/* The hot entry for b's EIP slot: b when it can be entered or is counted, else empty. */
+static void hot_set(struct jit *j, struct jit_block *b)
 {
 	struct jit_hot *h = &j->hot[recent_slot(b->eip)];
 	/* a generic instruction first: no code, nothing to count (see form()) */
 	bool step = !b->ninsn && !b->cold;
 
+	if (b->cold) {
+		/* counted here until it is hot (see pick()) */
+		*h = (struct jit_hot){ .eip = b->eip,
+				       .key = b->key,
+				       .off = b->off,
+				       .ninsn = b->ninsn,
+				       .nbytes = b->nbytes,
+				       .kind = HOT_COLD,
+				       .hits = (uint8_t)b->hits };
+		h->block = b;
+		return;
+	}
 	if (!step && (!b->code || b->incomplete)) {
-		/* cold and incomplete blocks count their runs in lookup() */
+		/* incomplete blocks count their runs in lookup() */
 		if (h->eip == b->eip)
 			h->kind = HOT_EMPTY;
 		return;
@@ -2118,11 +2134,11 @@ static bool switch_page(struct x86cpu *cpu)
 }
 
 /* The hot entry for the current EIP when it matches, else NULL (see lookup()). */
-static const struct jit_hot *hot_find(const struct x86cpu *cpu, const struct jit *j)
+static struct jit_hot *hot_find(const struct x86cpu *cpu, struct jit *j)
 {
 	const struct x86_seg *cs = &cpu->seg[S_CS];
 	uint32_t eip = cpu->eip, la = cs->base + eip;
-	const struct jit_hot *h = &j->hot[recent_slot(eip)];
+	struct jit_hot *h = &j->hot[recent_slot(eip)];
 
 	if (likely(h->kind != HOT_EMPTY && h->eip == eip && h->key == cpu->fetch_key &&
 		   h->off == (la & 0xfff) && (la >> 12) == cpu->fetch_vpn &&
@@ -2133,14 +2149,14 @@ static const struct jit_hot *hot_find(const struct x86cpu *cpu, const struct jit
 
 /*
  * What to run at the current EIP: a translated block (its hot entry, or
- * *tmp filled from the block map), or NULL for the interpreter, with *cold
- * set when that is a block still being counted.  A flush on the way makes
- * *link, the exit slot to patch, stale.
+ * *tmp filled from the block map), or NULL for the interpreter, with
+ * *cold set to the instructions of a block still being counted.  A flush
+ * on the way makes *link, the exit slot to patch, stale.
  */
 static const struct jit_hot *pick(struct x86cpu *cpu, struct jit *j, struct jit_hot *tmp,
-				  struct jit_block **cold, struct jit_link **link)
+				  unsigned *cold, struct jit_link **link)
 {
-	const struct jit_hot *h = hot_find(cpu, j);
+	struct jit_hot *h = hot_find(cpu, j);
 	uint64_t flushes = j->flushes;
 	struct jit_block *b;
 
@@ -2150,6 +2166,16 @@ static const struct jit_hot *pick(struct x86cpu *cpu, struct jit *j, struct jit_
 	/* a step entry whose bytes changed goes through lookup(), which remakes it */
 	if (h && h->kind == HOT_STEP && memcmp(cpu->fetch_host + h->off, h->bytes, h->nbytes))
 		h = NULL;
+	if (h && h->kind == HOT_COLD) {
+		if (++h->hits < JIT_HOT) {
+			j->hot_hits++;
+			*cold = h->ninsn;
+			return NULL;
+		}
+		/* hot now: lookup() counts the last run and translates it */
+		h->block->hits = JIT_HOT - 1;
+		h = NULL;
+	}
 	if (h) {
 		j->hot_hits++;
 		return h->kind == HOT_STEP ? NULL : h;
@@ -2158,7 +2184,7 @@ static const struct jit_hot *pick(struct x86cpu *cpu, struct jit *j, struct jit_
 	if (flushes != j->flushes)
 		*link = NULL;
 	if (b && b->cold) {
-		*cold = b;
+		*cold = b->ninsn;
 		return NULL;
 	}
 	if (!b || !b->code)
@@ -2216,6 +2242,30 @@ static unsigned run_block(struct x86cpu *cpu, struct jit *j, const struct jit_ho
 }
 
 /*
+ * Is the instruction at EIP one the decode cache never held (its slot is
+ * empty)?  No block can start there (form() needs its entry), so stepping
+ * on into it needs no lookup: code run for the first time costs one
+ * lookup per straight run instead of one per instruction.
+ */
+static bool next_is_new(struct x86cpu *cpu)
+{
+	uint32_t la = cpu->seg[S_CS].base + cpu->eip;
+
+	return (la >> 12) == cpu->fetch_vpn && !dc_fetch_slot(cpu, la & 0xfff)->key;
+}
+
+/* One interpreted instruction, then more while they are new (at most 64). */
+static unsigned step_new(struct x86cpu *cpu)
+{
+	unsigned k = 0;
+
+	do {
+		k += x86_dc_run(cpu, 1);
+	} while (k < 64 && cpu->icount < cpu->budget_end && !cpu->poll && next_is_new(cpu));
+	return k;
+}
+
+/*
  * Run blocks (or single interpreted instructions) until about n are done or
  * a poll is due.  A block that left through an exit slot gets that slot
  * pointed at the block found next, so the jump goes straight there the
@@ -2231,7 +2281,7 @@ unsigned x86_jit_run(struct x86cpu *cpu, unsigned n)
 	cpu->jit_flat = flat_now(cpu);
 	do {
 		struct jit_hot tmp;
-		struct jit_block *cold = NULL;
+		unsigned cold = 0;
 		const struct jit_hot *h = pick(cpu, j, &tmp, &cold, &link);
 
 		/* the budget is exact (tests step one instruction at a time) */
@@ -2240,10 +2290,11 @@ unsigned x86_jit_run(struct x86cpu *cpu, unsigned n)
 			done += k;
 			continue;
 		}
-		/* interpret a cold block's instructions until it is hot, else one */
-		k = x86_dc_run(cpu, cold && cpu->icount + cold->ninsn <= cpu->budget_end
-					    ? cold->ninsn
-					    : 1);
+		/* interpret a cold block's instructions until it is hot, else one or a new run */
+		if (cold)
+			k = x86_dc_run(cpu, cpu->icount + cold <= cpu->budget_end ? cold : 1);
+		else
+			k = step_new(cpu);
 		cpu->jit_flat = flat_now(cpu);
 		link = NULL;
 		done += k;
