@@ -380,10 +380,15 @@ static void termlist(struct amlp *p, size_t pos, size_t end, const char *scope, 
 
 static void join(char *out, size_t cap, const char *scope, const char *name)
 {
+	int n;
+
 	if (name[0] == '\\')
-		snprintf(out, cap, "%s", name);
+		n = snprintf(out, cap, "%s", name);
 	else
-		snprintf(out, cap, "%s%s%s", scope, strcmp(scope, "\\") ? "." : "", name);
+		n = snprintf(out, cap, "%s%s%s", scope, strcmp(scope, "\\") ? "." : "", name);
+	/* a cut path cannot match any expected name: say why it failed */
+	if (n < 0 || (size_t)n >= cap)
+		fprintf(stderr, "# AML path cut to %zu bytes: %s\n", cap - 1, out);
 }
 
 static void decode_eisaid(uint32_t be, char out[8])
