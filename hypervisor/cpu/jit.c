@@ -661,6 +661,29 @@ static bool plan_mem_kind(unsigned kind)
 	       kind == K_IMUL_M || kind == K_CMOV_M;
 }
 
+/* Forward jumps to one label, patched together. */
+struct fwd {
+	uint8_t *at[4];
+	unsigned n;
+};
+
+/*
+ * A path the block rarely takes (a TLB miss's handler call, the exit after
+ * a store to the fetch page), emitted after the block's last exit so that
+ * the code a block runs every time stays dense: with the slow paths inline
+ * a block took some 190 host bytes per guest instruction, and kernel paths
+ * that run once per fork or exec missed the host's caches on most of them.
+ */
+struct cold {
+	struct fwd from;	/* the jumps from the fast path */
+	uint8_t *back;		/* where the fast path goes on (NULL: none) */
+	const struct dc_ent *d; /* NULL: an SMC exit */
+	uint32_t next;
+	unsigned idx;
+	bool esp_dirty;
+	struct emit e; /* the held registers and flags then (p and end unused) */
+};
+
 /* Translation state: the emitter, where the stale exit is, the EIP stored. */
 struct tx {
 	struct emit e;
@@ -672,6 +695,8 @@ struct tx {
 	uint32_t next;	/* the EIP after it */
 	bool in_slow;	/* emitting a path the block takes only on a TLB miss */
 	uint8_t *body;	/* past the prologue's checks (see self_loop()) */
+	unsigned ncold;
+	struct cold cold[2 * JIT_MAX_INSNS];
 };
 
 /*
@@ -1007,12 +1032,6 @@ static void emit_ea(struct emit *e, const struct dc_ent *d)
 	x_lea(e, H_RAX, hb, gpr_in(e, index, H_RCX), scale, d->disp);
 }
 
-/* Forward jumps to one label, patched together. */
-struct fwd {
-	uint8_t *at[4];
-	unsigned n;
-};
-
 static void fwd_add(struct fwd *f, uint8_t *spot)
 {
 	if (f->n < 4)
@@ -1207,6 +1226,52 @@ static void slow_handler(struct tx *t, const struct dc_ent *d)
 	call_handler(&t->e, d);
 }
 
+/* A cold path for later (emit_cold()), entered by the jumps in from. */
+static struct cold *defer(struct tx *t, const struct fwd *from, const struct dc_ent *d)
+{
+	struct cold *c = &t->cold[t->ncold++];
+
+	*c = (struct cold){ .from = *from,
+			    .d = d,
+			    .next = t->next,
+			    .idx = t->idx,
+			    .esp_dirty = t->esp_dirty,
+			    .e = t->e };
+	return c;
+}
+
+/* The slow handler of the current entry, out of line; the fast path goes on here. */
+static void defer_slow(struct tx *t, const struct dc_ent *d, const struct fwd *miss)
+{
+	defer(t, miss, d)->back = t->e.p;
+}
+
+/* Every deferred path, with the translation state it was deferred in. */
+static void emit_cold(struct tx *t)
+{
+	struct emit *e = &t->e;
+
+	for (unsigned i = 0; i < t->ncold; i++) {
+		struct cold *c = &t->cold[i];
+
+		fwd_here(e, &c->from);
+		t->idx = c->idx;
+		t->next = c->next;
+		t->esp_dirty = c->esp_dirty;
+		c->e.p = e->p;
+		c->e.end = e->end;
+		*e = c->e;
+		if (!c->d) {
+			st_imm32(e, CPU_OFF(eip), c->next);
+			ret_count(e, c->idx + 1);
+			continue;
+		}
+		slow_handler(t, c->d);
+		e8(e, 0xe9); /* jmp back */
+		e32(e, (uint32_t)(int32_t)(c->back - (e->p + 4)));
+	}
+}
+
 /* A native memory form: probe, the access on [rsi + rcx], else the handler. */
 static void emit_mem(struct tx *t, const struct dc_ent *d, const struct plan *p)
 {
@@ -1215,7 +1280,7 @@ static void emit_mem(struct tx *t, const struct dc_ent *d, const struct plan *p)
 			  p->kind == K_IMUL_M || p->kind == K_CMOV_M ||
 			  (p->kind == K_ALU_MR && (p->aop == 7 || p->aop == AOP_TEST)) ||
 			  (p->kind == K_ALU_MI && (p->aop == 7 || p->aop == AOP_TEST));
-	struct fwd miss = { 0 }, done = { 0 };
+	struct fwd miss = { 0 };
 
 	emit_ea(e, d);
 	probe(e, !reads_only, p->w ? p->w : 4, &miss);
@@ -1289,10 +1354,7 @@ static void emit_mem(struct tx *t, const struct dc_ent *d, const struct plan *p)
 	}
 	if (!reads_only)
 		note_smc(e);
-	fwd_add(&done, x_jmp_fwd(e));
-	fwd_here(e, &miss);
-	slow_handler(t, d);
-	fwd_here(e, &done);
+	defer_slow(t, d, &miss);
 }
 
 /*
@@ -1606,7 +1668,7 @@ static void stack_probe(struct emit *e, bool push, struct fwd *miss)
 static void emit_push_pop(struct tx *t, const struct dc_ent *d, const struct plan *p)
 {
 	struct emit *e = &t->e;
-	struct fwd miss = { 0 }, done = { 0 };
+	struct fwd miss = { 0 };
 	bool push = p->kind == K_PUSH;
 
 	stack_probe(e, push, &miss);
@@ -1621,10 +1683,7 @@ static void emit_push_pop(struct tx *t, const struct dc_ent *d, const struct pla
 		st_gpr(e, R_ESP, H_RAX);
 		st_gpr(e, p->dst, H_RDX); /* POP ESP keeps the popped value */
 	}
-	fwd_add(&done, x_jmp_fwd(e));
-	fwd_here(e, &miss);
-	slow_handler(t, d);
-	fwd_here(e, &done);
+	defer_slow(t, d, &miss);
 }
 
 /*
@@ -1718,14 +1777,14 @@ static void indirect_exit(struct tx *t, const struct dc_ent *d, uint32_t next, u
 }
 
 /* After an entry that may have stored to the fetch page: leave if it did. */
-static void smc_exit(struct emit *e, uint32_t next, unsigned n)
+static void smc_exit(struct tx *t)
 {
-	x_mem(e, false, 0x80, 7, H_RBX, CPU_OFF(smc));
-	e8(e, 0);
-	uint8_t *same = x_jcc_fwd(e, CC_E);
-	st_imm32(e, CPU_OFF(eip), next);
-	ret_count(e, n);
-	x_patch(e, same);
+	struct fwd out = { 0 };
+
+	x_mem(&t->e, false, 0x80, 7, H_RBX, CPU_OFF(smc));
+	e8(&t->e, 0);
+	fwd_add(&out, x_jcc_fwd(&t->e, CC_NE));
+	defer(t, &out, NULL);
 }
 
 /* The arithmetic flags p sets natively (0: none, or it runs a handler). */
@@ -1925,7 +1984,11 @@ static jit_code translate(const struct x86cpu *cpu, struct jit_block *b, uint8_t
 {
 	struct plan plan[JIT_MAX_INSNS];
 	bool dead[JIT_MAX_INSNS];
-	struct tx t = { { .p = code, .end = end }, code, b->eip, b, true, 0, 0, false, NULL };
+	struct tx t = { .e = { .p = code, .end = end },
+			.stale = code,
+			.eip_stored = b->eip,
+			.b = b,
+			.esp_dirty = true };
 	unsigned flat = 0, n = b->ninsn;
 	uint32_t eip = b->eip;
 	uint8_t *entry;
@@ -1987,9 +2050,10 @@ static jit_code translate(const struct x86cpu *cpu, struct jit_block *b, uint8_t
 				st_imm32(&t.e, CPU_OFF(eip), eip);
 			exit_to(&t, eip, 0, n);
 		} else if (!never_stores(d)) {
-			smc_exit(&t.e, eip, i + 1);
+			smc_exit(&t);
 		}
 	}
+	emit_cold(&t);
 	*endp = t.e.p;
 	return t.e.p <= end ? (jit_code)(void *)entry : NULL;
 }
@@ -2318,6 +2382,15 @@ int x86_jit_create(struct x86cpu *cpu)
 		free(j);
 		return -12;
 	}
+	/*
+	 * A guest fork or exec runs some 100k distinct instructions once each:
+	 * their blocks and metadata span thousands of 4 KiB host pages, and
+	 * every host TLB miss is a (nested, under a hypervisor) page walk.  In
+	 * transparent 2 MiB pages, where the host allows them, they need ~50.
+	 */
+	madvise(j->code, JIT_CODE_SIZE, MADV_HUGEPAGE);
+	madvise((void *)(((uintptr_t)j->meta + 4095) & ~(uintptr_t)4095), JIT_META_SIZE - 4096,
+		MADV_HUGEPAGE);
 	if (getenv("HVM_EMU_JIT") && !strcmp(getenv("HVM_EMU_JIT"), "perfmap")) {
 		/*
 		 * perf's map for JIT code: host range and guest EIP per block.
