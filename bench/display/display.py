@@ -202,7 +202,9 @@ def main():
     ap.add_argument("--accel", default="emu", choices=("emu", "kvm"))
     ap.add_argument("--card", default="cirrus", choices=("cirrus", "stdvga"))
     ap.add_argument("--lines", type=int, default=20000)
-    ap.add_argument("--frames", type=int, default=50)
+    # 200: QEMU's server sent about 2 updates/s while the guest drew, so 50
+    # frames (under 0.5 s there) could end with none and a gfx ratio of nan
+    ap.add_argument("--frames", type=int, default=200)
     ap.add_argument("--timeout", type=int, default=900)
     ap.add_argument("--only", choices=("ours", "qemu"), help="run one side and print its figures")
     a = ap.parse_args()
