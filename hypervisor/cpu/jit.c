@@ -353,7 +353,7 @@ enum {
 	K_MOVN,	   /* narrow register move, or MOVZX/MOVSX between registers */
 	K_LOADN,   /* narrow load, or MOVZX/MOVSX from memory */
 	K_STOREN,  /* narrow store */
-	K_SHIFT,   /* SHL/SHR/SAR gpr[dst] by a constant */
+	K_SHIFT,   /* SHL/SHR/SAR/ROL/ROR gpr[dst] by a constant */
 	K_IMUL,	   /* gpr[dst] *= gpr[src] (signed, low half) */
 	K_IMUL_M,  /* gpr[dst] *= [ea] */
 	K_SETCC,   /* byte register = condition */
@@ -531,8 +531,8 @@ static struct plan plan_reg(const struct dc_ent *d)
 	case DF_LEA:
 		return (struct plan){ .kind = K_LEA, .dst = P_REG(d) };
 	case DF_SHIFT_R:
-		/* by 1 or imm8; ROL..RCR and shifts by CL stay in the handler */
-		if (op == 0xd3 || P_REG(d) < 4)
+		/* by 1 or imm8; RCL, RCR and counts in CL stay in the handler */
+		if (op == 0xd3 || P_REG(d) == 2 || P_REG(d) == 3)
 			return call_plan;
 		return (struct plan){ .kind = K_SHIFT,
 				      .aop = P_REG(d) == 6 ? 4 : P_REG(d),
@@ -1362,10 +1362,44 @@ static void emit_mem(struct tx *t, const struct dc_ent *d, const struct plan *p)
  * PF from the host; OF = CF ^ MSB(result) for SHL, the operand's MSB for
  * SHR by 1 (0 for more), 0 for SAR; AF clear.  A count of 0 changes nothing.
  */
+/*
+ * ROL/ROR of 32 bits by a constant, with rotate()'s flags: CF is the bit
+ * that came round (bit 0 after ROL, bit 31 after ROR), OF = bit 31 ^ CF
+ * (ROL) or bit 31 ^ bit 30 (ROR) of the result; the others stay.
+ */
+static void emit_rotate(struct emit *e, const struct plan *p)
+{
+	ld_gpr(e, H_RAX, p->dst);
+	x_shift_ri(e, p->aop, H_RAX, (uint8_t)p->imm);
+	st_gpr(e, p->dst, H_RAX);
+	if (e->flags_dead)
+		return;
+	x_rr(e, false, 0x89, H_RAX, H_RDX);
+	x_shift_ri(e, 5, H_RDX, 31); /* edx = bit 31 */
+	x_rr(e, false, 0x89, H_RAX, H_RCX);
+	if (p->aop == 0) {
+		x_alu_ri(e, 4, H_RCX, 1);	    /* ecx = CF = bit 0 */
+		x_rr(e, false, 0x31, H_RCX, H_RDX); /* edx = OF */
+		x_shift_ri(e, 4, H_RDX, 11);
+		x_rr(e, false, 0x09, H_RCX, H_RDX);
+	} else {
+		x_shift_ri(e, 5, H_RCX, 30);
+		x_alu_ri(e, 4, H_RCX, 1);	    /* ecx = bit 30 */
+		x_rr(e, false, 0x31, H_RDX, H_RCX); /* ecx = OF; CF = bit 31 in edx */
+		x_shift_ri(e, 4, H_RCX, 11);
+		x_rr(e, false, 0x09, H_RCX, H_RDX);
+	}
+	flags_merge(e, F_CF | F_OF);
+}
+
 static void emit_shift(struct emit *e, const struct plan *p)
 {
 	if (!p->imm)
 		return;
+	if (p->aop < 2) {
+		emit_rotate(e, p);
+		return;
+	}
 	ld_gpr(e, H_RAX, p->dst);
 	x_rr(e, false, 0x89, H_RAX, H_RCX); /* the operand, for SHR's OF */
 	if (p->w == 2)
@@ -1802,7 +1836,9 @@ static uint32_t flags_written(const struct plan *p)
 	case K_INCDEC:
 		return FL_ARITH & ~F_CF;
 	case K_SHIFT:
-		return p->imm ? FL_ARITH : 0;
+		if (!p->imm)
+			return 0;
+		return p->aop < 2 ? F_CF | F_OF : FL_ARITH; /* ROL, ROR: only CF and OF */
 	default:
 		return 0;
 	}

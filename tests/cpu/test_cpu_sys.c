@@ -1373,6 +1373,32 @@ static void test_jit_self_loop(void)
 	machine_free(m);
 }
 
+/*
+ * ROL in a hot loop between AND and SETZ: a rotate sets only CF and OF,
+ * so SETZ still sees AND's ZF (ECX a multiple of 4: 25 of 100 passes).
+ * Loop: mov eax,ecx; and eax,3; rol edx,5; setz al; movzx eax,al;
+ * add ebx,eax; dec ecx; jnz.
+ */
+static void test_jit_rotate(void)
+{
+	struct machine *m = machine_new();
+	struct x86_regs r;
+	uint32_t a, l;
+
+	enter_pm(m, CODE);
+	/* mov ecx,100; xor ebx,ebx; mov edx,1 */
+	a = asm_hex(m, CODE, "b9 64 00 00 00 31 db ba 01 00 00 00");
+	l = a;
+	a = asm_hex(m, l, "89 c8 83 e0 03 c1 c2 05 0f 94 c0 0f b6 c0 01 c3");
+	loop_tail(m, a, l);
+	enum x86_exit ex = x86cpu_run(m->cpu, 2000);
+	r = regs(m);
+	CHECK(ex == X86_EXIT_HLT && r.gpr[3] == 25 && r.gpr[2] == 1u << 20,
+	      "hot ROL keeps the flags it does not set (exit %d, ebx %u, edx %#x)", ex, r.gpr[3],
+	      r.gpr[2]);
+	machine_free(m);
+}
+
 int main(void)
 {
 	test_real_to_pm();
@@ -1400,6 +1426,7 @@ int main(void)
 	test_jit_ret_elsewhere();
 	test_jit_rdtsc();
 	test_jit_self_loop();
+	test_jit_rotate();
 	test_sysenter();
 	test_tsc_adjust();
 	test_fpu();
