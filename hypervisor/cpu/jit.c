@@ -337,34 +337,35 @@ static unsigned gather(struct x86cpu *cpu, uint32_t eip, uint32_t off, const str
  */
 enum {
 	K_CALL,
-	K_NOP,	   /* nothing (NOP, PAUSE, hint NOPs) */
-	K_MOV_RR,  /* gpr[dst] = gpr[src] */
-	K_MOV_RI,  /* gpr[dst] = imm */
-	K_ALU_RR,  /* gpr[dst] op= gpr[src] */
-	K_ALU_RI,  /* gpr[dst] op= imm */
-	K_INCDEC,  /* gpr[dst] +/-= 1 */
-	K_LEA,	   /* gpr[dst] = ea */
-	K_LOAD,	   /* gpr[dst] = [ea] */
-	K_STORE,   /* [ea] = gpr[src] */
-	K_STORE_I, /* [ea] = imm */
-	K_ALU_RM,  /* gpr[dst] op= [ea] */
-	K_ALU_MR,  /* [ea] op= gpr[src] */
-	K_ALU_MI,  /* [ea] op= imm */
-	K_MOVN,	   /* narrow register move, or MOVZX/MOVSX between registers */
-	K_LOADN,   /* narrow load, or MOVZX/MOVSX from memory */
-	K_STOREN,  /* narrow store */
-	K_SHIFT,   /* SHL/SHR/SAR/ROL/ROR gpr[dst] by a constant */
-	K_IMUL,	   /* gpr[dst] *= gpr[src] (signed, low half) */
-	K_IMUL_M,  /* gpr[dst] *= [ea] */
-	K_SETCC,   /* byte register = condition */
-	K_CMOV,	   /* gpr[dst] = gpr[src] if condition */
-	K_CMOV_M,  /* gpr[dst] = [ea] if condition (read either way) */
-	K_PUSH,	   /* push gpr[src] */
-	K_POP,	   /* pop gpr[dst] */
-	K_CALLN,   /* direct near call (last) */
-	K_RET,	   /* near return (last) */
-	K_JCC,	   /* conditional jump (last) */
-	K_JMP,	   /* direct jump (last) */
+	K_NOP,	    /* nothing (NOP, PAUSE, hint NOPs) */
+	K_MOV_RR,   /* gpr[dst] = gpr[src] */
+	K_MOV_RI,   /* gpr[dst] = imm */
+	K_ALU_RR,   /* gpr[dst] op= gpr[src] */
+	K_ALU_RI,   /* gpr[dst] op= imm */
+	K_INCDEC,   /* gpr[dst] +/-= 1 */
+	K_LEA,	    /* gpr[dst] = ea */
+	K_LOAD,	    /* gpr[dst] = [ea] */
+	K_STORE,    /* [ea] = gpr[src] */
+	K_STORE_I,  /* [ea] = imm */
+	K_ALU_RM,   /* gpr[dst] op= [ea] */
+	K_ALU_MR,   /* [ea] op= gpr[src] */
+	K_ALU_MI,   /* [ea] op= imm */
+	K_MOVN,	    /* narrow register move, or MOVZX/MOVSX between registers */
+	K_LOADN,    /* narrow load, or MOVZX/MOVSX from memory */
+	K_STOREN,   /* narrow store */
+	K_SHIFT,    /* SHL/SHR/SAR/ROL/ROR gpr[dst] by a constant */
+	K_SHIFT_CL, /* SHL/SHR/SAR gpr[dst] by CL */
+	K_IMUL,	    /* gpr[dst] *= gpr[src] (signed, low half) */
+	K_IMUL_M,   /* gpr[dst] *= [ea] */
+	K_SETCC,    /* byte register = condition */
+	K_CMOV,	    /* gpr[dst] = gpr[src] if condition */
+	K_CMOV_M,   /* gpr[dst] = [ea] if condition (read either way) */
+	K_PUSH,	    /* push gpr[src] */
+	K_POP,	    /* pop gpr[dst] */
+	K_CALLN,    /* direct near call (last) */
+	K_RET,	    /* near return (last) */
+	K_JCC,	    /* conditional jump (last) */
+	K_JMP,	    /* direct jump (last) */
 };
 
 /* How a narrow value reaches its register: only its own bytes, or extended. */
@@ -531,9 +532,14 @@ static struct plan plan_reg(const struct dc_ent *d)
 	case DF_LEA:
 		return (struct plan){ .kind = K_LEA, .dst = P_REG(d) };
 	case DF_SHIFT_R:
-		/* by 1 or imm8; RCL, RCR and counts in CL stay in the handler */
-		if (op == 0xd3 || P_REG(d) == 2 || P_REG(d) == 3)
+		/* RCL and RCR, and rotates by CL, stay in the handler */
+		if (P_REG(d) == 2 || P_REG(d) == 3 || (op == 0xd3 && P_REG(d) < 2))
 			return call_plan;
+		if (op == 0xd3)
+			return (struct plan){ .kind = K_SHIFT_CL,
+					      .aop = P_REG(d) == 6 ? 4 : P_REG(d),
+					      .dst = P_RM(d),
+					      .src = R_ECX };
 		return (struct plan){ .kind = K_SHIFT,
 				      .aop = P_REG(d) == 6 ? 4 : P_REG(d),
 				      .dst = P_RM(d),
@@ -1428,6 +1434,47 @@ static void emit_shift(struct emit *e, const struct plan *p)
 	flags_merge(e, FL_ARITH);
 }
 
+/*
+ * SHL/SHR/SAR of 32 bits by CL with shift32()'s flags, which a count of 0
+ * (after masking) leaves alone with the register: flags_written() says
+ * none, so the flags before stay live.  OF = CF ^ MSB(result) for SHL,
+ * the operand's MSB for SHR by 1 (0 for more), 0 for SAR; AF clear.
+ */
+static void emit_shift_cl(struct emit *e, const struct plan *p)
+{
+	uint8_t *skip, *no_of = NULL;
+
+	ld_gpr(e, H_RCX, R_ECX);
+	x_alu_ri(e, 4, H_RCX, 31);
+	skip = x_jcc_fwd(e, CC_E);
+	ld_gpr(e, H_RAX, p->dst);
+	x_rr(e, false, 0x89, H_RAX, H_RDI); /* the operand, for SHR's OF */
+	e8(e, 0xd3);			    /* shl/shr/sar eax, cl */
+	e8(e, (uint8_t)(0xc0 | p->aop << 3));
+	st_gpr(e, p->dst, H_RAX);
+	e8(e, 0x9c); /* pushfq ; pop rdx */
+	e8(e, 0x5a);
+	x_alu_ri(e, 4, H_RDX, F_CF | F_PF | F_ZF | F_SF);
+	if (p->aop == 4) {
+		x_rr(e, false, 0x89, H_RAX, H_RDI);
+		x_shift_ri(e, 5, H_RDI, 31);
+		x_rr(e, false, 0x31, H_RDX, H_RDI); /* ^ CF (bit 0) */
+	} else if (p->aop == 5) {
+		x_alu_ri(e, 7, H_RCX, 1);
+		no_of = x_jcc_fwd(e, CC_NE);
+		x_shift_ri(e, 5, H_RDI, 31);
+	}
+	if (p->aop != 7) {
+		x_alu_ri(e, 4, H_RDI, 1);
+		x_shift_ri(e, 4, H_RDI, 11);
+		x_rr(e, false, 0x09, H_RDI, H_RDX);
+	}
+	if (no_of)
+		x_patch(e, no_of);
+	flags_merge(e, FL_ARITH);
+	x_patch(e, skip);
+}
+
 /* Register forms. */
 static void emit_reg(struct emit *e, const struct dc_ent *d, const struct plan *p)
 {
@@ -1495,6 +1542,9 @@ static void emit_reg(struct emit *e, const struct dc_ent *d, const struct plan *
 		break;
 	case K_SHIFT:
 		emit_shift(e, p);
+		break;
+	case K_SHIFT_CL:
+		emit_shift_cl(e, p);
 		break;
 	case K_IMUL:
 		ld_gpr(e, H_RAX, p->dst);
@@ -1923,6 +1973,7 @@ static bool has_src(unsigned kind)
 	case K_IMUL:
 	case K_CMOV:
 	case K_PUSH:
+	case K_SHIFT_CL:
 		return true;
 	default:
 		return false;

@@ -1399,6 +1399,36 @@ static void test_jit_rotate(void)
 	machine_free(m);
 }
 
+/*
+ * SHL by CL in a hot loop: by ECX & 31 = 0 (ECX = 32, 64, 96) it changes
+ * neither the register nor the flags, so SETZ sees CMP's ZF; otherwise
+ * it shifts.  Loop: mov eax,ecx; and eax,31; cmp eax,0; mov edx,1;
+ * shl edx,cl; setz al; movzx eax,al; add ebx,eax; add esi,edx; dec ecx;
+ * jnz.  ZF after SHL by a non-zero count is clear (EDX is not 0).
+ */
+static void test_jit_shift_cl(void)
+{
+	struct machine *m = machine_new();
+	struct x86_regs r;
+	uint32_t a, l, esi = 0;
+
+	for (unsigned c = 100; c; c--)
+		esi += 1u << (c & 31);
+	enter_pm(m, CODE);
+	/* mov ecx,100; xor ebx,ebx; xor esi,esi */
+	a = asm_hex(m, CODE, "b9 64 00 00 00 31 db 31 f6");
+	l = a;
+	a = asm_hex(m, l,
+		    "89 c8 83 e0 1f 83 f8 00 ba 01 00 00 00 d3 e2 0f 94 c0 0f b6 c0 01 c3 01 d6");
+	loop_tail(m, a, l);
+	enum x86_exit ex = x86cpu_run(m->cpu, 3000);
+	r = regs(m);
+	CHECK(ex == X86_EXIT_HLT && r.gpr[3] == 3 && r.gpr[6] == esi,
+	      "hot SHL by CL: a zero count keeps the flags (exit %d, ebx %u, esi %#x/%#x)", ex,
+	      r.gpr[3], r.gpr[6], esi);
+	machine_free(m);
+}
+
 int main(void)
 {
 	test_real_to_pm();
@@ -1427,6 +1457,7 @@ int main(void)
 	test_jit_rdtsc();
 	test_jit_self_loop();
 	test_jit_rotate();
+	test_jit_shift_cl();
 	test_sysenter();
 	test_tsc_adjust();
 	test_fpu();
