@@ -1030,6 +1030,26 @@ static void loop_tail(struct machine *m, uint32_t a, uint32_t t)
 }
 
 /*
+ * In protected mode at CODE: setup, then body closed into a loop by
+ * loop_tail() (ECX counts the passes), run for at most budget
+ * instructions; *r gets the registers after.
+ */
+static enum x86_exit hot_loop(struct machine *m, const char *setup, const char *body,
+			      uint64_t budget, struct x86_regs *r)
+{
+	uint32_t a, l;
+	enum x86_exit ex;
+
+	enter_pm(m, CODE);
+	l = asm_hex(m, CODE, setup);
+	a = asm_hex(m, l, body);
+	loop_tail(m, a, l);
+	ex = x86cpu_run(m->cpu, budget);
+	*r = regs(m);
+	return ex;
+}
+
+/*
  * A loop that runs T: "mov eax, 0x11111111; add ebx, eax" twice and, after
  * the first pass, patches the immediate to 0x22222222 and ADD into SUB with
  * two stores.  Cached decodes of T would give EBX 0x22222222.
@@ -1247,22 +1267,14 @@ static void test_jit_indirect(void)
 {
 	struct machine *m = machine_new();
 	struct x86_regs r;
-	uint32_t a, l, table = 0x7000;
 
-	put32(m, table, 0x60000);
-	put32(m, table + 4, 0x61000);
+	put32(m, 0x7000, 0x60000); /* the table */
+	put32(m, 0x7004, 0x61000);
 	asm_hex(m, 0x60000, "83 c3 01 c3");
 	asm_hex(m, 0x61000, "81 c3 00 01 00 00 c3");
-	enter_pm(m, CODE);
-	/* mov ecx,100; xor ebx,ebx; L: mov eax,ecx; and eax,1; mov eax,[table+eax*4]; call eax */
-	a = asm_hex(m, CODE, "b9 64 00 00 00 31 db");
-	l = a;
-	a = asm_hex(m, l, "89 c8 83 e0 01 8b 04 85");
-	a = asm32(m, a, table);
-	a = asm_hex(m, a, "ff d0");
-	loop_tail(m, a, l);
-	enum x86_exit ex = x86cpu_run(m->cpu, 2000);
-	r = regs(m);
+	/* mov ecx,100; xor ebx,ebx; L: mov eax,ecx; and eax,1; mov eax,[0x7000+eax*4]; call eax */
+	enum x86_exit ex = hot_loop(m, "b9 64 00 00 00 31 db",
+				    "89 c8 83 e0 01 8b 04 85 00 70 00 00 ff d0", 2000, &r);
 	CHECK(ex == X86_EXIT_HLT && r.gpr[3] == 50 + 50 * 0x100,
 	      "hot indirect call alternating between two targets runs each (exit %d, ebx %#x)", ex,
 	      r.gpr[3]);
@@ -1307,16 +1319,10 @@ static void test_jit_rdtsc(void)
 {
 	struct machine *m = machine_new();
 	struct x86_regs r;
-	uint32_t a, l;
-
-	enter_pm(m, CODE);
 	/* mov ecx,100; xor ebx,ebx; L: rdtsc; mov esi,eax; nop x3; rdtsc; sub eax,esi; add ebx,eax */
-	a = asm_hex(m, CODE, "b9 64 00 00 00 31 db");
-	l = a;
-	a = asm_hex(m, l, "0f 31 89 c6 90 90 90 0f 31 29 f0 01 c3");
-	loop_tail(m, a, l);
-	enum x86_exit ex = x86cpu_run(m->cpu, 2000);
-	r = regs(m);
+	enum x86_exit ex = hot_loop(m, "b9 64 00 00 00 31 db",
+				    "0f 31 89 c6 90 90 90 0f 31 29 f0 01 c3", 2000, &r);
+
 	CHECK(ex == X86_EXIT_HLT && r.gpr[3] == 500,
 	      "RDTSC in a hot loop counts the instructions between two reads (exit %d, sum %u)", ex,
 	      r.gpr[3]);
@@ -1383,16 +1389,10 @@ static void test_jit_rotate(void)
 {
 	struct machine *m = machine_new();
 	struct x86_regs r;
-	uint32_t a, l;
-
-	enter_pm(m, CODE);
 	/* mov ecx,100; xor ebx,ebx; mov edx,1 */
-	a = asm_hex(m, CODE, "b9 64 00 00 00 31 db ba 01 00 00 00");
-	l = a;
-	a = asm_hex(m, l, "89 c8 83 e0 03 c1 c2 05 0f 94 c0 0f b6 c0 01 c3");
-	loop_tail(m, a, l);
-	enum x86_exit ex = x86cpu_run(m->cpu, 2000);
-	r = regs(m);
+	enum x86_exit ex = hot_loop(m, "b9 64 00 00 00 31 db ba 01 00 00 00",
+				    "89 c8 83 e0 03 c1 c2 05 0f 94 c0 0f b6 c0 01 c3", 2000, &r);
+
 	CHECK(ex == X86_EXIT_HLT && r.gpr[3] == 25 && r.gpr[2] == 1u << 20,
 	      "hot ROL keeps the flags it does not set (exit %d, ebx %u, edx %#x)", ex, r.gpr[3],
 	      r.gpr[2]);
@@ -1410,19 +1410,15 @@ static void test_jit_shift_cl(void)
 {
 	struct machine *m = machine_new();
 	struct x86_regs r;
-	uint32_t a, l, esi = 0;
+	uint32_t esi = 0;
 
 	for (unsigned c = 100; c; c--)
 		esi += 1u << (c & 31);
-	enter_pm(m, CODE);
 	/* mov ecx,100; xor ebx,ebx; xor esi,esi */
-	a = asm_hex(m, CODE, "b9 64 00 00 00 31 db 31 f6");
-	l = a;
-	a = asm_hex(m, l,
-		    "89 c8 83 e0 1f 83 f8 00 ba 01 00 00 00 d3 e2 0f 94 c0 0f b6 c0 01 c3 01 d6");
-	loop_tail(m, a, l);
-	enum x86_exit ex = x86cpu_run(m->cpu, 3000);
-	r = regs(m);
+	enum x86_exit ex = hot_loop(m, "b9 64 00 00 00 31 db 31 f6",
+				    "89 c8 83 e0 1f 83 f8 00 ba 01 00 00 00 d3 e2 0f 94 c0 0f b6 "
+				    "c0 01 c3 01 d6",
+				    3000, &r);
 	CHECK(ex == X86_EXIT_HLT && r.gpr[3] == 3 && r.gpr[6] == esi,
 	      "hot SHL by CL: a zero count keeps the flags (exit %d, ebx %u, esi %#x/%#x)", ex,
 	      r.gpr[3], r.gpr[6], esi);
