@@ -680,7 +680,7 @@ struct fwd {
  * a block took some 190 host bytes per guest instruction, and kernel paths
  * that run once per fork or exec missed the host's caches on most of them.
  */
-struct cold {
+struct rare {
 	struct fwd from;	/* the jumps from the fast path */
 	uint8_t *back;		/* where the fast path goes on (NULL: none) */
 	const struct dc_ent *d; /* NULL: an SMC exit */
@@ -701,8 +701,8 @@ struct tx {
 	uint32_t next;	/* the EIP after it */
 	bool in_slow;	/* emitting a path the block takes only on a TLB miss */
 	uint8_t *body;	/* past the prologue's checks (see self_loop()) */
-	unsigned ncold;
-	struct cold cold[2 * JIT_MAX_INSNS];
+	unsigned nrare;
+	struct rare rare[2 * JIT_MAX_INSNS];
 };
 
 /*
@@ -1232,12 +1232,12 @@ static void slow_handler(struct tx *t, const struct dc_ent *d)
 	call_handler(&t->e, d);
 }
 
-/* A cold path for later (emit_cold()), entered by the jumps in from. */
-static struct cold *defer(struct tx *t, const struct fwd *from, const struct dc_ent *d)
+/* A rare path for later (emit_rare()), entered by the jumps in from. */
+static struct rare *defer(struct tx *t, const struct fwd *from, const struct dc_ent *d)
 {
-	struct cold *c = &t->cold[t->ncold++];
+	struct rare *c = &t->rare[t->nrare++];
 
-	*c = (struct cold){ .from = *from,
+	*c = (struct rare){ .from = *from,
 			    .d = d,
 			    .next = t->next,
 			    .idx = t->idx,
@@ -1253,12 +1253,12 @@ static void defer_slow(struct tx *t, const struct dc_ent *d, const struct fwd *m
 }
 
 /* Every deferred path, with the translation state it was deferred in. */
-static void emit_cold(struct tx *t)
+static void emit_rare(struct tx *t)
 {
 	struct emit *e = &t->e;
 
-	for (unsigned i = 0; i < t->ncold; i++) {
-		struct cold *c = &t->cold[i];
+	for (unsigned i = 0; i < t->nrare; i++) {
+		struct rare *c = &t->rare[i];
 
 		fwd_here(e, &c->from);
 		t->idx = c->idx;
@@ -2140,7 +2140,7 @@ static jit_code translate(const struct x86cpu *cpu, struct jit_block *b, uint8_t
 			smc_exit(&t);
 		}
 	}
-	emit_cold(&t);
+	emit_rare(&t);
 	*endp = t.e.p;
 	return t.e.p <= end ? (jit_code)(void *)entry : NULL;
 }
