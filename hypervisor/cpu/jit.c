@@ -845,6 +845,23 @@ static void check_flat(struct tx *t, unsigned mask)
 }
 
 /*
+ * Before n more instructions of a chain: the budget and the chain length
+ * in one compare (see run_block()); above (JA) means leave.
+ */
+static void cmp_limit(struct emit *e, unsigned n)
+{
+	x_mem(e, false, 0x8d, H_RAX, H_R13, n); /* lea eax, [r13 + n] */
+	x_mem(e, false, 0x3b, H_RAX, H_RBX, CPU_OFF(jit_limit));
+}
+
+/* A poll pending (JNE) means leave. */
+static void cmp_poll(struct emit *e)
+{
+	x_mem(e, false, 0x80, 7, H_RBX, CPU_OFF(poll));
+	e8(e, 0);
+}
+
+/*
  * The entry from the run loop saves rbx and r12-r15 (which keeps the stack
  * 16-byte aligned for calls), sets rbx = cpu and r13 = 0 (instructions run
  * so far).  A chained jump from another block enters at b->chain instead
@@ -876,12 +893,9 @@ static void prologue(struct tx *t, struct jit_block *b, unsigned flat_mask)
 	x_mem_idx(e, true, 0x8d, H_R12, H_RBX, H_RAX, CPU_OFF(tlb)); /* lea */
 	checks = x_jmp_fwd(e);
 	b->chain = e->p;
-	/* the budget and the chain length in one compare (see run_block()) */
-	x_mem(e, false, 0x8d, H_RAX, H_R13, b->ninsn); /* lea eax, [r13 + ninsn] */
-	x_mem(e, false, 0x3b, H_RAX, H_RBX, CPU_OFF(jit_limit));
+	cmp_limit(e, b->ninsn);
 	j_stale(t, CC_A);
-	x_mem(e, false, 0x80, 7, H_RBX, CPU_OFF(poll));
-	e8(e, 0);
+	cmp_poll(e);
 	jne_stale(t);
 	x_patch(e, checks);
 	check_bytes(t, b->bytes, b->nbytes);
@@ -1363,11 +1377,48 @@ static void emit_mem(struct tx *t, const struct dc_ent *d, const struct plan *p)
 	defer_slow(t, d, &miss);
 }
 
+/* When SHR's OF is the operand's MSB: a count of 1 (constant, or ECX at run time). */
+enum {
+	SHR_NO_OF,
+	SHR_OF,
+	SHR_OF_IF_CL1
+};
+
 /*
- * SHL/SHR/SAR by a constant with the flags shift32() gives: CF, SF, ZF and
- * PF from the host; OF = CF ^ MSB(result) for SHL, the operand's MSB for
- * SHR by 1 (0 for more), 0 for SAR; AF clear.  A count of 0 changes nothing.
+ * EFLAGS after SHL/SHR/SAR (eax the result, edi the operand, ecx the count
+ * for SHR_OF_IF_CL1) with shift32()'s rules: CF, PF, ZF and SF from the
+ * host; OF = CF ^ MSB(result) for SHL, the operand's MSB for SHR by 1
+ * (0 for more), 0 for SAR; AF clear.
  */
+static void shift_flags(struct emit *e, unsigned aop, uint8_t msb, unsigned shr)
+{
+	uint8_t *no_of = NULL;
+
+	e8(e, 0x9c); /* pushfq ; pop rdx */
+	e8(e, 0x5a);
+	x_alu_ri(e, 4, H_RDX, F_CF | F_PF | F_ZF | F_SF);
+	if (aop == 4) {
+		x_rr(e, false, 0x89, H_RAX, H_RDI);
+		x_shift_ri(e, 5, H_RDI, msb);
+		x_rr(e, false, 0x31, H_RDX, H_RDI); /* ^ CF (bit 0) */
+	} else if (aop == 5 && shr != SHR_NO_OF) {
+		if (shr == SHR_OF_IF_CL1) {
+			x_alu_ri(e, 7, H_RCX, 1);
+			no_of = x_jcc_fwd(e, CC_NE);
+		}
+		x_shift_ri(e, 5, H_RDI, msb);
+	} else {
+		flags_merge(e, FL_ARITH); /* OF 0 */
+		return;
+	}
+	x_alu_ri(e, 4, H_RDI, 1);
+	x_shift_ri(e, 4, H_RDI, 11);
+	x_rr(e, false, 0x09, H_RDI, H_RDX);
+	if (no_of)
+		x_patch(e, no_of);
+	flags_merge(e, FL_ARITH);
+}
+
 /*
  * ROL/ROR of 32 bits by a constant, with rotate()'s flags: CF is the bit
  * that came round (bit 0 after ROL, bit 31 after ROR), OF = bit 31 ^ CF
@@ -1398,6 +1449,7 @@ static void emit_rotate(struct emit *e, const struct plan *p)
 	flags_merge(e, F_CF | F_OF);
 }
 
+/* SHL/SHR/SAR, ROL/ROR by a constant; a count of 0 changes nothing. */
 static void emit_shift(struct emit *e, const struct plan *p)
 {
 	if (!p->imm)
@@ -1407,42 +1459,23 @@ static void emit_shift(struct emit *e, const struct plan *p)
 		return;
 	}
 	ld_gpr(e, H_RAX, p->dst);
-	x_rr(e, false, 0x89, H_RAX, H_RCX); /* the operand, for SHR's OF */
+	x_rr(e, false, 0x89, H_RAX, H_RDI); /* the operand, for SHR's OF */
 	if (p->w == 2)
 		e8(e, 0x66); /* on AX: the upper half stays as loaded */
 	x_shift_ri(e, p->aop, H_RAX, (uint8_t)p->imm);
 	st_gpr(e, p->dst, H_RAX);
-	if (e->flags_dead)
-		return;
-	e8(e, 0x9c); /* pushfq ; pop rdx */
-	e8(e, 0x5a);
-	x_alu_ri(e, 4, H_RDX, F_CF | F_PF | F_ZF | F_SF);
-	if (p->aop == 4 || (p->aop == 5 && p->imm == 1)) {
-		uint8_t msb = p->w == 2 ? 15 : 31;
-
-		if (p->aop == 4) {
-			x_rr(e, false, 0x89, H_RAX, H_RCX);
-			x_shift_ri(e, 5, H_RCX, msb);
-			x_rr(e, false, 0x31, H_RDX, H_RCX); /* ^ CF (bit 0) */
-		} else {
-			x_shift_ri(e, 5, H_RCX, msb);
-		}
-		x_alu_ri(e, 4, H_RCX, 1);
-		x_shift_ri(e, 4, H_RCX, 11);
-		x_rr(e, false, 0x09, H_RCX, H_RDX);
-	}
-	flags_merge(e, FL_ARITH);
+	if (!e->flags_dead)
+		shift_flags(e, p->aop, p->w == 2 ? 15 : 31, p->imm == 1 ? SHR_OF : SHR_NO_OF);
 }
 
 /*
- * SHL/SHR/SAR of 32 bits by CL with shift32()'s flags, which a count of 0
- * (after masking) leaves alone with the register: flags_written() says
- * none, so the flags before stay live.  OF = CF ^ MSB(result) for SHL,
- * the operand's MSB for SHR by 1 (0 for more), 0 for SAR; AF clear.
+ * SHL/SHR/SAR of 32 bits by CL with shift32()'s flags (shift_flags()),
+ * which a count of 0 (after masking) leaves alone with the register:
+ * flags_written() says none, so the flags before stay live.
  */
 static void emit_shift_cl(struct emit *e, const struct plan *p)
 {
-	uint8_t *skip, *no_of = NULL;
+	uint8_t *skip;
 
 	ld_gpr(e, H_RCX, R_ECX);
 	x_alu_ri(e, 4, H_RCX, 31);
@@ -1452,26 +1485,7 @@ static void emit_shift_cl(struct emit *e, const struct plan *p)
 	e8(e, 0xd3);			    /* shl/shr/sar eax, cl */
 	e8(e, (uint8_t)(0xc0 | p->aop << 3));
 	st_gpr(e, p->dst, H_RAX);
-	e8(e, 0x9c); /* pushfq ; pop rdx */
-	e8(e, 0x5a);
-	x_alu_ri(e, 4, H_RDX, F_CF | F_PF | F_ZF | F_SF);
-	if (p->aop == 4) {
-		x_rr(e, false, 0x89, H_RAX, H_RDI);
-		x_shift_ri(e, 5, H_RDI, 31);
-		x_rr(e, false, 0x31, H_RDX, H_RDI); /* ^ CF (bit 0) */
-	} else if (p->aop == 5) {
-		x_alu_ri(e, 7, H_RCX, 1);
-		no_of = x_jcc_fwd(e, CC_NE);
-		x_shift_ri(e, 5, H_RDI, 31);
-	}
-	if (p->aop != 7) {
-		x_alu_ri(e, 4, H_RDI, 1);
-		x_shift_ri(e, 4, H_RDI, 11);
-		x_rr(e, false, 0x09, H_RDI, H_RDX);
-	}
-	if (no_of)
-		x_patch(e, no_of);
-	flags_merge(e, FL_ARITH);
+	shift_flags(e, p->aop, 31, SHR_OF_IF_CL1);
 	x_patch(e, skip);
 }
 
@@ -1652,11 +1666,9 @@ static void self_loop(struct tx *t, unsigned n)
 
 	regs_out(e);
 	x_alu_ri(e, 0, H_R13, n);
-	x_mem(e, false, 0x8d, H_RAX, H_R13, n); /* lea eax, [r13 + n]: the next pass */
-	x_mem(e, false, 0x3b, H_RAX, H_RBX, CPU_OFF(jit_limit));
+	cmp_limit(e, n); /* the next pass */
 	fwd_add(&leave, x_jcc_fwd(e, CC_A));
-	x_mem(e, false, 0x80, 7, H_RBX, CPU_OFF(poll));
-	e8(e, 0);
+	cmp_poll(e);
 	fwd_add(&leave, x_jcc_fwd(e, CC_NE));
 	e8(e, 0xe9); /* jmp body */
 	e32(e, (uint32_t)(int32_t)(t->body - (e->p + 4)));
