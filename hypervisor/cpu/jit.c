@@ -343,6 +343,7 @@ enum {
 	K_ALU_RR,   /* gpr[dst] op= gpr[src] */
 	K_ALU_RI,   /* gpr[dst] op= imm */
 	K_INCDEC,   /* gpr[dst] +/-= 1 */
+	K_UNARY,    /* gpr[dst] = ~gpr[dst] (aop 2, NOT) or -gpr[dst] (aop 3, NEG) */
 	K_LEA,	    /* gpr[dst] = ea */
 	K_LOAD,	    /* gpr[dst] = [ea] */
 	K_STORE,    /* [ea] = gpr[src] */
@@ -350,6 +351,7 @@ enum {
 	K_ALU_RM,   /* gpr[dst] op= [ea] */
 	K_ALU_MR,   /* [ea] op= gpr[src] */
 	K_ALU_MI,   /* [ea] op= imm */
+	K_INCDEC_M, /* [ea] +/-= 1 (aop 1: DEC) */
 	K_MOVN,	    /* narrow register move, or MOVZX/MOVSX between registers */
 	K_LOADN,    /* narrow load, or MOVZX/MOVSX from memory */
 	K_STOREN,   /* narrow store */
@@ -384,12 +386,18 @@ struct plan {
 	uint8_t w, ext; /* narrow forms: operand bytes, extension */
 };
 
+/*
+ * Segments native forms address: ES, SS and DS when flat (base 0, 4 GiB
+ * limit), FS and GS with any base and a 4 GiB limit (Linux's per-CPU data
+ * and stack canary): their base is added at run time (seg_base()).
+ */
 static bool flat_seg(const struct x86cpu *cpu, unsigned s)
 {
 	const struct x86_seg *sg = &cpu->seg[s];
 
-	return (s == S_ES || s == S_SS || s == S_DS) && cpu->segok[s] == 3 && sg->base == 0 &&
-	       sg->limit == 0xffffffffu;
+	if (cpu->segok[s] != 3 || sg->limit != 0xffffffffu)
+		return false;
+	return s == S_FS || s == S_GS || ((s == S_ES || s == S_SS || s == S_DS) && sg->base == 0);
 }
 
 static uint32_t imm_at(const struct dc_ent *d, unsigned at, unsigned size)
@@ -447,6 +455,27 @@ static struct plan plan_reg_rm(const struct dc_ent *d)
 				      .dst = P_RM(d),
 				      .imm = imm_at(d, P_IMM_AT(d), 1),
 				      .w = 1 };
+	case DF_ALU8: /* bit 1 of the opcode: the ModRM reg is the destination */
+		return (struct plan){ .kind = K_ALU_RR,
+				      .aop = d->op >> 3,
+				      .dst = (d->op & 2) ? P_REG(d) : P_RM(d),
+				      .src = (d->op & 2) ? P_RM(d) : P_REG(d),
+				      .w = 1 };
+	case DF_TEST8:
+		return (struct plan){
+			.kind = K_ALU_RR, .aop = AOP_TEST, .dst = P_RM(d), .src = P_REG(d), .w = 1
+		};
+	case DF_MOV_IMM8_RM:
+		return (struct plan){
+			.kind = K_MOV_RI, .dst = P_RM(d), .imm = d->bytes.b[P_IMM_AT(d)], .w = 1
+		};
+	case DF_GRP3: /* F7 /0 /1 TEST r32, imm32; /2 NOT; /3 NEG */
+		if (P_REG(d) < 2)
+			return (struct plan){ .kind = K_ALU_RI,
+					      .aop = AOP_TEST,
+					      .dst = P_RM(d),
+					      .imm = imm_at(d, P_IMM_AT(d), 4) };
+		return (struct plan){ .kind = K_UNARY, .aop = P_REG(d), .dst = P_RM(d) };
 	default:
 		return call_plan;
 	}
@@ -526,6 +555,22 @@ static struct plan plan_reg(const struct dc_ent *d)
 				      .aop = op >> 3,
 				      .dst = R_EAX,
 				      .imm = imm_at(d, d->op_at + 1u, 4) };
+	case DF_ALU_AL_IMM:
+		return (struct plan){ .kind = K_ALU_RI,
+				      .aop = op >> 3,
+				      .dst = R_EAX,
+				      .imm = d->bytes.b[d->op_at + 1u],
+				      .w = 1 };
+	case DF_TEST_IMM: /* A8 ib: TEST AL; A9 id: TEST EAX */
+		return (struct plan){ .kind = K_ALU_RI,
+				      .aop = AOP_TEST,
+				      .dst = R_EAX,
+				      .imm = imm_at(d, d->op_at + 1u, op == 0xa8 ? 1 : 4),
+				      .w = op == 0xa8 };
+	case DF_MOV_IMM8_R:
+		return (struct plan){
+			.kind = K_MOV_RI, .dst = op & 7, .imm = d->bytes.b[d->op_at + 1u], .w = 1
+		};
 	case DF_INC:
 	case DF_DEC:
 		return (struct plan){ .kind = K_INCDEC, .aop = fn == DF_DEC, .dst = op & 7 };
@@ -566,7 +611,12 @@ static struct plan plan_mem(const struct x86cpu *cpu, const struct dc_ent *d)
 {
 	uint8_t op = d->op;
 
-	if ((d->modrm >> 6) == 3 || !flat_seg(cpu, (d->sseg >> 2) & 7))
+	if (!flat_seg(cpu, (d->sseg >> 2) & 7))
+		return call_plan;
+	if (d->fn == DF_MOV_MOFFS) /* A1: MOV EAX, [moffs32]; A3: the store */
+		return op == 0xa1 ? (struct plan){ .kind = K_LOAD, .dst = R_EAX }
+				  : (struct plan){ .kind = K_STORE, .src = R_EAX };
+	if ((d->modrm >> 6) == 3)
 		return call_plan;
 	switch (d->fn) {
 	case DF_PLAIN:
@@ -609,6 +659,20 @@ static struct plan plan_mem(const struct x86cpu *cpu, const struct dc_ent *d)
 		return (struct plan){ .kind = K_IMUL_M, .dst = P_REG(d) };
 	case DF_CMOV:
 		return (struct plan){ .kind = K_CMOV_M, .aop = P_CC2(d), .dst = P_REG(d) };
+	case DF_ALU8:
+		if (op & 2)
+			return (struct plan){
+				.kind = K_ALU_RM, .aop = op >> 3, .dst = P_REG(d), .w = 1
+			};
+		return (struct plan){ .kind = K_ALU_MR, .aop = op >> 3, .src = P_REG(d), .w = 1 };
+	case DF_TEST8:
+		return (struct plan){ .kind = K_ALU_MR, .aop = AOP_TEST, .src = P_REG(d), .w = 1 };
+	case DF_MOV_IMM8_RM:
+		return (struct plan){ .kind = K_STORE_I, .imm = d->bytes.b[P_IMM_AT(d)], .w = 1 };
+	case DF_GRP5: /* FF /0 INC, /1 DEC; CALL, JMP and PUSH stay in the handler */
+		if (P_REG(d) > 1)
+			return call_plan;
+		return (struct plan){ .kind = K_INCDEC_M, .aop = P_REG(d) };
 	default:
 		return call_plan;
 	}
@@ -622,6 +686,10 @@ static struct plan plan_stack(const struct x86cpu *cpu, const struct dc_ent *d)
 	switch (d->fn) {
 	case DF_PUSH:
 		return (struct plan){ .kind = K_PUSH, .src = d->op & 7 };
+	case DF_PUSH_IMM: /* 6A ib (sign-extended), 68 id */
+		return (struct plan){ .kind = K_PUSH,
+				      .src = DC_NOREG,
+				      .imm = imm_at(d, d->op_at + 1u, d->op == 0x6a ? 1 : 4) };
 	case DF_POP:
 		return (struct plan){ .kind = K_POP, .dst = d->op & 7 };
 	case DF_CALL32:
@@ -655,7 +723,7 @@ static uint8_t flat_now(const struct x86cpu *cpu)
 {
 	uint8_t m = cpu->stack32 ? NEED_STACK32 : 0;
 
-	for (unsigned s = S_ES; s <= S_DS; s++)
+	for (unsigned s = S_ES; s <= S_GS; s++)
 		if (flat_seg(cpu, s))
 			m |= (uint8_t)(1u << s);
 	return m;
@@ -663,7 +731,7 @@ static uint8_t flat_now(const struct x86cpu *cpu)
 
 static bool plan_mem_kind(unsigned kind)
 {
-	return (kind >= K_LOAD && kind <= K_ALU_MI) || kind == K_LOADN || kind == K_STOREN ||
+	return (kind >= K_LOAD && kind <= K_INCDEC_M) || kind == K_LOADN || kind == K_STOREN ||
 	       kind == K_IMUL_M || kind == K_CMOV_M;
 }
 
@@ -939,6 +1007,7 @@ static bool writes_esp(const struct plan *p)
 	case K_STORE_I:
 	case K_ALU_MR:
 	case K_ALU_MI:
+	case K_INCDEC_M:
 	case K_STOREN:
 	case K_JCC:
 	case K_JMP:
@@ -1027,6 +1096,31 @@ static unsigned alu_ext_mi(unsigned aop)
 	return aop == AOP_TEST ? 0 : aop;
 }
 
+/* Does the ALU op write its destination (not CMP, not TEST)? */
+static bool alu_writes(unsigned aop)
+{
+	return aop != 7 && aop != AOP_TEST;
+}
+
+/* op eax/ax, imm32/imm16 (w 4 or 2): 81 /n, or A9 for TEST; 66 makes it 16-bit */
+static void alu_eax_imm(struct emit *e, unsigned aop, unsigned w, uint32_t imm)
+{
+	if (w == 2)
+		e8(e, 0x66);
+	if (aop == AOP_TEST) {
+		e8(e, 0xa9);
+	} else {
+		e8(e, 0x81);
+		e8(e, (uint8_t)(0xc0 | aop << 3));
+	}
+	e8(e, (uint8_t)imm);
+	e8(e, (uint8_t)(imm >> 8));
+	if (w == 4) {
+		e8(e, (uint8_t)(imm >> 16));
+		e8(e, (uint8_t)(imm >> 24));
+	}
+}
+
 /* eax = the entry's effective address (32-bit address size). */
 /* The host register with guest register r: its held copy, else scratch loaded. */
 static unsigned gpr_in(struct emit *e, unsigned r, unsigned scratch)
@@ -1107,17 +1201,17 @@ static uint32_t reg_off(unsigned r, unsigned w)
 	return w == 1 ? GPR(r & 3) + (r >> 2) : GPR(r);
 }
 
-/* edx = a narrow value at [base + index + disp], zero- or sign-extended. */
-static void load_narrow(struct emit *e, unsigned w, unsigned ext, unsigned base, int index,
-			uint32_t disp)
+/* to = a narrow value at [base + index + disp], zero- or sign-extended. */
+static void load_narrow(struct emit *e, unsigned to, unsigned w, unsigned ext, unsigned base,
+			int index, uint32_t disp)
 {
 	uint8_t op = (uint8_t)((ext == EXT_SIGN ? 0xbe : 0xb6) | (w == 2));
 
 	e8(e, 0x0f);
 	if (index < 0)
-		x_mem(e, false, op, H_RDX, base, disp);
+		x_mem(e, false, op, to, base, disp);
 	else
-		x_mem_idx(e, false, op, H_RDX, base, (unsigned)index, disp);
+		x_mem_idx(e, false, op, to, base, (unsigned)index, disp);
 }
 
 /* The guest register whose bytes a w-byte operand r names (AL..BH: EAX..EBX). */
@@ -1132,20 +1226,20 @@ static bool held_narrow(const struct emit *e, unsigned r, unsigned w)
 	return held(e, full_reg(r, w));
 }
 
-/* edx = the w-byte register operand r from its held register, extended. */
-static void narrow_from_held(struct emit *e, unsigned r, unsigned w, unsigned ext)
+/* to (edx or ecx) = the w-byte register operand r from its held register, extended. */
+static void narrow_from_held(struct emit *e, unsigned to, unsigned r, unsigned w, unsigned ext)
 {
 	unsigned h = e->host[full_reg(r, w)];
 
 	if (w == 1 && r >= 4) { /* AH..BH: byte 1 */
-		x_rr(e, false, 0x89, h, H_RDX);
-		x_shift_ri(e, 5, H_RDX, 8);
-		h = H_RDX;
+		x_rr(e, false, 0x89, h, to);
+		x_shift_ri(e, 5, to, 8);
+		h = to;
 	}
-	rex(e, false, H_RDX, 0, h);
+	rex(e, false, to, 0, h);
 	e8(e, 0x0f); /* movzx/movsx edx, r8b..r11b / r8w..r11w / dl */
 	e8(e, (uint8_t)((ext == EXT_SIGN ? 0xbe : 0xb6) | (w == 2)));
-	e8(e, (uint8_t)(0xc0 | (H_RDX & 7) << 3 | (h & 7)));
+	e8(e, (uint8_t)(0xc0 | (to & 7) << 3 | (h & 7)));
 }
 
 /* The low w bytes of held register r (not AH..BH) = those of host register src. */
@@ -1177,13 +1271,13 @@ static void store_reg_narrow(struct emit *e, const struct plan *p)
 	x_mem(e, false, p->w == 1 ? 0x88 : 0x89, H_RDX, H_RBX, reg_off(p->dst, p->w));
 }
 
-/* edx = the narrow register operand src, extended as ext says. */
-static void load_reg_narrow(struct emit *e, unsigned src, unsigned w, unsigned ext)
+/* to (edx or ecx) = the narrow register operand src, extended as ext says. */
+static void load_reg_narrow(struct emit *e, unsigned to, unsigned src, unsigned w, unsigned ext)
 {
 	if (held_narrow(e, src, w))
-		narrow_from_held(e, src, w, ext);
+		narrow_from_held(e, to, src, w, ext);
 	else
-		load_narrow(e, w, ext, H_RBX, -1, reg_off(src, w));
+		load_narrow(e, to, w, ext, H_RBX, -1, reg_off(src, w));
 }
 
 /*
@@ -1292,6 +1386,24 @@ static void emit_rare(struct tx *t)
 	}
 }
 
+/*
+ * eax = the linear address of an FS or GS operand of size bytes at offset
+ * eax: the base added at run time, after the limit check that the 4 GiB
+ * limit still makes (the last byte past 4 GiB: #GP, in the handler).
+ */
+static void seg_base(struct emit *e, const struct dc_ent *d, unsigned size, struct fwd *miss)
+{
+	unsigned s = (d->sseg >> 2) & 7;
+
+	if (s != S_FS && s != S_GS)
+		return;
+	if (size > 1) {
+		x_alu_ri(e, 7, H_RAX, 0xffffffffu - (size - 1));
+		fwd_add(miss, x_jcc_fwd(e, CC_A));
+	}
+	x_mem(e, false, 0x03, H_RAX, H_RBX, CPU_OFF(seg[s].base)); /* add eax, [base] */
+}
+
 /* A native memory form: probe, the access on [rsi + rcx], else the handler. */
 static void emit_mem(struct tx *t, const struct dc_ent *d, const struct plan *p)
 {
@@ -1302,15 +1414,19 @@ static void emit_mem(struct tx *t, const struct dc_ent *d, const struct plan *p)
 			  (p->kind == K_ALU_MI && (p->aop == 7 || p->aop == AOP_TEST));
 	struct fwd miss = { 0 };
 
-	emit_ea(e, d);
+	if (d->fn == DF_MOV_MOFFS)
+		x_mov_ri(e, H_RAX, ld(d->bytes.b + d->op_at + 1, 4));
+	else
+		emit_ea(e, d);
+	seg_base(e, d, p->w ? p->w : 4, &miss);
 	probe(e, !reads_only, p->w ? p->w : 4, &miss);
 	switch (p->kind) {
 	case K_LOADN:
-		load_narrow(e, p->w, p->ext, H_RSI, H_RCX, 0);
+		load_narrow(e, H_RDX, p->w, p->ext, H_RSI, H_RCX, 0);
 		store_reg_narrow(e, p);
 		break;
 	case K_STOREN:
-		load_reg_narrow(e, p->src, p->w, EXT_ZERO);
+		load_reg_narrow(e, H_RDX, p->src, p->w, EXT_ZERO);
 		if (p->w == 2)
 			e8(e, 0x66);
 		x_mem_idx(e, false, p->w == 1 ? 0x88 : 0x89, H_RDX, H_RSI, H_RCX, 0);
@@ -1345,10 +1461,27 @@ static void emit_mem(struct tx *t, const struct dc_ent *d, const struct plan *p)
 		x_mem_idx(e, false, 0x89, H_RDX, H_RSI, H_RCX, 0);
 		break;
 	case K_STORE_I:
-		x_mem_idx(e, false, 0xc7, 0, H_RSI, H_RCX, 0);
-		e32(e, p->imm);
+		x_mem_idx(e, false, p->w == 1 ? 0xc6 : 0xc7, 0, H_RSI, H_RCX, 0);
+		if (p->w == 1)
+			e8(e, (uint8_t)p->imm);
+		else
+			e32(e, p->imm);
+		break;
+	case K_INCDEC_M:
+		x_mem_idx(e, false, 0xff, p->aop, H_RSI, H_RCX, 0); /* inc/dec dword [rsi + rcx] */
+		flags_out(e, FL_ARITH & ~F_CF, FL_ARITH & ~F_CF);
 		break;
 	case K_ALU_RM:
+		if (p->w == 1) {
+			/* op dl, byte [rsi + rcx] */
+			load_reg_narrow(e, H_RDX, p->dst, 1, EXT_ZERO);
+			carry_in(e, p->aop);
+			x_mem_idx(e, false, (uint8_t)(p->aop << 3 | 2), H_RDX, H_RSI, H_RCX, 0);
+			if (p->aop != 7)
+				store_reg_narrow(e, p);
+			alu_flags(e, p->aop);
+			break;
+		}
 		ld_gpr(e, H_RAX, p->dst);
 		carry_in(e, p->aop);
 		x_mem_idx(e, false, (uint8_t)(p->aop << 3 | 3), H_RAX, H_RSI, H_RCX, 0);
@@ -1357,9 +1490,14 @@ static void emit_mem(struct tx *t, const struct dc_ent *d, const struct plan *p)
 		alu_flags(e, p->aop);
 		break;
 	case K_ALU_MR:
-		ld_gpr(e, H_RDX, p->src);
+		if (p->w == 1)
+			load_reg_narrow(e, H_RDX, p->src, 1, EXT_ZERO);
+		else
+			ld_gpr(e, H_RDX, p->src);
 		carry_in(e, p->aop);
-		x_mem_idx(e, false, alu_op_mr(p->aop), H_RDX, H_RSI, H_RCX, 0);
+		/* the byte form's opcode is the dword one's minus 1 (00 .. 38, 84) */
+		x_mem_idx(e, false, (uint8_t)(alu_op_mr(p->aop) - (p->w == 1)), H_RDX, H_RSI, H_RCX,
+			  0);
 		alu_flags(e, p->aop);
 		break;
 	default: /* K_ALU_MI: 81 /n id, or 80 /n ib (F6 /0 ib: TEST) for byte operands */
@@ -1500,6 +1638,21 @@ static void emit_reg(struct emit *e, const struct dc_ent *d, const struct plan *
 		st_gpr(e, p->dst, H_RAX);
 		break;
 	case K_MOV_RI:
+		if (p->w == 1) {
+			/* mov byte reg, imm8 (AH..BH are never held, see narrow_regs()) */
+			if (held_narrow(e, p->dst, 1)) {
+				unsigned h = e->host[p->dst];
+
+				rex(e, false, 0, 0, h);
+				e8(e, 0xc6);
+				e8(e, (uint8_t)(0xc0 | (h & 7)));
+				e->dirty |= (uint8_t)(1u << p->dst);
+			} else {
+				x_mem(e, false, 0xc6, 0, H_RBX, reg_off(p->dst, 1));
+			}
+			e8(e, (uint8_t)p->imm);
+			break;
+		}
 		if (held(e, p->dst)) {
 			x_mov_ri(e, e->host[p->dst], p->imm);
 			e->dirty |= (uint8_t)(1u << p->dst);
@@ -1508,11 +1661,22 @@ static void emit_reg(struct emit *e, const struct dc_ent *d, const struct plan *
 		}
 		break;
 	case K_ALU_RR:
+		if (p->w == 1) {
+			/* op dl, cl on the byte registers (AH..BH: byte 1, see narrow_regs()) */
+			load_reg_narrow(e, H_RDX, p->dst, 1, EXT_ZERO);
+			load_reg_narrow(e, H_RCX, p->src, 1, EXT_ZERO);
+			carry_in(e, p->aop);
+			x_rr(e, false, alu_op_mr(p->aop) & 0xfe, H_RCX, H_RDX);
+			if (alu_writes(p->aop))
+				store_reg_narrow(e, p);
+			alu_flags(e, p->aop);
+			break;
+		}
 		ld_gpr(e, H_RAX, p->dst);
 		ld_gpr(e, H_RCX, p->src);
 		carry_in(e, p->aop);
 		x_rr(e, false, alu_op_mr(p->aop), H_RCX, H_RAX);
-		if (p->aop != 7 && p->aop != AOP_TEST)
+		if (alu_writes(p->aop))
 			st_gpr(e, p->dst, H_RAX);
 		alu_flags(e, p->aop);
 		break;
@@ -1526,7 +1690,7 @@ static void emit_reg(struct emit *e, const struct dc_ent *d, const struct plan *
 				rex(e, false, 0, 0, h);
 				e8(e, alu_op_mi(p->aop, 1));
 				e8(e, (uint8_t)(0xc0 | alu_ext_mi(p->aop) << 3 | (h & 7)));
-				if (p->aop != 7 && p->aop != AOP_TEST)
+				if (alu_writes(p->aop))
 					e->dirty |= (uint8_t)(1u << p->dst);
 			} else {
 				x_mem(e, false, alu_op_mi(p->aop, 1), alu_ext_mi(p->aop), H_RBX,
@@ -1536,12 +1700,21 @@ static void emit_reg(struct emit *e, const struct dc_ent *d, const struct plan *
 			alu_flags(e, p->aop);
 			break;
 		}
+		/* on eax (ax for 16-bit: the upper half stays as loaded) */
 		ld_gpr(e, H_RAX, p->dst);
 		carry_in(e, p->aop);
-		x_alu_ri(e, p->aop, H_RAX, p->imm);
-		if (p->aop != 7)
+		alu_eax_imm(e, p->aop, p->w ? p->w : 4, p->imm);
+		if (alu_writes(p->aop))
 			st_gpr(e, p->dst, H_RAX);
 		alu_flags(e, p->aop);
+		break;
+	case K_UNARY:
+		ld_gpr(e, H_RAX, p->dst);
+		e8(e, 0xf7); /* not/neg eax */
+		e8(e, (uint8_t)(0xc0 | p->aop << 3));
+		st_gpr(e, p->dst, H_RAX);
+		if (p->aop == 3)
+			flags_out(e, FL_ARITH, FL_ARITH); /* NEG: those of 0 - x */
 		break;
 	case K_INCDEC:
 		ld_gpr(e, H_RAX, p->dst);
@@ -1551,7 +1724,7 @@ static void emit_reg(struct emit *e, const struct dc_ent *d, const struct plan *
 		flags_out(e, FL_ARITH & ~F_CF, FL_ARITH & ~F_CF);
 		break;
 	case K_MOVN:
-		load_reg_narrow(e, p->src, p->w, p->ext);
+		load_reg_narrow(e, H_RDX, p->src, p->w, p->ext);
 		store_reg_narrow(e, p);
 		break;
 	case K_SHIFT:
@@ -1768,7 +1941,12 @@ static void emit_push_pop(struct tx *t, const struct dc_ent *d, const struct pla
 	bool push = p->kind == K_PUSH;
 
 	stack_probe(e, push, &miss);
-	if (push) {
+	if (push && p->src == DC_NOREG) {
+		x_mem_idx(e, false, 0xc7, 0, H_RSI, H_RCX, 0); /* PUSH imm */
+		e32(e, p->imm);
+		note_smc(e);
+		st_gpr(e, R_ESP, H_RAX);
+	} else if (push) {
 		ld_gpr(e, H_RDX, p->src); /* PUSH ESP pushes the old value */
 		x_mem_idx(e, false, 0x89, H_RDX, H_RSI, H_RCX, 0);
 		note_smc(e);
@@ -1896,7 +2074,10 @@ static uint32_t flags_written(const struct plan *p)
 	case K_IMUL_M:
 		return FL_ARITH;
 	case K_INCDEC:
+	case K_INCDEC_M:
 		return FL_ARITH & ~F_CF;
+	case K_UNARY:
+		return p->aop == 3 ? FL_ARITH : 0; /* NEG; NOT sets none */
 	case K_SHIFT:
 		if (!p->imm)
 			return 0;
@@ -1963,6 +2144,9 @@ static unsigned narrow_regs(const struct plan *p)
 	case K_SETCC:
 		return p->dst >= 4 ? 1u << (p->dst & 3) : 0;
 	case K_ALU_RI:
+	case K_ALU_RR:
+	case K_ALU_RM:
+	case K_MOV_RI:
 		return ah ? 1u << (p->dst & 3) : 0;
 	case K_MOVN:
 	case K_LOADN:
@@ -2001,6 +2185,7 @@ static bool has_dst(unsigned kind)
 	case K_STORE_I:
 	case K_ALU_MR:
 	case K_ALU_MI:
+	case K_INCDEC_M:
 	case K_STOREN:
 	case K_PUSH:
 	case K_CALLN:
@@ -2047,9 +2232,8 @@ static void regs_pick(const struct jit_block *b, const struct plan *plan, struct
 		if (has_dst(p->kind) && p->dst < 8)
 			uses[full_reg(p->dst, dst_width(p))]++;
 		if (has_src(p->kind) && p->src < 8)
-			uses[full_reg(p->src,
-				      p->kind == K_MOVN || p->kind == K_STOREN ? p->w : 4)]++;
-		if (plan_mem_kind(p->kind) || p->kind == K_LEA) {
+			uses[full_reg(p->src, p->w ? p->w : 4)]++;
+		if ((plan_mem_kind(p->kind) && d->fn != DF_MOV_MOFFS) || p->kind == K_LEA) {
 			if ((d->regs & 15) < 8)
 				uses[d->regs & 15]++;
 			if ((d->regs >> 4) < 8)

@@ -249,6 +249,8 @@ struct env {
 	bool oob;
 	int uc_intr;
 	bool mode32;
+	/* jit mode, 32-bit: FS and GS bases (the JIT adds them at run time) */
+	uint32_t fs_base, gs_base;
 };
 
 static uint8_t *bus_map(void *opaque, uint64_t gpa, bool write)
@@ -373,6 +375,8 @@ static void setup_mode(struct env *e)
 		r.seg[s].attr = e->mode32 ? 0xc93 : 0x93;
 	}
 	r.seg[1].attr = e->mode32 ? 0xc9b : 0x9b;
+	r.seg[4].base = e->mode32 ? e->fs_base : 0;
+	r.seg[5].base = e->mode32 ? e->gs_base : 0;
 	r.cr0 = e->mode32 ? 0x60000011u : 0x60000010u;
 	/* no IDT in 32-bit mode: exceptions end in shutdown, which is fine */
 	r.idt_limit = e->mode32 ? 0 : 0x3ff;
@@ -845,6 +849,24 @@ static bool regs_equal(const struct x86_regs *a, const struct x86_regs *b)
 	       a->eflags == b->eflags;
 }
 
+/*
+ * A base for FS or GS in jit mode: none, small, one that wraps the linear
+ * address past 4 GiB back into memory, or anywhere.
+ */
+static uint32_t random_base(void)
+{
+	switch (rnd_n(4)) {
+	case 0:
+		return 0;
+	case 1:
+		return rnd_n(0x800);
+	case 2:
+		return 0u - rnd_n(0x800);
+	default:
+		return rnd();
+	}
+}
+
 static bool run_case_jit(struct env *e, struct x86cpu *ref, struct refmem *rm, struct stats *st)
 {
 	static uint8_t snap[MEM_SIZE];
@@ -857,6 +879,8 @@ static bool run_case_jit(struct env *e, struct x86cpu *ref, struct refmem *rm, s
 		new_epoch(e);
 	i0 = rnd_n(e->nins - 8);
 	random_state(e, &s, rnd_n(2));
+	e->fs_base = random_base();
+	e->gs_base = random_base();
 	memcpy(e->mem + CODE_BASE, e->code, sizeof(e->code));
 	s.eip = CODE_BASE + e->off[i0];
 	memcpy(snap, e->mem, MEM_SIZE);

@@ -1425,6 +1425,119 @@ static void test_jit_shift_cl(void)
 	machine_free(m);
 }
 
+/*
+ * Byte ALU forms, MOV of an imm8 and TEST AL in a hot loop, with EAX held
+ * in a host register and EBX/EDX (whose byte 1 is written) not.  Loop:
+ * mov al,0x5a; xor al,cl; cmp al,0x40; adc bl,al; test al,0x10;
+ * sub dh,al; xor [edi],al; add bh,[edi]; xor dh,bl; xor bh,dh;
+ * test bl,bh; mov al,0x33; dec ecx; jnz.  Then a loop whose only write
+ * to the held EAX is MOV AL, imm8: mov al,0x5a; add ebx,eax (x3).
+ */
+static void test_jit_byte_ops(void)
+{
+	struct machine *m = machine_new();
+	uint8_t bl = 0, bh = 0, dh = 0, mem = 0x11;
+	struct x86_regs r;
+
+	for (unsigned c = 100; c; c--) {
+		uint8_t al = (uint8_t)(0x5a ^ c);
+
+		bl = (uint8_t)(bl + al + (al < 0x40));
+		dh = (uint8_t)(dh - al);
+		mem ^= al;
+		bh = (uint8_t)(bh + mem);
+		dh ^= bl;
+		bh ^= dh;
+	}
+	/* mov ecx,100; xor ebx,ebx; xor edx,edx; mov edi,0x30000; xor eax,eax; mov byte [edi],0x11 */
+	enum x86_exit ex = hot_loop(m, "b9 64 00 00 00 31 db 31 d2 bf 00 00 03 00 31 c0 c6 07 11",
+				    "b0 5a 30 c8 3c 40 10 c3 a8 10 28 c6 30 07 02 3f 30 de 30 f7 "
+				    "84 fb "
+				    "b0 33",
+				    3000, &r);
+	CHECK(ex == X86_EXIT_HLT && r.gpr[0] == 0x33 && r.gpr[3] == (uint32_t)(bh << 8 | bl) &&
+		      r.gpr[2] == (uint32_t)dh << 8 && m->ram[0x30000] == mem,
+	      "hot byte ALU forms (exit %d, eax %#x, ebx %#x/%#x, edx %#x/%#x, mem %#x/%#x)", ex,
+	      r.gpr[0], r.gpr[3], bh << 8 | bl, r.gpr[2], dh << 8, m->ram[0x30000], mem);
+	machine_free(m);
+
+	m = machine_new();
+	/*
+	 * mov ecx,100; mov eax,0x12345678; xor ebx,ebx; then once more from the
+	 * setup's end with the loop translated already: only the block writes AL.
+	 */
+	ex = hot_loop(m, "b9 64 00 00 00 b8 78 56 34 12 31 db", "b0 5a 01 c3 01 c3 01 c3", 2000,
+		      &r);
+	r.gpr[0] = 0x12345678;
+	r.gpr[1] = 100;
+	r.gpr[3] = 0;
+	r.eip = CODE + 12;
+	x86cpu_set_regs(m->cpu, &r);
+	ex = x86cpu_run(m->cpu, 2000);
+	r = regs(m);
+	CHECK(ex == X86_EXIT_HLT && r.gpr[0] == 0x1234565a && r.gpr[3] == 300u * 0x1234565a,
+	      "hot MOV AL, imm8 into a held EAX (exit %d, eax %#x, ebx %#x)", ex, r.gpr[0],
+	      r.gpr[3]);
+	machine_free(m);
+}
+
+/*
+ * FS and GS with a base (0x30003) and a 4 GiB limit in a hot loop, the
+ * way Linux addresses per-CPU data: loads, an INC and a moffs load through
+ * FS, an ADD through GS.  Loop: lea esi,[ecx-4]; mov eax,fs:[esi];
+ * add ebx,eax; add edi,gs:[esi]; inc dword fs:[esi]; mov eax,fs:[0];
+ * add ebp,eax; dec ecx; jnz.  At ECX = 3 the offset is 0xffffffff: the
+ * dword's last byte is past the limit (#GP(0)), though its linear address
+ * (base - 1) is inside one page.
+ */
+static void test_jit_fs(void)
+{
+	struct machine *m = machine_new();
+	uint32_t ebx = 0, edi = 0, ebp = 0;
+	uint8_t mem[128];
+
+	for (unsigned i = 0; i < sizeof(mem); i++)
+		mem[i] = (uint8_t)(i * 37 + 5);
+	for (unsigned i = 0; i < sizeof(mem); i++)
+		put8(m, 0x30003 + i, mem[i]);
+	for (unsigned c = 100; c > 3; c--) {
+		uint32_t v;
+
+		memcpy(&v, mem + c - 4, 4);
+		ebx += v;
+		edi += v;
+		v++;
+		memcpy(mem + c - 4, &v, 4);
+		memcpy(&v, mem, 4);
+		ebp += v;
+	}
+	gdt_set(m, 0x60, 0x30003, 0xfffff, 0x93, 0xc);
+	enter_pm(m, CODE);
+	/*
+	 * mov ax,0x60; mov fs,ax; mov gs,ax; mov ecx,100; xor ebx,ebx; xor edi,edi;
+	 * mov eax,[0x40] (DS: page 0 in the TLB, where offsets without FS's base would hit);
+	 * xor ebp,ebp
+	 */
+	uint32_t l = asm_hex(m, CODE,
+			     "66 b8 60 00 8e e0 8e e8 b9 64 00 00 00 31 db 31 ff a1 40 00 00 00 31 "
+			     "ed");
+	uint32_t a =
+		asm_hex(m, l, "8d 71 fc 64 8b 06 01 c3 65 03 3e 64 ff 06 64 a1 00 00 00 00 01 c5");
+	loop_tail(m, a, l);
+	expect_fault(m, "hot FS load past the limit", 13, 0, l + 3);
+	struct x86_regs r = regs(m);
+	CHECK(r.gpr[1] == 3 && r.gpr[3] == ebx && r.gpr[7] == edi && r.gpr[5] == ebp,
+	      "hot FS/GS forms add the base (ecx %u, ebx %#x/%#x, edi %#x/%#x, ebp %#x/%#x)",
+	      r.gpr[1], r.gpr[3], ebx, r.gpr[7], edi, r.gpr[5], ebp);
+	for (unsigned i = 0; i < sizeof(mem); i++)
+		if (m->ram[0x30003 + i] != mem[i]) {
+			CHECK(0, "FS INC wrote %#x at fs:%#x (want %#x)", m->ram[0x30003 + i], i,
+			      mem[i]);
+			break;
+		}
+	machine_free(m);
+}
+
 int main(void)
 {
 	test_real_to_pm();
@@ -1454,6 +1567,8 @@ int main(void)
 	test_jit_self_loop();
 	test_jit_rotate();
 	test_jit_shift_cl();
+	test_jit_byte_ops();
+	test_jit_fs();
 	test_sysenter();
 	test_tsc_adjust();
 	test_fpu();
