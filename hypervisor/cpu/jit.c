@@ -352,6 +352,7 @@ enum {
 	K_ALU_MR,   /* [ea] op= gpr[src] */
 	K_ALU_MI,   /* [ea] op= imm */
 	K_INCDEC_M, /* [ea] +/-= 1 (aop 1: DEC) */
+	K_PUSH_M,   /* push [ea] (also a stack form) */
 	K_MOVN,	    /* narrow register move, or MOVZX/MOVSX between registers */
 	K_LOADN,    /* narrow load, or MOVZX/MOVSX from memory */
 	K_STOREN,   /* narrow store */
@@ -481,33 +482,82 @@ static struct plan plan_reg_rm(const struct dc_ent *d)
 	}
 }
 
-/*
- * DF_PLAIN entries a block runs natively, the commonest in a Linux boot:
- * TEST r/m8, imm8 (F6 /0, the kernel's flag tests) and 16-bit SHL, SHR
- * and SAR of a register by 1..15 (66 C1 /4 /5 /7, the decompressor's
- * range coder).  Only 32-bit code, the prefix-free F6 and the 66-only C1
- * qualify: no segment override, LOCK or address-size prefix.
- */
-static struct plan plan_plain(const struct dc_ent *d, bool mem)
+static uint32_t imm16_at(const struct dc_ent *d, unsigned at)
 {
-	unsigned at = d->op_at, n;
+	return (uint32_t)d->bytes.b[at] | (uint32_t)d->bytes.b[at + 1] << 8;
+}
 
-	/* 32-bit code: no prefix is 32-bit operand and address size, 66 is 16-bit */
-	if (!(d->key & 2) || !d->ea_pos || (d->ea_pos & 15) != at + 1)
-		return call_plan;
-	if (at == 0 && d->op == 0xf6 && P_REG(d) == 0) {
-		return (struct plan){ .kind = mem ? K_ALU_MI : K_ALU_RI,
-				      .aop = AOP_TEST,
-				      .dst = mem ? 0 : P_RM(d),
-				      .imm = imm_at(d, P_IMM_AT(d), 1),
-				      .w = 1 };
+/*
+ * 66-prefixed DF_PLAIN entries a block runs natively (the console's
+ * 16-bit character cells): op AX, imm16 (05 .. 3D, A9), op r/m16, imm
+ * (81, 83), MOV r/m16, imm16 (C7 /0), and SHL, SHR and SAR of a register
+ * by 1..15 (C1 /4 /5 /7, the decompressor's range coder).
+ */
+static struct plan plan_plain16(const struct dc_ent *d, bool mem)
+{
+	uint8_t op = d->op;
+	unsigned n;
+
+	if (!d->ea_pos) {
+		if (mem || (op != 0xa9 && (op >= 0x40 || (op & 7) != 5)))
+			return call_plan;
+		return (struct plan){ .kind = K_ALU_RI,
+				      .aop = op == 0xa9 ? AOP_TEST : op >> 3,
+				      .dst = R_EAX,
+				      .imm = imm16_at(d, d->op_at + 1u),
+				      .w = 2 };
 	}
-	if (mem || at != 1 || d->bytes.b[0] != 0x66 || d->op != 0xc1)
+	if (op == 0x81 || op == 0x83)
+		return (struct plan){ .kind = mem ? K_ALU_MI : K_ALU_RI,
+				      .aop = P_REG(d),
+				      .dst = mem ? 0 : P_RM(d),
+				      .imm = op == 0x81 ? imm16_at(d, P_IMM_AT(d))
+							: imm_at(d, P_IMM_AT(d), 1) & 0xffff,
+				      .w = 2 };
+	if (op == 0xc7 && P_REG(d) == 0)
+		return (struct plan){ .kind = mem ? K_STORE_I : K_MOV_RI,
+				      .dst = mem ? 0 : P_RM(d),
+				      .imm = imm16_at(d, P_IMM_AT(d)),
+				      .w = 2 };
+	if (mem || op != 0xc1)
 		return call_plan;
 	n = d->bytes.b[P_IMM_AT(d)] & 31u;
 	if ((P_REG(d) != 4 && P_REG(d) != 5 && P_REG(d) != 7) || !n || n > 15)
 		return call_plan;
 	return (struct plan){ .kind = K_SHIFT, .aop = P_REG(d), .dst = P_RM(d), .imm = n, .w = 2 };
+}
+
+/*
+ * DF_PLAIN entries a block runs natively, the commonest in a Linux boot:
+ * TEST r/m8, imm8 (F6 /0, the kernel's flag tests), MOV r32, imm32 in its
+ * C7 /0 form, and the 16-bit forms of plan_plain16().  Only 32-bit code
+ * with no prefix or 66 alone qualifies: no segment override, LOCK or
+ * address-size prefix.
+ */
+static struct plan plan_plain(const struct dc_ent *d, bool mem)
+{
+	unsigned at = d->op_at;
+
+	/* 32-bit code: no prefix is 32-bit operand and address size, 66 is 16-bit */
+	if (!(d->key & 2) || at > 1 || (at == 1 && d->bytes.b[0] != 0x66))
+		return call_plan;
+	if (d->ea_pos && (d->ea_pos & 15) != at + 1)
+		return call_plan;
+	if (at == 1)
+		return plan_plain16(d, mem);
+	if (!d->ea_pos || P_REG(d) != 0)
+		return call_plan;
+	if (d->op == 0xf6)
+		return (struct plan){ .kind = mem ? K_ALU_MI : K_ALU_RI,
+				      .aop = AOP_TEST,
+				      .dst = mem ? 0 : P_RM(d),
+				      .imm = imm_at(d, P_IMM_AT(d), 1),
+				      .w = 1 };
+	if (d->op == 0xc7 && !mem)
+		return (struct plan){ .kind = K_MOV_RI,
+				      .dst = P_RM(d),
+				      .imm = imm_at(d, P_IMM_AT(d), 4) };
+	return call_plan;
 }
 
 /* Register forms: how to run d natively (K_CALL: through its handler). */
@@ -518,8 +568,8 @@ static struct plan plan_reg(const struct dc_ent *d)
 	switch (fn) {
 	case DF_NOP:
 		return (struct plan){ .kind = K_NOP, .dst = DC_NOREG, .src = DC_NOREG };
-	case DF_PLAIN:
-		return (d->modrm >> 6) == 3 ? plan_plain(d, false) : call_plan;
+	case DF_PLAIN: /* register forms, or none (66 05 iw) */
+		return !d->ea_pos || (d->modrm >> 6) == 3 ? plan_plain(d, false) : call_plan;
 	case DF_MOV_LOAD_R:
 		return (struct plan){ .kind = K_MOV_RR, .dst = P_REG(d), .src = P_RM(d) };
 	case DF_MOV_STORE_R:
@@ -611,7 +661,7 @@ static struct plan plan_mem(const struct x86cpu *cpu, const struct dc_ent *d)
 {
 	uint8_t op = d->op;
 
-	if (!flat_seg(cpu, (d->sseg >> 2) & 7))
+	if (!flat_seg(cpu, (d->sseg >> 2) & 7) || (d->fn == DF_PLAIN && !d->ea_pos))
 		return call_plan;
 	if (d->fn == DF_MOV_MOFFS) /* A1: MOV EAX, [moffs32]; A3: the store */
 		return op == 0xa1 ? (struct plan){ .kind = K_LOAD, .dst = R_EAX }
@@ -669,7 +719,9 @@ static struct plan plan_mem(const struct x86cpu *cpu, const struct dc_ent *d)
 		return (struct plan){ .kind = K_ALU_MR, .aop = AOP_TEST, .src = P_REG(d), .w = 1 };
 	case DF_MOV_IMM8_RM:
 		return (struct plan){ .kind = K_STORE_I, .imm = d->bytes.b[P_IMM_AT(d)], .w = 1 };
-	case DF_GRP5: /* FF /0 INC, /1 DEC; CALL, JMP and PUSH stay in the handler */
+	case DF_GRP5: /* FF /0 INC, /1 DEC, /6 PUSH; CALL and JMP stay in the handler */
+		if (P_REG(d) == 6 && flat_seg(cpu, S_SS) && cpu->stack32)
+			return (struct plan){ .kind = K_PUSH_M };
 		if (P_REG(d) > 1)
 			return call_plan;
 		return (struct plan){ .kind = K_INCDEC_M, .aop = P_REG(d) };
@@ -712,7 +764,8 @@ static struct plan plan_of(const struct x86cpu *cpu, const struct dc_ent *d)
 
 static bool plan_stack_kind(unsigned kind)
 {
-	return kind == K_PUSH || kind == K_POP || kind == K_CALLN || kind == K_RET;
+	return kind == K_PUSH || kind == K_POP || kind == K_CALLN || kind == K_RET ||
+	       kind == K_PUSH_M;
 }
 
 /* In a block's segment mask: the stack must also be 32-bit. */
@@ -731,7 +784,7 @@ static uint8_t flat_now(const struct x86cpu *cpu)
 
 static bool plan_mem_kind(unsigned kind)
 {
-	return (kind >= K_LOAD && kind <= K_INCDEC_M) || kind == K_LOADN || kind == K_STOREN ||
+	return (kind >= K_LOAD && kind <= K_PUSH_M) || kind == K_LOADN || kind == K_STOREN ||
 	       kind == K_IMUL_M || kind == K_CMOV_M;
 }
 
@@ -1014,6 +1067,7 @@ static bool writes_esp(const struct plan *p)
 		return false;
 	case K_CALL:
 	case K_PUSH:
+	case K_PUSH_M:
 	case K_POP:
 	case K_CALLN:
 	case K_RET:
@@ -1102,6 +1156,13 @@ static bool alu_writes(unsigned aop)
 	return aop != 7 && aop != AOP_TEST;
 }
 
+/* An immediate of w bytes (1, 2 or 4). */
+static void imm_w(struct emit *e, uint32_t imm, unsigned w)
+{
+	for (unsigned i = 0; i < w; i++)
+		e8(e, (uint8_t)(imm >> 8 * i));
+}
+
 /* op eax/ax, imm32/imm16 (w 4 or 2): 81 /n, or A9 for TEST; 66 makes it 16-bit */
 static void alu_eax_imm(struct emit *e, unsigned aop, unsigned w, uint32_t imm)
 {
@@ -1113,12 +1174,7 @@ static void alu_eax_imm(struct emit *e, unsigned aop, unsigned w, uint32_t imm)
 		e8(e, 0x81);
 		e8(e, (uint8_t)(0xc0 | aop << 3));
 	}
-	e8(e, (uint8_t)imm);
-	e8(e, (uint8_t)(imm >> 8));
-	if (w == 4) {
-		e8(e, (uint8_t)(imm >> 16));
-		e8(e, (uint8_t)(imm >> 24));
-	}
+	imm_w(e, imm, w);
 }
 
 /* eax = the entry's effective address (32-bit address size). */
@@ -1404,6 +1460,36 @@ static void seg_base(struct emit *e, const struct dc_ent *d, unsigned size, stru
 	x_mem(e, false, 0x03, H_RAX, H_RBX, CPU_OFF(seg[s].base)); /* add eax, [base] */
 }
 
+/* eax = ESP after a push (write) or ESP (read); then the TLB probe. */
+static void stack_probe(struct emit *e, bool push, struct fwd *miss)
+{
+	ld_gpr(e, H_RAX, R_ESP);
+	if (push)
+		x_alu_ri(e, 5, H_RAX, 4);
+	probe(e, push, 4, miss);
+}
+
+/*
+ * PUSH r/m32 from memory: the load, then the push (r15 keeps the value
+ * over the second probe).  A miss on either runs the whole instruction in
+ * the handler: nothing is stored before both probes hit.
+ */
+static void emit_push_m(struct tx *t, const struct dc_ent *d)
+{
+	struct emit *e = &t->e;
+	struct fwd miss = { 0 };
+
+	emit_ea(e, d);
+	seg_base(e, d, 4, &miss);
+	probe(e, false, 4, &miss);
+	x_mem_idx(e, false, 0x8b, H_R15, H_RSI, H_RCX, 0); /* mov r15d, [rsi + rcx] */
+	stack_probe(e, true, &miss);
+	x_mem_idx(e, false, 0x89, H_R15, H_RSI, H_RCX, 0);
+	note_smc(e);
+	st_gpr(e, R_ESP, H_RAX);
+	defer_slow(t, d, &miss);
+}
+
 /* A native memory form: probe, the access on [rsi + rcx], else the handler. */
 static void emit_mem(struct tx *t, const struct dc_ent *d, const struct plan *p)
 {
@@ -1414,6 +1500,10 @@ static void emit_mem(struct tx *t, const struct dc_ent *d, const struct plan *p)
 			  (p->kind == K_ALU_MI && (p->aop == 7 || p->aop == AOP_TEST));
 	struct fwd miss = { 0 };
 
+	if (p->kind == K_PUSH_M) {
+		emit_push_m(t, d);
+		return;
+	}
 	if (d->fn == DF_MOV_MOFFS)
 		x_mov_ri(e, H_RAX, ld(d->bytes.b + d->op_at + 1, 4));
 	else
@@ -1461,11 +1551,10 @@ static void emit_mem(struct tx *t, const struct dc_ent *d, const struct plan *p)
 		x_mem_idx(e, false, 0x89, H_RDX, H_RSI, H_RCX, 0);
 		break;
 	case K_STORE_I:
+		if (p->w == 2)
+			e8(e, 0x66);
 		x_mem_idx(e, false, p->w == 1 ? 0xc6 : 0xc7, 0, H_RSI, H_RCX, 0);
-		if (p->w == 1)
-			e8(e, (uint8_t)p->imm);
-		else
-			e32(e, p->imm);
+		imm_w(e, p->imm, p->w ? p->w : 4);
 		break;
 	case K_INCDEC_M:
 		x_mem_idx(e, false, 0xff, p->aop, H_RSI, H_RCX, 0); /* inc/dec dword [rsi + rcx] */
@@ -1500,13 +1589,12 @@ static void emit_mem(struct tx *t, const struct dc_ent *d, const struct plan *p)
 			  0);
 		alu_flags(e, p->aop);
 		break;
-	default: /* K_ALU_MI: 81 /n id, or 80 /n ib (F6 /0 ib: TEST) for byte operands */
+	default: /* K_ALU_MI: 81 /n id (66: iw), or 80 /n ib (F6 /0 ib: TEST) for bytes */
 		carry_in(e, p->aop);
+		if (p->w == 2)
+			e8(e, 0x66);
 		x_mem_idx(e, false, alu_op_mi(p->aop, p->w), alu_ext_mi(p->aop), H_RSI, H_RCX, 0);
-		if (p->w == 1)
-			e8(e, (uint8_t)p->imm);
-		else
-			e32(e, p->imm);
+		imm_w(e, p->imm, p->w ? p->w : 4);
 		alu_flags(e, p->aop);
 		break;
 	}
@@ -1638,6 +1726,21 @@ static void emit_reg(struct emit *e, const struct dc_ent *d, const struct plan *
 		st_gpr(e, p->dst, H_RAX);
 		break;
 	case K_MOV_RI:
+		if (p->w == 2) {
+			/* mov r16, imm16 (C7 /0): the upper half stays */
+			e8(e, 0x66);
+			if (held(e, p->dst)) {
+				rex(e, false, 0, 0, e->host[p->dst]);
+				e8(e, 0xc7);
+				e8(e, (uint8_t)(0xc0 | (e->host[p->dst] & 7)));
+				e->dirty |= (uint8_t)(1u << p->dst);
+			} else {
+				x_mem(e, false, 0xc7, 0, H_RBX, GPR(p->dst));
+			}
+			e8(e, (uint8_t)p->imm);
+			e8(e, (uint8_t)(p->imm >> 8));
+			break;
+		}
 		if (p->w == 1) {
 			/* mov byte reg, imm8 (AH..BH are never held, see narrow_regs()) */
 			if (held_narrow(e, p->dst, 1)) {
@@ -1924,15 +2027,6 @@ static void ret_exit(struct tx *t, unsigned n)
 	ret_count(e, 0);
 }
 
-/* eax = ESP after a push (write) or ESP (read); then the TLB probe. */
-static void stack_probe(struct emit *e, bool push, struct fwd *miss)
-{
-	ld_gpr(e, H_RAX, R_ESP);
-	if (push)
-		x_alu_ri(e, 5, H_RAX, 4);
-	probe(e, push, 4, miss);
-}
-
 /* PUSH/POP of a register through the flat 32-bit stack, else the handler. */
 static void emit_push_pop(struct tx *t, const struct dc_ent *d, const struct plan *p)
 {
@@ -2188,6 +2282,7 @@ static bool has_dst(unsigned kind)
 	case K_INCDEC_M:
 	case K_STOREN:
 	case K_PUSH:
+	case K_PUSH_M:
 	case K_CALLN:
 	case K_RET:
 	case K_JCC:

@@ -1430,8 +1430,9 @@ static void test_jit_shift_cl(void)
  * in a host register and EBX/EDX (whose byte 1 is written) not.  Loop:
  * mov al,0x5a; xor al,cl; cmp al,0x40; adc bl,al; test al,0x10;
  * sub dh,al; xor [edi],al; add bh,[edi]; xor dh,bl; xor bh,dh;
- * test bl,bh; mov al,0x33; dec ecx; jnz.  Then a loop whose only write
- * to the held EAX is MOV AL, imm8: mov al,0x5a; add ebx,eax (x3).
+ * test bl,bh; mov al,0x33; dec ecx; jnz.  Then a loop whose only writes
+ * to the held EAX and EDX are MOV AL, imm8 and MOV DX, imm16 (C7 /0):
+ * mov al,0x5a; mov dx,0x1234; add ebx,eax (x3); add ebx,edx (x3).
  */
 static void test_jit_byte_ops(void)
 {
@@ -1463,21 +1464,25 @@ static void test_jit_byte_ops(void)
 
 	m = machine_new();
 	/*
-	 * mov ecx,100; mov eax,0x12345678; xor ebx,ebx; then once more from the
-	 * setup's end with the loop translated already: only the block writes AL.
+	 * mov ecx,100; mov eax,0x12345678; xor ebx,ebx; mov edx,0xabcdef01; then
+	 * once more from the setup's end with the loop translated already: only
+	 * the block writes AL and DX.
 	 */
-	ex = hot_loop(m, "b9 64 00 00 00 b8 78 56 34 12 31 db", "b0 5a 01 c3 01 c3 01 c3", 2000,
-		      &r);
+	ex = hot_loop(m, "b9 64 00 00 00 b8 78 56 34 12 31 db ba 01 ef cd ab",
+		      "b0 5a 66 c7 c2 34 12 01 c3 01 c3 01 c3 01 d3 01 d3 01 d3", 3000, &r);
 	r.gpr[0] = 0x12345678;
 	r.gpr[1] = 100;
+	r.gpr[2] = 0xabcdef01;
 	r.gpr[3] = 0;
-	r.eip = CODE + 12;
+	r.eip = CODE + 17;
 	x86cpu_set_regs(m->cpu, &r);
-	ex = x86cpu_run(m->cpu, 2000);
+	ex = x86cpu_run(m->cpu, 3000);
 	r = regs(m);
-	CHECK(ex == X86_EXIT_HLT && r.gpr[0] == 0x1234565a && r.gpr[3] == 300u * 0x1234565a,
-	      "hot MOV AL, imm8 into a held EAX (exit %d, eax %#x, ebx %#x)", ex, r.gpr[0],
-	      r.gpr[3]);
+	CHECK(ex == X86_EXIT_HLT && r.gpr[0] == 0x1234565a && r.gpr[2] == 0xabcd1234 &&
+		      r.gpr[3] == 300u * 0x1234565a + 300u * 0xabcd1234,
+	      "hot MOV AL, imm8 and MOV DX, imm16 into held registers (exit %d, eax %#x, edx %#x, "
+	      "ebx %#x)",
+	      ex, r.gpr[0], r.gpr[2], r.gpr[3]);
 	machine_free(m);
 }
 
