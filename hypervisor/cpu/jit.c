@@ -38,7 +38,7 @@
 #define JIT_HASH_BITS 18
 #define JIT_RECENT_BITS 16
 #define JIT_MAX_INSNS 48
-#define JIT_CHAIN_MAX 512  /* instructions run through chained blocks before the run loop polls */
+#define JIT_CHAIN_MAX 4096 /* instructions run through chained blocks before the run loop polls */
 #define JIT_MAX_CODE 24576 /* host bytes one block may take (48 entries at worst ~330 each) */
 /* a block cut short by an uncached entry is remade after 8, then 16 runs */
 #define JIT_REFORM_HITS 8
@@ -1241,16 +1241,6 @@ static void probe(struct emit *e, bool write, unsigned size, struct fwd *miss)
 	x_alu_ri(e, 4, H_RCX, 0xfff);
 }
 
-/* After a store through rsi: a store to the fetch page ends the block. */
-static void note_smc(struct emit *e)
-{
-	x_mem(e, true, 0x3b, H_RSI, H_RBX, CPU_OFF(fetch_host));
-	uint8_t *other = x_jcc_fwd(e, CC_NE);
-	x_mem(e, false, 0xc6, 0, H_RBX, CPU_OFF(smc));
-	e8(e, 1);
-	x_patch(e, other);
-}
-
 /* Where a register operand of w bytes lives in struct x86cpu (AH..BH: byte 1). */
 static uint32_t reg_off(unsigned r, unsigned w)
 {
@@ -1437,9 +1427,34 @@ static void emit_rare(struct tx *t)
 			continue;
 		}
 		slow_handler(t, c->d);
+		if (!never_stores(c->d) && c->idx + 1 < t->b->ninsn) {
+			/* the handler's stores set smc (mmu.c); the fast path checks rsi */
+			x_mem(e, false, 0x80, 7, H_RBX, CPU_OFF(smc));
+			e8(e, 0);
+			uint8_t *stay = x_jcc_fwd(e, CC_E);
+			st_imm32(e, CPU_OFF(eip), c->next);
+			ret_count(e, c->idx + 1);
+			x_patch(e, stay);
+		}
 		e8(e, 0xe9); /* jmp back */
 		e32(e, (uint32_t)(int32_t)(c->back - (e->p + 4)));
 	}
+}
+
+/*
+ * After a native store through rsi and the entry's register updates: a
+ * store to the fetch page leaves the block after this entry (the bytes of
+ * the ones after it may have changed).  The last entry leaves anyway.
+ */
+static void smc_check(struct tx *t)
+{
+	struct fwd out = { 0 };
+
+	if (t->idx + 1 == t->b->ninsn)
+		return;
+	x_mem(&t->e, true, 0x3b, H_RSI, H_RBX, CPU_OFF(fetch_host));
+	fwd_add(&out, x_jcc_fwd(&t->e, CC_E));
+	defer(t, &out, NULL);
 }
 
 /*
@@ -1485,8 +1500,8 @@ static void emit_push_m(struct tx *t, const struct dc_ent *d)
 	x_mem_idx(e, false, 0x8b, H_R15, H_RSI, H_RCX, 0); /* mov r15d, [rsi + rcx] */
 	stack_probe(e, true, &miss);
 	x_mem_idx(e, false, 0x89, H_R15, H_RSI, H_RCX, 0);
-	note_smc(e);
 	st_gpr(e, R_ESP, H_RAX);
+	smc_check(t);
 	defer_slow(t, d, &miss);
 }
 
@@ -1599,7 +1614,7 @@ static void emit_mem(struct tx *t, const struct dc_ent *d, const struct plan *p)
 		break;
 	}
 	if (!reads_only)
-		note_smc(e);
+		smc_check(t);
 	defer_slow(t, d, &miss);
 }
 
@@ -2038,13 +2053,13 @@ static void emit_push_pop(struct tx *t, const struct dc_ent *d, const struct pla
 	if (push && p->src == DC_NOREG) {
 		x_mem_idx(e, false, 0xc7, 0, H_RSI, H_RCX, 0); /* PUSH imm */
 		e32(e, p->imm);
-		note_smc(e);
 		st_gpr(e, R_ESP, H_RAX);
+		smc_check(t);
 	} else if (push) {
 		ld_gpr(e, H_RDX, p->src); /* PUSH ESP pushes the old value */
 		x_mem_idx(e, false, 0x89, H_RDX, H_RSI, H_RCX, 0);
-		note_smc(e);
 		st_gpr(e, R_ESP, H_RAX);
+		smc_check(t);
 	} else {
 		x_mem_idx(e, false, 0x8b, H_RDX, H_RSI, H_RCX, 0);
 		x_alu_ri(e, 0, H_RAX, 4);
@@ -2069,9 +2084,9 @@ static void emit_call_ret(struct tx *t, const struct dc_ent *d, const struct pla
 
 	stack_probe(e, p->kind == K_CALLN, &slow);
 	if (p->kind == K_CALLN) {
+		/* the last entry: a store to this page needs no exit of its own */
 		x_mem_idx(e, false, 0xc7, 0, H_RSI, H_RCX, 0);
 		e32(e, next);
-		note_smc(e);
 		x_mem(e, false, 0x81, 7, H_RBX, CPU_OFF(seg[S_CS].limit));
 		e32(e, target);
 		fwd_add(&slow, x_jcc_fwd(e, CC_B));
@@ -2427,8 +2442,8 @@ static jit_code translate(const struct x86cpu *cpu, struct jit_block *b, uint8_t
 			if (t.eip_stored != eip)
 				st_imm32(&t.e, CPU_OFF(eip), eip);
 			exit_to(&t, eip, 0, n);
-		} else if (!never_stores(d)) {
-			smc_exit(&t);
+		} else if (p->kind == K_CALL && !never_stores(d)) {
+			smc_exit(&t); /* native stores check for themselves (smc_check()) */
 		}
 	}
 	emit_rare(&t);

@@ -1426,6 +1426,39 @@ static void test_jit_shift_cl(void)
 }
 
 /*
+ * test_jit_smc()'s first loop with its store going through an alias of the
+ * code page (linear 0x3ff000) that INVLPG drops at the top of each pass:
+ * the store misses the TLB and runs in the handler, whose write to the
+ * fetch page must still end the block before the patched MOV.
+ */
+static void test_jit_smc_slow(void)
+{
+	struct machine *m = machine_new();
+	uint32_t a, x, t, alias = 0x3ff000;
+	struct x86_regs r;
+
+	setup_paging(m, false);
+	put32(m, PT + (alias >> 12) * 4, CODE | 7);
+	enter_pm(m, CODE);
+	paging_on(m, false, false);
+	a = asm_hex(m, CODE, "b9 14 00 00 00 31 db 31 d2");
+	t = a;
+	x = t + 19;
+	a = asm_hex(m, t, "0f 01 3d"); /* invlpg [alias] */
+	a = asm32(m, a, alias);
+	a = asm_hex(m, a, "42 89 d6 c1 ee 03 89 35");
+	a = asm32(m, a, alias + (x + 1 - CODE));
+	a = asm_hex(m, a, "b8 00 00 00 00 01 c3");
+	loop_tail(m, a, t);
+	enum x86_exit ex = x86cpu_run(m->cpu, 1000);
+	r = regs(m);
+	CHECK(ex == X86_EXIT_HLT && r.gpr[3] == 18 && r.gpr[0] == 2,
+	      "hot loop storing into its own block through a TLB miss (eax %u ebx %u)", r.gpr[0],
+	      r.gpr[3]);
+	machine_free(m);
+}
+
+/*
  * Byte ALU forms, MOV of an imm8 and TEST AL in a hot loop, with EAX held
  * in a host register and EBX/EDX (whose byte 1 is written) not.  Loop:
  * mov al,0x5a; xor al,cl; cmp al,0x40; adc bl,al; test al,0x10;
@@ -1561,6 +1594,7 @@ int main(void)
 	test_external_irq();
 	test_triple_fault();
 	test_jit_smc();
+	test_jit_smc_slow();
 	test_jit_call_ret();
 	test_jit_link_remap(false, false);
 	test_jit_link_remap(true, false);
