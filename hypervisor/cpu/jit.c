@@ -353,6 +353,7 @@ enum {
 	K_ALU_MI,   /* [ea] op= imm */
 	K_INCDEC_M, /* [ea] +/-= 1 (aop 1: DEC) */
 	K_PUSH_M,   /* push [ea] (also a stack form) */
+	K_STRING,   /* MOVS, STOS, LODS, SCAS without REP (aop: the opcode) */
 	K_MOVN,	    /* narrow register move, or MOVZX/MOVSX between registers */
 	K_LOADN,    /* narrow load, or MOVZX/MOVSX from memory */
 	K_STOREN,   /* narrow store */
@@ -365,6 +366,7 @@ enum {
 	K_CMOV_M,   /* gpr[dst] = [ea] if condition (read either way) */
 	K_PUSH,	    /* push gpr[src] */
 	K_POP,	    /* pop gpr[dst] */
+	K_LEAVE,    /* mov esp, ebp; pop ebp */
 	K_CALLN,    /* direct near call (last) */
 	K_RET,	    /* near return (last) */
 	K_JCC,	    /* conditional jump (last) */
@@ -748,14 +750,34 @@ static struct plan plan_stack(const struct x86cpu *cpu, const struct dc_ent *d)
 		return (struct plan){ .kind = K_CALLN, .imm = imm_at(d, d->op_at + 1u, 4) };
 	case DF_RET:
 		return (struct plan){ .kind = K_RET };
+	case DF_LEAVE:
+		return (struct plan){ .kind = K_LEAVE, .dst = R_EBP };
 	default:
 		return call_plan;
 	}
 }
 
+/*
+ * MOVS, STOS, LODS and SCAS without prefixes (no REP: those are not plain)
+ * in 32-bit code, with DS and ES flat: strlen- and memcpy-style loops.
+ */
+static struct plan plan_string(const struct x86cpu *cpu, const struct dc_ent *d)
+{
+	uint8_t op = d->op;
+
+	if (d->fn != DF_PLAIN || d->ea_pos || d->op_at || !(d->key & 2) || op < 0xa4 || op > 0xaf ||
+	    op == 0xa6 || op == 0xa7 || op == 0xa8 || op == 0xa9 || !flat_seg(cpu, S_DS) ||
+	    !flat_seg(cpu, S_ES))
+		return call_plan;
+	return (struct plan){ .kind = K_STRING, .aop = op, .dst = R_EAX, .w = (op & 1) ? 4 : 1 };
+}
+
 static struct plan plan_of(const struct x86cpu *cpu, const struct dc_ent *d)
 {
-	struct plan p = plan_reg(d);
+	struct plan p = plan_string(cpu, d);
+
+	if (p.kind == K_CALL)
+		p = plan_reg(d);
 
 	if (p.kind == K_CALL)
 		p = plan_mem(cpu, d);
@@ -765,7 +787,7 @@ static struct plan plan_of(const struct x86cpu *cpu, const struct dc_ent *d)
 static bool plan_stack_kind(unsigned kind)
 {
 	return kind == K_PUSH || kind == K_POP || kind == K_CALLN || kind == K_RET ||
-	       kind == K_PUSH_M;
+	       kind == K_PUSH_M || kind == K_LEAVE;
 }
 
 /* In a block's segment mask: the stack must also be 32-bit. */
@@ -784,7 +806,7 @@ static uint8_t flat_now(const struct x86cpu *cpu)
 
 static bool plan_mem_kind(unsigned kind)
 {
-	return (kind >= K_LOAD && kind <= K_PUSH_M) || kind == K_LOADN || kind == K_STOREN ||
+	return (kind >= K_LOAD && kind <= K_STRING) || kind == K_LOADN || kind == K_STOREN ||
 	       kind == K_IMUL_M || kind == K_CMOV_M;
 }
 
@@ -1069,6 +1091,7 @@ static bool writes_esp(const struct plan *p)
 	case K_PUSH:
 	case K_PUSH_M:
 	case K_POP:
+	case K_LEAVE:
 	case K_CALLN:
 	case K_RET:
 		return true;
@@ -1247,7 +1270,7 @@ static uint32_t reg_off(unsigned r, unsigned w)
 	return w == 1 ? GPR(r & 3) + (r >> 2) : GPR(r);
 }
 
-/* to = a narrow value at [base + index + disp], zero- or sign-extended. */
+/* to (no REX: eax..edi) = a narrow value at [base + index + disp], zero- or sign-extended. */
 static void load_narrow(struct emit *e, unsigned to, unsigned w, unsigned ext, unsigned base,
 			int index, uint32_t disp)
 {
@@ -1505,6 +1528,83 @@ static void emit_push_m(struct tx *t, const struct dc_ent *d)
 	defer_slow(t, d, &miss);
 }
 
+/* r15d = +size, or -size when EFLAGS.DF is set (in r14). */
+static void string_step(struct emit *e, unsigned size)
+{
+	rex(e, false, 0, 0, H_R14); /* bt r14d, 10 */
+	e8(e, 0x0f);
+	e8(e, 0xba);
+	e8(e, 0xe0 | (H_R14 & 7));
+	e8(e, 10);
+	x_rr(e, false, 0x19, H_R15, H_R15);			 /* sbb r15d, r15d */
+	x_lea(e, H_R15, H_NONE, H_R15, size == 4 ? 3 : 1, size); /* 2 * size * r15 + size */
+}
+
+/* gpr[r] += r15d */
+static void string_advance(struct emit *e, unsigned r)
+{
+	ld_gpr(e, H_RAX, r);
+	x_rr(e, false, 0x01, H_R15, H_RAX);
+	st_gpr(e, r, H_RAX);
+}
+
+/*
+ * MOVS, STOS, LODS and SCAS (plan_string()): the accesses, then ESI/EDI.
+ * A miss on any probe runs the whole instruction in the handler; nothing
+ * is written before the last probe hits.
+ */
+static void emit_string(struct tx *t, const struct dc_ent *d, const struct plan *p)
+{
+	struct emit *e = &t->e;
+	struct fwd miss = { 0 };
+	struct plan al = { .dst = R_EAX, .w = 1 };
+	unsigned w = p->w, op = p->aop & 0xfe;
+	uint8_t mov_st = w == 1 ? 0x88 : 0x89;
+
+	if (op == 0xa4) { /* MOVS: [EDI] = [ESI], the value in r15 */
+		ld_gpr(e, H_RAX, R_ESI);
+		probe(e, false, w, &miss);
+		if (w == 1) {
+			load_narrow(e, H_RDX, 1, EXT_ZERO, H_RSI, H_RCX, 0);
+			x_rr(e, false, 0x89, H_RDX, H_R15);
+		} else {
+			x_mem_idx(e, false, 0x8b, H_R15, H_RSI, H_RCX, 0);
+		}
+		ld_gpr(e, H_RAX, R_EDI);
+		probe(e, true, w, &miss);
+		x_mem_idx(e, false, mov_st, H_R15, H_RSI, H_RCX, 0);
+	} else if (op == 0xac) { /* LODS: AL/EAX = [ESI] */
+		ld_gpr(e, H_RAX, R_ESI);
+		probe(e, false, w, &miss);
+		if (w == 1) {
+			load_narrow(e, H_RDX, 1, EXT_ZERO, H_RSI, H_RCX, 0);
+			store_reg_narrow(e, &al);
+		} else {
+			x_mem_idx(e, false, 0x8b, H_RDX, H_RSI, H_RCX, 0);
+			st_gpr(e, R_EAX, H_RDX);
+		}
+	} else { /* STOS: [EDI] = AL/EAX; SCAS: CMP AL/EAX, [EDI] */
+		ld_gpr(e, H_RAX, R_EDI);
+		probe(e, op == 0xaa, w, &miss);
+		if (w == 1)
+			load_reg_narrow(e, H_RDX, R_EAX, 1, EXT_ZERO);
+		else
+			ld_gpr(e, H_RDX, R_EAX);
+		x_mem_idx(e, false, op == 0xaa ? mov_st : (uint8_t)(w == 1 ? 0x3a : 0x3b), H_RDX,
+			  H_RSI, H_RCX, 0);
+		if (op == 0xae)
+			alu_flags(e, 7);
+	}
+	string_step(e, w);
+	if (op == 0xa4 || op == 0xac)
+		string_advance(e, R_ESI);
+	if (op != 0xac)
+		string_advance(e, R_EDI);
+	if (op == 0xa4 || op == 0xaa)
+		smc_check(t);
+	defer_slow(t, d, &miss);
+}
+
 /* A native memory form: probe, the access on [rsi + rcx], else the handler. */
 static void emit_mem(struct tx *t, const struct dc_ent *d, const struct plan *p)
 {
@@ -1517,6 +1617,10 @@ static void emit_mem(struct tx *t, const struct dc_ent *d, const struct plan *p)
 
 	if (p->kind == K_PUSH_M) {
 		emit_push_m(t, d);
+		return;
+	}
+	if (p->kind == K_STRING) {
+		emit_string(t, d, p);
 		return;
 	}
 	if (d->fn == DF_MOV_MOFFS)
@@ -2042,13 +2146,24 @@ static void ret_exit(struct tx *t, unsigned n)
 	ret_count(e, 0);
 }
 
-/* PUSH/POP of a register through the flat 32-bit stack, else the handler. */
+/* PUSH/POP of a register and LEAVE through the flat 32-bit stack, else the handler. */
 static void emit_push_pop(struct tx *t, const struct dc_ent *d, const struct plan *p)
 {
 	struct emit *e = &t->e;
 	struct fwd miss = { 0 };
 	bool push = p->kind == K_PUSH;
 
+	if (p->kind == K_LEAVE) {
+		/* the pop from EBP: ESP = EBP + 4, EBP = [EBP] */
+		ld_gpr(e, H_RAX, R_EBP);
+		probe(e, false, 4, &miss);
+		x_mem_idx(e, false, 0x8b, H_RDX, H_RSI, H_RCX, 0);
+		x_alu_ri(e, 0, H_RAX, 4);
+		st_gpr(e, R_ESP, H_RAX);
+		st_gpr(e, R_EBP, H_RDX);
+		defer_slow(t, d, &miss);
+		return;
+	}
 	stack_probe(e, push, &miss);
 	if (push && p->src == DC_NOREG) {
 		x_mem_idx(e, false, 0xc7, 0, H_RSI, H_RCX, 0); /* PUSH imm */
@@ -2187,6 +2302,8 @@ static uint32_t flags_written(const struct plan *p)
 		return FL_ARITH & ~F_CF;
 	case K_UNARY:
 		return p->aop == 3 ? FL_ARITH : 0; /* NEG; NOT sets none */
+	case K_STRING:
+		return (p->aop & 0xfe) == 0xae ? FL_ARITH : 0; /* SCAS: those of CMP */
 	case K_SHIFT:
 		if (!p->imm)
 			return 0;
@@ -2390,6 +2507,8 @@ static jit_code translate(const struct x86cpu *cpu, struct jit_block *b, uint8_t
 		plan[i] = plan_of(cpu, &b->ent[i]);
 		if (plan_mem_kind(plan[i].kind))
 			flat |= 1u << ((b->ent[i].sseg >> 2) & 7);
+		if (plan[i].kind == K_STRING)
+			flat |= 1u << S_DS | 1u << S_ES;
 		if (plan_stack_kind(plan[i].kind))
 			flat |= 1u << S_SS | NEED_STACK32;
 	}
