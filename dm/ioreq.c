@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/timerfd.h>
 #include <unistd.h>
 
 #include "dm.h"
@@ -25,6 +26,12 @@ struct dm_ioreq {
 	int req_fd, buf_fd;
 	int resp_fd[HVM_MAX_VCPUS];
 	struct loop_ev *req_ev, *buf_ev;
+	/* Drain timer (ioreq.h, IOREQ_DRAIN_*). */
+	int tick_fd;
+	struct loop_ev *tick_ev;
+	bool tick_armed;
+	unsigned idle_ticks; /* periods in a row without a buffered write */
+	uint64_t tick_seen;  /* stats.buffered at the last period */
 	struct ioreq_stats stats;
 	struct hvm_irq_page *hints; /* polling hints shared with the hv */
 	struct hvm_poll poll;	    /* adaptive window for the next request */
@@ -242,23 +249,60 @@ static unsigned buf_apply(struct dm *dm, struct dm_ioreq *q, uint32_t rp, uint32
 	return code == 3 ? 2 : 1;
 }
 
+static void drain_timer_set(struct dm_ioreq *q, bool on)
+{
+	struct itimerspec its = { 0 };
+
+	if (q->tick_fd < 0 || q->tick_armed == on)
+		return;
+	if (on) {
+		its.it_value.tv_nsec = IOREQ_DRAIN_PERIOD_NS;
+		its.it_interval.tv_nsec = IOREQ_DRAIN_PERIOD_NS;
+	}
+	if (timerfd_settime(q->tick_fd, 0, &its, NULL) < 0) {
+		dm_warn("ioreq", "drain timer: %s", strerror(errno));
+		return;
+	}
+	q->tick_armed = on;
+	q->idle_ticks = 0;
+	q->tick_seen = q->stats.buffered;
+}
+
+/* Ask the loop to call us again (more buffered writes than one drain takes). */
+static void drain_again(struct dm_ioreq *q)
+{
+	if (q->buf_fd >= 0 && q->buf_ev)
+		ioreq_notify(q->buf_fd);
+}
+
 unsigned ioreq_drain_buffered(struct dm *dm)
 {
 	struct dm_ioreq *q = dm->ioreq;
 	unsigned applied = 0, tries, n;
+	bool more = false;
 
 	if (!q || !q->buf)
 		return 0;
-	/* Bounded: at most one ring's worth per call; the event re-fires for more. */
-	for (tries = 0; tries < 2 * IOREQ_BUFFER_SLOT_NUM && applied < IOREQ_BUFFER_SLOT_NUM;
-	     tries++) {
+	/* Bounded: at most one ring's worth per call; drain_again() for more. */
+	for (tries = 0; tries < 2 * IOREQ_BUFFER_SLOT_NUM; tries++) {
 		uint32_t rp = __atomic_load_n(&q->buf->read_pointer, __ATOMIC_ACQUIRE);
 		uint32_t wp = __atomic_load_n(&q->buf->write_pointer, __ATOMIC_ACQUIRE);
 
 		if (rp != __atomic_load_n(&q->buf->read_pointer, __ATOMIC_ACQUIRE))
 			continue; /* canonicalised under us: retry */
-		if (rp == wp)
-			break;
+		if (rp == wp) {
+			/*
+			 * Dekker with the producer (hypervisor/ioreq.c
+			 * send_buffered()): our read_pointer advances are
+			 * ordered before this second look, so a write we miss
+			 * here finds the ring drained and the producer
+			 * decides, knowing that, whether to signal us.
+			 */
+			__atomic_thread_fence(__ATOMIC_SEQ_CST);
+			if (__atomic_load_n(&q->buf->write_pointer, __ATOMIC_ACQUIRE) == wp)
+				break;
+			continue;
+		}
 		if (wp - rp > IOREQ_BUFFER_SLOT_NUM) {
 			dm_warn("ioreq",
 				"buffered ring pointers corrupt (read %u write %u); skipping", rp,
@@ -267,13 +311,49 @@ unsigned ioreq_drain_buffered(struct dm *dm)
 			q->stats.invalid++;
 			break;
 		}
+		if (applied == IOREQ_BUFFER_SLOT_NUM) {
+			more = true;
+			break;
+		}
 		n = buf_apply(dm, q, rp, wp);
 		if (!n)
 			break;
 		__atomic_fetch_add(&q->buf->read_pointer, n, __ATOMIC_RELEASE);
 		applied++;
 	}
+	if (applied)
+		drain_timer_set(q, true);
+	if (more)
+		drain_again(q);
 	return applied;
+}
+
+static void drain_timer_cb(int fd, unsigned events, void *arg)
+{
+	struct dm *dm = arg;
+	struct dm_ioreq *q = dm->ioreq;
+	uint64_t periods = 0;
+
+	(void)events;
+	if (read(fd, &periods, sizeof(periods)) < 0 && errno != EAGAIN)
+		dm_warn("ioreq", "drain timer read: %s", strerror(errno));
+	ioreq_drain_buffered(dm);
+	if (q->stats.buffered != q->tick_seen) {
+		q->tick_seen = q->stats.buffered;
+		q->idle_ticks = 0;
+		return;
+	}
+	/* Periods missed while the loop was busy count as quiet ones too. */
+	if (periods > IOREQ_DRAIN_IDLE_PERIODS)
+		periods = IOREQ_DRAIN_IDLE_PERIODS;
+	q->idle_ticks += (unsigned)periods;
+	if (q->idle_ticks >= IOREQ_DRAIN_IDLE_PERIODS)
+		drain_timer_set(q, false);
+}
+
+bool ioreq_drain_timer_armed(const struct dm *dm)
+{
+	return dm->ioreq && dm->ioreq->tick_armed;
 }
 
 void ioreq_poll(struct dm *dm)
@@ -343,8 +423,14 @@ static void ioreq_event_cb(int fd, unsigned events, void *arg)
 
 	if (read(fd, &v, sizeof(v)) < 0 && errno != EAGAIN)
 		dm_warn("ioreq", "event read: %s", strerror(errno));
-	/* Woken by the eventfd: learn how long we slept since the last work. */
-	hvm_poll_update(&q->poll, hvm_poll_now() - q->idle_since);
+	/*
+	 * Woken by a request: learn how long we slept since the last work.
+	 * Not from the buffered eventfd: the hypervisor signals that one only
+	 * once a quarter of the ring is full, so a long sleep before it says
+	 * nothing about how soon the next request comes.
+	 */
+	if (fd != q->buf_fd)
+		hvm_poll_update(&q->poll, hvm_poll_now() - q->idle_since);
 	ioreq_poll(dm);
 	ioreq_spin(dm, q);
 	q->idle_since = hvm_poll_now();
@@ -370,6 +456,7 @@ int ioreq_attach(struct dm *dm, struct shared_iopage *page, struct buffered_iopa
 	q->nr_vcpus = nr_vcpus;
 	q->req_fd = req_fd;
 	q->buf_fd = buf_fd;
+	q->tick_fd = -1;
 	for (i = 0; i < nr_vcpus; i++)
 		q->resp_fd[i] = resp_fds[i];
 	if (dm->loop && req_fd >= 0) {
@@ -382,10 +469,21 @@ int ioreq_attach(struct dm *dm, struct shared_iopage *page, struct buffered_iopa
 		if (!q->buf_ev)
 			goto err;
 	}
+	if (dm->loop && buf) {
+		q->tick_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+		if (q->tick_fd < 0)
+			goto err;
+		q->tick_ev = loop_add_fd(dm->loop, q->tick_fd, LOOP_IN, drain_timer_cb, dm);
+		if (!q->tick_ev)
+			goto err;
+	}
 	dm->ioreq = q;
 	return 0;
 err:
 	loop_del(q->req_ev);
+	loop_del(q->buf_ev);
+	if (q->tick_fd >= 0)
+		close(q->tick_fd);
 	free(q);
 	return -ENOMEM;
 }
@@ -398,6 +496,9 @@ void ioreq_detach(struct dm *dm)
 		return;
 	loop_del(q->req_ev);
 	loop_del(q->buf_ev);
+	loop_del(q->tick_ev);
+	if (q->tick_fd >= 0)
+		close(q->tick_fd);
 	free(q);
 	dm->ioreq = NULL;
 }

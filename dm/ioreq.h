@@ -22,6 +22,22 @@
 struct dm;
 struct dm_ioreq;
 
+/*
+ * The drain timer.  The hypervisor signals buffered writes lazily (see
+ * hypervisor/ioreq.h): when the ring fills to a quarter, when a write comes
+ * after a quiet spell, and when a vCPU goes to sleep.  So while buffered
+ * writes flow we drain the ring every IOREQ_DRAIN_PERIOD_NS ourselves, and
+ * keep doing so until IOREQ_DRAIN_IDLE_PERIODS periods (100 ms) passed
+ * without one; the hypervisor signals the first write after 50 ms without
+ * any (IOREQ_BUF_IDLE_NS there), well inside that.  10 ms: a third of the
+ * console refresh period (30 ms), so a refresh misses at most the VGA
+ * writes of the last 10 ms, which the next one shows.  A timerfd on
+ * CLOCK_MONOTONIC, not a dm_timer: the ring must drain while the domain is
+ * paused too, when the virtual clock stands still.
+ */
+#define IOREQ_DRAIN_PERIOD_NS 10000000ull
+#define IOREQ_DRAIN_IDLE_PERIODS 10
+
 struct ioreq_stats {
 	uint64_t handled;   /* synchronous requests answered */
 	uint64_t buffered;  /* buffered writes applied */
@@ -39,8 +55,15 @@ void ioreq_detach(struct dm *dm);
 
 /* Drain the buffered ring and answer every READY slot (what the event callbacks do). */
 void ioreq_poll(struct dm *dm);
-/* Drain the buffered ring only.  Returns the number of writes applied. */
+/*
+ * Drain the buffered ring only (at most one ring's worth; with an event loop
+ * more is left for the next iteration).  Returns the number of writes
+ * applied.  Any code that reads device state the guest may have just
+ * written, outside the loop's ioreq path, can call it first.
+ */
 unsigned ioreq_drain_buffered(struct dm *dm);
+/* Whether the drain timer is running (tests). */
+bool ioreq_drain_timer_armed(const struct dm *dm);
 
 /*
  * Execute one request held in local memory (validated here too): the

@@ -655,6 +655,8 @@ static void sleep_vcpu(struct emu_vcpu *ev, bool need_intr, uint64_t max_ns)
 
 	if (need_intr && irqchip_pending(ev->e->chip, ev->v->index) >= 0)
 		return;
+	/* Buffered writes signal the dm lazily: hand them over before we idle. */
+	ioreq_flush_buffered(&ev->v->hv->io);
 	pthread_mutex_lock(&ev->lock);
 	while (!ev->wake && !hv_stopping(ev->v->hv)) {
 		if (pthread_cond_timedwait(&ev->cond, &ev->lock, &ts) == ETIMEDOUT)

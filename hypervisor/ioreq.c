@@ -58,6 +58,7 @@ int ioreq_prod_create(struct ioreq_prod *p, unsigned nr_vcpus, int *ioreq_page_f
 	if (nr_vcpus == 0 || nr_vcpus > IOREQ_MAX_VCPUS)
 		return -EINVAL;
 	p->nr_vcpus = nr_vcpus;
+	p->now = hvm_poll_now;
 	pthread_mutex_init(&p->buf_lock, NULL);
 	p->resp_fd = malloc(nr_vcpus * sizeof(int));
 	p->poll = calloc(nr_vcpus, sizeof(*p->poll));
@@ -110,6 +111,11 @@ void ioreq_prod_destroy(struct ioreq_prod *p, int ioreq_page_fd, int bufioreq_pa
 	if (p->spins)
 		hv_log("ioreq: spun for %llu responses, %llu of them in vain",
 		       (unsigned long long)p->spins, (unsigned long long)p->spin_misses);
+	if (p->kicks_full || p->kicks_idle || p->kicks_flush)
+		hv_log("ioreq: buffered ring signalled %llu times filling, %llu after idle, "
+		       "%llu before a sleep",
+		       (unsigned long long)p->kicks_full, (unsigned long long)p->kicks_idle,
+		       (unsigned long long)p->kicks_flush);
 	if (p->resp_fd) {
 		for (unsigned i = 0; i < p->nr_vcpus; i++)
 			close_fd(&p->resp_fd[i]);
@@ -171,13 +177,18 @@ static bool aborted(struct ioreq_prod *p)
 	return __atomic_load_n(&p->aborted, __ATOMIC_SEQ_CST);
 }
 
-/* Signal fd unless the polling hint *flag says the other side is watching. */
-static void notify(int fd, const uint32_t *flag)
+/*
+ * Signal fd unless the polling hint *flag says the other side is watching.
+ * Returns true when it wrote the eventfd.
+ */
+static bool notify(int fd, const uint32_t *flag)
 {
 	/* Dekker: our slot/ring store above is ordered before the flag load. */
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
-	if (!flag || !__atomic_load_n(flag, __ATOMIC_RELAXED))
-		kick_fd(fd);
+	if (flag && __atomic_load_n(flag, __ATOMIC_RELAXED))
+		return false;
+	kick_fd(fd);
+	return true;
 }
 
 static void set_vcpu_polling(struct ioreq_prod *p, unsigned vcpu, uint32_t on)
@@ -403,11 +414,39 @@ static void canonicalise(struct ioreq_prod *p)
 		p->buf_wp = wp - n;
 }
 
+/*
+ * Whether a write that left `used` slots in the ring (counted after it was
+ * published; `slots` of them its own) signals the dm, and under which
+ * statistic.  Under buf_lock.  A hostile read_pointer makes `used` look
+ * huge, which only stops its own signals.
+ */
+static uint64_t *buf_kick_reason(struct ioreq_prod *p, uint32_t used, uint32_t slots)
+{
+	uint64_t now;
+	bool idle;
+
+	/* Crossing the mark, once per fill: the dm must start draining now. */
+	if (used >= IOREQ_BUF_KICK_SLOTS && used - slots < IOREQ_BUF_KICK_SLOTS)
+		return &p->kicks_full;
+	if (used > slots)
+		return NULL; /* earlier writes pending: whatever drains them drains ours */
+	/*
+	 * The dm had drained everything before this write.  If it did so
+	 * recently, its drain timer still runs and picks this write up; after
+	 * a quiet spell the timer may have stopped, so wake the dm.
+	 */
+	now = p->now();
+	idle = now - p->buf_stamp >= IOREQ_BUF_IDLE_NS;
+	p->buf_stamp = now;
+	return idle ? &p->kicks_idle : NULL;
+}
+
 static bool send_buffered(struct ioreq_prod *p, uint8_t type, uint64_t addr, uint32_t size,
 			  uint64_t data)
 {
 	struct buffered_iopage *bp = p->bufpage;
 	uint32_t qw = size == 8, rp, wp, w0;
+	uint64_t *kick;
 
 	if (addr > BUF_IOREQ_ADDR_MAX || (size != 1 && size != 2 && size != 4 && size != 8))
 		return false;
@@ -432,8 +471,18 @@ static bool send_buffered(struct ioreq_prod *p, uint8_t type, uint64_t addr, uin
 	p->buf_wp = wp + 1 + qw;
 	__atomic_store_n(&bp->write_pointer, p->buf_wp, __ATOMIC_RELEASE);
 	canonicalise(p);
+	/*
+	 * Dekker with the dm's drain, which advances read_pointer, fences and
+	 * looks at write_pointer once more before it stops: either it sees
+	 * this write, or we see every read_pointer advance it made, so a
+	 * ring we find empty but for this write really was drained.
+	 */
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	rp = __atomic_load_n(&bp->read_pointer, __ATOMIC_RELAXED);
+	kick = buf_kick_reason(p, p->buf_wp - rp, 1 + qw);
 	pthread_mutex_unlock(&p->buf_lock);
-	notify(p->buf_fd, p->hints ? &p->hints->dm_polling : NULL);
+	if (kick && notify(p->buf_fd, p->hints ? &p->hints->dm_polling : NULL))
+		__atomic_fetch_add(kick, 1, __ATOMIC_RELAXED);
 	return true;
 }
 
@@ -448,6 +497,23 @@ bool ioreq_send_buffered_pio(struct ioreq_prod *p, uint16_t port, uint32_t size,
 	if (size > 4)
 		return false;
 	return send_buffered(p, IOREQ_TYPE_PIO, port, size, data);
+}
+
+bool ioreq_flush_buffered(struct ioreq_prod *p)
+{
+	const uint64_t *pair = (const uint64_t *)&p->bufpage->read_pointer;
+	uint64_t ptrs;
+
+	if (__atomic_load_n(&p->dm_state, __ATOMIC_SEQ_CST) != IOREQ_DM_ATTACHED || aborted(p))
+		return false;
+	/* Both pointers in one load: canonicalise() moves them together. */
+	ptrs = __atomic_load_n(pair, __ATOMIC_ACQUIRE);
+	if ((uint32_t)ptrs == (uint32_t)(ptrs >> 32))
+		return false;
+	if (!notify(p->buf_fd, p->hints ? &p->hints->dm_polling : NULL))
+		return false;
+	__atomic_fetch_add(&p->kicks_flush, 1, __ATOMIC_RELAXED);
+	return true;
 }
 
 int ioreq_set_buffered_pio(struct ioreq_prod *p, const struct hvm_range *r, unsigned n)

@@ -9,6 +9,22 @@
  * writes in the buffered range, and port writes in the bufferable port set,
  * go into the 511-slot ring without waiting.
  *
+ * Buffered writes signal the dm lazily, in the spirit of qemu-xen-traditional,
+ * which masks the buffered event channel and drains on a 100 ms timer
+ * (BUFFER_IO_MAX_DELAY) until a pass finds the ring empty (research/
+ * xen-ioreq.md 2.2): a wake-up per write costs more than the write.  The
+ * buffered eventfd is written only when
+ *   - the ring fills to IOREQ_BUF_KICK_SLOTS (the dm must drain before the
+ *     ring is full and writes fall back to synchronous requests),
+ *   - a write finds the dm caught up after more than IOREQ_BUF_IDLE_NS
+ *     without buffered writes (its drain timer may have stopped), or
+ *   - a vCPU is about to sleep with writes pending (ioreq_flush_buffered()).
+ * In between, the dm drains the ring every 10 ms for as long as it saw a
+ * buffered write in the last 100 ms (dm/ioreq.h, IOREQ_DRAIN_*), and before
+ * every synchronous request it handles, so a write waits at most ~10 ms and
+ * never overtakes, or is overtaken by, a synchronous request of the same
+ * vCPU.
+ *
  * The device model is untrusted: every state it leaves in a slot is read once
  * and checked.  When it is gone (never attached, or its connection closed),
  * or the domain is ending, requests complete at once: reads with all-ones,
@@ -58,6 +74,10 @@ struct ioreq_prod {
 
 	pthread_mutex_t buf_lock; /* buffered ring: vCPUs produce concurrently */
 	uint32_t buf_wp;	  /* our copy of write_pointer (the dm may scribble) */
+	uint64_t buf_stamp;	  /* under buf_lock: last write that found the dm caught up */
+	uint64_t (*now)(void);	  /* CLOCK_MONOTONIC ns (tests substitute their own) */
+	/* Buffered eventfd writes, by reason (statistics, logged at the end; atomic). */
+	uint64_t kicks_full, kicks_idle, kicks_flush;
 
 	/*
 	 * Ports whose writes may go through the buffered ring, one bit per
@@ -109,6 +129,33 @@ enum ioreq_result ioreq_send(struct ioreq_prod *p, unsigned vcpu, struct ioreq_r
 bool ioreq_send_buffered(struct ioreq_prod *p, uint64_t addr, uint32_t size, uint64_t data);
 /* The same for a port write (IOREQ_TYPE_PIO in the slot). */
 bool ioreq_send_buffered_pio(struct ioreq_prod *p, uint16_t port, uint32_t size, uint64_t data);
+
+/*
+ * Ring occupancy (slots) at which a buffered write signals the dm: a quarter
+ * of the ring.  The other three quarters (384 slots) are the room the
+ * producer has while the dm wakes up: at the ~500,000 writes per second of a
+ * scrolling text console under `emu` that is ~750 us, ten times a
+ * cross-core wake-up on a busy nested host, so the ring rarely fills (a full
+ * ring costs a synchronous round trip per write).  Lower would only add
+ * wake-ups: each one costs the dm a few microseconds of kernel time however
+ * many writes it then finds.
+ */
+#define IOREQ_BUF_KICK_SLOTS (IOREQ_BUFFER_SLOT_NUM / 4)
+/*
+ * A write that finds the ring empty signals the dm when the last such write
+ * is older than this.  The dm keeps its 10 ms drain timer running until it
+ * has seen no buffered write for 100 ms (dm/ioreq.h, IOREQ_DRAIN_*); the
+ * margin between the two (100 ms > 50 ms + one 10 ms period) covers timer
+ * slack.
+ */
+#define IOREQ_BUF_IDLE_NS 50000000ull
+
+/*
+ * Signal the dm if buffered writes are pending (any vCPU's).  Called by a
+ * vCPU before it sleeps (HLT), so that its writes do not wait for the dm's
+ * drain timer.  Returns true when it signalled.
+ */
+bool ioreq_flush_buffered(struct ioreq_prod *p);
 
 /*
  * Replace the set of write-bufferable ports with the n ranges in r (n == 0

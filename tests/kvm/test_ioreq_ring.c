@@ -288,7 +288,11 @@ static void test_buffered(struct ioreq_prod *p)
 	CHECK_EQ(i, IOREQ_BUFFER_SLOT_NUM);
 	CHECK(!ioreq_send_buffered(p, 0xa0000, 1, 0));
 	CHECK_EQ(bp->write_pointer - bp->read_pointer, IOREQ_BUFFER_SLOT_NUM);
-	CHECK(read(p->buf_fd, &ev, sizeof(ev)) == sizeof(ev) && ev == IOREQ_BUFFER_SLOT_NUM);
+	/*
+	 * Signalled lazily: the first write (the dm may be idle) and the one
+	 * that filled a quarter of the ring, not one event per write.
+	 */
+	CHECK(read(p->buf_fd, &ev, sizeof(ev)) == sizeof(ev) && ev == 2);
 
 	/* Free one slot: a 4-byte write fits, an 8-byte one (two slots) does not. */
 	n = drain(bp, got, 1);
