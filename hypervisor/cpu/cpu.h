@@ -242,6 +242,17 @@ struct x86cpu {
 	 * in different pages (jit.c) keep the value they were linked under.
 	 */
 	uint64_t fetch_tag;
+	/*
+	 * The same for translations of global pages (the kernel's, with
+	 * CR4.PGE): a CR3 reload keeps those, so links to a page whose
+	 * translation is global compare this one and survive process switches.
+	 */
+	uint64_t fetch_gtag;
+	/*
+	 * Pages (by VPN mod 4096) with a link under fetch_gtag since it last
+	 * went up: an INVLPG of another page leaves the global links alone.
+	 */
+	uint64_t glinked[64];
 
 	jmp_buf jb;
 	int exc_vec;
@@ -308,6 +319,15 @@ enum {
 
 /* The fetch page must be looked up again, and every link between pages made so far. */
 static inline void x86_fetch_forget(struct x86cpu *cpu)
+{
+	cpu->fetch_vpn = ~0u;
+	cpu->fetch_tag += 2;
+	cpu->fetch_gtag += 2;
+	memset(cpu->glinked, 0, sizeof(cpu->glinked));
+}
+
+/* As x86_fetch_forget() when only non-global translations went (a CR3 reload). */
+static inline void x86_fetch_forget_local(struct x86cpu *cpu)
 {
 	cpu->fetch_vpn = ~0u;
 	cpu->fetch_tag += 2;

@@ -57,6 +57,7 @@ void x86_mode_changed(struct x86cpu *cpu)
 	if (was_code32 != cpu->code32)
 		x86_fetch_forget(cpu);
 	cpu->fetch_tag = (cpu->fetch_tag & ~1ull) | cpu->user;
+	cpu->fetch_gtag = (cpu->fetch_gtag & ~1ull) | cpu->user;
 }
 
 void x86_push(struct x86cpu *cpu, uint32_t v, unsigned size)

@@ -59,8 +59,10 @@ typedef unsigned (*jit_code)(struct x86cpu *cpu, const uint8_t *guest);
  * page from the fields below (far_exit()).
  */
 struct jit_link {
-	uint8_t *chain;	     /* first: exits jump through [link] */
-	uint64_t tag;	     /* cpu->fetch_tag when linked; never matches before */
+	uint8_t *chain; /* first: exits jump through [link] */
+	/* *tagp when linked (never matches before): cpu->fetch_gtag for a global page */
+	uint64_t tag;
+	const uint64_t *tagp;
 	const uint8_t *code; /* the target block's guest bytes in host memory */
 	uint8_t *host;
 	uint64_t gpa;
@@ -2012,7 +2014,8 @@ static void far_jump(struct emit *e, bool dynamic, struct fwd *miss)
 		x_mem(e, false, 0x3b, H_RDX, H_RAX, LINK_OFF(eip));
 		fwd_add(miss, x_jcc_fwd(e, CC_NE));
 	}
-	x_mem(e, true, 0x8b, H_RDX, H_RBX, CPU_OFF(fetch_tag));
+	x_mem(e, true, 0x8b, H_RDX, H_RAX, LINK_OFF(tagp)); /* rdx = *tagp */
+	x_mem(e, true, 0x8b, H_RDX, H_RDX, 0);
 	x_mem(e, true, 0x3b, H_RDX, H_RAX, LINK_OFF(tag));
 	fwd_add(miss, x_jcc_fwd(e, CC_NE));
 	link_copy(e, true, CPU_OFF(fetch_host), LINK_OFF(host));
@@ -2514,7 +2517,8 @@ static jit_code translate(const struct x86cpu *cpu, struct jit_block *b, uint8_t
 	}
 	flags_liveness(b, plan, dead);
 	for (unsigned k = 0; k < 2; k++)
-		b->exit[k] = (struct jit_link){ .chain = t.e.p, .tag = ~0ull };
+		b->exit[k] =
+			(struct jit_link){ .chain = t.e.p, .tag = ~0ull, .tagp = &cpu->fetch_tag };
 	ret_count(&t.e, 0); /* the stale exit, jumped to from the checks */
 	entry = t.e.p;
 	prologue(&t, b, flat);
@@ -2772,10 +2776,18 @@ static const struct jit_hot *pick(struct x86cpu *cpu, struct jit *j, struct jit_
 }
 
 /* Point l at h, the block at EIP in the fetch page (see struct jit_link). */
-static void link_set(struct jit_link *l, const struct x86cpu *cpu, const struct jit_hot *h)
+static void link_set(struct jit_link *l, struct x86cpu *cpu, const struct jit_hot *h)
 {
+	const struct tlb_ent *te = &cpu->tlb[cpu->user][cpu->fetch_vpn & (TLB_SIZE - 1)];
+
 	l->chain = h->chain;
-	l->tag = cpu->fetch_tag;
+	/* global: still the page the fetch state names, so a CR3 reload keeps it */
+	l->tagp = te->global && te->vpn_r == cpu->fetch_vpn && te->host == cpu->fetch_host
+			  ? &cpu->fetch_gtag
+			  : &cpu->fetch_tag;
+	l->tag = *l->tagp;
+	if (l->tagp == &cpu->fetch_gtag)
+		cpu->glinked[(cpu->fetch_vpn >> 6) & 63] |= 1ull << (cpu->fetch_vpn & 63);
 	l->code = cpu->fetch_host + h->off;
 	l->host = cpu->fetch_host;
 	l->gpa = cpu->fetch_gpa;

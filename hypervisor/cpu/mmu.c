@@ -86,7 +86,10 @@ void x86_tlb_flush(struct x86cpu *cpu, bool global)
 		e->listed = false;
 	}
 	cpu->tlb_nused = kept;
-	x86_fetch_forget(cpu);
+	if (global)
+		x86_fetch_forget(cpu);
+	else
+		x86_fetch_forget_local(cpu);
 }
 
 void x86_tlb_flush_page(struct x86cpu *cpu, uint32_t la)
@@ -94,7 +97,11 @@ void x86_tlb_flush_page(struct x86cpu *cpu, uint32_t la)
 	for (unsigned u = 0; u < 2; u++) {
 		tlb_ent_clear(&cpu->tlb[u][(la >> 12) & (TLB_SIZE - 1)]);
 	}
-	x86_fetch_forget(cpu);
+	/* links to global pages go only when one may lead to this page */
+	if (cpu->glinked[(la >> 18) & 63] & (1ull << ((la >> 12) & 63)))
+		x86_fetch_forget(cpu);
+	else
+		x86_fetch_forget_local(cpu);
 }
 
 __attribute__((noreturn)) static void page_fault(struct x86cpu *cpu, uint32_t la, bool present,

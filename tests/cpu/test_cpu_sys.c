@@ -1220,19 +1220,43 @@ static void test_jit_call_ret(void)
  * second pass must run the new F.  F is "add ebx,1; ret", then
  * "add ebx,0x100; ret".
  */
-static void test_jit_link_remap(bool pae, bool cr3)
+/*
+ * A hot call into the page at 0x60000, remapped after 100 calls from
+ * 0x70000 to 0x50000 and invalidated by INVLPG, a CR3 reload or (for a
+ * global page, which a CR3 reload keeps) a toggle of CR4.PGE.
+ */
+enum remap_by {
+	REMAP_INVLPG,
+	REMAP_CR3,
+	REMAP_PGE
+};
+
+static void test_jit_link_remap(bool pae, enum remap_by by, bool global)
 {
+	static const char *const hows[] = { "INVLPG", "CR3 reload", "CR4.PGE toggle" };
+	static const char *const flush[] = {
+		"0f 01 3d 00 00 06 00", /* invlpg [0x60000] */
+		"0f 20 d8 0f 22 d8",	/* mov eax,cr3; mov cr3,eax */
+		/* mov eax,cr4; xor eax,0x80; mov cr4,eax; xor eax,0x80; mov cr4,eax */
+		"0f 20 e0 35 80 00 00 00 0f 22 e0 35 80 00 00 00 0f 22 e0",
+	};
 	struct machine *m = machine_new();
-	const char *how = cr3 ? "CR3 reload" : "INVLPG";
+	const char *how = hows[by];
 	uint32_t pt = pae ? PT + 0x1000 : PT, step = pae ? 8 : 4, a, o, l;
+	uint32_t g = global ? 0x100 : 0; /* PTE.G */
 	struct x86_regs r;
 
 	setup_paging(m, pae);
-	put32(m, pt + 0x60 * step, 0x70000 | 7);
+	put32(m, pt + 0x60 * step, 0x70000 | 7 | g);
 	asm_hex(m, 0x70000, "83 c3 01 c3");
 	asm_hex(m, 0x50000, "81 c3 00 01 00 00 c3");
 	enter_pm(m, CODE);
 	paging_on(m, pae, true);
+	if (g) {
+		r = regs(m);
+		r.cr4 |= 0x80; /* PGE */
+		x86cpu_set_regs(m->cpu, &r);
+	}
 	/* mov esi,2; xor ebx,ebx; O: mov ecx,100; L: call 0x60000; dec ecx; jnz L */
 	a = asm_hex(m, CODE, "be 02 00 00 00 31 db");
 	o = a;
@@ -1242,11 +1266,11 @@ static void test_jit_link_remap(bool pae, bool cr3)
 	a = asm32(m, a, 0x60000 - (a + 4));
 	a = asm_hex(m, a, "49 75");
 	put8(m, a, (uint8_t)(l - (a + 1)));
-	/* mov dword [pte], 0x50007; then invlpg [0x60000] or mov eax,cr3; mov cr3,eax */
+	/* mov dword [pte], 0x50007 (| G); then the flush */
 	a = asm_hex(m, a + 1, "c7 05");
 	a = asm32(m, a, pt + 0x60 * step);
-	a = asm32(m, a, 0x50000 | 7);
-	a = asm_hex(m, a, cr3 ? "0f 20 d8 0f 22 d8" : "0f 01 3d 00 00 06 00");
+	a = asm32(m, a, 0x50000 | 7 | g);
+	a = asm_hex(m, a, flush[by]);
 	/* dec esi; jnz O; hlt */
 	a = asm_hex(m, a, "4e 75");
 	put8(m, a, (uint8_t)(o - (a + 1)));
@@ -1254,8 +1278,8 @@ static void test_jit_link_remap(bool pae, bool cr3)
 	enum x86_exit ex = x86cpu_run(m->cpu, 5000);
 	r = regs(m);
 	CHECK(ex == X86_EXIT_HLT && r.gpr[3] == 100 + 100 * 0x100,
-	      "%s, %s: a hot call into a remapped page runs the new code (exit %d, ebx %#x)",
-	      pae ? "PAE" : "2-level", how, ex, r.gpr[3]);
+	      "%s, %s%s: a hot call into a remapped page runs the new code (exit %d, ebx %#x)",
+	      pae ? "PAE" : "2-level", how, global ? ", global page" : "", ex, r.gpr[3]);
 	machine_free(m);
 }
 
@@ -1596,10 +1620,12 @@ int main(void)
 	test_jit_smc();
 	test_jit_smc_slow();
 	test_jit_call_ret();
-	test_jit_link_remap(false, false);
-	test_jit_link_remap(true, false);
-	test_jit_link_remap(false, true);
-	test_jit_link_remap(true, true);
+	for (unsigned pae = 0; pae < 2; pae++) {
+		test_jit_link_remap(pae, REMAP_INVLPG, false);
+		test_jit_link_remap(pae, REMAP_CR3, false);
+		test_jit_link_remap(pae, REMAP_INVLPG, true);
+		test_jit_link_remap(pae, REMAP_PGE, true);
+	}
 	test_jit_indirect();
 	test_jit_ret_elsewhere();
 	test_jit_rdtsc();
