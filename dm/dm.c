@@ -147,6 +147,9 @@ int dm_pause(struct dm *dm, bool pause)
 				  NULL, 0, NULL);
 	if (err)
 		return err;
+	/* a paused guest's last buffered writes apply now, not on the next timer */
+	if (pause)
+		ioreq_drain_buffered(dm);
 	dm->paused = pause;
 	clock_pause(dm->clock, pause);
 	return 0;

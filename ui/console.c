@@ -13,6 +13,7 @@
 
 #include "clock.h"
 #include "dm.h"
+#include "ioreq.h"
 #include "json.h"
 #include "log.h"
 #include "qmp.h"
@@ -164,6 +165,9 @@ void console_refresh(struct console *c)
 {
 	unsigned i;
 
+	/* VGA writes the guest made before now may wait in the buffered ring */
+	if (c->dm)
+		ioreq_drain_buffered(c->dm);
 	if (c->src && c->src->refresh)
 		c->src->refresh(c->src_opaque);
 	for (i = 0; i < c->nl; i++) {
