@@ -249,10 +249,11 @@ struct x86cpu {
 	 */
 	uint64_t fetch_gtag;
 	/*
-	 * Pages (by VPN mod 4096) with a link under fetch_gtag since it last
-	 * went up: an INVLPG of another page leaves the global links alone.
+	 * Pages (by VPN mod 4096) with a link under fetch_gtag, or under
+	 * fetch_tag, since that tag last went up: an INVLPG of a page no link
+	 * leads to (a COW fault's data page) leaves the links alone.
 	 */
-	uint64_t glinked[64];
+	uint64_t glinked[64], linked[64];
 
 	jmp_buf jb;
 	int exc_vec;
@@ -324,6 +325,7 @@ static inline void x86_fetch_forget(struct x86cpu *cpu)
 	cpu->fetch_tag += 2;
 	cpu->fetch_gtag += 2;
 	memset(cpu->glinked, 0, sizeof(cpu->glinked));
+	memset(cpu->linked, 0, sizeof(cpu->linked));
 }
 
 /* As x86_fetch_forget() when only non-global translations went (a CR3 reload). */
@@ -331,6 +333,21 @@ static inline void x86_fetch_forget_local(struct x86cpu *cpu)
 {
 	cpu->fetch_vpn = ~0u;
 	cpu->fetch_tag += 2;
+	memset(cpu->linked, 0, sizeof(cpu->linked));
+}
+
+/* After an INVLPG of page vpn: only links that may lead there go. */
+static inline void x86_fetch_forget_page(struct x86cpu *cpu, uint32_t vpn)
+{
+	uint64_t bit = 1ull << (vpn & 63);
+	unsigned w = (vpn >> 6) & 63;
+
+	if (cpu->glinked[w] & bit)
+		x86_fetch_forget(cpu);
+	else if (cpu->linked[w] & bit)
+		x86_fetch_forget_local(cpu);
+	else
+		cpu->fetch_vpn = ~0u;
 }
 
 /* mmu.c */

@@ -2788,6 +2788,8 @@ static void link_set(struct jit_link *l, struct x86cpu *cpu, const struct jit_ho
 	l->tag = *l->tagp;
 	if (l->tagp == &cpu->fetch_gtag)
 		cpu->glinked[(cpu->fetch_vpn >> 6) & 63] |= 1ull << (cpu->fetch_vpn & 63);
+	else
+		cpu->linked[(cpu->fetch_vpn >> 6) & 63] |= 1ull << (cpu->fetch_vpn & 63);
 	l->code = cpu->fetch_host + h->off;
 	l->host = cpu->fetch_host;
 	l->gpa = cpu->fetch_gpa;

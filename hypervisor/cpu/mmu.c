@@ -97,11 +97,7 @@ void x86_tlb_flush_page(struct x86cpu *cpu, uint32_t la)
 	for (unsigned u = 0; u < 2; u++) {
 		tlb_ent_clear(&cpu->tlb[u][(la >> 12) & (TLB_SIZE - 1)]);
 	}
-	/* links to global pages go only when one may lead to this page */
-	if (cpu->glinked[(la >> 18) & 63] & (1ull << ((la >> 12) & 63)))
-		x86_fetch_forget(cpu);
-	else
-		x86_fetch_forget_local(cpu);
+	x86_fetch_forget_page(cpu, la >> 12);
 }
 
 __attribute__((noreturn)) static void page_fault(struct x86cpu *cpu, uint32_t la, bool present,
