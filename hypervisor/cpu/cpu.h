@@ -350,6 +350,10 @@ static inline void x86_fetch_forget_page(struct x86cpu *cpu, uint32_t vpn)
 		cpu->fetch_vpn = ~0u;
 }
 
+/* exec.c */
+void *x86_huge_alloc(size_t size);
+void x86_huge_free(void *p, size_t size);
+
 /* mmu.c */
 void x86_tlb_init(struct x86cpu *cpu);
 void x86_tlb_flush(struct x86cpu *cpu, bool global);

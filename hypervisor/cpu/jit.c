@@ -2894,7 +2894,7 @@ unsigned x86_jit_run(struct x86cpu *cpu, unsigned n)
 
 int x86_jit_create(struct x86cpu *cpu)
 {
-	struct jit *j = calloc(1, sizeof(*j));
+	struct jit *j = x86_huge_alloc(sizeof(*j));
 
 	if (!j)
 		return -12; /* -ENOMEM */
@@ -2905,7 +2905,7 @@ int x86_jit_create(struct x86cpu *cpu)
 		if (j->code != MAP_FAILED)
 			munmap(j->code, JIT_CODE_SIZE);
 		free(j->meta);
-		free(j);
+		x86_huge_free(j, sizeof(*j));
 		return -12;
 	}
 	/*
@@ -2952,6 +2952,6 @@ void x86_jit_destroy(struct x86cpu *cpu)
 		fclose(j->perfmap);
 	munmap(j->code, JIT_CODE_SIZE);
 	free(j->meta);
-	free(j);
+	x86_huge_free(j, sizeof(*j));
 	cpu->jit = NULL;
 }
