@@ -1143,22 +1143,30 @@ static void alu_flags(struct emit *e, unsigned aop)
 	flags_out(e, logic ? FL_ARITH & ~F_AF : FL_ARITH, FL_ARITH);
 }
 
-/* ADC/SBB: the guest's CF into the host's (bt dword [rbx + eflags], 0). */
-static void carry_in(struct emit *e, unsigned aop)
+/* The host's CF = bit of the guest's EFLAGS (bt r14d, bit; see regs_in()). */
+static void flag_to_cf(struct emit *e, uint8_t bit)
 {
-	if (aop != 2 && aop != 3)
-		return;
-	rex(e, false, 0, 0, H_R14); /* bt r14d, 0 */
+	rex(e, false, 0, 0, H_R14);
 	e8(e, 0x0f);
 	e8(e, 0xba);
 	e8(e, 0xe0 | (H_R14 & 7));
-	e8(e, 0);
+	e8(e, bit);
 }
 
-/* The host opcode of an ALU op, r/m <- reg direction (01 09 .. 39, 85). */
-static uint8_t alu_op_mr(unsigned aop)
+/* ADC/SBB: the guest's CF into the host's. */
+static void carry_in(struct emit *e, unsigned aop)
 {
-	return aop == AOP_TEST ? 0x85 : (uint8_t)(aop << 3 | 1);
+	if (aop == 2 || aop == 3)
+		flag_to_cf(e, 0);
+}
+
+/*
+ * The host opcode of an ALU op of w bytes, r/m <- reg direction (01 09 ..
+ * 39, 85; for bytes 00 08 .. 38, 84).
+ */
+static uint8_t alu_op_mr(unsigned aop, unsigned w)
+{
+	return (uint8_t)((aop == AOP_TEST ? 0x85 : aop << 3 | 1) - (w == 1));
 }
 
 /*
@@ -1533,11 +1541,7 @@ static void emit_push_m(struct tx *t, const struct dc_ent *d)
 /* r15d = +size, or -size when EFLAGS.DF is set (in r14). */
 static void string_step(struct emit *e, unsigned size)
 {
-	rex(e, false, 0, 0, H_R14); /* bt r14d, 10 */
-	e8(e, 0x0f);
-	e8(e, 0xba);
-	e8(e, 0xe0 | (H_R14 & 7));
-	e8(e, 10);
+	flag_to_cf(e, 10);					 /* DF */
 	x_rr(e, false, 0x19, H_R15, H_R15);			 /* sbb r15d, r15d */
 	x_lea(e, H_R15, H_NONE, H_R15, size == 4 ? 3 : 1, size); /* 2 * size * r15 + size */
 }
@@ -1687,7 +1691,7 @@ static void emit_mem(struct tx *t, const struct dc_ent *d, const struct plan *p)
 			load_reg_narrow(e, H_RDX, p->dst, 1, EXT_ZERO);
 			carry_in(e, p->aop);
 			x_mem_idx(e, false, (uint8_t)(p->aop << 3 | 2), H_RDX, H_RSI, H_RCX, 0);
-			if (p->aop != 7)
+			if (alu_writes(p->aop))
 				store_reg_narrow(e, p);
 			alu_flags(e, p->aop);
 			break;
@@ -1705,9 +1709,7 @@ static void emit_mem(struct tx *t, const struct dc_ent *d, const struct plan *p)
 		else
 			ld_gpr(e, H_RDX, p->src);
 		carry_in(e, p->aop);
-		/* the byte form's opcode is the dword one's minus 1 (00 .. 38, 84) */
-		x_mem_idx(e, false, (uint8_t)(alu_op_mr(p->aop) - (p->w == 1)), H_RDX, H_RSI, H_RCX,
-			  0);
+		x_mem_idx(e, false, alu_op_mr(p->aop, p->w), H_RDX, H_RSI, H_RCX, 0);
 		alu_flags(e, p->aop);
 		break;
 	default: /* K_ALU_MI: 81 /n id (66: iw), or 80 /n ib (F6 /0 ib: TEST) for bytes */
@@ -1890,7 +1892,7 @@ static void emit_reg(struct emit *e, const struct dc_ent *d, const struct plan *
 			load_reg_narrow(e, H_RDX, p->dst, 1, EXT_ZERO);
 			load_reg_narrow(e, H_RCX, p->src, 1, EXT_ZERO);
 			carry_in(e, p->aop);
-			x_rr(e, false, alu_op_mr(p->aop) & 0xfe, H_RCX, H_RDX);
+			x_rr(e, false, alu_op_mr(p->aop, 1), H_RCX, H_RDX);
 			if (alu_writes(p->aop))
 				store_reg_narrow(e, p);
 			alu_flags(e, p->aop);
@@ -1899,7 +1901,7 @@ static void emit_reg(struct emit *e, const struct dc_ent *d, const struct plan *
 		ld_gpr(e, H_RAX, p->dst);
 		ld_gpr(e, H_RCX, p->src);
 		carry_in(e, p->aop);
-		x_rr(e, false, alu_op_mr(p->aop), H_RCX, H_RAX);
+		x_rr(e, false, alu_op_mr(p->aop, 4), H_RCX, H_RAX);
 		if (alu_writes(p->aop))
 			st_gpr(e, p->dst, H_RAX);
 		alu_flags(e, p->aop);
