@@ -35,8 +35,8 @@ struct dm_ioreq;
  * CLOCK_MONOTONIC, not a dm_timer: the ring must drain while the domain is
  * paused too, when the virtual clock stands still.
  */
-#define IOREQ_DRAIN_PERIOD_NS 10000000ull
-#define IOREQ_DRAIN_IDLE_PERIODS 10
+#define IOREQ_DRAIN_PERIOD_NS HVM_BUF_DRAIN_PERIOD_NS
+#define IOREQ_DRAIN_IDLE_PERIODS HVM_BUF_DRAIN_IDLE_PERIODS
 
 struct ioreq_stats {
 	uint64_t handled;   /* synchronous requests answered */

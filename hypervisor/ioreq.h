@@ -143,12 +143,10 @@ bool ioreq_send_buffered_pio(struct ioreq_prod *p, uint16_t port, uint32_t size,
 #define IOREQ_BUF_KICK_SLOTS (IOREQ_BUFFER_SLOT_NUM / 4)
 /*
  * A write that finds the ring empty signals the dm when the last such write
- * is older than this.  The dm keeps its 10 ms drain timer running until it
- * has seen no buffered write for 100 ms (dm/ioreq.h, IOREQ_DRAIN_*); the
- * margin between the two (100 ms > 50 ms + one 10 ms period) covers timer
- * slack.
+ * is older than this (the contract with the dm's drain timer is in
+ * include/hvm/ioreq.h).
  */
-#define IOREQ_BUF_IDLE_NS 50000000ull
+#define IOREQ_BUF_IDLE_NS HVM_BUF_IDLE_NS
 
 /*
  * Signal the dm if buffered writes are pending (any vCPU's).  Called by a

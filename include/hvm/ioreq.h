@@ -119,6 +119,22 @@ _Static_assert(offsetof(struct buf_ioreq, data) == 4, "buf_ioreq.data");
 
 #define IOREQ_BUFFER_SLOT_NUM 511
 
+/*
+ * Lazy signalling of the buffered ring (not Xen ABI; both sides here):
+ * hvmhv signals a buffered write that finds the ring drained only when
+ * the last such write is HVM_BUF_IDLE_NS old (besides a quarter-full ring
+ * and a halting vCPU); hvmdm, once it has applied a buffered write, drains
+ * the ring every HVM_BUF_DRAIN_PERIOD_NS until HVM_BUF_DRAIN_IDLE_PERIODS
+ * periods pass without one.  The dm's timer must outlive the quiet spell
+ * by a period, or a write could wait for a signal that never comes.
+ */
+#define HVM_BUF_IDLE_NS 50000000ull
+#define HVM_BUF_DRAIN_PERIOD_NS 10000000ull
+#define HVM_BUF_DRAIN_IDLE_PERIODS 10
+_Static_assert(HVM_BUF_IDLE_NS + HVM_BUF_DRAIN_PERIOD_NS <
+		       HVM_BUF_DRAIN_IDLE_PERIODS * HVM_BUF_DRAIN_PERIOD_NS,
+	       "the dm's drain timer outlives hvmhv's quiet spell");
+
 struct buffered_iopage {
 	uint32_t read_pointer;	/* 0: advanced by the device model only */
 	uint32_t write_pointer; /* 4: advanced by the hypervisor only */
