@@ -765,11 +765,12 @@ static struct plan plan_stack(const struct x86cpu *cpu, const struct dc_ent *d)
  */
 static struct plan plan_string(const struct x86cpu *cpu, const struct dc_ent *d)
 {
-	uint8_t op = d->op;
+	uint8_t op = d->op, pair = op & 0xfe;
 
-	if (d->fn != DF_PLAIN || d->ea_pos || d->op_at || !(d->key & 2) || op < 0xa4 || op > 0xaf ||
-	    op == 0xa6 || op == 0xa7 || op == 0xa8 || op == 0xa9 || !flat_seg(cpu, S_DS) ||
-	    !flat_seg(cpu, S_ES))
+	/* A4/A5 MOVS, AA/AB STOS, AC/AD LODS, AE/AF SCAS; not A6/A7 CMPS */
+	if (d->fn != DF_PLAIN || d->ea_pos || d->op_at || !(d->key & 2) ||
+	    (pair != 0xa4 && pair != 0xaa && pair != 0xac && pair != 0xae) ||
+	    !flat_seg(cpu, S_DS) || !flat_seg(cpu, S_ES))
 		return call_plan;
 	return (struct plan){ .kind = K_STRING, .aop = op, .dst = R_EAX, .w = (op & 1) ? 4 : 1 };
 }
@@ -1860,8 +1861,7 @@ static void emit_reg(struct emit *e, const struct dc_ent *d, const struct plan *
 			} else {
 				x_mem(e, false, 0xc7, 0, H_RBX, GPR(p->dst));
 			}
-			e8(e, (uint8_t)p->imm);
-			e8(e, (uint8_t)(p->imm >> 8));
+			imm_w(e, p->imm, 2);
 			break;
 		}
 		if (p->w == 1) {
