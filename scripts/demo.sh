@@ -33,4 +33,4 @@ on_poweroff = "destroy"
 on_reboot = "restart"
 CFG
 echo "demo: VNC on 127.0.0.1:5900 (or the next free port: build/bin/hvmctl --rundir build/run list)"
-exec ./build/bin/hvmctl --rundir build/run create -F -c build/run/demo.cfg "$@"
+exec ./build/bin/hvmctl --rundir build/run create -c build/run/demo.cfg "$@"
