@@ -202,12 +202,33 @@ struct fpu {
 };
 
 struct x86cpu {
+	/*
+	 * First the fields translated code uses (jit.c): all within 256 bytes
+	 * of the start, so that its [rbx + disp8] reaches them (rbx points
+	 * CPU_BIAS bytes in).  jit.c asserts where the last one ends.
+	 */
+	uint32_t gpr[9]; /* gpr[DC_NOREG] stays 0 */
+	uint32_t eip, eflags;
+	struct x86_seg seg[6];
+	uint32_t insn_eip, insn_esp;
+	uint32_t jit_done;  /* instructions a running block has finished */
+	uint32_t jit_limit; /* instructions a run of chained blocks may do */
+	uint32_t jit_rsp;   /* the newest jit_rs entry, in bytes */
+	uint32_t fetch_vpn;
+	/* the fetch page's decode-cache key and slot base (dc_key, dc_slot) */
+	uint32_t fetch_key, fetch_slot;
+	uint8_t *fetch_host;
+	uint64_t fetch_gpa;
+	struct jit_link *jit_exit; /* the exit the last block left through */
+	uint8_t jit_flat;	   /* flat segments now, for blocks (see jit.c) */
+	bool smc;		   /* a store hit the fetch page: ends the running block */
+	bool poll;		   /* re-check interrupts before the next instruction */
+	bool user;		   /* CPL 3: the TLB in use (derived, see below) */
+
 	struct x86_bus bus;
 	unsigned index;
 
-	uint32_t gpr[9]; /* gpr[DC_NOREG] stays 0 */
-	uint32_t eip, eflags;
-	struct x86_seg seg[6], ldtr, tr;
+	struct x86_seg ldtr, tr;
 	uint32_t gdt_base, gdt_limit, idt_base, idt_limit;
 	uint32_t cr0, cr2, cr3, cr4;
 	uint32_t dr[8];
@@ -215,11 +236,10 @@ struct x86cpu {
 
 	/* Derived mode state, refreshed by x86_mode_changed(). */
 	unsigned cpl;
-	bool pmode, v86, code32, stack32, user;
-	uint8_t segok[6]; /* bit0 readable, bit1 writable without slow checks */
+	bool pmode, v86, code32, stack32; /* and user, above */
+	uint8_t segok[6];		  /* bit0 readable, bit1 writable without slow checks */
 
 	struct insn in;
-	uint32_t insn_eip, insn_esp;
 	/* bytes of the current instruction: ibuf[0, iavail) is at insn_eip */
 	const uint8_t *ibuf;
 	uint32_t iavail;
@@ -231,11 +251,6 @@ struct x86cpu {
 	/* entries filled since the last flush, so a flush touches only those */
 	uint16_t tlb_used[2 * TLB_SIZE];
 	unsigned tlb_nused;
-	uint32_t fetch_vpn;
-	uint8_t *fetch_host;
-	uint64_t fetch_gpa;
-	/* the fetch page's decode-cache key and slot base (dc_key, dc_slot) */
-	uint32_t fetch_key, fetch_slot;
 	/*
 	 * Goes up by 2 whenever a translation of any code page may have
 	 * changed (x86_fetch_forget()); bit 0 is user.  Jumps between blocks
@@ -271,7 +286,6 @@ struct x86cpu {
 	bool shadow, shadow_next;
 	bool halted;
 	bool shutdown;
-	bool poll; /* re-check interrupts before the next instruction */
 
 	uint32_t sysenter_cs, sysenter_esp, sysenter_eip;
 	uint64_t pat, misc_enable, mtrr_def, mtrr_cap, tsc_offset, apic_base;
@@ -286,15 +300,9 @@ struct x86cpu {
 	struct dc_ent dc_scratch; /* decodes that do not evict a resident entry */
 	unsigned dc_conflicts;
 
-	struct jit *jit;	   /* block translator (jit.c), NULL when off */
-	struct jit_link *jit_exit; /* the exit the last block left through */
+	struct jit *jit; /* block translator (jit.c), NULL when off */
 	/* links to the return sites of the last calls blocks made (jit.c), a ring */
 	struct jit_link *jit_rs[JIT_RS_SIZE];
-	uint32_t jit_rsp;   /* the newest jit_rs entry, in bytes */
-	uint8_t jit_flat;   /* flat segments now, for blocks (see jit.c) */
-	uint32_t jit_done;  /* instructions a running block has finished */
-	uint32_t jit_limit; /* instructions a run of chained blocks may do */
-	bool smc;	    /* a store hit the fetch page: ends the running block */
 };
 
 /* exec.c */

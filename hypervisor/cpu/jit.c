@@ -136,7 +136,14 @@ struct jit {
 	struct jit_hot hot[1u << JIT_RECENT_BITS];
 };
 
-#define CPU_OFF(field) ((uint32_t)offsetof(struct x86cpu, field))
+/*
+ * rbx points CPU_BIAS bytes into struct x86cpu, so that the fields at its
+ * start (the registers, the fetch page, the chain state) are within a
+ * signed byte of it: [rbx + disp8] is 3 bytes shorter than disp32.
+ */
+#define CPU_BIAS 0x80u
+#define CPU_OFF(field) ((uint32_t)offsetof(struct x86cpu, field) - CPU_BIAS)
+_Static_assert(offsetof(struct x86cpu, user) < 2 * CPU_BIAS, "the hot fields fit in disp8");
 #define GPR(r) (CPU_OFF(gpr) + 4u * (r))
 
 /* probe() scales the TLB index by shifts */
@@ -1009,7 +1016,7 @@ static void cmp_poll(struct emit *e)
 
 /*
  * The entry from the run loop saves rbx and r12-r15 (which keeps the stack
- * 16-byte aligned for calls), sets rbx = cpu and r13 = 0 (instructions run
+ * 16-byte aligned for calls), sets rbx = cpu + CPU_BIAS and r13 = 0 (instructions run
  * so far).  A chained jump from another block enters at b->chain instead
  * and first checks what the run loop would: the chain length, a pending
  * poll and the budget; it keeps r12 (this privilege level's TLB), which
@@ -1027,7 +1034,7 @@ static void prologue(struct tx *t, struct jit_block *b, unsigned flat_mask)
 		e8(e, 0x41);
 		e8(e, (uint8_t)(0x50 | (r & 7)));
 	}
-	x_rr(e, true, 0x89, H_RDI, H_RBX);
+	x_mem(e, true, 0x8d, H_RBX, H_RDI, CPU_BIAS); /* lea rbx, [rdi + CPU_BIAS] */
 	x_rr(e, false, 0x31, H_R13, H_R13);
 	/*
 	 * r12 = this privilege level's TLB, for every block along a chain
@@ -1106,7 +1113,7 @@ static bool writes_esp(const struct plan *p)
 static void call_handler(struct emit *e, const struct dc_ent *d)
 {
 	regs_out(e);
-	x_rr(e, true, 0x89, H_RBX, H_RDI);
+	x_mem(e, true, 0x8d, H_RDI, H_RBX, -CPU_BIAS); /* lea rdi, [rbx - CPU_BIAS] */
 	x_mov_ri64(e, H_RSI, (uint64_t)(uintptr_t)d);
 	x_mov_ri64(e, H_RAX, (uint64_t)(uintptr_t)x86_dc_handlers[d->fn]);
 	e8(e, 0xff); /* call rax */

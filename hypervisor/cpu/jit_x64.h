@@ -2,7 +2,7 @@
 /*
  * jit_x64.h - the x86-64 instruction encodings the block translator emits
  * (Intel SDM vol. 2, chapter 2: REX, ModRM, SIB).  Operands are host
- * registers by number (0 rax .. 15 r15) or [base + disp32] memory.  Writes
+ * registers by number (0 rax .. 15 r15) or [base + disp] memory.  Writes
  * past the end of the buffer are counted but not stored, so the caller
  * checks once at the end.
  */
@@ -70,43 +70,72 @@ static inline void rex(struct emit *e, bool w, unsigned reg, unsigned index, uns
 		e8(e, r);
 }
 
-/* op reg, [base + disp32] (or the reverse direction, by opcode). */
-static inline void x_mem(struct emit *e, bool w, uint8_t op, unsigned reg, unsigned base,
-			 uint32_t disp)
+/* Does v survive as a sign-extended byte (the disp8 and imm8 forms)? */
+static inline bool fits8(uint32_t v)
 {
-	rex(e, w, reg, 0, base);
-	e8(e, op);
-	e8(e, 0x80 | (reg & 7) << 3 | (base & 7));
-	if ((base & 7) == H_RSP)
-		e8(e, 0x24); /* SIB: no index */
-	e32(e, disp);
+	return (int32_t)v == (int8_t)v;
 }
 
-/* op reg, [base + index + disp32] */
-static inline void x_mem_idx(struct emit *e, bool w, uint8_t op, unsigned reg, unsigned base,
-			     unsigned index, uint32_t disp)
+/* The displacement after a ModRM whose mod is 1 (disp8) or 2 (disp32). */
+static inline void x_disp(struct emit *e, uint32_t d)
 {
-	rex(e, w, reg, index, base);
-	e8(e, op);
-	e8(e, 0x84 | (reg & 7) << 3);
-	e8(e, (index & 7) << 3 | (base & 7));
-	e32(e, disp);
+	if (fits8(d))
+		e8(e, (uint8_t)d);
+	else
+		e32(e, d);
+}
+
+/* ModRM mod for a displacement: 1 (disp8) or 2 (disp32), shifted in place. */
+static inline uint8_t mod_for(uint32_t d)
+{
+	return fits8(d) ? 0x40 : 0x80;
 }
 
 /*
- * lea r32, [base + index * (1 << scale) + disp32]; base H_NONE for none
+ * op reg, [base + disp] (or the reverse direction, by opcode), with the
+ * shortest displacement: blocks run once per fork or exec are bound by the
+ * host's instruction fetch, so every byte counts.
+ */
+static inline void x_mem(struct emit *e, bool w, uint8_t op, unsigned reg, unsigned base,
+			 uint32_t d)
+{
+	rex(e, w, reg, 0, base);
+	e8(e, op);
+	e8(e, mod_for(d) | (reg & 7) << 3 | (base & 7));
+	if ((base & 7) == H_RSP)
+		e8(e, 0x24); /* SIB: no index */
+	x_disp(e, d);
+}
+
+/* op reg, [base + index + disp] */
+static inline void x_mem_idx(struct emit *e, bool w, uint8_t op, unsigned reg, unsigned base,
+			     unsigned index, uint32_t d)
+{
+	rex(e, w, reg, index, base);
+	e8(e, op);
+	e8(e, mod_for(d) | 0x04 | (reg & 7) << 3);
+	e8(e, (index & 7) << 3 | (base & 7));
+	x_disp(e, d);
+}
+
+/*
+ * lea r32, [base + index * (1 << scale) + disp]; base H_NONE for none
  * (index must not be rsp).  The 64-bit sum is cut to 32 bits, which is the
  * guest's 32-bit address arithmetic when base and index hold 32-bit values.
  */
 #define H_NONE 16
 static inline void x_lea(struct emit *e, unsigned reg, unsigned base, unsigned index,
-			 unsigned scale, uint32_t disp)
+			 unsigned scale, uint32_t d)
 {
 	rex(e, false, reg, index, base == H_NONE ? 0 : base);
 	e8(e, 0x8d);
-	e8(e, (base == H_NONE ? 0x04 : 0x84) | (reg & 7) << 3);
+	/* no base: mod 0 with SIB base 5, which always takes a disp32 */
+	e8(e, (base == H_NONE ? 0 : mod_for(d)) | 0x04 | (reg & 7) << 3);
 	e8(e, (uint8_t)(scale << 6 | (index & 7) << 3 | (base == H_NONE ? 5 : base & 7)));
-	e32(e, disp);
+	if (base == H_NONE)
+		e32(e, d);
+	else
+		x_disp(e, d);
 }
 
 /* op rm, reg between registers (ModRM mod 3). */
@@ -117,13 +146,16 @@ static inline void x_rr(struct emit *e, bool w, uint8_t op, unsigned reg, unsign
 	e8(e, 0xc0 | (reg & 7) << 3 | (rm & 7));
 }
 
-/* Group-1 ALU op (0 ADD .. 7 CMP) on a register with an imm32. */
+/* Group-1 ALU op (0 ADD .. 7 CMP) on a 32-bit register with an immediate. */
 static inline void x_alu_ri(struct emit *e, unsigned aop, unsigned rm, uint32_t imm)
 {
 	rex(e, false, 0, 0, rm);
-	e8(e, 0x81);
+	e8(e, fits8(imm) ? 0x83 : 0x81); /* 83: the same op, imm8 sign-extended */
 	e8(e, 0xc0 | aop << 3 | (rm & 7));
-	e32(e, imm);
+	if (fits8(imm))
+		e8(e, (uint8_t)imm);
+	else
+		e32(e, imm);
 }
 
 /* Shift group (4 SHL, 5 SHR) on a 32-bit register by an immediate. */
