@@ -212,7 +212,7 @@ struct x86cpu {
 	struct x86_seg seg[6];
 	uint32_t insn_eip, insn_esp;
 	uint32_t jit_done;  /* instructions a running block has finished */
-	uint32_t jit_limit; /* instructions a run of chained blocks may do */
+	uint32_t jit_limit; /* instructions a run of chained blocks may do (0: poll) */
 	uint32_t jit_rsp;   /* the newest jit_rs entry, in bytes */
 	uint32_t fetch_vpn;
 	/* the fetch page's decode-cache key and slot base (dc_key, dc_slot) */
@@ -220,7 +220,7 @@ struct x86cpu {
 	uint8_t *fetch_host;
 	uint64_t fetch_gpa;
 	struct jit_link *jit_exit; /* the exit the last block left through */
-	uint8_t jit_flat;	   /* flat segments now, for blocks (see jit.c) */
+	uint8_t jit_unflat;	   /* segments not flat now, for blocks (see jit.c) */
 	bool smc;		   /* a store hit the fetch page: ends the running block */
 	bool poll;		   /* re-check interrupts before the next instruction */
 	bool user;		   /* CPL 3: the TLB in use (derived, see below) */
@@ -325,6 +325,17 @@ enum {
 	TS_IRET,
 	TS_INT
 };
+
+/*
+ * Look at interrupts and other events before the next instruction.  The
+ * zero chain limit also ends a run of chained blocks (jit.c) at the next
+ * block's entry, whose limit check covers both.
+ */
+static inline void x86_set_poll(struct x86cpu *cpu)
+{
+	cpu->poll = true;
+	cpu->jit_limit = 0;
+}
 
 /* The fetch page must be looked up again, and every link between pages made so far. */
 static inline void x86_fetch_forget(struct x86cpu *cpu)

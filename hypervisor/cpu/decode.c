@@ -437,7 +437,7 @@ static void op_mov_sreg(struct x86cpu *cpu, uint8_t op)
 	if (in->reg == S_SS) {
 		/* MOV SS blocks interrupts for one instruction (SDM vol. 3 6.8.3) */
 		cpu->shadow = true;
-		cpu->poll = true;
+		x86_set_poll(cpu);
 	}
 }
 
@@ -468,7 +468,7 @@ void x86_write_eflags(struct x86cpu *cpu, uint32_t v, uint32_t mask)
 	if ((cpu->eflags ^ old) & F_VM)
 		x86_mode_changed(cpu);
 	if ((cpu->eflags & ~old) & (F_IF | F_TF))
-		cpu->poll = true;
+		x86_set_poll(cpu);
 }
 
 /* POPF rules: IOPL only at CPL 0, IF only at CPL <= IOPL, VM/VIF/VIP never. */
@@ -590,7 +590,7 @@ static void op_cli_sti(struct x86cpu *cpu, bool sti)
 	if (!(cpu->eflags & F_IF)) {
 		cpu->eflags |= F_IF;
 		cpu->shadow = true;
-		cpu->poll = true;
+		x86_set_poll(cpu);
 	}
 }
 
@@ -609,7 +609,7 @@ static void op_les(struct x86cpu *cpu, int s)
 	reg_write(cpu, in->reg, in->opsz, off);
 	if (s == S_SS) {
 		cpu->shadow = true;
-		cpu->poll = true;
+		x86_set_poll(cpu);
 	}
 }
 
@@ -641,7 +641,7 @@ void x86_pop_sreg(struct x86cpu *cpu, int s)
 	sp_set(cpu, sp + cpu->in.opsz);
 	if (s == S_SS) {
 		cpu->shadow = true;
-		cpu->poll = true;
+		x86_set_poll(cpu);
 	}
 }
 
@@ -931,7 +931,7 @@ static void exec_misc(struct x86cpu *cpu, uint8_t op)
 		if (cpu->cpl)
 			raise_gp0(cpu);
 		cpu->halted = true;
-		cpu->poll = true;
+		x86_set_poll(cpu);
 		return;
 	case 0xf5:
 		cpu->eflags ^= F_CF;

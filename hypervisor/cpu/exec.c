@@ -127,7 +127,7 @@ void x86cpu_reset(struct x86cpu *cpu)
 	x86_fpu_reset(cpu);
 	x86_tlb_flush(cpu, true);
 	x86_mode_changed(cpu);
-	cpu->poll = true;
+	x86_set_poll(cpu);
 }
 
 void x86cpu_init_signal(struct x86cpu *cpu)
@@ -297,7 +297,7 @@ void x86cpu_set_regs(struct x86cpu *cpu, const struct x86_regs *r)
 	cpu->halted = false;
 	x86_tlb_flush(cpu, true);
 	x86_mode_changed(cpu);
-	cpu->poll = true;
+	x86_set_poll(cpu);
 }
 
 void x86cpu_invalidate_phys(struct x86cpu *cpu, uint64_t gpa, uint64_t len)
@@ -334,7 +334,7 @@ static int check_events(struct x86cpu *cpu)
 	if (cpu->shadow) {
 		/* the instruction after STI / MOV SS runs before any interrupt */
 		cpu->shadow = false;
-		cpu->poll = true;
+		x86_set_poll(cpu);
 		return -1;
 	}
 	if (atomic_load(&cpu->nmi_pending) && !cpu->nmi_blocked) {
@@ -381,7 +381,7 @@ static enum x86_exit run_loop(struct x86cpu *cpu)
 			countdown = POLL_INTERVAL;
 			if (unlikely(cpu->eflags & F_TF)) {
 				step_traced(cpu);
-				cpu->poll = true;
+				x86_set_poll(cpu);
 				continue;
 			}
 		}
@@ -399,7 +399,7 @@ enum x86_exit x86cpu_run(struct x86cpu *cpu, uint64_t budget)
 	if (cpu->shutdown)
 		return X86_EXIT_SHUTDOWN;
 	cpu->budget_end = cpu->icount + budget;
-	cpu->poll = true;
+	x86_set_poll(cpu);
 	if (setjmp(cpu->jb)) {
 		/*
 		 * A fault unwound an instruction or an event delivery.  It counts
@@ -412,7 +412,7 @@ enum x86_exit x86cpu_run(struct x86cpu *cpu, uint64_t budget)
 		cpu->jit_done = 0;
 		if (cpu->shutdown)
 			return X86_EXIT_SHUTDOWN;
-		cpu->poll = true;
+		x86_set_poll(cpu);
 	}
 	return run_loop(cpu);
 }

@@ -229,7 +229,7 @@ static void iret_to_v86(struct x86cpu *cpu, uint32_t sp, uint32_t eip, uint16_t 
 	x86_load_seg_real(cpu, S_FS, (uint16_t)v[4]);
 	x86_load_seg_real(cpu, S_GS, (uint16_t)v[5]);
 	cpu->gpr[R_ESP] = v[0];
-	cpu->poll = true;
+	x86_set_poll(cpu);
 }
 
 void x86_iret(struct x86cpu *cpu)
@@ -438,5 +438,5 @@ void x86_task_switch(struct x86cpu *cpu, uint16_t sel, int reason, bool has_err,
 		cpu->in.opsz = new_big ? 4 : 2;
 		x86_push(cpu, err, new_big ? 4 : 2);
 	}
-	cpu->poll = true;
+	x86_set_poll(cpu);
 }

@@ -51,8 +51,9 @@ typedef unsigned (*jit_code)(struct x86cpu *cpu, const uint8_t *guest);
 
 /*
  * Where one of a block's exits goes: the run loop fills it in with the
- * block it found next (link_set()).  An exit to the same page jumps
- * through chain with rsi from the current fetch page.  An exit to another
+ * block it found next (link_set()).  An exit to the same page is a direct
+ * jump (jmp, patched) with rsi from the current fetch page; a block remade
+ * in place of a stale one takes over its old entry (redirect()).  An exit to another
  * page, a return and an indirect jump first check that no code-page
  * translation changed since (fetch_tag) and, unless the target is fixed,
  * that EIP is the one linked; they then make the target's page the fetch
@@ -60,6 +61,8 @@ typedef unsigned (*jit_code)(struct x86cpu *cpu, const uint8_t *guest);
  */
 struct jit_link {
 	uint8_t *chain; /* first: exits jump through [link] */
+	/* an exit to the same page: the end of its jmp rel32, patched to the target */
+	uint8_t *jmp;
 	/* *tagp when linked (never matches before): cpu->fetch_gtag for a global page */
 	uint64_t tag;
 	const uint64_t *tagp;
@@ -800,17 +803,27 @@ static bool plan_stack_kind(unsigned kind)
 	       kind == K_PUSH_M || kind == K_LEAVE;
 }
 
-/* In a block's segment mask: the stack must also be 32-bit. */
+/*
+ * In a block's segment mask, next to the bits of the segments that must be
+ * flat: the stack must also be 32-bit; CS's limit (bit S_CS) must be 4 GiB.
+ */
 #define NEED_STACK32 0x80u
+#define NEED_CS_4G (1u << S_CS)
 
-/* Which of ES, SS and DS are flat now, and whether the stack is 32-bit. */
-static uint8_t flat_now(const struct x86cpu *cpu)
+/*
+ * Which of ES, SS, DS, FS and GS are not flat now, whether the stack is
+ * not 32-bit, and whether CS's limit is below 4 GiB: a block's check tests
+ * its mask against these bits in one instruction.
+ */
+static uint8_t unflat_now(const struct x86cpu *cpu)
 {
-	uint8_t m = cpu->stack32 ? NEED_STACK32 : 0;
+	uint8_t m = cpu->stack32 ? 0 : NEED_STACK32;
 
 	for (unsigned s = S_ES; s <= S_GS; s++)
-		if (flat_seg(cpu, s))
+		if (s != S_CS && !flat_seg(cpu, s))
 			m |= (uint8_t)(1u << s);
+	if (cpu->seg[S_CS].limit != 0xffffffffu)
+		m |= NEED_CS_4G;
 	return m;
 }
 
@@ -846,7 +859,6 @@ struct rare {
 /* Translation state: the emitter, where the stale exit is, the EIP stored. */
 struct tx {
 	struct emit e;
-	uint8_t *stale;
 	uint32_t eip_stored;
 	struct jit_block *b;
 	bool esp_dirty; /* insn_esp may differ from ESP */
@@ -854,6 +866,7 @@ struct tx {
 	uint32_t next;	/* the EIP after it */
 	bool in_slow;	/* emitting a path the block takes only on a TLB miss */
 	uint8_t *body;	/* past the prologue's checks (see self_loop()) */
+	bool cs_4g;	/* CS's limit is 4 GiB (checked on entry): jumps skip theirs */
 	unsigned nrare;
 	struct rare rare[2 * JIT_MAX_INSNS];
 };
@@ -918,9 +931,7 @@ static void st_imm32(struct emit *e, uint32_t disp, uint32_t imm)
 /* Jcc to the early exit (emitted before the entry point) */
 static void j_stale(struct tx *t, uint8_t cc)
 {
-	e8(&t->e, 0x0f);
-	e8(&t->e, 0x80 | cc);
-	e32(&t->e, (uint32_t)(int32_t)(t->stale - (t->e.p + 4)));
+	x_jump_back(&t->e, cc, t->e.stale);
 }
 
 static void jne_stale(struct tx *t)
@@ -928,10 +939,20 @@ static void jne_stale(struct tx *t)
 	j_stale(t, CC_NE);
 }
 
-/* Return r13 + n: the instructions run by this call, chained blocks included. */
+/*
+ * Return r13 + n: the instructions run by this call, chained blocks
+ * included.  Once the block's own return (e->stale) is there, by a jump to
+ * it.
+ */
 static void ret_count(struct emit *e, unsigned n)
 {
 	regs_out(e);
+	if (e->stale) {
+		if (n)
+			x_alu_ri(e, 0, H_R13, n);
+		x_jump_back(e, 16, e->stale);
+		return;
+	}
 	x_mem(e, false, 0x8d, H_RAX, H_R13, n); /* lea eax, [r13 + n] */
 	e8(e, 0x41);				/* pop r15 */
 	e8(e, 0x5f);
@@ -943,6 +964,18 @@ static void ret_count(struct emit *e, unsigned n)
 	e8(e, 0x5c);
 	e8(e, 0x5b); /* pop rbx */
 	e8(e, 0xc3);
+}
+
+/*
+ * Back to the run loop with jit_exit = rax, the link it fills in with the
+ * block it finds next.  Only a return stores jit_exit (run_block() clears
+ * it), so a link taken to a block that then leaves some other way is
+ * never filled in with the wrong place.
+ */
+static void relink(struct emit *e)
+{
+	x_mem(e, true, 0x89, H_RAX, H_RBX, CPU_OFF(jit_exit));
+	x_jump_back(e, 16, e->stale);
 }
 
 /* The guest bytes at rsi must equal those the block was made from. */
@@ -976,42 +1009,35 @@ static void check_bytes(struct tx *t, const uint8_t *g, unsigned n)
 		else
 			e32(e, ld(g + at, 4));
 		jne_stale(t);
-		if (sz == 1 || o)
+		if (sz == 1 || o || at + sz == n)
 			break;
 	}
 }
 
 /*
  * The segments native memory and stack forms rely on are still flat (and
- * the stack 32-bit): x86_jit_run() keeps cpu->jit_flat current, and only
+ * the stack 32-bit, and CS's limit 4 GiB when the block's jumps skip their
+ * limit checks): x86_jit_run() keeps cpu->jit_unflat current, and only
  * instructions outside blocks load segments.
  */
 static void check_flat(struct tx *t, unsigned mask)
 {
 	if (!mask)
 		return;
-	e8(&t->e, 0x0f); /* movzx eax, byte [rbx + jit_flat] */
-	x_mem(&t->e, false, 0xb6, H_RAX, H_RBX, CPU_OFF(jit_flat));
-	x_alu_ri(&t->e, 4, H_RAX, mask);
-	x_alu_ri(&t->e, 7, H_RAX, mask);
+	x_mem(&t->e, false, 0xf6, 0, H_RBX, CPU_OFF(jit_unflat)); /* test byte [], mask */
+	e8(&t->e, (uint8_t)mask);
 	jne_stale(t);
 }
 
 /*
- * Before n more instructions of a chain: the budget and the chain length
- * in one compare (see run_block()); above (JA) means leave.
+ * Before n more instructions of a chain: the budget, the chain length and
+ * a pending poll (x86_set_poll() zeroes the limit) in one compare (see
+ * run_block()); above (JA) means leave.
  */
 static void cmp_limit(struct emit *e, unsigned n)
 {
 	x_mem(e, false, 0x8d, H_RAX, H_R13, n); /* lea eax, [r13 + n] */
 	x_mem(e, false, 0x3b, H_RAX, H_RBX, CPU_OFF(jit_limit));
-}
-
-/* A poll pending (JNE) means leave. */
-static void cmp_poll(struct emit *e)
-{
-	x_mem(e, false, 0x80, 7, H_RBX, CPU_OFF(poll));
-	e8(e, 0);
 }
 
 /*
@@ -1048,16 +1074,11 @@ static void prologue(struct tx *t, struct jit_block *b, unsigned flat_mask)
 	b->chain = e->p;
 	cmp_limit(e, b->ninsn);
 	j_stale(t, CC_A);
-	cmp_poll(e);
-	jne_stale(t);
 	x_patch(e, checks);
 	check_bytes(t, b->bytes, b->nbytes);
 	check_flat(t, flat_mask);
 	x_mem(e, false, 0xc6, 0, H_RBX, CPU_OFF(smc));
 	e8(e, 0);
-	/* no exit slot taken yet by this block (see x86_jit_run) */
-	x_mem(e, true, 0xc7, 0, H_RBX, CPU_OFF(jit_exit));
-	e32(e, 0);
 }
 
 /*
@@ -1451,6 +1472,17 @@ static void defer_slow(struct tx *t, const struct dc_ent *d, const struct fwd *m
 static void emit_rare(struct tx *t)
 {
 	struct emit *e = &t->e;
+
+	/* an unlinked exit to this page: back to the run loop, which links it */
+	for (unsigned k = 0; k < 2; k++) {
+		struct jit_link *l = &t->b->exit[k];
+
+		if (!l->jmp)
+			continue;
+		x_patch(e, l->jmp);
+		x_mov_ri64(e, H_RAX, (uint64_t)(uintptr_t)l);
+		relink(e);
+	}
 
 	for (unsigned i = 0; i < t->nrare; i++) {
 		struct rare *c = &t->rare[i];
@@ -2009,12 +2041,11 @@ static void link_copy(struct emit *e, bool w, uint32_t to, uint32_t from)
 }
 
 /*
- * Leave through the link in rax (EIP stored, r13 counting this block,
- * jit_exit = rax): to the block it names when no code-page translation
- * changed since it was linked, with the fetch page switched to the
- * target's; else back to the run loop, which links it.  A dynamic target
- * is compared with EIP first; a different one leaves by miss, which the
- * caller places.
+ * Leave through the link in rax (EIP stored, r13 counting this block): to
+ * the block it names when no code-page translation changed since it was
+ * linked, with the fetch page switched to the target's; else by miss,
+ * which the caller places (relink()).  A dynamic target is compared with
+ * EIP first; a different one leaves by miss too.
  */
 static void far_jump(struct emit *e, bool dynamic, struct fwd *miss)
 {
@@ -2037,13 +2068,6 @@ static void far_jump(struct emit *e, bool dynamic, struct fwd *miss)
 	e8(e, 0x20);
 }
 
-/* rax = link l, which the run loop links when this exit is taken unlinked */
-static void link_take(struct emit *e, struct jit_link *l)
-{
-	x_mov_ri64(e, H_RAX, (uint64_t)(uintptr_t)l);
-	x_mem(e, true, 0x89, H_RAX, H_RBX, CPU_OFF(jit_exit));
-}
-
 /* Leave through link l (see far_jump()); EIP stored. */
 static void far_exit(struct tx *t, struct jit_link *l, bool dynamic, unsigned n)
 {
@@ -2052,10 +2076,10 @@ static void far_exit(struct tx *t, struct jit_link *l, bool dynamic, unsigned n)
 
 	regs_out(e);
 	x_alu_ri(e, 0, H_R13, n);
-	link_take(e, l);
+	x_mov_ri64(e, H_RAX, (uint64_t)(uintptr_t)l);
 	far_jump(e, dynamic, &miss);
 	fwd_here(e, &miss);
-	ret_count(e, 0);
+	relink(e);
 }
 
 /*
@@ -2075,8 +2099,6 @@ static void self_loop(struct tx *t, unsigned n)
 	x_alu_ri(e, 0, H_R13, n);
 	cmp_limit(e, n); /* the next pass */
 	fwd_add(&leave, x_jcc_fwd(e, CC_A));
-	cmp_poll(e);
-	fwd_add(&leave, x_jcc_fwd(e, CC_NE));
 	e8(e, 0xe9); /* jmp body */
 	e32(e, (uint32_t)(int32_t)(t->body - (e->p + 4)));
 	fwd_here(e, &leave);
@@ -2104,13 +2126,9 @@ static void exit_to(struct tx *t, uint32_t target, unsigned k, unsigned n)
 	regs_out(e);
 	x_alu_ri(e, 0, H_R13, n);
 	x_mem(e, true, 0x8b, H_RSI, H_RBX, CPU_OFF(fetch_host));
-	e8(e, 0x48); /* add rsi, imm32 */
-	e8(e, 0x81);
-	e8(e, 0xc6);
-	e32(e, (uint32_t)off);
-	link_take(e, &t->b->exit[k]);
-	e8(e, 0xff); /* jmp [rax] */
-	e8(e, 0x20);
+	x_mem(e, true, 0x8d, H_RSI, H_RSI, (uint32_t)off); /* lea rsi, [rsi + off] */
+	/* to the target once linked; until then to the tail that asks for it (emit_rare()) */
+	t->b->exit[k].jmp = x_jmp_fwd(e);
 }
 
 /*
@@ -2137,7 +2155,7 @@ static void push_return(struct tx *t, uint32_t next)
 static void ret_exit(struct tx *t, unsigned n)
 {
 	struct emit *e = &t->e;
-	struct fwd miss = { 0 };
+	struct fwd miss = { 0 }, stale = { 0 };
 
 	regs_out(e);
 	x_alu_ri(e, 0, H_R13, n);
@@ -2152,8 +2170,9 @@ static void ret_exit(struct tx *t, unsigned n)
 	x_mem(e, false, 0x3b, H_RDX, H_RAX, LINK_OFF(eip));
 	fwd_add(&miss, x_jcc_fwd(e, CC_NE));
 	/* the site is linked when taken from here: it is where EIP is */
-	x_mem(e, true, 0x89, H_RAX, H_RBX, CPU_OFF(jit_exit));
-	far_jump(e, false, &miss);
+	far_jump(e, false, &stale);
+	fwd_here(e, &stale);
+	relink(e);
 	fwd_here(e, &miss);
 	ret_count(e, 0);
 }
@@ -2196,6 +2215,16 @@ static void emit_push_pop(struct tx *t, const struct dc_ent *d, const struct pla
 	defer_slow(t, d, &miss);
 }
 
+/* A target past CS.limit goes to slow, unless the block checked for 4 GiB on entry. */
+static void cs_limit_imm(struct tx *t, uint32_t target, struct fwd *slow)
+{
+	if (t->cs_4g)
+		return;
+	x_mem(&t->e, false, 0x81, 7, H_RBX, CPU_OFF(seg[S_CS].limit));
+	e32(&t->e, target);
+	fwd_add(slow, x_jcc_fwd(&t->e, CC_B));
+}
+
 /*
  * The block's last entry when it is CALL rel32 or RET: push the return
  * address and go to the target (chained when in this page), or pop EIP and
@@ -2214,17 +2243,17 @@ static void emit_call_ret(struct tx *t, const struct dc_ent *d, const struct pla
 		/* the last entry: a store to this page needs no exit of its own */
 		x_mem_idx(e, false, 0xc7, 0, H_RSI, H_RCX, 0);
 		e32(e, next);
-		x_mem(e, false, 0x81, 7, H_RBX, CPU_OFF(seg[S_CS].limit));
-		e32(e, target);
-		fwd_add(&slow, x_jcc_fwd(e, CC_B));
+		cs_limit_imm(t, target, &slow);
 		st_gpr(e, R_ESP, H_RAX);
 		st_imm32(e, CPU_OFF(eip), target);
 		push_return(t, next);
 		exit_to(t, target, 0, n);
 	} else {
 		x_mem_idx(e, false, 0x8b, H_RDX, H_RSI, H_RCX, 0);
-		x_mem(e, false, 0x39, H_RDX, H_RBX, CPU_OFF(seg[S_CS].limit));
-		fwd_add(&slow, x_jcc_fwd(e, CC_B));
+		if (!t->cs_4g) {
+			x_mem(e, false, 0x39, H_RDX, H_RBX, CPU_OFF(seg[S_CS].limit));
+			fwd_add(&slow, x_jcc_fwd(e, CC_B));
+		}
 		x_alu_ri(e, 0, H_RAX, 4);
 		st_gpr(e, R_ESP, H_RAX);
 		x_mem(e, false, 0x89, H_RDX, H_RBX, CPU_OFF(eip));
@@ -2247,19 +2276,17 @@ static void emit_jump(struct tx *t, const struct dc_ent *d, const struct plan *p
 	uint32_t target = next + p->imm;
 	struct fwd skip = { 0 }, slow = { 0 };
 
-	if (t->eip_stored != next)
-		st_imm32(e, CPU_OFF(eip), next);
 	if (p->kind == K_JCC) {
 		cond_test(e, p->aop);
 		fwd_add(&skip, x_jcc_fwd(e, (p->aop & 1) ? CC_NE : CC_E));
 	}
-	x_mem(e, false, 0x81, 7, H_RBX, CPU_OFF(seg[S_CS].limit));
-	e32(e, target);
-	fwd_add(&slow, x_jcc_fwd(e, CC_B));
+	cs_limit_imm(t, target, &slow);
 	st_imm32(e, CPU_OFF(eip), target);
 	exit_to(t, target, 0, n);
 	if (p->kind == K_JCC) {
 		fwd_here(e, &skip);
+		if (t->eip_stored != next)
+			st_imm32(e, CPU_OFF(eip), next);
 		exit_to(t, next, 1, n);
 	}
 	fwd_here(e, &slow);
@@ -2506,11 +2533,9 @@ static jit_code translate(const struct x86cpu *cpu, struct jit_block *b, uint8_t
 {
 	struct plan plan[JIT_MAX_INSNS];
 	bool dead[JIT_MAX_INSNS];
-	struct tx t = { .e = { .p = code, .end = end },
-			.stale = code,
-			.eip_stored = b->eip,
-			.b = b,
-			.esp_dirty = true };
+	struct tx t = {
+		.e = { .p = code, .end = end }, .eip_stored = b->eip, .b = b, .esp_dirty = true
+	};
 	unsigned flat = 0, n = b->ninsn;
 	uint32_t eip = b->eip;
 	uint8_t *entry;
@@ -2524,11 +2549,16 @@ static jit_code translate(const struct x86cpu *cpu, struct jit_block *b, uint8_t
 		if (plan_stack_kind(plan[i].kind))
 			flat |= 1u << S_SS | NEED_STACK32;
 	}
+	/* the last entry may be a jump, call or return: one check on entry instead */
+	t.cs_4g = cpu->seg[S_CS].limit == 0xffffffffu;
+	if (t.cs_4g)
+		flat |= NEED_CS_4G;
 	flags_liveness(b, plan, dead);
 	for (unsigned k = 0; k < 2; k++)
 		b->exit[k] =
 			(struct jit_link){ .chain = t.e.p, .tag = ~0ull, .tagp = &cpu->fetch_tag };
 	ret_count(&t.e, 0); /* the stale exit, jumped to from the checks */
+	t.e.stale = code;
 	entry = t.e.p;
 	prologue(&t, b, flat);
 	/* the checks above leave by the stale exit: no register held yet */
@@ -2784,12 +2814,25 @@ static const struct jit_hot *pick(struct x86cpu *cpu, struct jit *j, struct jit_
 	return tmp;
 }
 
+/* Point the jmp rel32 that ends at "after" at to. */
+static void jmp_patch(uint8_t *after, const uint8_t *to)
+{
+	uint32_t rel = (uint32_t)(int32_t)(to - after);
+
+	memcpy(after - 4, &rel, 4);
+}
+
 /* Point l at h, the block at EIP in the fetch page (see struct jit_link). */
 static void link_set(struct jit_link *l, struct x86cpu *cpu, const struct jit_hot *h)
 {
 	const struct tlb_ent *te = &cpu->tlb[cpu->user][cpu->fetch_vpn & (TLB_SIZE - 1)];
 
 	l->chain = h->chain;
+	if (l->jmp) {
+		/* an exit to the same page: nothing else to compare, a direct jump */
+		jmp_patch(l->jmp, h->chain);
+		return;
+	}
 	/* global: still the page the fetch state names, so a CR3 reload keeps it */
 	l->tagp = te->global && te->vpn_r == cpu->fetch_vpn && te->host == cpu->fetch_host
 			  ? &cpu->fetch_gtag
@@ -2808,6 +2851,19 @@ static void link_set(struct jit_link *l, struct x86cpu *cpu, const struct jit_ho
 	l->eip = cpu->eip;
 }
 
+/*
+ * Exits linked to a block that went stale jump to its chained entry
+ * (chain) still: that entry now jumps to the block made in its place, if
+ * any, so they need not be found and unlinked.
+ */
+static void redirect(uint8_t *chain, const struct jit_block *b)
+{
+	if (!b || !b->code || b->chain == chain)
+		return;
+	chain[0] = 0xe9; /* jmp rel32; the entry's checks are longer than that */
+	jmp_patch(chain + 5, b->chain);
+}
+
 /* Run h's code once; returns instructions done.  *link: the exit it left by. */
 static unsigned run_block(struct x86cpu *cpu, struct jit *j, const struct jit_hot *h,
 			  struct jit_link **link)
@@ -2823,6 +2879,8 @@ static unsigned run_block(struct x86cpu *cpu, struct jit *j, const struct jit_ho
 	 * budget and JIT_CHAIN_MAX (the run loop checked this first block).
 	 */
 	cpu->jit_limit = left < JIT_CHAIN_MAX ? (uint32_t)left : JIT_CHAIN_MAX;
+	if (cpu->poll)
+		cpu->jit_limit = 0; /* this block only (an STI's shadow) */
 	cpu->jit_exit = NULL;
 	k = h->code(cpu, cpu->fetch_host + off);
 	cpu->jit_done = 0;
@@ -2831,12 +2889,16 @@ static unsigned run_block(struct x86cpu *cpu, struct jit *j, const struct jit_ho
 	j->runs++;
 	if (likely(k))
 		return k;
-	/* changed bytes or segments: remake it, step once */
+	/* changed bytes or segments: remake it (h may be the hot entry form() reuses), step once */
 	j->stale++;
-	form(cpu, j, cpu->eip, off, 0, true);
+	uint8_t *old = h->chain;
+	uint64_t flushes = j->flushes;
+	struct jit_block *nb = form(cpu, j, cpu->eip, off, 0, true);
+	if (flushes == j->flushes)
+		redirect(old, nb);
 	*link = NULL;
 	k = x86_dc_run(cpu, 1);
-	cpu->jit_flat = flat_now(cpu);
+	cpu->jit_unflat = unflat_now(cpu);
 	return k;
 }
 
@@ -2877,7 +2939,7 @@ unsigned x86_jit_run(struct x86cpu *cpu, unsigned n)
 	struct jit_link *link = NULL;
 
 	/* segments load only outside blocks: interpreted steps, events, faults */
-	cpu->jit_flat = flat_now(cpu);
+	cpu->jit_unflat = unflat_now(cpu);
 	do {
 		struct jit_hot tmp;
 		unsigned cold = 0;
@@ -2894,7 +2956,7 @@ unsigned x86_jit_run(struct x86cpu *cpu, unsigned n)
 			k = x86_dc_run(cpu, cpu->icount + cold <= cpu->budget_end ? cold : 1);
 		else
 			k = step_new(cpu);
-		cpu->jit_flat = flat_now(cpu);
+		cpu->jit_unflat = unflat_now(cpu);
 		link = NULL;
 		done += k;
 	} while (done < n && !cpu->poll);

@@ -39,6 +39,7 @@ struct emit {
 	uint8_t host[8];       /* the host register holding guest register r */
 	/* EFLAGS held in r14 (loaded after the checks) / written natively */
 	bool fl_held, fl_dirty;
+	uint8_t *stale; /* the block's return to the run loop (jit.c, ret_count()) */
 };
 
 static inline void e8(struct emit *e, uint8_t b)
@@ -190,6 +191,25 @@ static inline uint8_t *x_jcc_fwd(struct emit *e, uint8_t cc)
 	e8(e, 0x80 | cc);
 	e32(e, 0);
 	return e->p;
+}
+
+/* Jcc (cc: the low nibble, or 16 for JMP) back to code already emitted, short when it can. */
+static inline void x_jump_back(struct emit *e, unsigned cc, const uint8_t *to)
+{
+	int64_t rel = to - (e->p + 2);
+
+	if (rel >= -128) {
+		e8(e, cc == 16 ? 0xeb : (uint8_t)(0x70 | cc));
+		e8(e, (uint8_t)rel);
+		return;
+	}
+	if (cc == 16) {
+		e8(e, 0xe9);
+	} else {
+		e8(e, 0x0f);
+		e8(e, (uint8_t)(0x80 | cc));
+	}
+	e32(e, (uint32_t)(int32_t)(to - (e->p + 4)));
 }
 
 static inline uint8_t *x_jmp_fwd(struct emit *e)
