@@ -85,6 +85,8 @@ struct jit_block {
 	uint16_t hits;
 	jit_code code;	/* NULL: the first instruction needs the generic decoder */
 	uint8_t *chain; /* entry for a jump from another block (see prologue()) */
+	/* the chained entry of the translated block this one replaces (redirect()) */
+	uint8_t *replaces;
 	/* [0] the target, [1] the next instruction (JCC) or return site (calls) */
 	struct jit_link exit[2];
 	uint8_t *bytes; /* the guest bytes the block was made from */
@@ -2612,6 +2614,50 @@ static jit_code translate(const struct x86cpu *cpu, struct jit_block *b, uint8_t
 	*endp = t.e.p;
 	return t.e.p <= end ? (jit_code)(void *)entry : NULL;
 }
+
+/*
+ * The set's block for (eip, key, off), moved to the front; else its front
+ * block (the caller sees the mismatch).  Two ways: a pair of hot blocks
+ * that hash alike no longer evict each other before either gets hot.
+ */
+static struct jit_block *map_find(struct jit *j, uint32_t eip, uint32_t key, uint16_t off)
+{
+	struct jit_block **set = j->map[slot_of(eip, key)], *b = set[1];
+
+	if (b && b->eip == eip && b->key == key && b->off == off) {
+		set[1] = set[0];
+		set[0] = b;
+	}
+	return set[0];
+}
+
+/* Point the jmp rel32 that ends at "after" at to. */
+static void jmp_patch(uint8_t *after, const uint8_t *to)
+{
+	uint32_t rel = (uint32_t)(int32_t)(to - after);
+
+	memcpy(after - 4, &rel, 4);
+}
+
+/*
+ * Exits linked to a block that went stale, or was remade longer, still
+ * jump to its chained entry: b, made in its place, writes a jump to its own
+ * there, so those exits need not be found.  A cold block passes the old
+ * entry on to the translation that replaces it.
+ */
+static void redirect(struct jit *j, struct jit_block *b)
+{
+	struct jit_block *old = map_find(j, b->eip, b->key, b->off);
+
+	if (old && old != b && old->eip == b->eip && old->key == b->key && old->off == b->off)
+		b->replaces = old->code ? old->chain : old->replaces;
+	if (!b->code || !b->replaces || b->replaces == b->chain)
+		return;
+	b->replaces[0] = 0xe9; /* jmp rel32; the entry's checks are longer than that */
+	jmp_patch(b->replaces + 5, b->chain);
+	b->replaces = NULL;
+}
+
 /* Make the block that starts at eip (offset off in the fetch page), or NULL. */
 static struct jit_block *form(struct x86cpu *cpu, struct jit *j, uint32_t eip, uint32_t off,
 			      unsigned tries, bool hot)
@@ -2655,8 +2701,10 @@ static struct jit_block *form(struct x86cpu *cpu, struct jit *j, uint32_t eip, u
 	b->bytes = (uint8_t *)&b->ent[b->cold ? 0 : ninsn];
 	b->code = NULL;
 	b->chain = NULL;
+	b->replaces = NULL;
 	memset(b->exit, 0, sizeof(b->exit));
 	if (b->cold) {
+		redirect(j, b);
 		remember(j, b);
 		return b;
 	}
@@ -2675,24 +2723,9 @@ static struct jit_block *form(struct x86cpu *cpu, struct jit *j, uint32_t eip, u
 		else
 			b->ninsn = 0; /* cannot happen within JIT_MAX_CODE; stay interpreted */
 	}
+	redirect(j, b);
 	remember(j, b);
 	return b;
-}
-
-/*
- * The set's block for (eip, key, off), moved to the front; else its front
- * block (the caller sees the mismatch).  Two ways: a pair of hot blocks
- * that hash alike no longer evict each other before either gets hot.
- */
-static struct jit_block *map_find(struct jit *j, uint32_t eip, uint32_t key, uint16_t off)
-{
-	struct jit_block **set = j->map[slot_of(eip, key)], *b = set[1];
-
-	if (b && b->eip == eip && b->key == key && b->off == off) {
-		set[1] = set[0];
-		set[0] = b;
-	}
-	return set[0];
 }
 
 /*
@@ -2814,14 +2847,6 @@ static const struct jit_hot *pick(struct x86cpu *cpu, struct jit *j, struct jit_
 	return tmp;
 }
 
-/* Point the jmp rel32 that ends at "after" at to. */
-static void jmp_patch(uint8_t *after, const uint8_t *to)
-{
-	uint32_t rel = (uint32_t)(int32_t)(to - after);
-
-	memcpy(after - 4, &rel, 4);
-}
-
 /* Point l at h, the block at EIP in the fetch page (see struct jit_link). */
 static void link_set(struct jit_link *l, struct x86cpu *cpu, const struct jit_hot *h)
 {
@@ -2851,19 +2876,6 @@ static void link_set(struct jit_link *l, struct x86cpu *cpu, const struct jit_ho
 	l->eip = cpu->eip;
 }
 
-/*
- * Exits linked to a block that went stale jump to its chained entry
- * (chain) still: that entry now jumps to the block made in its place, if
- * any, so they need not be found and unlinked.
- */
-static void redirect(uint8_t *chain, const struct jit_block *b)
-{
-	if (!b || !b->code || b->chain == chain)
-		return;
-	chain[0] = 0xe9; /* jmp rel32; the entry's checks are longer than that */
-	jmp_patch(chain + 5, b->chain);
-}
-
 /* Run h's code once; returns instructions done.  *link: the exit it left by. */
 static unsigned run_block(struct x86cpu *cpu, struct jit *j, const struct jit_hot *h,
 			  struct jit_link **link)
@@ -2889,13 +2901,9 @@ static unsigned run_block(struct x86cpu *cpu, struct jit *j, const struct jit_ho
 	j->runs++;
 	if (likely(k))
 		return k;
-	/* changed bytes or segments: remake it (h may be the hot entry form() reuses), step once */
+	/* changed bytes or segments: remake it, step once */
 	j->stale++;
-	uint8_t *old = h->chain;
-	uint64_t flushes = j->flushes;
-	struct jit_block *nb = form(cpu, j, cpu->eip, off, 0, true);
-	if (flushes == j->flushes)
-		redirect(old, nb);
+	form(cpu, j, cpu->eip, off, 0, true);
 	*link = NULL;
 	k = x86_dc_run(cpu, 1);
 	cpu->jit_unflat = unflat_now(cpu);

@@ -1192,6 +1192,63 @@ static void test_jit_smc(void)
 	machine_free(m);
 }
 
+/*
+ * A hot loop whose block U is linked from block A (a direct jump in the
+ * same page) until pass 20 rewrites U's MOV: U is remade, and A's exit,
+ * still aimed at the old translation, must reach the new one (jit.c,
+ * redirect()) in every later pass.  Passes 1-19 add 0x11, 20-40 add 0x22.
+ * A: inc edx; cmp edx, 20; jne U.  P: mov dword [U + 1], 0x22.
+ * U: mov eax, 0x11; add ebx, eax; then dec ecx; jnz A.
+ */
+static void test_jit_stale_target(void)
+{
+	struct machine *m = machine_new();
+	uint32_t a, t, u;
+	struct x86_regs r;
+
+	enter_pm(m, CODE);
+	t = asm_hex(m, CODE, "b9 28 00 00 00 31 db 31 d2");
+	u = t + 6 + 10;
+	a = asm_hex(m, t, "42 83 fa 14 75 0a c7 05");
+	a = asm32(m, a, u + 1);
+	a = asm32(m, a, 0x22);
+	a = asm_hex(m, a, "b8 11 00 00 00 01 c3");
+	loop_tail(m, a, t);
+	enum x86_exit ex = x86cpu_run(m->cpu, 1000);
+	r = regs(m);
+	CHECK(ex == X86_EXIT_HLT && r.gpr[3] == 19 * 0x11 + 21 * 0x22 && r.gpr[1] == 0,
+	      "a linked block rewritten and remade: later passes reach the new one (ebx %#x)",
+	      r.gpr[3]);
+	machine_free(m);
+}
+
+/*
+ * An interrupt pending all along, in a hot loop that runs with IF=0 but
+ * for an STI in pass 50, while the next pass's CLI comes a block later:
+ * the poll the STI asks for must stop the translated blocks (x86_jit_run()
+ * and, for a chain, the zero jit_limit of x86_set_poll()), so the
+ * interrupt is taken in pass 50.  Loop: cli; inc esi; cmp esi, 50;
+ * jne +1; sti; nop.
+ */
+static void test_jit_poll_chain(void)
+{
+	struct machine *m = machine_new();
+	uint32_t a, t;
+
+	enter_pm(m, CODE);
+	t = asm_hex(m, CODE, "b9 64 00 00 00 31 f6");
+	a = asm_hex(m, t, "fa 46 83 fe 32 75 01 fb 90");
+	loop_tail(m, a, t);
+	m->irq = 0x30;
+	enum x86_exit ex = x86cpu_run(m->cpu, 2000);
+	int v = stopped_in_handler(m, ex);
+	CHECK(v == 0x30 && regs(m).gpr[6] == 50,
+	      "an STI inside a run of chained blocks: the interrupt comes in its pass (vector "
+	      "%d, esi %u)",
+	      v, regs(m).gpr[6]);
+	machine_free(m);
+}
+
 /* A hot loop of CALL and RET (blocks with stack forms): ESP comes back each pass. */
 static void test_jit_call_ret(void)
 {
@@ -1619,6 +1676,8 @@ int main(void)
 	test_triple_fault();
 	test_jit_smc();
 	test_jit_smc_slow();
+	test_jit_stale_target();
+	test_jit_poll_chain();
 	test_jit_call_ret();
 	for (unsigned pae = 0; pae < 2; pae++) {
 		test_jit_link_remap(pae, REMAP_INVLPG, false);
