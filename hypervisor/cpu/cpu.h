@@ -214,11 +214,12 @@ struct x86cpu {
 	uint32_t jit_done;  /* instructions a running block has finished */
 	uint32_t jit_limit; /* instructions a run of chained blocks may do (0: poll) */
 	uint32_t jit_rsp;   /* the newest jit_rs entry, in bytes */
+	/* the fetch page: a jump between blocks copies these 28 bytes in one go (jit.c) */
+	uint8_t *fetch_host;
+	uint64_t fetch_gpa;
 	uint32_t fetch_vpn;
 	/* the fetch page's decode-cache key and slot base (dc_key, dc_slot) */
 	uint32_t fetch_key, fetch_slot;
-	uint8_t *fetch_host;
-	uint64_t fetch_gpa;
 	struct jit_link *jit_exit; /* the exit the last block left through */
 	uint8_t jit_unflat;	   /* segments not flat now, for blocks (see jit.c) */
 	bool smc;		   /* a store hit the fetch page: ends the running block */

@@ -46,8 +46,14 @@
 /* runs through a block's instructions before they are translated */
 #define JIT_HOT 8
 
-/* Runs the block; returns instructions done, 0 when the block no longer applies. */
-typedef unsigned (*jit_code)(struct x86cpu *cpu, const uint8_t *guest);
+/*
+ * A block's entry from the run loop, through the stub at the start of the
+ * code buffer (emit_enter()): runs the block at code, with guest its bytes
+ * in host memory; returns instructions done, 0 when the block no longer
+ * applies.
+ */
+typedef const uint8_t *jit_code;
+typedef unsigned (*jit_enter)(struct x86cpu *cpu, const uint8_t *guest, jit_code code);
 
 /*
  * Where one of a block's exits goes: the run loop fills it in with the
@@ -67,6 +73,7 @@ struct jit_link {
 	uint64_t tag;
 	const uint64_t *tagp;
 	const uint8_t *code; /* the target block's guest bytes in host memory */
+	/* host, gpa, vpn, key, slot: the target's fetch state, copied as one (far_jump()) */
 	uint8_t *host;
 	uint64_t gpa;
 	uint32_t vpn, key, slot;
@@ -130,6 +137,8 @@ struct jit {
 	size_t code_used;
 	uint8_t *meta;
 	size_t meta_used;
+	jit_enter enter; /* the stub at code[0, enter_size) */
+	size_t enter_size;
 	FILE *perfmap; /* HVM_EMU_JIT=perfmap: /tmp/perf-PID.map for perf report */
 	/* counters for HVM_EMU_JIT=stats (printed when the CPU goes away) */
 	uint64_t runs, forms, stale, reforms, evicted, flushes, dispatches, hot_hits;
@@ -295,7 +304,7 @@ static void flush_all(struct x86cpu *cpu, struct jit *j)
 	memset(j->map, 0, sizeof(j->map));
 	memset(j->recent, 0, sizeof(j->recent));
 	memset(j->hot, 0, sizeof(j->hot));
-	j->code_used = 0;
+	j->code_used = j->enter_size; /* the stub stays */
 	j->meta_used = 0;
 	j->flushes++;
 }
@@ -1043,44 +1052,53 @@ static void cmp_limit(struct emit *e, unsigned n)
 }
 
 /*
- * The entry from the run loop saves rbx and r12-r15 (which keeps the stack
- * 16-byte aligned for calls), sets rbx = cpu + CPU_BIAS and r13 = 0 (instructions run
- * so far).  A chained jump from another block enters at b->chain instead
- * and first checks what the run loop would: the chain length, a pending
- * poll and the budget; it keeps r12 (this privilege level's TLB), which
- * the run loop's entry sets.  Both then check the guest bytes (rsi = where
- * the block's code is now) and the segments, and clear smc.
+ * The run loop enters every block through this stub (a jit_enter): it
+ * saves rbx and r12-r15 (which keeps the stack 16-byte aligned for calls),
+ * sets rbx = cpu + CPU_BIAS, r13 = 0 (instructions run so far) and r12 =
+ * this privilege level's TLB, for every block along a chain (CPL only
+ * changes outside blocks), then jumps to the block (rdx).  A block returns
+ * through its own copy of the epilogue (ret_count()).
  */
-static void prologue(struct tx *t, struct jit_block *b, unsigned flat_mask)
+static size_t emit_enter(uint8_t *code, uint8_t *end)
+{
+	struct emit e = { .p = code, .end = end };
+
+	/* push rbx, r12, r13, r14, r15 */
+	e8(&e, 0x53);
+	for (unsigned r = H_R12; r <= H_R15; r++) {
+		e8(&e, 0x41);
+		e8(&e, (uint8_t)(0x50 | (r & 7)));
+	}
+	x_mem(&e, true, 0x8d, H_RBX, H_RDI, CPU_BIAS); /* lea rbx, [rdi + CPU_BIAS] */
+	x_rr(&e, false, 0x31, H_R13, H_R13);
+	e8(&e, 0x0f); /* movzx eax, byte [rbx + user] */
+	x_mem(&e, false, 0xb6, H_RAX, H_RBX, CPU_OFF(user));
+	x_shift_ri(&e, 4, H_RAX, 15);				      /* * sizeof(tlb[0]) */
+	x_mem_idx(&e, true, 0x8d, H_R12, H_RBX, H_RAX, CPU_OFF(tlb)); /* lea */
+	e8(&e, 0xff);						      /* jmp rdx */
+	e8(&e, 0xe2);
+	return (size_t)(e.p - code + 15) & ~(size_t)15;
+}
+
+/*
+ * A chained jump from another block enters at b->chain and first checks
+ * what the run loop would: the chain length, a pending poll and the
+ * budget.  The run loop enters past that (the returned entry).  Both then
+ * check the guest bytes (rsi = where the block's code is now) and the
+ * segments.
+ */
+static uint8_t *prologue(struct tx *t, struct jit_block *b, unsigned flat_mask)
 {
 	struct emit *e = &t->e;
-	uint8_t *checks;
+	uint8_t *entry;
 
-	/* push rbx, r12, r13, r14, r15: rsp stays 16-byte aligned for calls */
-	e8(e, 0x53);
-	for (unsigned r = H_R12; r <= H_R15; r++) {
-		e8(e, 0x41);
-		e8(e, (uint8_t)(0x50 | (r & 7)));
-	}
-	x_mem(e, true, 0x8d, H_RBX, H_RDI, CPU_BIAS); /* lea rbx, [rdi + CPU_BIAS] */
-	x_rr(e, false, 0x31, H_R13, H_R13);
-	/*
-	 * r12 = this privilege level's TLB, for every block along a chain
-	 * (CPL only changes outside blocks)
-	 */
-	e8(e, 0x0f); /* movzx eax, byte [rbx + user] */
-	x_mem(e, false, 0xb6, H_RAX, H_RBX, CPU_OFF(user));
-	x_shift_ri(e, 4, H_RAX, 15);				     /* * sizeof(tlb[0]) */
-	x_mem_idx(e, true, 0x8d, H_R12, H_RBX, H_RAX, CPU_OFF(tlb)); /* lea */
-	checks = x_jmp_fwd(e);
 	b->chain = e->p;
 	cmp_limit(e, b->ninsn);
 	j_stale(t, CC_A);
-	x_patch(e, checks);
+	entry = e->p;
 	check_bytes(t, b->bytes, b->nbytes);
 	check_flat(t, flat_mask);
-	x_mem(e, false, 0xc6, 0, H_RBX, CPU_OFF(smc));
-	e8(e, 0);
+	return entry;
 }
 
 /*
@@ -1162,6 +1180,14 @@ static void flags_out(struct emit *e, uint32_t keep, uint32_t clear)
 		return;
 	e8(e, 0x9c); /* pushfq */
 	e8(e, 0x5a); /* pop rdx */
+	if (keep == clear) {
+		/* r14 ^= (host ^ r14) & keep: 4 bytes shorter than and, and, or */
+		x_rr(e, false, 0x31, H_R14, H_RDX); /* xor edx, r14d */
+		x_alu_ri(e, 4, H_RDX, keep);
+		x_rr(e, false, 0x31, H_RDX, H_R14); /* xor r14d, edx */
+		e->fl_dirty = true;
+		return;
+	}
 	x_alu_ri(e, 4, H_RDX, keep);
 	flags_merge(e, clear);
 }
@@ -1251,16 +1277,30 @@ static unsigned gpr_in(struct emit *e, unsigned r, unsigned scratch)
 	return scratch;
 }
 
+/* Is d's offset a constant (moffs, or a disp32 alone)?  Then *ea is it. */
+static bool ea_const(const struct dc_ent *d, uint32_t *ea)
+{
+	if (d->fn == DF_MOV_MOFFS) {
+		*ea = ld(d->bytes.b + d->op_at + 1, 4);
+		return true;
+	}
+	*ea = d->disp;
+	return (d->regs & 15) == DC_NOREG && d->regs >> 4 == DC_NOREG;
+}
+
+/* eax = the offset of d's memory operand */
 static void emit_ea(struct emit *e, const struct dc_ent *d)
 {
-	unsigned base = d->regs & 15, index = d->regs >> 4, scale = d->sseg & 3;
-	unsigned hb = base == DC_NOREG ? H_NONE : gpr_in(e, base, H_RAX);
+	unsigned base = d->regs & 15, index = d->regs >> 4, scale = d->sseg & 3, hb;
+	uint32_t ea;
 
+	if (ea_const(d, &ea)) {
+		x_mov_ri(e, H_RAX, ea);
+		return;
+	}
+	hb = base == DC_NOREG ? H_NONE : gpr_in(e, base, H_RAX);
 	if (index == DC_NOREG) {
-		if (hb == H_NONE)
-			x_mov_ri(e, H_RAX, d->disp);
-		else
-			x_mem(e, false, 0x8d, H_RAX, hb, d->disp); /* lea eax, [hb + disp] */
+		x_mem(e, false, 0x8d, H_RAX, hb, d->disp); /* lea eax, [hb + disp] */
 		return;
 	}
 	x_lea(e, H_RAX, hb, gpr_in(e, index, H_RCX), scale, d->disp);
@@ -1470,6 +1510,16 @@ static void defer_slow(struct tx *t, const struct dc_ent *d, const struct fwd *m
 	defer(t, miss, d)->back = t->e.p;
 }
 
+/*
+ * Before a handler that may store, where smc is tested after it (the
+ * handler's stores set it, mmu.c): only those tests read it.
+ */
+static void smc_clear(struct emit *e)
+{
+	x_mem(e, false, 0xc6, 0, H_RBX, CPU_OFF(smc));
+	e8(e, 0);
+}
+
 /* Every deferred path, with the translation state it was deferred in. */
 static void emit_rare(struct tx *t)
 {
@@ -1501,8 +1551,12 @@ static void emit_rare(struct tx *t)
 			ret_count(e, c->idx + 1);
 			continue;
 		}
+		bool may_smc = !never_stores(c->d) && c->idx + 1 < t->b->ninsn;
+
+		if (may_smc)
+			smc_clear(e);
 		slow_handler(t, c->d);
-		if (!never_stores(c->d) && c->idx + 1 < t->b->ninsn) {
+		if (may_smc) {
 			/* the handler's stores set smc (mmu.c); the fast path checks rsi */
 			x_mem(e, false, 0x80, 7, H_RBX, CPU_OFF(smc));
 			e8(e, 0);
@@ -1540,9 +1594,13 @@ static void smc_check(struct tx *t)
 static void seg_base(struct emit *e, const struct dc_ent *d, unsigned size, struct fwd *miss)
 {
 	unsigned s = (d->sseg >> 2) & 7;
+	uint32_t ea;
 
 	if (s != S_FS && s != S_GS)
 		return;
+	/* a constant offset (Linux's per-CPU variables) is checked here, once */
+	if (ea_const(d, &ea) && ea <= 0xffffffffu - (size - 1))
+		size = 1;
 	if (size > 1) {
 		x_alu_ri(e, 7, H_RAX, 0xffffffffu - (size - 1));
 		fwd_add(miss, x_jcc_fwd(e, CC_A));
@@ -1671,10 +1729,7 @@ static void emit_mem(struct tx *t, const struct dc_ent *d, const struct plan *p)
 		emit_string(t, d, p);
 		return;
 	}
-	if (d->fn == DF_MOV_MOFFS)
-		x_mov_ri(e, H_RAX, ld(d->bytes.b + d->op_at + 1, 4));
-	else
-		emit_ea(e, d);
+	emit_ea(e, d);
 	seg_base(e, d, p->w ? p->w : 4, &miss);
 	probe(e, !reads_only, p->w ? p->w : 4, &miss);
 	switch (p->kind) {
@@ -2035,12 +2090,16 @@ static void emit_reg(struct emit *e, const struct dc_ent *d, const struct plan *
 
 #define LINK_OFF(field) ((uint32_t)offsetof(struct jit_link, field))
 
-/* mov [rbx + to], reg <- [rax + from] (through rdx), 4 or 8 bytes */
-static void link_copy(struct emit *e, bool w, uint32_t to, uint32_t from)
-{
-	x_mem(e, w, 0x8b, H_RDX, H_RAX, from);
-	x_mem(e, w, 0x89, H_RDX, H_RBX, to);
-}
+/* The fetch page's fields, in the same order in struct jit_link and struct x86cpu. */
+#define FETCH_STATE 28u
+#define SAME_FETCH_OFF(f, l)                                                 \
+	(offsetof(struct x86cpu, f) - offsetof(struct x86cpu, fetch_host) == \
+	 offsetof(struct jit_link, l) - offsetof(struct jit_link, host))
+_Static_assert(SAME_FETCH_OFF(fetch_gpa, gpa) && SAME_FETCH_OFF(fetch_vpn, vpn) &&
+		       SAME_FETCH_OFF(fetch_key, key) && SAME_FETCH_OFF(fetch_slot, slot) &&
+		       offsetof(struct x86cpu, fetch_slot) + 4 ==
+			       offsetof(struct x86cpu, fetch_host) + FETCH_STATE,
+	       "the fetch state is copied as one block");
 
 /*
  * Leave through the link in rax (EIP stored, r13 counting this block): to
@@ -2060,11 +2119,11 @@ static void far_jump(struct emit *e, bool dynamic, struct fwd *miss)
 	x_mem(e, true, 0x8b, H_RDX, H_RDX, 0);
 	x_mem(e, true, 0x3b, H_RDX, H_RAX, LINK_OFF(tag));
 	fwd_add(miss, x_jcc_fwd(e, CC_NE));
-	link_copy(e, true, CPU_OFF(fetch_host), LINK_OFF(host));
-	link_copy(e, true, CPU_OFF(fetch_gpa), LINK_OFF(gpa));
-	link_copy(e, false, CPU_OFF(fetch_vpn), LINK_OFF(vpn));
-	link_copy(e, false, CPU_OFF(fetch_key), LINK_OFF(key));
-	link_copy(e, false, CPU_OFF(fetch_slot), LINK_OFF(slot));
+	/* the fetch state, 28 bytes, as two overlapping 16-byte copies */
+	x_movups(e, true, 0, H_RAX, LINK_OFF(host));
+	x_movups(e, true, 1, H_RAX, LINK_OFF(host) + FETCH_STATE - 16);
+	x_movups(e, false, 0, H_RBX, CPU_OFF(fetch_host));
+	x_movups(e, false, 1, H_RBX, CPU_OFF(fetch_host) + FETCH_STATE - 16);
 	x_mem(e, true, 0x8b, H_RSI, H_RAX, LINK_OFF(code));
 	e8(e, 0xff); /* jmp [rax] */
 	e8(e, 0x20);
@@ -2262,6 +2321,9 @@ static void emit_call_ret(struct tx *t, const struct dc_ent *d, const struct pla
 		ret_exit(t, n);
 	}
 	fwd_here(e, &slow);
+	t->in_slow = true;
+	header(t, next - d->len, next, true);
+	t->in_slow = false;
 	call_handler(e, d);
 	ret_count(e, n);
 }
@@ -2561,8 +2623,7 @@ static jit_code translate(const struct x86cpu *cpu, struct jit_block *b, uint8_t
 			(struct jit_link){ .chain = t.e.p, .tag = ~0ull, .tagp = &cpu->fetch_tag };
 	ret_count(&t.e, 0); /* the stale exit, jumped to from the checks */
 	t.e.stale = code;
-	entry = t.e.p;
-	prologue(&t, b, flat);
+	entry = prologue(&t, b, flat);
 	/* the checks above leave by the stale exit: no register held yet */
 	regs_pick(b, plan, &t.e);
 	t.e.fl_held = true;
@@ -2580,16 +2641,18 @@ static jit_code translate(const struct x86cpu *cpu, struct jit_block *b, uint8_t
 			emit_jump(&t, d, p, eip, next, n);
 			break;
 		}
-		/* native memory and stack forms write theirs on the slow path */
-		if (p->kind == K_CALL || p->kind == K_CALLN || p->kind == K_RET)
+		/* native memory, stack, call and return forms write theirs on the slow path */
+		if (p->kind == K_CALL)
 			header(&t, eip, next, true);
 		if (p->kind == K_CALLN || p->kind == K_RET) {
 			emit_call_ret(&t, d, p, next, n);
 			break;
 		}
-		if (p->kind == K_CALL)
+		if (p->kind == K_CALL) {
+			if (!never_stores(d) && i + 1 < n)
+				smc_clear(&t.e); /* for smc_exit() below */
 			call_handler(&t.e, d);
-		else if (plan_mem_kind(p->kind))
+		} else if (plan_mem_kind(p->kind))
 			emit_mem(&t, d, p);
 		else if (plan_stack_kind(p->kind))
 			emit_push_pop(&t, d, p);
@@ -2612,7 +2675,7 @@ static jit_code translate(const struct x86cpu *cpu, struct jit_block *b, uint8_t
 	}
 	emit_rare(&t);
 	*endp = t.e.p;
-	return t.e.p <= end ? (jit_code)(void *)entry : NULL;
+	return t.e.p <= end ? entry : NULL;
 }
 
 /*
@@ -2894,7 +2957,7 @@ static unsigned run_block(struct x86cpu *cpu, struct jit *j, const struct jit_ho
 	if (cpu->poll)
 		cpu->jit_limit = 0; /* this block only (an STI's shadow) */
 	cpu->jit_exit = NULL;
-	k = h->code(cpu, cpu->fetch_host + off);
+	k = j->enter(cpu, cpu->fetch_host + off, h->code);
 	cpu->jit_done = 0;
 	*link = cpu->jit_exit;
 	cpu->icount += k;
@@ -2994,6 +3057,9 @@ int x86_jit_create(struct x86cpu *cpu)
 	 * transparent 2 MiB pages, where the host allows them, they need ~50.
 	 */
 	madvise(j->code, JIT_CODE_SIZE, MADV_HUGEPAGE);
+	j->enter_size = emit_enter(j->code, j->code + JIT_MAX_CODE);
+	j->enter = (jit_enter)(void *)j->code;
+	j->code_used = j->enter_size;
 	madvise((void *)(((uintptr_t)j->meta + 4095) & ~(uintptr_t)4095), JIT_META_SIZE - 4096,
 		MADV_HUGEPAGE);
 	if (getenv("HVM_EMU_JIT") && !strcmp(getenv("HVM_EMU_JIT"), "perfmap")) {

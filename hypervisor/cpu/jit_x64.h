@@ -108,6 +108,18 @@ static inline void x_mem(struct emit *e, bool w, uint8_t op, unsigned reg, unsig
 	x_disp(e, d);
 }
 
+/* movups xmm, [base + disp] (load) or movups [base + disp], xmm: 16 bytes, any alignment */
+static inline void x_movups(struct emit *e, bool load, unsigned xmm, unsigned base, uint32_t d)
+{
+	rex(e, false, xmm, 0, base);
+	e8(e, 0x0f);
+	e8(e, load ? 0x10 : 0x11);
+	e8(e, mod_for(d) | (xmm & 7) << 3 | (base & 7));
+	if ((base & 7) == H_RSP)
+		e8(e, 0x24); /* SIB: no index */
+	x_disp(e, d);
+}
+
 /* op reg, [base + index + disp] */
 static inline void x_mem_idx(struct emit *e, bool w, uint8_t op, unsigned reg, unsigned base,
 			     unsigned index, uint32_t d)

@@ -1657,6 +1657,35 @@ static void test_jit_fs(void)
 	machine_free(m);
 }
 
+/*
+ * A constant FS offset whose last byte passes the 4 GiB limit, in a hot
+ * loop: each pass faults (#GP(0)), though the offset wraps to a page the
+ * TLB holds.  The translator checks a constant offset once (jit.c,
+ * seg_base()); an instruction that faults is never in the decode cache, so
+ * it never goes into a block, and this holds the interpreter to the same
+ * answer.  The #GP handler skips the 7-byte load and counts in ESI.
+ * Loop: mov edx, [0x30000]; mov eax, fs:[0xfffffffd]; dec ecx; jnz.
+ */
+static void test_jit_fs_wrap(void)
+{
+	struct machine *m = machine_new();
+	uint32_t l;
+
+	gdt_set(m, 0x60, 0x30003, 0xfffff, 0x93, 0xc);
+	enter_pm(m, CODE);
+	/* add esp, 4 (the error code); add dword [esp], 7; inc esi; iret */
+	asm_hex(m, HANDLERS + 13 * 16, "83 c4 04 83 04 24 07 46 cf");
+	/* mov ax, 0x60; mov fs, ax; mov ecx, 20; xor esi, esi */
+	l = asm_hex(m, CODE, "66 b8 60 00 8e e0 b9 14 00 00 00 31 f6");
+	/* mov edx, [0x30000] (where the offset would wrap to, in the TLB) */
+	loop_tail(m, asm_hex(m, l, "8b 15 00 00 03 00 64 8b 05 fd ff ff ff"), l);
+	enum x86_exit ex = x86cpu_run(m->cpu, 1000);
+	CHECK(ex == X86_EXIT_HLT && regs(m).gpr[6] == 20 && regs(m).gpr[1] == 0,
+	      "hot FS load at a constant offset past the limit faults every pass (esi %u)",
+	      regs(m).gpr[6]);
+	machine_free(m);
+}
+
 int main(void)
 {
 	test_real_to_pm();
@@ -1678,6 +1707,7 @@ int main(void)
 	test_jit_smc_slow();
 	test_jit_stale_target();
 	test_jit_poll_chain();
+	test_jit_fs_wrap();
 	test_jit_call_ret();
 	for (unsigned pae = 0; pae < 2; pae++) {
 		test_jit_link_remap(pae, REMAP_INVLPG, false);
