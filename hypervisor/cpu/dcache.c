@@ -765,6 +765,8 @@ static bool plain_0f(uint8_t op2)
 	case 0x0d:
 	case 0x18 ... 0x1f:
 	case 0x31: /* RDTSC: Linux's clock reads it thousands of times a second */
+	case 0xa0: /* PUSH FS: Linux's system call entry */
+	case 0xa8: /* PUSH GS */
 	case 0x40 ... 0x4f:
 	case 0x90 ... 0x9f:
 	case 0xa2 ... 0xa5:
@@ -786,10 +788,13 @@ static bool plain_0f(uint8_t op2)
  * registers, the interrupt flag, control registers or I/O: their
  * 16-bit and LOCK forms, byte and rotate forms, MUL/DIV, string moves
  * without REP (REP runs until a poll), PAUSE, RDTSC (x86_rdtsc() counts
- * the block's instructions done before it).  A fault in one unwinds as
+ * the block's instructions done before it), CLI and STI (Linux's system
+ * calls run a few of each; an STI ends its block, so the run loop lets the
+ * instruction after it go first, as the shadow wants, and then takes an
+ * interrupt), PUSH FS and PUSH GS (they only read their selector).  A fault in one unwinds as
  * for any handler.  Everything else (far and indirect transfers, POPF,
- * CLI/STI, MOV to a segment or control register, IN/OUT, HLT, INT, x87)
- * ends a translated block as before.
+ * MOV to a segment or control register, IN/OUT, HLT, INT, x87) ends a
+ * translated block as before.
  */
 static bool plain_op(const struct dc_ent *d, const struct insn *in)
 {
@@ -813,7 +818,7 @@ static bool plain_op(const struct dc_ent *d, const struct insn *in)
 	case 0xd0 ... 0xd5:
 	case 0xd7:
 	case 0xf5 ... 0xf7:
-	case 0xf8 ... 0xf9:
+	case 0xf8 ... 0xfb: /* CLC, STC, CLI, STI: see below */
 	case 0xfc ... 0xfe:
 		return true;
 	case 0xff:

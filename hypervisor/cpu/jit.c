@@ -166,10 +166,16 @@ _Static_assert(TLB_SIZE * sizeof(struct tlb_ent) == 1u << 15, "a TLB is 32 KiB")
 
 /* ---- which handlers end a block, which may store ---- */
 
-/* Entries that may branch; FF /0, /1 and /6 (INC, DEC, PUSH) only compute. */
+/*
+ * Entries that may branch; FF /0, /1 and /6 (INC, DEC, PUSH) only compute.
+ * And STI: the instruction after it must run alone before an interrupt is
+ * taken (the run loop sees to it), not with the rest of a block.
+ */
 static bool ends_block(const struct dc_ent *d)
 {
 	switch (d->fn) {
+	case DF_PLAIN:
+		return d->op == 0xfb;
 	case DF_JCC8:
 	case DF_JCC32:
 	case DF_JMP8:
@@ -2855,9 +2861,11 @@ static struct jit_hot *hot_find(const struct x86cpu *cpu, struct jit *j)
 	uint32_t eip = cpu->eip, la = cs->base + eip;
 	struct jit_hot *h = &j->hot[recent_slot(eip)];
 
+	/* another page first: the table (2 MiB) is not touched, it misses the cache */
+	if ((la >> 12) != cpu->fetch_vpn)
+		return NULL;
 	if (likely(h->kind != HOT_EMPTY && h->eip == eip && h->key == cpu->fetch_key &&
-		   h->off == (la & 0xfff) && (la >> 12) == cpu->fetch_vpn &&
-		   (uint64_t)eip + h->nbytes - 1 <= cs->limit))
+		   h->off == (la & 0xfff) && (uint64_t)eip + h->nbytes - 1 <= cs->limit))
 		return h;
 	return NULL;
 }

@@ -1223,29 +1223,35 @@ static void test_jit_stale_target(void)
 }
 
 /*
- * An interrupt pending all along, in a hot loop that runs with IF=0 but
- * for an STI in pass 50, while the next pass's CLI comes a block later:
- * the poll the STI asks for must stop the translated blocks (x86_jit_run()
- * and, for a chain, the zero jit_limit of x86_set_poll()), so the
- * interrupt is taken in pass 50.  Loop: cli; inc esi; cmp esi, 50;
- * jne +1; sti; nop.
+ * A hot loop that keeps IF=0 but for the NOP after its STI, stopped after
+ * its first block's CLI when an interrupt comes: after the STI's shadow
+ * (the NOP) the interrupt must be taken, before the next pass's CLI, though
+ * STI, NOP and CLI are all in translated blocks (jit.c: an STI ends its
+ * block; a poll ends a run of chained blocks).
+ * Loop: t: cli; inc esi; jmp u.  u: sti; nop; dec ecx; jnz t.
  */
 static void test_jit_poll_chain(void)
 {
 	struct machine *m = machine_new();
-	uint32_t a, t;
+	uint32_t a, t, esi;
 
 	enter_pm(m, CODE);
-	t = asm_hex(m, CODE, "b9 64 00 00 00 31 f6");
-	a = asm_hex(m, t, "fa 46 83 fe 32 75 01 fb 90");
+	t = asm_hex(m, CODE, "b9 e8 03 00 00 31 f6");
+	a = asm_hex(m, t, "fa 46 eb 00 fb 90");
 	loop_tail(m, a, t);
+	/* the 2 setup instructions, 50 passes of 7, and the first block of the 51st */
+	enum x86_exit ex = x86cpu_run(m->cpu, 2 + 50 * 7 + 3);
+	esi = regs(m).gpr[6];
+	CHECK(ex == X86_EXIT_BUDGET && esi == 51 && regs(m).eip == t + 4 &&
+		      !(regs(m).eflags & 0x200),
+	      "hot CLI/STI loop: stopped after the first block (esi %u)", esi);
 	m->irq = 0x30;
-	enum x86_exit ex = x86cpu_run(m->cpu, 2000);
+	ex = x86cpu_run(m->cpu, 6000);
 	int v = stopped_in_handler(m, ex);
-	CHECK(v == 0x30 && regs(m).gpr[6] == 50,
-	      "an STI inside a run of chained blocks: the interrupt comes in its pass (vector "
-	      "%d, esi %u)",
-	      v, regs(m).gpr[6]);
+	CHECK(v == 0x30 && regs(m).gpr[6] == esi,
+	      "an STI in a run of chained blocks: the interrupt comes before the next block "
+	      "(vector %d, esi %u after %u)",
+	      v, regs(m).gpr[6], esi);
 	machine_free(m);
 }
 
