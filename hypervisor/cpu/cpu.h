@@ -201,6 +201,12 @@ struct fpu {
 	uint16_t fcs, fds;
 };
 
+/* A set of 4 KiB pages of the linear address space, cleared in time to its size. */
+struct vpn_set {
+	uint64_t any[1u << 8];	 /* bit w: page[w] is not 0 */
+	uint64_t page[1u << 14]; /* bit vpn */
+};
+
 struct x86cpu {
 	/*
 	 * First the fields translated code uses (jit.c): all within 256 bytes
@@ -265,11 +271,13 @@ struct x86cpu {
 	 */
 	uint64_t fetch_gtag;
 	/*
-	 * Pages (by VPN mod 4096) with a link under fetch_gtag, or under
-	 * fetch_tag, since that tag last went up: an INVLPG of a page no link
-	 * leads to (a COW fault's data page) leaves the links alone.
+	 * Pages with a link under fetch_gtag, or under fetch_tag, since that
+	 * tag last went up: an INVLPG of a page no link leads to (a COW fault's
+	 * data page) leaves the links alone.  A bit per page: with one per VPN
+	 * mod 4096, most user-page INVLPGs hit a bit of the kernel's code and
+	 * broke every kernel link (3.6K relinks per process spawn).
 	 */
-	uint64_t glinked[64], linked[64];
+	struct vpn_set glinked, linked;
 
 	jmp_buf jb;
 	int exc_vec;
@@ -338,14 +346,36 @@ static inline void x86_set_poll(struct x86cpu *cpu)
 	cpu->jit_limit = 0;
 }
 
+static inline void vpn_set_add(struct vpn_set *s, uint32_t vpn)
+{
+	vpn &= (1u << 20) - 1;
+	s->page[vpn >> 6] |= 1ull << (vpn & 63);
+	s->any[vpn >> 12] |= 1ull << ((vpn >> 6) & 63);
+}
+
+static inline bool vpn_set_has(const struct vpn_set *s, uint32_t vpn)
+{
+	vpn &= (1u << 20) - 1;
+	return s->page[vpn >> 6] >> (vpn & 63) & 1;
+}
+
+static inline void vpn_set_clear(struct vpn_set *s)
+{
+	for (unsigned i = 0; i < (1u << 8); i++) {
+		for (uint64_t m = s->any[i]; m; m &= m - 1)
+			s->page[i << 6 | (unsigned)__builtin_ctzll(m)] = 0;
+		s->any[i] = 0;
+	}
+}
+
 /* The fetch page must be looked up again, and every link between pages made so far. */
 static inline void x86_fetch_forget(struct x86cpu *cpu)
 {
 	cpu->fetch_vpn = ~0u;
 	cpu->fetch_tag += 2;
 	cpu->fetch_gtag += 2;
-	memset(cpu->glinked, 0, sizeof(cpu->glinked));
-	memset(cpu->linked, 0, sizeof(cpu->linked));
+	vpn_set_clear(&cpu->glinked);
+	vpn_set_clear(&cpu->linked);
 }
 
 /* As x86_fetch_forget() when only non-global translations went (a CR3 reload). */
@@ -353,18 +383,15 @@ static inline void x86_fetch_forget_local(struct x86cpu *cpu)
 {
 	cpu->fetch_vpn = ~0u;
 	cpu->fetch_tag += 2;
-	memset(cpu->linked, 0, sizeof(cpu->linked));
+	vpn_set_clear(&cpu->linked);
 }
 
 /* After an INVLPG of page vpn: only links that may lead there go. */
 static inline void x86_fetch_forget_page(struct x86cpu *cpu, uint32_t vpn)
 {
-	uint64_t bit = 1ull << (vpn & 63);
-	unsigned w = (vpn >> 6) & 63;
-
-	if (cpu->glinked[w] & bit)
+	if (vpn_set_has(&cpu->glinked, vpn))
 		x86_fetch_forget(cpu);
-	else if (cpu->linked[w] & bit)
+	else if (vpn_set_has(&cpu->linked, vpn))
 		x86_fetch_forget_local(cpu);
 	else
 		cpu->fetch_vpn = ~0u;

@@ -2935,9 +2935,9 @@ static void link_set(struct jit_link *l, struct x86cpu *cpu, const struct jit_ho
 			  : &cpu->fetch_tag;
 	l->tag = *l->tagp;
 	if (l->tagp == &cpu->fetch_gtag)
-		cpu->glinked[(cpu->fetch_vpn >> 6) & 63] |= 1ull << (cpu->fetch_vpn & 63);
+		vpn_set_add(&cpu->glinked, cpu->fetch_vpn);
 	else
-		cpu->linked[(cpu->fetch_vpn >> 6) & 63] |= 1ull << (cpu->fetch_vpn & 63);
+		vpn_set_add(&cpu->linked, cpu->fetch_vpn);
 	l->code = cpu->fetch_host + h->off;
 	l->host = cpu->fetch_host;
 	l->gpa = cpu->fetch_gpa;
