@@ -4,12 +4,21 @@
  *
  * Each space keeps its mapped regions in an array sorted by base, searched
  * by bisection, with a one-entry cache for the last hit.
+ *
+ * The port space also keeps what the hypervisor was told about it: the
+ * posted-write set (SET_BUFFERED_PIO), the urgent-write set
+ * (SET_URGENT_PIO) and the mirrored registers (SET_PIO_MIRROR) with the
+ * page where their values are published.
  */
+#define _GNU_SOURCE
 #include "iospace.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include "dm.h"
 #include "hvlink.h"
@@ -23,14 +32,26 @@ struct io_map {
 	struct hvm_range posted[HVM_BUFFERED_PIO_MAX_RANGES];
 	unsigned nr_posted;
 	bool posted_unsupported; /* the hypervisor predates SET_BUFFERED_PIO */
+	struct hvm_range urgent[HVM_BUFFERED_PIO_MAX_RANGES];
+	unsigned nr_urgent;
+	bool urgent_unsupported; /* predates SET_URGENT_PIO (or HVM_URGENT_PIO=0) */
+	/* The mirror page (NULL until first needed) and its words in use. */
+	struct hvm_pio_mirror_page *mirror;
+	int mirror_fd;
+	unsigned nr_mirror;
+	bool mirror_unsupported; /* predates SET_PIO_MIRROR (or HVM_PIO_MIRROR=0) */
+	bool mirror_accepted;	 /* the hypervisor mapped our page */
 };
 
 static const char *const space_names[] = { "pio", "mmio" };
 
 static struct io_map *io_map_of(struct dm *dm, enum io_space space)
 {
-	if (!dm->space[space])
+	if (!dm->space[space]) {
 		dm->space[space] = calloc(1, sizeof(struct io_map));
+		if (dm->space[space])
+			dm->space[space]->mirror_fd = -1;
+	}
 	return dm->space[space];
 }
 
@@ -66,14 +87,28 @@ static unsigned io_bisect(const struct io_map *m, uint64_t addr)
 	return lo;
 }
 
-unsigned io_posted_pio_ranges(struct dm *dm, struct hvm_range *out, unsigned max)
+static uint64_t posted_mask(const struct io_map *m, const struct io_region *r)
+{
+	return r->ops->posted_writes | (m->urgent_unsupported ? 0 : r->ops->urgent_writes);
+}
+
+static uint64_t urgent_mask(const struct io_map *m, const struct io_region *r)
+{
+	(void)m;
+	return r->ops->urgent_writes;
+}
+
+/* The ports of the mapped port regions whose offsets are in mask(), merged. */
+static unsigned pio_ranges(struct dm *dm,
+			   uint64_t (*mask_of)(const struct io_map *, const struct io_region *),
+			   struct hvm_range *out, unsigned max)
 {
 	struct io_map *m = dm->space[IO_PIO];
 	unsigned n = 0;
 
 	for (unsigned i = 0; m && i < m->n; i++) {
 		const struct io_region *r = m->r[i];
-		uint64_t mask = r->ops->posted_writes;
+		uint64_t mask = mask_of(m, r);
 
 		for (uint64_t o = 0; mask && o < r->len && o < 64; o++) {
 			uint64_t port = r->base + o;
@@ -91,43 +126,258 @@ unsigned io_posted_pio_ranges(struct dm *dm, struct hvm_range *out, unsigned max
 	return n;
 }
 
+unsigned io_posted_pio_ranges(struct dm *dm, struct hvm_range *out, unsigned max)
+{
+	return pio_ranges(dm, posted_mask, out, max);
+}
+
+unsigned io_urgent_pio_ranges(struct dm *dm, struct hvm_range *out, unsigned max)
+{
+	return pio_ranges(dm, urgent_mask, out, max);
+}
+
+/* HVM_<name>=0 in the environment turns a feature off (comparisons, benchmarks). */
+static bool env_off(const char *name)
+{
+	const char *v = getenv(name);
+
+	return v && !strcmp(v, "0");
+}
+
+static bool hv_gone(int err)
+{
+	return err == -EPIPE || err == -ECONNRESET || err == -ENOTCONN;
+}
+
 /*
- * Tell the hypervisor the posted-write port set after a port region with
- * posted writes moved.  Synchronous on the setup socket, so a write to a
- * port that just stopped being latch-only is never posted after the guest
- * access that moved it has completed.
+ * Send one port-range set (SET_BUFFERED_PIO or SET_URGENT_PIO) if it
+ * differs from the last one sent.  Returns -ENOSYS when the hypervisor
+ * does not know the message, else 0 (failures are logged and leave the
+ * hypervisor's previous set in place).
+ */
+static int send_pio_set(struct dm *dm, uint32_t type, const char *what, struct hvm_range *want,
+			unsigned n, struct hvm_range *sent, unsigned *nr_sent)
+{
+	int err;
+
+	if (n == *nr_sent && !memcmp(want, sent, n * sizeof(want[0])))
+		return 0;
+	err = hvlink_call(dm, type, want, n * sizeof(want[0]), NULL, 0, NULL, 0, NULL);
+	if (err == -ENOSYS)
+		return err;
+	if (hv_gone(err))
+		return 0; /* the hypervisor is gone (devices unmap while the dm exits) */
+	if (err) {
+		dm_warn("iospace", "%s: %s", what, strerror(-err));
+		return 0;
+	}
+	memcpy(sent, want, n * sizeof(want[0]));
+	*nr_sent = n;
+	return 0;
+}
+
+/*
+ * Tell the hypervisor the urgent-write and posted-write port sets after a
+ * port region with such writes moved.  Synchronous on the setup socket, so
+ * a write to a port that just stopped being latch-only is never posted
+ * after the guest access that moved it has completed.  The urgent set goes
+ * first, so a port is never posted without its immediate signal (a port
+ * that leaves both sets may be posted lazily for that moment, which delays
+ * but never reorders it).
  */
 static void io_posted_sync(struct dm *dm, const struct io_region *r)
 {
 	struct io_map *m = dm->space[IO_PIO];
 	struct hvm_range want[HVM_BUFFERED_PIO_MAX_RANGES];
 	unsigned n;
-	int err;
 
-	if (r->space != IO_PIO || !r->ops->posted_writes || !m || m->posted_unsupported ||
-	    dm->setup_sock < 0)
+	if (r->space != IO_PIO || !(r->ops->posted_writes | r->ops->urgent_writes) || !m ||
+	    m->posted_unsupported || dm->setup_sock < 0)
 		return;
 	/* HVM_POSTED_PIO=0: keep every port write synchronous (comparisons). */
-	if (getenv("HVM_POSTED_PIO") && !strcmp(getenv("HVM_POSTED_PIO"), "0"))
+	if (env_off("HVM_POSTED_PIO"))
 		return;
+	if (!m->urgent_unsupported && env_off("HVM_URGENT_PIO"))
+		m->urgent_unsupported = true;
+	if (!m->urgent_unsupported) {
+		n = io_urgent_pio_ranges(dm, want, HVM_BUFFERED_PIO_MAX_RANGES);
+		if (send_pio_set(dm, HVM_MSG_SET_URGENT_PIO, "SET_URGENT_PIO", want, n, m->urgent,
+				 &m->nr_urgent) == -ENOSYS) {
+			dm_info("iospace", "the hypervisor cannot signal posted writes at once: "
+					   "command writes stay synchronous");
+			m->urgent_unsupported = true;
+		}
+	}
 	n = io_posted_pio_ranges(dm, want, HVM_BUFFERED_PIO_MAX_RANGES);
-	if (n == m->nr_posted && !memcmp(want, m->posted, n * sizeof(want[0])))
-		return;
-	err = hvlink_call(dm, HVM_MSG_SET_BUFFERED_PIO, want, n * sizeof(want[0]), NULL, 0, NULL, 0,
-			  NULL);
-	if (err == -ENOSYS) {
+	if (send_pio_set(dm, HVM_MSG_SET_BUFFERED_PIO, "SET_BUFFERED_PIO", want, n, m->posted,
+			 &m->nr_posted) == -ENOSYS) {
 		dm_info("iospace", "the hypervisor cannot post port writes: all stay synchronous");
 		m->posted_unsupported = true;
+	}
+}
+
+/* ---- PIO mirror ------------------------------------------------------ */
+
+/*
+ * The page the hypervisor maps read-only.  Sealed against shrinking (and
+ * growing, and further sealing) so its mapping can never fault in a vCPU
+ * thread; we keep writing it through our own mapping.
+ */
+static int mirror_page_create(struct io_map *m)
+{
+	void *p;
+	int fd = memfd_create("hvm-pio-mirror", MFD_CLOEXEC | MFD_ALLOW_SEALING), err;
+
+	if (fd < 0)
+		return -errno;
+	if (ftruncate(fd, sizeof(*m->mirror)) < 0 ||
+	    fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL) < 0)
+		goto fail;
+	p = mmap(NULL, sizeof(*m->mirror), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (p == MAP_FAILED)
+		goto fail;
+	m->mirror = p;
+	m->mirror_fd = fd;
+	return 0;
+fail:
+	err = -errno;
+	close(fd);
+	return err;
+}
+
+/*
+ * Release store: the hypervisor's acquire load of the word sees the device
+ * state that led to it; called after the state changed and before the
+ * interrupt or the response that reveals the change.
+ */
+static void mirror_publish(struct io_map *m, const struct io_region *r, unsigned j)
+{
+	uint64_t w = 0;
+	unsigned word = r->mirror_word[j];
+
+	if (!m->mirror || !word || word > HVM_PIO_MIRROR_MAX_PORTS)
+		return;
+	if (r->mirror_valid & (1u << j))
+		w = HVM_PIO_MIRROR_WORD(r->base + r->ops->mirrored[j].off, r->ops->mirrored[j].size,
+					r->mirror_val[j]);
+	__atomic_store_n(&m->mirror->word[word - 1], w, __ATOMIC_RELEASE);
+}
+
+void io_mirror_set(struct io_region *r, unsigned off, uint32_t val)
+{
+	const struct io_ops *o = r ? r->ops : NULL;
+
+	for (unsigned j = 0; o && j < o->nr_mirrored && j < IO_MIRROR_REGS; j++) {
+		if (o->mirrored[j].off != off)
+			continue;
+		r->mirror_val[j] = val;
+		r->mirror_valid |= (uint8_t)(1u << j);
+		if (r->mapped && r->space == IO_PIO && r->dm->space[IO_PIO])
+			mirror_publish(r->dm->space[IO_PIO], r, j);
 		return;
 	}
-	if (err == -EPIPE || err == -ECONNRESET || err == -ENOTCONN)
-		return; /* the hypervisor is gone (devices unmap while the dm exits) */
-	if (err) {
-		dm_warn("iospace", "SET_BUFFERED_PIO: %s", strerror(-err));
+}
+
+bool io_mirror_peek(struct dm *dm, uint16_t port, unsigned size, uint64_t *val)
+{
+	struct io_region *r = io_lookup(dm, IO_PIO, port);
+	uint64_t off;
+
+	if (!r || (size != 1 && size != 2 && size != 4))
+		return false;
+	off = port - r->base;
+	for (unsigned j = 0; j < r->ops->nr_mirrored && j < IO_MIRROR_REGS; j++) {
+		const struct io_mirror_reg *g = &r->ops->mirrored[j];
+
+		if (off < g->off || off + size > (uint64_t)g->off + g->size)
+			continue;
+		if (!(r->mirror_valid & (1u << j)))
+			return false;
+		*val = (r->mirror_val[j] >> ((off - g->off) * 8)) &
+		       (0xffffffffull >> (32 - 8 * size));
+		return true;
+	}
+	return false;
+}
+
+/* Give every mirrored register of the mapped port regions a page word. */
+static unsigned mirror_assign(struct io_map *m, struct hvm_range *out)
+{
+	unsigned n = 0;
+
+	for (unsigned i = 0; i < m->n; i++) {
+		struct io_region *r = m->r[i];
+
+		for (unsigned j = 0; j < r->ops->nr_mirrored && j < IO_MIRROR_REGS; j++) {
+			const struct io_mirror_reg *g = &r->ops->mirrored[j];
+
+			r->mirror_word[j] = 0;
+			if (n == HVM_PIO_MIRROR_MAX_PORTS || g->off + g->size > r->len)
+				continue; /* stays synchronous */
+			out[n] = (struct hvm_range){ .start = r->base + g->off, .len = g->size };
+			r->mirror_word[j] = (uint8_t)++n;
+		}
+	}
+	return n;
+}
+
+/*
+ * After a port region with mirrored registers was mapped, moved or
+ * unmapped: rewrite every word for the new layout (words are
+ * self-describing, so one the hypervisor still finds through its old table
+ * cannot answer for another register), clear the ones no longer used, then
+ * send the new set.  All before the guest access that moved the region
+ * completes.
+ */
+static void io_mirror_sync(struct dm *dm, const struct io_region *r)
+{
+	struct io_map *m = dm->space[IO_PIO];
+	struct hvm_range want[HVM_PIO_MIRROR_MAX_PORTS];
+	unsigned n, old;
+	int err;
+
+	if (r->space != IO_PIO || !r->ops->nr_mirrored || !m || m->mirror_unsupported ||
+	    dm->setup_sock < 0)
+		return;
+	if (env_off("HVM_PIO_MIRROR")) {
+		m->mirror_unsupported = true;
 		return;
 	}
-	memcpy(m->posted, want, n * sizeof(want[0]));
-	m->nr_posted = n;
+	if (!m->mirror) {
+		err = mirror_page_create(m);
+		if (err) {
+			dm_warn("iospace", "PIO mirror page: %s; reads stay synchronous",
+				strerror(-err));
+			m->mirror_unsupported = true;
+			return;
+		}
+	}
+	n = mirror_assign(m, want);
+	for (unsigned i = 0; i < m->n; i++)
+		for (unsigned j = 0; j < m->r[i]->ops->nr_mirrored && j < IO_MIRROR_REGS; j++)
+			mirror_publish(m, m->r[i], j);
+	old = m->nr_mirror;
+	for (unsigned w = n; w < old; w++)
+		__atomic_store_n(&m->mirror->word[w], 0, __ATOMIC_RELEASE);
+	m->nr_mirror = n;
+	err = hvlink_call(dm, HVM_MSG_SET_PIO_MIRROR, want, n * sizeof(want[0]),
+			  m->mirror_accepted ? NULL : &m->mirror_fd, m->mirror_accepted ? 0 : 1,
+			  NULL, 0, NULL);
+	if (err == -ENOSYS) {
+		dm_info("iospace", "the hypervisor has no PIO mirror: all port reads synchronous");
+		m->mirror_unsupported = true;
+	} else if (!err) {
+		m->mirror_accepted = true;
+	} else if (!hv_gone(err)) {
+		dm_warn("iospace", "SET_PIO_MIRROR: %s", strerror(-err));
+	}
+}
+
+/* Both sets that depend on where port regions are. */
+static void io_pio_sync(struct dm *dm, const struct io_region *r)
+{
+	io_posted_sync(dm, r);
+	io_mirror_sync(dm, r);
 }
 
 static void io_region_unlink(struct io_region *r)
@@ -146,6 +396,8 @@ static void io_region_unlink(struct io_region *r)
 	if (m->last == r)
 		m->last = NULL;
 	r->mapped = false;
+	/* Its words are cleared or reused by the io_mirror_sync() that follows. */
+	memset(r->mirror_word, 0, sizeof(r->mirror_word));
 }
 
 static int io_region_link(struct dm *dm, struct io_region *r, enum io_space space, uint64_t base)
@@ -189,7 +441,7 @@ int io_region_map(struct dm *dm, struct io_region *r, enum io_space space, uint6
 	int err = io_region_link(dm, r, space, base);
 
 	if (!err)
-		io_posted_sync(dm, r);
+		io_pio_sync(dm, r);
 	return err;
 }
 
@@ -198,7 +450,7 @@ void io_region_unmap(struct io_region *r)
 	if (!r->mapped)
 		return;
 	io_region_unlink(r);
-	io_posted_sync(r->dm, r);
+	io_pio_sync(r->dm, r);
 }
 
 int io_region_move(struct dm *dm, struct io_region *r, enum io_space space, uint64_t base)
@@ -213,9 +465,9 @@ int io_region_move(struct dm *dm, struct io_region *r, enum io_space space, uint
 	io_region_unlink(r);
 	err = io_region_link(dm, r, space, base);
 	if (!err)
-		io_posted_sync(dm, r);
+		io_pio_sync(dm, r);
 	else if (was_mapped)
-		io_posted_sync(old_dm, r);
+		io_pio_sync(old_dm, r);
 	return err;
 }
 
@@ -353,6 +605,10 @@ void io_space_free(struct dm *dm)
 		if (!dm->space[i])
 			continue;
 		free(dm->space[i]->r);
+		if (dm->space[i]->mirror)
+			munmap(dm->space[i]->mirror, sizeof(*dm->space[i]->mirror));
+		if (dm->space[i]->mirror_fd >= 0)
+			close(dm->space[i]->mirror_fd);
 		free(dm->space[i]);
 		dm->space[i] = NULL;
 	}

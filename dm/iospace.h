@@ -25,6 +25,15 @@
 
 struct dm;
 
+/* At most this many mirrored registers per region (io_ops.mirrored). */
+#define IO_MIRROR_REGS 8
+
+/* A register whose reads have no side effect: offset and width (1, 2 or 4). */
+struct io_mirror_reg {
+	uint8_t off;
+	uint8_t size;
+};
+
 enum io_space {
 	IO_PIO = 0,
 	IO_MMIO = 1,
@@ -45,6 +54,23 @@ struct io_ops {
 	 * include/hvm/setup.h) instead of waiting for each one.
 	 */
 	uint64_t posted_writes;
+	/*
+	 * Port I/O only: bit o set means a write to offset o starts something
+	 * (a command, a DMA transfer) but returns nothing to the vCPU and is
+	 * otherwise like a posted write: nothing the guest can see changes
+	 * before its next access to the device.  The hypervisor may post it
+	 * and signal the dm at once (HVM_MSG_SET_URGENT_PIO); with an older
+	 * hypervisor it stays synchronous.
+	 */
+	uint64_t urgent_writes;
+	/*
+	 * Port I/O only: registers whose reads have no side effect and whose
+	 * value the device publishes with io_mirror_set() at every change, so
+	 * the hypervisor may answer reads of them without a round trip
+	 * (HVM_MSG_SET_PIO_MIRROR).  At most IO_MIRROR_REGS.
+	 */
+	const struct io_mirror_reg *mirrored;
+	uint8_t nr_mirrored;
 };
 
 /* Embedded in device state; fields are private to iospace.c. */
@@ -57,6 +83,10 @@ struct io_region {
 	enum io_space space;
 	bool mapped;
 	struct dm *dm;
+	/* Mirrored registers: last published value, 1 + page word (0: none). */
+	uint32_t mirror_val[IO_MIRROR_REGS];
+	uint8_t mirror_word[IO_MIRROR_REGS];
+	uint8_t mirror_valid; /* bit j: mirror_val[j] was set */
 };
 
 void io_region_init(struct io_region *r, const struct io_ops *ops, void *opaque, const char *name,
@@ -78,10 +108,35 @@ int io_dispatch(struct dm *dm, enum io_space space, uint64_t addr, unsigned size
 
 /*
  * The ports whose writes may be posted (io_ops.posted_writes of the mapped
- * port regions), merged into at most max ranges in port order; returns how
+ * port regions, and their urgent_writes unless the hypervisor cannot signal
+ * those at once), merged into at most max ranges in port order; returns how
  * many were stored.  Ranges beyond max are left out (they stay synchronous).
  */
 unsigned io_posted_pio_ranges(struct dm *dm, struct hvm_range *out, unsigned max);
+
+/*
+ * The mirrored register at offset off of r (io_ops.mirrored) now reads val.
+ * Call it right after every change of what a read of the register returns,
+ * before raising any interrupt that tells the guest about the change: the
+ * value is published to the hypervisor at once (release store), and reads
+ * stay synchronous until the device set a value.  Cheap (no system call);
+ * a no-op for an offset that is not mirrored.  Loop thread only.
+ */
+void io_mirror_set(struct io_region *r, unsigned off, uint32_t val);
+
+/*
+ * What the hypervisor may answer for a read of size bytes at port from the
+ * mirror, ring permitting: true with *val when the read lies wholly in a
+ * mirrored register of a mapped port region whose value was set (whether
+ * or not the hypervisor took the page).  For tests and debugging.
+ */
+bool io_mirror_peek(struct dm *dm, uint16_t port, unsigned size, uint64_t *val);
+
+/*
+ * The ports whose writes the hypervisor signals at once (io_ops.
+ * urgent_writes of the mapped port regions), like io_posted_pio_ranges().
+ */
+unsigned io_urgent_pio_ranges(struct dm *dm, struct hvm_range *out, unsigned max);
 
 /* Free the dispatch tables (regions themselves belong to their devices). */
 void io_space_free(struct dm *dm);

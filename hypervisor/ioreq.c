@@ -8,11 +8,13 @@
 #include "ioreq.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "hvlog.h"
@@ -62,9 +64,14 @@ int ioreq_prod_create(struct ioreq_prod *p, unsigned nr_vcpus, int *ioreq_page_f
 	pthread_mutex_init(&p->buf_lock, NULL);
 	p->resp_fd = malloc(nr_vcpus * sizeof(int));
 	p->poll = calloc(nr_vcpus, sizeof(*p->poll));
-	if (!p->resp_fd || !p->poll) {
+	p->mirror_slot = calloc(65536, 1);
+	if (!p->resp_fd || !p->poll || !p->mirror_slot) {
 		free(p->resp_fd);
 		free(p->poll);
+		free(p->mirror_slot);
+		p->resp_fd = NULL;
+		p->poll = NULL;
+		p->mirror_slot = NULL;
 		return -ENOMEM;
 	}
 	for (unsigned i = 0; i < nr_vcpus; i++)
@@ -116,6 +123,10 @@ void ioreq_prod_destroy(struct ioreq_prod *p, int ioreq_page_fd, int bufioreq_pa
 		       "%llu before a sleep",
 		       (unsigned long long)p->kicks_full, (unsigned long long)p->kicks_idle,
 		       (unsigned long long)p->kicks_flush);
+	if (p->kicks_urgent || p->mirror_hits)
+		hv_log("ioreq: %llu urgent port writes signalled at once, %llu port reads "
+		       "answered from the mirror",
+		       (unsigned long long)p->kicks_urgent, (unsigned long long)p->mirror_hits);
 	if (p->resp_fd) {
 		for (unsigned i = 0; i < p->nr_vcpus; i++)
 			close_fd(&p->resp_fd[i]);
@@ -124,6 +135,11 @@ void ioreq_prod_destroy(struct ioreq_prod *p, int ioreq_page_fd, int bufioreq_pa
 	}
 	free(p->poll);
 	p->poll = NULL;
+	free(p->mirror_slot);
+	p->mirror_slot = NULL;
+	if (p->mirror)
+		munmap((void *)p->mirror, sizeof(*p->mirror));
+	p->mirror = NULL;
 	close_fd(&p->req_fd);
 	close_fd(&p->buf_fd);
 	close_fd(&p->abort_fd);
@@ -362,6 +378,9 @@ enum ioreq_result ioreq_send(struct ioreq_prod *p, unsigned vcpu, struct ioreq_r
 		fail_domain(p, vcpu, "left a slot busy", st);
 		return complete_locally(r, IOREQ_BAD_STATE);
 	}
+	if (r->type == IOREQ_TYPE_PIO && r->is_read && !r->data_is_ptr && r->count == 1 &&
+	    r->addr <= 0xffff && ioreq_mirror_read(p, (uint16_t)r->addr, r->size, &r->data))
+		return IOREQ_DONE;
 	if (r->is_read || !r->data_is_ptr)
 		r->data &= r->data_is_ptr ? ~0ull : ioreq_ones(r->size);
 	spinning = p->hints && p->poll[vcpu].window_ns;
@@ -442,7 +461,7 @@ static uint64_t *buf_kick_reason(struct ioreq_prod *p, uint32_t used, uint32_t s
 }
 
 static bool send_buffered(struct ioreq_prod *p, uint8_t type, uint64_t addr, uint32_t size,
-			  uint64_t data)
+			  uint64_t data, bool urgent)
 {
 	struct buffered_iopage *bp = p->bufpage;
 	uint32_t qw = size == 8, rp, wp, w0;
@@ -480,6 +499,9 @@ static bool send_buffered(struct ioreq_prod *p, uint8_t type, uint64_t addr, uin
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
 	rp = __atomic_load_n(&bp->read_pointer, __ATOMIC_RELAXED);
 	kick = buf_kick_reason(p, p->buf_wp - rp, 1 + qw);
+	/* A command or DMA start: the dm must see it now, not at its next tick. */
+	if (urgent && !kick)
+		kick = &p->kicks_urgent;
 	pthread_mutex_unlock(&p->buf_lock);
 	if (kick && notify(p->buf_fd, p->hints ? &p->hints->dm_polling : NULL))
 		__atomic_fetch_add(kick, 1, __ATOMIC_RELAXED);
@@ -488,7 +510,7 @@ static bool send_buffered(struct ioreq_prod *p, uint8_t type, uint64_t addr, uin
 
 bool ioreq_send_buffered(struct ioreq_prod *p, uint64_t addr, uint32_t size, uint64_t data)
 {
-	return send_buffered(p, IOREQ_TYPE_COPY, addr, size, data);
+	return send_buffered(p, IOREQ_TYPE_COPY, addr, size, data, false);
 }
 
 bool ioreq_send_buffered_pio(struct ioreq_prod *p, uint16_t port, uint32_t size, uint64_t data)
@@ -496,7 +518,7 @@ bool ioreq_send_buffered_pio(struct ioreq_prod *p, uint16_t port, uint32_t size,
 	/* Port I/O is at most 4 bytes wide (the dm refuses wider PIO ioreqs). */
 	if (size > 4)
 		return false;
-	return send_buffered(p, IOREQ_TYPE_PIO, port, size, data);
+	return send_buffered(p, IOREQ_TYPE_PIO, port, size, data, ioreq_pio_urgent(p, port, size));
 }
 
 bool ioreq_flush_buffered(struct ioreq_prod *p)
@@ -516,36 +538,191 @@ bool ioreq_flush_buffered(struct ioreq_prod *p)
 	return true;
 }
 
-int ioreq_set_buffered_pio(struct ioreq_prod *p, const struct hvm_range *r, unsigned n)
+/* Check n port ranges and turn them into a bitmap; -EINVAL if bad. */
+static int pio_bitmap(const struct hvm_range *r, unsigned n, uint32_t *want)
 {
-	uint32_t want[65536 / 32] = { 0 };
-
 	if (n > HVM_BUFFERED_PIO_MAX_RANGES)
 		return -EINVAL;
 	for (unsigned i = 0; i < n; i++)
 		if (r[i].len > 0x10000 || r[i].start > 0x10000 - r[i].len)
 			return -EINVAL;
+	memset(want, 0, 65536 / 8);
 	for (unsigned i = 0; i < n; i++)
 		for (uint64_t port = r[i].start; port < r[i].start + r[i].len; port++)
 			want[port / 32] |= 1u << (port % 32);
-	/*
-	 * Word by word: a vCPU may see a mix of the old and the new set for a
-	 * moment, which only decides buffered or synchronous for a write; the
-	 * dm applies both kinds in the order they were issued.
-	 */
-	for (unsigned w = 0; w < 65536 / 32; w++)
-		__atomic_store_n(&p->buf_pio[w], want[w], __ATOMIC_RELEASE);
 	return 0;
+}
+
+/*
+ * Word by word: a vCPU may see a mix of the old and the new set for a
+ * moment, which only decides buffered or synchronous (or how a posted write
+ * is signalled); the dm applies every kind in the order they were issued.
+ */
+static void pio_bitmap_store(uint32_t *dst, const uint32_t *want)
+{
+	for (unsigned w = 0; w < 65536 / 32; w++)
+		__atomic_store_n(&dst[w], want[w], __ATOMIC_RELEASE);
+}
+
+static bool pio_bitmap_any(const uint32_t *set, uint16_t port, uint32_t size, bool all)
+{
+	for (uint32_t i = 0; i < size; i++) {
+		uint32_t b = (uint32_t)port + i;
+		bool in = b <= 0xffff &&
+			  (__atomic_load_n(&set[b / 32], __ATOMIC_ACQUIRE) & (1u << (b % 32)));
+
+		if (all && !in)
+			return false;
+		if (!all && in)
+			return true;
+	}
+	return all && size != 0;
+}
+
+int ioreq_set_buffered_pio(struct ioreq_prod *p, const struct hvm_range *r, unsigned n)
+{
+	uint32_t want[65536 / 32];
+	int err = pio_bitmap(r, n, want);
+
+	if (!err)
+		pio_bitmap_store(p->buf_pio, want);
+	return err;
 }
 
 bool ioreq_pio_bufferable(const struct ioreq_prod *p, uint16_t port, uint32_t size)
 {
-	for (uint32_t i = 0; i < size; i++) {
-		uint32_t b = (uint32_t)port + i;
+	return pio_bitmap_any(p->buf_pio, port, size, true);
+}
 
-		if (b > 0xffff ||
-		    !(__atomic_load_n(&p->buf_pio[b / 32], __ATOMIC_ACQUIRE) & (1u << (b % 32))))
-			return false;
+int ioreq_set_urgent_pio(struct ioreq_prod *p, const struct hvm_range *r, unsigned n)
+{
+	uint32_t want[65536 / 32];
+	int err = pio_bitmap(r, n, want);
+
+	if (!err)
+		pio_bitmap_store(p->urgent_pio, want);
+	return err;
+}
+
+bool ioreq_pio_urgent(const struct ioreq_prod *p, uint16_t port, uint32_t size)
+{
+	return pio_bitmap_any(p->urgent_pio, port, size, false);
+}
+
+/* ---- PIO mirror ------------------------------------------------------ */
+
+/*
+ * Map the dm's mirror page read-only.  The seal makes the mapping safe
+ * against a dm that would otherwise shrink the memfd under us (a SIGBUS in
+ * a vCPU thread).
+ */
+static int map_mirror(int fd, const struct hvm_pio_mirror_page **out)
+{
+	struct stat st;
+	void *m;
+	int seals;
+
+	if (fd < 0 || fstat(fd, &st) < 0 || st.st_size < (off_t)sizeof(**out))
+		return -EINVAL;
+	seals = fcntl(fd, F_GET_SEALS);
+	if (seals < 0 || !(seals & F_SEAL_SHRINK))
+		return -EINVAL;
+	m = mmap(NULL, sizeof(**out), PROT_READ, MAP_SHARED, fd, 0);
+	if (m == MAP_FAILED)
+		return -errno;
+	*out = m;
+	return 0;
+}
+
+int ioreq_set_pio_mirror(struct ioreq_prod *p, const struct hvm_range *r, unsigned n, int fd)
+{
+	const struct hvm_pio_mirror_page *page = NULL;
+	uint8_t *want;
+	int err;
+
+	if (n > HVM_PIO_MIRROR_MAX_PORTS || !p->mirror_slot)
+		return -EINVAL;
+	want = calloc(65536, 1);
+	if (!want)
+		return -ENOMEM;
+	err = -EINVAL;
+	for (unsigned i = 0; i < n; i++) {
+		if ((r[i].len != 1 && r[i].len != 2 && r[i].len != 4) ||
+		    r[i].start > 0x10000 - r[i].len)
+			goto out;
+		for (uint64_t port = r[i].start; port < r[i].start + r[i].len; port++) {
+			if (want[port])
+				goto out; /* overlap */
+			want[port] = (uint8_t)(i + 1);
+		}
 	}
-	return size != 0;
+	if (!__atomic_load_n(&p->mirror, __ATOMIC_ACQUIRE)) {
+		err = map_mirror(fd, &page);
+		if (err)
+			goto out;
+		/* The page is mapped before any vCPU can find its pointer. */
+		__atomic_store_n(&p->mirror, page, __ATOMIC_RELEASE);
+	}
+	/*
+	 * Byte by byte, relaxed: a vCPU that sees a mix of the old and the
+	 * new table still checks the word it lands on (port and width), so a
+	 * stale index never returns another register's value.
+	 */
+	for (unsigned port = 0; port < 65536; port++)
+		if (__atomic_load_n(&p->mirror_slot[port], __ATOMIC_RELAXED) != want[port])
+			__atomic_store_n(&p->mirror_slot[port], want[port], __ATOMIC_RELAXED);
+	err = 0;
+out:
+	free(want);
+	return err;
+}
+
+bool ioreq_mirror_read(struct ioreq_prod *p, uint16_t port, uint32_t size, uint64_t *val)
+{
+	const uint64_t *pair = (const uint64_t *)&p->bufpage->read_pointer;
+	const struct hvm_pio_mirror_page *pg;
+	uint32_t idx, base, width;
+	uint64_t ptrs, w;
+
+	if (size != 1 && size != 2 && size != 4)
+		return false;
+	/* Acquire: pairs with the release that published the mapping. */
+	pg = __atomic_load_n(&p->mirror, __ATOMIC_ACQUIRE);
+	if (!pg || !p->mirror_slot)
+		return false;
+	idx = __atomic_load_n(&p->mirror_slot[port], __ATOMIC_RELAXED);
+	if (!idx || idx > HVM_PIO_MIRROR_MAX_PORTS)
+		return false;
+	/*
+	 * Posted writes first.  This vCPU's own posted writes are in
+	 * write_pointer (program order); the dm advances read_pointer with a
+	 * release store only after it applied a write and published what the
+	 * write changed.  Both pointers in one acquire load (canonicalise()
+	 * moves them together): equal means every write posted before this
+	 * read has been applied, and the acquire makes the dm's mirror stores
+	 * made before that advance visible to the word load below.  Not equal:
+	 * the read goes to the dm, which drains the ring before answering.
+	 */
+	ptrs = __atomic_load_n(pair, __ATOMIC_ACQUIRE);
+	if ((uint32_t)ptrs != (uint32_t)(ptrs >> 32))
+		return false;
+	/*
+	 * Acquire: pairs with the dm's release store of the word, made after
+	 * the device state changed and before any interrupt or response that
+	 * reveals the change, so a vCPU that saw such an interrupt or response
+	 * (themselves ordered by the eventfd or the slot's release/acquire)
+	 * reads a word at least that new.  One 64-bit load: value, port,
+	 * width and the valid bit are from the same store.
+	 */
+	w = __atomic_load_n(&pg->word[idx - 1], __ATOMIC_ACQUIRE);
+	if (!(w & HVM_PIO_MIRROR_VALID))
+		return false;
+	base = HVM_PIO_MIRROR_PORT(w);
+	width = HVM_PIO_MIRROR_WIDTH(w);
+	if ((width != 1 && width != 2 && width != 4) || port < base ||
+	    (uint32_t)port + size > base + width)
+		return false;
+	*val = (HVM_PIO_MIRROR_VALUE(w) >> ((port - base) * 8)) & ioreq_ones(size);
+	__atomic_fetch_add(&p->mirror_hits, 1, __ATOMIC_RELAXED);
+	return true;
 }

@@ -18,12 +18,19 @@
  *     ring is full and writes fall back to synchronous requests),
  *   - a write finds the dm caught up after more than IOREQ_BUF_IDLE_NS
  *     without buffered writes (its drain timer may have stopped), or
- *   - a vCPU is about to sleep with writes pending (ioreq_flush_buffered()).
+ *   - a vCPU is about to sleep with writes pending (ioreq_flush_buffered()),
+ *   - or the write touches an urgent port (SET_URGENT_PIO: it starts a
+ *     command or a DMA transfer, which must not wait for a timer).
  * In between, the dm drains the ring every 10 ms for as long as it saw a
  * buffered write in the last 100 ms (dm/ioreq.h, IOREQ_DRAIN_*), and before
  * every synchronous request it handles, so a write waits at most ~10 ms and
  * never overtakes, or is overtaken by, a synchronous request of the same
  * vCPU.
+ *
+ * Port reads of registers the dm mirrors (SET_PIO_MIRROR) are answered from
+ * the dm's page without a round trip when the buffered ring is empty (see
+ * include/hvm/setup.h for the rules and ioreq_mirror_read() for the
+ * ordering).
  *
  * The device model is untrusted: every state it leaves in a slot is read once
  * and checked.  When it is gone (never attached, or its connection closed),
@@ -84,6 +91,19 @@ struct ioreq_prod {
 	 * port (HVM_MSG_SET_BUFFERED_PIO); words read and written atomically.
 	 */
 	uint32_t buf_pio[65536 / 32];
+	/* Ports whose posted writes signal the dm at once (SET_URGENT_PIO). */
+	uint32_t urgent_pio[65536 / 32];
+	uint64_t kicks_urgent; /* statistics, atomic */
+
+	/*
+	 * PIO mirror (HVM_MSG_SET_PIO_MIRROR): the dm's page, mapped read-only
+	 * once and published with a release store (NULL: none), and per port
+	 * 1 + the page word that holds it (0: not mirrored), 64 KiB allocated
+	 * with the producer; bytes read and written atomically.
+	 */
+	const struct hvm_pio_mirror_page *mirror;
+	uint8_t *mirror_slot;
+	uint64_t mirror_hits; /* reads answered from the mirror (statistics, atomic) */
 
 	/* Called (from a vCPU thread) when the dm broke the protocol. */
 	void (*fail)(void *opaque, const char *why);
@@ -163,6 +183,31 @@ bool ioreq_flush_buffered(struct ioreq_prod *p);
 int ioreq_set_buffered_pio(struct ioreq_prod *p, const struct hvm_range *r, unsigned n);
 /* Whether a write of size bytes at port lies wholly in the bufferable set. */
 bool ioreq_pio_bufferable(const struct ioreq_prod *p, uint16_t port, uint32_t size);
+
+/*
+ * Replace the set of urgent ports (their posted writes signal the dm at
+ * once) with the n ranges in r; the same rules as ioreq_set_buffered_pio().
+ */
+int ioreq_set_urgent_pio(struct ioreq_prod *p, const struct hvm_range *r, unsigned n);
+/* Whether a write of size bytes at port touches an urgent port. */
+bool ioreq_pio_urgent(const struct ioreq_prod *p, uint16_t port, uint32_t size);
+
+/*
+ * SET_PIO_MIRROR: replace the mirrored registers with the n ranges in r
+ * (range i in word i of the page).  fd (or -1) is the dm's sealed page
+ * memfd; the first valid one is mapped for the producer's lifetime, later
+ * ones are left alone (the caller closes fd in every case).  0, or -EINVAL
+ * (bad ranges; no page yet and fd unusable) with the set unchanged, or
+ * -ENOMEM.
+ */
+int ioreq_set_pio_mirror(struct ioreq_prod *p, const struct hvm_range *r, unsigned n, int fd);
+/*
+ * Answer a single port read from the mirror if the rules in
+ * include/hvm/setup.h allow it (ring empty, word valid and covering the
+ * read); true with the value in *val, false when the read must go to the
+ * dm.  ioreq_send() calls it for every single port read.
+ */
+bool ioreq_mirror_read(struct ioreq_prod *p, uint16_t port, uint32_t size, uint64_t *val);
 
 /* all-ones of `size` bytes (size 8 and anything bigger: ~0). */
 static inline uint64_t ioreq_ones(uint32_t size)

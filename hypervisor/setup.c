@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: MIT
 /*
  * setup.c - the setup-protocol server (include/hvm/setup.h): one device
- * model session (HELLO, then MAP/UNMAP/DIRTY_LOG/SET_BUFFERED(_PIO)/SHUTDOWN/
- * READY/PAUSE/UNPAUSE/QUERY) and any number of short toolstack sessions
+ * model session (HELLO, then MAP/UNMAP/DIRTY_LOG/SET_BUFFERED(_PIO)/
+ * SET_URGENT_PIO/SET_PIO_MIRROR/SHUTDOWN/READY/PAUSE/UNPAUSE/QUERY) and any number of short toolstack sessions
  * (PAUSE/UNPAUSE/QUERY/DESTROY).  Every request gets one reply with the same
  * type and seq.  The device model's connection closing crashes the domain.
  */
@@ -244,6 +244,54 @@ static int do_set_buffered_pio(struct hv *hv, struct setup_conn *c, const struct
 	return reply(c, r, 0, NULL, 0, NULL, 0);
 }
 
+/* Ranges as " 0x1f7-0x1f7 ..." for the log (ends fit in 4 hex digits once checked). */
+static void ranges_text(const struct hvm_range *rg, unsigned n, char *text, size_t cap)
+{
+	size_t at = 0;
+
+	text[0] = 0;
+	for (unsigned i = 0; i < n && at < cap; i++)
+		at += snprintf(text + at, cap - at, " %#llx-%#llx", (unsigned long long)rg[i].start,
+			       (unsigned long long)(rg[i].start + rg[i].len - 1));
+}
+
+static int do_set_urgent_pio(struct hv *hv, struct setup_conn *c, const struct req *r)
+{
+	struct hvm_range rg[HVM_BUFFERED_PIO_MAX_RANGES];
+	unsigned n = r->hdr.len / sizeof(rg[0]);
+	char text[HVM_BUFFERED_PIO_MAX_RANGES * 16 + 8];
+	int err;
+
+	if (r->hdr.len % sizeof(rg[0]) || n > HVM_BUFFERED_PIO_MAX_RANGES)
+		return reply(c, r, -EINVAL, NULL, 0, NULL, 0);
+	memcpy(rg, r->payload, r->hdr.len);
+	err = ioreq_set_urgent_pio(&hv->io, rg, n);
+	if (err)
+		return reply(c, r, err, NULL, 0, NULL, 0);
+	ranges_text(rg, n, text, sizeof(text));
+	hv_log("urgent port writes:%s", n ? text : " none");
+	return reply(c, r, 0, NULL, 0, NULL, 0);
+}
+
+static int do_set_pio_mirror(struct hv *hv, struct setup_conn *c, const struct req *r)
+{
+	struct hvm_range rg[HVM_PIO_MIRROR_MAX_PORTS];
+	unsigned n = r->hdr.len / sizeof(rg[0]);
+	char text[HVM_PIO_MIRROR_MAX_PORTS * 16 + 8];
+	int err;
+
+	if (r->hdr.len % sizeof(rg[0]) || n > HVM_PIO_MIRROR_MAX_PORTS || r->nfds > 1)
+		return reply(c, r, -EINVAL, NULL, 0, NULL, 0);
+	memcpy(rg, r->payload, r->hdr.len);
+	/* serve_conn() closes the fd afterwards; the mapping outlives it. */
+	err = ioreq_set_pio_mirror(&hv->io, rg, n, r->nfds ? r->fds[0] : -1);
+	if (err)
+		return reply(c, r, err, NULL, 0, NULL, 0);
+	ranges_text(rg, n, text, sizeof(text));
+	hv_log("port reads answered from the dm's mirror:%s", n ? text : " none");
+	return reply(c, r, 0, NULL, 0, NULL, 0);
+}
+
 static int do_shutdown(struct hv *hv, struct setup_conn *c, const struct req *r)
 {
 	static const int code[] = {
@@ -322,6 +370,10 @@ static int dispatch(struct setup_server *s, struct hv *hv, struct setup_conn *c,
 		return do_set_buffered(hv, c, r);
 	case HVM_MSG_SET_BUFFERED_PIO:
 		return do_set_buffered_pio(hv, c, r);
+	case HVM_MSG_SET_URGENT_PIO:
+		return do_set_urgent_pio(hv, c, r);
+	case HVM_MSG_SET_PIO_MIRROR:
+		return do_set_pio_mirror(hv, c, r);
 	case HVM_MSG_SHUTDOWN:
 		return do_shutdown(hv, c, r);
 	default:

@@ -155,6 +155,8 @@ void ide_cmd_write(struct ide_bus *bus, unsigned reg, uint32_t val, unsigned siz
 
 /* Helpers for command implementations. */
 struct ide_drive *ide_cur(struct ide_bus *bus);
+/* Every change of a drive's status goes through here (alternate status mirror). */
+void ide_set_status(struct ide_drive *d, uint8_t status);
 void ide_set_irq(struct ide_bus *bus);
 void ide_abort(struct ide_drive *d);
 void ide_done(struct ide_drive *d); /* DRDY|DSC, raise IRQ */

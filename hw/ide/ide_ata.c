@@ -104,7 +104,7 @@ static void ata_rw_error(struct ide_drive *d, int err)
 		d->is_write ? "write" : "read", (unsigned long long)d->lba, strerror(-err));
 	ide_pio_stop(d);
 	d->io_pending = false;
-	d->status = IDE_ST_DRDY | IDE_ST_ERR;
+	ide_set_status(d, IDE_ST_DRDY | IDE_ST_ERR);
 	d->error = d->is_write ? IDE_ER_ABRT : IDE_ER_UNC;
 	ide_set_lba(d, d->lba, ata_is_lba48(d->cmd));
 	if (d->dma && d->bus->bm)
@@ -209,7 +209,7 @@ static void ata_submit(struct ide_drive *d, enum blk_op op, uint32_t sectors,
 	req->iovcnt = op == BLK_FLUSH ? 0 : 1;
 	req->done = done;
 	req->opaque = d;
-	d->status = IDE_ST_BSY | IDE_ST_DRDY | IDE_ST_DSC;
+	ide_set_status(d, IDE_ST_BSY | IDE_ST_DRDY | IDE_ST_DSC);
 	d->io_pending = true;
 	err = blk_submit(d->blk, req);
 	if (err) {
@@ -239,7 +239,7 @@ static void ata_dma_cb(struct blk_req *req, int err)
 		moved = ide_bm_transfer(d->bus->bm, d->buf, bytes, true);
 		if (moved != bytes) {
 			/* The PRD table ran out (or hit non-RAM) before the sectors did. */
-			d->status = IDE_ST_DRDY | IDE_ST_ERR;
+			ide_set_status(d, IDE_ST_DRDY | IDE_ST_ERR);
 			d->error = IDE_ER_ABRT;
 			ide_bm_done(d->bus->bm, true);
 			ide_set_irq(d->bus);
@@ -268,7 +268,7 @@ static void ata_dma_step(struct ide_drive *d)
 	int64_t moved;
 
 	if (!d->remaining) {
-		d->status = IDE_ST_DRDY | IDE_ST_DSC;
+		ide_set_status(d, IDE_ST_DRDY | IDE_ST_DSC);
 		ide_bm_done(d->bus->bm, false);
 		ide_set_irq(d->bus);
 		return;
@@ -278,7 +278,7 @@ static void ata_dma_step(struct ide_drive *d)
 	if (d->is_write) {
 		moved = ide_bm_transfer(d->bus->bm, d->buf, bytes, false);
 		if (moved != bytes) {
-			d->status = IDE_ST_DRDY | IDE_ST_ERR;
+			ide_set_status(d, IDE_ST_DRDY | IDE_ST_ERR);
 			d->error = IDE_ER_ABRT;
 			ide_bm_done(d->bus->bm, true);
 			ide_set_irq(d->bus);
@@ -315,7 +315,7 @@ static bool ata_range(struct ide_drive *d, bool lba48, uint64_t *lba, uint32_t *
 idnf:
 	dm_guest_err("ide", "ide%u.%u: sector range outside the disk", d->bus->index, d->unit);
 	ide_pio_stop(d);
-	d->status = IDE_ST_DRDY | IDE_ST_ERR;
+	ide_set_status(d, IDE_ST_DRDY | IDE_ST_ERR);
 	d->error = IDE_ER_IDNF | IDE_ER_ABRT;
 	ide_set_irq(d->bus);
 	return false;
@@ -347,7 +347,7 @@ static void ata_start_rw(struct ide_drive *d, uint8_t cmd, bool write, bool dma)
 	d->is_write = write;
 	d->dma = dma;
 	if (dma) {
-		d->status = IDE_ST_DRDY | IDE_ST_DSC | IDE_ST_BSY;
+		ide_set_status(d, IDE_ST_DRDY | IDE_ST_DSC | IDE_ST_BSY);
 		d->bus->dma_start = ata_dma_start;
 		if (d->bus->bm && ide_bm_active(d->bus->bm)) {
 			d->bus->dma_start = NULL;
@@ -381,7 +381,7 @@ static void ata_flush_cb(struct blk_req *req, int err)
 	if (err) {
 		dm_warn("ide", "ide%u.%u: flush failed: %s", d->bus->index, d->unit,
 			strerror(-err));
-		d->status = IDE_ST_DRDY | IDE_ST_ERR;
+		ide_set_status(d, IDE_ST_DRDY | IDE_ST_ERR);
 		d->error = IDE_ER_ABRT;
 		ide_set_irq(d->bus);
 		return;

@@ -75,7 +75,7 @@ static uint64_t atapi_blocks(const struct ide_drive *d)
 static void atapi_ok(struct ide_drive *d)
 {
 	ide_pio_stop(d);
-	d->status = IDE_ST_DRDY;
+	ide_set_status(d, IDE_ST_DRDY);
 	d->error = 0;
 	d->nsector = IR_IO | IR_COD;
 	ide_set_irq(d->bus);
@@ -88,7 +88,7 @@ static void atapi_check_condition(struct ide_drive *d, uint8_t key, uint8_t asc,
 	d->atapi.sense_key = key;
 	d->atapi.asc = asc;
 	d->atapi.ascq = ascq;
-	d->status = IDE_ST_DRDY | IDE_ST_ERR;
+	ide_set_status(d, IDE_ST_DRDY | IDE_ST_ERR);
 	d->error = (uint8_t)(key << 4 | IDE_ER_ABRT);
 	d->nsector = IR_IO | IR_COD;
 	ide_set_irq(d->bus);
@@ -257,7 +257,7 @@ static void atapi_read_fill(struct ide_drive *d)
 	req->iovcnt = 1;
 	req->done = atapi_read_cb;
 	req->opaque = d;
-	d->status = IDE_ST_BSY | IDE_ST_DRDY;
+	ide_set_status(d, IDE_ST_BSY | IDE_ST_DRDY);
 	d->io_pending = true;
 	if (blk_submit(d->blk, req)) {
 		d->io_pending = false;
@@ -682,7 +682,7 @@ static void atapi_packet_end(struct ide_drive *d)
 		atapi_packet_received(d);
 		return;
 	}
-	d->status = IDE_ST_DRDY | IDE_ST_BSY;
+	ide_set_status(d, IDE_ST_DRDY | IDE_ST_BSY);
 	if (d->bus->bm && ide_bm_active(d->bus->bm)) {
 		atapi_dma_packet(d);
 		return;
@@ -737,33 +737,33 @@ bool ide_atapi_exec(struct ide_drive *d, uint8_t cmd)
 	case 0xa1: /* IDENTIFY PACKET DEVICE */
 		atapi_identify(d);
 		ide_pio_start(d, 512, true, ide_pio_stop);
-		d->status = IDE_ST_DRDY | IDE_ST_DRQ;
+		ide_set_status(d, IDE_ST_DRDY | IDE_ST_DRQ);
 		return true;
 	case 0xa0: /* PACKET */
 		atapi_packet_cmd(d);
 		return true;
 	case 0x08: /* DEVICE RESET */
 		ide_set_signature(d);
-		d->status = 0;
+		ide_set_status(d, 0);
 		d->error = 0x01;
 		d->io_pending = false;
 		return true;
 	case 0xef: /* SET FEATURES: the transfer mode is remembered for IDENTIFY */
 		if (d->feature == 0x03)
 			d->xfer_mode = d->nsector;
-		d->status = IDE_ST_DRDY;
+		ide_set_status(d, IDE_ST_DRDY);
 		ide_set_irq(d->bus);
 		return true;
 	case 0xe1:
 	case 0xe0:
 	case 0xe6:
 	case 0x00:
-		d->status = IDE_ST_DRDY;
+		ide_set_status(d, IDE_ST_DRDY);
 		ide_set_irq(d->bus);
 		return true;
 	case 0xe5: /* CHECK POWER MODE */
 		d->nsector = 0xff;
-		d->status = IDE_ST_DRDY;
+		ide_set_status(d, IDE_ST_DRDY);
 		ide_set_irq(d->bus);
 		return true;
 	}

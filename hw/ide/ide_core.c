@@ -24,6 +24,27 @@ struct ide_drive *ide_cur(struct ide_bus *bus)
 	return &bus->drive[bus->cur];
 }
 
+/*
+ * The alternate status register (ATA-6 7.3) reads the selected device's
+ * status without side effects, so the hypervisor may answer it from the
+ * dm's mirror (io_mirror_set(); HVM_MSG_SET_PIO_MIRROR).  Republished at
+ * every change of the status, of the selected device and of its presence,
+ * before any interrupt that announces the change.
+ */
+static void ide_publish_altstatus(struct ide_bus *bus)
+{
+	const struct ide_drive *d = ide_cur(bus);
+
+	io_mirror_set(&bus->ctl_io, 0, d->kind == IDE_NONE ? 0 : d->status);
+}
+
+void ide_set_status(struct ide_drive *d, uint8_t status)
+{
+	d->status = status;
+	if (d == ide_cur(d->bus))
+		ide_publish_altstatus(d->bus);
+}
+
 static void ide_update_irq(struct ide_bus *bus)
 {
 	irq_set(&bus->irq, bus->irq_pending && !(bus->devctl & IDE_CTL_NIEN));
@@ -48,14 +69,14 @@ void ide_pio_stop(struct ide_drive *d)
 	d->data_pos = 0;
 	d->data_end = 0;
 	d->end_transfer = NULL;
-	d->status &= (uint8_t)~IDE_ST_DRQ;
+	ide_set_status(d, d->status & (uint8_t)~IDE_ST_DRQ);
 }
 
 void ide_abort(struct ide_drive *d)
 {
 	ide_pio_stop(d);
 	d->io_pending = false;
-	d->status = IDE_ST_DRDY | IDE_ST_ERR;
+	ide_set_status(d, IDE_ST_DRDY | IDE_ST_ERR);
 	d->error = IDE_ER_ABRT;
 	ide_set_irq(d->bus);
 }
@@ -63,7 +84,7 @@ void ide_abort(struct ide_drive *d)
 void ide_done(struct ide_drive *d)
 {
 	ide_pio_stop(d);
-	d->status = IDE_ST_DRDY | IDE_ST_DSC;
+	ide_set_status(d, IDE_ST_DRDY | IDE_ST_DSC);
 	ide_set_irq(d->bus);
 }
 
@@ -78,7 +99,7 @@ void ide_pio_window(struct ide_drive *d, uint32_t start, uint32_t len, bool irq,
 	d->data_pos = start;
 	d->data_end = start + len;
 	d->end_transfer = end;
-	d->status = IDE_ST_DRDY | IDE_ST_DSC | IDE_ST_DRQ;
+	ide_set_status(d, IDE_ST_DRDY | IDE_ST_DSC | IDE_ST_DRQ);
 	if (irq)
 		ide_set_irq(d->bus);
 }
@@ -160,7 +181,7 @@ static void ide_exec(struct ide_bus *bus, uint8_t cmd)
 	if (cmd == 0x90) { /* EXECUTE DEVICE DIAGNOSTIC: both devices, signature */
 		ide_set_signature(d);
 		d->error = 0x01; /* passed */
-		d->status = d->kind == IDE_CDROM ? 0 : IDE_ST_DRDY | IDE_ST_DSC;
+		ide_set_status(d, d->kind == IDE_CDROM ? 0 : IDE_ST_DRDY | IDE_ST_DSC);
 		ide_set_irq(bus);
 		return;
 	}
@@ -178,7 +199,7 @@ static void ide_data_advance(struct ide_drive *d)
 {
 	if (d->data_pos < d->data_end)
 		return;
-	d->status &= (uint8_t)~IDE_ST_DRQ;
+	ide_set_status(d, d->status & (uint8_t)~IDE_ST_DRQ);
 	if (d->end_transfer) {
 		void (*end)(struct ide_drive *) = d->end_transfer;
 
@@ -275,13 +296,14 @@ static void ide_soft_reset(struct ide_bus *bus)
 		d->mult_sectors = IDE_MAX_MULT;
 		ide_set_signature(d);
 		d->error = 0x01;
-		d->status = d->kind == IDE_DISK ? IDE_ST_DRDY | IDE_ST_DSC : 0;
+		ide_set_status(d, d->kind == IDE_DISK ? IDE_ST_DRDY | IDE_ST_DSC : 0);
 		if (d->kind == IDE_CDROM)
 			ide_atapi_reset(d);
 	}
 	bus->dma_start = NULL;
 	bus->dma_ready = false;
 	bus->cur = 0;
+	ide_publish_altstatus(bus);
 }
 
 static void ide_ctl_write(struct ide_bus *bus, uint8_t val)
@@ -290,7 +312,7 @@ static void ide_ctl_write(struct ide_bus *bus, uint8_t val)
 
 	if ((val & IDE_CTL_SRST) && !(bus->devctl & IDE_CTL_SRST)) {
 		for (i = 0; i < 2; i++)
-			bus->drive[i].status = IDE_ST_BSY | IDE_ST_DSC;
+			ide_set_status(&bus->drive[i], IDE_ST_BSY | IDE_ST_DSC);
 	} else if (!(val & IDE_CTL_SRST) && (bus->devctl & IDE_CTL_SRST)) {
 		ide_soft_reset(bus);
 	}
@@ -332,6 +354,7 @@ void ide_cmd_write(struct ide_bus *bus, unsigned reg, uint32_t val, unsigned siz
 			bus->drive[i].select =
 				(uint8_t)((val & ~IDE_DEV_DEV) | 0xa0 | (i ? IDE_DEV_DEV : 0));
 		bus->cur = (val >> 4) & 1;
+		ide_publish_altstatus(bus);
 		break;
 	case 7:
 		ide_clear_irq(bus);
@@ -389,9 +412,21 @@ static const struct io_ops ide_cmd_ops = {
 	/*
 	 * Features, sector count, LBA low/mid/high and device (offsets 1-6)
 	 * only latch (ATA-6 7.x; ide_cmd_write), so the hypervisor may post
-	 * them; data (0) and command (7) act at once and stay synchronous.
+	 * them; data (0) moves bytes and stays synchronous.
 	 */
 	.posted_writes = 0x7e,
+	/*
+	 * Command (7) starts the command and returns nothing: posted, with an
+	 * immediate signal to the dm.  The guest sees its effect only through
+	 * later reads (status, alternate status, data), which wait for the
+	 * ring to drain, and through the interrupt (see SET_URGENT_PIO in
+	 * include/hvm/setup.h for the whole argument).
+	 */
+	.urgent_writes = 0x80,
+};
+
+static const struct io_mirror_reg ide_ctl_mirrored[] = {
+	{ .off = 0, .size = 1 }, /* alternate status (reads); device control (writes) */
 };
 
 static const struct io_ops ide_ctl_ops = {
@@ -399,6 +434,8 @@ static const struct io_ops ide_ctl_ops = {
 	.write = ide_ctl_io_write,
 	.min_size = 1,
 	.max_size = 1,
+	.mirrored = ide_ctl_mirrored,
+	.nr_mirrored = 1,
 };
 
 void ide_bus_init(struct ide_bus *bus, struct dm *dm, unsigned index, uint32_t gsi)
@@ -415,6 +452,7 @@ void ide_bus_init(struct ide_bus *bus, struct dm *dm, unsigned index, uint32_t g
 		bus->drive[i].bus = bus;
 		bus->drive[i].unit = i;
 	}
+	ide_publish_altstatus(bus);
 }
 
 int ide_bus_map_legacy(struct ide_bus *bus, uint16_t cmd_base, uint16_t ctl_base)
@@ -468,6 +506,7 @@ int ide_drive_attach(struct ide_bus *bus, unsigned unit, enum ide_kind kind, str
 		 kind == IDE_CDROM ? "HVMDM DVD-ROM" : "HVMDM HARDDISK");
 	snprintf(d->fwrev, sizeof(d->fwrev), "0.1");
 	ide_default_geometry(d);
+	ide_publish_altstatus(bus);
 	return 0;
 }
 
@@ -479,4 +518,5 @@ void ide_drive_detach(struct ide_drive *d)
 	free(d->buf);
 	d->buf = NULL;
 	d->kind = IDE_NONE;
+	ide_publish_altstatus(d->bus);
 }

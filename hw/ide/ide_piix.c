@@ -51,6 +51,9 @@
 struct ide_bmdma {
 	struct pci_func *pci;
 	struct ide_bus *bus;
+	struct io_region *io; /* BAR4, shared by both channels */
+	unsigned io_off;      /* this channel's registers: 0 or 8 */
+	/* Change only through bm_set_cmd/status/prd (they publish to the mirror). */
 	uint8_t cmd, status;
 	uint32_t prd_addr;
 	/* PRD walker for the current command. */
@@ -68,6 +71,30 @@ struct piix_ide {
 	struct io_region bm_io;
 };
 
+/*
+ * Command, status and PRD table address have no read side effects (82371SB
+ * 2.7.1-2.7.3), so the hypervisor may answer their reads from the dm's
+ * mirror; each setter publishes the new value before anything (an
+ * interrupt, a reply) can tell the guest about it.
+ */
+static void bm_set_cmd(struct ide_bmdma *bm, uint8_t cmd)
+{
+	bm->cmd = cmd;
+	io_mirror_set(bm->io, bm->io_off + 0, cmd);
+}
+
+static void bm_set_status(struct ide_bmdma *bm, uint8_t status)
+{
+	bm->status = status;
+	io_mirror_set(bm->io, bm->io_off + 2, status);
+}
+
+static void bm_set_prd(struct ide_bmdma *bm, uint32_t prd_addr)
+{
+	bm->prd_addr = prd_addr;
+	io_mirror_set(bm->io, bm->io_off + 4, prd_addr);
+}
+
 bool ide_bm_active(const struct ide_bmdma *bm)
 {
 	return bm->cmd & BM_CMD_START;
@@ -75,7 +102,7 @@ bool ide_bm_active(const struct ide_bmdma *bm)
 
 void ide_bm_irq(struct ide_bmdma *bm)
 {
-	bm->status |= BM_ST_INT;
+	bm_set_status(bm, bm->status | BM_ST_INT);
 }
 
 int64_t ide_bm_transfer(struct ide_bmdma *bm, uint8_t *buf, uint32_t len, bool to_mem)
@@ -110,7 +137,7 @@ int64_t ide_bm_transfer(struct ide_bmdma *bm, uint8_t *buf, uint32_t len, bool t
 		if (err) {
 			dm_guest_err("ide", "bus master: PRD buffer 0x%x not in guest RAM",
 				     bm->cur_addr);
-			bm->status |= BM_ST_ERROR;
+			bm_set_status(bm, bm->status | BM_ST_ERROR);
 			return -1;
 		}
 		bm->cur_addr += n;
@@ -128,12 +155,13 @@ void ide_bm_done(struct ide_bmdma *bm, bool prd_exhausted_early)
 	 * (the guest then stops the engine); an early end or an error clears it.
 	 */
 	bool more = bm->cur_left || (!bm->eot && bm->walked < BM_PRD_MAX);
+	uint8_t st = bm->status;
 
 	if (prd_exhausted_early || !more)
-		bm->status &= (uint8_t)~BM_ST_ACTIVE;
+		st &= (uint8_t)~BM_ST_ACTIVE;
 	else
-		bm->status |= BM_ST_ACTIVE;
-	bm->status |= BM_ST_INT;
+		st |= BM_ST_ACTIVE;
+	bm_set_status(bm, st | BM_ST_INT);
 }
 
 static void bm_start(struct ide_bmdma *bm)
@@ -145,7 +173,7 @@ static void bm_start(struct ide_bmdma *bm)
 	bm->cur_left = 0;
 	bm->walked = 0;
 	bm->eot = false;
-	bm->status |= BM_ST_ACTIVE;
+	bm_set_status(bm, bm->status | BM_ST_ACTIVE);
 	if (start) {
 		bus->dma_start = NULL;
 		start(ide_cur(bus));
@@ -181,27 +209,34 @@ static void bm_write(void *opaque, uint64_t off, uint64_t val, unsigned size)
 	case 0: {
 		uint8_t old = bm->cmd;
 
-		bm->cmd = (uint8_t)(val & (BM_CMD_START | BM_CMD_WRITE_TO_MEM));
+		bm_set_cmd(bm, (uint8_t)(val & (BM_CMD_START | BM_CMD_WRITE_TO_MEM)));
 		if ((bm->cmd & BM_CMD_START) && !(old & BM_CMD_START))
 			bm_start(bm);
 		else if (!(bm->cmd & BM_CMD_START))
-			bm->status &= (uint8_t)~BM_ST_ACTIVE;
+			bm_set_status(bm, bm->status & (uint8_t)~BM_ST_ACTIVE);
 		break;
 	}
-	case 2:
-		bm->status = (uint8_t)((bm->status & ~(BM_ST_DMA_CAP)) | (val & BM_ST_DMA_CAP));
-		bm->status &= (uint8_t) ~(val & (BM_ST_ERROR | BM_ST_INT));
+	case 2: {
+		uint8_t st = (uint8_t)((bm->status & ~(BM_ST_DMA_CAP)) | (val & BM_ST_DMA_CAP));
+
+		bm_set_status(bm, st & (uint8_t) ~(val & (BM_ST_ERROR | BM_ST_INT)));
 		break;
+	}
 	case 4:
 	case 5:
 	case 6:
 	case 7:
-		bm->prd_addr = (bm->prd_addr & ~(0xffu << shift)) |
-			       ((uint32_t)(val & 0xff) << shift);
-		bm->prd_addr &= ~3u;
+		bm_set_prd(bm, ((bm->prd_addr & ~(0xffu << shift)) |
+				((uint32_t)(val & 0xff) << shift)) &
+				       ~3u);
 		break;
 	}
 }
+
+static const struct io_mirror_reg bm_mirrored[] = {
+	{ .off = 0, .size = 1 }, { .off = 2, .size = 1 },  { .off = 4, .size = 4 },
+	{ .off = 8, .size = 1 }, { .off = 10, .size = 1 }, { .off = 12, .size = 4 },
+};
 
 static const struct io_ops bm_ops = {
 	.read = bm_read,
@@ -211,9 +246,17 @@ static const struct io_ops bm_ops = {
 	/*
 	 * The PRD table address dwords (offsets 4-7 and 12-15, 82371SB 2.7.3)
 	 * only latch: bm_start() copies the address when a transfer starts.
-	 * Command and status (0, 2, 8, 10) start DMA or clear bits: synchronous.
+	 * Status (2, 10) clears bits the guest reads back: synchronous.
 	 */
 	.posted_writes = 0xf0f0,
+	/*
+	 * Command (0, 8) starts or stops the engine and returns nothing:
+	 * posted with an immediate signal (SET_URGENT_PIO in
+	 * include/hvm/setup.h); a later status or command read waits for it.
+	 */
+	.urgent_writes = 0x0101,
+	.mirrored = bm_mirrored,
+	.nr_mirrored = 6,
 };
 
 /* "file=...,format=...,media=cdrom,readonly=on,snapshot=on" -> attached drive. */
@@ -273,9 +316,9 @@ static void piix_ide_reset(struct dev *d, enum dev_reset kind)
 
 	pci_func_reset(&s->pci);
 	for (i = 0; i < 2; i++) {
-		s->bm[i].cmd = 0;
-		s->bm[i].status = 0;
-		s->bm[i].prd_addr = 0;
+		bm_set_cmd(&s->bm[i], 0);
+		bm_set_status(&s->bm[i], 0);
+		bm_set_prd(&s->bm[i], 0);
 		ide_bus_reset(&s->bus[i]);
 	}
 }
@@ -313,6 +356,8 @@ static int piix_ide_create(struct dev *d, const struct opts *o, bool piix4)
 		ide_bus_init(&s->bus[i], d->dm, i, i ? 15 : 14);
 		s->bm[i].pci = &s->pci;
 		s->bm[i].bus = &s->bus[i];
+		s->bm[i].io = &s->bm_io;
+		s->bm[i].io_off = i * 8;
 		s->bus[i].bm = &s->bm[i];
 	}
 	err = ide_bus_map_legacy(&s->bus[0], 0x1f0, 0x3f6);

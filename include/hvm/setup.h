@@ -12,8 +12,8 @@
  * Session (device model):
  *   dm -> hv  HELLO {version, domid}
  *   hv -> dm  HELLO reply: struct hvm_setup_info, fds in HVM_FD_* order
- *   dm -> hv  SET_BUFFERED, SET_BUFFERED_PIO, MAP/UNMAP/DIRTY_LOG, SHUTDOWN,
- *             PAUSE/UNPAUSE, READY
+ *   dm -> hv  SET_BUFFERED, SET_BUFFERED_PIO, SET_URGENT_PIO, SET_PIO_MIRROR,
+ *             MAP/UNMAP/DIRTY_LOG, SHUTDOWN, PAUSE/UNPAUSE, READY
  *   hv -> dm  CLOCK_SET (only with HVM_SETUP_F_CLOCK_STEPPED; the dm replies
  *             once every timer up to that time has fired)
  *
@@ -65,6 +65,8 @@ enum hvm_msg_type {
 	HVM_MSG_DESTROY = 11,	       /* toolstack or dm (QMP quit) -> hv: stop the domain now */
 	HVM_MSG_CLOCK_SET = 12,	       /* hv -> dm: struct hvm_clock; reply struct hvm_clock */
 	HVM_MSG_SET_BUFFERED_PIO = 13, /* dm -> hv: struct hvm_range[] of ports, see below */
+	HVM_MSG_SET_URGENT_PIO = 14,   /* dm -> hv: struct hvm_range[] of ports, see below */
+	HVM_MSG_SET_PIO_MIRROR = 15,   /* dm -> hv: struct hvm_range[] + mirror page memfd */
 };
 
 struct hvm_msg {
@@ -198,6 +200,100 @@ struct hvm_range {
  * none buffered.  Bad ranges or too many: -EINVAL, the set is unchanged.
  */
 #define HVM_BUFFERED_PIO_MAX_RANGES 16
+
+/*
+ * SET_URGENT_PIO: the payload is 0 to HVM_BUFFERED_PIO_MAX_RANGES struct
+ * hvm_range of I/O ports whose writes start something but return nothing
+ * to the vCPU (an ATA command register, a bus master's start/stop bit).
+ * The hv signals the buffered event at once after posting a write that
+ * touches one of them, instead of lazily (include/hvm/ioreq.h,
+ * HVM_BUF_IDLE_NS), so the dm starts the work within one wake-up.  The set
+ * only changes how a posted write is signalled; which writes are posted is
+ * still the SET_BUFFERED_PIO set, so a dm lists an urgent port in both.
+ * Same replace/clear/-EINVAL rules as SET_BUFFERED_PIO.
+ *
+ * Why posting such a write is invisible to the guest (besides latency, which
+ * real devices have too): a posted write acts as if it reached the device
+ * later, when the dm applies it, but before anything the guest does next
+ * can observe the device; the guest learns what a command did only through
+ *   - a port read: a read is synchronous while the buffered ring holds
+ *     anything, and the dm applies the ring before it answers (so a status
+ *     or alternate-status read right after an ATA command sees BSY or the
+ *     result, exactly as after a synchronous write); a read answered from
+ *     the PIO mirror (below) is answered only once the ring is empty, i.e.
+ *     after the dm applied the command and published what it changed;
+ *   - a port write: synchronous writes also wait for the ring to drain,
+ *     posted ones queue behind it in issue order;
+ *   - an interrupt or a DMA into guest RAM: both are asynchronous for a
+ *     synchronous command write too (the dm raises them from block-layer
+ *     completions), so the guest already copes with any delay.
+ * Device events that the dm runs in between (a DMA completing, a timer)
+ * therefore happen "before" the write, a timing the guest could not have
+ * excluded either: to tell that an event came after its write it would have
+ * to observe the device after the write and before the event, and any read
+ * after the write drains the ring first.  (A command
+ * written while the device is still BSY, which ATA forbids but for DEVICE
+ * RESET, may so find it ready and run instead of being ignored.)
+ * The one difference: an ATA command write lowers a pending INTRQ, and a
+ * posted one does so a wake-up later.  The PIIX IDE channels here are in
+ * legacy mode, whose IRQ 14/15 are edge-triggered ISA lines, so a late
+ * lowering cannot re-raise anything; a level-triggered user would have to
+ * keep the write synchronous.  If the dm is gone the write is not posted
+ * (the hv completes it locally, as any request).
+ * Compatibility: an hv that predates this message replies -ENOSYS; the dm
+ * then leaves the urgent ports out of its SET_BUFFERED_PIO set (they stay
+ * synchronous), because a lazily signalled command could wait up to
+ * HVM_BUF_IDLE_NS for the dm.  The dm sends SET_URGENT_PIO before the
+ * SET_BUFFERED_PIO that adds the ports.
+ */
+
+/*
+ * SET_PIO_MIRROR: reads answered by hvmhv from a page the dm keeps current.
+ * The payload is 0 to HVM_PIO_MIRROR_MAX_PORTS struct hvm_range, each one
+ * register (len 1, 2 or 4; ranges must not overlap and stay below 0x10000)
+ * whose reads have no side effect; range i's value lives in word i of
+ * struct hvm_pio_mirror_page.  The message carries one file descriptor: a
+ * memfd of at least 4096 bytes sealed with F_SEAL_SHRINK (so the hv's
+ * mapping can never fault).  The hv maps the first such page it accepts,
+ * read-only, for the rest of the domain; fds sent with later messages are
+ * closed unused, and later messages may carry none.  Each message replaces
+ * the set; an empty payload clears it.  Errors: -EINVAL (bad ranges, no or
+ * bad page on the first message; the set is unchanged), -ENOSYS from an hv
+ * that predates it (the dm then keeps every read synchronous).
+ *
+ * The hv answers a port read from word i only when all of these hold:
+ *   - it is a single read (not string I/O) lying wholly inside range i;
+ *   - the buffered ring is empty (read_pointer == write_pointer, one
+ *     acquire load of both), so every write posted before this read has
+ *     been applied by the dm (the dm advances read_pointer only after it
+ *     applied a write, with a release store); otherwise the read goes
+ *     synchronous, and the dm drains the ring before answering it;
+ *   - the word (one atomic 64-bit acquire load) has HVM_PIO_MIRROR_VALID
+ *     and names a port and width (1, 2 or 4) that cover the read, so a
+ *     word already rewritten for another register while the hv still
+ *     uses the previous set is never taken for this one.
+ * The dm stores a word with release semantics after the device state it
+ * reflects changed and before it raises any interrupt or answers any
+ * request that makes the change observable; the hv's acquire loads pair
+ * with those stores (and with the ring's and slots' release/acquire).  A
+ * register the dm cannot keep current at every change must not be listed
+ * (IDE status: reading it clears INTRQ; a data port).  Before a mapped
+ * register moves or disappears the dm clears or rewrites its word.
+ */
+#define HVM_PIO_MIRROR_MAX_PORTS 64
+#define HVM_PIO_MIRROR_VALID (1ull << 63)
+/* Word: bits 0-31 value (little-endian register bytes), 32-47 port, 48-50 width. */
+#define HVM_PIO_MIRROR_WORD(port, width, val)                                                   \
+	(HVM_PIO_MIRROR_VALID | (uint64_t)((width)&7) << 48 | (uint64_t)((port)&0xffff) << 32 | \
+	 (uint64_t)(uint32_t)(val))
+#define HVM_PIO_MIRROR_PORT(w) ((uint32_t)((w) >> 32) & 0xffff)
+#define HVM_PIO_MIRROR_WIDTH(w) ((uint32_t)((w) >> 48) & 7)
+#define HVM_PIO_MIRROR_VALUE(w) ((uint32_t)(w))
+
+struct hvm_pio_mirror_page {
+	uint64_t word[512]; /* only the first HVM_PIO_MIRROR_MAX_PORTS are used */
+};
+_Static_assert(sizeof(struct hvm_pio_mirror_page) == 4096, "hvm_pio_mirror_page is one page");
 
 enum hvm_shutdown_reason {
 	HVM_SHUTDOWN_POWEROFF = 0,

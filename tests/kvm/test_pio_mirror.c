@@ -1,0 +1,576 @@
+// SPDX-License-Identifier: MIT
+/*
+ * test_pio_mirror.c - port reads answered from the dm's mirror page
+ * (HVM_MSG_SET_PIO_MIRROR) and urgent posted port writes
+ * (HVM_MSG_SET_URGENT_PIO), end to end in one process: hvmhv's producer
+ * (hypervisor/ioreq.c) against hvmdm's consumer and port dispatch
+ * (dm/ioreq.c, dm/iospace.c), with a small setup-socket server standing in
+ * for hypervisor/setup.c.  No KVM needed.
+ *
+ * The toy device at TOY_BASE:
+ *   +0  VAL   1 byte, mirrored: reads return `val`
+ *   +1  SET   posted write: val = written byte (changes the mirrored VAL)
+ *   +2  GO    urgent posted write: counted
+ *   +4  WIDE  4 bytes, mirrored
+ * Every read that reaches the device is counted, so a test can tell a read
+ * the hv answered from the mirror from one that went to the dm.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "../../common/hvm_msg.h"
+#include "../../dm/dm.h"
+#include "../../dm/ioreq.h"
+#include "../../dm/iospace.h"
+#include "../../dm/loop.h"
+#include "../../hypervisor/ioreq.h"
+#include "tap.h"
+
+#define TOY_BASE 0x300u
+#define TOY_MOVED 0x310u
+#define STRESS_ROUNDS 20000u
+
+struct toy {
+	struct io_region region;
+	uint8_t val;
+	uint32_t wide;
+	unsigned reads, gos;
+};
+
+static const struct io_mirror_reg toy_mirrored[] = {
+	{ .off = 0, .size = 1 },
+	{ .off = 4, .size = 4 },
+};
+
+static uint64_t toy_read(void *opaque, uint64_t off, unsigned size)
+{
+	struct toy *t = opaque;
+
+	(void)size;
+	t->reads++;
+	if (off == 0)
+		return t->val;
+	if (off >= 4)
+		return t->wide >> ((off - 4) * 8);
+	return 0xff;
+}
+
+static void toy_write(void *opaque, uint64_t off, uint64_t val, unsigned size)
+{
+	struct toy *t = opaque;
+
+	(void)size;
+	if (off == 1) {
+		t->val = (uint8_t)val;
+		io_mirror_set(&t->region, 0, t->val);
+	} else if (off == 2) {
+		t->gos++;
+	}
+}
+
+static const struct io_ops toy_ops = {
+	.read = toy_read,
+	.write = toy_write,
+	.min_size = 1,
+	.max_size = 1,
+	.posted_writes = 0x02,
+	.urgent_writes = 0x04,
+	.mirrored = toy_mirrored,
+	.nr_mirrored = 2,
+};
+
+/* ---- the hv's setup socket ----------------------------------------- */
+
+struct server {
+	int sock;
+	struct ioreq_prod *p;
+	bool old_hv; /* answer the new messages with -ENOSYS, as a hv that predates them */
+	unsigned mirror_msgs, urgent_msgs;
+	pthread_t thread;
+};
+
+static void *serve(void *arg)
+{
+	struct server *s = arg;
+	uint8_t buf[HVM_MSG_MAX_PAYLOAD];
+	struct hvm_msg hdr;
+	unsigned nfds;
+	int fds[4];
+
+	for (;;) {
+		int status = -ENOSYS;
+
+		if (hvm_msg_recv(s->sock, &hdr, buf, sizeof(buf), fds, 4, &nfds))
+			return NULL;
+		switch (hdr.type) {
+		case HVM_MSG_SET_BUFFERED_PIO:
+			status = ioreq_set_buffered_pio(s->p, (const struct hvm_range *)buf,
+							hdr.len / sizeof(struct hvm_range));
+			break;
+		case HVM_MSG_SET_URGENT_PIO:
+			s->urgent_msgs++;
+			if (!s->old_hv)
+				status = ioreq_set_urgent_pio(s->p, (const struct hvm_range *)buf,
+							      hdr.len / sizeof(struct hvm_range));
+			break;
+		case HVM_MSG_SET_PIO_MIRROR:
+			s->mirror_msgs++;
+			if (!s->old_hv)
+				status = ioreq_set_pio_mirror(s->p, (const struct hvm_range *)buf,
+							      hdr.len / sizeof(struct hvm_range),
+							      nfds ? fds[0] : -1);
+			break;
+		}
+		while (nfds)
+			close(fds[--nfds]);
+		hvm_msg_send(s->sock, hdr.type, hdr.seq, status, NULL, 0, NULL, 0);
+	}
+}
+
+/* ---- fixture --------------------------------------------------------- */
+
+struct fix {
+	struct ioreq_prod p;
+	int page_fd, bufpage_fd;
+	struct dm *dm;
+	struct toy toy;
+	struct server srv;
+};
+
+static uint64_t fake_ns = 1000000000ull;
+
+static uint64_t fake_now(void)
+{
+	return fake_ns;
+}
+
+static void setup(struct fix *f, bool old_hv)
+{
+	int sv[2];
+
+	memset(f, 0, sizeof(*f));
+	CHECK_EQ(ioreq_prod_create(&f->p, 1, &f->page_fd, &f->bufpage_fd), 0);
+	ioreq_set_dm_state(&f->p, IOREQ_DM_ATTACHED);
+	f->p.now = fake_now;
+	CHECK_EQ(dm_create_standalone(1 << 20, &f->dm), 0);
+	CHECK_EQ(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv), 0);
+	f->dm->setup_sock = sv[0];
+	f->srv.sock = sv[1];
+	f->srv.p = &f->p;
+	f->srv.old_hv = old_hv;
+	pthread_create(&f->srv.thread, NULL, serve, &f->srv);
+	io_region_init(&f->toy.region, &toy_ops, &f->toy, "toy", 8);
+	/* Event fds attached: the loop drains when signalled and answers slots. */
+	CHECK_EQ(ioreq_attach(f->dm, f->p.page, f->p.bufpage, 1, f->p.req_fd, f->p.buf_fd,
+			      f->p.resp_fd),
+		 0);
+}
+
+static void teardown(struct fix *f)
+{
+	close(f->dm->setup_sock);
+	f->dm->setup_sock = -1; /* dm_destroy's unmaps tell nobody */
+	pthread_join(f->srv.thread, NULL);
+	close(f->srv.sock);
+	dm_destroy(f->dm);
+	ioreq_prod_destroy(&f->p, f->page_fd, f->bufpage_fd);
+}
+
+/* Events written to the buffered eventfd since the last call. */
+static uint64_t kicks(struct fix *f)
+{
+	uint64_t v = 0;
+
+	if (read(f->p.buf_fd, &v, sizeof(v)) != sizeof(v))
+		return 0;
+	return v;
+}
+
+static bool ring_empty(const struct fix *f)
+{
+	return __atomic_load_n(&f->p.bufpage->read_pointer, __ATOMIC_ACQUIRE) ==
+	       __atomic_load_n(&f->p.bufpage->write_pointer, __ATOMIC_ACQUIRE);
+}
+
+/* A vCPU thread's ioreq_send(); the test thread runs the dm's loop meanwhile. */
+struct vcpu_op {
+	struct ioreq_prod *p;
+	uint16_t port;
+	uint32_t size;
+	uint64_t val;
+	enum ioreq_result res;
+	int done;
+};
+
+static void *vcpu_read_thread(void *arg)
+{
+	struct vcpu_op *op = arg;
+	struct ioreq_req r = { .type = IOREQ_TYPE_PIO,
+			       .is_read = true,
+			       .size = op->size,
+			       .count = 1,
+			       .addr = op->port };
+
+	op->res = ioreq_send(op->p, 0, &r);
+	op->val = r.data;
+	__atomic_store_n(&op->done, 1, __ATOMIC_RELEASE);
+	return NULL;
+}
+
+/* Read through ioreq_send() as hv_io_pio() does; bounded at ~5 s. */
+static uint64_t vcpu_read(struct fix *f, uint16_t port, uint32_t size)
+{
+	struct vcpu_op op = { .p = &f->p, .port = port, .size = size };
+	pthread_t t;
+
+	pthread_create(&t, NULL, vcpu_read_thread, &op);
+	for (int i = 0; i < 500 && !__atomic_load_n(&op.done, __ATOMIC_ACQUIRE); i++)
+		loop_run_once(f->dm->loop, 10);
+	pthread_join(t, NULL);
+	CHECK_EQ(op.res, IOREQ_DONE);
+	return op.val;
+}
+
+static bool mread(struct fix *f, uint16_t port, uint32_t size, uint64_t *v)
+{
+	return ioreq_mirror_read(&f->p, port, size, v);
+}
+
+/* Mapping the device told the hv about its mirrored, posted and urgent ports. */
+static void test_sets(struct fix *f)
+{
+	CHECK_EQ(io_region_map(f->dm, &f->toy.region, IO_PIO, TOY_BASE), 0);
+	CHECK(f->p.mirror != NULL);
+	CHECK(ioreq_pio_bufferable(&f->p, TOY_BASE + 1, 1));
+	CHECK(ioreq_pio_bufferable(&f->p, TOY_BASE + 2, 1));
+	CHECK(ioreq_pio_urgent(&f->p, TOY_BASE + 2, 1));
+	CHECK(!ioreq_pio_urgent(&f->p, TOY_BASE + 1, 1));
+	CHECK(ioreq_pio_urgent(&f->p, TOY_BASE + 1, 2)); /* touches GO */
+	CHECK(!ioreq_pio_bufferable(&f->p, TOY_BASE, 1));
+}
+
+/* A value the device published is answered without a round trip. */
+static void test_hit(struct fix *f)
+{
+	unsigned reads = f->toy.reads;
+	uint64_t v = 0;
+
+	/* Nothing published yet: the dm answers. */
+	CHECK(!mread(f, TOY_BASE, 1, &v));
+	CHECK(!mread(f, TOY_BASE + 4, 4, &v));
+	f->toy.val = 0x5a;
+	io_mirror_set(&f->toy.region, 0, 0x5a);
+	f->toy.wide = 0x11223344;
+	io_mirror_set(&f->toy.region, 4, 0x11223344);
+	CHECK(mread(f, TOY_BASE, 1, &v));
+	CHECK_EQ(v, 0x5a);
+	CHECK(mread(f, TOY_BASE + 4, 4, &v));
+	CHECK_EQ(v, 0x11223344);
+	CHECK(mread(f, TOY_BASE + 5, 2, &v));
+	CHECK_EQ(v, 0x2233);
+	CHECK(mread(f, TOY_BASE + 7, 1, &v));
+	CHECK_EQ(v, 0x11);
+	CHECK(!mread(f, TOY_BASE + 6, 4, &v)); /* runs past the register */
+	CHECK(!mread(f, TOY_BASE, 2, &v));     /* VAL and SET */
+	CHECK(!mread(f, TOY_BASE + 1, 1, &v)); /* not mirrored */
+	CHECK(!mread(f, TOY_BASE + 4, 3, &v)); /* no such width */
+	CHECK_EQ(f->toy.reads, reads);
+	/* ioreq_send() answers from it too: the device sees no read. */
+	CHECK_EQ(vcpu_read(f, TOY_BASE, 1), 0x5a);
+	CHECK_EQ(vcpu_read(f, TOY_BASE + 4, 4), 0x11223344);
+	CHECK_EQ(f->toy.reads, reads);
+	/* Not mirrored: the device answers. */
+	CHECK_EQ(vcpu_read(f, TOY_BASE + 1, 1), 0xff);
+	CHECK_EQ(f->toy.reads, reads + 1);
+}
+
+/*
+ * A posted write that changes the mirrored value, then a read: never the
+ * stale value.  While the write is in the ring the hv refuses the mirror;
+ * the read goes to the dm, which applies the write first.
+ */
+static void test_posted_then_read(struct fix *f)
+{
+	unsigned reads = f->toy.reads;
+	uint64_t v = 0;
+
+	CHECK(ioreq_send_buffered_pio(&f->p, TOY_BASE + 1, 1, 0x77));
+	/*
+	 * Nothing else makes the dm drain while the vCPU reads: take the
+	 * write's signal away, and the drain timer has not started yet.
+	 */
+	kicks(f);
+	CHECK(!ioreq_drain_timer_armed(f->dm));
+	CHECK(!ring_empty(f));
+	CHECK(!mread(f, TOY_BASE, 1, &v));
+	CHECK(!mread(f, TOY_BASE + 4, 4, &v)); /* any mirrored port: the ring decides */
+	CHECK_EQ(vcpu_read(f, TOY_BASE, 1), 0x77);
+	CHECK_EQ(f->toy.reads, reads + 1);
+	CHECK(ring_empty(f));
+	/* Applied and published by the dm: the mirror has the new value. */
+	CHECK(mread(f, TOY_BASE, 1, &v));
+	CHECK_EQ(v, 0x77);
+
+	/* Drained by the dm's own timer or signal instead of a read: same. */
+	CHECK(ioreq_send_buffered_pio(&f->p, TOY_BASE + 1, 1, 0x78));
+	CHECK(!mread(f, TOY_BASE, 1, &v));
+	CHECK_EQ(ioreq_drain_buffered(f->dm), 1);
+	CHECK(mread(f, TOY_BASE, 1, &v));
+	CHECK_EQ(v, 0x78);
+	kicks(f);
+}
+
+/* A moved or unmapped register is never answered at its old port. */
+static void test_move(struct fix *f)
+{
+	uint64_t v = 0;
+
+	CHECK_EQ(io_region_move(f->dm, &f->toy.region, IO_PIO, TOY_MOVED), 0);
+	CHECK(!mread(f, TOY_BASE, 1, &v));
+	CHECK(mread(f, TOY_MOVED, 1, &v));
+	CHECK_EQ(v, 0x78);
+	CHECK(mread(f, TOY_MOVED + 4, 4, &v));
+	CHECK_EQ(v, 0x11223344);
+	CHECK(ioreq_pio_urgent(&f->p, TOY_MOVED + 2, 1));
+	CHECK(!ioreq_pio_urgent(&f->p, TOY_BASE + 2, 1));
+	/*
+	 * An hv still on the old table (a vCPU racing the set change) lands
+	 * on words that now describe the moved registers: refused.
+	 */
+	{
+		struct hvm_range old[2] = { { TOY_BASE, 1 }, { TOY_BASE + 4, 4 } };
+		struct hvm_range now[2] = { { TOY_MOVED, 1 }, { TOY_MOVED + 4, 4 } };
+
+		CHECK_EQ(ioreq_set_pio_mirror(&f->p, old, 2, -1), 0);
+		CHECK(!mread(f, TOY_BASE, 1, &v));
+		CHECK(!mread(f, TOY_BASE + 4, 4, &v));
+		CHECK(!mread(f, TOY_BASE + 7, 1, &v));
+		CHECK_EQ(ioreq_set_pio_mirror(&f->p, now, 2, -1), 0);
+	}
+	/* Unmapped: the dm cleared every word before it told the hv. */
+	io_region_unmap(&f->toy.region);
+	for (unsigned w = 0; w < HVM_PIO_MIRROR_MAX_PORTS; w++)
+		CHECK(!(f->p.mirror->word[w] & HVM_PIO_MIRROR_VALID));
+	CHECK(!mread(f, TOY_MOVED, 1, &v));
+	CHECK(!ioreq_pio_bufferable(&f->p, TOY_MOVED + 2, 1));
+	CHECK_EQ(io_region_map(f->dm, &f->toy.region, IO_PIO, TOY_BASE), 0);
+	CHECK(mread(f, TOY_BASE, 1, &v));
+	CHECK_EQ(v, 0x78);
+}
+
+/*
+ * An urgent write signals the dm at once, where an ordinary posted write
+ * behind a pending one waits for the dm's drain timer, and the dm's loop
+ * applies it as soon as it looks (no timer tick needed).
+ */
+static void test_urgent(struct fix *f)
+{
+	unsigned gos = f->toy.gos;
+
+	kicks(f);
+	fake_ns += 1000; /* not idle: a write finding the ring empty is not signalled */
+	CHECK(ioreq_send_buffered_pio(&f->p, TOY_BASE + 1, 1, 0x79));
+	CHECK(ioreq_send_buffered_pio(&f->p, TOY_BASE + 1, 1, 0x7a));
+	CHECK_EQ(kicks(f), 0);
+	CHECK(ioreq_send_buffered_pio(&f->p, TOY_BASE + 2, 1, 1));
+	CHECK_EQ(kicks(f), 1);
+	CHECK_EQ(f->p.kicks_urgent, 1);
+	/* Put the signal back and let the loop see it: one pass, no timeout. */
+	{
+		uint64_t one = 1;
+
+		CHECK_EQ(write(f->p.buf_fd, &one, sizeof(one)), sizeof(one));
+	}
+	loop_run_once(f->dm->loop, 0);
+	CHECK_EQ(f->toy.gos, gos + 1);
+	CHECK_EQ(f->toy.val, 0x7a);
+	CHECK(ring_empty(f));
+	/* Alone in an idle-but-recent ring, it is still signalled. */
+	fake_ns += 1000;
+	CHECK(ioreq_send_buffered_pio(&f->p, TOY_BASE + 2, 1, 1));
+	CHECK_EQ(kicks(f), 1);
+	CHECK_EQ(ioreq_drain_buffered(f->dm), 1);
+	CHECK_EQ(f->toy.gos, gos + 2);
+}
+
+/* The hv's checks on SET_PIO_MIRROR. */
+static void test_hv_rules(struct fix *f)
+{
+	struct hvm_range three = { 0x300, 3 }, past = { 0xfffe, 4 }, ok = { 0x300, 1 };
+	struct hvm_range overlap[2] = { { 0x300, 4 }, { 0x302, 1 } };
+	struct hvm_range many[HVM_PIO_MIRROR_MAX_PORTS + 1];
+	struct ioreq_prod q;
+	int pf, bf, fd;
+
+	for (unsigned i = 0; i <= HVM_PIO_MIRROR_MAX_PORTS; i++)
+		many[i] = (struct hvm_range){ 0x1000 + i * 4, 4 };
+	CHECK_EQ(ioreq_set_pio_mirror(&f->p, &three, 1, -1), -EINVAL);
+	CHECK_EQ(ioreq_set_pio_mirror(&f->p, &past, 1, -1), -EINVAL);
+	CHECK_EQ(ioreq_set_pio_mirror(&f->p, overlap, 2, -1), -EINVAL);
+	CHECK_EQ(ioreq_set_pio_mirror(&f->p, many, HVM_PIO_MIRROR_MAX_PORTS + 1, -1), -EINVAL);
+	/* Refused sets left the dm's set in place. */
+	{
+		uint64_t v = 0;
+
+		CHECK(mread(f, TOY_BASE, 1, &v));
+	}
+
+	/* A fresh producer needs a usable page: none, or one that may shrink. */
+	CHECK_EQ(ioreq_prod_create(&q, 1, &pf, &bf), 0);
+	CHECK_EQ(ioreq_set_pio_mirror(&q, &ok, 1, -1), -EINVAL);
+	fd = memfd_create("unsealed", MFD_CLOEXEC);
+	CHECK(fd >= 0);
+	CHECK_EQ(ftruncate(fd, 4096), 0);
+	CHECK_EQ(ioreq_set_pio_mirror(&q, &ok, 1, fd), -EINVAL);
+	CHECK(q.mirror == NULL);
+	close(fd);
+
+	/* A sealed page is taken; a word counts only with its valid bit. */
+	fd = memfd_create("sealed", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	CHECK(fd >= 0);
+	CHECK_EQ(ftruncate(fd, 4096), 0);
+	CHECK_EQ(fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK), 0);
+	{
+		uint64_t *page = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0), v = 0;
+
+		CHECK(page != MAP_FAILED);
+		CHECK_EQ(ioreq_set_pio_mirror(&q, &ok, 1, fd), 0);
+		CHECK(q.mirror != NULL);
+		page[0] = HVM_PIO_MIRROR_WORD(0x300, 1, 0x99) & ~HVM_PIO_MIRROR_VALID;
+		CHECK(!ioreq_mirror_read(&q, 0x300, 1, &v));
+		page[0] = HVM_PIO_MIRROR_WORD(0x300, 1, 0x99);
+		CHECK(ioreq_mirror_read(&q, 0x300, 1, &v));
+		CHECK_EQ(v, 0x99);
+		/* A word with a width the ABI does not have is refused. */
+		page[0] = HVM_PIO_MIRROR_WORD(0x300, 3, 0x99);
+		CHECK(!ioreq_mirror_read(&q, 0x300, 1, &v));
+		munmap(page, 4096);
+	}
+	close(fd);
+	ioreq_prod_destroy(&q, pf, bf);
+}
+
+/*
+ * A vCPU thread posts a new value and reads it back, round after round,
+ * while the dm's loop runs: every read returns the value just posted,
+ * whether the hv answered it from the mirror (the dm had drained) or the
+ * dm did (the ring was not empty).  Every other round reads twice, so the
+ * second read, with the ring drained by the first, exercises the mirror.
+ */
+struct stress {
+	struct ioreq_prod *p;
+	unsigned bad, done;
+	uint64_t first_bad, got;
+};
+
+static void *stress_vcpu(void *arg)
+{
+	struct stress *s = arg;
+
+	for (unsigned i = 0; i < STRESS_ROUNDS && !s->bad; i++) {
+		uint8_t want = (uint8_t)(i * 7 + 1);
+		struct ioreq_req w = { .type = IOREQ_TYPE_PIO,
+				       .size = 1,
+				       .count = 1,
+				       .addr = TOY_BASE + 1,
+				       .data = want };
+
+		if (!ioreq_send_buffered_pio(s->p, TOY_BASE + 1, 1, want) &&
+		    ioreq_send(s->p, 0, &w) != IOREQ_DONE)
+			break;
+		for (unsigned k = 0; k < 1 + (i & 1); k++) {
+			struct ioreq_req r = { .type = IOREQ_TYPE_PIO,
+					       .is_read = true,
+					       .size = 1,
+					       .count = 1,
+					       .addr = TOY_BASE };
+
+			if (ioreq_send(s->p, 0, &r) != IOREQ_DONE || r.data != want) {
+				s->bad++;
+				s->first_bad = i;
+				s->got = r.data;
+			}
+		}
+	}
+	__atomic_store_n(&s->done, 1, __ATOMIC_RELEASE);
+	return NULL;
+}
+
+static void test_stress(struct fix *f)
+{
+	struct stress s = { .p = &f->p };
+	uint64_t hits = f->p.mirror_hits;
+	pthread_t t;
+
+	f->p.now = hvm_poll_now;
+	pthread_create(&t, NULL, stress_vcpu, &s);
+	/* Bounded at ~60 s. */
+	for (unsigned i = 0; i < 6000 && !__atomic_load_n(&s.done, __ATOMIC_ACQUIRE); i++)
+		loop_run_once(f->dm->loop, 10);
+	pthread_join(t, NULL);
+	CHECK_EQ(s.bad, 0);
+	if (s.bad)
+		printf("# round %llu read 0x%llx\n", (unsigned long long)s.first_bad,
+		       (unsigned long long)s.got);
+	CHECK(f->p.mirror_hits > hits);
+	printf("# stress: %u rounds, %llu reads answered from the mirror\n", STRESS_ROUNDS,
+	       (unsigned long long)(f->p.mirror_hits - hits));
+	f->p.now = fake_now;
+}
+
+/*
+ * Against a hv that predates both messages: no mirror, and the urgent port
+ * stays synchronous (a lazily signalled command could wait for a timer);
+ * the latch-only port is still posted.
+ */
+static void test_old_hv(void)
+{
+	struct fix f;
+	uint64_t v = 0;
+
+	setup(&f, true);
+	CHECK_EQ(io_region_map(f.dm, &f.toy.region, IO_PIO, TOY_BASE), 0);
+	CHECK(f.srv.mirror_msgs >= 1);
+	CHECK(f.srv.urgent_msgs >= 1);
+	io_mirror_set(&f.toy.region, 0, 0x42);
+	CHECK(f.p.mirror == NULL);
+	CHECK(!mread(&f, TOY_BASE, 1, &v));
+	CHECK(ioreq_pio_bufferable(&f.p, TOY_BASE + 1, 1));
+	CHECK(!ioreq_pio_bufferable(&f.p, TOY_BASE + 2, 1));
+	/* The dm remembers: moving the device asks again for neither. */
+	f.srv.mirror_msgs = f.srv.urgent_msgs = 0;
+	CHECK_EQ(io_region_move(f.dm, &f.toy.region, IO_PIO, TOY_MOVED), 0);
+	CHECK_EQ(f.srv.mirror_msgs, 0);
+	CHECK_EQ(f.srv.urgent_msgs, 0);
+	CHECK(ioreq_pio_bufferable(&f.p, TOY_MOVED + 1, 1));
+	CHECK(!ioreq_pio_bufferable(&f.p, TOY_MOVED + 2, 1));
+	io_region_unmap(&f.toy.region);
+	teardown(&f);
+}
+
+int main(void)
+{
+	struct fix *f = calloc(1, sizeof(*f));
+
+	setup(f, false);
+	test_sets(f);
+	test_hit(f);
+	test_posted_then_read(f);
+	test_move(f);
+	test_urgent(f);
+	test_hv_rules(f);
+	test_stress(f);
+	io_region_unmap(&f->toy.region);
+	teardown(f);
+	free(f);
+	test_old_hv();
+	return tap_done();
+}
