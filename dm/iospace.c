@@ -35,6 +35,7 @@ struct io_map {
 	struct hvm_range urgent[HVM_BUFFERED_PIO_MAX_RANGES];
 	unsigned nr_urgent;
 	bool urgent_unsupported; /* predates SET_URGENT_PIO (or HVM_URGENT_PIO=0) */
+	bool urgent_stale;	 /* the last SET_URGENT_PIO failed: post no urgent port */
 	/* The mirror page (NULL until first needed) and its words in use. */
 	struct hvm_pio_mirror_page *mirror;
 	int mirror_fd;
@@ -89,7 +90,9 @@ static unsigned io_bisect(const struct io_map *m, uint64_t addr)
 
 static uint64_t posted_mask(const struct io_map *m, const struct io_region *r)
 {
-	return r->ops->posted_writes | (m->urgent_unsupported ? 0 : r->ops->urgent_writes);
+	bool urgent = !m->urgent_unsupported && !m->urgent_stale;
+
+	return r->ops->posted_writes | (urgent ? r->ops->urgent_writes : 0);
 }
 
 static uint64_t urgent_mask(const struct io_map *m, const struct io_region *r)
@@ -151,9 +154,9 @@ static bool hv_gone(int err)
 
 /*
  * Send one port-range set (SET_BUFFERED_PIO or SET_URGENT_PIO) if it
- * differs from the last one sent.  Returns -ENOSYS when the hypervisor
- * does not know the message, else 0 (failures are logged and leave the
- * hypervisor's previous set in place).
+ * differs from the last one sent.  Returns 0 (also when the hypervisor is
+ * gone), -ENOSYS when it does not know the message, or another -errno
+ * (logged; the hypervisor keeps its previous set).
  */
 static int send_pio_set(struct dm *dm, uint32_t type, const char *what, struct hvm_range *want,
 			unsigned n, struct hvm_range *sent, unsigned *nr_sent)
@@ -169,7 +172,7 @@ static int send_pio_set(struct dm *dm, uint32_t type, const char *what, struct h
 		return 0; /* the hypervisor is gone (devices unmap while the dm exits) */
 	if (err) {
 		dm_warn("iospace", "%s: %s", what, strerror(-err));
-		return 0;
+		return err;
 	}
 	memcpy(sent, want, n * sizeof(want[0]));
 	*nr_sent = n;
@@ -200,13 +203,18 @@ static void io_posted_sync(struct dm *dm, const struct io_region *r)
 	if (!m->urgent_unsupported && env_off("HVM_URGENT_PIO"))
 		m->urgent_unsupported = true;
 	if (!m->urgent_unsupported) {
+		int err;
+
 		n = io_urgent_pio_ranges(dm, want, HVM_BUFFERED_PIO_MAX_RANGES);
-		if (send_pio_set(dm, HVM_MSG_SET_URGENT_PIO, "SET_URGENT_PIO", want, n, m->urgent,
-				 &m->nr_urgent) == -ENOSYS) {
+		err = send_pio_set(dm, HVM_MSG_SET_URGENT_PIO, "SET_URGENT_PIO", want, n, m->urgent,
+				   &m->nr_urgent);
+		if (err == -ENOSYS) {
 			dm_info("iospace", "the hypervisor cannot signal posted writes at once: "
 					   "command writes stay synchronous");
 			m->urgent_unsupported = true;
 		}
+		/* Unknown urgent set: a lazily signalled command could wait. */
+		m->urgent_stale = err && err != -ENOSYS;
 	}
 	n = io_posted_pio_ranges(dm, want, HVM_BUFFERED_PIO_MAX_RANGES);
 	if (send_pio_set(dm, HVM_MSG_SET_BUFFERED_PIO, "SET_BUFFERED_PIO", want, n, m->posted,

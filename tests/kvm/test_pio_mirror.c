@@ -92,7 +92,8 @@ static const struct io_ops toy_ops = {
 struct server {
 	int sock;
 	struct ioreq_prod *p;
-	bool old_hv; /* answer the new messages with -ENOSYS, as a hv that predates them */
+	bool old_hv;	  /* answer the new messages with -ENOSYS, as a hv that predates them */
+	int urgent_error; /* nonzero: refuse SET_URGENT_PIO with it */
 	unsigned mirror_msgs, urgent_msgs;
 	pthread_t thread;
 };
@@ -117,7 +118,9 @@ static void *serve(void *arg)
 			break;
 		case HVM_MSG_SET_URGENT_PIO:
 			s->urgent_msgs++;
-			if (!s->old_hv)
+			if (s->urgent_error)
+				status = s->urgent_error;
+			else if (!s->old_hv)
 				status = ioreq_set_urgent_pio(s->p, (const struct hvm_range *)buf,
 							      hdr.len / sizeof(struct hvm_range));
 			break;
@@ -556,6 +559,32 @@ static void test_old_hv(void)
 	teardown(&f);
 }
 
+/*
+ * An hv that refuses one SET_URGENT_PIO (not -ENOSYS): the urgent port is
+ * not posted until a later set gets through, so no command waits for a
+ * lazy signal.
+ */
+static void test_urgent_refused(void)
+{
+	struct fix f;
+	uint64_t v = 0;
+
+	setup(&f, false);
+	f.srv.urgent_error = -EINVAL;
+	CHECK_EQ(io_region_map(f.dm, &f.toy.region, IO_PIO, TOY_BASE), 0);
+	CHECK(ioreq_pio_bufferable(&f.p, TOY_BASE + 1, 1));
+	CHECK(!ioreq_pio_bufferable(&f.p, TOY_BASE + 2, 1));
+	io_mirror_set(&f.toy.region, 0, 0x42);
+	CHECK(mread(&f, TOY_BASE, 1, &v)); /* the mirror does not depend on it */
+	CHECK_EQ(v, 0x42);
+	f.srv.urgent_error = 0;
+	CHECK_EQ(io_region_move(f.dm, &f.toy.region, IO_PIO, TOY_MOVED), 0);
+	CHECK(ioreq_pio_bufferable(&f.p, TOY_MOVED + 2, 1));
+	CHECK(ioreq_pio_urgent(&f.p, TOY_MOVED + 2, 1));
+	io_region_unmap(&f.toy.region);
+	teardown(&f);
+}
+
 int main(void)
 {
 	struct fix *f = calloc(1, sizeof(*f));
@@ -572,5 +601,6 @@ int main(void)
 	teardown(f);
 	free(f);
 	test_old_hv();
+	test_urgent_refused();
 	return tap_done();
 }
