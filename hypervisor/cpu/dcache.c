@@ -787,7 +787,9 @@ static bool plain_0f(uint8_t op2)
  * Opcodes the generic decoder runs without touching control flow, segment
  * registers, the interrupt flag, control registers or I/O: their
  * 16-bit and LOCK forms, byte and rotate forms, MUL/DIV, string moves
- * without REP (REP runs until a poll), PAUSE, RDTSC (x86_rdtsc() counts
+ * (REP MOVS and STOS run a chunk and leave EIP on themselves when ECX is
+ * not 0 yet, so they end their block: Linux's clear_page and copy_page),
+ * PAUSE, RDTSC (x86_rdtsc() counts
  * the block's instructions done before it), CLI and STI (Linux's system
  * calls run a few of each; an STI ends its block, so the run loop lets the
  * instruction after it go first, as the shadow wants, and then takes an
@@ -800,8 +802,9 @@ static bool plain_op(const struct dc_ent *d, const struct insn *in)
 {
 	uint8_t op = d->op;
 
+	/* PAUSE; REP MOVS and STOS end their block (jit.c), which the run loop resumes */
 	if (in->rep)
-		return op == 0x90; /* PAUSE */
+		return op == 0x90 || op == 0xa4 || op == 0xa5 || op == 0xaa || op == 0xab;
 	if (op == 0x0f)
 		return plain_0f(d->bytes.b[d->op_at + 1]);
 	if (op < 0x40)

@@ -166,16 +166,26 @@ _Static_assert(TLB_SIZE * sizeof(struct tlb_ent) == 1u << 15, "a TLB is 32 KiB")
 
 /* ---- which handlers end a block, which may store ---- */
 
+/* Has d a REP prefix? */
+static bool has_rep(const struct dc_ent *d)
+{
+	for (unsigned i = 0; i < d->op_at; i++)
+		if (d->bytes.b[i] == 0xf3 || d->bytes.b[i] == 0xf2)
+			return true;
+	return false;
+}
+
 /*
  * Entries that may branch; FF /0, /1 and /6 (INC, DEC, PUSH) only compute.
  * And STI: the instruction after it must run alone before an interrupt is
- * taken (the run loop sees to it), not with the rest of a block.
+ * taken (the run loop sees to it), not with the rest of a block; and a REP
+ * string move, which leaves EIP on itself until ECX is 0.
  */
 static bool ends_block(const struct dc_ent *d)
 {
 	switch (d->fn) {
 	case DF_PLAIN:
-		return d->op == 0xfb;
+		return d->op == 0xfb || (d->op != 0x90 && has_rep(d));
 	case DF_JCC8:
 	case DF_JCC32:
 	case DF_JMP8:

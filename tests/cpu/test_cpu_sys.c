@@ -1255,6 +1255,37 @@ static void test_jit_poll_chain(void)
 	machine_free(m);
 }
 
+/*
+ * A backward REP STOSB of 0x3000 bytes (string.c does 4096 a run when it
+ * cannot copy in bulk), then a read of ECX in the same straight run, in a
+ * hot loop: the REP leaves EIP on itself until ECX is 0, so the
+ * instructions after it may run only then, also once the loop is
+ * translated (jit.c ends a block after a REP).  Loop: mov edi, 0x42fff;
+ * mov ecx, 0x3000; mov eax, edx; std; rep stosb; cld; add esi, ecx;
+ * inc edx.  ESI stays 0; the buffer holds the last pass's byte.
+ */
+static void test_jit_rep(void)
+{
+	struct machine *m = machine_new();
+	uint32_t a, t;
+	bool filled = true;
+
+	enter_pm(m, CODE);
+	t = asm_hex(m, CODE, "b9 0c 00 00 00 31 f6 31 d2 89 cd");
+	/* ECX is the REP's count, so the pass count lives in EBP */
+	a = asm_hex(m, t, "bf ff 2f 04 00 b9 00 30 00 00 89 d0 fd f3 aa fc 01 ce 42 4d 75");
+	put8(m, a, (uint8_t)(t - (a + 1)));
+	asm_hex(m, a + 1, "f4");
+	enum x86_exit ex = x86cpu_run(m->cpu, 2000);
+	for (uint32_t o = 0; o < 0x3000; o++)
+		filled &= m->ram[0x40000 + o] == 11;
+	CHECK(ex == X86_EXIT_HLT && regs(m).gpr[6] == 0 && regs(m).gpr[2] == 12 && filled,
+	      "hot REP STOSB past a run: what follows runs once it is done (esi %#x, edx %u, "
+	      "buffer %s)",
+	      regs(m).gpr[6], regs(m).gpr[2], filled ? "filled" : "not filled");
+	machine_free(m);
+}
+
 /* A hot loop of CALL and RET (blocks with stack forms): ESP comes back each pass. */
 static void test_jit_call_ret(void)
 {
@@ -1714,6 +1745,7 @@ int main(void)
 	test_jit_stale_target();
 	test_jit_poll_chain();
 	test_jit_fs_wrap();
+	test_jit_rep();
 	test_jit_call_ret();
 	for (unsigned pae = 0; pae < 2; pae++) {
 		test_jit_link_remap(pae, REMAP_INVLPG, false);
