@@ -245,6 +245,7 @@ struct x86cpu {
 	unsigned cpl;
 	bool pmode, v86, code32, stack32; /* and user, above */
 	uint8_t segok[6];		  /* bit0 readable, bit1 writable without slow checks */
+	uint32_t seg_gen; /* goes up with every segment load (x86_update_seg_ok()) */
 
 	struct insn in;
 	/* bytes of the current instruction: ibuf[0, iavail) is at insn_eip */

@@ -764,9 +764,9 @@ static bool plain_0f(uint8_t op2)
 	switch (op2) {
 	case 0x0d:
 	case 0x18 ... 0x1f:
-	case 0x31: /* RDTSC: Linux's clock reads it thousands of times a second */
-	case 0xa0: /* PUSH FS: Linux's system call entry */
-	case 0xa8: /* PUSH GS */
+	case 0x31:	    /* RDTSC: Linux's clock reads it thousands of times a second */
+	case 0xa0 ... 0xa1: /* PUSH FS, POP FS: Linux's system call entry and exit */
+	case 0xa8 ... 0xa9: /* PUSH GS, POP GS */
 	case 0x40 ... 0x4f:
 	case 0x90 ... 0x9f:
 	case 0xa2 ... 0xa5:
@@ -793,10 +793,12 @@ static bool plain_0f(uint8_t op2)
  * the block's instructions done before it), CLI and STI (Linux's system
  * calls run a few of each; an STI ends its block, so the run loop lets the
  * instruction after it go first, as the shadow wants, and then takes an
- * interrupt), PUSH FS and PUSH GS (they only read their selector).  A fault in one unwinds as
+ * interrupt), PUSH FS and PUSH GS (they only read their selector), and
+ * MOV or POP to ES, DS, FS and GS, which end their block (the segments a
+ * block may address natively are checked again before the next one).  A fault in one unwinds as
  * for any handler.  Everything else (far and indirect transfers, POPF,
- * MOV to a segment or control register, IN/OUT, HLT, INT, x87) ends a
- * translated block as before.
+ * loads of CS and SS, MOV to a control register, IN/OUT, HLT, INT, x87)
+ * ends a translated block as before.
  */
 static bool plain_op(const struct dc_ent *d, const struct insn *in)
 {
@@ -808,7 +810,8 @@ static bool plain_op(const struct dc_ent *d, const struct insn *in)
 	if (op == 0x0f)
 		return plain_0f(d->bytes.b[d->op_at + 1]);
 	if (op < 0x40)
-		return (op & 7) < 6 || op == 0x27 || op == 0x2f || op == 0x37 || op == 0x3f;
+		return (op & 7) < 6 || op == 0x27 || op == 0x2f || op == 0x37 || op == 0x3f ||
+		       op == 0x07 || op == 0x1f; /* POP ES, POP DS */
 	switch (op) {
 	case 0x40 ... 0x62:
 	case 0x68 ... 0x6b:
@@ -824,6 +827,8 @@ static bool plain_op(const struct dc_ent *d, const struct insn *in)
 	case 0xf8 ... 0xfb: /* CLC, STC, CLI, STI: see below */
 	case 0xfc ... 0xfe:
 		return true;
+	case 0x8e:
+		return D_REG(d) != 1 && D_REG(d) != 2; /* MOV to ES, DS, FS, GS */
 	case 0xff:
 		return D_REG(d) < 2 || D_REG(d) == 6; /* INC, DEC, PUSH */
 	default:

@@ -25,6 +25,7 @@ void x86_update_seg_ok(struct x86cpu *cpu, int s)
 {
 	uint16_t a = cpu->seg[s].attr;
 
+	cpu->seg_gen++; /* for the JIT's view of the segments (jit.c) */
 	if (!cpu->pmode || cpu->v86)
 		cpu->segok[s] = 3;
 	else if (!(a & SA_P))

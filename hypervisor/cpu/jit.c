@@ -175,17 +175,27 @@ static bool has_rep(const struct dc_ent *d)
 	return false;
 }
 
+/* Does d load ES, DS, FS or GS (MOV or POP)? */
+static bool loads_seg(const struct dc_ent *d)
+{
+	uint8_t op2 = d->bytes.b[d->op_at + 1];
+
+	return d->op == 0x8e || d->op == 0x07 || d->op == 0x1f ||
+	       (d->op == 0x0f && (op2 == 0xa1 || op2 == 0xa9));
+}
+
 /*
  * Entries that may branch; FF /0, /1 and /6 (INC, DEC, PUSH) only compute.
  * And STI: the instruction after it must run alone before an interrupt is
- * taken (the run loop sees to it), not with the rest of a block; and a REP
- * string move, which leaves EIP on itself until ECX is 0.
+ * taken (the run loop sees to it), not with the rest of a block; a REP
+ * string move, which leaves EIP on itself until ECX is 0; a segment load,
+ * after which the run loop looks again at the segments blocks rely on.
  */
 static bool ends_block(const struct dc_ent *d)
 {
 	switch (d->fn) {
 	case DF_PLAIN:
-		return d->op == 0xfb || (d->op != 0x90 && has_rep(d));
+		return d->op == 0xfb || (d->op != 0x90 && has_rep(d)) || loads_seg(d);
 	case DF_JCC8:
 	case DF_JCC32:
 	case DF_JMP8:
@@ -1044,8 +1054,8 @@ static void check_bytes(struct tx *t, const uint8_t *g, unsigned n)
 /*
  * The segments native memory and stack forms rely on are still flat (and
  * the stack 32-bit, and CS's limit 4 GiB when the block's jumps skip their
- * limit checks): x86_jit_run() keeps cpu->jit_unflat current, and only
- * instructions outside blocks load segments.
+ * limit checks): x86_jit_run() keeps cpu->jit_unflat current, and a
+ * segment load is the last instruction of its block (ends_block()).
  */
 static void check_flat(struct tx *t, unsigned mask)
 {
@@ -3026,8 +3036,9 @@ unsigned x86_jit_run(struct x86cpu *cpu, unsigned n)
 	struct jit *j = cpu->jit;
 	unsigned done = 0, k;
 	struct jit_link *link = NULL;
+	uint32_t seg_gen = cpu->seg_gen;
 
-	/* segments load only outside blocks: interpreted steps, events, faults */
+	/* segments load outside blocks (interpreted steps, events, faults) or last in one */
 	cpu->jit_unflat = unflat_now(cpu);
 	do {
 		struct jit_hot tmp;
@@ -3038,6 +3049,11 @@ unsigned x86_jit_run(struct x86cpu *cpu, unsigned n)
 		if (h && cpu->icount + h->ninsn <= cpu->budget_end) {
 			k = run_block(cpu, j, h, &link);
 			done += k;
+			/* a block that loaded a segment ended there (ends_block()) */
+			if (unlikely(cpu->seg_gen != seg_gen)) {
+				seg_gen = cpu->seg_gen;
+				cpu->jit_unflat = unflat_now(cpu);
+			}
 			continue;
 		}
 		/* interpret a cold block's instructions until it is hot, else one or a new run */

@@ -1286,6 +1286,35 @@ static void test_jit_rep(void)
 	machine_free(m);
 }
 
+/*
+ * MOV DS in a hot loop, alternating between the flat selector and one
+ * based at 0x1000, before a block that loads [0x40] natively when DS is
+ * flat: a segment load ends its block and the run loop looks at the
+ * segments again, so the odd passes read 0x1040 (jit.c, ends_block() and
+ * x86_jit_run()).  Loop: test ebp, 1; jz +6; mov ax, 0x60; jmp +4;
+ * mov ax, 0x10; mov ds, ax; mov edx, [0x40]; add edi, edx; dec ebp; jnz.
+ */
+static void test_jit_seg_load(void)
+{
+	struct machine *m = machine_new();
+	uint32_t a, t;
+
+	gdt_set(m, 0x60, 0x1000, 0xfffff, 0x93, 0xc);
+	put32(m, 0x40, 0x11);
+	put32(m, 0x1040, 0x2200);
+	enter_pm(m, CODE);
+	t = asm_hex(m, CODE, "bd 14 00 00 00 31 ff");
+	a = asm_hex(m, t, "f7 c5 01 00 00 00 74 06 66 b8 60 00 eb 04 66 b8 10 00 8e d8");
+	a = asm_hex(m, a, "8b 15 40 00 00 00 01 d7 4d 75");
+	put8(m, a, (uint8_t)(t - (a + 1)));
+	asm_hex(m, a + 1, "f4");
+	enum x86_exit ex = x86cpu_run(m->cpu, 2000);
+	CHECK(ex == X86_EXIT_HLT && regs(m).gpr[7] == 10 * 0x11 + 10 * 0x2200,
+	      "hot MOV DS alternating bases: each pass reads through the DS it loaded (edi %#x)",
+	      regs(m).gpr[7]);
+	machine_free(m);
+}
+
 /* A hot loop of CALL and RET (blocks with stack forms): ESP comes back each pass. */
 static void test_jit_call_ret(void)
 {
@@ -1746,6 +1775,7 @@ int main(void)
 	test_jit_poll_chain();
 	test_jit_fs_wrap();
 	test_jit_rep();
+	test_jit_seg_load();
 	test_jit_call_ret();
 	for (unsigned pae = 0; pae < 2; pae++) {
 		test_jit_link_remap(pae, REMAP_INVLPG, false);
