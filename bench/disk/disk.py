@@ -45,15 +45,21 @@ pages, building bios and scatter lists, releasing pages, clear_user for
 /dev/zero) on the software CPU; about 13% is spent inside IN/OUT
 instructions (ata_piix issues some 31 port accesses per command, each a
 round trip to hvmdm of about 15 us; commands carry ~450 KiB); the vCPU is
-halted waiting for the disk only 4-7% of the time.  Since hvmdm lets
-hvmhv post the writes that only latch a value (taskfile registers 1-6, the
-PRD address: SET_BUFFERED_PIO in include/hvm/setup.h), 19 of those 31
-accesses are round trips and 12 go through the buffered ring (counted in
-hvmhv on a 32 MiB run: 142 commands, 4410 -> 2670 synchronous accesses to
-the IDE ports).  An IDE interrupt reaches the guest's first port access in
-its handler some 64 us (mean) after hvmdm raises it, under 2% of a phase.  So these ratios follow
-the software CPU's speed more than the IDE model's; randread_net (process
-spawn cost removed) is the closest to a per-command device figure.
+halted waiting for the disk only 4-7% of the time.  hvmhv posts the writes
+that only latch a value (taskfile registers 1-6, the PRD address:
+SET_BUFFERED_PIO in include/hvm/setup.h) and, signalling hvmdm at once, the
+command and bus-master start/stop writes (SET_URGENT_PIO); it answers reads
+of alternate status and the bus-master registers from hvmdm's mirror page
+when nothing is queued (SET_PIO_MIRROR).  About 9.5 of the 31 accesses are
+still round trips (status reads, which clear the interrupt, and reads right
+after a posted write), from 18.3 (counted in hvmdm on a 64 MiB run, 469
+commands).  An IDE interrupt reaches the guest's first port access in its
+handler some 64 us (mean) after hvmdm raises it, under 2% of a phase.  So
+these ratios follow the software CPU's speed more than the IDE model's;
+randread_net (process spawn cost removed) is the closest to a per-command
+device figure.  The spawn itself (fork, exec and exit of busybox dd, some
+500K guest instructions run once each) is bound by how much host code the
+translator emits per guest instruction (docs/architecture.md).
 """
 import argparse
 import os
