@@ -221,29 +221,6 @@ static int do_set_buffered(struct hv *hv, struct setup_conn *c, const struct req
 	return reply(c, r, 0, NULL, 0, NULL, 0);
 }
 
-static int do_set_buffered_pio(struct hv *hv, struct setup_conn *c, const struct req *r)
-{
-	struct hvm_range rg[HVM_BUFFERED_PIO_MAX_RANGES];
-	unsigned n = r->hdr.len / sizeof(rg[0]);
-	char text[HVM_BUFFERED_PIO_MAX_RANGES * 16 + 8] = "";
-	size_t at = 0;
-	int err;
-
-	if (r->hdr.len % sizeof(rg[0]) || n > HVM_BUFFERED_PIO_MAX_RANGES)
-		return reply(c, r, -EINVAL, NULL, 0, NULL, 0);
-	memcpy(rg, r->payload, r->hdr.len);
-	err = ioreq_set_buffered_pio(&hv->io, rg, n);
-	if (err)
-		return reply(c, r, err, NULL, 0, NULL, 0);
-	/* Ranges are checked above: each end fits in 4 hex digits. */
-	for (unsigned i = 0; i < n && at < sizeof(text); i++)
-		at += snprintf(text + at, sizeof(text) - at, " %#llx-%#llx",
-			       (unsigned long long)rg[i].start,
-			       (unsigned long long)(rg[i].start + rg[i].len - 1));
-	hv_log("buffered port writes:%s", n ? text : " none");
-	return reply(c, r, 0, NULL, 0, NULL, 0);
-}
-
 /* Ranges as " 0x1f7-0x1f7 ..." for the log (ends fit in 4 hex digits once checked). */
 static void ranges_text(const struct hvm_range *rg, unsigned n, char *text, size_t cap)
 {
@@ -255,7 +232,10 @@ static void ranges_text(const struct hvm_range *rg, unsigned n, char *text, size
 			       (unsigned long long)(rg[i].start + rg[i].len - 1));
 }
 
-static int do_set_urgent_pio(struct hv *hv, struct setup_conn *c, const struct req *r)
+/* SET_BUFFERED_PIO and SET_URGENT_PIO: a set of port ranges for set(), logged as what. */
+static int set_pio_ranges(struct hv *hv, struct setup_conn *c, const struct req *r,
+			  int (*set)(struct ioreq_prod *, const struct hvm_range *, unsigned),
+			  const char *what)
 {
 	struct hvm_range rg[HVM_BUFFERED_PIO_MAX_RANGES];
 	unsigned n = r->hdr.len / sizeof(rg[0]);
@@ -265,11 +245,11 @@ static int do_set_urgent_pio(struct hv *hv, struct setup_conn *c, const struct r
 	if (r->hdr.len % sizeof(rg[0]) || n > HVM_BUFFERED_PIO_MAX_RANGES)
 		return reply(c, r, -EINVAL, NULL, 0, NULL, 0);
 	memcpy(rg, r->payload, r->hdr.len);
-	err = ioreq_set_urgent_pio(&hv->io, rg, n);
+	err = set(&hv->io, rg, n);
 	if (err)
 		return reply(c, r, err, NULL, 0, NULL, 0);
 	ranges_text(rg, n, text, sizeof(text));
-	hv_log("urgent port writes:%s", n ? text : " none");
+	hv_log("%s port writes:%s", what, n ? text : " none");
 	return reply(c, r, 0, NULL, 0, NULL, 0);
 }
 
@@ -369,9 +349,9 @@ static int dispatch(struct setup_server *s, struct hv *hv, struct setup_conn *c,
 	case HVM_MSG_SET_BUFFERED:
 		return do_set_buffered(hv, c, r);
 	case HVM_MSG_SET_BUFFERED_PIO:
-		return do_set_buffered_pio(hv, c, r);
+		return set_pio_ranges(hv, c, r, ioreq_set_buffered_pio, "buffered");
 	case HVM_MSG_SET_URGENT_PIO:
-		return do_set_urgent_pio(hv, c, r);
+		return set_pio_ranges(hv, c, r, ioreq_set_urgent_pio, "urgent");
 	case HVM_MSG_SET_PIO_MIRROR:
 		return do_set_pio_mirror(hv, c, r);
 	case HVM_MSG_SHUTDOWN:
