@@ -893,7 +893,7 @@ struct rare {
 	struct emit e; /* the held registers and flags then (p and end unused) */
 };
 
-/* Translation state: the emitter, where the stale exit is, the EIP stored. */
+/* Translation state: the emitter (with the block's return, e.stale), the EIP stored. */
 struct tx {
 	struct emit e;
 	uint32_t eip_stored;
