@@ -33,7 +33,7 @@ struct blk;
 struct dm_loop;
 
 #define BLK_SECTOR 512
-#define BLK_IOV_MAX 64
+#define BLK_IOV_MAX 256 /* a 1 MiB IDE DMA command of scattered 4 KiB pages */
 
 enum blk_op {
 	BLK_READ = 0,

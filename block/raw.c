@@ -24,6 +24,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <linux/aio_abi.h>
 #include <linux/fs.h>
 #include <stdlib.h>
@@ -164,12 +165,25 @@ static int raw_full(int fd, uint8_t *buf, size_t len, uint64_t off, bool write)
 	return 0;
 }
 
-/* Buffers and range already suit the file: one iovec entry at a time. */
+/*
+ * Buffers and range already suit the file: one preadv/pwritev for the
+ * whole vector (a scattered guest DMA buffer is one system call); after a
+ * short or interrupted one, the range again one entry at a time, which
+ * handles EOF and EINTR (moving the same bytes twice is harmless).
+ */
 static ssize_t raw_rw_iov(struct raw *r, const struct iovec *iov, int cnt, uint64_t off, bool write)
 {
+	size_t total = iov_size(iov, cnt);
 	uint64_t pos = off;
+	ssize_t n;
 	int i, err;
 
+	if (cnt > 1 && cnt <= IOV_MAX) {
+		n = write ? pwritev(r->fd, iov, cnt, (off_t)off)
+			  : preadv(r->fd, iov, cnt, (off_t)off);
+		if (n >= 0 && (size_t)n == total)
+			return n;
+	}
 	for (i = 0; i < cnt; i++) {
 		err = raw_full(r->fd, iov[i].iov_base, iov[i].iov_len, pos, write);
 		if (err)

@@ -78,6 +78,16 @@ struct ide_atapi {
 	bool dma;
 };
 
+/*
+ * Guest memory a bus-master command moves directly (ide_bm_map): host
+ * pointers into guest RAM and the guest-physical address of each segment.
+ */
+struct ide_dma_sg {
+	struct iovec iov[BLK_IOV_MAX];
+	uint64_t gpa[BLK_IOV_MAX];
+	int cnt;
+};
+
 struct ide_drive {
 	struct ide_bus *bus;
 	unsigned unit;
@@ -115,6 +125,9 @@ struct ide_drive {
 	bool dma;
 	bool io_pending;
 	struct blk_req req;
+	/* DMA request in flight that moves guest RAM directly (no bounce through buf). */
+	bool dma_direct;
+	struct ide_dma_sg sg;
 
 	struct ide_atapi atapi;
 
@@ -188,6 +201,16 @@ int64_t ide_bm_transfer(struct ide_bmdma *bm, uint8_t *buf, uint32_t len, bool t
 /* DMA command finished: BM status INT, ACTIVE per the PRD rules; true = error or early end. */
 void ide_bm_done(struct ide_bmdma *bm, bool prd_exhausted_early);
 bool ide_bm_active(const struct ide_bmdma *bm);
+/*
+ * Walk the PRD table for the next len bytes into host pointers (zero-copy
+ * DMA).  0: sg covers exactly len bytes and the walker moved on.  -EAGAIN
+ * (a segment outside one RAM region, a table shorter than len, more
+ * segments than BLK_IOV_MAX) or -EINVAL (engine stopped): the walker is
+ * left where it was, so ide_bm_transfer() can run the command as before.
+ */
+int ide_bm_map(struct ide_bmdma *bm, uint32_t len, struct ide_dma_sg *sg);
+/* After the device stored into sg's memory: mark it written (gmem_mark_written). */
+void ide_bm_mark_written(struct ide_bmdma *bm, const struct ide_dma_sg *sg);
 /* The channel raised INTRQ: the bus master's status shows it (PIIX3 2.7.2). */
 void ide_bm_irq(struct ide_bmdma *bm);
 

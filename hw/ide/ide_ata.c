@@ -10,6 +10,7 @@
  * before any I/O; a CHS address with zero sectors-per-track is refused.
  */
 #include <errno.h>
+#include <stddef.h>
 #include <string.h>
 
 #include "ide.h"
@@ -195,8 +196,9 @@ static void ata_pio_write_done(struct ide_drive *d)
 	ata_submit(d, BLK_WRITE, d->chunk, ata_pio_write_cb);
 }
 
-static void ata_submit(struct ide_drive *d, enum blk_op op, uint32_t sectors,
-		       void (*done)(struct blk_req *, int))
+/* Submit op at d->lba on iov; an error is reported to the guest at once. */
+static void ata_submit_iov(struct ide_drive *d, enum blk_op op, const struct iovec *iov, int cnt,
+			   bool direct, void (*done)(struct blk_req *, int))
 {
 	struct blk_req *req = &d->req;
 	int err;
@@ -204,26 +206,54 @@ static void ata_submit(struct ide_drive *d, enum blk_op op, uint32_t sectors,
 	memset(req, 0, sizeof(*req));
 	req->op = op;
 	req->offset = d->lba * IDE_SECTOR;
-	req->iov[0].iov_base = d->buf;
-	req->iov[0].iov_len = (size_t)sectors * IDE_SECTOR;
-	req->iovcnt = op == BLK_FLUSH ? 0 : 1;
+	if (cnt)
+		memcpy(req->iov, iov, (size_t)cnt * sizeof(*iov));
+	req->iovcnt = cnt;
 	req->done = done;
 	req->opaque = d;
 	ide_set_status(d, IDE_ST_BSY | IDE_ST_DRDY | IDE_ST_DSC);
 	d->io_pending = true;
+	d->dma_direct = direct; /* before submitting: sync mode completes inside */
 	err = blk_submit(d->blk, req);
 	if (err) {
 		d->io_pending = false;
+		d->dma_direct = false;
 		ata_rw_error(d, err);
 	}
+}
+
+static void ata_submit(struct ide_drive *d, enum blk_op op, uint32_t sectors,
+		       void (*done)(struct blk_req *, int))
+{
+	struct iovec iov = { d->buf, (size_t)sectors * IDE_SECTOR };
+
+	ata_submit_iov(d, op, &iov, op == BLK_FLUSH ? 0 : 1, false, done);
 }
 
 /* ---- DMA ------------------------------------------------------------- */
 
 static void ata_dma_step(struct ide_drive *d);
 
+/*
+ * A direct read stored into guest RAM whatever became of the command (a
+ * reset may have disowned it): mark the pages before anything can raise
+ * the completion interrupt, so the CPU sees code DMA overwrote.
+ */
+static bool ata_dma_direct_end(struct blk_req *req)
+{
+	struct ide_drive *d = (struct ide_drive *)((char *)req - offsetof(struct ide_drive, req));
+
+	if (!d->dma_direct)
+		return false;
+	d->dma_direct = false;
+	if (req->op == BLK_READ && d->bus->bm)
+		ide_bm_mark_written(d->bus->bm, &d->sg);
+	return true;
+}
+
 static void ata_dma_cb(struct blk_req *req, int err)
 {
+	bool direct = ata_dma_direct_end(req);
 	struct ide_drive *d = ata_req_owner(req);
 	uint32_t bytes;
 	int64_t moved;
@@ -236,7 +266,11 @@ static void ata_dma_cb(struct blk_req *req, int err)
 	}
 	bytes = d->chunk * IDE_SECTOR;
 	if (!d->is_write) {
-		moved = ide_bm_transfer(d->bus->bm, d->buf, bytes, true);
+		/* Direct: the bytes are in place; a stopped engine still fails it. */
+		if (direct)
+			moved = ide_bm_active(d->bus->bm) ? (int64_t)bytes : -1;
+		else
+			moved = ide_bm_transfer(d->bus->bm, d->buf, bytes, true);
 		if (moved != bytes) {
 			/* The PRD table ran out (or hit non-RAM) before the sectors did. */
 			ide_set_status(d, IDE_ST_DRDY | IDE_ST_ERR);
@@ -275,6 +309,16 @@ static void ata_dma_step(struct ide_drive *d)
 	}
 	d->chunk = d->remaining < IDE_BUF_SECTORS ? d->remaining : IDE_BUF_SECTORS;
 	bytes = d->chunk * IDE_SECTOR;
+	/*
+	 * The PRD table maps the whole chunk into guest RAM: the image is read
+	 * into, or written from, guest memory directly.  Anything else (non-RAM,
+	 * a short table) takes the bounce path below, which reports it.
+	 */
+	if (!ide_bm_map(d->bus->bm, bytes, &d->sg)) {
+		ata_submit_iov(d, d->is_write ? BLK_WRITE : BLK_READ, d->sg.iov, d->sg.cnt, true,
+			       ata_dma_cb);
+		return;
+	}
 	if (d->is_write) {
 		moved = ide_bm_transfer(d->bus->bm, d->buf, bytes, false);
 		if (moved != bytes) {

@@ -34,6 +34,7 @@
 #include "ide.h"
 #include "device.h"
 #include "dm.h"
+#include "gmem.h"
 #include "log.h"
 #include "pci/pci.h"
 
@@ -145,6 +146,103 @@ int64_t ide_bm_transfer(struct ide_bmdma *bm, uint8_t *buf, uint32_t len, bool t
 		done += n;
 	}
 	return done;
+}
+
+/* The PRD walker's position, saved so a refused mapping leaves no trace. */
+struct bm_walk {
+	uint32_t next_prd, cur_addr, cur_left;
+	unsigned walked;
+	bool eot;
+};
+
+static void bm_walk_save(const struct ide_bmdma *bm, struct bm_walk *w)
+{
+	*w = (struct bm_walk){ bm->next_prd, bm->cur_addr, bm->cur_left, bm->walked, bm->eot };
+}
+
+static void bm_walk_restore(struct ide_bmdma *bm, const struct bm_walk *w)
+{
+	bm->next_prd = w->next_prd;
+	bm->cur_addr = w->cur_addr;
+	bm->cur_left = w->cur_left;
+	bm->walked = w->walked;
+	bm->eot = w->eot;
+}
+
+/*
+ * Append [gpa, gpa+n) at host to the segment list, merging it into the last
+ * segment when both guest and host addresses continue it.  false: full.
+ */
+static bool bm_seg_add(struct ide_dma_sg *sg, uint64_t gpa, uint8_t *host, uint32_t n)
+{
+	if (sg->cnt) {
+		struct iovec *last = &sg->iov[sg->cnt - 1];
+
+		if (sg->gpa[sg->cnt - 1] + last->iov_len == gpa &&
+		    (uint8_t *)last->iov_base + last->iov_len == host) {
+			last->iov_len += n;
+			return true;
+		}
+	}
+	if (sg->cnt >= BLK_IOV_MAX)
+		return false;
+	sg->iov[sg->cnt] = (struct iovec){ host, n };
+	sg->gpa[sg->cnt++] = gpa;
+	return true;
+}
+
+int ide_bm_map(struct ide_bmdma *bm, uint32_t len, struct ide_dma_sg *sg)
+{
+	struct dm *dm = bm->bus->dm;
+	struct bm_walk saved;
+	uint32_t done = 0;
+
+	sg->cnt = 0;
+	if (!ide_bm_active(bm))
+		return -EINVAL;
+	bm_walk_save(bm, &saved);
+	while (done < len) {
+		uint32_t n;
+		uint8_t *host;
+
+		if (!bm->cur_left) {
+			uint32_t prd[2];
+
+			/* Same bounds and decoding as ide_bm_transfer(); a short table bounces. */
+			if (bm->eot || bm->walked >= BM_PRD_MAX)
+				goto refuse;
+			if (pci_dma_read(bm->pci, bm->next_prd, prd, sizeof(prd)))
+				goto refuse;
+			bm->next_prd += 8;
+			bm->walked++;
+			bm->cur_addr = prd[0] & ~1u;
+			bm->cur_left = prd[1] & 0xfffe;
+			if (!bm->cur_left)
+				bm->cur_left = 0x10000;
+			bm->eot = prd[1] & BM_PRD_EOT;
+		}
+		n = bm->cur_left < len - done ? bm->cur_left : len - done;
+		/* Wholly inside one RAM region, or the bounce path reports the fault. */
+		host = gmem_map(dm, bm->cur_addr, n);
+		if (!host || !bm_seg_add(sg, bm->cur_addr, host, n))
+			goto refuse;
+		bm->cur_addr += n;
+		bm->cur_left -= n;
+		done += n;
+	}
+	return 0;
+refuse:
+	bm_walk_restore(bm, &saved);
+	sg->cnt = 0;
+	return -EAGAIN;
+}
+
+void ide_bm_mark_written(struct ide_bmdma *bm, const struct ide_dma_sg *sg)
+{
+	int i;
+
+	for (i = 0; i < sg->cnt; i++)
+		gmem_mark_written(bm->bus->dm, sg->gpa[i], sg->iov[i].iov_len);
 }
 
 void ide_bm_done(struct ide_bmdma *bm, bool prd_exhausted_early)
