@@ -765,6 +765,7 @@ static bool plain_0f(uint8_t op2)
 	case 0x0d:
 	case 0x18 ... 0x1f:
 	case 0x31:	    /* RDTSC: Linux's clock reads it thousands of times a second */
+	case 0x34 ... 0x35: /* SYSENTER, SYSEXIT: they end their block (jit.c) */
 	case 0xa0 ... 0xa1: /* PUSH FS, POP FS: Linux's system call entry and exit */
 	case 0xa8 ... 0xa9: /* PUSH GS, POP GS */
 	case 0x40 ... 0x4f:
@@ -795,8 +796,10 @@ static bool plain_0f(uint8_t op2)
  * instruction after it go first, as the shadow wants, and then takes an
  * interrupt), PUSH FS and PUSH GS (they only read their selector), and
  * MOV or POP to ES, DS, FS and GS, which end their block (the segments a
- * block may address natively are checked again before the next one).  A fault in one unwinds as
- * for any handler.  Everything else (far and indirect transfers, POPF,
+ * block may address natively are checked again before the next one), and
+ * POPF, IRET, SYSENTER and SYSEXIT, which end their block too (EFLAGS, the
+ * privilege level and the code segment may change).  A fault in one unwinds as
+ * for any handler.  Everything else (far and indirect transfers but IRET,
  * loads of CS and SS, MOV to a control register, IN/OUT, HLT, INT, x87)
  * ends a translated block as before.
  */
@@ -829,6 +832,9 @@ static bool plain_op(const struct dc_ent *d, const struct insn *in)
 		return true;
 	case 0x8e:
 		return D_REG(d) != 1 && D_REG(d) != 2; /* MOV to ES, DS, FS, GS */
+	case 0x9d:				       /* POPF and IRET end their block (jit.c) */
+	case 0xcf:
+		return true;
 	case 0xff:
 		return D_REG(d) < 2 || D_REG(d) == 6; /* INC, DEC, PUSH */
 	default:

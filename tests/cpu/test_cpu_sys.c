@@ -1315,6 +1315,35 @@ static void test_jit_seg_load(void)
 	machine_free(m);
 }
 
+/*
+ * A hot loop that sets IF with POPF and clears it again with the next
+ * instruction, an interrupt coming after pass 50: it must be taken right
+ * after the POPF of pass 51 (POPF has no shadow), though POPF and CLI are
+ * in one translated run (jit.c: a POPF ends its block).
+ * Loop: inc esi; push 0x202; popf; cli; dec ecx; jnz.
+ */
+static void test_jit_popf(void)
+{
+	struct machine *m = machine_new();
+	uint32_t a, t;
+
+	enter_pm(m, CODE);
+	t = asm_hex(m, CODE, "b9 e8 03 00 00 31 f6");
+	a = asm_hex(m, t, "46 68 02 02 00 00 9d fa");
+	loop_tail(m, a, t);
+	enum x86_exit ex = x86cpu_run(m->cpu, 2 + 50 * 6);
+	CHECK(ex == X86_EXIT_BUDGET && regs(m).gpr[6] == 50 && regs(m).eip == t,
+	      "hot POPF/CLI loop: 50 passes (esi %u)", regs(m).gpr[6]);
+	m->irq = 0x30;
+	ex = x86cpu_run(m->cpu, 6000);
+	int v = stopped_in_handler(m, ex);
+	CHECK(v == 0x30 && regs(m).gpr[6] == 51,
+	      "a POPF that sets IF in a translated loop: the interrupt comes right after it "
+	      "(vector %d, esi %u)",
+	      v, regs(m).gpr[6]);
+	machine_free(m);
+}
+
 /* A hot loop of CALL and RET (blocks with stack forms): ESP comes back each pass. */
 static void test_jit_call_ret(void)
 {
@@ -1776,6 +1805,7 @@ int main(void)
 	test_jit_fs_wrap();
 	test_jit_rep();
 	test_jit_seg_load();
+	test_jit_popf();
 	test_jit_call_ret();
 	for (unsigned pae = 0; pae < 2; pae++) {
 		test_jit_link_remap(pae, REMAP_INVLPG, false);
