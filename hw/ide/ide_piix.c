@@ -106,6 +106,29 @@ void ide_bm_irq(struct ide_bmdma *bm)
 	bm_set_status(bm, bm->status | BM_ST_INT);
 }
 
+/*
+ * Load the next PRD entry into the walker, read once into locals (the
+ * guest may change it): 1, or 0 past the table's end (EOT, or BM_PRD_MAX
+ * entries walked), -1 when the entry is not in guest RAM.
+ */
+static int bm_next_prd(struct ide_bmdma *bm)
+{
+	uint32_t prd[2];
+
+	if (bm->eot || bm->walked >= BM_PRD_MAX)
+		return 0;
+	if (pci_dma_read(bm->pci, bm->next_prd, prd, sizeof(prd)))
+		return -1;
+	bm->next_prd += 8;
+	bm->walked++;
+	bm->cur_addr = prd[0] & ~1u;
+	bm->cur_left = prd[1] & 0xfffe;
+	if (!bm->cur_left)
+		bm->cur_left = 0x10000;
+	bm->eot = prd[1] & BM_PRD_EOT;
+	return 1;
+}
+
 int64_t ide_bm_transfer(struct ide_bmdma *bm, uint8_t *buf, uint32_t len, bool to_mem)
 {
 	uint32_t done = 0;
@@ -117,20 +140,12 @@ int64_t ide_bm_transfer(struct ide_bmdma *bm, uint8_t *buf, uint32_t len, bool t
 		int err;
 
 		if (!bm->cur_left) {
-			uint32_t prd[2];
+			int got = bm_next_prd(bm);
 
-			if (bm->eot || bm->walked >= BM_PRD_MAX)
-				break;
-			/* Read the entry once into locals (the guest may change it). */
-			if (pci_dma_read(bm->pci, bm->next_prd, prd, sizeof(prd)))
+			if (got < 0)
 				return -1;
-			bm->next_prd += 8;
-			bm->walked++;
-			bm->cur_addr = prd[0] & ~1u;
-			bm->cur_left = prd[1] & 0xfffe;
-			if (!bm->cur_left)
-				bm->cur_left = 0x10000;
-			bm->eot = prd[1] & BM_PRD_EOT;
+			if (!got)
+				break;
 		}
 		n = bm->cur_left < len - done ? bm->cur_left : len - done;
 		err = to_mem ? pci_dma_write(bm->pci, bm->cur_addr, buf + done, n)
@@ -205,22 +220,9 @@ int ide_bm_map(struct ide_bmdma *bm, uint32_t len, struct ide_dma_sg *sg)
 		uint32_t n;
 		uint8_t *host;
 
-		if (!bm->cur_left) {
-			uint32_t prd[2];
-
-			/* Same bounds and decoding as ide_bm_transfer(); a short table bounces. */
-			if (bm->eot || bm->walked >= BM_PRD_MAX)
-				goto refuse;
-			if (pci_dma_read(bm->pci, bm->next_prd, prd, sizeof(prd)))
-				goto refuse;
-			bm->next_prd += 8;
-			bm->walked++;
-			bm->cur_addr = prd[0] & ~1u;
-			bm->cur_left = prd[1] & 0xfffe;
-			if (!bm->cur_left)
-				bm->cur_left = 0x10000;
-			bm->eot = prd[1] & BM_PRD_EOT;
-		}
+		/* the walker ide_bm_transfer() uses; a short table bounces */
+		if (!bm->cur_left && bm_next_prd(bm) <= 0)
+			goto refuse;
 		n = bm->cur_left < len - done ? bm->cur_left : len - done;
 		/* Wholly inside one RAM region, or the bounce path reports the fault. */
 		host = gmem_map(dm, bm->cur_addr, n);
