@@ -2643,8 +2643,17 @@ static jit_code translate(const struct x86cpu *cpu, struct jit_block *b, uint8_t
 		if (plan_stack_kind(plan[i].kind))
 			flat |= 1u << S_SS | NEED_STACK32;
 	}
-	/* the last entry may be a jump, call or return: one check on entry instead */
-	t.cs_4g = cpu->seg[S_CS].limit == 0xffffffffu;
+	/* a last entry that jumps, calls or returns: one check on entry instead of its own */
+	switch (plan[n - 1].kind) {
+	case K_JCC:
+	case K_JMP:
+	case K_CALLN:
+	case K_RET:
+		t.cs_4g = cpu->seg[S_CS].limit == 0xffffffffu;
+		break;
+	default:
+		break;
+	}
 	if (t.cs_4g)
 		flat |= NEED_CS_4G;
 	flags_liveness(b, plan, dead);

@@ -1344,6 +1344,33 @@ static void test_jit_popf(void)
 	machine_free(m);
 }
 
+/*
+ * A code segment whose limit ends at 0x10fff, and a hot loop whose JE is
+ * taken in pass 20, to 0x11100 past the limit: #GP(0) at the JE, also in
+ * a translated block (jit.c skips a jump's limit compare only in blocks
+ * that checked for a 4 GiB CS on entry).  A HLT waits at 0x11100 in case.
+ * Loop: inc edx; cmp edx, 20; je 0x11100; dec ecx; jnz.
+ */
+static void test_jit_cs_limit(void)
+{
+	struct machine *m = machine_new();
+	uint32_t a, t, je;
+
+	gdt_set(m, 0x60, 0, 0x10fff, 0x9b, 0x4);
+	enter_pm(m, CODE);
+	put8(m, 0x11100, 0xf4);
+	a = asm_hex(m, CODE, "ea");
+	a = asm32(m, a, CODE + 7);
+	t = asm_hex(m, a, "60 00 b9 28 00 00 00 31 d2");
+	je = asm_hex(m, t, "42 83 fa 14");
+	a = asm_hex(m, je, "0f 84");
+	a = asm32(m, a, 0x11100 - (a + 4));
+	loop_tail(m, a, t);
+	expect_fault(m, "hot JE past CS.limit", 13, 0, je);
+	CHECK(regs(m).gpr[2] == 20, "hot JE past CS.limit: in pass 20 (edx %u)", regs(m).gpr[2]);
+	machine_free(m);
+}
+
 /* A hot loop of CALL and RET (blocks with stack forms): ESP comes back each pass. */
 static void test_jit_call_ret(void)
 {
@@ -1806,6 +1833,7 @@ int main(void)
 	test_jit_rep();
 	test_jit_seg_load();
 	test_jit_popf();
+	test_jit_cs_limit();
 	test_jit_call_ret();
 	for (unsigned pae = 0; pae < 2; pae++) {
 		test_jit_link_remap(pae, REMAP_INVLPG, false);
