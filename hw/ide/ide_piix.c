@@ -346,9 +346,13 @@ static const struct io_ops bm_ops = {
 	/*
 	 * The PRD table address dwords (offsets 4-7 and 12-15, 82371SB 2.7.3)
 	 * only latch: bm_start() copies the address when a transfer starts.
-	 * Status (2, 10) clears bits the guest reads back: synchronous.
+	 * Status (2, 10) clears the INT and ERROR bits it is written with and
+	 * sets the drive-DMA-capable bits; nothing else follows from it (the
+	 * interrupt line belongs to the drive, lowered by reading its status),
+	 * and a later read waits for it (a read goes synchronous while the ring
+	 * holds writes, and the dm applies them first).
 	 */
-	.posted_writes = 0xf0f0,
+	.posted_writes = 0xf4f4,
 	/*
 	 * Command (0, 8) starts or stops the engine and returns nothing:
 	 * posted with an immediate signal (SET_URGENT_PIO in
