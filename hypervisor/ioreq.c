@@ -579,14 +579,20 @@ static bool pio_bitmap_any(const uint32_t *set, uint16_t port, uint32_t size, bo
 	return all && size != 0;
 }
 
-int ioreq_set_buffered_pio(struct ioreq_prod *p, const struct hvm_range *r, unsigned n)
+/* Replace the port set in bitmap to with the ranges r (nothing on -EINVAL). */
+static int pio_set_ranges(uint32_t *to, const struct hvm_range *r, unsigned n)
 {
 	uint32_t want[65536 / 32];
 	int err = pio_bitmap(r, n, want);
 
 	if (!err)
-		pio_bitmap_store(p->buf_pio, want);
+		pio_bitmap_store(to, want);
 	return err;
+}
+
+int ioreq_set_buffered_pio(struct ioreq_prod *p, const struct hvm_range *r, unsigned n)
+{
+	return pio_set_ranges(p->buf_pio, r, n);
 }
 
 bool ioreq_pio_bufferable(const struct ioreq_prod *p, uint16_t port, uint32_t size)
@@ -596,12 +602,7 @@ bool ioreq_pio_bufferable(const struct ioreq_prod *p, uint16_t port, uint32_t si
 
 int ioreq_set_urgent_pio(struct ioreq_prod *p, const struct hvm_range *r, unsigned n)
 {
-	uint32_t want[65536 / 32];
-	int err = pio_bitmap(r, n, want);
-
-	if (!err)
-		pio_bitmap_store(p->urgent_pio, want);
-	return err;
+	return pio_set_ranges(p->urgent_pio, r, n);
 }
 
 bool ioreq_pio_urgent(const struct ioreq_prod *p, uint16_t port, uint32_t size)

@@ -625,16 +625,22 @@ DC_FN f_mov16_load(struct x86cpu *cpu, const struct dc_ent *d)
 }
 
 /*
- * An instruction the generic decoder runs that only computes on registers,
- * flags and memory (see plain_op()): replayed from its entry like a
- * generic one, but with a handler, so a translated block can call it
- * instead of ending before it.  Handlers run with EIP at the next
- * instruction; the generic decoder fetches from the start.
+ * An instruction the generic decoder runs that a block may hold (see
+ * plain_op()): replayed from its entry like a generic one, but with a
+ * handler, so a translated block can call it instead of ending before it.
+ * Handlers run with EIP at the next instruction; the generic decoder
+ * fetches from the start.
  */
 DC_FN f_plain(struct x86cpu *cpu, const struct dc_ent *d)
 {
 	cpu->eip = cpu->insn_eip;
 	x86_dc_replay_generic(cpu, (struct dc_ent *)d);
+}
+
+/* The same for one that ends its block (see plain_last()). */
+DC_FN f_plain_last(struct x86cpu *cpu, const struct dc_ent *d)
+{
+	f_plain(cpu, d);
 }
 
 /*
@@ -765,7 +771,7 @@ static bool plain_0f(uint8_t op2)
 	case 0x0d:
 	case 0x18 ... 0x1f:
 	case 0x31:	    /* RDTSC: Linux's clock reads it thousands of times a second */
-	case 0x34 ... 0x35: /* SYSENTER, SYSEXIT: they end their block (jit.c) */
+	case 0x34 ... 0x35: /* SYSENTER, SYSEXIT (plain_last()) */
 	case 0xa0 ... 0xa1: /* PUSH FS, POP FS: Linux's system call entry and exit */
 	case 0xa8 ... 0xa9: /* PUSH GS, POP GS */
 	case 0x40 ... 0x4f:
@@ -785,29 +791,20 @@ static bool plain_0f(uint8_t op2)
 }
 
 /*
- * Opcodes the generic decoder runs without touching control flow, segment
- * registers, the interrupt flag, control registers or I/O: their
- * 16-bit and LOCK forms, byte and rotate forms, MUL/DIV, string moves
- * (REP MOVS and STOS run a chunk and leave EIP on themselves when ECX is
- * not 0 yet, so they end their block: Linux's clear_page and copy_page),
- * PAUSE, RDTSC (x86_rdtsc() counts
- * the block's instructions done before it), CLI and STI (Linux's system
- * calls run a few of each; an STI ends its block, so the run loop lets the
- * instruction after it go first, as the shadow wants, and then takes an
- * interrupt), PUSH FS and PUSH GS (they only read their selector), and
- * MOV or POP to ES, DS, FS and GS, which end their block (the segments a
- * block may address natively are checked again before the next one), and
- * POPF, IRET, SYSENTER and SYSEXIT, which end their block too (EFLAGS, the
- * privilege level and the code segment may change).  A fault in one unwinds as
- * for any handler.  Everything else (far and indirect transfers but IRET,
- * loads of CS and SS, MOV to a control register, IN/OUT, HLT, INT, x87)
- * ends a translated block as before.
+ * Opcodes the generic decoder runs that a translated block may call it for:
+ * those that only compute on registers, flags and memory (their 16-bit and
+ * LOCK forms, byte and rotate forms, MUL/DIV, string moves, PAUSE, RDTSC:
+ * x86_rdtsc() counts the block's instructions done before it, CLI, PUSH FS
+ * and PUSH GS), and those after which the block must end (plain_last()).
+ * A fault in one unwinds as for any handler.  Everything else (far and
+ * indirect transfers but IRET, loads of CS and SS, MOV to a control
+ * register, IN/OUT, HLT, INT, x87) ends a translated block before it.
  */
 static bool plain_op(const struct dc_ent *d, const struct insn *in)
 {
 	uint8_t op = d->op;
 
-	/* PAUSE; REP MOVS and STOS end their block (jit.c), which the run loop resumes */
+	/* PAUSE; REP MOVS and STOS (plain_last()) */
 	if (in->rep)
 		return op == 0x90 || op == 0xa4 || op == 0xa5 || op == 0xaa || op == 0xab;
 	if (op == 0x0f)
@@ -827,14 +824,13 @@ static bool plain_op(const struct dc_ent *d, const struct insn *in)
 	case 0xd0 ... 0xd5:
 	case 0xd7:
 	case 0xf5 ... 0xf7:
-	case 0xf8 ... 0xfb: /* CLC, STC, CLI, STI: see below */
+	case 0xf8 ... 0xfb: /* CLC, STC, CLI, STI (plain_last()) */
 	case 0xfc ... 0xfe:
+	case 0x9d: /* POPF (plain_last()) */
+	case 0xcf: /* IRET (plain_last()) */
 		return true;
 	case 0x8e:
 		return D_REG(d) != 1 && D_REG(d) != 2; /* MOV to ES, DS, FS, GS */
-	case 0x9d:				       /* POPF and IRET end their block (jit.c) */
-	case 0xcf:
-		return true;
 	case 0xff:
 		return D_REG(d) < 2 || D_REG(d) == 6; /* INC, DEC, PUSH */
 	default:
@@ -932,7 +928,39 @@ static bool nop_op(const struct dc_ent *d, const struct insn *in)
 	       !((d->modrm >> 3) & 7);
 }
 
-/* A specialised handler for an entry, else DF_NOP, DF_PLAIN or DF_GENERIC. */
+/*
+ * Plain opcodes after which a translated block must end, because the run
+ * loop has something to do first:
+ * - STI: the instruction in its shadow runs alone, then an interrupt;
+ * - REP MOVS/STOS: a chunk at a time, EIP staying on it until ECX is 0
+ *   (Linux's clear_page and copy_page);
+ * - MOV or POP to ES, DS, FS, GS: the segments blocks address natively are
+ *   looked at again;
+ * - POPF, IRET, SYSENTER, SYSEXIT: EFLAGS, the privilege level (the TLB a
+ *   chain uses) and CS may change.
+ */
+static bool plain_last(const struct dc_ent *d, const struct insn *in)
+{
+	uint8_t op2 = d->bytes.b[d->op_at + 1];
+
+	if (in->rep)
+		return d->op != 0x90; /* PAUSE goes on */
+	switch (d->op) {
+	case 0x07: /* POP ES */
+	case 0x1f: /* POP DS */
+	case 0x8e: /* MOV Sreg */
+	case 0x9d: /* POPF */
+	case 0xcf: /* IRET */
+	case 0xfb: /* STI */
+		return true;
+	case 0x0f:
+		return op2 == 0xa1 || op2 == 0xa9 || op2 == 0x34 || op2 == 0x35;
+	default:
+		return false;
+	}
+}
+
+/* A specialised handler for an entry, else DF_NOP, DF_PLAIN(_LAST) or DF_GENERIC. */
 static uint8_t pick(const struct dc_ent *d, const struct insn *in)
 {
 	uint8_t fn = pick_special(d, in);
@@ -940,7 +968,7 @@ static uint8_t pick(const struct dc_ent *d, const struct insn *in)
 	if (fn == DF_GENERIC && nop_op(d, in))
 		return DF_NOP;
 	if (fn == DF_GENERIC && plain_op(d, in))
-		return DF_PLAIN;
+		return plain_last(d, in) ? DF_PLAIN_LAST : DF_PLAIN;
 	return fn;
 }
 

@@ -65,6 +65,7 @@
 	X(MOV16_STORE, f_mov16_store)   \
 	X(MOV16_LOAD, f_mov16_load)     \
 	X(PLAIN, f_plain)               \
+	X(PLAIN_LAST, f_plain_last)     \
 	X(MOV_MOFFS, f_mov_moffs)
 
 /* Handler indices: entries name their handler in one byte. */

@@ -166,40 +166,15 @@ _Static_assert(TLB_SIZE * sizeof(struct tlb_ent) == 1u << 15, "a TLB is 32 KiB")
 
 /* ---- which handlers end a block, which may store ---- */
 
-/* Has d a REP prefix? */
-static bool has_rep(const struct dc_ent *d)
-{
-	for (unsigned i = 0; i < d->op_at; i++)
-		if (d->bytes.b[i] == 0xf3 || d->bytes.b[i] == 0xf2)
-			return true;
-	return false;
-}
-
-/*
- * Does d load ES, DS, FS or GS (MOV or POP), or change EFLAGS, the
- * privilege level or CS (POPF, IRET, SYSENTER, SYSEXIT)?
- */
-static bool loads_state(const struct dc_ent *d)
-{
-	uint8_t op2 = d->bytes.b[d->op_at + 1];
-
-	return d->op == 0x8e || d->op == 0x07 || d->op == 0x1f || d->op == 0x9d || d->op == 0xcf ||
-	       (d->op == 0x0f && (op2 == 0xa1 || op2 == 0xa9 || op2 == 0x34 || op2 == 0x35));
-}
-
 /*
  * Entries that may branch; FF /0, /1 and /6 (INC, DEC, PUSH) only compute.
- * And STI: the instruction after it must run alone before an interrupt is
- * taken (the run loop sees to it), not with the rest of a block; a REP
- * string move, which leaves EIP on itself until ECX is 0; a load of a
- * segment, EFLAGS or the privilege level, after which the run loop looks
- * again at what blocks rely on (the segments, a poll, the TLB in r12).
+ * And the plain instructions after which the run loop has work to do
+ * (dcache.c, plain_last()).
  */
 static bool ends_block(const struct dc_ent *d)
 {
 	switch (d->fn) {
-	case DF_PLAIN:
-		return d->op == 0xfb || (d->op != 0x90 && has_rep(d)) || loads_state(d);
+	case DF_PLAIN_LAST:
 	case DF_JCC8:
 	case DF_JCC32:
 	case DF_JMP8:
