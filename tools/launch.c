@@ -488,6 +488,19 @@ static void describe_status(int status, char *buf, size_t len)
 		snprintf(buf, len, "status 0x%x", status);
 }
 
+/* What a process did while we waited for its socket: "ended (exit code 1)" or "timed out". */
+static void startup_failure(int r, int status, char *buf, size_t len)
+{
+	char st[48]; /* the reason fits in the caller's 64 bytes with "ended ()" */
+
+	if (r != -ECHILD) {
+		snprintf(buf, len, "timed out");
+		return;
+	}
+	describe_status(status, st, sizeof(st));
+	snprintf(buf, len, "ended (%s)", st);
+}
+
 static void say(struct launch *l, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 static void say(struct launch *l, const char *fmt, ...)
@@ -565,9 +578,9 @@ static int start_once(struct launch *l, char *err, size_t errlen)
 	state_write(l->rundir, &l->st); /* `hvmctl destroy` can find it from now on */
 	r = wait_socket(setup, l->st.hv_pid, &status);
 	if (r) {
-		describe_status(status, why, sizeof(why));
-		snprintf(err, errlen, "hvmhv %s before its setup socket appeared (see %.300s)",
-			 r == -ECHILD ? why : "timed out", hvlog);
+		startup_failure(r, status, why, sizeof(why));
+		snprintf(err, errlen, "hvmhv %s before its setup socket appeared (see %.300s)", why,
+			 hvlog);
 		goto fail;
 	}
 	build_dm_argv(l, &a);
@@ -585,10 +598,10 @@ static int start_once(struct launch *l, char *err, size_t errlen)
 	if (r) {
 		if (r == -ECHILD)
 			l->st.dm_pid = 0; /* already reaped */
-		describe_status(status, why, sizeof(why));
+		startup_failure(r, status, why, sizeof(why));
 		snprintf(err, errlen,
-			 "the device model %s before its QMP socket appeared (see %.300s)",
-			 r == -ECHILD ? why : "timed out", dmlog);
+			 "the device model %s before its QMP socket appeared (see %.300s)", why,
+			 dmlog);
 		goto fail;
 	}
 	l->st.started = (long long)time(NULL);

@@ -375,12 +375,12 @@ def hv_killed(e):
 def start_failures(e):
     e.env['FAKE_DM_MODE'] = 'fail'
     p = e.ctl('create', e.cfg(BASIC % ('g1', 'destroy')), check=1)
-    assert 'the device model exit code 1 before its QMP socket appeared' in p.stderr, p.stderr
+    assert 'the device model ended (exit code 1) before its QMP socket appeared' in p.stderr, p.stderr
     assert not os.path.exists(os.path.join(e.run, '1'))
     e.env['FAKE_DM_MODE'] = ''
     e.env['FAKE_HV_MODE'] = 'error'
     p = e.ctl('create', e.cfg(BASIC % ('g1', 'destroy')), check=1)
-    assert 'hvmhv exit code 1 before its setup socket appeared' in p.stderr, p.stderr
+    assert 'hvmhv ended (exit code 1) before its setup socket appeared' in p.stderr, p.stderr
     e.env['FAKE_HV_MODE'] = ''
     e.env['HVMCTL_HVMHV'] = '/nonexistent/hvmhv'
     p = e.ctl('create', e.cfg(BASIC % ('g1', 'destroy')), check=1)
