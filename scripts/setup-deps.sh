@@ -3,6 +3,11 @@
 # Idempotent; safe to run again. Needs root (or sudo).
 set -e
 SUDO=
+# A mirror mid-sync can fail one index (apt-get update exits 100); install from
+# the indexes that did arrive rather than stop here.
+apt_update() {
+	$SUDO apt-get update -q || echo "setup-deps: apt-get update reported errors; going on with the indexes it fetched" >&2
+}
 [ "$(id -u)" = 0 ] || SUDO=sudo
 PKGS="build-essential cmake pkg-config clang-format
 	libsdl2-dev libvncserver-dev zlib1g-dev libaio-dev libpixman-1-dev libpng-dev
@@ -15,11 +20,11 @@ for p in $PKGS; do
 done
 if [ -n "$missing" ]; then
 	export DEBIAN_FRONTEND=noninteractive
-	$SUDO apt-get update -q
+	apt_update
 	$SUDO apt-get install -y -q --no-install-recommends $missing
 fi
 # i386 guest packages are fetched (not installed) by tests/guest/build.sh.
-dpkg --print-foreign-architectures | grep -q i386 || { $SUDO dpkg --add-architecture i386 && $SUDO apt-get update -q; }
+dpkg --print-foreign-architectures | grep -q i386 || { $SUDO dpkg --add-architecture i386 && apt_update; }
 # Front-end interop tests with real X and VNC clients (tests/interop: SDL window under
 # Xvfb, vncsnapshot, TigerVNC, noVNC in headless Chromium); each test SKIPs without them.
 UI_PKGS="xvfb x11-apps x11-utils xdotool netpbm vncsnapshot tigervnc-viewer chromium novnc"
