@@ -120,6 +120,27 @@ void iov_zero(const struct iovec *iov, int cnt, size_t skip, size_t len)
 	}
 }
 
+int iov_slice(const struct iovec *iov, int cnt, size_t skip, size_t len, struct iovec *out, int max,
+	      size_t *got)
+{
+	int i, n = 0;
+
+	*got = 0;
+	for (i = 0; i < cnt && n < max && *got < len; i++) {
+		size_t l = iov[i].iov_len, take;
+
+		if (skip >= l) {
+			skip -= l;
+			continue;
+		}
+		take = l - skip < len - *got ? l - skip : len - *got;
+		out[n++] = (struct iovec){ (uint8_t *)iov[i].iov_base + skip, take };
+		*got += take;
+		skip = 0;
+	}
+	return n;
+}
+
 void *blk_priv(const struct blk *b)
 {
 	return b->priv;

@@ -154,5 +154,12 @@ size_t iov_to_buf(const struct iovec *iov, int cnt, size_t skip, void *buf, size
 size_t iov_from_buf(const struct iovec *iov, int cnt, size_t skip, const void *buf, size_t len);
 /* Zero len bytes of an iovec starting at byte `skip`. */
 void iov_zero(const struct iovec *iov, int cnt, size_t skip, size_t len);
+/*
+ * Bytes [skip, skip+len) of an iovec as at most max entries in out:
+ * returns the entry count and stores in *got how many bytes they cover
+ * (less than len when max entries were not enough).
+ */
+int iov_slice(const struct iovec *iov, int cnt, size_t skip, size_t len, struct iovec *out, int max,
+	      size_t *got);
 
 #endif /* BLOCK_H */

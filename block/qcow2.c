@@ -402,7 +402,8 @@ static int read_chunk(struct qcow2 *q, uint64_t off, uint8_t *buf, size_t len)
 	return err;
 }
 
-static ssize_t qcow2_preadv(struct blk *b, const struct iovec *iov, int cnt, uint64_t off)
+/* The bounce path: one cluster at a time through a buffer (qcow2_set_bounce). */
+static ssize_t bounce_preadv(struct blk *b, const struct iovec *iov, int cnt, uint64_t off)
 {
 	struct qcow2 *q = blk_priv(b);
 	size_t total = iov_size(iov, cnt), done = 0;
@@ -482,10 +483,30 @@ static int l2_set(struct qcow2 *q, uint64_t l2_off, uint64_t off, uint64_t v)
 	return qcow2_pwrite(q, t + idx * 8, 8, l2_off + idx * 8);
 }
 
+/*
+ * An L2 entry was replaced by a fresh cluster: drop the references the old
+ * entry held (the bytes of a compressed cluster, the host cluster of a
+ * preallocated zero cluster).  Called after the L2 entry is on disk, so a
+ * crash in between leaks a cluster and never leaves a dangling reference.
+ */
+static int release_old(struct qcow2 *q, uint64_t l2e)
+{
+	if (l2e & QCOW2_OFLAG_COMPRESSED) {
+		unsigned x = 62 - (q->cluster_bits - 8);
+		uint64_t nsec = (l2e >> x) & ((1ull << (q->cluster_bits - 8)) - 1);
+		uint64_t old = l2e & ((1ull << x) - 1);
+
+		return qcow2_free_range(q, old, (nsec + 1) * 512 - (old & 511));
+	}
+	if ((l2e & QCOW2_OFLAG_ZERO) && (l2e & QCOW2_L2E_OFFSET_MASK))
+		return qcow2_free_range(q, l2e & QCOW2_L2E_OFFSET_MASK, q->cluster_size);
+	return 0;
+}
+
 /* Write len bytes within one cluster at guest offset off. */
 static int write_chunk(struct qcow2 *q, uint64_t off, const uint8_t *buf, size_t len)
 {
-	uint64_t in = off & (q->cluster_size - 1), base = off - in, l2e, l2_off, host, old;
+	uint64_t in = off & (q->cluster_size - 1), base = off - in, l2e, l2_off, host;
 	int err = l2_for_write(q, off, &l2_off);
 
 	if (!err)
@@ -512,19 +533,10 @@ static int write_chunk(struct qcow2 *q, uint64_t off, const uint8_t *buf, size_t
 		err = qcow2_pwrite(q, q->cbuf, q->cluster_size, host);
 	if (!err)
 		err = l2_set(q, l2_off, off, host | QCOW2_OFLAG_COPIED);
-	if (err || !(l2e & QCOW2_OFLAG_COMPRESSED))
-		return err;
-	/* The compressed bytes lose this reference. */
-	{
-		unsigned x = 62 - (q->cluster_bits - 8);
-		uint64_t nsec = (l2e >> x) & ((1ull << (q->cluster_bits - 8)) - 1);
-
-		old = l2e & ((1ull << x) - 1);
-		return qcow2_free_range(q, old, (nsec + 1) * 512 - (old & 511));
-	}
+	return err ? err : release_old(q, l2e);
 }
 
-static ssize_t qcow2_pwritev(struct blk *b, const struct iovec *iov, int cnt, uint64_t off)
+static ssize_t bounce_pwritev(struct blk *b, const struct iovec *iov, int cnt, uint64_t off)
 {
 	struct qcow2 *q = blk_priv(b);
 	size_t total = iov_size(iov, cnt), done = 0;
@@ -546,6 +558,327 @@ static ssize_t qcow2_pwritev(struct blk *b, const struct iovec *iov, int cnt, ui
 	pthread_mutex_unlock(&q->lock);
 	free(tmp);
 	return err ? err : (ssize_t)total;
+}
+
+/* ---- scatter/gather path ----------------------------------------------- */
+
+/*
+ * Requests move straight between the caller's iovec (guest RAM for IDE
+ * DMA) and the file: the request is cut into runs of clusters one
+ * operation serves (consecutive data clusters: one preadv/pwritev; zero and
+ * unallocated clusters: zero-fill or one read of the backing file;
+ * clusters a write must allocate: one allocation of adjacent clusters, one
+ * pwritev, one write of their L2 entries).  Only compressed clusters and
+ * the partial edges of newly allocated clusters go through q->cbuf.
+ */
+
+#define QCOW2_SG_MAX 64 /* iovec entries per preadv/pwritev */
+
+enum qcow2_kind {
+	QK_DATA,
+	QK_ZERO,
+	QK_UNALLOC, /* backing file, or zeros past it */
+	QK_COMPRESSED,
+};
+
+struct qcow2_run {
+	enum qcow2_kind kind;
+	uint64_t l2e;  /* entry of the first cluster */
+	uint64_t host; /* QK_DATA: file offset of the run's first byte */
+	size_t len;    /* bytes of the request the run covers */
+};
+
+/* How a read treats a cluster (the order of read_chunk's tests). */
+static enum qcow2_kind l2e_kind(const struct qcow2 *q, uint64_t l2e)
+{
+	if (l2e & QCOW2_OFLAG_COMPRESSED)
+		return QK_COMPRESSED;
+	if ((l2e & QCOW2_OFLAG_ZERO) && q->version >= 3)
+		return QK_ZERO;
+	if (!(l2e & QCOW2_L2E_OFFSET_MASK))
+		return QK_UNALLOC;
+	return QK_DATA;
+}
+
+/*
+ * Move len bytes between the file at host and bytes [skip, skip+len) of
+ * iov.  A read that meets the end of the file zero-fills the rest: clusters
+ * past EOF of a preallocated-then-truncated file read as zeros.
+ */
+static int file_rw_iov(struct qcow2 *q, bool write, const struct iovec *iov, int cnt, size_t skip,
+		       size_t len, uint64_t host)
+{
+	struct iovec v[QCOW2_SG_MAX];
+	size_t done = 0, got;
+
+	if (write && q->readonly)
+		return -EROFS;
+	while (done < len) {
+		int n = iov_slice(iov, cnt, skip + done, len - done, v, QCOW2_SG_MAX, &got);
+		ssize_t r = write ? pwritev(q->fd, v, n, (off_t)(host + done))
+				  : preadv(q->fd, v, n, (off_t)(host + done));
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			return -errno;
+		if (r == 0 && write)
+			return -EIO;
+		if (r == 0) {
+			iov_zero(iov, cnt, skip + done, len - done);
+			return 0;
+		}
+		done += (size_t)r;
+	}
+	return 0;
+}
+
+/* Unallocated clusters: the backing file's bytes, zeros past its end (or without one). */
+static int read_backing_iov(struct qcow2 *q, uint64_t off, const struct iovec *iov, int cnt,
+			    size_t skip, size_t len)
+{
+	uint64_t bsize = q->backing ? blk_size(q->backing) : 0;
+	size_t from = off >= bsize ? 0 : (bsize - off < len ? (size_t)(bsize - off) : len);
+	struct iovec v[QCOW2_SG_MAX];
+	size_t done = 0, got;
+
+	iov_zero(iov, cnt, skip + from, len - from);
+	while (done < from) {
+		int n = iov_slice(iov, cnt, skip + done, from - done, v, QCOW2_SG_MAX, &got);
+		ssize_t r = blk_preadv(q->backing, v, n, off + done);
+
+		if (r < 0)
+			return (int)r;
+		done += got;
+	}
+	return 0;
+}
+
+/*
+ * The run starting at guest offset off (at most max bytes) that one
+ * operation reads: clusters of one kind within one L2 table, data clusters
+ * also adjacent in the file; a compressed cluster is a run of its own.
+ */
+static int read_run(struct qcow2 *q, uint64_t off, size_t max, struct qcow2_run *r)
+{
+	uint64_t cs = q->cluster_size, in = off & (cs - 1), first;
+	uint64_t l1_idx = off >> (q->cluster_bits + q->l2_bits);
+	uint64_t idx = (off >> q->cluster_bits) & ((1ull << q->l2_bits) - 1), i, l2_off = 0;
+	uint8_t *t = NULL;
+	int err;
+
+	r->len = cs - in < max ? (size_t)(cs - in) : max;
+	r->l2e = 0;
+	if (l1_idx < q->l1_size)
+		l2_off = q->l1[l1_idx] & QCOW2_L1E_OFFSET_MASK;
+	if (l2_off) {
+		err = l2_get(q, l2_off, &t);
+		if (err)
+			return err;
+		r->l2e = be64_load(t + idx * 8);
+	}
+	r->kind = l2e_kind(q, r->l2e);
+	first = r->l2e & QCOW2_L2E_OFFSET_MASK;
+	if (r->kind == QK_DATA && (first & (cs - 1)))
+		return qcow2_corrupt(q, "unaligned data cluster", first);
+	r->host = first + in;
+	if (r->kind == QK_COMPRESSED)
+		return 0;
+	for (i = idx + 1; i < (1ull << q->l2_bits) && r->len < max; i++) {
+		uint64_t e = t ? be64_load(t + i * 8) : 0;
+
+		if (l2e_kind(q, e) != r->kind)
+			break;
+		if (r->kind == QK_DATA && (e & QCOW2_L2E_OFFSET_MASK) != first + (i - idx) * cs)
+			break;
+		r->len += cs < max - r->len ? (size_t)cs : max - r->len;
+	}
+	return 0;
+}
+
+static int read_run_iov(struct qcow2 *q, const struct qcow2_run *r, uint64_t off,
+			const struct iovec *iov, int cnt, size_t skip)
+{
+	int err;
+
+	switch (r->kind) {
+	case QK_DATA:
+		return file_rw_iov(q, false, iov, cnt, skip, r->len, r->host);
+	case QK_ZERO:
+		iov_zero(iov, cnt, skip, r->len);
+		return 0;
+	case QK_UNALLOC:
+		return read_backing_iov(q, off, iov, cnt, skip, r->len);
+	case QK_COMPRESSED:
+		err = read_compressed(q, r->l2e, q->cbuf);
+		if (!err)
+			iov_from_buf(iov, cnt, skip, q->cbuf + (off & (q->cluster_size - 1)),
+				     r->len);
+		return err;
+	}
+	return -EINVAL;
+}
+
+static ssize_t sg_preadv(struct qcow2 *q, const struct iovec *iov, int cnt, uint64_t off)
+{
+	size_t total = iov_size(iov, cnt), done = 0;
+	int err = 0;
+
+	pthread_mutex_lock(&q->lock);
+	while (done < total && !err) {
+		struct qcow2_run r;
+
+		err = read_run(q, off + done, total - done, &r);
+		if (!err)
+			err = read_run_iov(q, &r, off + done, iov, cnt, done);
+		done += r.len;
+	}
+	pthread_mutex_unlock(&q->lock);
+	return err ? err : (ssize_t)total;
+}
+
+/* A cluster a write can overwrite in place: allocated, ours alone, plain data. */
+static bool in_place(uint64_t l2e)
+{
+	return (l2e & QCOW2_L2E_OFFSET_MASK) &&
+	       !(l2e & (QCOW2_OFLAG_COMPRESSED | QCOW2_OFLAG_ZERO));
+}
+
+/*
+ * pwritev of head[0, hlen) + bytes [skip, skip+len) of iov + tail[0, tlen)
+ * at host: the edges of freshly allocated clusters around the new data.
+ */
+static int write_padded(struct qcow2 *q, uint64_t host, const uint8_t *head, size_t hlen,
+			const struct iovec *iov, int cnt, size_t skip, size_t len,
+			const uint8_t *tail, size_t tlen)
+{
+	int err = 0;
+
+	if (hlen)
+		err = qcow2_pwrite(q, head, hlen, host);
+	if (!err)
+		err = file_rw_iov(q, true, iov, cnt, skip, len, host + hlen);
+	if (!err && tlen)
+		err = qcow2_pwrite(q, tail, tlen, host + hlen + len);
+	return err;
+}
+
+/*
+ * Write len bytes at guest offset off into n adjacent clusters of the L2
+ * table at l2_off (entry idx on) that all need a new cluster.  Order as in
+ * write_chunk: refcounts, then the data, then the L2 entries, then the old
+ * entries' references go.
+ */
+static int write_new_run(struct qcow2 *q, uint64_t off, size_t len, uint64_t l2_off, uint64_t idx,
+			 uint64_t n, const struct iovec *iov, int cnt, size_t skip)
+{
+	uint64_t cs = q->cluster_size, in = off & (cs - 1), base = off - in, host, i;
+	uint64_t end = in + len - (n - 1) * cs; /* end of the new bytes in the last cluster */
+	uint8_t *t, *tail = q->tbuf;
+	int err = 0;
+
+	/* The old view of the partial edges; the tail first (a compressed read uses cbuf). */
+	if (end < cs && n > 1)
+		err = read_chunk(q, base + (n - 1) * cs, q->tbuf, cs);
+	else if (end < cs || in)
+		tail = q->cbuf;
+	if (!err && (in || (end < cs && n == 1)))
+		err = read_chunk(q, base, q->cbuf, cs);
+	if (!err)
+		err = qcow2_alloc_clusters(q, n, &host);
+	if (!err)
+		err = write_padded(q, host, q->cbuf, in, iov, cnt, skip, len, tail + end,
+				   end < cs ? cs - end : 0);
+	if (!err)
+		err = l2_get(q, l2_off, &t);
+	if (err)
+		return err;
+	memcpy(q->obuf, t + idx * 8, n * 8);
+	for (i = 0; i < n; i++)
+		be64_store(t + (idx + i) * 8, (host + i * cs) | QCOW2_OFLAG_COPIED);
+	err = qcow2_pwrite(q, t + idx * 8, n * 8, l2_off + idx * 8);
+	if (err) {
+		memcpy(t + idx * 8, q->obuf, n * 8); /* the cache keeps what the file has */
+		return err;
+	}
+	for (i = 0; !err && i < n; i++)
+		err = release_old(q, be64_load(q->obuf + i * 8));
+	return err;
+}
+
+/* Write the run of clusters starting at guest offset off (at most max bytes); *len: its size. */
+static int write_run(struct qcow2 *q, uint64_t off, size_t max, const struct iovec *iov, int cnt,
+		     size_t skip, size_t *len)
+{
+	uint64_t cs = q->cluster_size, in = off & (cs - 1), l2e, l2_off, first, i, n = 1;
+	uint64_t idx = (off >> q->cluster_bits) & ((1ull << q->l2_bits) - 1);
+	bool place;
+	uint8_t *t;
+	int err = l2_for_write(q, off, &l2_off);
+
+	*len = cs - in < max ? (size_t)(cs - in) : max;
+	if (!err)
+		err = l2_get(q, l2_off, &t);
+	if (err)
+		return err;
+	l2e = be64_load(t + idx * 8);
+	first = l2e & QCOW2_L2E_OFFSET_MASK;
+	place = in_place(l2e);
+	if (place && (first & (cs - 1)))
+		return qcow2_corrupt(q, "unaligned data cluster", first);
+	if (place && !(l2e & QCOW2_OFLAG_COPIED))
+		return qcow2_corrupt(q, "shared data cluster (COPIED clear)", l2e);
+	for (i = idx + 1; i < (1ull << q->l2_bits) && *len < max; i++, n++) {
+		uint64_t e = be64_load(t + i * 8);
+
+		if (in_place(e) != place)
+			break;
+		if (place && (!(e & QCOW2_OFLAG_COPIED) ||
+			      (e & QCOW2_L2E_OFFSET_MASK) != first + (i - idx) * cs))
+			break;
+		*len += cs < max - *len ? (size_t)cs : max - *len;
+	}
+	if (place)
+		return file_rw_iov(q, true, iov, cnt, skip, *len, first + in);
+	return write_new_run(q, off, *len, l2_off, idx, n, iov, cnt, skip);
+}
+
+static ssize_t sg_pwritev(struct qcow2 *q, const struct iovec *iov, int cnt, uint64_t off)
+{
+	size_t total = iov_size(iov, cnt), done = 0, len = 0;
+	int err = 0;
+
+	pthread_mutex_lock(&q->lock);
+	while (done < total && !err) {
+		err = write_run(q, off + done, total - done, iov, cnt, done, &len);
+		done += len;
+	}
+	pthread_mutex_unlock(&q->lock);
+	return err ? err : (ssize_t)total;
+}
+
+static ssize_t qcow2_preadv(struct blk *b, const struct iovec *iov, int cnt, uint64_t off)
+{
+	struct qcow2 *q = blk_priv(b);
+
+	return q->bounce ? bounce_preadv(b, iov, cnt, off) : sg_preadv(q, iov, cnt, off);
+}
+
+static ssize_t qcow2_pwritev(struct blk *b, const struct iovec *iov, int cnt, uint64_t off)
+{
+	struct qcow2 *q = blk_priv(b);
+
+	return q->bounce ? bounce_pwritev(b, iov, cnt, off) : sg_pwritev(q, iov, cnt, off);
+}
+
+int qcow2_set_bounce(struct blk *b, bool on)
+{
+	struct qcow2 *q = blk_priv(b);
+
+	if (strcmp(blk_format_name(b), "qcow2") || !q)
+		return -EINVAL;
+	q->bounce = on;
+	return 0;
 }
 
 static int qcow2_flush(struct blk *b)
@@ -581,8 +914,10 @@ static int alloc_buffers(struct qcow2 *q)
 	unsigned i;
 
 	q->cbuf = malloc(q->cluster_size);
+	q->tbuf = malloc(q->cluster_size);
+	q->obuf = malloc(q->cluster_size);
 	q->zbuf = malloc(2 * q->cluster_size);
-	if (!q->cbuf || !q->zbuf)
+	if (!q->cbuf || !q->tbuf || !q->obuf || !q->zbuf)
 		return -ENOMEM;
 	for (i = 0; i < QCOW2_L2_CACHE; i++)
 		if (!(q->l2_cache[i].data = malloc(q->cluster_size)))
@@ -604,6 +939,8 @@ static void qcow2_free(struct qcow2 *q)
 	for (i = 0; i < QCOW2_RB_CACHE; i++)
 		free(q->rb_cache[i].data);
 	free(q->cbuf);
+	free(q->tbuf);
+	free(q->obuf);
 	free(q->zbuf);
 	free(q->l1);
 	free(q->rt);

@@ -81,6 +81,9 @@ struct qcow2 {
 	struct qcow2_cache_entry l2_cache[QCOW2_L2_CACHE];
 	struct qcow2_cache_entry rb_cache[QCOW2_RB_CACHE];
 	uint8_t *cbuf; /* one cluster of scratch */
+	uint8_t *tbuf; /* another: the tail edge of a new run of clusters */
+	uint8_t *obuf; /* the old L2 entries of a run being replaced (one table's worth) */
+	bool bounce;   /* tests: every request one cluster at a time through a buffer */
 	uint8_t *zbuf; /* compressed input, two clusters */
 
 	struct blk *backing;
@@ -136,6 +139,13 @@ int qcow2_alloc_clusters(struct qcow2 *q, uint64_t n, uint64_t *offset);
 int qcow2_free_range(struct qcow2 *q, uint64_t off, uint64_t len);
 /* Recompute every refcount from the metadata and fix the differences. */
 int qcow2_rebuild_refcounts(struct qcow2 *q);
+
+/*
+ * Tests: run b's requests through the old one-cluster-at-a-time bounce
+ * path (on) or the scatter/gather path (off, the default), to compare the
+ * two on the same image.  -EINVAL if b is not a qcow2 image.
+ */
+int qcow2_set_bounce(struct blk *b, bool on);
 
 /* qcow2_create.c: write a fresh v3 image (16-bit refcounts) to fd. */
 int qcow2_create_fd(int fd, uint64_t size, unsigned cluster_bits, const char *backing,

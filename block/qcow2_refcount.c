@@ -252,13 +252,45 @@ int qcow2_refcount_set(struct qcow2 *q, uint64_t cluster, uint64_t value)
 	return set_at_depth(q, cluster, value, 0);
 }
 
+/*
+ * Refcount 1 for clusters [first, first+n) of refcount block ti, which
+ * exists: set in the cached block, then one write of the bytes they span.
+ */
+static int set_span_one(struct qcow2 *q, uint64_t ti, uint64_t first, uint64_t n)
+{
+	uint64_t i, boff = q->rt[ti] & QCOW2_RT_OFFSET_MASK, start, last;
+	size_t slen, llen;
+	uint8_t *blk;
+	int err = rb_get(q, boff, &blk);
+
+	if (err)
+		return err;
+	for (i = 0; i < n; i++)
+		rb_entry_set(q, blk, (first + i) % q->rb_entries, 1);
+	rb_entry_span(q, first % q->rb_entries, &start, &slen);
+	rb_entry_span(q, (first + n - 1) % q->rb_entries, &last, &llen);
+	return qcow2_pwrite(q, blk + start, last + llen - start, boff + start);
+}
+
 int qcow2_alloc_clusters(struct qcow2 *q, uint64_t n, uint64_t *offset)
 {
-	uint64_t off = bump_file_end(q, n), i;
+	uint64_t off = bump_file_end(q, n), first = off / q->cluster_size, i = 0;
 	int err = 0;
 
-	for (i = 0; !err && i < n; i++)
-		err = qcow2_refcount_set(q, off / q->cluster_size + i, 1);
+	/*
+	 * Per refcount block: the first cluster through the general path (it
+	 * may have to create the block or grow the table), the rest of the
+	 * clusters that block covers in one write.
+	 */
+	while (!err && i < n) {
+		uint64_t c = first + i, in_block = q->rb_entries - c % q->rb_entries;
+		uint64_t k = n - i < in_block ? n - i : in_block;
+
+		err = qcow2_refcount_set(q, c, 1);
+		if (!err && k > 1)
+			err = set_span_one(q, c / q->rb_entries, c + 1, k - 1);
+		i += k;
+	}
 	*offset = off;
 	return err;
 }
