@@ -14,6 +14,7 @@
  * allocation length and the buffer, and a finished command always clears
  * DRQ and the transfer callback (CVE-2015-5154).
  */
+#include <stddef.h>
 #include <string.h>
 
 #include "ide.h"
@@ -37,6 +38,7 @@
 
 #define CD_RAW_SECTOR 2352
 #define ATAPI_READ_BLOCKS 56 /* per buffer fill: 56 * 2352 fits IDE_BUF_SECTORS * 512 */
+#define ATAPI_DMA_BLOCKS 512 /* per direct DMA request: 1 MiB, as ATA's */
 
 static uint32_t be32(const uint8_t *p)
 {
@@ -199,11 +201,30 @@ static void atapi_make_raw(uint8_t *buf, uint32_t nblk, uint64_t lba)
 	}
 }
 
+/*
+ * A direct DMA read stored into guest RAM whatever became of the command (a
+ * reset or a new command may have disowned it): mark the pages before
+ * anything can raise the completion interrupt.  true: it was direct.
+ */
+static bool atapi_direct_end(struct blk_req *req)
+{
+	struct ide_drive *d = (struct ide_drive *)((char *)req - offsetof(struct ide_drive, req));
+
+	if (!d->dma_direct)
+		return false;
+	d->dma_direct = false;
+	if (d->bus->bm)
+		ide_bm_mark_written(d->bus->bm, &d->sg);
+	return true;
+}
+
 static void atapi_read_cb(struct blk_req *req, int err)
 {
+	bool direct = atapi_direct_end(req);
 	struct ide_drive *d = req->opaque;
 	struct ide_atapi *a;
 	uint32_t n, bytes;
+	int64_t moved;
 
 	if (!d || !d->io_pending)
 		return;
@@ -214,14 +235,19 @@ static void atapi_read_cb(struct blk_req *req, int err)
 		atapi_check_condition(d, 0x03, 0x11, 0); /* medium error, unrecovered read */
 		return;
 	}
-	n = (uint32_t)(req->iov[0].iov_len / IDE_CD_SECTOR);
+	n = (uint32_t)(iov_size(req->iov, req->iovcnt) / IDE_CD_SECTOR);
 	if (a->block_size == CD_RAW_SECTOR)
 		atapi_make_raw(d->buf, n, a->lba);
 	a->lba += n;
 	a->blocks_left -= n;
 	bytes = n * a->block_size;
 	if (a->dma) {
-		if (ide_bm_transfer(d->bus->bm, d->buf, bytes, true) != bytes) {
+		/* Direct: the bytes are in place; a stopped engine still fails it. */
+		if (direct)
+			moved = ide_bm_active(d->bus->bm) ? (int64_t)bytes : -1;
+		else
+			moved = ide_bm_transfer(d->bus->bm, d->buf, bytes, true);
+		if (moved != bytes) {
 			ide_bm_done(d->bus->bm, true);
 			atapi_illegal(d, ASC_INV_FIELD);
 			return;
@@ -239,28 +265,54 @@ static void atapi_read_cb(struct blk_req *req, int err)
 	atapi_pio_offer(d);
 }
 
+/*
+ * A DMA read of plain 2048-byte blocks whose PRD table maps the next
+ * chunk into guest RAM goes there directly (up to ATAPI_DMA_BLOCKS per
+ * request, at most BLK_IOV_MAX segments): the blocks to move, with d->sg
+ * set.  0: bounce through d->buf (raw sectors, PIO, non-RAM or short
+ * tables, which that path reports).
+ */
+static uint32_t atapi_map_direct(struct ide_drive *d)
+{
+	struct ide_atapi *a = &d->atapi;
+	uint32_t n = a->blocks_left < ATAPI_DMA_BLOCKS ? a->blocks_left : ATAPI_DMA_BLOCKS;
+
+	if (!a->dma || a->block_size != IDE_CD_SECTOR || !d->bus->bm)
+		return 0;
+	return ide_bm_map(d->bus->bm, n * IDE_CD_SECTOR, &d->sg) ? 0 : n;
+}
+
 static void atapi_read_fill(struct ide_drive *d)
 {
 	struct ide_atapi *a = &d->atapi;
 	struct blk_req *req = &d->req;
-	uint32_t n = a->blocks_left < ATAPI_READ_BLOCKS ? a->blocks_left : ATAPI_READ_BLOCKS;
+	uint32_t n;
 
 	if (!atapi_has_medium(d)) {
 		atapi_not_ready(d);
 		return;
 	}
 	memset(req, 0, sizeof(*req));
+	n = atapi_map_direct(d);
+	d->dma_direct = n != 0; /* before submitting: sync mode completes inside */
+	if (n) {
+		memcpy(req->iov, d->sg.iov, (size_t)d->sg.cnt * sizeof(req->iov[0]));
+		req->iovcnt = d->sg.cnt;
+	} else {
+		n = a->blocks_left < ATAPI_READ_BLOCKS ? a->blocks_left : ATAPI_READ_BLOCKS;
+		req->iov[0].iov_base = d->buf;
+		req->iov[0].iov_len = (size_t)n * IDE_CD_SECTOR;
+		req->iovcnt = 1;
+	}
 	req->op = BLK_READ;
 	req->offset = a->lba * IDE_CD_SECTOR;
-	req->iov[0].iov_base = d->buf;
-	req->iov[0].iov_len = (size_t)n * IDE_CD_SECTOR;
-	req->iovcnt = 1;
 	req->done = atapi_read_cb;
 	req->opaque = d;
 	ide_set_status(d, IDE_ST_BSY | IDE_ST_DRDY);
 	d->io_pending = true;
 	if (blk_submit(d->blk, req)) {
 		d->io_pending = false;
+		d->dma_direct = false;
 		atapi_check_condition(d, 0x04, 0x44, 0); /* hardware error */
 	}
 }

@@ -8,6 +8,11 @@
  * the end of RAM or too scattered fall back to the bounce path with the
  * same status and error bits as before; a WRITE DMA round trip.  hda runs
  * requests the default way (Linux AIO), hdb on the worker thread.
+ * The secondary channel: ATAPI DMA from an ISO pattern on hdc (READ(10)
+ * into two PRD entries and READ(12) of 600 blocks straight into guest RAM,
+ * READ CD user data likewise; raw READ CD and a table too short through the
+ * bounce path), and ATA DMA on a qcow2 image on hdd whose clusters are not
+ * adjacent in the file and include a hole that must read as zeros.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,6 +25,7 @@
 #include "ide/ide.h"
 #include "loop.h"
 #include "pci/pci.h"
+#include "qcow2.h"
 #include "tap.h"
 
 #define BMDMA_BASE 0xc000
@@ -31,6 +37,13 @@
 static struct dm *dm;
 static char disk_a[] = "/tmp/hvm-idedma-a-XXXXXX";
 static char disk_b[] = "/tmp/hvm-idedma-b-XXXXXX";
+static char iso[] = "/tmp/hvm-idedma-iso-XXXXXX";
+static char disk_q[] = "/tmp/hvm-idedma-q-XXXXXX";
+static unsigned chan; /* channel the helpers below talk to: 0 primary, 1 secondary */
+
+#define CMD(reg) ((chan ? 0x170 : 0x1f0) + (reg))
+#define CTL (chan ? 0x376 : 0x3f6)
+#define BM(reg) (BMDMA_BASE + chan * 8 + (reg))
 static uint32_t written[RAM_SIZE / 4096 / 32];
 
 static uint8_t pattern_byte(uint64_t off)
@@ -70,7 +83,7 @@ static uint8_t wait_idle(void)
 	int i;
 
 	for (i = 0; i < 5000; i++) {
-		st = (uint8_t)in(0x3f6, 1);
+		st = (uint8_t)in(CTL, 1);
 		if (!(st & 0x80))
 			return st;
 		loop_run_once(dm->loop, 10);
@@ -97,29 +110,29 @@ static uint8_t dma_cmd(unsigned unit, bool write, uint32_t lba, uint32_t count)
 {
 	bool ext = count > 256;
 
-	out(BMDMA_BASE + 2, 1, 0x06); /* clear INT and ERROR */
-	out(BMDMA_BASE + 4, 4, PRD_TABLE);
-	out(0x1f6, 1, 0xe0 | unit << 4);
+	out(BM(2), 1, 0x06); /* clear INT and ERROR */
+	out(BM(4), 4, PRD_TABLE);
+	out(CMD(6), 1, 0xe0 | unit << 4);
 	if (ext) {
-		out(0x1f2, 1, count >> 8);
-		out(0x1f3, 1, lba >> 24);
-		out(0x1f4, 1, 0);
-		out(0x1f5, 1, 0);
+		out(CMD(2), 1, count >> 8);
+		out(CMD(3), 1, lba >> 24);
+		out(CMD(4), 1, 0);
+		out(CMD(5), 1, 0);
 	}
-	out(0x1f2, 1, count & 0xff);
-	out(0x1f3, 1, lba & 0xff);
-	out(0x1f4, 1, lba >> 8 & 0xff);
-	out(0x1f5, 1, lba >> 16 & 0xff);
+	out(CMD(2), 1, count & 0xff);
+	out(CMD(3), 1, lba & 0xff);
+	out(CMD(4), 1, lba >> 8 & 0xff);
+	out(CMD(5), 1, lba >> 16 & 0xff);
 	if (!ext)
-		out(0x1f6, 1, 0xe0 | unit << 4 | (lba >> 24 & 0xf));
-	out(0x1f7, 1, write ? (ext ? 0x35 : 0xca) : (ext ? 0x25 : 0xc8));
-	out(BMDMA_BASE, 1, write ? 0x01 : 0x09);
+		out(CMD(6), 1, 0xe0 | unit << 4 | (lba >> 24 & 0xf));
+	out(CMD(7), 1, write ? (ext ? 0x35 : 0xca) : (ext ? 0x25 : 0xc8));
+	out(BM(0), 1, write ? 0x01 : 0x09);
 	return wait_idle();
 }
 
 static void bm_stop(void)
 {
-	out(BMDMA_BASE, 1, 0x00);
+	out(BM(0), 1, 0x00);
 }
 
 /* Bytes of the drive's bounce buffer that no longer hold the sentinel. */
@@ -333,6 +346,248 @@ static void test_write_roundtrip(void)
 	bm_stop();
 }
 
+/* ---- ATAPI DMA (secondary master) and a qcow2 disk (secondary slave) ---- */
+
+#define ISO_BLOCKS 2048
+#define QCOW2_SIZE (1u << 20)
+#define QCOW2_HOLE 5 /* 4 KiB cluster left unallocated: reads as zeros */
+
+static uint8_t iso_byte(uint64_t off)
+{
+	return (uint8_t)(off * 7 + (off >> 11) * 3 + 5);
+}
+
+/* Guest bytes [gpa, gpa+len) against the ISO from byte off; returns mismatches. */
+static unsigned cmp_iso(uint64_t gpa, uint32_t len, uint64_t off)
+{
+	const uint8_t *m = gmem_map(dm, gpa, len);
+	unsigned bad = 0;
+	uint32_t i;
+
+	for (i = 0; i < len; i++)
+		bad += m[i] != iso_byte(off + i);
+	return bad;
+}
+
+static void make_iso(void)
+{
+	int fd = mkstemp(iso);
+	uint8_t *b = malloc(ISO_BLOCKS * 2048);
+	size_t i;
+
+	for (i = 0; i < ISO_BLOCKS * 2048; i++)
+		b[i] = iso_byte(i);
+	CHECK_EQ(write(fd, b, ISO_BLOCKS * 2048), (ssize_t)(ISO_BLOCKS * 2048));
+	close(fd);
+	free(b);
+}
+
+/* 4 KiB clusters written in reverse order (not adjacent in the file), one hole. */
+static void make_qcow2(void)
+{
+	struct blk_opts o = { .path = disk_q, .format = "qcow2" };
+	int fd = mkstemp(disk_q), c, i;
+	uint8_t buf[4096];
+	struct blk *b;
+
+	CHECK_EQ(qcow2_create_fd(fd, QCOW2_SIZE, 12, NULL, NULL), 0);
+	close(fd);
+	CHECK_EQ(blk_open(&o, NULL, &b), 0);
+	for (c = 63; c >= 0; c--) {
+		if (c == QCOW2_HOLE)
+			continue;
+		for (i = 0; i < 4096; i++)
+			buf[i] = pattern_byte((uint64_t)c * 4096 + i);
+		CHECK_EQ(blk_pwrite(b, buf, sizeof(buf), (uint64_t)c * 4096), 0);
+	}
+	blk_close(b);
+}
+
+static uint8_t qcow2_byte(uint64_t off)
+{
+	return off / 4096 == QCOW2_HOLE ? 0 : pattern_byte(off);
+}
+
+/* Bytes of the bounce buffer past the 12-byte packet that lost the sentinel. */
+static unsigned buf_touched_data(const struct ide_drive *d)
+{
+	return buf_touched(d, IDE_BUF_SIZE) - buf_touched(d, 12);
+}
+
+/* A PACKET command with DMA on the secondary master; returns the ATA status. */
+static uint8_t atapi_dma(const uint8_t pkt[12])
+{
+	unsigned i;
+
+	out(BM(2), 1, 0x06);
+	out(BM(4), 4, PRD_TABLE);
+	out(CMD(6), 1, 0xa0);
+	out(CMD(1), 1, 0x01); /* DMA */
+	out(CMD(4), 1, 0xfe);
+	out(CMD(5), 1, 0xff);
+	out(CMD(7), 1, 0xa0);
+	CHECK(in(CTL, 1) & 0x08); /* DRQ for the packet */
+	for (i = 0; i < 6; i++)
+		out(CMD(0), 2, pkt[2 * i] | pkt[2 * i + 1] << 8);
+	out(BM(0), 1, 0x09);
+	return wait_idle();
+}
+
+static void read10(uint8_t *p, uint32_t lba, uint16_t n)
+{
+	memset(p, 0, 12);
+	p[0] = 0x28;
+	p[2] = (uint8_t)(lba >> 24);
+	p[3] = (uint8_t)(lba >> 16);
+	p[4] = (uint8_t)(lba >> 8);
+	p[5] = (uint8_t)lba;
+	p[7] = (uint8_t)(n >> 8);
+	p[8] = (uint8_t)n;
+}
+
+/* READ(10) of 3 blocks into two PRD entries: direct, right bytes, pages marked. */
+static void test_atapi_read10(void)
+{
+	struct ide_drive *d = piix_ide_drive(dm, 2);
+	uint8_t p[12];
+
+	chan = 1;
+	memset(gmem_map(dm, 0x400000, 0x20000), 0, 0x20000);
+	memset(written, 0, sizeof(written));
+	memset(d->buf, SENTINEL, IDE_BUF_SIZE);
+	prd(0, 0x400000, 4096, false);
+	prd(1, 0x410800, 2048, true);
+	read10(p, 5, 3);
+	CHECK_EQ(atapi_dma(p) & 0x01, 0);
+	CHECK_EQ(in(BM(2), 1) & 0x07, 0x04);
+	CHECK_EQ(cmp_iso(0x400000, 4096, 5 * 2048), 0);
+	CHECK_EQ(cmp_iso(0x410800, 2048, 7 * 2048), 0);
+	CHECK_EQ(*(uint8_t *)gmem_map(dm, 0x401000, 1), 0);
+	CHECK_EQ(*(uint8_t *)gmem_map(dm, 0x411000, 1), 0);
+	CHECK_EQ(buf_touched_data(d), 0);
+	CHECK(page_written(0x400000) && page_written(0x410000));
+	CHECK(!page_written(0x401000) && !page_written(0x411000));
+	bm_stop();
+}
+
+/* READ(12) of 600 blocks: two direct requests, the walker carries on; READ CD user data. */
+static void test_atapi_big(void)
+{
+	struct ide_drive *d = piix_ide_drive(dm, 2);
+	uint8_t p[12] = { 0xa8 };
+	unsigned i;
+
+	chan = 1;
+	memset(gmem_map(dm, 0x600000, 0x140000), 0, 0x140000);
+	memset(written, 0, sizeof(written));
+	memset(d->buf, SENTINEL, IDE_BUF_SIZE);
+	for (i = 0; i < 20; i++) /* 20 x 64 KiB = 640 blocks */
+		prd(i, 0x600000 + i * 0x10000, 0, i == 19);
+	p[5] = 100;			    /* LBA 100 */
+	p[8] = 600 >> 8, p[9] = 600 & 0xff; /* 600 blocks */
+	CHECK_EQ(atapi_dma(p) & 0x01, 0);
+	CHECK_EQ(in(BM(2), 1) & 0x07, 0x05); /* table longer than the transfer */
+	CHECK_EQ(cmp_iso(0x600000, 600 * 2048, 100 * 2048), 0);
+	CHECK_EQ(*(uint8_t *)gmem_map(dm, 0x600000 + 600 * 2048, 1), 0);
+	CHECK_EQ(buf_touched_data(d), 0);
+	CHECK(page_written(0x600000 + 600 * 2048 - 1) && !page_written(0x600000 + 600 * 2048));
+	bm_stop();
+
+	memset(p, 0, sizeof(p));
+	p[0] = 0xbe;
+	p[5] = 200;
+	p[8] = 4;
+	p[9] = 0x10; /* user data */
+	memset(gmem_map(dm, 0x400000, 0x4000), 0, 0x4000);
+	prd(0, 0x400000, 8192, true);
+	CHECK_EQ(atapi_dma(p) & 0x01, 0);
+	CHECK_EQ(cmp_iso(0x400000, 8192, 200 * 2048), 0);
+	CHECK_EQ(buf_touched_data(d), 0);
+	bm_stop();
+}
+
+/* Raw READ CD and a PRD table too short: the bounce path, results as before. */
+static void test_atapi_bounce(void)
+{
+	struct ide_drive *d = piix_ide_drive(dm, 2);
+	uint8_t p[12] = { 0xbe }, *m;
+
+	chan = 1;
+	p[5] = 9;
+	p[8] = 2;
+	p[9] = 0xf8; /* sync, header, user data, EDC */
+	m = gmem_map(dm, 0x400000, 2 * 2352);
+	memset(m, 0, 2 * 2352);
+	memset(d->buf, SENTINEL, IDE_BUF_SIZE);
+	prd(0, 0x400000, 2 * 2352, true);
+	CHECK_EQ(atapi_dma(p) & 0x01, 0);
+	CHECK_EQ(m[1], 0xff);
+	CHECK_EQ(m[15], 1); /* mode 1 */
+	CHECK_EQ(cmp_iso(0x400000 + 16, 2048, 9 * 2048), 0);
+	CHECK_EQ(cmp_iso(0x400000 + 2352 + 16, 2048, 10 * 2048), 0);
+	CHECK(buf_touched_data(d) > 0);
+	bm_stop();
+
+	/* Two blocks, a table of one: the first lands, then a check condition. */
+	memset(gmem_map(dm, 0x400000, 0x2000), 0, 0x2000);
+	memset(d->buf, SENTINEL, IDE_BUF_SIZE);
+	prd(0, 0x400000, 2048, true);
+	read10(p, 12, 2);
+	CHECK_EQ(atapi_dma(p) & 0x01, 0x01);
+	CHECK_EQ(in(BM(2), 1) & 0x07, 0x04); /* INT, ACTIVE clear */
+	CHECK_EQ(cmp_iso(0x400000, 2048, 12 * 2048), 0);
+	CHECK_EQ(*(uint8_t *)gmem_map(dm, 0x400800, 1), 0);
+	CHECK(buf_touched_data(d) > 0);
+	bm_stop();
+}
+
+/* ATA DMA on a qcow2 image: direct reads over non-adjacent clusters and a hole, a write. */
+static void test_qcow2_dma(void)
+{
+	struct ide_drive *d = piix_ide_drive(dm, 3);
+	uint8_t *m = gmem_map(dm, 0x800000, 0x40000);
+	unsigned i, bad = 0;
+
+	chan = 1;
+	memset(m, SENTINEL, 0x40000); /* the hole must be zero-filled */
+	memset(written, 0, sizeof(written));
+	memset(d->buf, SENTINEL, IDE_BUF_SIZE);
+	prd(0, 0x800000, 0x3000, false);
+	prd(1, 0x810200, 0xfe00, false);
+	prd(2, 0x830000, 0x1000, true); /* 12 + 63.5 + 4 KiB = 159 sectors */
+	CHECK_EQ(dma_cmd(1, false, 3, 159) & 0x01, 0);
+	CHECK_EQ(in(BM(2), 1) & 0x07, 0x04);
+	for (i = 0; i < 0x3000; i++)
+		bad += m[i] != qcow2_byte(3 * 512 + i);
+	for (i = 0; i < 0xfe00; i++)
+		bad += m[0x10200 + i] != qcow2_byte(3 * 512 + 0x3000 + i);
+	for (i = 0; i < 0x1000; i++)
+		bad += m[0x30000 + i] != qcow2_byte(3 * 512 + 0x12e00 + i);
+	CHECK_EQ(bad, 0);
+	CHECK_EQ(buf_touched(d, IDE_BUF_SIZE), 0);
+	CHECK(page_written(0x800000) && page_written(0x81f000) && page_written(0x830000));
+	bm_stop();
+
+	/* Write 8 KiB over the hole and its neighbour, read it back by DMA. */
+	for (i = 0; i < 8192; i++)
+		m[i] = (uint8_t)(i * 11 + 7);
+	prd(0, 0x800000, 8192, true);
+	CHECK_EQ(dma_cmd(1, true, QCOW2_HOLE * 8 - 4, 16) & 0x01, 0);
+	bm_stop();
+	memset(m + 0x20000, SENTINEL, 0x3000);
+	prd(0, 0x820000, 0x3000, true);
+	CHECK_EQ(dma_cmd(1, false, QCOW2_HOLE * 8 - 8, 24) & 0x01, 0);
+	for (i = 0, bad = 0; i < 2048; i++)
+		bad += m[0x20000 + i] != qcow2_byte((QCOW2_HOLE * 8 - 8) * 512 + i);
+	CHECK_EQ(memcmp(m + 0x20800, m, 8192), 0);
+	for (i = 0; i < 2048; i++)
+		bad += m[0x22800 + i] != qcow2_byte((QCOW2_HOLE * 8 + 12) * 512 + i);
+	CHECK_EQ(bad, 0);
+	CHECK_EQ(buf_touched(d, IDE_BUF_SIZE), 0);
+	bm_stop();
+	chan = 0;
+}
+
 int main(void)
 {
 	struct pci_bus *bus;
@@ -340,6 +595,8 @@ int main(void)
 
 	make_file(disk_a, DISK_SECTORS * 512);
 	make_file(disk_b, DISK_SECTORS * 512);
+	make_iso();
+	make_qcow2();
 	CHECK_EQ(dm_create_standalone(RAM_SIZE, &dm), 0);
 	/* Track RAM in a written-page bitmap, as the hypervisor's memfd does. */
 	CHECK_EQ(dm->mem.r[0].gpa, 0);
@@ -351,6 +608,10 @@ int main(void)
 	dm->cfg.drive[0] = strdup(spec);
 	snprintf(spec, sizeof(spec), "file=%s,format=raw,aio=threads", disk_b);
 	dm->cfg.drive[1] = strdup(spec);
+	snprintf(spec, sizeof(spec), "file=%s,format=raw,media=cdrom", iso);
+	dm->cfg.drive[2] = strdup(spec);
+	snprintf(spec, sizeof(spec), "file=%s,format=qcow2", disk_q);
+	dm->cfg.drive[3] = strdup(spec);
 	CHECK_EQ(dev_create(dm, "piix3-ide", NULL, NULL), 0);
 	bus = pci_bus_of(dm);
 	pci_bus_config_write(bus, 0, PCI_DEVFN(1, 1), 0x20, BMDMA_BASE | 1, 4);
@@ -362,11 +623,19 @@ int main(void)
 	test_read_chunks();
 	test_fallback();
 	test_write_roundtrip();
+	test_atapi_read10();
+	test_atapi_big();
+	test_atapi_bounce();
+	test_qcow2_dma();
 
 	free(dm->cfg.drive[0]);
 	free(dm->cfg.drive[1]);
+	free(dm->cfg.drive[2]);
+	free(dm->cfg.drive[3]);
 	dm_destroy(dm);
 	unlink(disk_a);
 	unlink(disk_b);
+	unlink(iso);
+	unlink(disk_q);
 	return tap_done();
 }
