@@ -326,6 +326,15 @@ void blk_aio_complete(struct blk_req *req, int err)
 	blk_q_done(b, req);
 }
 
+void blk_aio_complete_later(struct blk_req *req, int err)
+{
+	struct blk *b = req->blk;
+
+	req->err = err;
+	stat_inc(&b->stats.native);
+	blk_post_done(b, req);
+}
+
 static int blk_worker_queue(struct blk *b, struct blk_req *req);
 
 void blk_aio_defer(struct blk_req *req)

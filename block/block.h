@@ -8,13 +8,15 @@
  * the dm loop thread, so the loop never blocks on disk.  Requests on one
  * image complete in submission order.  How a request runs (blk_opts.aio):
  *   threads  a worker thread per image runs it and posts the completion
- *            (loop_post); what qcow2 uses.
+ *            (loop_post).
  *   native   Linux AIO (io_submit; completions through an eventfd the loop
  *            watches), one request in flight per image in submission order;
  *            the default for raw.  What the kernel cannot do without
  *            blocking (buffered I/O that would wait, O_DIRECT at offsets the
  *            device cannot address) runs on the worker thread instead, in
- *            the same order.
+ *            the same order.  qcow2 reads whose data and L2 tables are
+ *            cached run on the loop thread with RWF_NOWAIT (no thread hop);
+ *            the rest of its requests take the worker thread in order.
  *   sync     on the loop thread, and the callback runs before blk_submit()
  *            returns (every device submits as its last step): deterministic
  *            replays for the qtest harness, never for guests.
@@ -143,6 +145,12 @@ void blk_set_readonly(struct blk *b);
 void blk_aio_complete(struct blk_req *req, int err);
 /* Native AIO: the kernel would block on it after all; run it on the worker thread. */
 void blk_aio_defer(struct blk_req *req);
+/*
+ * Native AIO: aio_start() already did the whole request on the loop
+ * thread; its completion runs from the loop's next turn (never inside
+ * blk_submit()).
+ */
+void blk_aio_complete_later(struct blk_req *req, int err);
 struct dm_loop *blk_loop(const struct blk *b);
 /* Native AIO: count a request that went through an aligned bounce buffer. */
 void blk_count_bounce(struct blk *b);

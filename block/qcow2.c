@@ -287,6 +287,16 @@ static struct qcow2_cache_entry *cache_lookup(struct qcow2 *q, struct qcow2_cach
 	return victim;
 }
 
+static bool cache_has(const struct qcow2_cache_entry *c, unsigned n, uint64_t off)
+{
+	unsigned i;
+
+	for (i = 0; i < n; i++)
+		if (c[i].offset == off)
+			return true;
+	return false;
+}
+
 /* Load (or find) the L2 table at off: returns the raw big-endian table. */
 static int l2_get(struct qcow2 *q, uint64_t off, uint8_t **table)
 {
@@ -296,6 +306,8 @@ static int l2_get(struct qcow2 *q, uint64_t off, uint8_t **table)
 
 	if ((off & (q->cluster_size - 1)) || off < q->cluster_size)
 		return qcow2_corrupt(q, "L2 table offset", off);
+	if (q->nowait && !cache_has(q->l2_cache, QCOW2_L2_CACHE, off))
+		return -EAGAIN; /* loading it could block the loop thread */
 	e = cache_lookup(q, q->l2_cache, QCOW2_L2_CACHE, off, &hit);
 	if (!hit) {
 		err = qcow2_pread(q, e->data, q->cluster_size, off);
@@ -616,7 +628,8 @@ static int file_rw_iov(struct qcow2 *q, bool write, const struct iovec *iov, int
 	while (done < len) {
 		int n = iov_slice(iov, cnt, skip + done, len - done, v, QCOW2_SG_MAX, &got);
 		ssize_t r = write ? pwritev(q->fd, v, n, (off_t)(host + done))
-				  : preadv(q->fd, v, n, (off_t)(host + done));
+				  : preadv2(q->fd, v, n, (off_t)(host + done),
+					    q->nowait ? RWF_NOWAIT : 0);
 
 		if (r < 0 && errno == EINTR)
 			continue;
@@ -642,6 +655,8 @@ static int read_backing_iov(struct qcow2 *q, uint64_t off, const struct iovec *i
 	struct iovec v[QCOW2_SG_MAX];
 	size_t done = 0, got;
 
+	if (from && q->nowait)
+		return -EAGAIN;
 	iov_zero(iov, cnt, skip + from, len - from);
 	while (done < from) {
 		int n = iov_slice(iov, cnt, skip + done, from - done, v, QCOW2_SG_MAX, &got);
@@ -710,6 +725,8 @@ static int read_run_iov(struct qcow2 *q, const struct qcow2_run *r, uint64_t off
 	case QK_UNALLOC:
 		return read_backing_iov(q, off, iov, cnt, skip, r->len);
 	case QK_COMPRESSED:
+		if (q->nowait)
+			return -EAGAIN;
 		err = read_compressed(q, r->l2e, q->cbuf);
 		if (!err)
 			iov_from_buf(iov, cnt, skip, q->cbuf + (off & (q->cluster_size - 1)),
@@ -719,12 +736,13 @@ static int read_run_iov(struct qcow2 *q, const struct qcow2_run *r, uint64_t off
 	return -EINVAL;
 }
 
-static ssize_t sg_preadv(struct qcow2 *q, const struct iovec *iov, int cnt, uint64_t off)
+/* With q->lock held. */
+static int sg_read_locked(struct qcow2 *q, const struct iovec *iov, int cnt, uint64_t off,
+			  size_t total)
 {
-	size_t total = iov_size(iov, cnt), done = 0;
+	size_t done = 0;
 	int err = 0;
 
-	pthread_mutex_lock(&q->lock);
 	while (done < total && !err) {
 		struct qcow2_run r;
 
@@ -733,6 +751,16 @@ static ssize_t sg_preadv(struct qcow2 *q, const struct iovec *iov, int cnt, uint
 			err = read_run_iov(q, &r, off + done, iov, cnt, done);
 		done += r.len;
 	}
+	return err;
+}
+
+static ssize_t sg_preadv(struct qcow2 *q, const struct iovec *iov, int cnt, uint64_t off)
+{
+	size_t total = iov_size(iov, cnt);
+	int err;
+
+	pthread_mutex_lock(&q->lock);
+	err = sg_read_locked(q, iov, cnt, off, total);
 	pthread_mutex_unlock(&q->lock);
 	return err ? err : (ssize_t)total;
 }
@@ -879,6 +907,51 @@ int qcow2_set_bounce(struct blk *b, bool on)
 		return -EINVAL;
 	q->bounce = on;
 	return 0;
+}
+
+/* ---- native mode: cached reads on the loop thread ------------------------ */
+
+static int qcow2_aio_init(struct blk *b, struct dm_loop *loop)
+{
+	(void)b;
+	(void)loop;
+	return 0;
+}
+
+/*
+ * A read whose L2 tables are cached and whose data is in the page cache
+ * runs right here with RWF_NOWAIT, as raw's io_submit does, and completes
+ * from the loop's next turn: no hand-off to the worker thread and back,
+ * which on a busy host waits for that thread to be scheduled.  Whatever
+ * would block (a page-cache miss, an L2 table to load, the backing file, a
+ * compressed cluster), writes and flushes return -EAGAIN and run on the
+ * worker thread, in order (block.c's ordered queue).  A read cut short
+ * that way is redone whole there.
+ */
+static int qcow2_aio_start(struct blk *b, struct blk_req *req)
+{
+	struct qcow2 *q = blk_priv(b);
+	size_t total = iov_size(req->iov, req->iovcnt);
+	int err;
+
+	if (req->op != BLK_READ || q->bounce || req->offset > blk_size(b) ||
+	    total > blk_size(b) - req->offset)
+		return -EAGAIN; /* the worker runs it, or refuses it with the message */
+	if (pthread_mutex_trylock(&q->lock))
+		return -EAGAIN;
+	q->nowait = true;
+	err = sg_read_locked(q, req->iov, req->iovcnt, req->offset, total);
+	q->nowait = false;
+	pthread_mutex_unlock(&q->lock);
+	if (err == -EAGAIN || err == -EOPNOTSUPP)
+		return -EAGAIN;
+	blk_aio_complete_later(req, err);
+	return 0;
+}
+
+static void qcow2_aio_fini(struct blk *b)
+{
+	(void)b; /* nothing outlives aio_start() but the posted completion */
 }
 
 static int qcow2_flush(struct blk *b)
@@ -1066,4 +1139,7 @@ const struct blk_format blk_qcow2_format = {
 	.pwritev = qcow2_pwritev,
 	.flush = qcow2_flush,
 	.close = qcow2_close,
+	.aio_init = qcow2_aio_init,
+	.aio_start = qcow2_aio_start,
+	.aio_fini = qcow2_aio_fini,
 };

@@ -84,6 +84,7 @@ struct qcow2 {
 	uint8_t *tbuf; /* another: the tail edge of a new run of clusters */
 	uint8_t *obuf; /* the old L2 entries of a run being replaced (one table's worth) */
 	bool bounce;   /* tests: every request one cluster at a time through a buffer */
+	bool nowait;   /* loop thread: fail with -EAGAIN rather than block */
 	uint8_t *zbuf; /* compressed input, two clusters */
 
 	struct blk *backing;

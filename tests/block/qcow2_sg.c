@@ -18,6 +18,11 @@
  *           back equal to a raw reference the writes were also applied to,
  *           `qemu-img check` is clean on both and `qemu-img compare`
  *           agrees with the reference.
+ * On a dm loop (native mode): a read whose L2 table is cached runs on the
+ * loop thread and completes from the loop's next turn, not inside
+ * blk_submit(); a read of backing-file clusters, a compressed cluster, a
+ * read after the page cache was dropped, and writes go to the worker
+ * thread; every one returns the right bytes.
  *
  * usage: blk-qcow2-sg DIR (scratch directory); exit 77 without qemu-img.
  */
@@ -29,10 +34,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "block.h"
+#include "loop.h"
 #include "qcow2.h"
 
 #define MAX_SEGS 300
@@ -325,7 +332,7 @@ static int make_compressed(const char *img, uint64_t cs, uint64_t size)
 	return sh("rm -f '%s' && truncate -s %" PRIu64 " '%s' && "
 		  "head -c %" PRIu64 " /dev/urandom | dd of='%s' conv=notrunc status=none && "
 		  "yes hvmdm | head -c %" PRIu64 " | dd of='%s' bs=%" PRIu64 " seek=1 conv=notrunc "
-									     "status=none",
+		  "status=none",
 		  raw, size, raw, size / 2, raw, size / 4, raw, size / 2) ||
 	       sh("qemu-img convert -c -O qcow2 -o cluster_size=%" PRIu64 " -f raw '%s' '%s'", cs,
 		  raw, img);
@@ -342,10 +349,162 @@ static int make_overlay(const char *img, const char *base, uint64_t cs)
 	       qio_writes(img, cs, "write -z", own + 3, 1);
 }
 
+/* Drop the file's pages from the page cache (best effort): true when none stay resident. */
+static bool drop_cache(const char *path)
+{
+	int fd = open(path, O_RDONLY), i;
+	struct stat st;
+	unsigned char *vec = NULL;
+	size_t pages = 0, k, left = 1;
+	void *m = MAP_FAILED;
+
+	if (fd < 0 || fstat(fd, &st) || !st.st_size)
+		goto out;
+	pages = ((size_t)st.st_size + 4095) / 4096;
+	vec = malloc(pages);
+	m = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_SHARED, fd, 0);
+	if (!vec || m == MAP_FAILED)
+		goto out;
+	for (i = 0; i < 20 && left; i++) {
+		fdatasync(fd);
+		posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);
+		if (mincore(m, (size_t)st.st_size, vec))
+			break;
+		for (k = 0, left = 0; k < pages; k++)
+			left += vec[k] & 1;
+		if (left)
+			usleep(10000);
+	}
+out:
+	if (m != MAP_FAILED)
+		munmap(m, (size_t)st.st_size);
+	free(vec);
+	if (fd >= 0)
+		close(fd);
+	return pages && !left;
+}
+
+struct areq {
+	struct blk_req req;
+	int done, err;
+};
+
+static void areq_done(struct blk_req *r, int err)
+{
+	struct areq *a = (struct areq *)r;
+
+	a->done++;
+	a->err = err;
+}
+
+/* Submit one request and run the loop until it completes; *early: it completed inside submit. */
+static int submit_wait(struct dm_loop *l, struct blk *b, enum blk_op op, uint8_t *buf, size_t len,
+		       uint64_t off, bool *early)
+{
+	static struct areq a;
+	int i;
+
+	memset(&a, 0, sizeof(a));
+	a.req.op = op;
+	a.req.offset = off;
+	a.req.iov[0] = (struct iovec){ buf, len };
+	a.req.iovcnt = 1;
+	a.req.done = areq_done;
+	if (blk_submit(b, &a.req))
+		return -1;
+	*early = a.done != 0;
+	for (i = 0; i < 5000 && !a.done; i++)
+		loop_run_once(l, 10);
+	return a.done == 1 ? a.err : -1;
+}
+
+/* One read: right bytes, never completed inside submit, and which path ran it. */
+enum {
+	WORKER,
+	LOOP,
+	ANY
+};
+
+static void native_read(struct dm_loop *l, struct blk *b, const uint8_t *truth, uint64_t off,
+			size_t len, int where, const char *what)
+{
+	static uint8_t buf[1 << 17];
+	struct blk_stats s0, s1;
+	bool early = true;
+	int err;
+
+	memset(buf, 0xa5, len);
+	blk_get_stats(b, &s0);
+	err = submit_wait(l, b, BLK_READ, buf, len, off, &early);
+	blk_get_stats(b, &s1);
+	CHECK(!err && !memcmp(buf, truth + off, len), "native: %s: data", what);
+	CHECK(!early, "native: %s: completed inside blk_submit()", what);
+	CHECK(s1.native - s0.native + s1.fallback - s0.fallback == 1 &&
+		      (where == ANY || s1.native - s0.native == (where == LOOP ? 1u : 0u)),
+	      "native: %s: ran on the %s (native +%" PRIu64 ", worker +%" PRIu64 ")", what,
+	      where == LOOP ? "loop thread" : "worker thread", s1.native - s0.native,
+	      s1.fallback - s0.fallback);
+}
+
+/* The overlay (64 KiB clusters): own clusters 4, 5, 18, 19; the rest from the base. */
+static void check_native(const char *img, const char *comp, uint64_t size)
+{
+	struct blk_opts o = { .path = img, .format = "qcow2" },
+			oc = { .path = comp, .format = "qcow2" };
+	static uint8_t wbuf[4096];
+	uint8_t *truth, *ctruth;
+	char raw[512];
+	struct dm_loop *l = NULL;
+	struct blk *b = NULL, *c = NULL;
+	bool early;
+
+	snprintf(raw, sizeof(raw), "%s/truth.raw", dir);
+	truth = sh("qemu-img convert -O raw '%s' '%s'", img, raw) ? NULL : read_file(raw, size);
+	ctruth = sh("qemu-img convert -O raw '%s' '%s'", comp, raw) ? NULL : read_file(raw, size);
+	if (!truth || !ctruth) {
+		CHECK(0, "native: setup");
+		free(truth);
+		free(ctruth);
+		return;
+	}
+	CHECK(!loop_create(&l) && !blk_open(&o, l, &b) && !blk_open(&oc, l, &c), "native: open");
+	if (b && c) {
+		CHECK(!strcmp(blk_aio_name(b), "native"), "native: mode %s", blk_aio_name(b));
+		native_read(l, b, truth, 4 * 65536 + 512, 8192, WORKER,
+			    "first read (L2 table to load)");
+		native_read(l, b, truth, 4 * 65536 + 512, 8192, LOOP, "cached read");
+		native_read(l, b, truth, 4 * 65536, 2 * 65536, LOOP, "two adjacent clusters");
+		native_read(l, b, truth, 0, 4096, WORKER, "backing-file cluster");
+		native_read(l, c, ctruth, 0, 4096, WORKER, "compressed image: L2 table");
+		native_read(l, c, ctruth, 8192, 4096, LOOP, "compressed image: plain cluster");
+		native_read(l, c, ctruth, size / 2 + 8192, 4096, WORKER, "compressed cluster");
+		/*
+		 * After the page cache is dropped: right bytes whichever thread ran
+		 * it (RWF_NOWAIT may still succeed when the readahead it starts
+		 * finishes at once, so the path is not checked).
+		 */
+		drop_cache(img);
+		native_read(l, b, truth, 18 * 65536, 4096, ANY, "page cache dropped");
+		CHECK(!submit_wait(l, b, BLK_WRITE, wbuf, sizeof(wbuf), 65536, &early) && !early,
+		      "native: write");
+		memcpy(truth + 65536, wbuf, sizeof(wbuf));
+		native_read(l, b, truth, 65536, 8192, LOOP, "read after a write");
+	}
+	if (b)
+		blk_close(b);
+	if (c)
+		blk_close(c);
+	if (l)
+		loop_destroy(l);
+	free(truth);
+	free(ctruth);
+	printf("# native-mode checks done\n");
+}
+
 static void run_cluster_size(uint64_t cs)
 {
 	uint64_t size = cs < 65536 ? 48 * cs : 24 * cs;
-	char img[512], base[512], label[64];
+	char img[512], base[512], comp[512], label[64];
 
 	snprintf(base, sizeof(base), "%s/mixed.qcow2", dir);
 	snprintf(label, sizeof(label), "cluster %" PRIu64 " mixed", cs);
@@ -356,13 +515,13 @@ static void run_cluster_size(uint64_t cs)
 	check_reads(base, size, cs, label);
 	check_writes(base, size, cs, label);
 
-	snprintf(img, sizeof(img), "%s/comp.qcow2", dir);
+	snprintf(comp, sizeof(comp), "%s/comp.qcow2", dir);
 	snprintf(label, sizeof(label), "cluster %" PRIu64 " compressed", cs);
-	if (make_compressed(img, cs, size)) {
+	if (make_compressed(comp, cs, size)) {
 		CHECK(0, "%s: make image", label);
 	} else {
-		check_reads(img, size, cs, label);
-		check_writes(img, size, cs, label);
+		check_reads(comp, size, cs, label);
+		check_writes(comp, size, cs, label);
 	}
 
 	snprintf(img, sizeof(img), "%s/overlay.qcow2", dir);
@@ -372,6 +531,8 @@ static void run_cluster_size(uint64_t cs)
 	} else {
 		check_reads(img, size, cs, label);
 		check_writes(img, size, cs, label);
+		if (cs == 65536)
+			check_native(img, comp, size);
 	}
 }
 
