@@ -347,6 +347,19 @@ static inline void x86_set_poll(struct x86cpu *cpu)
 	cpu->jit_limit = 0;
 }
 
+/*
+ * Could an event be taken now that IF is set: a kick, an NMI, or an
+ * interrupt the chips hold for this vCPU (a cheap look, see
+ * irqchip_pending())?  When none is, setting IF needs no poll: an interrupt
+ * that comes later kicks the vCPU, as one does while IF is already set.
+ */
+static inline bool x86_event_waiting(struct x86cpu *cpu)
+{
+	return atomic_load_explicit(&cpu->kick, memory_order_relaxed) ||
+	       atomic_load_explicit(&cpu->nmi_pending, memory_order_relaxed) ||
+	       (cpu->bus.intr_pending && cpu->bus.intr_pending(cpu->bus.opaque) >= 0);
+}
+
 static inline void vpn_set_add(struct vpn_set *s, uint32_t vpn)
 {
 	vpn &= (1u << 20) - 1;

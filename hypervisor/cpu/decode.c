@@ -467,7 +467,8 @@ void x86_write_eflags(struct x86cpu *cpu, uint32_t v, uint32_t mask)
 	cpu->eflags = ((old & ~mask) | (v & mask) | 2) & ~0x8028u;
 	if ((cpu->eflags ^ old) & F_VM)
 		x86_mode_changed(cpu);
-	if ((cpu->eflags & ~old) & (F_IF | F_TF))
+	if (((cpu->eflags & ~old) & F_TF) ||
+	    (((cpu->eflags & ~old) & F_IF) && x86_event_waiting(cpu)))
 		x86_set_poll(cpu);
 }
 
@@ -589,8 +590,10 @@ static void op_cli_sti(struct x86cpu *cpu, bool sti)
 	}
 	if (!(cpu->eflags & F_IF)) {
 		cpu->eflags |= F_IF;
+		/* the next look at events lets one more instruction run first */
 		cpu->shadow = true;
-		x86_set_poll(cpu);
+		if (x86_event_waiting(cpu))
+			x86_set_poll(cpu);
 	}
 }
 

@@ -333,10 +333,14 @@ static int check_events(struct x86cpu *cpu)
 	    atomic_exchange(&cpu->kick, 0) && !atomic_load(&cpu->nmi_pending))
 		return X86_EXIT_KICK;
 	if (cpu->shadow) {
-		/* the instruction after STI / MOV SS runs before any interrupt */
+		/*
+		 * The instruction after STI / MOV SS runs before any interrupt.
+		 * An STI with no event waiting sets no poll, so that instruction
+		 * may have run already: an STI; HLT halts here.
+		 */
 		cpu->shadow = false;
 		x86_set_poll(cpu);
-		return -1;
+		return cpu->halted ? X86_EXIT_HLT : -1;
 	}
 	if (atomic_load(&cpu->nmi_pending) && !cpu->nmi_blocked) {
 		atomic_store(&cpu->nmi_pending, 0);

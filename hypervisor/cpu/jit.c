@@ -189,6 +189,17 @@ static bool ends_block(const struct dc_ent *d)
 	}
 }
 
+/*
+ * A POPF or STI that ends its block (DF_PLAIN_LAST) goes on at the next
+ * instruction, so the block leaves by a link like any other: a pending
+ * event zeroed the chain limit (x86_set_poll()), which the next block's
+ * chained entry checks, and IF rising with none pending sets no poll.
+ */
+static bool last_falls_through(const struct dc_ent *d)
+{
+	return d->fn == DF_PLAIN_LAST && d->op_at == 0 && (d->op == 0x9d || d->op == 0xfb);
+}
+
 /* Handlers that never write guest memory (register forms, loads). */
 static bool never_stores(const struct dc_ent *d)
 {
@@ -2676,7 +2687,7 @@ static jit_code translate(const struct x86cpu *cpu, struct jit_block *b, uint8_t
 		eip = next;
 		if (i + 1 == n) {
 			/* branch handlers set EIP themselves */
-			if (ends_block(d)) {
+			if (ends_block(d) && !last_falls_through(d)) {
 				indirect_exit(&t, d, next, n);
 				break;
 			}
