@@ -200,6 +200,19 @@ static bool last_falls_through(const struct dc_ent *d)
 	return d->fn == DF_PLAIN_LAST && d->op_at == 0 && (d->op == 0x9d || d->op == 0xfb);
 }
 
+/* A REP string instruction (DF_PLAIN_LAST because EIP stays on it until done). */
+static bool last_is_rep_string(const struct dc_ent *d)
+{
+	bool rep = false;
+
+	if (d->fn != DF_PLAIN_LAST || (d->op & 0xf0) != 0xa0 || (d->op & 0x0f) < 4 ||
+	    (d->op & 0x0f) == 8 || (d->op & 0x0f) == 9)
+		return false;
+	for (unsigned i = 0; i < d->op_at; i++)
+		rep |= d->bytes.b[i] == 0xf2 || d->bytes.b[i] == 0xf3;
+	return rep;
+}
+
 /* Handlers that never write guest memory (register forms, loads). */
 static bool never_stores(const struct dc_ent *d)
 {
@@ -2393,6 +2406,23 @@ static void indirect_exit(struct tx *t, const struct dc_ent *d, uint32_t next, u
 	far_exit(t, &t->b->exit[0], true, n);
 }
 
+/*
+ * After a REP string instruction: done (EIP at the next instruction), on
+ * by a link; else back to the run loop, which runs it again.
+ */
+static void rep_exit(struct tx *t, uint32_t next, unsigned n)
+{
+	struct emit *e = &t->e;
+	uint8_t *done;
+
+	x_mem(e, false, 0x81, 7, H_RBX, CPU_OFF(eip)); /* cmp dword [eip], next */
+	e32(e, next);
+	done = x_jcc_fwd(e, CC_E);
+	ret_count(e, n);
+	x_patch(e, done);
+	exit_to(t, next, 0, n);
+}
+
 /* After an entry that may have stored to the fetch page: leave if it did. */
 static void smc_exit(struct tx *t)
 {
@@ -2687,6 +2717,10 @@ static jit_code translate(const struct x86cpu *cpu, struct jit_block *b, uint8_t
 		eip = next;
 		if (i + 1 == n) {
 			/* branch handlers set EIP themselves */
+			if (last_is_rep_string(d)) {
+				rep_exit(&t, next, n);
+				break;
+			}
 			if (ends_block(d) && !last_falls_through(d)) {
 				indirect_exit(&t, d, next, n);
 				break;

@@ -1287,6 +1287,38 @@ static void test_jit_rep(void)
 }
 
 /*
+ * A translated block that ends in a REP STOSB goes on by a link only when
+ * the REP is done (jit.c, rep_exit()): the link to the next block is made
+ * in the early passes, whose counts are 16, and pass 13 asks for 0x3000,
+ * more than one run does.  Loop: mov edi, 0x42fff; xor ecx, ecx;
+ * cmp ebp, 2; sete cl; imul ecx, ecx, 0x2ff0; add ecx, 0x10; mov eax, edx;
+ * std; rep stosb; cld; add esi, ecx; inc edx; dec ebp; jnz.  ESI stays 0.
+ */
+static void test_jit_rep_link(void)
+{
+	struct machine *m = machine_new();
+	uint32_t a, t;
+	bool filled = true;
+
+	enter_pm(m, CODE);
+	t = asm_hex(m, CODE, "b9 0e 00 00 00 31 f6 31 d2 89 cd");
+	a = asm_hex(m, t, "bf ff 2f 04 00 31 c9 83 fd 02 0f 94 c1 69 c9 f0 2f 00 00 83 c1 10 "
+			  "89 d0 fd f3 aa fc 01 ce 42 4d 75");
+	put8(m, a, (uint8_t)(t - (a + 1)));
+	asm_hex(m, a + 1, "f4");
+	enum x86_exit ex = x86cpu_run(m->cpu, 3000);
+	for (uint32_t o = 0; o < 0x3000 - 0x10; o++)
+		filled &= m->ram[0x40000 + o] == 12;
+	for (uint32_t o = 0x3000 - 0x10; o < 0x3000; o++)
+		filled &= m->ram[0x40000 + o] == 13;
+	CHECK(ex == X86_EXIT_HLT && regs(m).gpr[6] == 0 && regs(m).gpr[2] == 14 && filled,
+	      "linked exit after a REP STOSB: taken only once it is done (esi %#x, edx %u, "
+	      "buffer %s)",
+	      regs(m).gpr[6], regs(m).gpr[2], filled ? "filled" : "not filled");
+	machine_free(m);
+}
+
+/*
  * MOV DS in a hot loop, alternating between the flat selector and one
  * based at 0x1000, before a block that loads [0x40] natively when DS is
  * flat: a segment load ends its block and the run loop looks at the
@@ -1831,6 +1863,7 @@ int main(void)
 	test_jit_poll_chain();
 	test_jit_fs_wrap();
 	test_jit_rep();
+	test_jit_rep_link();
 	test_jit_seg_load();
 	test_jit_popf();
 	test_jit_cs_limit();
