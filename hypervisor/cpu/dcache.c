@@ -804,9 +804,9 @@ static bool plain_op(const struct dc_ent *d, const struct insn *in)
 {
 	uint8_t op = d->op;
 
-	/* PAUSE; REP MOVS and STOS (plain_last()) */
+	/* PAUSE; REP MOVS, CMPS, STOS, LODS and SCAS (plain_last()) */
 	if (in->rep)
-		return op == 0x90 || op == 0xa4 || op == 0xa5 || op == 0xaa || op == 0xab;
+		return op == 0x90 || (op >= 0xa4 && op <= 0xaf && op != 0xa8 && op != 0xa9);
 	if (op == 0x0f)
 		return plain_0f(d->bytes.b[d->op_at + 1]);
 	if (op < 0x40)

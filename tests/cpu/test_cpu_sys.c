@@ -1319,6 +1319,36 @@ static void test_jit_rep_link(void)
 }
 
 /*
+ * REPNE SCASB (Linux's strlen and strstr on i386) inside translated blocks:
+ * a hot loop scans 0xff bytes for the zero at 0x42800 from 0x40000 + pass *
+ * 0x100, 6913 to 10241 bytes (more than one run does: string.c).  Loop: mov edi, edx;
+ * shl edi, 8; add edi, 0x40000; mov ecx, -1; xor eax, eax; cld;
+ * repne scasb; not ecx; add esi, ecx; inc edx; dec ebp; jnz.
+ */
+static void test_jit_repne_scas(void)
+{
+	struct machine *m = machine_new();
+	uint32_t a, t, want = 0;
+
+	memset(m->ram + 0x40000, 0xff, 0x3000);
+	m->ram[0x42800] = 0;
+	for (uint32_t k = 0; k < 14; k++)
+		want += 0x2801 - 0x100 * k;
+	enter_pm(m, CODE);
+	t = asm_hex(m, CODE, "b9 0e 00 00 00 31 f6 31 d2 89 cd");
+	a = asm_hex(m, t, "89 d7 c1 e7 08 81 c7 00 00 04 00 b9 ff ff ff ff 31 c0 fc f2 ae f7 d1 "
+			  "01 ce 42 4d 75");
+	put8(m, a, (uint8_t)(t - (a + 1)));
+	asm_hex(m, a + 1, "f4");
+	enum x86_exit ex = x86cpu_run(m->cpu, 3000);
+	CHECK(ex == X86_EXIT_HLT && regs(m).gpr[6] == want && regs(m).gpr[2] == 14 &&
+		      regs(m).gpr[7] == 0x42801,
+	      "hot REPNE SCASB: bytes scanned %u of %u, edi %#x", regs(m).gpr[6], want,
+	      regs(m).gpr[7]);
+	machine_free(m);
+}
+
+/*
  * MOV DS in a hot loop, alternating between the flat selector and one
  * based at 0x1000, before a block that loads [0x40] natively when DS is
  * flat: a segment load ends its block and the run loop looks at the
@@ -1864,6 +1894,7 @@ int main(void)
 	test_jit_fs_wrap();
 	test_jit_rep();
 	test_jit_rep_link();
+	test_jit_repne_scas();
 	test_jit_seg_load();
 	test_jit_popf();
 	test_jit_cs_limit();
