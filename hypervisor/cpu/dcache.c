@@ -795,10 +795,13 @@ static bool plain_0f(uint8_t op2)
  * those that only compute on registers, flags and memory (their 16-bit and
  * LOCK forms, byte and rotate forms, MUL/DIV, string moves, PAUSE, RDTSC:
  * x86_rdtsc() counts the block's instructions done before it, CLI, PUSH FS
- * and PUSH GS), and those after which the block must end (plain_last()).
- * A fault in one unwinds as for any handler.  Everything else (far and
- * indirect transfers but IRET, loads of CS and SS, MOV to a control
- * register, IN/OUT, HLT, INT, x87) ends a translated block before it.
+ * and PUSH GS), IN and OUT (Linux's vgacon moves its cursor with four OUTs
+ * under a spinlock; a device model that remaps memory while answering only
+ * drops TLB entries, as for an MMIO access in a block), and those after
+ * which the block must end (plain_last()).  A fault in one unwinds as for
+ * any handler.  Everything else (far and indirect transfers but IRET, loads
+ * of CS and SS, MOV to a control register, INS/OUTS, HLT, INT, x87) ends a
+ * translated block before it.
  */
 static bool plain_op(const struct dc_ent *d, const struct insn *in)
 {
@@ -823,6 +826,8 @@ static bool plain_op(const struct dc_ent *d, const struct insn *in)
 	case 0xc6 ... 0xc8:
 	case 0xd0 ... 0xd5:
 	case 0xd7:
+	case 0xe4 ... 0xe7: /* IN, OUT with an immediate port */
+	case 0xec ... 0xef: /* IN, OUT through DX */
 	case 0xf5 ... 0xf7:
 	case 0xf8 ... 0xfb: /* CLC, STC, CLI, STI (plain_last()) */
 	case 0xfc ... 0xfe:

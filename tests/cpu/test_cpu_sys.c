@@ -67,6 +67,8 @@ struct machine {
 	struct x86cpu *cpu;
 	int irq; /* pending vector or -1 */
 	uint32_t port_out[4];
+	uint32_t out_sum; /* every OUT's value added up */
+	unsigned out_n;
 	unsigned nout;
 	struct {
 		uint64_t gpa, val;
@@ -120,6 +122,8 @@ static void m_pio_out(void *opaque, uint16_t port, uint32_t val, unsigned size)
 	struct machine *m = opaque;
 	(void)port;
 	(void)size;
+	m->out_sum += val;
+	m->out_n++;
 	if (m->nout < 4)
 		m->port_out[m->nout++] = val;
 }
@@ -1349,6 +1353,33 @@ static void test_jit_repne_scas(void)
 }
 
 /*
+ * IN and OUT inside translated blocks, with the port in a register the
+ * block holds in a host register: the bus must see each pass's port and
+ * value, and IN's result must reach the next instruction.  The test bus
+ * answers IN with the port number.  Loop: in eax, dx; add esi, eax;
+ * out dx, al; inc edx; dec ecx; jnz.
+ */
+static void test_jit_in_out(void)
+{
+	struct machine *m = machine_new();
+	uint32_t a, t, want = 0;
+
+	for (uint32_t p = 0x40; p < 0x40 + 20; p++)
+		want += p;
+	enter_pm(m, CODE);
+	t = asm_hex(m, CODE, "b9 14 00 00 00 31 f6 ba 40 00 00 00");
+	a = asm_hex(m, t, "ed 01 c6 ee 42 49 75");
+	put8(m, a, (uint8_t)(t - (a + 1)));
+	asm_hex(m, a + 1, "f4");
+	enum x86_exit ex = x86cpu_run(m->cpu, 1000);
+	CHECK(ex == X86_EXIT_HLT && regs(m).gpr[6] == want && m->out_n == 20 &&
+		      m->out_sum == want && regs(m).gpr[2] == 0x54,
+	      "hot IN/OUT loop: esi %u, %u OUTs adding to %u (want %u), edx %#x", regs(m).gpr[6],
+	      m->out_n, m->out_sum, want, regs(m).gpr[2]);
+	machine_free(m);
+}
+
+/*
  * MOV DS in a hot loop, alternating between the flat selector and one
  * based at 0x1000, before a block that loads [0x40] natively when DS is
  * flat: a segment load ends its block and the run loop looks at the
@@ -1895,6 +1926,7 @@ int main(void)
 	test_jit_rep();
 	test_jit_rep_link();
 	test_jit_repne_scas();
+	test_jit_in_out();
 	test_jit_seg_load();
 	test_jit_popf();
 	test_jit_cs_limit();
