@@ -683,6 +683,8 @@ void x86_jump(struct x86cpu *cpu, uint32_t eip);
 int x86_jit_create(struct x86cpu *cpu);
 void x86_jit_destroy(struct x86cpu *cpu);
 unsigned x86_jit_run(struct x86cpu *cpu, unsigned n);
+/* The segment state blocks test on entry (cpu->jit_unflat), computed now. */
+uint8_t x86_jit_unflat(const struct x86cpu *cpu);
 
 /* string.c */
 void x86_string(struct x86cpu *cpu, uint8_t op);

@@ -637,10 +637,18 @@ DC_FN f_plain(struct x86cpu *cpu, const struct dc_ent *d)
 	x86_dc_replay_generic(cpu, (struct dc_ent *)d);
 }
 
-/* The same for one that ends its block (see plain_last()). */
+/*
+ * The same for one that ends its block (see plain_last()).  A segment load
+ * among them updates what blocks test on entry, since its block may go on
+ * by a link (jit.c, last_falls_through()).
+ */
 DC_FN f_plain_last(struct x86cpu *cpu, const struct dc_ent *d)
 {
+	uint32_t gen = cpu->seg_gen;
+
 	f_plain(cpu, d);
+	if (cpu->seg_gen != gen)
+		cpu->jit_unflat = x86_jit_unflat(cpu);
 }
 
 /*

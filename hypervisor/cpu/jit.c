@@ -190,14 +190,29 @@ static bool ends_block(const struct dc_ent *d)
 }
 
 /*
- * A POPF or STI that ends its block (DF_PLAIN_LAST) goes on at the next
- * instruction, so the block leaves by a link like any other: a pending
- * event zeroed the chain limit (x86_set_poll()), which the next block's
- * chained entry checks, and IF rising with none pending sets no poll.
+ * A POPF, STI or load of ES/DS/FS/GS that ends its block (DF_PLAIN_LAST)
+ * goes on at the next instruction, so the block leaves by a link like any
+ * other: a pending event zeroed the chain limit (x86_set_poll()), which the
+ * next block's chained entry checks, IF rising with none pending sets no
+ * poll, and a segment load has brought cpu->jit_unflat up to date
+ * (f_plain_last()) before the next block's entry tests it.
  */
 static bool last_falls_through(const struct dc_ent *d)
 {
-	return d->fn == DF_PLAIN_LAST && d->op_at == 0 && (d->op == 0x9d || d->op == 0xfb);
+	if (d->fn != DF_PLAIN_LAST || d->op_at != 0)
+		return false;
+	switch (d->op) {
+	case 0x07: /* POP ES */
+	case 0x1f: /* POP DS */
+	case 0x8e: /* MOV ES/DS/FS/GS (plain_op()) */
+	case 0x9d: /* POPF */
+	case 0xfb: /* STI */
+		return true;
+	case 0x0f: /* POP FS, POP GS */
+		return d->bytes.b[1] == 0xa1 || d->bytes.b[1] == 0xa9;
+	default:
+		return false;
+	}
 }
 
 /* A REP string instruction (DF_PLAIN_LAST because EIP stays on it until done). */
@@ -865,6 +880,11 @@ static uint8_t unflat_now(const struct x86cpu *cpu)
 	if (cpu->seg[S_CS].limit != 0xffffffffu)
 		m |= NEED_CS_4G;
 	return m;
+}
+
+uint8_t x86_jit_unflat(const struct x86cpu *cpu)
+{
+	return unflat_now(cpu);
 }
 
 static bool plan_mem_kind(unsigned kind)

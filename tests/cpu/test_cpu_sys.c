@@ -1380,11 +1380,12 @@ static void test_jit_in_out(void)
 }
 
 /*
- * MOV DS in a hot loop, alternating between the flat selector and one
- * based at 0x1000, before a block that loads [0x40] natively when DS is
- * flat: a segment load ends its block and the run loop looks at the
- * segments again, so the odd passes read 0x1040 (jit.c, ends_block() and
- * x86_jit_run()).  Loop: test ebp, 1; jz +6; mov ax, 0x60; jmp +4;
+ * MOV DS in a hot loop (100 passes, so that its blocks are translated
+ * and linked), alternating between the flat selector and one based at
+ * 0x1000, before a block that loads [0x40] natively when DS is flat: a
+ * segment load ends its block and updates what blocks test on entry
+ * before its block goes on by a link, so the odd passes read 0x1040
+ * (jit.c, last_falls_through(); dcache.c, f_plain_last()).  Loop: test ebp, 1; jz +6; mov ax, 0x60; jmp +4;
  * mov ax, 0x10; mov ds, ax; mov edx, [0x40]; add edi, edx; dec ebp; jnz.
  */
 static void test_jit_seg_load(void)
@@ -1396,14 +1397,46 @@ static void test_jit_seg_load(void)
 	put32(m, 0x40, 0x11);
 	put32(m, 0x1040, 0x2200);
 	enter_pm(m, CODE);
-	t = asm_hex(m, CODE, "bd 14 00 00 00 31 ff");
+	t = asm_hex(m, CODE, "bd 64 00 00 00 31 ff");
 	a = asm_hex(m, t, "f7 c5 01 00 00 00 74 06 66 b8 60 00 eb 04 66 b8 10 00 8e d8");
 	a = asm_hex(m, a, "8b 15 40 00 00 00 01 d7 4d 75");
 	put8(m, a, (uint8_t)(t - (a + 1)));
 	asm_hex(m, a + 1, "f4");
-	enum x86_exit ex = x86cpu_run(m->cpu, 2000);
-	CHECK(ex == X86_EXIT_HLT && regs(m).gpr[7] == 10 * 0x11 + 10 * 0x2200,
+	enum x86_exit ex = x86cpu_run(m->cpu, 5000);
+	CHECK(ex == X86_EXIT_HLT && regs(m).gpr[7] == 50 * 0x11 + 50 * 0x2200,
 	      "hot MOV DS alternating bases: each pass reads through the DS it loaded (edi %#x)",
+	      regs(m).gpr[7]);
+	machine_free(m);
+}
+
+/*
+ * MOV DS as the last instruction of a block, linked to a block that loads
+ * [0x40] natively (translated while DS is flat: the first 20 passes load
+ * the flat selector), then alternating with a DS based at 0x1000: the
+ * block goes on by a link after the load, so the load itself must update
+ * what blocks test on entry (dcache.c, f_plain_last()), or the next block
+ * reads 0x40 through the based DS.  Loop: xor eax, eax; cmp ecx, 20;
+ * setae al; and eax, ecx; and eax, 1; imul eax, eax, 0x50; add eax, 0x10;
+ * mov ds, ax; mov edx, [0x40]; add edi, edx; inc ecx; dec ebp; jnz.
+ */
+static void test_jit_seg_load_link(void)
+{
+	struct machine *m = machine_new();
+	uint32_t a, t;
+
+	gdt_set(m, 0x60, 0x1000, 0xfffff, 0x93, 0xc);
+	put32(m, 0x40, 0x11);
+	put32(m, 0x1040, 0x2200);
+	enter_pm(m, CODE);
+	t = asm_hex(m, CODE, "bd 64 00 00 00 31 ff 31 c9");
+	a = asm_hex(m, t, "31 c0 83 f9 14 0f 93 c0 21 c8 83 e0 01 6b c0 50 83 c0 10 8e d8");
+	a = asm_hex(m, a, "8b 15 40 00 00 00 01 d7 41 4d 75");
+	put8(m, a, (uint8_t)(t - (a + 1)));
+	asm_hex(m, a + 1, "f4");
+	enum x86_exit ex = x86cpu_run(m->cpu, 5000);
+	CHECK(ex == X86_EXIT_HLT && regs(m).gpr[7] == 60 * 0x11 + 40 * 0x2200,
+	      "linked block after MOV DS alternating bases: each pass reads through the DS "
+	      "it loaded (edi %#x)",
 	      regs(m).gpr[7]);
 	machine_free(m);
 }
@@ -1928,6 +1961,7 @@ int main(void)
 	test_jit_repne_scas();
 	test_jit_in_out();
 	test_jit_seg_load();
+	test_jit_seg_load_link();
 	test_jit_popf();
 	test_jit_cs_limit();
 	test_jit_call_ret();
