@@ -1025,12 +1025,19 @@ static void test_fpu(void)
 	machine_free(m);
 }
 
+/* At a: DEC reg (dec: its one-byte opcode); JNZ t (rel8); HLT. */
+static void loop_tail_on(struct machine *m, uint32_t a, uint32_t t, uint8_t dec)
+{
+	put8(m, a, dec);
+	a = asm_hex(m, a + 1, "75");
+	put8(m, a, (uint8_t)(t - (a + 1)));
+	asm_hex(m, a + 1, "f4");
+}
+
 /* At a: DEC ECX; JNZ t (rel8); HLT -- the end of the test loops below. */
 static void loop_tail(struct machine *m, uint32_t a, uint32_t t)
 {
-	a = asm_hex(m, a, "49 75");
-	put8(m, a, (uint8_t)(t - (a + 1)));
-	asm_hex(m, a + 1, "f4");
+	loop_tail_on(m, a, t, 0x49);
 }
 
 /*
@@ -1277,9 +1284,8 @@ static void test_jit_rep(void)
 	enter_pm(m, CODE);
 	t = asm_hex(m, CODE, "b9 0c 00 00 00 31 f6 31 d2 89 cd");
 	/* ECX is the REP's count, so the pass count lives in EBP */
-	a = asm_hex(m, t, "bf ff 2f 04 00 b9 00 30 00 00 89 d0 fd f3 aa fc 01 ce 42 4d 75");
-	put8(m, a, (uint8_t)(t - (a + 1)));
-	asm_hex(m, a + 1, "f4");
+	a = asm_hex(m, t, "bf ff 2f 04 00 b9 00 30 00 00 89 d0 fd f3 aa fc 01 ce 42");
+	loop_tail_on(m, a, t, 0x4d);
 	enum x86_exit ex = x86cpu_run(m->cpu, 2000);
 	for (uint32_t o = 0; o < 0x3000; o++)
 		filled &= m->ram[0x40000 + o] == 11;
@@ -1306,10 +1312,10 @@ static void test_jit_rep_link(void)
 
 	enter_pm(m, CODE);
 	t = asm_hex(m, CODE, "b9 0e 00 00 00 31 f6 31 d2 89 cd");
-	a = asm_hex(m, t, "bf ff 2f 04 00 31 c9 83 fd 02 0f 94 c1 69 c9 f0 2f 00 00 83 c1 10 "
-			  "89 d0 fd f3 aa fc 01 ce 42 4d 75");
-	put8(m, a, (uint8_t)(t - (a + 1)));
-	asm_hex(m, a + 1, "f4");
+	a = asm_hex(m, t,
+		    "bf ff 2f 04 00 31 c9 83 fd 02 0f 94 c1 69 c9 f0 2f 00 00 83 c1 10 "
+		    "89 d0 fd f3 aa fc 01 ce 42");
+	loop_tail_on(m, a, t, 0x4d);
 	enum x86_exit ex = x86cpu_run(m->cpu, 3000);
 	for (uint32_t o = 0; o < 0x3000 - 0x10; o++)
 		filled &= m->ram[0x40000 + o] == 12;
@@ -1340,10 +1346,10 @@ static void test_jit_repne_scas(void)
 		want += 0x2801 - 0x100 * k;
 	enter_pm(m, CODE);
 	t = asm_hex(m, CODE, "b9 0e 00 00 00 31 f6 31 d2 89 cd");
-	a = asm_hex(m, t, "89 d7 c1 e7 08 81 c7 00 00 04 00 b9 ff ff ff ff 31 c0 fc f2 ae f7 d1 "
-			  "01 ce 42 4d 75");
-	put8(m, a, (uint8_t)(t - (a + 1)));
-	asm_hex(m, a + 1, "f4");
+	a = asm_hex(m, t,
+		    "89 d7 c1 e7 08 81 c7 00 00 04 00 b9 ff ff ff ff 31 c0 fc f2 ae f7 d1 "
+		    "01 ce 42");
+	loop_tail_on(m, a, t, 0x4d);
 	enum x86_exit ex = x86cpu_run(m->cpu, 3000);
 	CHECK(ex == X86_EXIT_HLT && regs(m).gpr[6] == want && regs(m).gpr[2] == 14 &&
 		      regs(m).gpr[7] == 0x42801,
@@ -1368,9 +1374,8 @@ static void test_jit_in_out(void)
 		want += p;
 	enter_pm(m, CODE);
 	t = asm_hex(m, CODE, "b9 14 00 00 00 31 f6 ba 40 00 00 00");
-	a = asm_hex(m, t, "ed 01 c6 ee 42 49 75");
-	put8(m, a, (uint8_t)(t - (a + 1)));
-	asm_hex(m, a + 1, "f4");
+	a = asm_hex(m, t, "ed 01 c6 ee 42");
+	loop_tail(m, a, t);
 	enum x86_exit ex = x86cpu_run(m->cpu, 1000);
 	CHECK(ex == X86_EXIT_HLT && regs(m).gpr[6] == want && m->out_n == 20 &&
 		      m->out_sum == want && regs(m).gpr[2] == 0x54,
@@ -1399,9 +1404,8 @@ static void test_jit_seg_load(void)
 	enter_pm(m, CODE);
 	t = asm_hex(m, CODE, "bd 64 00 00 00 31 ff");
 	a = asm_hex(m, t, "f7 c5 01 00 00 00 74 06 66 b8 60 00 eb 04 66 b8 10 00 8e d8");
-	a = asm_hex(m, a, "8b 15 40 00 00 00 01 d7 4d 75");
-	put8(m, a, (uint8_t)(t - (a + 1)));
-	asm_hex(m, a + 1, "f4");
+	a = asm_hex(m, a, "8b 15 40 00 00 00 01 d7");
+	loop_tail_on(m, a, t, 0x4d);
 	enum x86_exit ex = x86cpu_run(m->cpu, 5000);
 	CHECK(ex == X86_EXIT_HLT && regs(m).gpr[7] == 50 * 0x11 + 50 * 0x2200,
 	      "hot MOV DS alternating bases: each pass reads through the DS it loaded (edi %#x)",
@@ -1430,9 +1434,8 @@ static void test_jit_seg_load_link(void)
 	enter_pm(m, CODE);
 	t = asm_hex(m, CODE, "bd 64 00 00 00 31 ff 31 c9");
 	a = asm_hex(m, t, "31 c0 83 f9 14 0f 93 c0 21 c8 83 e0 01 6b c0 50 83 c0 10 8e d8");
-	a = asm_hex(m, a, "8b 15 40 00 00 00 01 d7 41 4d 75");
-	put8(m, a, (uint8_t)(t - (a + 1)));
-	asm_hex(m, a + 1, "f4");
+	a = asm_hex(m, a, "8b 15 40 00 00 00 01 d7 41");
+	loop_tail_on(m, a, t, 0x4d);
 	enum x86_exit ex = x86cpu_run(m->cpu, 5000);
 	CHECK(ex == X86_EXIT_HLT && regs(m).gpr[7] == 60 * 0x11 + 40 * 0x2200,
 	      "linked block after MOV DS alternating bases: each pass reads through the DS "
