@@ -2258,22 +2258,35 @@ static void push_return(struct tx *t, uint32_t next)
 	x_mem_idx(e, true, 0x89, H_RCX, H_RBX, H_RAX, CPU_OFF(jit_rs));
 }
 
+/* jit_rsp = ecx + delta, within the ring (delta: 8 or -8). */
+static void ring_move(struct emit *e, int delta)
+{
+	x_alu_ri(e, delta > 0 ? 0 : 5, H_RCX, 8);
+	x_alu_ri(e, 4, H_RCX, (JIT_RS_SIZE - 1) * 8);
+	x_mem(e, false, 0x89, H_RCX, H_RBX, CPU_OFF(jit_rsp));
+}
+
 /*
  * After a RET (EIP stored): take the newest return site off the ring and
- * leave through it when it is where the RET went; else to the run loop.
+ * leave through it when it is where the RET went.  Else the ring is out of
+ * step with the guest's stack: when the site below is where the RET went,
+ * the newest was left by a call that never returned (a stack switch), so
+ * both go and the RET leaves through that one; otherwise the CALL of this
+ * RET pushed nothing (it ran in the interpreter: a cold block, an
+ * instruction crossing a page), so the newest stays for the RET it belongs
+ * to and this one goes to the run loop.  Popping it anyway had every RET
+ * above miss as well.
  */
 static void ret_exit(struct tx *t, unsigned n)
 {
 	struct emit *e = &t->e;
-	struct fwd miss = { 0 }, stale = { 0 };
+	struct fwd miss = { 0 }, stale = { 0 }, keep = { 0 };
 
 	regs_out(e);
 	x_alu_ri(e, 0, H_R13, n);
 	x_mem(e, false, 0x8b, H_RCX, H_RBX, CPU_OFF(jit_rsp));
 	x_mem_idx(e, true, 0x8b, H_RAX, H_RBX, H_RCX, CPU_OFF(jit_rs));
-	x_alu_ri(e, 5, H_RCX, 8);
-	x_alu_ri(e, 4, H_RCX, (JIT_RS_SIZE - 1) * 8);
-	x_mem(e, false, 0x89, H_RCX, H_RBX, CPU_OFF(jit_rsp));
+	ring_move(e, -8);
 	x_rr(e, true, 0x85, H_RAX, H_RAX); /* test rax, rax */
 	fwd_add(&miss, x_jcc_fwd(e, CC_E));
 	x_mem(e, false, 0x8b, H_RDX, H_RBX, CPU_OFF(eip));
@@ -2283,7 +2296,20 @@ static void ret_exit(struct tx *t, unsigned n)
 	far_jump(e, false, &stale);
 	fwd_here(e, &stale);
 	relink(e);
+	/* ecx: the ring index after the pop; the site below it */
 	fwd_here(e, &miss);
+	x_mem_idx(e, true, 0x8b, H_RAX, H_RBX, H_RCX, CPU_OFF(jit_rs));
+	x_rr(e, true, 0x85, H_RAX, H_RAX);
+	fwd_add(&keep, x_jcc_fwd(e, CC_E));
+	x_mem(e, false, 0x8b, H_RDX, H_RBX, CPU_OFF(eip));
+	x_mem(e, false, 0x3b, H_RDX, H_RAX, LINK_OFF(eip));
+	fwd_add(&keep, x_jcc_fwd(e, CC_NE));
+	ring_move(e, -8);
+	far_jump(e, false, &stale);
+	fwd_here(e, &stale);
+	relink(e);
+	fwd_here(e, &keep);
+	ring_move(e, 8);
 	ret_count(e, 0);
 }
 
