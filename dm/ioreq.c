@@ -37,6 +37,7 @@ struct dm_ioreq {
 	struct hvm_poll poll;	    /* adaptive window for the next request */
 	uint64_t idle_since;	    /* when we last ran out of work */
 	bool no_spin;		    /* HVM_IOREQ_SPIN=0: never spin */
+	bool in_slot;		    /* handling a synchronous request (its vCPU waits) */
 };
 
 /* Most requests handled in one go before the loop gets its turn again. */
@@ -199,8 +200,10 @@ static void ioreq_handle_slot(struct dm *dm, struct dm_ioreq *q, unsigned vcpu)
 	 * enough: the vCPU may post a write and fill its slot in between.
 	 */
 	ioreq_drain_buffered(dm);
+	q->in_slot = true;
 	if (ioreq_execute(dm, &req))
 		q->stats.invalid++;
+	q->in_slot = false;
 	q->stats.handled++;
 	flags = ioreq_load_flags(slot);
 	if (ioreq_state(flags) != STATE_IOREQ_INPROCESS) {
@@ -273,6 +276,16 @@ static void drain_again(struct dm_ioreq *q)
 {
 	if (q->buf_fd >= 0 && q->buf_ev)
 		ioreq_notify(q->buf_fd);
+}
+
+bool ioreq_guest_stopped(const struct dm *dm)
+{
+	const struct dm_ioreq *q = dm->ioreq;
+
+	/* The drain before the request is bounded: make sure it emptied the ring. */
+	return q && q->nr_vcpus == 1 && q->in_slot && q->buf &&
+	       __atomic_load_n(&q->buf->read_pointer, __ATOMIC_ACQUIRE) ==
+		       __atomic_load_n(&q->buf->write_pointer, __ATOMIC_ACQUIRE);
 }
 
 unsigned ioreq_drain_buffered(struct dm *dm)

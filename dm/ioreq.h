@@ -71,6 +71,13 @@ bool ioreq_drain_timer_armed(const struct dm *dm);
  * -EINVAL for a malformed request (then req->data is all-ones for reads).
  */
 int ioreq_execute(struct dm *dm, struct ioreq *req);
+/*
+ * True while the dm handles a synchronous request of a single-vCPU domain:
+ * that vCPU waits for the answer and the buffered ring was drained just
+ * before, so nothing the guest does is in flight (SET_MMIO_MIRROR's rule
+ * for validating an image).
+ */
+bool ioreq_guest_stopped(const struct dm *dm);
 
 const struct ioreq_stats *ioreq_get_stats(const struct dm *dm);
 /* One info line with the counters (when the hypervisor connection ends). */

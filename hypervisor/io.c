@@ -100,6 +100,10 @@ uint64_t hv_io_mmio(struct hv_vcpu *v, uint64_t gpa, uint32_t size, bool is_read
 	uint64_t start = __atomic_load_n(&hv->buf_start, __ATOMIC_ACQUIRE);
 	uint64_t end = __atomic_load_n(&hv->buf_end, __ATOMIC_ACQUIRE);
 
+	/* Reads of the window the dm lets us mirror (mmio_mirror.c): no round trip. */
+	if (is_read && __atomic_load_n(&hv->io.mmio_mirror, __ATOMIC_RELAXED) &&
+	    ioreq_mmio_mirror_read(&hv->io, gpa, size, &r.data))
+		return r.data;
 	/* Only single writes wholly inside the range skip the round trip (Xen's stdvga). */
 	if (!is_read && gpa >= start && gpa < end && size <= end - gpa &&
 	    ioreq_send_buffered(&hv->io, gpa, size, val)) {

@@ -127,6 +127,12 @@ void ioreq_prod_destroy(struct ioreq_prod *p, int ioreq_page_fd, int bufioreq_pa
 		hv_log("ioreq: %llu urgent port writes signalled at once, %llu port reads "
 		       "answered from the mirror",
 		       (unsigned long long)p->kicks_urgent, (unsigned long long)p->mirror_hits);
+	if (p->mmio_mirror_hits || p->mmio_mirror_invalidations)
+		hv_log("ioreq: %llu MMIO reads answered from the mirror, which we invalidated "
+		       "%llu times",
+		       (unsigned long long)p->mmio_mirror_hits,
+		       (unsigned long long)p->mmio_mirror_invalidations);
+	ioreq_mmio_mirror_free(p);
 	if (p->resp_fd) {
 		for (unsigned i = 0; i < p->nr_vcpus; i++)
 			close_fd(&p->resp_fd[i]);
@@ -360,6 +366,34 @@ static enum ioreq_result wait_response(struct ioreq_prod *p, unsigned vcpu, stru
 	}
 }
 
+/*
+ * Keep the MMIO mirror's image in step with a synchronous write (the dm
+ * applies it before it answers, and the image must already hold it for
+ * the reads that follow), or drop the image.
+ */
+static void mirror_before_write(struct ioreq_prod *p, const struct ioreq_req *r)
+{
+	uint64_t span, lo;
+
+	if (!__atomic_load_n(&p->mmio_mirror, __ATOMIC_RELAXED))
+		return;
+	if (r->type == IOREQ_TYPE_PIO) {
+		if (r->addr <= 0xffff)
+			ioreq_mmio_mirror_port_write(p, (uint16_t)r->addr, r->size);
+		return;
+	}
+	if (r->type != IOREQ_TYPE_COPY)
+		return;
+	if (!r->data_is_ptr && r->count == 1) {
+		ioreq_mmio_mirror_write(p, r->addr, r->size, r->data, true);
+		return;
+	}
+	/* String write: the items span count * size bytes, downwards with df. */
+	span = (uint64_t)r->count * r->size;
+	lo = r->df ? r->addr - (span - r->size) : r->addr;
+	ioreq_mmio_mirror_write(p, lo, span, 0, false);
+}
+
 enum ioreq_result ioreq_send(struct ioreq_prod *p, unsigned vcpu, struct ioreq_req *r)
 {
 	enum ioreq_result res;
@@ -383,6 +417,8 @@ enum ioreq_result ioreq_send(struct ioreq_prod *p, unsigned vcpu, struct ioreq_r
 		return IOREQ_DONE;
 	if (r->is_read || !r->data_is_ptr)
 		r->data &= r->data_is_ptr ? ~0ull : ioreq_ones(r->size);
+	if (!r->is_read)
+		mirror_before_write(p, r);
 	spinning = p->hints && p->poll[vcpu].window_ns;
 	if (spinning)
 		set_vcpu_polling(p, vcpu, 1);
@@ -480,6 +516,13 @@ static bool send_buffered(struct ioreq_prod *p, uint8_t type, uint64_t addr, uin
 	if (wp - rp >= IOREQ_BUFFER_SLOT_NUM - qw) {
 		pthread_mutex_unlock(&p->buf_lock);
 		return false;
+	}
+	/* In ring order, before the dm can see the write (mmio_mirror.c). */
+	if (__atomic_load_n(&p->mmio_mirror, __ATOMIC_RELAXED)) {
+		if (type == IOREQ_TYPE_PIO)
+			ioreq_mmio_mirror_port_write(p, (uint16_t)addr, size);
+		else
+			ioreq_mmio_mirror_write(p, addr, size, data, true);
 	}
 	bp->buf_ioreq[wp % IOREQ_BUFFER_SLOT_NUM] = (struct buf_ioreq){ w0, (uint32_t)data };
 	if (qw)

@@ -105,6 +105,11 @@ struct ioreq_prod {
 	uint8_t *mirror_slot;
 	uint64_t mirror_hits; /* reads answered from the mirror (statistics, atomic) */
 
+	/* MMIO mirror (HVM_MSG_SET_MMIO_MIRROR, mmio_mirror.c); NULL: none. */
+	struct ioreq_mmio_mirror *mmio_mirror;
+	/* Statistics (atomic): reads answered from it, images dropped by us. */
+	uint64_t mmio_mirror_hits, mmio_mirror_invalidations;
+
 	/* Called (from a vCPU thread) when the dm broke the protocol. */
 	void (*fail)(void *opaque, const char *why);
 	void *opaque;
@@ -208,6 +213,31 @@ int ioreq_set_pio_mirror(struct ioreq_prod *p, const struct hvm_range *r, unsign
  * dm.  ioreq_send() calls it for every single port read.
  */
 bool ioreq_mirror_read(struct ioreq_prod *p, uint16_t port, uint32_t size, uint64_t *val);
+
+/*
+ * SET_MMIO_MIRROR (mmio_mirror.c): map the dm's image memfd fd (the caller
+ * closes it) for the range and mode ports in s.  0, -EEXIST (already set),
+ * -EOPNOTSUPP (more than one vCPU), -EINVAL (bad range, ports or memfd) or
+ * -ENOMEM.
+ */
+struct ioreq_mmio_mirror;
+int ioreq_set_mmio_mirror(struct ioreq_prod *p, const struct hvm_mmio_mirror_set *s, int fd);
+void ioreq_mmio_mirror_free(struct ioreq_prod *p);
+/*
+ * Answer a single MMIO read of size bytes at gpa from the image when it is
+ * valid and the read lies wholly in its live part; true with *val.
+ */
+bool ioreq_mmio_mirror_read(struct ioreq_prod *p, uint64_t gpa, uint32_t size, uint64_t *val);
+/*
+ * An MMIO write of size bytes at gpa is about to be sent (posted: under
+ * buf_lock, before it is published).  single: one item with its value in
+ * val; otherwise a string write whose items span [gpa, gpa + size).  Keeps
+ * the image equal to what the window will hold, or invalidates it.
+ */
+void ioreq_mmio_mirror_write(struct ioreq_prod *p, uint64_t gpa, uint64_t size, uint64_t val,
+			     bool single);
+/* A port write of size bytes at port is about to be sent: mode ports invalidate. */
+void ioreq_mmio_mirror_port_write(struct ioreq_prod *p, uint16_t port, uint32_t size);
 
 /* all-ones of `size` bytes (size 8 and anything bigger: ~0). */
 static inline uint64_t ioreq_ones(uint32_t size)

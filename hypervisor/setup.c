@@ -2,7 +2,8 @@
 /*
  * setup.c - the setup-protocol server (include/hvm/setup.h): one device
  * model session (HELLO, then MAP/UNMAP/DIRTY_LOG/SET_BUFFERED(_PIO)/
- * SET_URGENT_PIO/SET_PIO_MIRROR/SHUTDOWN/READY/PAUSE/UNPAUSE/QUERY) and any number of short toolstack sessions
+ * SET_URGENT_PIO/SET_PIO_MIRROR/SET_MMIO_MIRROR/SHUTDOWN/READY/PAUSE/
+ * UNPAUSE/QUERY) and any number of short toolstack sessions
  * (PAUSE/UNPAUSE/QUERY/DESTROY).  Every request gets one reply with the same
  * type and seq.  The device model's connection closing crashes the domain.
  */
@@ -272,6 +273,23 @@ static int do_set_pio_mirror(struct hv *hv, struct setup_conn *c, const struct r
 	return reply(c, r, 0, NULL, 0, NULL, 0);
 }
 
+static int do_set_mmio_mirror(struct hv *hv, struct setup_conn *c, const struct req *r)
+{
+	struct hvm_mmio_mirror_set s;
+	int err;
+
+	if (r->hdr.len != sizeof(s) || r->nfds != 1)
+		return reply(c, r, -EINVAL, NULL, 0, NULL, 0);
+	memcpy(&s, r->payload, sizeof(s));
+	/* serve_conn() closes the fd afterwards; the mapping outlives it. */
+	err = ioreq_set_mmio_mirror(&hv->io, &s, r->fds[0]);
+	if (err)
+		return reply(c, r, err, NULL, 0, NULL, 0);
+	hv_log("MMIO reads of %#llx-%#llx answered from the dm's image while it is valid",
+	       (unsigned long long)s.gpa, (unsigned long long)(s.gpa + s.len - 1));
+	return reply(c, r, 0, NULL, 0, NULL, 0);
+}
+
 static int do_shutdown(struct hv *hv, struct setup_conn *c, const struct req *r)
 {
 	static const int code[] = {
@@ -354,6 +372,8 @@ static int dispatch(struct setup_server *s, struct hv *hv, struct setup_conn *c,
 		return set_pio_ranges(hv, c, r, ioreq_set_urgent_pio, "urgent");
 	case HVM_MSG_SET_PIO_MIRROR:
 		return do_set_pio_mirror(hv, c, r);
+	case HVM_MSG_SET_MMIO_MIRROR:
+		return do_set_mmio_mirror(hv, c, r);
 	case HVM_MSG_SHUTDOWN:
 		return do_shutdown(hv, c, r);
 	default:

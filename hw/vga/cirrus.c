@@ -156,8 +156,9 @@ static bool lfb_must_trap(const struct cirrus *s)
 	const uint8_t *gr = s->vga.gr;
 	unsigned mode = gr[5] & 7;
 
-	return cirrus_blt_host_pending(s) || (gr[0x0b] & 0x02) || (gr[0x0b] & 0x14) == 0x14 ||
-	       ((mode == 4 || mode == 5) && (gr[0x0b] & 0x04)) || (s->vga.sr[0x17] & 0x44) == 0x44;
+	return s->mirror_trap || cirrus_blt_host_pending(s) || (gr[0x0b] & 0x02) ||
+	       (gr[0x0b] & 0x14) == 0x14 || ((mode == 4 || mode == 5) && (gr[0x0b] & 0x04)) ||
+	       (s->vga.sr[0x17] & 0x44) == 0x44;
 }
 
 /*
@@ -241,6 +242,8 @@ static void sr_write(struct cirrus *s, uint8_t val)
 	struct vga *v = &s->vga;
 	uint8_t i = v->sr_index;
 
+	vga_mirror_invalidate(v); /* SR7 (extensions), SR17 (MMIO), SR2/SR4 */
+
 	if ((i & 0x1e) == 0x10) {
 		/* Cursor position: index bits 7-5 are the low three bits of the position. */
 		v->sr[0x10 | (i & 1)] = val;
@@ -285,6 +288,8 @@ static uint8_t gr_read(struct cirrus *s, uint8_t idx)
 static void gr_write(struct cirrus *s, uint8_t idx, uint8_t val)
 {
 	struct vga *v = &s->vga;
+
+	vga_mirror_invalidate(v); /* modes, banks, blits */
 
 	switch (idx) {
 	case 0x00: /* set/reset; all 8 bits are the BitBLT background low byte */
@@ -533,6 +538,8 @@ static uint64_t window_read(void *opaque, uint64_t off, unsigned size)
 	struct cirrus *s = opaque;
 	unsigned b;
 
+	vga_mirror_window_read(&s->vga);
+
 	if (!extended(s))
 		return vga_mem_readb(&s->vga, (uint32_t)off);
 	if (off < 0x10000) {
@@ -586,9 +593,33 @@ static bool lfb_mmio(const struct cirrus *s, uint64_t off)
 	return (s->vga.sr[0x17] & 0x44) == 0x44 && off >= s->vga.vram_size - 256;
 }
 
+/* While the window mirror is valid BAR0 traps (vga_mirror.c). */
+static void cirrus_mirror_trap(void *opaque, bool on)
+{
+	struct cirrus *s = opaque;
+
+	s->mirror_trap = on;
+	cirrus_update_lfb(s);
+}
+
+/* A BAR0 access reached us: framebuffer writes and blits change the window. */
+static void bar0_touched(struct cirrus *s)
+{
+	vga_mirror_invalidate(&s->vga);
+	if (s->mirror_trap)
+		cirrus_mirror_trap(s, false);
+}
+
+static bool cirrus_window_plain(void *opaque)
+{
+	return !extended(opaque);
+}
+
 static uint64_t bar0_read(void *opaque, uint64_t off, unsigned size)
 {
 	struct cirrus *s = opaque;
+
+	bar0_touched(s);
 
 	if (off >= s->vga.vram_size)
 		return 0xff;
@@ -600,6 +631,8 @@ static uint64_t bar0_read(void *opaque, uint64_t off, unsigned size)
 static void bar0_write(void *opaque, uint64_t off, uint64_t val, unsigned size)
 {
 	struct cirrus *s = opaque;
+
+	bar0_touched(s);
 
 	if (off < s->vga.vram_size) {
 		if (lfb_mmio(s, off))
@@ -637,6 +670,8 @@ static uint64_t mmio_read(void *opaque, uint64_t off, unsigned size)
 static void mmio_write(void *opaque, uint64_t off, uint64_t val, unsigned size)
 {
 	struct cirrus *s = opaque;
+
+	vga_mirror_invalidate(&s->vga); /* register aliases and blits */
 
 	if (off >= 0x100)
 		blt_reg_write(s, (unsigned)(off - 0x100), (uint8_t)val);
@@ -902,7 +937,18 @@ static bool cirrus_draw(void *opaque, bool full)
 	return true;
 }
 
-static const struct vga_ext_ops cirrus_ext_ops = { .draw = cirrus_draw };
+static const struct vga_ext_ops cirrus_ext_ops = {
+	.draw = cirrus_draw,
+	.window_plain = cirrus_window_plain,
+	.mirror_trap = cirrus_mirror_trap,
+};
+
+/* Writes that change how the window decodes: misc, SR (also SR7/SR17), GR. */
+static const struct hvm_range cirrus_mode_ports[] = {
+	{ 0x3c2, 1 },
+	{ 0x3c4, 2 },
+	{ 0x3ce, 2 },
+};
 
 /* ---- device --------------------------------------------------------------- */
 
@@ -913,6 +959,7 @@ static void cirrus_reset(struct dev *d, enum dev_reset kind)
 
 	pci_func_reset(&s->pci); /* unmaps BAR0, direct mapping enabled again */
 	s->lfb_trapped = false;
+	s->mirror_trap = false;
 	vga_reset(v);
 	/* Power-on values of the 5446 with 4 MB on PCI (as the BIOS expects them). */
 	v->sr[0x06] = 0x0f;
@@ -983,7 +1030,8 @@ static int cirrus_create(struct dev *d, const struct opts *o)
 	if (err)
 		return err;
 	cirrus_reset(d, DEV_RESET_COLD);
-	return 0;
+	return vga_mirror_start(&s->vga, cirrus_mode_ports,
+				sizeof(cirrus_mode_ports) / sizeof(cirrus_mode_ports[0]));
 }
 
 static void cirrus_destroy(struct dev *d)

@@ -83,6 +83,7 @@ struct cirrus {
 	uint8_t cur_shadow[64 * 16]; /* cursor bitmap last drawn */
 	struct cirrus_blt blt;
 	bool lfb_trapped; /* BAR0's VRAM mapping withdrawn so accesses reach the dm */
+	bool mirror_trap; /* the window mirror wants BAR0 to trap (vga_mirror.c) */
 	uint8_t dirty_log[(CIRRUS_VRAM_SIZE >> 12) / 8];
 };
 

@@ -56,6 +56,7 @@ struct stdvga {
 	uint16_t vbe[VBE_NR_REGS];
 	/* Validated geometry of the enabled mode. */
 	uint32_t line_bytes, start;
+	bool mirror_trap; /* framebuffer mapping withdrawn for the window mirror */
 	uint8_t dirty_log[(STDVGA_DEFAULT_VRAM >> 12) * 4 / 8];
 };
 
@@ -188,6 +189,8 @@ static void vbe_io_write(void *opaque, uint64_t off, uint64_t val, unsigned size
 {
 	struct stdvga *s = opaque;
 
+	vga_mirror_invalidate(&s->vga); /* banks, VBE enable (clears VRAM) */
+
 	if (off == 0)
 		s->vbe_index = (uint16_t)val;
 	else
@@ -208,6 +211,8 @@ static const struct io_ops vbe_io_ops = {
 static uint64_t stdvga_window_read(void *opaque, uint64_t off, unsigned size)
 {
 	struct stdvga *s = opaque;
+
+	vga_mirror_window_read(&s->vga);
 
 	if (vbe_enabled(s) && !(s->vbe[VBE_ENABLE] & VBE_EN_LFB) && off < 0x10000)
 		return s->vga.vram[(((uint32_t)s->vbe[VBE_BANK] << 16) + off) & s->vga.vram_mask];
@@ -236,11 +241,45 @@ static const struct io_ops stdvga_window_ops = {
 
 /* ---- BARs -------------------------------------------------------------- */
 
-/* Framebuffer accesses that reach the dm (no hypervisor mapping: harness, tests). */
+static void stdvga_sync_dirty(struct stdvga *s);
+
+/* While the window mirror is valid the framebuffer traps (vga_mirror.c). */
+static void stdvga_mirror_trap(void *opaque, bool on)
+{
+	struct stdvga *s = opaque;
+
+	if (s->mirror_trap == on || !s->pci.registered)
+		return;
+	s->mirror_trap = on;
+	if (on)
+		stdvga_sync_dirty(s); /* keep what the guest wrote so far */
+	pci_bar_memfd_enable(&s->pci, 0, !on);
+}
+
+/* A framebuffer access reached us: any write may change the window. */
+static void lfb_touched(struct stdvga *s)
+{
+	vga_mirror_invalidate(&s->vga);
+	stdvga_mirror_trap(s, false);
+}
+
+static bool stdvga_window_plain(void *opaque)
+{
+	const struct stdvga *s = opaque;
+
+	return !vbe_enabled(s) || (s->vbe[VBE_ENABLE] & VBE_EN_LFB);
+}
+
+/*
+ * Framebuffer accesses that reach the dm (no hypervisor mapping: harness,
+ * tests, or withdrawn for the window mirror).
+ */
 static uint64_t lfb_read(void *opaque, uint64_t off, unsigned size)
 {
 	struct stdvga *s = opaque;
 	uint64_t v = 0;
+
+	lfb_touched(s);
 
 	if (off + size <= s->vga.vram_size)
 		memcpy(&v, s->vga.vram + off, size);
@@ -250,6 +289,8 @@ static uint64_t lfb_read(void *opaque, uint64_t off, unsigned size)
 static void lfb_write(void *opaque, uint64_t off, uint64_t val, unsigned size)
 {
 	struct stdvga *s = opaque;
+
+	lfb_touched(s);
 
 	if (off + size > s->vga.vram_size)
 		return;
@@ -285,6 +326,8 @@ static uint64_t mmio_read(void *opaque, uint64_t off, unsigned size)
 static void mmio_write(void *opaque, uint64_t off, uint64_t val, unsigned size)
 {
 	struct stdvga *s = opaque;
+
+	vga_mirror_invalidate(&s->vga); /* VGA and VBE register aliases */
 
 	if (off >= 0x400 && off < 0x420 && size == 1)
 		vga_ioport_write(&s->vga, (uint16_t)(0x3c0 + off - 0x400), (uint8_t)val);
@@ -365,7 +408,19 @@ static bool stdvga_draw(void *opaque, bool full)
 	return true;
 }
 
-static const struct vga_ext_ops stdvga_ext_ops = { .draw = stdvga_draw };
+static const struct vga_ext_ops stdvga_ext_ops = {
+	.draw = stdvga_draw,
+	.window_plain = stdvga_window_plain,
+	.mirror_trap = stdvga_mirror_trap,
+};
+
+/* Writes that change how the window decodes: misc, SR, GR, VBE. */
+static const struct hvm_range stdvga_mode_ports[] = {
+	{ 0x3c2, 1 },
+	{ 0x3c4, 2 },
+	{ 0x3ce, 2 },
+	{ VBE_INDEX_PORT, 3 },
+};
 
 /* ---- device ------------------------------------------------------------ */
 
@@ -373,7 +428,8 @@ static void stdvga_reset(struct dev *d, enum dev_reset kind)
 {
 	struct stdvga *s = d->state;
 
-	pci_func_reset(&s->pci);
+	pci_func_reset(&s->pci); /* direct framebuffer mapping enabled again */
+	s->mirror_trap = false;
 	vga_reset(&s->vga);
 	memset(s->vbe, 0, sizeof(s->vbe));
 	s->vbe[VBE_ID] = VBE_ID5;
@@ -426,7 +482,8 @@ static int stdvga_create(struct dev *d, const struct opts *o)
 	if (err)
 		return err;
 	stdvga_reset(d, DEV_RESET_COLD);
-	return 0;
+	return vga_mirror_start(&s->vga, stdvga_mode_ports,
+				sizeof(stdvga_mode_ports) / sizeof(stdvga_mode_ports[0]));
 }
 
 static void stdvga_destroy(struct dev *d)

@@ -193,11 +193,14 @@ void vga_ioport_write(struct vga *v, uint16_t port, uint8_t val)
 		break;
 	case 0x3c2:
 		v->misc = val;
+		vga_mirror_invalidate(v);
 		break;
 	case 0x3c4:
 		v->sr_index = val;
 		break;
 	case 0x3c5:
+		/* Sequencer and GR writes may change the window's decoding. */
+		vga_mirror_invalidate(v);
 		v->sr[v->sr_index] = val;
 		if (v->sr_index == 3)
 			v->full_redraw = true; /* character map select */
@@ -223,6 +226,7 @@ void vga_ioport_write(struct vga *v, uint16_t port, uint8_t val)
 		v->gr_index = val;
 		break;
 	case 0x3cf:
+		vga_mirror_invalidate(v);
 		v->gr[v->gr_index] = val;
 		break;
 	case 0x3b4:
@@ -343,6 +347,11 @@ void vga_mem_writeb(struct vga *v, uint32_t addr, uint8_t val)
 	if (o < 0)
 		return;
 	a = (uint32_t)o;
+	/*
+	 * Chain 4 and odd/even ignore the write mode, set/reset and bit mask
+	 * here; vga_window_simple() (vga_mirror.c) relies on that, so keep
+	 * them in step.
+	 */
 	if (v->sr[4] & 0x08) { /* chain 4: plane = low two address bits */
 		if (v->sr[2] & (1u << (a & 3))) {
 			v->vram[a & v->vram_mask] = val;
@@ -374,6 +383,7 @@ void vga_mem_writeb(struct vga *v, uint32_t addr, uint8_t val)
 
 static uint64_t mem_read(void *opaque, uint64_t off, unsigned size)
 {
+	vga_mirror_window_read(opaque);
 	return vga_mem_readb(opaque, (uint32_t)off);
 }
 
@@ -433,6 +443,7 @@ VGA_SUBRANGE_OPS(vga_3da, 0x3da, 0);
 
 void vga_reset(struct vga *v)
 {
+	vga_mirror_invalidate(v);
 	memset(v->sr, 0, sizeof(v->sr));
 	memset(v->gr, 0, sizeof(v->gr));
 	memset(v->cr, 0, sizeof(v->cr));
@@ -453,6 +464,7 @@ int vga_init(struct vga *v, struct dm *dm, uint32_t vram_size)
 	uint32_t pages;
 
 	v->vram_fd = -1;
+	v->mirror.fd = -1;
 	if (vram_size < VGA_MIN_VRAM || (vram_size & (vram_size - 1)))
 		return -EINVAL;
 	v->dm = dm;
@@ -507,6 +519,7 @@ void vga_exit(struct vga *v)
 	io_region_unmap(&v->pio_3ba);
 	io_region_unmap(&v->pio_3da);
 	io_region_unmap(&v->mem);
+	vga_mirror_destroy(v);
 	if (v->vram)
 		munmap(v->vram, v->vram_size);
 	if (v->vram_fd >= 0)

@@ -20,6 +20,7 @@
 #include <stdint.h>
 
 #include "clock.h"
+#include "hvm/setup.h"
 #include "iospace.h"
 
 struct dm;
@@ -31,6 +32,23 @@ struct console;
 struct vga_ext_ops {
 	/* true if an extended graphics mode is active and was drawn. */
 	bool (*draw)(void *opaque, bool full);
+	/*
+	 * MMIO mirror (vga_mirror.c), both optional: whether the extension
+	 * leaves the legacy window to the VGA core right now (no bank, no
+	 * MMIO registers in it), and withdraw (on) or restore the direct
+	 * framebuffer mapping, whose writes would bypass the mirror.
+	 */
+	bool (*window_plain)(void *opaque);
+	void (*mirror_trap)(void *opaque, bool on);
+};
+
+/* The dm's half of the window's MMIO mirror (vga_mirror.c); hdr NULL: off. */
+struct vga_mirror {
+	struct hvm_mmio_mirror_hdr *hdr;
+	uint8_t *image; /* 128 KiB: 0xA0000-0xBFFFF */
+	int fd;
+	unsigned misses;   /* synchronous reads that found it invalid */
+	uint64_t rebuilds; /* statistics, logged at the end */
 };
 
 /*
@@ -81,6 +99,8 @@ struct vga {
 	bool blink_on;
 	uint8_t *shadow; /* last drawn text cells, to redraw only changes */
 	uint32_t shadow_len;
+
+	struct vga_mirror mirror;
 };
 
 /* Allocate VRAM (a memfd, also mapped here) and register ports and the window. */
@@ -115,6 +135,33 @@ int vga_display_init(struct vga *v, const struct vga_ext_ops *ext, void *ext_opa
 void vga_invalidate(struct vga *v);
 /* Standard 16-colour DAC value of palette index i as 0x00RRGGBB. */
 uint32_t vga_palette_rgb(const struct vga *v, uint8_t i);
+
+/*
+ * vga_mirror.c.  Offer the hypervisor the window's mirror, with the mode
+ * ports whose writes change how the window decodes (0 when it is off or
+ * refused; window reads then stay synchronous).  Devices call it after
+ * vga_display_init().
+ */
+int vga_mirror_start(struct vga *v, const struct hvm_range *ports, unsigned n);
+/* Create the image without offering it (vga_mirror_start(); unit tests). */
+int vga_mirror_create(struct vga *v);
+void vga_mirror_destroy(struct vga *v);
+/* The window's contents or decoding changed by a path the hv does not see. */
+void vga_mirror_invalidate(struct vga *v);
+/* A synchronous window read reached us: maybe rebuild and validate. */
+void vga_mirror_window_read(struct vga *v);
+/*
+ * Rebuild the image and store VALID if the window decodes simply (callers
+ * make sure the guest is stopped).  true when it validated.
+ */
+bool vga_mirror_try_validate(struct vga *v);
+bool vga_mirror_valid(const struct vga *v);
+const uint8_t *vga_mirror_image(const struct vga *v);
+/*
+ * Whether the VGA core's window decodes simply now (see vga_mirror.c), and
+ * which part of 0xA0000-0xBFFFF decodes (offsets from 0xA0000).
+ */
+bool vga_window_simple(const struct vga *v, uint32_t *live_off, uint32_t *live_len);
 
 /* True while the CRTC is in vertical retrace (from the virtual clock, 60 Hz). */
 bool vga_in_retrace(const struct vga *v);

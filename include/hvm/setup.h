@@ -13,6 +13,7 @@
  *   dm -> hv  HELLO {version, domid}
  *   hv -> dm  HELLO reply: struct hvm_setup_info, fds in HVM_FD_* order
  *   dm -> hv  SET_BUFFERED, SET_BUFFERED_PIO, SET_URGENT_PIO, SET_PIO_MIRROR,
+ *             SET_MMIO_MIRROR,
  *             MAP/UNMAP/DIRTY_LOG, SHUTDOWN, PAUSE/UNPAUSE, READY
  *   hv -> dm  CLOCK_SET (only with HVM_SETUP_F_CLOCK_STEPPED; the dm replies
  *             once every timer up to that time has fired)
@@ -67,6 +68,7 @@ enum hvm_msg_type {
 	HVM_MSG_SET_BUFFERED_PIO = 13, /* dm -> hv: struct hvm_range[] of ports, see below */
 	HVM_MSG_SET_URGENT_PIO = 14,   /* dm -> hv: struct hvm_range[] of ports, see below */
 	HVM_MSG_SET_PIO_MIRROR = 15,   /* dm -> hv: struct hvm_range[] + mirror page memfd */
+	HVM_MSG_SET_MMIO_MIRROR = 16,  /* dm -> hv: struct hvm_mmio_mirror_set + image memfd */
 };
 
 struct hvm_msg {
@@ -294,6 +296,81 @@ struct hvm_pio_mirror_page {
 	uint64_t word[512]; /* only the first HVM_PIO_MIRROR_MAX_PORTS are used */
 };
 _Static_assert(sizeof(struct hvm_pio_mirror_page) == 4096, "hvm_pio_mirror_page is one page");
+
+/*
+ * SET_MMIO_MIRROR: reads of an MMIO range (the VGA window) answered by hvmhv
+ * from a byte image that hvmhv itself keeps current while the dm says the
+ * image is valid.  The PIO mirror's "answer only when the ring is empty"
+ * does not fit here: a text console's scroll copies inside the window (read
+ * the source, post the write to the destination), so the ring is never
+ * empty at a read.  Instead the hv applies every window write it sends to
+ * the image too, so the image is "VRAM plus the writes still in the ring".
+ *
+ * The payload is one struct hvm_mmio_mirror_set: the guest-physical range
+ * (1 to HVM_MMIO_MIRROR_MAX_LEN bytes, not wrapping) and up to
+ * HVM_MMIO_MIRROR_MAX_PORTS "mode" port ranges: the registers that decide
+ * what a window read or write does (VGA sequencer, graphics controller,
+ * misc output; Bochs VBE).  The message carries one fd: a memfd of at least
+ * 4096 + len bytes sealed with F_SEAL_SHRINK, holding struct
+ * hvm_mmio_mirror_hdr in its first page and the image of the range from
+ * offset 4096.  The hv maps it read-write for the rest of the domain and
+ * accepts the message once (-EEXIST after that).  Errors: -EINVAL (bad
+ * range, ports or memfd), -EOPNOTSUPP with more than one vCPU (see below),
+ * -ENOSYS from an hv that predates it: the dm then keeps every window read
+ * synchronous.
+ *
+ * Protocol on hdr.state (atomic 32-bit; everything else in the header is
+ * written only by the dm while the state is INVALID):
+ *   - hv, before it sends any write (posted or synchronous, single or
+ *     string) that touches a mode port: stores INVALID.  A write the hv
+ *     cannot apply to the image (string, or straddling the live range's
+ *     edge) that touches the live range: stores INVALID too.
+ *   - hv, while VALID: applies every single write wholly inside the live
+ *     range [gpa + live_off, gpa + live_off + live_len) to the image, in the
+ *     order it sends them (posted writes under the ring's lock, before they
+ *     are published), and answers single reads (1, 2, 4 or 8 bytes) wholly
+ *     inside the live range from the image, without a request.
+ *   - dm: stores INVALID whenever the window's contents or its decoding
+ *     change by any other path (other registers' aliases, a framebuffer
+ *     BAR, a blit, a reset, a monitor command).
+ *   - dm: stores VALID (release, after live_off/live_len and the image) only
+ *     while the domain's single vCPU is blocked in a synchronous request
+ *     the dm is handling (so nothing is in flight: the ring was drained
+ *     first, VRAM is current), only when a window write of byte b at a
+ *     makes later reads of a return b and changes nothing else, and reads
+ *     have no side effects (no latches), and only after rebuilding the
+ *     image from VRAM.  Outside the live part the window does not decode.
+ * With more than one vCPU another vCPU could send while the dm validates,
+ * so the hv refuses the message (-EOPNOTSUPP) and the dm does not send it.
+ * Bytes of the image are plain data: a hostile dm can only make the guest
+ * read wrong pixels; the hv clamps live_off/live_len into the range it
+ * was given and never trusts them for anything else.
+ */
+#define HVM_MMIO_MIRROR_MAX_LEN (128u << 10)
+#define HVM_MMIO_MIRROR_MAX_PORTS 8
+#define HVM_MMIO_MIRROR_IMAGE_OFFSET 4096u
+#define HVM_MMIO_MIRROR_INVALID 0u
+#define HVM_MMIO_MIRROR_VALID 1u
+
+struct hvm_mmio_mirror_set {
+	uint64_t gpa;
+	uint64_t len;
+	uint32_t nr_ports;
+	uint32_t pad;
+	struct hvm_range ports[HVM_MMIO_MIRROR_MAX_PORTS];
+};
+_Static_assert(sizeof(struct hvm_mmio_mirror_set) == 24 + 16 * HVM_MMIO_MIRROR_MAX_PORTS, "hvm_"
+											  "mmio_"
+											  "mirror_"
+											  "set");
+
+struct hvm_mmio_mirror_hdr {
+	uint32_t state; /* HVM_MMIO_MIRROR_* (hv: only ever stores INVALID) */
+	uint32_t pad;
+	uint64_t live_off; /* dm: the part of the range that decodes now */
+	uint64_t live_len;
+	uint64_t validations; /* dm: how often it rebuilt the image (statistics) */
+};
 
 enum hvm_shutdown_reason {
 	HVM_SHUTDOWN_POWEROFF = 0,
