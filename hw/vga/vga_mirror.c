@@ -184,12 +184,15 @@ int vga_mirror_start(struct vga *v, const struct hvm_range *ports, unsigned n)
 		return 0;
 	}
 	if (n > HVM_MMIO_MIRROR_MAX_PORTS)
-		return -EINVAL;
+		return -EINVAL; /* a device bug, not a host problem */
 	set.nr_ports = n;
 	memcpy(set.ports, ports, n * sizeof(*ports));
 	err = vga_mirror_create(v);
-	if (err)
-		return err;
+	if (err) {
+		dm_warn("vga", "MMIO mirror image: %s; window reads stay synchronous",
+			strerror(-err));
+		return 0;
+	}
 	err = hvlink_call(v->dm, HVM_MSG_SET_MMIO_MIRROR, &set, sizeof(set), &v->mirror.fd, 1, NULL,
 			  0, NULL);
 	if (!err)
