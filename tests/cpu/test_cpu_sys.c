@@ -1393,7 +1393,12 @@ static void test_jit_in_out(void)
  * (jit.c, last_falls_through(); dcache.c, f_plain_last()).  Loop: test ebp, 1; jz +6; mov ax, 0x60; jmp +4;
  * mov ax, 0x10; mov ds, ax; mov edx, [0x40]; add edi, edx; dec ebp; jnz.
  */
-static void test_jit_seg_load(void)
+/*
+ * The segment-load loops below: selector 0x60 based at 0x1000, [0x40] =
+ * 0x11 and [0x1040] = 0x2200, setup and body run with EBP counting the
+ * passes; EDI must end at want.
+ */
+static void seg_load_loop(const char *what, const char *setup, const char *body, uint32_t want)
 {
 	struct machine *m = machine_new();
 	uint32_t a, t;
@@ -1402,15 +1407,22 @@ static void test_jit_seg_load(void)
 	put32(m, 0x40, 0x11);
 	put32(m, 0x1040, 0x2200);
 	enter_pm(m, CODE);
-	t = asm_hex(m, CODE, "bd 64 00 00 00 31 ff");
-	a = asm_hex(m, t, "f7 c5 01 00 00 00 74 06 66 b8 60 00 eb 04 66 b8 10 00 8e d8");
-	a = asm_hex(m, a, "8b 15 40 00 00 00 01 d7");
+	t = asm_hex(m, CODE, setup);
+	a = asm_hex(m, t, body);
 	loop_tail_on(m, a, t, 0x4d);
 	enum x86_exit ex = x86cpu_run(m->cpu, 5000);
-	CHECK(ex == X86_EXIT_HLT && regs(m).gpr[7] == 50 * 0x11 + 50 * 0x2200,
-	      "hot MOV DS alternating bases: each pass reads through the DS it loaded (edi %#x)",
-	      regs(m).gpr[7]);
+	CHECK(ex == X86_EXIT_HLT && regs(m).gpr[7] == want,
+	      "%s: each pass reads through the DS it loaded (edi %#x, want %#x)", what,
+	      regs(m).gpr[7], want);
 	machine_free(m);
+}
+
+static void test_jit_seg_load(void)
+{
+	seg_load_loop("hot MOV DS alternating bases", "bd 64 00 00 00 31 ff",
+		      "f7 c5 01 00 00 00 74 06 66 b8 60 00 eb 04 66 b8 10 00 8e d8 "
+		      "8b 15 40 00 00 00 01 d7",
+		      50 * 0x11 + 50 * 0x2200);
 }
 
 /*
@@ -1425,23 +1437,10 @@ static void test_jit_seg_load(void)
  */
 static void test_jit_seg_load_link(void)
 {
-	struct machine *m = machine_new();
-	uint32_t a, t;
-
-	gdt_set(m, 0x60, 0x1000, 0xfffff, 0x93, 0xc);
-	put32(m, 0x40, 0x11);
-	put32(m, 0x1040, 0x2200);
-	enter_pm(m, CODE);
-	t = asm_hex(m, CODE, "bd 64 00 00 00 31 ff 31 c9");
-	a = asm_hex(m, t, "31 c0 83 f9 14 0f 93 c0 21 c8 83 e0 01 6b c0 50 83 c0 10 8e d8");
-	a = asm_hex(m, a, "8b 15 40 00 00 00 01 d7 41");
-	loop_tail_on(m, a, t, 0x4d);
-	enum x86_exit ex = x86cpu_run(m->cpu, 5000);
-	CHECK(ex == X86_EXIT_HLT && regs(m).gpr[7] == 60 * 0x11 + 40 * 0x2200,
-	      "linked block after MOV DS alternating bases: each pass reads through the DS "
-	      "it loaded (edi %#x)",
-	      regs(m).gpr[7]);
-	machine_free(m);
+	seg_load_loop("linked block after MOV DS alternating bases", "bd 64 00 00 00 31 ff 31 c9",
+		      "31 c0 83 f9 14 0f 93 c0 21 c8 83 e0 01 6b c0 50 83 c0 10 8e d8 "
+		      "8b 15 40 00 00 00 01 d7 41",
+		      60 * 0x11 + 40 * 0x2200);
 }
 
 /*
