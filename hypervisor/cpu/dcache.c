@@ -640,7 +640,7 @@ DC_FN f_plain(struct x86cpu *cpu, const struct dc_ent *d)
 /*
  * The same for one that ends its block (see plain_last()).  A segment load
  * among them updates what blocks test on entry, since its block may go on
- * by a link (jit.c, last_falls_through()).
+ * by a link (jit.c, last_exit()).
  */
 DC_FN f_plain_last(struct x86cpu *cpu, const struct dc_ent *d)
 {

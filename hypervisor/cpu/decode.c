@@ -462,13 +462,13 @@ static void op_pushf(struct x86cpu *cpu)
 
 void x86_write_eflags(struct x86cpu *cpu, uint32_t v, uint32_t mask)
 {
-	uint32_t old = cpu->eflags;
+	uint32_t old = cpu->eflags, rise;
 
 	cpu->eflags = ((old & ~mask) | (v & mask) | 2) & ~0x8028u;
+	rise = cpu->eflags & ~old;
 	if ((cpu->eflags ^ old) & F_VM)
 		x86_mode_changed(cpu);
-	if (((cpu->eflags & ~old) & F_TF) ||
-	    (((cpu->eflags & ~old) & F_IF) && x86_event_waiting(cpu)))
+	if ((rise & F_TF) || ((rise & F_IF) && x86_event_waiting(cpu)))
 		x86_set_poll(cpu);
 }
 

@@ -190,42 +190,16 @@ static bool ends_block(const struct dc_ent *d)
 }
 
 /*
- * A POPF, STI or load of ES/DS/FS/GS that ends its block (DF_PLAIN_LAST)
- * goes on at the next instruction, so the block leaves by a link like any
- * other: a pending event zeroed the chain limit (x86_set_poll()), which the
- * next block's chained entry checks, IF rising with none pending sets no
- * poll, and a segment load has brought cpu->jit_unflat up to date
- * (f_plain_last()) before the next block's entry tests it.
+ * A DF_PLAIN_LAST entry that keeps CS and the privilege level: everything
+ * plain_last() ends a block with but IRET, SYSENTER and SYSEXIT.  Its block
+ * leaves by a link when EIP is at the next instruction (last_exit()).
  */
-static bool last_falls_through(const struct dc_ent *d)
+static bool last_keeps_cs(const struct dc_ent *d)
 {
-	if (d->fn != DF_PLAIN_LAST || d->op_at != 0)
-		return false;
-	switch (d->op) {
-	case 0x07: /* POP ES */
-	case 0x1f: /* POP DS */
-	case 0x8e: /* MOV ES/DS/FS/GS (plain_op()) */
-	case 0x9d: /* POPF */
-	case 0xfb: /* STI */
-		return true;
-	case 0x0f: /* POP FS, POP GS */
-		return d->bytes.b[1] == 0xa1 || d->bytes.b[1] == 0xa9;
-	default:
-		return false;
-	}
-}
+	uint8_t op2 = d->bytes.b[d->op_at + 1];
 
-/* A REP string instruction (DF_PLAIN_LAST because EIP stays on it until done). */
-static bool last_is_rep_string(const struct dc_ent *d)
-{
-	bool rep = false;
-
-	if (d->fn != DF_PLAIN_LAST || (d->op & 0xf0) != 0xa0 || (d->op & 0x0f) < 4 ||
-	    (d->op & 0x0f) == 8 || (d->op & 0x0f) == 9)
-		return false;
-	for (unsigned i = 0; i < d->op_at; i++)
-		rep |= d->bytes.b[i] == 0xf2 || d->bytes.b[i] == 0xf3;
-	return rep;
+	return d->fn == DF_PLAIN_LAST && d->op != 0xcf &&
+	       !(d->op == 0x0f && (op2 == 0x34 || op2 == 0x35));
 }
 
 /* Handlers that never write guest memory (register forms, loads). */
@@ -2453,10 +2427,14 @@ static void indirect_exit(struct tx *t, const struct dc_ent *d, uint32_t next, u
 }
 
 /*
- * After a REP string instruction: done (EIP at the next instruction), on
- * by a link; else back to the run loop, which runs it again.
+ * After a last entry that keeps CS (last_keeps_cs()): on by a link when EIP
+ * is at the next instruction, as it always is after a POPF, STI or segment
+ * load (a poll zeroed the chain limit, which the next block's chained entry
+ * checks; a segment load updated cpu->jit_unflat in f_plain_last()), and
+ * after a REP once its count ran out; else back to the run loop, which runs
+ * the REP again.
  */
-static void rep_exit(struct tx *t, uint32_t next, unsigned n)
+static void last_exit(struct tx *t, uint32_t next, unsigned n)
 {
 	struct emit *e = &t->e;
 	uint8_t *done;
@@ -2763,11 +2741,11 @@ static jit_code translate(const struct x86cpu *cpu, struct jit_block *b, uint8_t
 		eip = next;
 		if (i + 1 == n) {
 			/* branch handlers set EIP themselves */
-			if (last_is_rep_string(d)) {
-				rep_exit(&t, next, n);
+			if (last_keeps_cs(d)) {
+				last_exit(&t, next, n);
 				break;
 			}
-			if (ends_block(d) && !last_falls_through(d)) {
+			if (ends_block(d)) {
 				indirect_exit(&t, d, next, n);
 				break;
 			}

@@ -1298,7 +1298,7 @@ static void test_jit_rep(void)
 
 /*
  * A translated block that ends in a REP STOSB goes on by a link only when
- * the REP is done (jit.c, rep_exit()): the link to the next block is made
+ * the REP is done (jit.c, last_exit()): the link to the next block is made
  * in the early passes, whose counts are 16, and pass 13 asks for 0x3000,
  * more than one run does.  Loop: mov edi, 0x42fff; xor ecx, ecx;
  * cmp ebp, 2; sete cl; imul ecx, ecx, 0x2ff0; add ecx, 0x10; mov eax, edx;
@@ -1390,7 +1390,7 @@ static void test_jit_in_out(void)
  * 0x1000, before a block that loads [0x40] natively when DS is flat: a
  * segment load ends its block and updates what blocks test on entry
  * before its block goes on by a link, so the odd passes read 0x1040
- * (jit.c, last_falls_through(); dcache.c, f_plain_last()).  Loop: test ebp, 1; jz +6; mov ax, 0x60; jmp +4;
+ * (jit.c, last_exit(); dcache.c, f_plain_last()).  Loop: test ebp, 1; jz +6; mov ax, 0x60; jmp +4;
  * mov ax, 0x10; mov ds, ax; mov edx, [0x40]; add edi, edx; dec ebp; jnz.
  */
 /*
