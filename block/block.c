@@ -10,6 +10,10 @@
  * read may still be on its way back) and the struct goes when the last
  * posted completion has run.  Requests still queued when an image is closed
  * are dropped; their callbacks never run.
+ *
+ * A finished request waits on the image's done list for its callback, and a
+ * loop_post() runs the list; blk_drain() can run it too, so a device can wait
+ * for its requests in the middle of handling a guest access (a reset).
  */
 #define _GNU_SOURCE
 #include "block.h"
@@ -20,6 +24,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "log.h"
@@ -45,6 +50,10 @@ struct blk {
 	pthread_cond_t cond;
 	struct blk_req *head, **tail;
 	bool stopping;
+	/* Finished, callback not yet run (under lock); blk_drain() waits on done_cond. */
+	struct blk_req *done_head, **done_tail;
+	pthread_cond_t done_cond;
+	int outstanding; /* submitted, callback not yet run (atomic) */
 
 	enum blk_aio aio; /* resolved: never BLK_AIO_DEFAULT */
 	/* Ordered queue (loop thread only): one request in flight at a time. */
@@ -57,6 +66,10 @@ struct blk {
 };
 
 static void blk_unref(struct blk *b);
+
+/* blk_drain(): rounds of reaping or waiting, each wait at most 100 ms (a minute in all). */
+#define BLK_DRAIN_ROUNDS 600
+#define BLK_DRAIN_WAIT_NS 100000000L
 
 static void stat_inc(uint64_t *c)
 {
@@ -283,6 +296,13 @@ static int blk_run_io(struct blk *b, struct blk_req *req)
 
 static void blk_q_start(struct blk *b);
 
+/* Every callback runs through here: the request leaves the image's count. */
+static void blk_finish(struct blk *b, struct blk_req *req)
+{
+	__atomic_fetch_sub(&b->outstanding, 1, __ATOMIC_ACQ_REL);
+	req->done(req, req->err);
+}
+
 /* The head of the ordered queue has finished (loop thread). */
 static void blk_q_done(struct blk *b, struct blk_req *req)
 {
@@ -292,20 +312,42 @@ static void blk_q_done(struct blk *b, struct blk_req *req)
 			b->q_tail = &b->q_head;
 		b->q_busy = false;
 	}
-	req->done(req, req->err);
+	blk_finish(b, req);
 	if (!b->closed)
 		blk_q_start(b);
 }
 
+/* Run the callbacks of the done list in order; returns how many ran. */
+static unsigned blk_run_done(struct blk *b)
+{
+	unsigned n = 0;
+
+	for (;;) {
+		struct blk_req *req;
+
+		pthread_mutex_lock(&b->lock);
+		req = b->done_head;
+		if (req) {
+			b->done_head = req->next;
+			if (!b->done_head)
+				b->done_tail = &b->done_head;
+		}
+		pthread_mutex_unlock(&b->lock);
+		if (!req)
+			return n;
+		if (req->ordered)
+			blk_q_done(b, req);
+		else
+			blk_finish(b, req);
+		n++;
+	}
+}
+
 static void blk_complete_cb(void *arg)
 {
-	struct blk_req *req = arg;
-	struct blk *b = req->blk;
+	struct blk *b = arg;
 
-	if (req->ordered)
-		blk_q_done(b, req);
-	else
-		req->done(req, req->err);
+	blk_run_done(b);
 	blk_unref(b);
 }
 
@@ -313,8 +355,14 @@ static void blk_complete_cb(void *arg)
 static void blk_post_done(struct blk *b, struct blk_req *req)
 {
 	__atomic_fetch_add(&b->refs, 1, __ATOMIC_ACQ_REL);
-	if (!b->loop || loop_post(b->loop, blk_complete_cb, req) < 0)
-		blk_complete_cb(req);
+	pthread_mutex_lock(&b->lock);
+	req->next = NULL;
+	*b->done_tail = req;
+	b->done_tail = &req->next;
+	pthread_cond_broadcast(&b->done_cond);
+	pthread_mutex_unlock(&b->lock);
+	if (!b->loop || loop_post(b->loop, blk_complete_cb, b) < 0)
+		blk_complete_cb(b);
 }
 
 void blk_aio_complete(struct blk_req *req, int err)
@@ -428,18 +476,64 @@ static void blk_q_start(struct blk *b)
 
 int blk_submit(struct blk *b, struct blk_req *req)
 {
+	int err;
+
 	if (req->iovcnt < 0 || req->iovcnt > BLK_IOV_MAX || !req->done)
 		return -EINVAL;
 	req->blk = b;
 	req->err = 0;
 	req->ordered = b->aio != BLK_AIO_THREADS;
-	if (!req->ordered)
-		return blk_worker_queue(b, req);
+	__atomic_fetch_add(&b->outstanding, 1, __ATOMIC_ACQ_REL);
+	if (!req->ordered) {
+		err = blk_worker_queue(b, req);
+		if (err)
+			__atomic_fetch_sub(&b->outstanding, 1, __ATOMIC_ACQ_REL);
+		return err;
+	}
 	req->qnext = NULL;
 	*b->q_tail = req;
 	b->q_tail = &req->qnext;
 	blk_q_start(b);
 	return 0;
+}
+
+/*
+ * Sleep until a request finishes on the worker thread (bounded: a format
+ * whose wait hook failed is looked at again).
+ */
+static void blk_wait_done(struct blk *b)
+{
+	struct timespec until;
+
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_nsec += BLK_DRAIN_WAIT_NS;
+	if (until.tv_nsec >= 1000000000L) {
+		until.tv_sec++;
+		until.tv_nsec -= 1000000000L;
+	}
+	pthread_mutex_lock(&b->lock);
+	while (!b->done_head && __atomic_load_n(&b->outstanding, __ATOMIC_ACQUIRE))
+		if (pthread_cond_timedwait(&b->done_cond, &b->lock, &until))
+			break;
+	pthread_mutex_unlock(&b->lock);
+}
+
+void blk_drain(struct blk *b)
+{
+	unsigned i;
+
+	for (i = 0; i < BLK_DRAIN_ROUNDS && !b->closed; i++) {
+		if (!__atomic_load_n(&b->outstanding, __ATOMIC_ACQUIRE))
+			return;
+		if (blk_run_done(b))
+			continue;
+		/* In flight with the kernel: reap it (it completes, or moves to the worker). */
+		if (b->aio_ready && b->fmt->aio_wait && b->fmt->aio_wait(b))
+			continue;
+		blk_wait_done(b);
+	}
+	if (!b->closed && __atomic_load_n(&b->outstanding, __ATOMIC_ACQUIRE))
+		dm_warn("block", "%s: requests still in flight after waiting for them", b->path);
 }
 
 static const struct blk_format *blk_format_find(const char *name)
@@ -468,10 +562,12 @@ static struct blk *blk_alloc(const char *path, const struct blk_format *fmt, str
 	b->fd = -1;
 	b->tail = &b->head;
 	b->q_tail = &b->q_head;
+	b->done_tail = &b->done_head;
 	b->refs = 1;
 	b->aio = BLK_AIO_THREADS;
 	pthread_mutex_init(&b->lock, NULL);
 	pthread_cond_init(&b->cond, NULL);
+	pthread_cond_init(&b->done_cond, NULL);
 	return b;
 }
 
@@ -490,6 +586,7 @@ static void blk_unref(struct blk *b)
 		return;
 	pthread_mutex_destroy(&b->lock);
 	pthread_cond_destroy(&b->cond);
+	pthread_cond_destroy(&b->done_cond);
 	free(b->path);
 	free(b);
 }

@@ -108,6 +108,12 @@ struct blk_format {
 	int (*aio_init)(struct blk *b, struct dm_loop *loop);
 	int (*aio_start)(struct blk *b, struct blk_req *req);
 	void (*aio_fini)(struct blk *b);
+	/*
+	 * Optional, for formats whose requests wait in the kernel: block until
+	 * the request in flight finishes and hand it on (blk_aio_complete or
+	 * blk_aio_defer); false when none was in flight (blk_drain).
+	 */
+	bool (*aio_wait)(struct blk *b);
 };
 
 /*
@@ -125,6 +131,13 @@ const char *blk_path(const struct blk *b);
 
 /* Asynchronous request; completion on the loop thread.  0 or -errno. */
 int blk_submit(struct blk *b, struct blk_req *req);
+/*
+ * Loop thread: wait until every request submitted to b has finished and its
+ * callback has run (callbacks run from inside).  A device calls it before it
+ * reuses a request struct, or before the guest may reuse the memory a
+ * request moves (a reset, a stopped DMA engine).
+ */
+void blk_drain(struct blk *b);
 /* The mode requests run in ("threads", "native", "sync") and how many ran how. */
 const char *blk_aio_name(const struct blk *b);
 void blk_get_stats(const struct blk *b, struct blk_stats *st);

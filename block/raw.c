@@ -316,6 +316,31 @@ static void raw_aio_event(int fd, unsigned events, void *arg)
 		raw_aio_reap(b, &ev[i]);
 }
 
+/*
+ * blk_drain(): wait for the request with the kernel and reap it here; the
+ * eventfd stays signalled, and raw_aio_event() later finds nothing.
+ */
+static bool raw_aio_wait(struct blk *b)
+{
+	struct raw *r = blk_priv(b);
+	struct io_event ev;
+	long n;
+	int tries;
+
+	if (!r->inflight)
+		return false;
+	for (tries = 0; tries < 16; tries++) {
+		n = sys_io_getevents(r->ctx, 1, 1, &ev, NULL);
+		if (n == 1) {
+			raw_aio_reap(b, &ev);
+			return true;
+		}
+		if (n < 0 && errno != EINTR)
+			break;
+	}
+	return false;
+}
+
 static int raw_aio_init(struct blk *b, struct dm_loop *loop)
 {
 	struct raw *r = blk_priv(b);
@@ -425,4 +450,5 @@ const struct blk_format blk_raw_format = {
 	.aio_init = raw_aio_init,
 	.aio_start = raw_aio_start,
 	.aio_fini = raw_aio_fini,
+	.aio_wait = raw_aio_wait,
 };

@@ -158,6 +158,14 @@ void ide_bus_init(struct ide_bus *bus, struct dm *dm, unsigned index, uint32_t g
 int ide_bus_map_legacy(struct ide_bus *bus, uint16_t cmd_base, uint16_t ctl_base);
 void ide_bus_unmap(struct ide_bus *bus);
 void ide_bus_reset(struct ide_bus *bus);
+/*
+ * Disown the drive's request in flight and wait for it to finish (reset,
+ * medium change): afterwards nothing of it touches guest memory, d->buf or
+ * d->req again.
+ */
+void ide_drive_quiesce(struct ide_drive *d);
+/* The bus master stopped: wait for the channel's requests in flight (they then fail). */
+void ide_bus_dma_stopped(struct ide_bus *bus);
 /* Attach a drive (blk may be NULL for an empty CD-ROM).  0 or -errno. */
 int ide_drive_attach(struct ide_bus *bus, unsigned unit, enum ide_kind kind, struct blk *blk,
 		     bool readonly);

@@ -795,10 +795,10 @@ bool ide_atapi_exec(struct ide_drive *d, uint8_t cmd)
 		atapi_packet_cmd(d);
 		return true;
 	case 0x08: /* DEVICE RESET */
+		ide_drive_quiesce(d);
 		ide_set_signature(d);
 		ide_set_status(d, 0);
 		d->error = 0x01;
-		d->io_pending = false;
 		return true;
 	case 0xef: /* SET FEATURES: the transfer mode is remembered for IDENTIFY */
 		if (d->feature == 0x03)
@@ -836,7 +836,7 @@ void ide_atapi_reset(struct ide_drive *d)
 
 void ide_atapi_change_medium(struct ide_drive *d, struct blk *blk)
 {
-	d->io_pending = false; /* a read of the old medium must not complete into the new one */
+	ide_drive_quiesce(d); /* a read of the old medium must not complete into the new one */
 	if (d->blk)
 		blk_close(d->blk);
 	d->blk = blk;

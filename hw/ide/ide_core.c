@@ -283,6 +283,34 @@ uint32_t ide_cmd_read(struct ide_bus *bus, unsigned reg, unsigned size)
 		}                                                        \
 	} while (0)
 
+/*
+ * A request still with the block layer may store into guest memory the
+ * guest takes back once it sees the reset (or into d->buf), and its struct
+ * (d->req) is what the next command fills in.  Disown it, so its completion
+ * changes nothing, and wait for it: the reset is not visible to the guest
+ * (its status reads wait for this write to be handled) before the request
+ * has finished.
+ */
+void ide_drive_quiesce(struct ide_drive *d)
+{
+	d->io_pending = false;
+	if (d->blk)
+		blk_drain(d->blk);
+}
+
+void ide_bus_dma_stopped(struct ide_bus *bus)
+{
+	unsigned i;
+
+	for (i = 0; i < 2; i++) {
+		struct ide_drive *d = &bus->drive[i];
+
+		/* Still owned: the completion sees the engine stopped and ends the command. */
+		if (d->io_pending && d->blk)
+			blk_drain(d->blk);
+	}
+}
+
 static void ide_soft_reset(struct ide_bus *bus)
 {
 	unsigned i;
@@ -290,9 +318,8 @@ static void ide_soft_reset(struct ide_bus *bus)
 	for (i = 0; i < 2; i++) {
 		struct ide_drive *d = &bus->drive[i];
 
+		ide_drive_quiesce(d);
 		ide_pio_stop(d);
-		d->io_pending = false;
-		d->req.opaque = NULL; /* a completion still in flight is ignored */
 		d->mult_sectors = IDE_MAX_MULT;
 		ide_set_signature(d);
 		d->error = 0x01;
@@ -311,8 +338,10 @@ static void ide_ctl_write(struct ide_bus *bus, uint8_t val)
 	unsigned i;
 
 	if ((val & IDE_CTL_SRST) && !(bus->devctl & IDE_CTL_SRST)) {
-		for (i = 0; i < 2; i++)
+		for (i = 0; i < 2; i++) {
+			ide_drive_quiesce(&bus->drive[i]);
 			ide_set_status(&bus->drive[i], IDE_ST_BSY | IDE_ST_DSC);
+		}
 	} else if (!(val & IDE_CTL_SRST) && (bus->devctl & IDE_CTL_SRST)) {
 		ide_soft_reset(bus);
 	}
@@ -512,6 +541,7 @@ int ide_drive_attach(struct ide_bus *bus, unsigned unit, enum ide_kind kind, str
 
 void ide_drive_detach(struct ide_drive *d)
 {
+	ide_drive_quiesce(d);
 	if (d->blk)
 		blk_close(d->blk);
 	d->blk = NULL;

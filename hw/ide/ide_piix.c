@@ -310,10 +310,14 @@ static void bm_write(void *opaque, uint64_t off, uint64_t val, unsigned size)
 		uint8_t old = bm->cmd;
 
 		bm_set_cmd(bm, (uint8_t)(val & (BM_CMD_START | BM_CMD_WRITE_TO_MEM)));
-		if ((bm->cmd & BM_CMD_START) && !(old & BM_CMD_START))
+		if ((bm->cmd & BM_CMD_START) && !(old & BM_CMD_START)) {
 			bm_start(bm);
-		else if (!(bm->cmd & BM_CMD_START))
+		} else if (!(bm->cmd & BM_CMD_START)) {
 			bm_set_status(bm, bm->status & (uint8_t)~BM_ST_ACTIVE);
+			/* The guest may reuse the PRD buffers now: nothing may store there later. */
+			if (old & BM_CMD_START)
+				ide_bus_dma_stopped(bm->bus);
+		}
 		break;
 	}
 	case 2: {
