@@ -274,13 +274,28 @@ void blk_count_bounce(struct blk *b)
 	stat_inc(&b->stats.bounced);
 }
 
+/* A read the loop thread began (blk_aio_partial): the bytes after req->resume. */
+static ssize_t blk_read_rest(struct blk *b, struct blk_req *req)
+{
+	struct iovec v[BLK_IOV_MAX];
+	size_t total = iov_size(req->iov, req->iovcnt), got;
+	int n;
+
+	if (req->resume >= total)
+		return 0;
+	n = iov_slice(req->iov, req->iovcnt, req->resume, total - req->resume, v, BLK_IOV_MAX,
+		      &got);
+	return blk_preadv(b, v, n, req->offset + req->resume);
+}
+
 static int blk_run_io(struct blk *b, struct blk_req *req)
 {
 	ssize_t r;
 
 	switch (req->op) {
 	case BLK_READ:
-		r = blk_preadv(b, req->iov, req->iovcnt, req->offset);
+		r = req->resume ? blk_read_rest(b, req)
+				: blk_preadv(b, req->iov, req->iovcnt, req->offset);
 		break;
 	case BLK_WRITE:
 		r = blk_pwritev(b, req->iov, req->iovcnt, req->offset);
@@ -385,6 +400,12 @@ void blk_aio_complete_later(struct blk_req *req, int err)
 
 static int blk_worker_queue(struct blk *b, struct blk_req *req);
 
+void blk_aio_partial(struct blk_req *req, size_t bytes)
+{
+	if (req->op == BLK_READ)
+		req->resume = bytes;
+}
+
 void blk_aio_defer(struct blk_req *req)
 {
 	struct blk *b = req->blk;
@@ -482,6 +503,7 @@ int blk_submit(struct blk *b, struct blk_req *req)
 		return -EINVAL;
 	req->blk = b;
 	req->err = 0;
+	req->resume = 0;
 	req->ordered = b->aio != BLK_AIO_THREADS;
 	__atomic_fetch_add(&b->outstanding, 1, __ATOMIC_ACQ_REL);
 	if (!req->ordered) {

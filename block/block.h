@@ -57,6 +57,7 @@ struct blk_req {
 	struct blk_req *next;  /* worker queue */
 	struct blk_req *qnext; /* ordered queue (native and sync modes) */
 	bool ordered;
+	size_t resume; /* bytes a native read already moved before the worker took over */
 };
 
 enum blk_aio {
@@ -83,7 +84,8 @@ struct blk_opts {
 	bool snapshot;	  /* writes go to a temporary qcow2 overlay; the image stays untouched */
 	unsigned depth;	  /* backing-chain depth (set by qcow2 when opening a backing file) */
 	enum blk_aio aio; /* BLK_AIO_DEFAULT: $HVM_BLK_AIO (threads, native, sync) if set */
-	unsigned direct_align; /* O_DIRECT granularity; 0: ask the file (tests force 4096) */
+	unsigned direct_align;	/* O_DIRECT granularity; 0: ask the file (tests force 4096) */
+	uint64_t l2_cache_size; /* qcow2: bytes of L2 tables to cache; 0: qcow2.h's rule */
 };
 
 /* "threads", "native", "sync" -> mode; -EINVAL for anything else (NULL: default). */
@@ -158,6 +160,13 @@ void blk_set_readonly(struct blk *b);
 void blk_aio_complete(struct blk_req *req, int err);
 /* Native AIO: the kernel would block on it after all; run it on the worker thread. */
 void blk_aio_defer(struct blk_req *req);
+/*
+ * Native AIO, reads only: aio_start() already moved the first `bytes` of
+ * the request into its iovec before it would have blocked.  When it then
+ * returns -EAGAIN (or calls blk_aio_defer()), the worker thread reads only
+ * the rest: nothing is read twice.
+ */
+void blk_aio_partial(struct blk_req *req, size_t bytes);
 /*
  * Native AIO: aio_start() already did the whole request on the loop
  * thread; its completion runs from the loop's next turn (never inside

@@ -266,58 +266,47 @@ static int open_backing(struct qcow2 *q, const uint8_t *c0, const struct blk_opt
 
 /* ---- L2 cache -------------------------------------------------------- */
 
-static struct qcow2_cache_entry *cache_lookup(struct qcow2 *q, struct qcow2_cache_entry *c,
-					      unsigned n, uint64_t off, bool *hit)
-{
-	struct qcow2_cache_entry *victim = &c[0];
-	unsigned i;
-
-	for (i = 0; i < n; i++) {
-		if (c[i].offset == off) {
-			c[i].lru = ++q->lru_clock;
-			*hit = true;
-			return &c[i];
-		}
-		if (c[i].lru < victim->lru)
-			victim = &c[i];
-	}
-	*hit = false;
-	victim->offset = 0;
-	victim->lru = ++q->lru_clock;
-	return victim;
-}
-
-static bool cache_has(const struct qcow2_cache_entry *c, unsigned n, uint64_t off)
-{
-	unsigned i;
-
-	for (i = 0; i < n; i++)
-		if (c[i].offset == off)
-			return true;
-	return false;
-}
-
 /* Load (or find) the L2 table at off: returns the raw big-endian table. */
 static int l2_get(struct qcow2 *q, uint64_t off, uint8_t **table)
 {
-	struct qcow2_cache_entry *e;
-	bool hit;
+	uint32_t slot;
+	uint8_t *t;
 	int err;
 
 	if ((off & (q->cluster_size - 1)) || off < q->cluster_size)
 		return qcow2_corrupt(q, "L2 table offset", off);
-	if (q->nowait && !cache_has(q->l2_cache, QCOW2_L2_CACHE, off))
-		return -EAGAIN; /* loading it could block the loop thread */
-	e = cache_lookup(q, q->l2_cache, QCOW2_L2_CACHE, off, &hit);
-	if (!hit) {
-		err = qcow2_pread(q, e->data, q->cluster_size, off);
-		if (err)
-			return err == -EIO ? qcow2_corrupt(q, "L2 table past end of file", off)
-					   : err;
-		e->offset = off;
+	t = qcow2_l2c_find(&q->l2c, off);
+	if (t) {
+		*table = t;
+		return 0;
 	}
-	*table = e->data;
+	if (q->nowait)
+		return -EAGAIN; /* loading it could block the loop thread */
+	err = qcow2_l2c_claim(&q->l2c, &slot, &t);
+	if (err)
+		return err;
+	err = qcow2_pread(q, t, q->cluster_size, off);
+	if (err)
+		return err == -EIO ? qcow2_corrupt(q, "L2 table past end of file", off) : err;
+	qcow2_l2c_insert(&q->l2c, slot, off);
+	*table = t;
 	return 0;
+}
+
+/* How many L2 tables to cache (qcow2.h): bytes set by the user, else the whole image. */
+static uint32_t l2_cache_tables(const struct qcow2 *q, const struct blk_opts *o)
+{
+	uint64_t span = q->cluster_size << q->l2_bits, n;
+
+	if (o->l2_cache_size)
+		n = o->l2_cache_size / q->cluster_size;
+	else
+		n = (q->size + span - 1) / span;
+	if (!o->l2_cache_size && n < QCOW2_L2_CACHE_MIN)
+		n = QCOW2_L2_CACHE_MIN;
+	if (n > QCOW2_L2_CACHE_MAX_BYTES / q->cluster_size)
+		n = QCOW2_L2_CACHE_MAX_BYTES / q->cluster_size;
+	return n < 2 ? 2 : (uint32_t)n;
 }
 
 /* ---- read ------------------------------------------------------------ */
@@ -584,7 +573,7 @@ static ssize_t bounce_pwritev(struct blk *b, const struct iovec *iov, int cnt, u
  * the partial edges of newly allocated clusters go through q->cbuf.
  */
 
-#define QCOW2_SG_MAX 64 /* iovec entries per preadv/pwritev */
+#define QCOW2_SG_MAX BLK_IOV_MAX /* iovec entries per preadv/pwritev: a whole request */
 
 enum qcow2_kind {
 	QK_DATA,
@@ -615,13 +604,16 @@ static enum qcow2_kind l2e_kind(const struct qcow2 *q, uint64_t l2e)
 /*
  * Move len bytes between the file at host and bytes [skip, skip+len) of
  * iov.  A read that meets the end of the file zero-fills the rest: clusters
- * past EOF of a preallocated-then-truncated file read as zeros.
+ * past EOF of a preallocated-then-truncated file read as zeros.  *moved
+ * (may be NULL): how many bytes are in place, also when it fails (an
+ * RWF_NOWAIT read that would block part way).
  */
 static int file_rw_iov(struct qcow2 *q, bool write, const struct iovec *iov, int cnt, size_t skip,
-		       size_t len, uint64_t host)
+		       size_t len, uint64_t host, size_t *moved)
 {
 	struct iovec v[QCOW2_SG_MAX];
 	size_t done = 0, got;
+	int err = 0;
 
 	if (write && q->readonly)
 		return -EROFS;
@@ -633,17 +625,22 @@ static int file_rw_iov(struct qcow2 *q, bool write, const struct iovec *iov, int
 
 		if (r < 0 && errno == EINTR)
 			continue;
-		if (r < 0)
-			return -errno;
-		if (r == 0 && write)
-			return -EIO;
+		if (r < 0 || (r == 0 && write)) {
+			err = r < 0 ? -errno : -EIO;
+			break;
+		}
 		if (r == 0) {
 			iov_zero(iov, cnt, skip + done, len - done);
-			return 0;
+			done = len;
+			break;
 		}
 		done += (size_t)r;
+		if (!write)
+			q->data_read += (uint64_t)r;
 	}
-	return 0;
+	if (moved)
+		*moved = done;
+	return err;
 }
 
 /* Unallocated clusters: the backing file's bytes, zeros past its end (or without one). */
@@ -711,14 +708,16 @@ static int read_run(struct qcow2 *q, uint64_t off, size_t max, struct qcow2_run 
 	return 0;
 }
 
+/* Read the run into iov from byte skip on; *moved: bytes in place, also on failure. */
 static int read_run_iov(struct qcow2 *q, const struct qcow2_run *r, uint64_t off,
-			const struct iovec *iov, int cnt, size_t skip)
+			const struct iovec *iov, int cnt, size_t skip, size_t *moved)
 {
 	int err;
 
+	*moved = 0;
 	switch (r->kind) {
 	case QK_DATA:
-		return file_rw_iov(q, false, iov, cnt, skip, r->len, r->host);
+		return file_rw_iov(q, false, iov, cnt, skip, r->len, r->host, moved);
 	case QK_ZERO:
 		iov_zero(iov, cnt, skip, r->len);
 		return 0;
@@ -736,31 +735,37 @@ static int read_run_iov(struct qcow2 *q, const struct qcow2_run *r, uint64_t off
 	return -EINVAL;
 }
 
-/* With q->lock held. */
+/*
+ * With q->lock held.  *moved: how many bytes from the start of the request
+ * are in place; on the loop thread (q->nowait) an -EAGAIN part way leaves
+ * the rest to the worker (blk_aio_partial).
+ */
 static int sg_read_locked(struct qcow2 *q, const struct iovec *iov, int cnt, uint64_t off,
-			  size_t total)
+			  size_t total, size_t *moved)
 {
-	size_t done = 0;
+	size_t done = 0, part = 0;
 	int err = 0;
 
 	while (done < total && !err) {
 		struct qcow2_run r;
 
+		part = 0;
 		err = read_run(q, off + done, total - done, &r);
 		if (!err)
-			err = read_run_iov(q, &r, off + done, iov, cnt, done);
-		done += r.len;
+			err = read_run_iov(q, &r, off + done, iov, cnt, done, &part);
+		done += err ? part : r.len;
 	}
+	*moved = done;
 	return err;
 }
 
 static ssize_t sg_preadv(struct qcow2 *q, const struct iovec *iov, int cnt, uint64_t off)
 {
-	size_t total = iov_size(iov, cnt);
+	size_t total = iov_size(iov, cnt), moved;
 	int err;
 
 	pthread_mutex_lock(&q->lock);
-	err = sg_read_locked(q, iov, cnt, off, total);
+	err = sg_read_locked(q, iov, cnt, off, total, &moved);
 	pthread_mutex_unlock(&q->lock);
 	return err ? err : (ssize_t)total;
 }
@@ -785,7 +790,7 @@ static int write_padded(struct qcow2 *q, uint64_t host, const uint8_t *head, siz
 	if (hlen)
 		err = qcow2_pwrite(q, head, hlen, host);
 	if (!err)
-		err = file_rw_iov(q, true, iov, cnt, skip, len, host + hlen);
+		err = file_rw_iov(q, true, iov, cnt, skip, len, host + hlen, NULL);
 	if (!err && tlen)
 		err = qcow2_pwrite(q, tail, tlen, host + hlen + len);
 	return err;
@@ -867,7 +872,7 @@ static int write_run(struct qcow2 *q, uint64_t off, size_t max, const struct iov
 		*len += cs < max - *len ? (size_t)cs : max - *len;
 	}
 	if (place)
-		return file_rw_iov(q, true, iov, cnt, skip, *len, first + in);
+		return file_rw_iov(q, true, iov, cnt, skip, *len, first + in, NULL);
 	return write_new_run(q, off, *len, l2_off, idx, n, iov, cnt, skip);
 }
 
@@ -899,6 +904,21 @@ static ssize_t qcow2_pwritev(struct blk *b, const struct iovec *iov, int cnt, ui
 	return q->bounce ? bounce_pwritev(b, iov, cnt, off) : sg_pwritev(q, iov, cnt, off);
 }
 
+int qcow2_get_counters(struct blk *b, struct qcow2_counters *c)
+{
+	struct qcow2 *q = blk_priv(b);
+
+	if (strcmp(blk_format_name(b), "qcow2") || !q)
+		return -EINVAL;
+	pthread_mutex_lock(&q->lock);
+	c->l2_cache_tables = q->l2c.n;
+	c->l2_loads = q->l2c.loads;
+	c->data_read = q->data_read;
+	c->l2_cache_check = qcow2_l2c_check(&q->l2c);
+	pthread_mutex_unlock(&q->lock);
+	return 0;
+}
+
 int qcow2_set_bounce(struct blk *b, bool on)
 {
 	struct qcow2 *q = blk_priv(b);
@@ -926,12 +946,14 @@ static int qcow2_aio_init(struct blk *b, struct dm_loop *loop)
  * would block (a page-cache miss, an L2 table to load, the backing file, a
  * compressed cluster), writes and flushes return -EAGAIN and run on the
  * worker thread, in order (block.c's ordered queue).  A read cut short
- * that way is redone whole there.
+ * that way continues there from the first byte not yet in place
+ * (blk_aio_partial), so a page-cache miss late in a 1 MiB read does not
+ * copy the first part again.
  */
 static int qcow2_aio_start(struct blk *b, struct blk_req *req)
 {
 	struct qcow2 *q = blk_priv(b);
-	size_t total = iov_size(req->iov, req->iovcnt);
+	size_t total = iov_size(req->iov, req->iovcnt), moved;
 	int err;
 
 	if (req->op != BLK_READ || q->bounce || req->offset > blk_size(b) ||
@@ -940,11 +962,13 @@ static int qcow2_aio_start(struct blk *b, struct blk_req *req)
 	if (pthread_mutex_trylock(&q->lock))
 		return -EAGAIN;
 	q->nowait = true;
-	err = sg_read_locked(q, req->iov, req->iovcnt, req->offset, total);
+	err = sg_read_locked(q, req->iov, req->iovcnt, req->offset, total, &moved);
 	q->nowait = false;
 	pthread_mutex_unlock(&q->lock);
-	if (err == -EAGAIN || err == -EOPNOTSUPP)
+	if (err == -EAGAIN || err == -EOPNOTSUPP) {
+		blk_aio_partial(req, moved);
 		return -EAGAIN;
+	}
 	blk_aio_complete_later(req, err);
 	return 0;
 }
@@ -982,9 +1006,10 @@ static int load_l1(struct qcow2 *q)
 	return err;
 }
 
-static int alloc_buffers(struct qcow2 *q)
+static int alloc_buffers(struct qcow2 *q, const struct blk_opts *o)
 {
 	unsigned i;
+	int err;
 
 	q->cbuf = malloc(q->cluster_size);
 	q->tbuf = malloc(q->cluster_size);
@@ -992,9 +1017,9 @@ static int alloc_buffers(struct qcow2 *q)
 	q->zbuf = malloc(2 * q->cluster_size);
 	if (!q->cbuf || !q->tbuf || !q->obuf || !q->zbuf)
 		return -ENOMEM;
-	for (i = 0; i < QCOW2_L2_CACHE; i++)
-		if (!(q->l2_cache[i].data = malloc(q->cluster_size)))
-			return -ENOMEM;
+	err = qcow2_l2c_init(&q->l2c, l2_cache_tables(q, o), q->cluster_size);
+	if (err)
+		return err;
 	for (i = 0; i < QCOW2_RB_CACHE; i++)
 		if (!(q->rb_cache[i].data = malloc(q->cluster_size)))
 			return -ENOMEM;
@@ -1007,8 +1032,7 @@ static void qcow2_free(struct qcow2 *q)
 
 	if (q->backing)
 		blk_close(q->backing);
-	for (i = 0; i < QCOW2_L2_CACHE; i++)
-		free(q->l2_cache[i].data);
+	qcow2_l2c_fini(&q->l2c);
 	for (i = 0; i < QCOW2_RB_CACHE; i++)
 		free(q->rb_cache[i].data);
 	free(q->cbuf);
@@ -1103,7 +1127,7 @@ static int qcow2_open(struct blk *b, int fd, const struct blk_opts *o)
 	if (!err)
 		err = check_writable(q, o);
 	if (!err)
-		err = alloc_buffers(q);
+		err = alloc_buffers(q, o);
 	if (!err)
 		err = open_backing(q, c0, o);
 	if (!err)

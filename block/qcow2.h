@@ -39,7 +39,14 @@
 #define QCOW2_EXT_BACKING_FORMAT 0xe2792acau
 #define QCOW2_EXT_FEATURE_NAMES 0x6803f857u
 
-#define QCOW2_L2_CACHE 16
+/*
+ * L2 tables cached: enough to map the whole image, at least 16 and at most
+ * 32 MiB of tables (QEMU's default l2-cache-size on Linux); blk_opts can
+ * set the size instead.  With 64 KiB clusters 1 MiB of tables maps 8 GiB;
+ * with 512-byte clusters one 512-byte table maps only 32 KiB.
+ */
+#define QCOW2_L2_CACHE_MIN 16
+#define QCOW2_L2_CACHE_MAX_BYTES (32u << 20)
 #define QCOW2_RB_CACHE 8
 
 struct qcow2_cache_entry {
@@ -47,6 +54,34 @@ struct qcow2_cache_entry {
 	uint64_t lru;
 	uint8_t *data; /* raw on-disk bytes (big-endian) */
 };
+
+struct qcow2_l2slot;
+
+/* qcow2_l2cache.c: L2 tables by host offset, least recently used replaced first. */
+struct qcow2_l2cache {
+	struct qcow2_l2slot *slot;
+	uint32_t *bucket; /* hash heads (slot index + 1; 0: empty) */
+	uint32_t n;	  /* capacity in tables */
+	uint32_t used;	  /* slots given a buffer so far */
+	uint32_t hash_bits;
+	uint32_t mru, lru; /* ends of the recency list (slot index + 1) */
+	size_t table_size;
+	uint64_t loads; /* tables read from the file */
+};
+
+int qcow2_l2c_init(struct qcow2_l2cache *c, uint32_t n, size_t table_size);
+void qcow2_l2c_fini(struct qcow2_l2cache *c);
+/* The cached table at host offset off (now the most recently used), or NULL. */
+uint8_t *qcow2_l2c_find(struct qcow2_l2cache *c, uint64_t off);
+/* A slot and its buffer to read a table into; 0 or -ENOMEM. */
+int qcow2_l2c_claim(struct qcow2_l2cache *c, uint32_t *slot, uint8_t **data);
+/* The claimed slot now holds the table at off. */
+void qcow2_l2c_insert(struct qcow2_l2cache *c, uint32_t slot, uint64_t off);
+/*
+ * Tests: 0 if every table held is on its hash chain once, no two slots hold
+ * the same table and the recency list has every slot in use; else -EIO.
+ */
+int qcow2_l2c_check(const struct qcow2_l2cache *c);
 
 struct qcow2 {
 	struct blk *blk;
@@ -78,7 +113,8 @@ struct qcow2 {
 
 	uint64_t file_end; /* next free cluster-aligned offset (allocation pointer) */
 	uint64_t lru_clock;
-	struct qcow2_cache_entry l2_cache[QCOW2_L2_CACHE];
+	struct qcow2_l2cache l2c;
+	uint64_t data_read; /* bytes of data clusters read from the file (tests) */
 	struct qcow2_cache_entry rb_cache[QCOW2_RB_CACHE];
 	uint8_t *cbuf; /* one cluster of scratch */
 	uint8_t *tbuf; /* another: the tail edge of a new run of clusters */
@@ -147,6 +183,17 @@ int qcow2_rebuild_refcounts(struct qcow2 *q);
  * two on the same image.  -EINVAL if b is not a qcow2 image.
  */
 int qcow2_set_bounce(struct blk *b, bool on);
+
+/* Tests: what one qcow2 image did. */
+struct qcow2_counters {
+	uint32_t l2_cache_tables; /* capacity of the L2 cache */
+	uint64_t l2_loads;	  /* L2 tables read from the file */
+	uint64_t data_read;	  /* bytes read from data clusters, loop thread and worker */
+	int l2_cache_check;	  /* qcow2_l2c_check() */
+};
+
+/* -EINVAL if b is not a qcow2 image. */
+int qcow2_get_counters(struct blk *b, struct qcow2_counters *c);
 
 /* qcow2_create.c: write a fresh v3 image (16-bit refcounts) to fd. */
 int qcow2_create_fd(int fd, uint64_t size, unsigned cluster_bits, const char *backing,
