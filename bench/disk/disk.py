@@ -72,6 +72,31 @@ run (boot, both sequential phases, randread): 0.61-0.89 s before, 0.57-0.89 s
 after; a 4 KiB read through blk_submit() on the loop: 23-123 us on the
 worker, 4-12 us inline (host load ~6 on 2 cores, so wide ranges).  The
 qcow2 ratios, like raw's, follow the software CPU.
+
+Where a qcow2 read's time goes (measured on 1 GiB runs, session 11): from
+blk_submit() to the completion callback, 512 KiB reads took 124-176 us
+(mean per run) against raw's 116-162 us, 4 KiB random reads 89-95 us against
+102-112 us, and every qcow2 read ran on the loop thread (no -EAGAIN) while
+the image stayed in the page cache: 0.25-0.36 s of a 1.4-3.7 s/GiB seqread
+and 20 ms of the 200 random reads, for either format.  perf: the loop
+thread's read time is the kernel's page-cache copy (_copy_to_iter 71% of
+the samples), qcow2's own code under 2%.  The phase times themselves move
+by 2x from run to run on the shared 2-core host (seqread 1.4-3.7 s/GiB
+and 2-4 ms per random read for both formats), which covers the single-run
+gap last session reported (raw 1.32 s/GiB, qcow2 2.22 s).  Two things
+bear on qcow2 all the same.  The host is a VM running DAMON proactive
+reclaim (pageout of memory idle for a while, with no memory pressure): a
+1 GiB file fell from 1020 MiB resident to 946 MiB in 30 s and 180 MiB in 6
+minutes, so images leave the page cache while a guest runs and reads
+miss (34 qcow2 reads got -EAGAIN in one slow run).  A read that stops part
+way on the loop thread now continues on the worker from the byte it
+reached (blk_aio_partial) instead of being redone whole.  And the L2 cache
+(16 tables before) now holds enough tables for the whole image, up to 32
+MiB of them (QEMU's rule): with 512-byte clusters a 16-table cache mapped
+512 KiB, so every read missed it and took the worker (4 KiB random reads
+on a 256 MiB image: 10-15 us through the worker, 4.3 us inline after).
+A cached 4 KiB read costs 3-5 us inline and 8-137 us through the worker
+(the wake-ups, on a host at load 2-5).
 """
 import argparse
 import os
