@@ -11,11 +11,16 @@
  *   Requests the device cannot address (a 512-byte sector on a 4 KiB
  *   device) run on the worker thread as a read-modify-write of the aligned
  *   span; block.c's ordered queue keeps them in order with the rest.
- * - every read and write is submitted with RWF_NOWAIT, so io_submit never
- *   sleeps on the loop thread; what would block (a page-cache miss when
- *   buffered, block allocation in a sparse file under O_DIRECT, a filesystem
- *   without non-blocking buffered writes) comes back -EAGAIN and runs on the
- *   worker thread, as does anything that completes short.
+ * - buffered (not O_DIRECT): the kernel's AIO does a buffered request inside
+ *   io_submit anyway, so the loop thread does it itself with preadv2 or
+ *   pwritev2 and RWF_NOWAIT, and the completion runs from the loop's next
+ *   turn (blk_aio_complete_later): no iocb, no eventfd, no io_getevents.
+ *   What would block (a page-cache miss, a filesystem without non-blocking
+ *   buffered writes), fails or completes short runs whole on the worker.
+ * - O_DIRECT requests go through io_submit with RWF_NOWAIT, so it never
+ *   sleeps on the loop thread; what would block (block allocation in a
+ *   sparse file) comes back -EAGAIN and runs on the worker thread, as does
+ *   anything that completes short.
  * - FLUSH: IOCB_CMD_FDSYNC after every earlier request has completed (the
  *   ordered queue), so it covers all of them: fdatasync of data and the
  *   metadata needed to read it back.  Kernels without AIO fsync do it on the
@@ -380,6 +385,26 @@ static void raw_aio_fini(struct blk *b)
 	sys_io_destroy(r->ctx);
 }
 
+/*
+ * Buffered read or write on the loop thread when the page cache can do it
+ * without waiting: 0 (completion posted), or -EAGAIN for the worker, which
+ * redoes it whole (it moves the same bytes again) and reports any error.
+ */
+static int raw_rw_nowait(struct blk *b, struct blk_req *req, size_t total)
+{
+	struct raw *r = blk_priv(b);
+	ssize_t n;
+
+	if (req->op == BLK_WRITE)
+		n = pwritev2(r->fd, req->iov, req->iovcnt, (off_t)req->offset, RWF_NOWAIT);
+	else
+		n = preadv2(r->fd, req->iov, req->iovcnt, (off_t)req->offset, RWF_NOWAIT);
+	if (n < 0 || (size_t)n != total)
+		return -EAGAIN;
+	blk_aio_complete_later(req, 0);
+	return 0;
+}
+
 static int raw_aio_start(struct blk *b, struct blk_req *req)
 {
 	struct raw *r = blk_priv(b);
@@ -402,6 +427,8 @@ static int raw_aio_start(struct blk *b, struct blk_req *req)
 			return -EROFS;
 		if (req->offset > blk_size(b) || total > blk_size(b) - req->offset)
 			return -EINVAL;
+		if (!r->direct)
+			return raw_rw_nowait(b, req, total);
 		cbp->aio_offset = (int64_t)req->offset;
 		if (r->direct && !iov_aligned(r, req->iov, req->iovcnt, req->offset)) {
 			if (req->offset % r->align || total % r->align)

@@ -393,15 +393,32 @@ static bool ioreq_pending(const struct dm_ioreq *q)
 	return false;
 }
 
-static bool ioreq_pending_cb(void *q)
+struct spin_ctx {
+	struct dm_ioreq *q;
+	struct dm_loop *loop;
+	bool loop_work; /* the loop has a posted call to run: stop spinning */
+};
+
+/*
+ * A request, or a call posted to the loop.  A disk completion that raises
+ * the interrupt the vCPU waits for (a read the page cache served inside
+ * blk_submit(), a worker's) must not wait for the spin window to run out.
+ */
+static bool ioreq_spin_done(void *arg)
 {
-	return ioreq_pending(q);
+	struct spin_ctx *c = arg;
+
+	if (ioreq_pending(c->q))
+		return true;
+	c->loop_work = c->loop && loop_has_posts(c->loop);
+	return c->loop_work;
 }
 
 /* Spin up to the window for the next request; true when one came. */
-static bool ioreq_spin_once(struct dm_ioreq *q)
+static bool ioreq_spin_once(struct dm_ioreq *q, struct spin_ctx *c)
 {
-	return hvm_poll_spin(hvm_poll_now(), q->poll.window_ns, ioreq_pending_cb, q);
+	return hvm_poll_spin(hvm_poll_now(), q->poll.window_ns, ioreq_spin_done, c) &&
+	       !c->loop_work;
 }
 
 /*
@@ -413,13 +430,14 @@ static bool ioreq_spin_once(struct dm_ioreq *q)
  */
 static void ioreq_spin(struct dm *dm, struct dm_ioreq *q)
 {
+	struct spin_ctx c = { .q = q, .loop = dm->loop };
 	uint64_t begin = hvm_poll_now();
 	unsigned n;
 
 	if (!q->poll.window_ns || q->no_spin)
 		return;
 	__atomic_store_n(&q->hints->dm_polling, 1, __ATOMIC_SEQ_CST);
-	for (n = 0; n < IOREQ_SPIN_BATCH && ioreq_spin_once(q); n++) {
+	for (n = 0; n < IOREQ_SPIN_BATCH && ioreq_spin_once(q, &c); n++) {
 		ioreq_poll(dm);
 		if (hvm_poll_now() - begin > IOREQ_SPIN_MAX_NS)
 			break;

@@ -286,6 +286,20 @@ void io_mirror_set(struct io_region *r, unsigned off, uint32_t val)
 	}
 }
 
+void io_mirror_clear(struct io_region *r, unsigned off)
+{
+	const struct io_ops *o = r ? r->ops : NULL;
+
+	for (unsigned j = 0; o && j < o->nr_mirrored && j < IO_MIRROR_REGS; j++) {
+		if (o->mirrored[j].off != off)
+			continue;
+		r->mirror_valid &= (uint8_t) ~(1u << j);
+		if (r->mapped && r->space == IO_PIO && r->dm->space[IO_PIO])
+			mirror_publish(r->dm->space[IO_PIO], r, j);
+		return;
+	}
+}
+
 bool io_mirror_peek(struct dm *dm, uint16_t port, unsigned size, uint64_t *val)
 {
 	struct io_region *r = io_lookup(dm, IO_PIO, port);

@@ -123,6 +123,12 @@ unsigned io_posted_pio_ranges(struct dm *dm, struct hvm_range *out, unsigned max
  * a no-op for an offset that is not mirrored.  Loop thread only.
  */
 void io_mirror_set(struct io_region *r, unsigned off, uint32_t val);
+/*
+ * Reads of the mirrored register at offset off of r go synchronous again
+ * (until the next io_mirror_set): for a register whose reads have a side
+ * effect only at times.  Same ordering rules as io_mirror_set.
+ */
+void io_mirror_clear(struct io_region *r, unsigned off);
 
 /*
  * What the hypervisor may answer for a read of size bytes at port from the

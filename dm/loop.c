@@ -39,6 +39,7 @@ struct dm_loop {
 	struct loop_ev *graveyard;
 	pthread_mutex_t post_lock;
 	struct loop_post *posts, **posts_tail;
+	bool posts_pending; /* posts is not empty (atomic, read without the lock) */
 	volatile bool quit;
 };
 
@@ -185,10 +186,16 @@ int loop_post(struct dm_loop *l, void (*fn)(void *arg), void *arg)
 	pthread_mutex_lock(&l->post_lock);
 	*l->posts_tail = p;
 	l->posts_tail = &p->next;
+	__atomic_store_n(&l->posts_pending, true, __ATOMIC_RELEASE);
 	pthread_mutex_unlock(&l->post_lock);
 	if (write(l->wakefd, &one, sizeof(one)) < 0 && errno != EAGAIN)
 		return -errno;
 	return 0;
+}
+
+bool loop_has_posts(struct dm_loop *l)
+{
+	return __atomic_load_n(&l->posts_pending, __ATOMIC_ACQUIRE);
 }
 
 static int loop_run_posts(struct dm_loop *l)
@@ -203,6 +210,7 @@ static int loop_run_posts(struct dm_loop *l)
 	list = l->posts;
 	l->posts = NULL;
 	l->posts_tail = &l->posts;
+	__atomic_store_n(&l->posts_pending, false, __ATOMIC_RELAXED);
 	pthread_mutex_unlock(&l->post_lock);
 	while (list) {
 		struct loop_post *p = list;

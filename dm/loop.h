@@ -35,6 +35,12 @@ void loop_del(struct loop_ev *ev);
 int loop_post(struct dm_loop *l, void (*fn)(void *arg), void *arg);
 
 /*
+ * Is a posted call waiting (any thread; no system call)?  For code that
+ * spins inside a loop callback, so that it can give way.
+ */
+bool loop_has_posts(struct dm_loop *l);
+
+/*
  * Run one iteration: wait up to timeout_ms (-1 forever) and dispatch.
  * Returns the number of events handled or -errno.
  */

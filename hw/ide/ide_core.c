@@ -34,8 +34,19 @@ struct ide_drive *ide_cur(struct ide_bus *bus)
 static void ide_publish_altstatus(struct ide_bus *bus)
 {
 	const struct ide_drive *d = ide_cur(bus);
+	uint8_t st = d->kind == IDE_NONE ? 0 : d->status;
 
-	io_mirror_set(&bus->ctl_io, 0, d->kind == IDE_NONE ? 0 : d->status);
+	io_mirror_set(&bus->ctl_io, 0, st);
+	/*
+	 * The status register reads the same, and clears INTRQ: without an
+	 * interrupt pending that changes nothing, so the hypervisor may answer
+	 * it too (libata polls it before every command).  A pending interrupt
+	 * takes it back before the line goes up (ide_set_irq).
+	 */
+	if (bus->irq_pending)
+		io_mirror_clear(&bus->cmd_io, 7);
+	else
+		io_mirror_set(&bus->cmd_io, 7, st);
 }
 
 void ide_set_status(struct ide_drive *d, uint8_t status)
@@ -55,12 +66,16 @@ void ide_set_irq(struct ide_bus *bus)
 	if (bus->bm)
 		ide_bm_irq(bus->bm);
 	bus->irq_pending = true;
+	ide_publish_altstatus(bus); /* status reads go synchronous first */
 	ide_update_irq(bus);
 }
 
 static void ide_clear_irq(struct ide_bus *bus)
 {
+	if (!bus->irq_pending)
+		return;
 	bus->irq_pending = false;
+	ide_publish_altstatus(bus);
 	ide_update_irq(bus);
 }
 
@@ -431,6 +446,11 @@ static void ide_ctl_io_write(void *opaque, uint64_t off, uint64_t val, unsigned 
 	ide_cmd_write(opaque, 8, (uint32_t)val, 1);
 }
 
+/* Status (offset 7) while no interrupt is pending: see ide_publish_altstatus(). */
+static const struct io_mirror_reg ide_cmd_mirrored[] = {
+	{ .off = 7, .size = 1 },
+};
+
 /* Offset 0 (data) takes 16- and 32-bit accesses; the dispatcher splits the rest. */
 static const struct io_ops ide_cmd_ops = {
 	.read = ide_cmd_io_read,
@@ -452,6 +472,8 @@ static const struct io_ops ide_cmd_ops = {
 	 * include/hvm/setup.h for the whole argument).
 	 */
 	.urgent_writes = 0x80,
+	.mirrored = ide_cmd_mirrored,
+	.nr_mirrored = 1,
 };
 
 static const struct io_mirror_reg ide_ctl_mirrored[] = {

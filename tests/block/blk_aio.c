@@ -12,7 +12,8 @@
  * checks that completions arrive in submission order (write, read, rewrite,
  * read of one range all queued at once), that FLUSH completes after the
  * writes before it, and that the native mode really went through
- * io_submit (blk_get_stats).  Closing an image with a request queued must not
+ * io_submit, or for buffered reads the page cache held, preadv2 on the loop
+ * thread (blk_get_stats).  Closing an image with a request queued must not
  * crash (run it under ASan).
  *
  * usage: blk-aio DIR   (DIR on a filesystem with O_DIRECT, e.g. the build tree)
@@ -216,6 +217,68 @@ out:
 	free(ref);
 }
 
+/*
+ * Buffered native mode: a read the page cache holds runs on the loop thread
+ * (preadv2 RWF_NOWAIT), and its callback comes from the loop's next turn,
+ * never from inside blk_submit(); a read of pages not in the cache goes to
+ * the worker thread.
+ */
+static void test_nowait(const char *dir)
+{
+	char path[4096];
+	struct blk_opts o = { .format = "raw", .aio = BLK_AIO_NATIVE };
+	uint8_t *ref = malloc(IMG_SIZE), *buf = malloc(65536);
+	struct blk_stats s0, s1, s2;
+	struct dm_loop *l;
+	struct blk *b = NULL;
+	struct tctx t = { 0 };
+	struct treq r[2];
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/blk-aio-nowait.img", dir);
+	fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600);
+	pattern(ref, IMG_SIZE, 5);
+	CHECK(fd >= 0 && pwrite(fd, ref, IMG_SIZE, 0) == IMG_SIZE && !fsync(fd), "create %s", path);
+	CHECK(loop_create(&l) == 0, "loop_create");
+	o.path = path;
+	CHECK(blk_open(&o, l, &b) == 0, "open %s", path);
+	if (!b)
+		goto out;
+	blk_get_stats(b, &s0);
+	prep(&r[0], &t, 0, BLK_READ, 8192, buf, 4096);
+	CHECK(blk_submit(b, &r[0].req) == 0, "nowait: submit");
+	CHECK(t.ndone == 0, "nowait: the callback ran inside blk_submit()");
+	run_until(l, &t, 1);
+	blk_get_stats(b, &s1);
+	CHECK(t.ndone == 1 && !t.errs[0] && !memcmp(buf, ref + 8192, 4096), "nowait: cached read "
+									    "completes with the "
+									    "file's bytes");
+	CHECK(s1.native == s0.native + 1 && s1.fallback == s0.fallback,
+	      "nowait: cached read on the loop thread (native %" PRIu64 ", fallback %" PRIu64 ")",
+	      s1.native - s0.native, s1.fallback - s0.fallback);
+	/* Out of the page cache: RWF_NOWAIT cannot serve it, the worker does. */
+	CHECK(!posix_fadvise(fd, 0, IMG_SIZE, POSIX_FADV_DONTNEED), "fadvise");
+	prep(&r[1], &t, 1, BLK_READ, 2u << 20, buf, 65536);
+	CHECK(blk_submit(b, &r[1].req) == 0, "nowait: submit uncached");
+	run_until(l, &t, 2);
+	blk_get_stats(b, &s2);
+	CHECK(t.ndone == 2 && !t.errs[1] && !memcmp(buf, ref + (2u << 20), 65536), "nowait: "
+										   "uncached read "
+										   "completes with "
+										   "the file's "
+										   "bytes");
+	CHECK(s2.fallback == s1.fallback + 1, "nowait: uncached read on the worker");
+out:
+	if (b)
+		blk_close(b);
+	if (fd >= 0)
+		close(fd);
+	loop_destroy(l);
+	unlink(path);
+	free(ref);
+	free(buf);
+}
+
 int main(int argc, char **argv)
 {
 	const char *dir = argc > 1 ? argv[1] : ".";
@@ -226,6 +289,7 @@ int main(int argc, char **argv)
 		test_mode(dir, modes[i], true, 0);
 		test_mode(dir, modes[i], true, 4096); /* as on a 4 KiB-sector device */
 	}
+	test_nowait(dir);
 	printf("%d failures\n", fails);
 	return fails ? 1 : 0;
 }
