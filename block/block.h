@@ -14,9 +14,10 @@
  *            the default for raw.  What the kernel cannot do without
  *            blocking (buffered I/O that would wait, O_DIRECT at offsets the
  *            device cannot address) runs on the worker thread instead, in
- *            the same order.  qcow2 reads whose data and L2 tables are
- *            cached run on the loop thread with RWF_NOWAIT (no thread hop);
- *            the rest of its requests take the worker thread in order.
+ *            the same order.  Buffered raw requests and qcow2 reads whose
+ *            data and L2 tables are cached run on the loop thread with
+ *            RWF_NOWAIT (no thread hop, no iocb) and complete from the
+ *            loop's next turn; the rest take the worker thread in order.
  *   sync     on the loop thread, and the callback runs before blk_submit()
  *            returns (every device submits as its last step): deterministic
  *            replays for the qtest harness, never for guests.

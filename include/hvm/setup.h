@@ -279,8 +279,12 @@ struct hvm_range {
  * request that makes the change observable; the hv's acquire loads pair
  * with those stores (and with the ring's and slots' release/acquire).  A
  * register the dm cannot keep current at every change must not be listed
- * (IDE status: reading it clears INTRQ; a data port).  Before a mapped
- * register moves or disappears the dm clears or rewrites its word.
+ * (a data port).  One whose reads have a side effect only at times is
+ * listed with its word cleared (no HVM_PIO_MIRROR_VALID) whenever a read
+ * would have one, cleared before the change that gives it one is
+ * observable (IDE status: valid only while no interrupt is pending, since
+ * reading it clears INTRQ).  Before a mapped register moves or disappears
+ * the dm clears or rewrites its word.
  */
 #define HVM_PIO_MIRROR_MAX_PORTS 64
 #define HVM_PIO_MIRROR_VALID (1ull << 63)
