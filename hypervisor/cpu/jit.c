@@ -34,10 +34,20 @@
 #include "jit_x64.h"
 
 #define JIT_CODE_SIZE (64u << 20) /* touched lazily; a Linux boot fills it a few times */
+/*
+ * Blocks' rare paths (TLB misses, unlinked exits, stores to their own
+ * page) go to the top part of the buffer, away from the code that runs:
+ * the scrolling console enters ~3000 blocks per line, whose code together
+ * outgrew the host's L2 cache with the rare paths interleaved.
+ */
+#define JIT_COLD_START (40u << 20)
 #define JIT_META_SIZE (64u << 20)
 #define JIT_HASH_BITS 18
 #define JIT_RECENT_BITS 16
 #define JIT_MAX_INSNS 48
+/* conditional jumps a block may go on past (side exits, see side_exit()) */
+#define JIT_MAX_SIDE 3
+#define JIT_EXITS (2 + JIT_MAX_SIDE)
 #define JIT_CHAIN_MAX 4096 /* instructions run through chained blocks before the run loop polls */
 #define JIT_MAX_CODE 24576 /* host bytes one block may take (48 entries at worst ~330 each) */
 /* a block cut short by an uncached entry is remade after 8, then 16 runs */
@@ -94,8 +104,12 @@ struct jit_block {
 	uint8_t *chain; /* entry for a jump from another block (see prologue()) */
 	/* the chained entry of the translated block this one replaces (redirect()) */
 	uint8_t *replaces;
-	/* [0] the target, [1] the next instruction (JCC) or return site (calls) */
-	struct jit_link exit[2];
+	/*
+	 * [0] the target, [1] the next instruction (JCC) or return site
+	 * (calls) of the last entry; [2 + k] the target of the k-th
+	 * conditional jump before it (side_exit())
+	 */
+	struct jit_link exit[JIT_EXITS];
 	uint8_t *bytes; /* the guest bytes the block was made from */
 	struct dc_ent ent[];
 };
@@ -134,7 +148,8 @@ struct jit_hot {
 
 struct jit {
 	uint8_t *code;
-	size_t code_used;
+	size_t code_used; /* the hot part: [0, JIT_COLD_START) */
+	size_t cold_used; /* the rare paths: [JIT_COLD_START, JIT_CODE_SIZE) */
 	uint8_t *meta;
 	size_t meta_used;
 	jit_enter enter; /* the stub at code[0, enter_size) */
@@ -323,6 +338,7 @@ static void flush_all(struct x86cpu *cpu, struct jit *j)
 	memset(j->recent, 0, sizeof(j->recent));
 	memset(j->hot, 0, sizeof(j->hot));
 	j->code_used = j->enter_size; /* the stub stays */
+	j->cold_used = JIT_COLD_START;
 	j->meta_used = 0;
 	j->flushes++;
 }
@@ -348,7 +364,7 @@ static unsigned gather(struct x86cpu *cpu, uint32_t eip, uint32_t off, const str
 		       bool *incomplete)
 {
 	uint32_t limit = cpu->seg[S_CS].limit;
-	unsigned n = 0;
+	unsigned n = 0, side = 0;
 
 	*incomplete = false;
 	while (n < JIT_MAX_INSNS && off < 4096) {
@@ -361,7 +377,10 @@ static unsigned gather(struct x86cpu *cpu, uint32_t eip, uint32_t off, const str
 		if ((uint64_t)eip + d->len - 1 > limit)
 			break;
 		out[n++] = d;
-		if (!d->fn || ends_block(d))
+		/* on past a conditional jump, whose taken path is a side exit */
+		if ((d->fn == DF_JCC8 || d->fn == DF_JCC32) && side < JIT_MAX_SIDE)
+			side++;
+		else if (!d->fn || ends_block(d))
 			break;
 		off += d->len;
 		eip += d->len;
@@ -903,6 +922,7 @@ struct tx {
 	bool cs_4g;	/* CS's limit is 4 GiB (checked on entry): jumps skip theirs */
 	unsigned nrare;
 	struct rare rare[2 * JIT_MAX_INSNS];
+	unsigned nside; /* side exits so far (exit[2 + k]) */
 };
 
 /*
@@ -1549,7 +1569,7 @@ static void emit_rare(struct tx *t)
 	struct emit *e = &t->e;
 
 	/* an unlinked exit to this page: back to the run loop, which links it */
-	for (unsigned k = 0; k < 2; k++) {
+	for (unsigned k = 0; k < JIT_EXITS; k++) {
 		struct jit_link *l = &t->b->exit[k];
 
 		if (!l->jmp)
@@ -2181,7 +2201,7 @@ static void self_loop(struct tx *t, unsigned n)
 
 	regs_out(e);
 	x_alu_ri(e, 0, H_R13, n);
-	cmp_limit(e, n); /* the next pass */
+	cmp_limit(e, t->b->ninsn); /* the next pass, at most the whole block */
 	fwd_add(&leave, x_jcc_fwd(e, CC_A));
 	e8(e, 0xe9); /* jmp body */
 	e32(e, (uint32_t)(int32_t)(t->body - (e->p + 4)));
@@ -2406,6 +2426,37 @@ static void emit_jump(struct tx *t, const struct dc_ent *d, const struct plan *p
 	header(t, eip, next, true);
 	call_handler(e, d);
 	ret_count(e, n);
+}
+
+/*
+ * A conditional jump before the block's last entry: taken, the block
+ * leaves there through exit 2 + k (counting this one as done); not taken,
+ * it goes on with the next instruction, the held registers as they were.
+ * Fall-through paths thus run without a block boundary (the registers'
+ * write-back and reload, the next block's checks on entry).
+ */
+static void side_exit(struct tx *t, const struct dc_ent *d, const struct plan *p, uint32_t next)
+{
+	struct emit *e = &t->e;
+	uint32_t target = next + p->imm, stored = t->eip_stored;
+	bool esp_dirty = t->esp_dirty;
+	struct fwd stay = { 0 }, slow = { 0 };
+
+	cond_test(e, p->aop);
+	fwd_add(&stay, x_jcc_fwd(e, (p->aop & 1) ? CC_NE : CC_E));
+	cs_limit_imm(t, target, &slow);
+	st_imm32(e, CPU_OFF(eip), target);
+	exit_to(t, target, 2 + t->nside++, t->idx + 1);
+	if (slow.n) {
+		/* past CS.limit: the handler raises #GP as the interpreter does */
+		fwd_here(e, &slow);
+		header(t, next - d->len, next, true);
+		call_handler(e, d);
+		ret_count(e, t->idx + 1);
+	}
+	fwd_here(e, &stay);
+	t->eip_stored = stored;
+	t->esp_dirty = esp_dirty;
 }
 
 /*
@@ -2663,7 +2714,7 @@ static void regs_pick(const struct jit_block *b, const struct plan *plan, struct
  * the first unused byte.
  */
 static jit_code translate(const struct x86cpu *cpu, struct jit_block *b, uint8_t *code,
-			  uint8_t *end, uint8_t **endp)
+			  uint8_t *end, uint8_t **endp, struct emit *rare)
 {
 	struct plan plan[JIT_MAX_INSNS];
 	bool dead[JIT_MAX_INSNS];
@@ -2683,21 +2734,17 @@ static jit_code translate(const struct x86cpu *cpu, struct jit_block *b, uint8_t
 		if (plan_stack_kind(plan[i].kind))
 			flat |= 1u << S_SS | NEED_STACK32;
 	}
-	/* a last entry that jumps, calls or returns: one check on entry instead of its own */
-	switch (plan[n - 1].kind) {
-	case K_JCC:
-	case K_JMP:
-	case K_CALLN:
-	case K_RET:
-		t.cs_4g = cpu->seg[S_CS].limit == 0xffffffffu;
-		break;
-	default:
-		break;
+	/* a block that jumps, calls or returns: one check on entry instead of their own */
+	for (unsigned i = 0; i < n; i++) {
+		unsigned k = plan[i].kind;
+
+		if (k == K_JCC || k == K_JMP || k == K_CALLN || k == K_RET)
+			t.cs_4g = cpu->seg[S_CS].limit == 0xffffffffu;
 	}
 	if (t.cs_4g)
 		flat |= NEED_CS_4G;
 	flags_liveness(b, plan, dead);
-	for (unsigned k = 0; k < 2; k++)
+	for (unsigned k = 0; k < JIT_EXITS; k++)
 		b->exit[k] =
 			(struct jit_link){ .chain = t.e.p, .tag = ~0ull, .tagp = &cpu->fetch_tag };
 	ret_count(&t.e, 0); /* the stale exit, jumped to from the checks */
@@ -2716,6 +2763,11 @@ static jit_code translate(const struct x86cpu *cpu, struct jit_block *b, uint8_t
 		t.idx = i;
 		t.next = next;
 		t.e.flags_dead = dead[i];
+		if (p->kind == K_JCC && i + 1 < n) {
+			side_exit(&t, d, p, next);
+			eip = next;
+			continue;
+		}
 		if (p->kind == K_JCC || p->kind == K_JMP) {
 			emit_jump(&t, d, p, eip, next, n);
 			break;
@@ -2756,9 +2808,14 @@ static jit_code translate(const struct x86cpu *cpu, struct jit_block *b, uint8_t
 			smc_exit(&t); /* native stores check for themselves (smc_check()) */
 		}
 	}
-	emit_rare(&t);
 	*endp = t.e.p;
-	return t.e.p <= end ? entry : NULL;
+	if (t.e.p > end)
+		return NULL;
+	t.e.p = rare->p;
+	t.e.end = rare->end;
+	emit_rare(&t);
+	rare->p = t.e.p;
+	return t.e.p <= rare->end ? entry : NULL;
 }
 
 /*
@@ -2827,7 +2884,9 @@ static struct jit_block *form(struct x86cpu *cpu, struct jit *j, uint32_t eip, u
 	if (ninsn && !hot)
 		nbytes = 0; /* a cold block keeps only its length */
 	/* a translation needs code space: flush before the metadata goes in */
-	if (hot && ninsn && j->code_used + JIT_MAX_CODE > JIT_CODE_SIZE)
+	if (hot && ninsn &&
+	    (j->code_used + JIT_MAX_CODE > JIT_COLD_START ||
+	     j->cold_used + JIT_MAX_CODE > JIT_CODE_SIZE))
 		flush_all(cpu, j);
 	size_t size = sizeof(*b) + (hot ? ninsn * sizeof(b->ent[0]) : 0) + nbytes;
 	b = meta_alloc(j, size);
@@ -2859,14 +2918,20 @@ static struct jit_block *form(struct x86cpu *cpu, struct jit *j, uint32_t eip, u
 		b->ent[i] = *src[i];
 	memcpy(b->bytes, cpu->fetch_host + off, nbytes);
 	if (ninsn) {
-		uint8_t *start = j->code + j->code_used;
-		b->code = translate(cpu, b, start, start + JIT_MAX_CODE, &end);
-		if (b->code && j->perfmap)
+		uint8_t *start = j->code + j->code_used, *cold = j->code + j->cold_used;
+		struct emit rare = { .p = cold, .end = cold + JIT_MAX_CODE };
+
+		b->code = translate(cpu, b, start, start + JIT_MAX_CODE, &end, &rare);
+		if (b->code && j->perfmap) {
 			fprintf(j->perfmap, "%lx %lx guest_%08x_%u\n", (unsigned long)start,
 				(unsigned long)(end - start), eip, ninsn);
-		if (b->code)
+			fprintf(j->perfmap, "%lx %lx rare_%08x_%u\n", (unsigned long)cold,
+				(unsigned long)(rare.p - cold), eip, ninsn);
+		}
+		if (b->code) {
 			j->code_used = (size_t)(end - j->code + 15) & ~(size_t)15;
-		else
+			j->cold_used = (size_t)(rare.p - j->code + 15) & ~(size_t)15;
+		} else
 			b->ninsn = 0; /* cannot happen within JIT_MAX_CODE; stay interpreted */
 	}
 	redirect(j, b);
@@ -3151,6 +3216,7 @@ int x86_jit_create(struct x86cpu *cpu)
 	j->enter_size = emit_enter(j->code, j->code + JIT_MAX_CODE);
 	j->enter = (jit_enter)(void *)j->code;
 	j->code_used = j->enter_size;
+	j->cold_used = JIT_COLD_START;
 	madvise((void *)(((uintptr_t)j->meta + 4095) & ~(uintptr_t)4095), JIT_META_SIZE - 4096,
 		MADV_HUGEPAGE);
 	if (getenv("HVM_EMU_JIT") && !strcmp(getenv("HVM_EMU_JIT"), "perfmap")) {

@@ -205,12 +205,15 @@ static inline uint8_t *x_jcc_fwd(struct emit *e, uint8_t cc)
 	return e->p;
 }
 
-/* Jcc (cc: the low nibble, or 16 for JMP) back to code already emitted, short when it can. */
+/*
+ * Jcc (cc: the low nibble, or 16 for JMP) to code already emitted (in this
+ * block, or its hot part from its rare paths), short when it can.
+ */
 static inline void x_jump_back(struct emit *e, unsigned cc, const uint8_t *to)
 {
 	int64_t rel = to - (e->p + 2);
 
-	if (rel >= -128) {
+	if (rel >= -128 && rel <= 127) {
 		e8(e, cc == 16 ? 0xeb : (uint8_t)(0x70 | cc));
 		e8(e, (uint8_t)rel);
 		return;

@@ -1711,6 +1711,80 @@ static void test_jit_self_loop(void)
 }
 
 /*
+ * Conditional jumps inside a block (side exits, see side_exit() in jit.c),
+ * taken both ways across the passes.  The inner loop's own JNZ is one too,
+ * so a pass that takes neither of the others goes back to the block's
+ * start from a side exit, and its last pass runs on through the outer
+ * loop's tail in the same block.  The outer loop runs the inner one with
+ * ECX 3 (every path decoded before the block is made), then 100.
+ * Inner: cmp ecx,40; ja +1; inc esi; cmp ecx,70; jae +3; add ebx,1;
+ * add edi,ecx; dec ecx; jnz -- 7 instructions a pass, one more when
+ * ECX <= 40, one more when ECX < 70.  Outer tail: mov eax,ebx;
+ * mov ebp,100; dec edx; jnz.
+ */
+static void side_exit_loop(struct machine *m)
+{
+	uint32_t a, o, l;
+
+	enter_pm(m, CODE);
+	o = asm_hex(m, CODE, "31 db 31 f6 31 ff bd 03 00 00 00 ba 02 00 00 00");
+	l = asm_hex(m, o, "89 e9");
+	a = asm_hex(m, l, "83 f9 28 77 01 46 83 f9 46 73 03 83 c3 01 01 cf 49 75");
+	put8(m, a, (uint8_t)(l - (a + 1)));
+	a = asm_hex(m, a + 1, "89 d8 bd 64 00 00 00 4a 75");
+	put8(m, a, (uint8_t)(o - (a + 1)));
+	asm_hex(m, a + 1, "f4");
+}
+
+static bool side_exit_regs(const struct x86_regs *r)
+{
+	return r->gpr[6] == 43 && r->gpr[3] == 72 && r->gpr[0] == 72 && r->gpr[7] == 5056;
+}
+
+static void test_jit_side_exit(void)
+{
+	const uint64_t total = 5 + (1 + 3 * 9 + 4) + (1 + 100 * 7 + 40 + 69 + 4);
+	struct machine *m = machine_new();
+	uint64_t start = x86cpu_icount(m->cpu);
+	unsigned overran = 0, wrong = 0;
+	struct x86_regs r;
+
+	side_exit_loop(m);
+	enum x86_exit ex = x86cpu_run(m->cpu, 2000);
+	r = regs(m);
+	CHECK(ex == X86_EXIT_HLT && side_exit_regs(&r) &&
+		      x86cpu_icount(m->cpu) - start == total + 1,
+	      "hot loop with side exits (exit %d, esi %u, ebx %u, eax %u, edi %u, %llu "
+	      "instructions)",
+	      ex, r.gpr[6], r.gpr[3], r.gpr[0], r.gpr[7],
+	      (unsigned long long)(x86cpu_icount(m->cpu) - start));
+	machine_free(m);
+
+	/* the same in runs of 14 to 42 instructions, 29 phases: each run stops exactly */
+	for (unsigned phase = 0; phase < 29; phase++) {
+		uint64_t runs = phase;
+
+		m = machine_new();
+		side_exit_loop(m);
+		for (uint64_t done = 0, k; done < total && runs < 1000; done += k, runs++) {
+			k = 14 + runs % 29;
+			if (k > total - done)
+				k = total - done;
+			start = x86cpu_icount(m->cpu);
+			ex = x86cpu_run(m->cpu, k);
+			overran += ex != X86_EXIT_BUDGET || x86cpu_icount(m->cpu) - start != k;
+		}
+		r = regs(m);
+		wrong += !side_exit_regs(&r);
+		machine_free(m);
+	}
+	CHECK(!overran && !wrong,
+	      "the budget stops blocks with side exits exactly (%u runs overran, %u of 29 "
+	      "results wrong)",
+	      overran, wrong);
+}
+
+/*
  * ROL in a hot loop between AND and SETZ: a rotate sets only CF and OF,
  * so SETZ still sees AND's ZF (ECX a multiple of 4: 25 of 100 passes).
  * Loop: mov eax,ecx; and eax,3; rol edx,5; setz al; movzx eax,al;
@@ -1977,6 +2051,7 @@ int main(void)
 	test_jit_ret_elsewhere();
 	test_jit_rdtsc();
 	test_jit_self_loop();
+	test_jit_side_exit();
 	test_jit_rotate();
 	test_jit_shift_cl();
 	test_jit_byte_ops();
