@@ -33,20 +33,20 @@
 #include "dcache.h"
 #include "jit_x64.h"
 
-#define JIT_CODE_SIZE (64u << 20) /* touched lazily; a Linux boot fills it a few times */
+#define JIT_CODE_SIZE (128u << 20) /* touched lazily; a Linux boot fills it about once */
 /*
  * Blocks' rare paths (TLB misses, unlinked exits, stores to their own
  * page) go to the top part of the buffer, away from the code that runs:
- * the scrolling console enters ~3000 blocks per line, whose code together
- * outgrew the host's L2 cache with the rare paths interleaved.
+ * a scrolling text console runs through some 3000 distinct blocks, whose
+ * code together outgrew the host's L2 cache with the rare paths in between.
  */
-#define JIT_COLD_START (40u << 20)
-#define JIT_META_SIZE (64u << 20)
+#define JIT_COLD_START (80u << 20)
+#define JIT_META_SIZE (128u << 20)
 #define JIT_HASH_BITS 18
 #define JIT_RECENT_BITS 16
 #define JIT_MAX_INSNS 48
 /* conditional jumps a block may go on past (side exits, see side_exit()) */
-#define JIT_MAX_SIDE 3
+#define JIT_MAX_SIDE 8
 #define JIT_EXITS (2 + JIT_MAX_SIDE)
 #define JIT_CHAIN_MAX 4096 /* instructions run through chained blocks before the run loop polls */
 #define JIT_MAX_CODE 24576 /* host bytes one block may take (48 entries at worst ~330 each) */
