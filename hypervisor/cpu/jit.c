@@ -47,7 +47,6 @@
 #define JIT_MAX_INSNS 48
 /* conditional jumps a block may go on past (side exits, see side_exit()) */
 #define JIT_MAX_SIDE 8
-#define JIT_EXITS (2 + JIT_MAX_SIDE)
 #define JIT_CHAIN_MAX 4096 /* instructions run through chained blocks before the run loop polls */
 #define JIT_MAX_CODE 24576 /* host bytes one block may take (48 entries at worst ~330 each) */
 /* a block cut short by an uncached entry is remade after 8, then 16 runs */
@@ -107,9 +106,11 @@ struct jit_block {
 	/*
 	 * [0] the target, [1] the next instruction (JCC) or return site
 	 * (calls) of the last entry; [2 + k] the target of the k-th
-	 * conditional jump before it (side_exit())
+	 * conditional jump before it (side_exit()).  After ent[], in
+	 * translated blocks only.
 	 */
-	struct jit_link exit[JIT_EXITS];
+	struct jit_link *exit;
+	uint8_t nexits;
 	uint8_t *bytes; /* the guest bytes the block was made from */
 	struct dc_ent ent[];
 };
@@ -1569,7 +1570,7 @@ static void emit_rare(struct tx *t)
 	struct emit *e = &t->e;
 
 	/* an unlinked exit to this page: back to the run loop, which links it */
-	for (unsigned k = 0; k < JIT_EXITS; k++) {
+	for (unsigned k = 0; k < t->b->nexits; k++) {
 		struct jit_link *l = &t->b->exit[k];
 
 		if (!l->jmp)
@@ -2744,7 +2745,7 @@ static jit_code translate(const struct x86cpu *cpu, struct jit_block *b, uint8_t
 	if (t.cs_4g)
 		flat |= NEED_CS_4G;
 	flags_liveness(b, plan, dead);
-	for (unsigned k = 0; k < JIT_EXITS; k++)
+	for (unsigned k = 0; k < b->nexits; k++)
 		b->exit[k] =
 			(struct jit_link){ .chain = t.e.p, .tag = ~0ull, .tagp = &cpu->fetch_tag };
 	ret_count(&t.e, 0); /* the stale exit, jumped to from the checks */
@@ -2867,7 +2868,7 @@ static struct jit_block *form(struct x86cpu *cpu, struct jit *j, uint32_t eip, u
 {
 	const struct dc_ent *src[JIT_MAX_INSNS];
 	bool incomplete;
-	unsigned n = gather(cpu, eip, off, src, &incomplete), nbytes = 0, ninsn;
+	unsigned n = gather(cpu, eip, off, src, &incomplete), nbytes = 0, ninsn, nexits = 0;
 	struct jit_block *b;
 	uint8_t *end;
 
@@ -2888,7 +2889,11 @@ static struct jit_block *form(struct x86cpu *cpu, struct jit *j, uint32_t eip, u
 	    (j->code_used + JIT_MAX_CODE > JIT_COLD_START ||
 	     j->cold_used + JIT_MAX_CODE > JIT_CODE_SIZE))
 		flush_all(cpu, j);
-	size_t size = sizeof(*b) + (hot ? ninsn * sizeof(b->ent[0]) : 0) + nbytes;
+	/* exits: the last entry's two and one for each conditional jump before it */
+	for (unsigned i = 0; hot && ninsn && i < ninsn; i++)
+		nexits += i + 1 == ninsn ? 2 : src[i]->fn == DF_JCC8 || src[i]->fn == DF_JCC32;
+	size_t size = sizeof(*b) + (hot ? ninsn * sizeof(b->ent[0]) : 0) +
+		      nexits * sizeof(struct jit_link) + nbytes;
 	b = meta_alloc(j, size);
 	if (!b) {
 		flush_all(cpu, j);
@@ -2903,11 +2908,12 @@ static struct jit_block *form(struct x86cpu *cpu, struct jit *j, uint32_t eip, u
 	b->tries = (uint8_t)tries;
 	b->hits = 0;
 	b->cold = ninsn && !hot;
-	b->bytes = (uint8_t *)&b->ent[b->cold ? 0 : ninsn];
+	b->exit = (struct jit_link *)&b->ent[b->cold ? 0 : ninsn];
+	b->nexits = (uint8_t)nexits;
+	b->bytes = (uint8_t *)&b->exit[nexits];
 	b->code = NULL;
 	b->chain = NULL;
 	b->replaces = NULL;
-	memset(b->exit, 0, sizeof(b->exit));
 	if (b->cold) {
 		redirect(j, b);
 		remember(j, b);
