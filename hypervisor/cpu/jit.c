@@ -910,6 +910,17 @@ struct rare {
 	struct emit e; /* the held registers and flags then (p and end unused) */
 };
 
+/* A side exit's stub, emitted after the block's body (emit_sides()). */
+struct side {
+	struct fwd from; /* the conditional jump to it */
+	struct emit e;	 /* the held registers and flags there */
+	const struct dc_ent *d;
+	uint32_t target, next;
+	unsigned idx, k;
+	bool esp_dirty;
+	uint32_t eip_stored;
+};
+
 /* Translation state: the emitter (with the block's return, e.stale), the EIP stored. */
 struct tx {
 	struct emit e;
@@ -924,6 +935,7 @@ struct tx {
 	unsigned nrare;
 	struct rare rare[2 * JIT_MAX_INSNS];
 	unsigned nside; /* side exits so far (exit[2 + k]) */
+	struct side side[JIT_MAX_SIDE];
 };
 
 /*
@@ -2430,34 +2442,56 @@ static void emit_jump(struct tx *t, const struct dc_ent *d, const struct plan *p
 }
 
 /*
- * A conditional jump before the block's last entry: taken, the block
- * leaves there through exit 2 + k (counting this one as done); not taken,
- * it goes on with the next instruction, the held registers as they were.
- * Fall-through paths thus run without a block boundary (the registers'
+ * A conditional jump before the block's last entry: not taken, the block
+ * goes on with the next instruction, the held registers as they were;
+ * taken, it jumps to a stub after the block's body (emit_sides()) that
+ * leaves through exit 2 + k, counting this one as done.  Fall-through
+ * paths thus run straight on, without a block boundary (the registers'
  * write-back and reload, the next block's checks on entry).
  */
 static void side_exit(struct tx *t, const struct dc_ent *d, const struct plan *p, uint32_t next)
 {
-	struct emit *e = &t->e;
-	uint32_t target = next + p->imm, stored = t->eip_stored;
-	bool esp_dirty = t->esp_dirty;
-	struct fwd stay = { 0 }, slow = { 0 };
+	struct side *sd = &t->side[t->nside];
 
-	cond_test(e, p->aop);
-	fwd_add(&stay, x_jcc_fwd(e, (p->aop & 1) ? CC_NE : CC_E));
-	cs_limit_imm(t, target, &slow);
-	st_imm32(e, CPU_OFF(eip), target);
-	exit_to(t, target, 2 + t->nside++, t->idx + 1);
-	if (slow.n) {
-		/* past CS.limit: the handler raises #GP as the interpreter does */
-		fwd_here(e, &slow);
-		header(t, next - d->len, next, true);
-		call_handler(e, d);
-		ret_count(e, t->idx + 1);
+	cond_test(&t->e, p->aop);
+	*sd = (struct side){ .e = t->e,
+			     .d = d,
+			     .target = next + p->imm,
+			     .next = next,
+			     .idx = t->idx,
+			     .k = 2 + t->nside,
+			     .esp_dirty = t->esp_dirty,
+			     .eip_stored = t->eip_stored };
+	fwd_add(&sd->from, x_jcc_fwd(&t->e, (p->aop & 1) ? CC_E : CC_NE));
+	t->nside++;
+}
+
+/* The side exits' stubs, each with the translation state of its jump. */
+static void emit_sides(struct tx *t)
+{
+	for (unsigned i = 0; i < t->nside; i++) {
+		struct side *sd = &t->side[i];
+		struct emit *e = &t->e;
+		struct fwd slow = { 0 };
+
+		fwd_here(e, &sd->from);
+		sd->e.p = e->p;
+		sd->e.end = e->end;
+		*e = sd->e;
+		t->idx = sd->idx;
+		t->esp_dirty = sd->esp_dirty;
+		t->eip_stored = sd->eip_stored;
+		cs_limit_imm(t, sd->target, &slow);
+		st_imm32(e, CPU_OFF(eip), sd->target);
+		exit_to(t, sd->target, sd->k, sd->idx + 1);
+		if (slow.n) {
+			/* past CS.limit: the handler raises #GP as the interpreter does */
+			fwd_here(e, &slow);
+			header(t, sd->next - sd->d->len, sd->next, true);
+			call_handler(e, sd->d);
+			ret_count(e, sd->idx + 1);
+		}
 	}
-	fwd_here(e, &stay);
-	t->eip_stored = stored;
-	t->esp_dirty = esp_dirty;
 }
 
 /*
@@ -2809,6 +2843,7 @@ static jit_code translate(const struct x86cpu *cpu, struct jit_block *b, uint8_t
 			smc_exit(&t); /* native stores check for themselves (smc_check()) */
 		}
 	}
+	emit_sides(&t);
 	*endp = t.e.p;
 	if (t.e.p > end)
 		return NULL;
