@@ -15,37 +15,18 @@
 #include "dm.h"
 #include "gmem.h"
 #include "ide/ide.h"
+#include "ide_util.h"
 #include "loop.h"
 #include "pci/pci.h"
 #include "qmp.h"
 #include "tap.h"
 
-#define BMDMA_BASE 0xc000
 #define DISK_SECTORS 2048
 #define CD_BLOCKS 64
 
-static struct dm *dm;
 static char disk_path[] = "/tmp/hvm-ide-disk-XXXXXX";
 static char cd_path[] = "/tmp/hvm-ide-cd-XXXXXX";
 static char ro_path[] = "/tmp/hvm-ide-ro-XXXXXX";
-
-static uint8_t pattern_byte(uint64_t off)
-{
-	return (uint8_t)(off * 7 + (off >> 9));
-}
-
-static void make_file(char *path, size_t size)
-{
-	int fd = mkstemp(path);
-	uint8_t *b = malloc(size);
-	size_t i;
-
-	for (i = 0; i < size; i++)
-		b[i] = pattern_byte(i);
-	CHECK_EQ(write(fd, b, size), (ssize_t)size);
-	close(fd);
-	free(b);
-}
 
 /*
  * The registers the hypervisor may read from the dm's mirror (alternate
@@ -92,37 +73,6 @@ static void mirror_check(void)
 	}
 }
 
-static uint64_t in(uint16_t port, unsigned size)
-{
-	uint64_t v = 0;
-
-	io_dispatch(dm, IO_PIO, port, size, false, &v);
-	mirror_check();
-	return v;
-}
-
-static void out(uint16_t port, unsigned size, uint64_t v)
-{
-	io_dispatch(dm, IO_PIO, port, size, true, &v);
-	mirror_check();
-}
-
-/* Run completions until BSY clears on the channel (bounded). */
-static uint8_t wait_idle(uint16_t base)
-{
-	uint8_t st = 0;
-	int i;
-
-	for (i = 0; i < 2000; i++) {
-		st = (uint8_t)in(base + 0x206, 1);
-		if (!(st & 0x80))
-			return st;
-		loop_run_once(dm->loop, 10);
-		mirror_check();
-	}
-	return st;
-}
-
 static void lba28(uint16_t base, unsigned dev, uint32_t lba, uint8_t count)
 {
 	out(base + 6, 1, 0xe0 | dev << 4 | (lba >> 24 & 0xf));
@@ -140,7 +90,7 @@ static void test_identify(void)
 
 	out(0x1f6, 1, 0xa0);
 	out(0x1f7, 1, 0xec);
-	CHECK_EQ(wait_idle(0x1f0) & 0x08, 0x08);
+	CHECK_EQ(wait_idle(0x3f6) & 0x08, 0x08);
 	CHECK(dm_irq_level(dm, 14));
 	/* Status reads stay with the dm while they have INTRQ to clear. */
 	CHECK(!io_mirror_peek(dm, 0x1f7, 1, &(uint64_t){ 0 }));
@@ -170,28 +120,28 @@ static void test_pio_rw(void)
 	lba28(0x1f0, 0, 5, 2);
 	out(0x1f7, 1, 0x20);
 	for (i = 0; i < 512; i += 2) {
-		CHECK_EQ(wait_idle(0x1f0) & 0x09, 0x08);
+		CHECK_EQ(wait_idle(0x3f6) & 0x09, 0x08);
 		*(uint16_t *)(buf + i) = (uint16_t)in(0x1f0, 2);
 	}
 	for (i = 512; i < 1024; i += 4) {
-		wait_idle(0x1f0);
+		wait_idle(0x3f6);
 		*(uint32_t *)(buf + i) = (uint32_t)in(0x1f0, 4);
 	}
 	for (i = 0; i < 1024; i++)
 		bad += buf[i] != pattern_byte(5 * 512 + i);
 	CHECK_EQ(bad, 0);
-	CHECK_EQ(wait_idle(0x1f0) & 0x09, 0);
+	CHECK_EQ(wait_idle(0x3f6) & 0x09, 0);
 
 	/* WRITE SECTORS: one sector of 0x5a at LBA 7, then read it back. */
 	lba28(0x1f0, 0, 7, 1);
 	out(0x1f7, 1, 0x30);
-	CHECK_EQ(wait_idle(0x1f0) & 0x08, 0x08);
+	CHECK_EQ(wait_idle(0x3f6) & 0x08, 0x08);
 	for (i = 0; i < 256; i++)
 		out(0x1f0, 2, 0x5a5a);
-	CHECK_EQ(wait_idle(0x1f0) & 0x09, 0);
+	CHECK_EQ(wait_idle(0x3f6) & 0x09, 0);
 	lba28(0x1f0, 0, 7, 1);
 	out(0x1f7, 1, 0x20);
-	wait_idle(0x1f0);
+	wait_idle(0x3f6);
 	for (i = 0, bad = 0; i < 256; i++)
 		bad += in(0x1f0, 2) != 0x5a5a;
 	CHECK_EQ(bad, 0);
@@ -199,24 +149,8 @@ static void test_pio_rw(void)
 	/* Out of range: IDNF, no transfer. */
 	lba28(0x1f0, 0, DISK_SECTORS - 1, 2);
 	out(0x1f7, 1, 0x20);
-	CHECK_EQ(wait_idle(0x1f0) & 0x09, 0x01);
+	CHECK_EQ(wait_idle(0x3f6) & 0x09, 0x01);
 	CHECK(in(0x1f1, 1) & 0x10);
-}
-
-static void setup_pci(void)
-{
-	struct pci_bus *bus = pci_bus_of(dm);
-
-	pci_bus_config_write(bus, 0, PCI_DEVFN(1, 1), 0x20, BMDMA_BASE | 1, 4);
-	pci_bus_config_write(bus, 0, PCI_DEVFN(1, 1), PCI_COMMAND, 0x5, 2); /* I/O + master */
-	CHECK_EQ(pci_bus_config_read(bus, 0, PCI_DEVFN(1, 1), 0, 4), 0x70108086);
-}
-
-static void prd(uint32_t at, uint32_t addr, uint32_t len, bool eot)
-{
-	uint32_t e[2] = { addr, (len & 0xffff) | (eot ? 0x80000000u : 0) };
-
-	CHECK_EQ(gmem_write(dm, at, e, sizeof(e)), 0);
 }
 
 static void test_dma(void)
@@ -227,13 +161,13 @@ static void test_dma(void)
 
 	/* READ DMA of 4 sectors into two PRDs. */
 	memset(mem, 0, 0x10000);
-	prd(0x1000, 0x20000, 1024, false);
-	prd(0x1008, 0x30000 - 1024, 1024, true);
-	out(BMDMA_BASE + 4, 4, 0x1000);
+	prd(0, 0x20000, 1024, false);
+	prd(1, 0x30000 - 1024, 1024, true);
+	out(BMDMA_BASE + 4, 4, PRD_TABLE);
 	lba28(0x1f0, 0, 100, 4);
 	out(0x1f7, 1, 0xc8);
 	out(BMDMA_BASE, 1, 0x09); /* start, write to memory */
-	CHECK_EQ(wait_idle(0x1f0) & 0x01, 0);
+	CHECK_EQ(wait_idle(0x3f6) & 0x01, 0);
 	CHECK_EQ(in(BMDMA_BASE + 2, 1) & 0x07, 0x04); /* interrupt, not active */
 	for (i = 0; i < 1024; i++)
 		bad += mem[i] != pattern_byte(100 * 512 + i);
@@ -244,36 +178,36 @@ static void test_dma(void)
 	out(BMDMA_BASE + 2, 1, 0x06);
 
 	/* A PRD table shorter than the transfer (CVE-2014-9718): error, no loop. */
-	prd(0x1000, 0x20000, 256, true);
+	prd(0, 0x20000, 256, true);
 	lba28(0x1f0, 0, 0, 2);
 	out(0x1f7, 1, 0xc8);
 	out(BMDMA_BASE, 1, 0x09);
-	CHECK_EQ(wait_idle(0x1f0) & 0x01, 0x01);
+	CHECK_EQ(wait_idle(0x3f6) & 0x01, 0x01);
 	CHECK_EQ(in(BMDMA_BASE + 2, 1) & 0x05, 0x04);
 	out(BMDMA_BASE, 1, 0x00);
 
 	/* WRITE DMA from memory, then verify through PIO. */
 	memset(mem, 0xc3, 512);
-	prd(0x1000, 0x20000, 512, true);
+	prd(0, 0x20000, 512, true);
 	lba28(0x1f0, 0, 200, 1);
 	out(0x1f7, 1, 0xca);
 	out(BMDMA_BASE, 1, 0x01);
-	CHECK_EQ(wait_idle(0x1f0) & 0x01, 0);
+	CHECK_EQ(wait_idle(0x3f6) & 0x01, 0);
 	out(BMDMA_BASE, 1, 0x00);
 	lba28(0x1f0, 0, 200, 1);
 	out(0x1f7, 1, 0x20);
-	wait_idle(0x1f0);
+	wait_idle(0x3f6);
 	for (i = 0, bad = 0; i < 256; i++)
 		bad += in(0x1f0, 2) != 0xc3c3;
 	CHECK_EQ(bad, 0);
 
 	/* Bus master disabled in PCI COMMAND: DMA fails cleanly. */
 	pci_bus_config_write(pci_bus_of(dm), 0, PCI_DEVFN(1, 1), PCI_COMMAND, 0x1, 2);
-	prd(0x1000, 0x20000, 512, true);
+	prd(0, 0x20000, 512, true);
 	lba28(0x1f0, 0, 0, 1);
 	out(0x1f7, 1, 0xc8);
 	out(BMDMA_BASE, 1, 0x09);
-	CHECK_EQ(wait_idle(0x1f0) & 0x01, 0x01);
+	CHECK_EQ(wait_idle(0x3f6) & 0x01, 0x01);
 	out(BMDMA_BASE, 1, 0x00);
 	pci_bus_config_write(pci_bus_of(dm), 0, PCI_DEVFN(1, 1), PCI_COMMAND, 0x5, 2);
 }
@@ -285,7 +219,7 @@ static void test_readonly_and_smart(void)
 	/* hdb is read-only: writes abort. */
 	lba28(0x1f0, 1, 0, 1);
 	out(0x1f7, 1, 0x30);
-	CHECK_EQ(wait_idle(0x1f0) & 0x09, 0x01);
+	CHECK_EQ(wait_idle(0x3f6) & 0x09, 0x01);
 	CHECK(in(0x1f1, 1) & 0x04);
 	/* SMART: enable, then EXECUTE OFF-LINE many times (CVE-2014-2894), then status. */
 	out(0x1f6, 1, 0xa0);
@@ -293,12 +227,12 @@ static void test_readonly_and_smart(void)
 	out(0x1f5, 1, 0xc2);
 	out(0x1f1, 1, 0xd8);
 	out(0x1f7, 1, 0xb0);
-	CHECK_EQ(wait_idle(0x1f0) & 0x01, 0);
+	CHECK_EQ(wait_idle(0x3f6) & 0x01, 0);
 	for (i = 0; i < 100; i++) {
 		out(0x1f1, 1, 0xd4);
 		out(0x1f7, 1, 0xb0);
 	}
-	CHECK_EQ(wait_idle(0x1f0) & 0x01, 0);
+	CHECK_EQ(wait_idle(0x3f6) & 0x01, 0);
 	out(0x1f1, 1, 0xda);
 	out(0x1f7, 1, 0xb0);
 	CHECK_EQ(in(0x1f4, 1), 0x4f);
@@ -314,7 +248,7 @@ static void packet(const uint8_t *p, uint16_t limit)
 	out(0x174, 1, limit & 0xff);
 	out(0x175, 1, limit >> 8);
 	out(0x177, 1, 0xa0);
-	CHECK_EQ(wait_idle(0x170) & 0x08, 0x08);
+	CHECK_EQ(wait_idle(0x376) & 0x08, 0x08);
 	CHECK_EQ(in(0x172, 1) & 3, 1); /* CoD: expecting the packet */
 	for (i = 0; i < 12; i += 2)
 		out(0x170, 2, p[i] | p[i + 1] << 8);
@@ -332,15 +266,15 @@ static void test_atapi(void)
 	/* IDENTIFY DEVICE aborts and leaves the ATAPI signature. */
 	out(0x176, 1, 0xa0);
 	out(0x177, 1, 0xec);
-	CHECK_EQ(wait_idle(0x170) & 0x01, 0x01);
+	CHECK_EQ(wait_idle(0x376) & 0x01, 0x01);
 	CHECK_EQ(in(0x174, 1), 0x14);
 	CHECK_EQ(in(0x175, 1), 0xeb);
 	out(0x177, 1, 0xa1);
-	wait_idle(0x170);
+	wait_idle(0x376);
 	CHECK_EQ(in(0x170, 2), 0x85c0);
 
 	packet(tur, 0);
-	CHECK_EQ(wait_idle(0x170) & 0x01, 0);
+	CHECK_EQ(wait_idle(0x376) & 0x01, 0);
 	CHECK_EQ(in(0x172, 1) & 3, 3);
 
 	/* READ(10) of 2 blocks at LBA 3 through PIO, in byte-limit sized chunks. */
@@ -349,7 +283,7 @@ static void test_atapi(void)
 	packet(rd, 2048);
 	for (i = 0; i < 4096; i += 2) {
 		if (i % 2048 == 0) {
-			CHECK_EQ(wait_idle(0x170) & 0x08, 0x08);
+			CHECK_EQ(wait_idle(0x376) & 0x08, 0x08);
 			CHECK_EQ(in(0x174, 1) | in(0x175, 1) << 8, 2048);
 		}
 		*(uint16_t *)(buf + i) = (uint16_t)in(0x170, 2);
@@ -357,19 +291,19 @@ static void test_atapi(void)
 	for (i = 0; i < 4096; i++)
 		bad += buf[i] != pattern_byte(3 * 2048 + i);
 	CHECK_EQ(bad, 0);
-	CHECK_EQ(wait_idle(0x170) & 0x09, 0);
+	CHECK_EQ(wait_idle(0x376) & 0x09, 0);
 
 	/* LBA 0xFFFFFFFF and LBA+count past the end (CVE-2020-29443): check condition. */
 	memset(rd + 2, 0xff, 4);
 	packet(rd, 2048);
-	CHECK_EQ(wait_idle(0x170) & 0x09, 0x01);
+	CHECK_EQ(wait_idle(0x376) & 0x09, 0x01);
 	CHECK_EQ(in(0x171, 1) >> 4, 5);
 	memset(rd + 2, 0, 4);
 	rd[5] = CD_BLOCKS - 1;
 	packet(rd, 2048);
-	CHECK_EQ(wait_idle(0x170) & 0x09, 0x01);
+	CHECK_EQ(wait_idle(0x376) & 0x09, 0x01);
 	packet(sense, 18);
-	wait_idle(0x170);
+	wait_idle(0x376);
 	for (i = 0; i < 18; i += 2)
 		*(uint16_t *)(buf + i) = (uint16_t)in(0x170, 2);
 	CHECK_EQ(buf[2], 5);
@@ -378,13 +312,13 @@ static void test_atapi(void)
 	/* START STOP UNIT completes early; hammering the data port afterwards is harmless
 	 * (CVE-2015-5154): DRQ is clear and nothing moves. */
 	packet(ssu, 0);
-	CHECK_EQ(wait_idle(0x170) & 0x09, 0);
+	CHECK_EQ(wait_idle(0x376) & 0x09, 0);
 	for (i = 0; i < 100000; i++)
 		out(0x170, 2, 0xdead);
 	CHECK_EQ(in(0x177, 1) & 0x08, 0);
 	/* ATA-only READ NATIVE MAX to a CD-ROM (CVE-2015-6855): aborted. */
 	out(0x177, 1, 0xf8);
-	CHECK_EQ(wait_idle(0x170) & 0x01, 0x01);
+	CHECK_EQ(wait_idle(0x376) & 0x01, 0x01);
 }
 
 /* Send one QMP line and collect replies until one contains `want` (bounded). */
@@ -415,7 +349,7 @@ static uint8_t tur_status(void)
 	static const uint8_t tur[12] = { 0x00 };
 
 	packet(tur, 0);
-	return wait_idle(0x170) & 0x01 ? (uint8_t)(in(0x171, 1) >> 4) : 0;
+	return wait_idle(0x376) & 0x01 ? (uint8_t)(in(0x171, 1) >> 4) : 0;
 }
 
 static void test_qmp_media(void)
@@ -459,21 +393,17 @@ static void test_srst(void)
 
 int main(void)
 {
-	char spec[256];
-
 	make_file(disk_path, DISK_SECTORS * 512);
 	make_file(cd_path, CD_BLOCKS * 2048);
 	make_file(ro_path, 64 * 512);
-	CHECK_EQ(dm_create_standalone(16 << 20, &dm), 0);
-	CHECK_EQ(dev_create(dm, "i440fx", NULL, NULL), 0);
-	snprintf(spec, sizeof(spec), "file=%s,format=raw", disk_path);
-	dm->cfg.drive[0] = strdup(spec);
-	snprintf(spec, sizeof(spec), "file=%s,readonly=on", ro_path);
-	dm->cfg.drive[1] = strdup(spec);
-	snprintf(spec, sizeof(spec), "file=%s,media=cdrom", cd_path);
-	dm->cfg.drive[2] = strdup(spec);
-	CHECK_EQ(dev_create(dm, "piix3-ide", NULL, NULL), 0);
-	setup_pci();
+	ide_create(16 << 20);
+	ide_set_drive(0, disk_path, "format=raw");
+	ide_set_drive(1, ro_path, "readonly=on");
+	ide_set_drive(2, cd_path, "media=cdrom");
+	/* Every access and completion compares the mirror with the device. */
+	ide_after_io = mirror_check;
+	ide_start();
+	CHECK_EQ(pci_bus_config_read(pci_bus_of(dm), 0, PCI_DEVFN(1, 1), 0, 4), 0x70108086);
 	test_identify();
 	test_pio_rw();
 	test_dma();
@@ -491,11 +421,6 @@ int main(void)
 	CHECK_EQ(mirror_mismatches, 0);
 	CHECK_EQ(mirror_side_effects, 0);
 	printf("# mirror: %u comparisons\n", mirror_compared);
-	for (unsigned i = 0; i < 3; i++)
-		free(dm->cfg.drive[i]);
-	dm_destroy(dm);
-	unlink(disk_path);
-	unlink(cd_path);
-	unlink(ro_path);
+	ide_finish((char *const[]){ disk_path, ro_path, cd_path }, 3);
 	return tap_done();
 }

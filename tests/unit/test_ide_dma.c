@@ -23,80 +23,21 @@
 #include "dm.h"
 #include "gmem.h"
 #include "ide/ide.h"
+#include "ide_util.h"
 #include "loop.h"
 #include "pci/pci.h"
 #include "qcow2.h"
 #include "tap.h"
 
-#define BMDMA_BASE 0xc000
 #define RAM_SIZE (16u << 20)
 #define DISK_SECTORS 8192
-#define PRD_TABLE 0x1000
 #define SENTINEL 0xee
 
-static struct dm *dm;
 static char disk_a[] = "/tmp/hvm-idedma-a-XXXXXX";
 static char disk_b[] = "/tmp/hvm-idedma-b-XXXXXX";
 static char iso[] = "/tmp/hvm-idedma-iso-XXXXXX";
 static char disk_q[] = "/tmp/hvm-idedma-q-XXXXXX";
-static unsigned chan; /* channel the helpers below talk to: 0 primary, 1 secondary */
-
-#define CMD(reg) ((chan ? 0x170 : 0x1f0) + (reg))
-#define CTL (chan ? 0x376 : 0x3f6)
-#define BM(reg) (BMDMA_BASE + chan * 8 + (reg))
 static uint32_t written[RAM_SIZE / 4096 / 32];
-
-static uint8_t pattern_byte(uint64_t off)
-{
-	return (uint8_t)(off * 13 + (off >> 9) + 1);
-}
-
-static void make_file(char *path, size_t size)
-{
-	int fd = mkstemp(path);
-	uint8_t *b = malloc(size);
-	size_t i;
-
-	for (i = 0; i < size; i++)
-		b[i] = pattern_byte(i);
-	CHECK_EQ(write(fd, b, size), (ssize_t)size);
-	close(fd);
-	free(b);
-}
-
-static uint64_t in(uint16_t port, unsigned size)
-{
-	uint64_t v = 0;
-
-	io_dispatch(dm, IO_PIO, port, size, false, &v);
-	return v;
-}
-
-static void out(uint16_t port, unsigned size, uint64_t v)
-{
-	io_dispatch(dm, IO_PIO, port, size, true, &v);
-}
-
-static uint8_t wait_idle(void)
-{
-	uint8_t st = 0;
-	int i;
-
-	for (i = 0; i < 5000; i++) {
-		st = (uint8_t)in(CTL, 1);
-		if (!(st & 0x80))
-			return st;
-		loop_run_once(dm->loop, 10);
-	}
-	return st;
-}
-
-static void prd(unsigned idx, uint32_t addr, uint32_t len, bool eot)
-{
-	uint32_t e[2] = { addr, (len & 0xffff) | (eot ? 0x80000000u : 0) };
-
-	CHECK_EQ(gmem_write(dm, PRD_TABLE + idx * 8, e, sizeof(e)), 0);
-}
 
 static bool page_written(uint64_t gpa)
 {
@@ -127,12 +68,7 @@ static uint8_t dma_cmd(unsigned unit, bool write, uint32_t lba, uint32_t count)
 		out(CMD(6), 1, 0xe0 | unit << 4 | (lba >> 24 & 0xf));
 	out(CMD(7), 1, write ? (ext ? 0x35 : 0xca) : (ext ? 0x25 : 0xc8));
 	out(BM(0), 1, write ? 0x01 : 0x09);
-	return wait_idle();
-}
-
-static void bm_stop(void)
-{
-	out(BM(0), 1, 0x00);
+	return wait_idle(CTL);
 }
 
 /* Bytes of the drive's bounce buffer that no longer hold the sentinel. */
@@ -155,18 +91,6 @@ static unsigned buf_differs(const struct ide_drive *d, size_t len, uint64_t off)
 	for (i = 0; i < len; i++)
 		n += d->buf[i] != pattern_byte(off + i);
 	return n;
-}
-
-/* Guest bytes [gpa, gpa+len) against the image from byte off; returns mismatches. */
-static unsigned cmp_image(uint64_t gpa, uint32_t len, uint64_t off)
-{
-	const uint8_t *m = gmem_map(dm, gpa, len);
-	unsigned bad = 0;
-	uint32_t i;
-
-	for (i = 0; i < len; i++)
-		bad += m[i] != pattern_byte(off + i);
-	return bad;
 }
 
 /* One PRD entry, 16 sectors over two pages: direct, right bytes, pages marked. */
@@ -417,32 +341,8 @@ static unsigned buf_touched_data(const struct ide_drive *d)
 /* A PACKET command with DMA on the secondary master; returns the ATA status. */
 static uint8_t atapi_dma(const uint8_t pkt[12])
 {
-	unsigned i;
-
-	out(BM(2), 1, 0x06);
-	out(BM(4), 4, PRD_TABLE);
-	out(CMD(6), 1, 0xa0);
-	out(CMD(1), 1, 0x01); /* DMA */
-	out(CMD(4), 1, 0xfe);
-	out(CMD(5), 1, 0xff);
-	out(CMD(7), 1, 0xa0);
-	CHECK(in(CTL, 1) & 0x08); /* DRQ for the packet */
-	for (i = 0; i < 6; i++)
-		out(CMD(0), 2, pkt[2 * i] | pkt[2 * i + 1] << 8);
-	out(BM(0), 1, 0x09);
-	return wait_idle();
-}
-
-static void read10(uint8_t *p, uint32_t lba, uint16_t n)
-{
-	memset(p, 0, 12);
-	p[0] = 0x28;
-	p[2] = (uint8_t)(lba >> 24);
-	p[3] = (uint8_t)(lba >> 16);
-	p[4] = (uint8_t)(lba >> 8);
-	p[5] = (uint8_t)lba;
-	p[7] = (uint8_t)(n >> 8);
-	p[8] = (uint8_t)n;
+	atapi_dma_start(pkt);
+	return wait_idle(CTL);
 }
 
 /* READ(10) of 3 blocks into two PRD entries: direct, right bytes, pages marked. */
@@ -590,32 +490,21 @@ static void test_qcow2_dma(void)
 
 int main(void)
 {
-	struct pci_bus *bus;
-	char spec[256];
-
 	make_file(disk_a, DISK_SECTORS * 512);
 	make_file(disk_b, DISK_SECTORS * 512);
 	make_iso();
 	make_qcow2();
-	CHECK_EQ(dm_create_standalone(RAM_SIZE, &dm), 0);
+	ide_create(RAM_SIZE);
 	/* Track RAM in a written-page bitmap, as the hypervisor's memfd does. */
 	CHECK_EQ(dm->mem.r[0].gpa, 0);
 	dm->mem.r[0].fd_offset = 0;
 	dm->mem.written = written;
 	dm->mem.written_pages = RAM_SIZE / 4096;
-	CHECK_EQ(dev_create(dm, "i440fx", NULL, NULL), 0);
-	snprintf(spec, sizeof(spec), "file=%s,format=raw", disk_a);
-	dm->cfg.drive[0] = strdup(spec);
-	snprintf(spec, sizeof(spec), "file=%s,format=raw,aio=threads", disk_b);
-	dm->cfg.drive[1] = strdup(spec);
-	snprintf(spec, sizeof(spec), "file=%s,format=raw,media=cdrom", iso);
-	dm->cfg.drive[2] = strdup(spec);
-	snprintf(spec, sizeof(spec), "file=%s,format=qcow2", disk_q);
-	dm->cfg.drive[3] = strdup(spec);
-	CHECK_EQ(dev_create(dm, "piix3-ide", NULL, NULL), 0);
-	bus = pci_bus_of(dm);
-	pci_bus_config_write(bus, 0, PCI_DEVFN(1, 1), 0x20, BMDMA_BASE | 1, 4);
-	pci_bus_config_write(bus, 0, PCI_DEVFN(1, 1), PCI_COMMAND, 0x5, 2);
+	ide_set_drive(0, disk_a, "format=raw");
+	ide_set_drive(1, disk_b, "format=raw,aio=threads");
+	ide_set_drive(2, iso, "format=raw,media=cdrom");
+	ide_set_drive(3, disk_q, "format=qcow2");
+	ide_start();
 	CHECK(piix_ide_drive(dm, 0) && piix_ide_drive(dm, 1));
 
 	test_read_direct();
@@ -628,14 +517,6 @@ int main(void)
 	test_atapi_bounce();
 	test_qcow2_dma();
 
-	free(dm->cfg.drive[0]);
-	free(dm->cfg.drive[1]);
-	free(dm->cfg.drive[2]);
-	free(dm->cfg.drive[3]);
-	dm_destroy(dm);
-	unlink(disk_a);
-	unlink(disk_b);
-	unlink(iso);
-	unlink(disk_q);
+	ide_finish((char *const[]){ disk_a, disk_b, iso, disk_q }, 4);
 	return tap_done();
 }

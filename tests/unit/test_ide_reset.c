@@ -35,71 +35,20 @@
 #include "dm.h"
 #include "gmem.h"
 #include "ide/ide.h"
+#include "ide_util.h"
 #include "loop.h"
 #include "pci/pci.h"
 #include "tap.h"
 
-#define BMDMA_BASE 0xc000
 #define RAM_SIZE (16u << 20)
 #define DISK_SECTORS 8192
-#define PRD_TABLE 0x1000
 #define HOLD_MS 300
 #define PAGE 4096u
 
-static struct dm *dm;
+/* hda (native) and hdb (threads) on chan 0, hdc (CD) on chan 1. */
 static char disk_a[] = "/tmp/hvm-idereset-a-XXXXXX";
 static char disk_b[] = "/tmp/hvm-idereset-b-XXXXXX";
 static char disk_c[] = "/tmp/hvm-idereset-c-XXXXXX";
-static unsigned chan; /* 0 primary (hda native, hdb threads), 1 secondary (hdc CD) */
-
-#define CMD(reg) ((chan ? 0x170 : 0x1f0) + (reg))
-#define CTL (chan ? 0x376 : 0x3f6)
-#define BM(reg) (BMDMA_BASE + chan * 8 + (reg))
-
-static uint8_t pattern_byte(uint64_t off)
-{
-	return (uint8_t)(off * 13 + (off >> 9) + 1);
-}
-
-static void make_file(char *path, size_t size)
-{
-	int fd = mkstemp(path);
-	uint8_t *b = malloc(size);
-	size_t i;
-
-	for (i = 0; i < size; i++)
-		b[i] = pattern_byte(i);
-	CHECK_EQ(write(fd, b, size), (ssize_t)size);
-	close(fd);
-	free(b);
-}
-
-static uint64_t in(uint16_t port)
-{
-	uint64_t v = 0;
-
-	io_dispatch(dm, IO_PIO, port, 1, false, &v);
-	return v;
-}
-
-static void out(uint16_t port, unsigned size, uint64_t v)
-{
-	io_dispatch(dm, IO_PIO, port, size, true, &v);
-}
-
-static uint8_t wait_idle(void)
-{
-	uint8_t st = 0;
-	int i;
-
-	for (i = 0; i < 5000; i++) {
-		st = (uint8_t)in(CTL);
-		if (!(st & 0x80))
-			return st;
-		loop_run_once(dm->loop, 10);
-	}
-	return st;
-}
 
 /* Let the loop reap whatever a request left behind (completions, re-submissions). */
 static void settle(void)
@@ -117,17 +66,6 @@ static uint64_t page_gpa(uint64_t near)
 	uintptr_t h = ((uintptr_t)gmem_map(dm, near, 1) + PAGE - 1) & ~(uintptr_t)(PAGE - 1);
 
 	return h - host0;
-}
-
-static unsigned cmp_image(uint64_t gpa, uint32_t len, uint64_t off)
-{
-	const uint8_t *m = gmem_map(dm, gpa, len);
-	unsigned bad = 0;
-	uint32_t i;
-
-	for (i = 0; i < len; i++)
-		bad += m[i] != pattern_byte(off + i);
-	return bad;
 }
 
 /* Requests a drive's image ran in native mode: through the kernel or the loop, or on the worker. */
@@ -150,9 +88,7 @@ static uint64_t worker_reqs(unsigned idx)
 /* READ DMA of count sectors at lba into one PRD entry at gpa; the engine started, no wait. */
 static void dma_read_start(unsigned unit, uint32_t lba, uint32_t count, uint64_t gpa)
 {
-	uint32_t e[2] = { (uint32_t)gpa, (count * 512) | 0x80000000u };
-
-	CHECK_EQ(gmem_write(dm, PRD_TABLE, e, sizeof(e)), 0);
+	prd(0, (uint32_t)gpa, count * 512, true);
 	out(BM(0), 1, 0x00);
 	out(BM(2), 1, 0x06); /* clear INT and ERROR */
 	out(BM(4), 4, PRD_TABLE);
@@ -193,7 +129,7 @@ static void srst_held(void)
 {
 	out(CTL, 1, 0x04);
 	CHECK(hold_released(&hold));
-	CHECK_EQ(in(CTL), 0x90); /* BSY until SRST is cleared */
+	CHECK_EQ(in(CTL, 1), 0x90); /* BSY until SRST is cleared */
 	out(CTL, 1, 0x00);
 }
 
@@ -280,32 +216,25 @@ static void held_read_then(const char *what, void (*reset)(void), uint8_t want_s
 	CHECK_EQ(worker_reqs(1), workers + 1);
 	CHECK_EQ(cmp_image(b1, PAGE, 40 * 512), 0); /* it finished before the reset did */
 	out(CMD(6), 1, 0xf0);
-	CHECK_EQ(in(CTL), want_status);
-	CHECK_EQ(in(BM(2)) & 0x07, want_bm);
+	CHECK_EQ(in(CTL, 1), want_status);
+	CHECK_EQ(in(BM(2), 1) & 0x07, want_bm);
 	hold_end(h);
-	CHECK_EQ(in(CTL), want_status); /* nothing arrived later */
-	CHECK_EQ(in(BM(2)) & 0x07, want_bm);
+	CHECK_EQ(in(CTL, 1), want_status); /* nothing arrived later */
+	CHECK_EQ(in(BM(2), 1) & 0x07, want_bm);
 
 	dma_read_start(1, 80, 8, b2);
-	CHECK_EQ(wait_idle(), 0x50);
-	CHECK_EQ(in(BM(2)) & 0x07, 0x04);
+	CHECK_EQ(wait_idle(CTL), 0x50);
+	CHECK_EQ(in(BM(2), 1) & 0x07, 0x04);
 	CHECK_EQ(cmp_image(b2, PAGE, 80 * 512), 0);
 	CHECK_EQ(cmp_image(b1, PAGE, 40 * 512), 0);
 	CHECK_EQ(worker_reqs(1), workers + 2);
 	out(BM(0), 1, 0x00);
 }
 
-static void bm_stop(void)
-{
-	out(BM(0), 1, 0x00);
-}
-
 static void system_reset(void)
 {
 	dev_reset_all(dm, DEV_RESET_WARM);
-	/* The reset cleared the BAR decode; map the bus master again. */
-	pci_bus_config_write(pci_bus_of(dm), 0, PCI_DEVFN(1, 1), 0x20, BMDMA_BASE | 1, 4);
-	pci_bus_config_write(pci_bus_of(dm), 0, PCI_DEVFN(1, 1), PCI_COMMAND, 0x5, 2);
+	ide_map_bmdma(); /* the reset cleared the BAR decode */
 }
 
 /*
@@ -334,45 +263,23 @@ static void test_unreaped_srst(void)
 	dma_read_start(0, 16, 8, b1);
 	srst();
 	dma_read_start(0, 24, 8, b2);
-	CHECK_EQ(wait_idle(), 0x50);
+	CHECK_EQ(wait_idle(CTL), 0x50);
 	settle();
 	CHECK_EQ(cmp_image(b2, PAGE, 24 * 512), 0);
-	CHECK_EQ(in(BM(2)) & 0x07, 0x04);
+	CHECK_EQ(in(BM(2), 1) & 0x07, 0x04);
 	CHECK_EQ(native_reqs(0), native + 2);
 	out(BM(0), 1, 0x00);
-}
-
-static void read10(uint8_t *p, uint32_t lba, uint16_t n)
-{
-	memset(p, 0, 12);
-	p[0] = 0x28;
-	p[2] = (uint8_t)(lba >> 24);
-	p[3] = (uint8_t)(lba >> 16);
-	p[4] = (uint8_t)(lba >> 8);
-	p[5] = (uint8_t)lba;
-	p[7] = (uint8_t)(n >> 8);
-	p[8] = (uint8_t)n;
 }
 
 /* PACKET READ(10) by DMA of n blocks at lba into gpa on hdc; no wait. */
 static void atapi_read_start(uint32_t lba, uint16_t n, uint64_t gpa)
 {
-	uint32_t e[2] = { (uint32_t)gpa, (n * 2048u) | 0x80000000u };
 	uint8_t p[12];
-	unsigned i;
 
-	CHECK_EQ(gmem_write(dm, PRD_TABLE, e, sizeof(e)), 0);
+	prd(0, (uint32_t)gpa, n * 2048u, true);
 	read10(p, lba, n);
-	out(BM(0), 1, 0x00);
-	out(BM(2), 1, 0x06);
-	out(BM(4), 4, PRD_TABLE);
-	out(CMD(6), 1, 0xa0);
-	out(CMD(1), 1, 0x01); /* DMA */
-	out(CMD(7), 1, 0xa0);
-	CHECK(in(CTL)&0x08); /* DRQ for the packet */
-	for (i = 0; i < 6; i++)
-		out(CMD(0), 2, p[2 * i] | p[2 * i + 1] << 8);
-	out(BM(0), 1, 0x09);
+	bm_stop();
+	atapi_dma_start(p);
 }
 
 /* hdc: DEVICE RESET before the loop reaped the read, then a new READ(10). */
@@ -386,12 +293,12 @@ static void test_unreaped_device_reset(void)
 	memset(gmem_map(dm, b2, 2 * PAGE), 0, 2 * PAGE);
 	atapi_read_start(3, 2, b1);
 	out(CMD(7), 1, 0x08); /* DEVICE RESET */
-	CHECK_EQ(in(CTL), 0x00);
+	CHECK_EQ(in(CTL, 1), 0x00);
 	atapi_read_start(9, 4, b2);
-	CHECK_EQ(wait_idle() & 0x01, 0);
+	CHECK_EQ(wait_idle(CTL) & 0x01, 0);
 	settle();
 	CHECK_EQ(cmp_image(b2, 2 * PAGE, 9 * 2048), 0);
-	CHECK_EQ(in(BM(2)) & 0x07, 0x04);
+	CHECK_EQ(in(BM(2), 1) & 0x07, 0x04);
 	CHECK_EQ(native_reqs(2), native + 2);
 	out(BM(0), 1, 0x00);
 	chan = 0;
@@ -399,37 +306,21 @@ static void test_unreaped_device_reset(void)
 
 int main(void)
 {
-	struct pci_bus *bus;
-	char spec[256];
-
 	make_file(disk_a, DISK_SECTORS * 512);
 	make_file(disk_b, DISK_SECTORS * 512);
 	make_file(disk_c, DISK_SECTORS * 512);
-	CHECK_EQ(dm_create_standalone(RAM_SIZE, &dm), 0);
-	CHECK_EQ(dev_create(dm, "i440fx", NULL, NULL), 0);
+	ide_create(RAM_SIZE);
 	/* O_DIRECT: the read stays with the kernel's AIO until the loop reaps it. */
-	snprintf(spec, sizeof(spec), "file=%s,format=raw,aio=native,cache=none", disk_a);
-	dm->cfg.drive[0] = strdup(spec);
-	snprintf(spec, sizeof(spec), "file=%s,format=raw,aio=threads", disk_b);
-	dm->cfg.drive[1] = strdup(spec);
-	snprintf(spec, sizeof(spec), "file=%s,format=raw,media=cdrom,aio=native", disk_c);
-	dm->cfg.drive[2] = strdup(spec);
-	CHECK_EQ(dev_create(dm, "piix3-ide", NULL, NULL), 0);
-	bus = pci_bus_of(dm);
-	pci_bus_config_write(bus, 0, PCI_DEVFN(1, 1), 0x20, BMDMA_BASE | 1, 4);
-	pci_bus_config_write(bus, 0, PCI_DEVFN(1, 1), PCI_COMMAND, 0x5, 2);
+	ide_set_drive(0, disk_a, "format=raw,aio=native,cache=none");
+	ide_set_drive(1, disk_b, "format=raw,aio=threads");
+	ide_set_drive(2, disk_c, "format=raw,media=cdrom,aio=native");
+	ide_start();
 	CHECK(piix_ide_drive(dm, 0) && piix_ide_drive(dm, 1) && piix_ide_drive(dm, 2));
 
 	test_unreaped_srst();
 	test_unreaped_device_reset();
 	test_held_reset();
 
-	free(dm->cfg.drive[0]);
-	free(dm->cfg.drive[1]);
-	free(dm->cfg.drive[2]);
-	dm_destroy(dm);
-	unlink(disk_a);
-	unlink(disk_b);
-	unlink(disk_c);
+	ide_finish((char *const[]){ disk_a, disk_b, disk_c }, 3);
 	return tap_done();
 }
