@@ -18,7 +18,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include "../../common/hvm_msg.h"
@@ -27,99 +26,51 @@
 #include "../../dm/ioreq.h"
 #include "../../dm/loop.h"
 #include "../../hypervisor/ioreq.h"
+#include "ioreq_fix.h"
 #include "tap.h"
 #include "vga/vga.h"
 
 #define TEXT 0xb8000u
 #define STRESS_ROUNDS 20000u
 
-struct server {
-	int sock;
-	struct ioreq_prod *p;
+struct fix {
+	struct ioreq_fix io; /* comes first: hv_answer() gets its address */
+	struct vga *vga;
 	bool old_hv; /* answer SET_MMIO_MIRROR with -ENOSYS */
 	unsigned mmio_msgs;
-	pthread_t thread;
 };
 
-static void *serve(void *arg)
+static int hv_answer(struct ioreq_fix *io, const struct hvm_msg *hdr, const void *payload, int fd)
 {
-	struct server *s = arg;
-	uint8_t buf[HVM_MSG_MAX_PAYLOAD];
-	struct hvm_msg hdr;
-	unsigned nfds;
-	int fds[4];
+	struct fix *f = (struct fix *)io;
 
-	for (;;) {
-		int status = -ENOSYS;
-
-		if (hvm_msg_recv(s->sock, &hdr, buf, sizeof(buf), fds, 4, &nfds))
-			return NULL;
-		if (hdr.type == HVM_MSG_SET_MMIO_MIRROR) {
-			s->mmio_msgs++;
-			if (!s->old_hv && hdr.len == sizeof(struct hvm_mmio_mirror_set))
-				status = ioreq_set_mmio_mirror(
-					s->p, (const struct hvm_mmio_mirror_set *)buf,
-					nfds ? fds[0] : -1);
-			else if (!s->old_hv)
-				status = -EINVAL;
-		}
-		while (nfds)
-			close(fds[--nfds]);
-		hvm_msg_send(s->sock, hdr.type, hdr.seq, status, NULL, 0, NULL, 0);
-	}
+	if (hdr->type != HVM_MSG_SET_MMIO_MIRROR)
+		return -ENOSYS;
+	f->mmio_msgs++;
+	if (f->old_hv)
+		return -ENOSYS;
+	if (hdr->len != sizeof(struct hvm_mmio_mirror_set))
+		return -EINVAL;
+	return ioreq_set_mmio_mirror(&io->p, payload, fd);
 }
-
-struct fix {
-	struct ioreq_prod p;
-	int page_fd, bufpage_fd;
-	struct dm *dm;
-	struct vga *vga;
-	struct server srv;
-};
 
 static void setup(struct fix *f, bool old_hv, unsigned nr_vcpus)
 {
 	struct dev *d;
-	int sv[2];
 
 	memset(f, 0, sizeof(*f));
-	CHECK_EQ(ioreq_prod_create(&f->p, 1, &f->page_fd, &f->bufpage_fd), 0);
-	ioreq_set_dm_state(&f->p, IOREQ_DM_ATTACHED);
-	CHECK_EQ(dm_create_standalone(1 << 20, &f->dm), 0);
-	f->dm->info.nr_vcpus = nr_vcpus;
-	CHECK_EQ(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv), 0);
-	f->dm->setup_sock = sv[0];
-	f->srv.sock = sv[1];
-	f->srv.p = &f->p;
-	f->srv.old_hv = old_hv;
-	pthread_create(&f->srv.thread, NULL, serve, &f->srv);
-	CHECK_EQ(ioreq_attach(f->dm, f->p.page, f->p.bufpage, 1, f->p.req_fd, f->p.buf_fd,
-			      f->p.resp_fd),
-		 0);
-	CHECK_EQ(dev_create(f->dm, "i440fx", NULL, NULL), 0);
-	CHECK_EQ(dev_create(f->dm, "stdvga", NULL, &d), 0);
+	f->old_hv = old_hv;
+	ioreq_fix_create(&f->io, 1 << 20, hv_answer);
+	f->io.dm->info.nr_vcpus = nr_vcpus;
+	ioreq_fix_attach(&f->io);
+	CHECK_EQ(dev_create(f->io.dm, "i440fx", NULL, NULL), 0);
+	CHECK_EQ(dev_create(f->io.dm, "stdvga", NULL, &d), 0);
 	f->vga = d->state; /* struct vga comes first */
-}
-
-static void teardown(struct fix *f)
-{
-	close(f->dm->setup_sock);
-	f->dm->setup_sock = -1;
-	pthread_join(f->srv.thread, NULL);
-	close(f->srv.sock);
-	dm_destroy(f->dm);
-	ioreq_prod_destroy(&f->p, f->page_fd, f->bufpage_fd);
 }
 
 static uint64_t handled(const struct fix *f)
 {
-	return ioreq_get_stats(f->dm)->handled;
-}
-
-static bool ring_empty(const struct fix *f)
-{
-	return __atomic_load_n(&f->p.bufpage->read_pointer, __ATOMIC_ACQUIRE) ==
-	       __atomic_load_n(&f->p.bufpage->write_pointer, __ATOMIC_ACQUIRE);
+	return ioreq_get_stats(f->io.dm)->handled;
 }
 
 static uint32_t state(const struct fix *f)
@@ -127,61 +78,32 @@ static uint32_t state(const struct fix *f)
 	return vga_mirror_valid(f->vga) ? HVM_MMIO_MIRROR_VALID : HVM_MMIO_MIRROR_INVALID;
 }
 
-/* A synchronous request from a vCPU thread while this thread runs the dm. */
-struct vcpu_op {
-	struct ioreq_prod *p;
-	struct ioreq_req r;
-	enum ioreq_result res;
-	int done;
-};
-
-static void *vcpu_thread(void *arg)
-{
-	struct vcpu_op *op = arg;
-
-	op->res = ioreq_send(op->p, 0, &op->r);
-	__atomic_store_n(&op->done, 1, __ATOMIC_RELEASE);
-	return NULL;
-}
-
-static uint64_t vcpu_sync(struct fix *f, struct ioreq_req r)
-{
-	struct vcpu_op op = { .p = &f->p, .r = r };
-	pthread_t t;
-
-	pthread_create(&t, NULL, vcpu_thread, &op);
-	for (int i = 0; i < 500 && !__atomic_load_n(&op.done, __ATOMIC_ACQUIRE); i++)
-		loop_run_once(f->dm->loop, 10);
-	pthread_join(t, NULL);
-	CHECK_EQ(op.res, IOREQ_DONE);
-	return op.r.data;
-}
-
 /* hv_io_mmio() for a read: the mirror first, else a round trip. */
 static uint64_t mmio_read(struct fix *f, uint64_t a, uint32_t size)
 {
 	uint64_t v;
 
-	if (ioreq_mmio_mirror_read(&f->p, a, size, &v))
+	if (ioreq_mmio_mirror_read(&f->io.p, a, size, &v))
 		return v;
-	return vcpu_sync(f, (struct ioreq_req){ .type = IOREQ_TYPE_COPY,
-						.is_read = true,
-						.size = size,
-						.count = 1,
-						.addr = a });
+	return ioreq_fix_sync(&f->io, (struct ioreq_req){ .type = IOREQ_TYPE_COPY,
+							  .is_read = true,
+							  .size = size,
+							  .count = 1,
+							  .addr = a });
 }
 
 /* A window write as hv_io_mmio() posts it. */
 static void mmio_post(struct fix *f, uint64_t a, uint32_t size, uint64_t v)
 {
-	CHECK(ioreq_send_buffered(&f->p, a, size, v));
+	CHECK(ioreq_send_buffered(&f->io.p, a, size, v));
 }
 
 static void port_sync(struct fix *f, uint16_t port, uint8_t v)
 {
-	vcpu_sync(f,
-		  (struct ioreq_req){
-			  .type = IOREQ_TYPE_PIO, .size = 1, .count = 1, .addr = port, .data = v });
+	ioreq_fix_sync(
+		&f->io,
+		(struct ioreq_req){
+			.type = IOREQ_TYPE_PIO, .size = 1, .count = 1, .addr = port, .data = v });
 }
 
 /* Text mode as the BIOS leaves it: odd/even, planes 0 and 1, B8000. */
@@ -208,8 +130,8 @@ static unsigned reads_until_valid(struct fix *f)
 
 static void test_offer(struct fix *f)
 {
-	CHECK_EQ(f->srv.mmio_msgs, 1);
-	CHECK(f->p.mmio_mirror != NULL);
+	CHECK_EQ(f->mmio_msgs, 1);
+	CHECK(f->io.p.mmio_mirror != NULL);
 	CHECK(f->vga->mirror.hdr != NULL);
 	CHECK_EQ(state(f), HVM_MMIO_MIRROR_INVALID);
 }
@@ -233,27 +155,27 @@ static void test_hits(struct fix *f)
 	/* A posted write is read back while it still sits in the ring. */
 	mmio_post(f, TEXT + 160, 4, 0x07420743);
 	mmio_post(f, TEXT + 161, 1, 0x55);
-	CHECK(!ring_empty(f));
+	CHECK(!ioreq_fix_ring_empty(&f->io));
 	CHECK_EQ(mmio_read(f, TEXT + 160, 4), 0x07425543);
 	CHECK_EQ(mmio_read(f, TEXT + 160, 8), 0x07425543);
 	CHECK_EQ(handled(f), before);
 	/* The dm applies the ring later and VRAM agrees. */
-	CHECK(ioreq_drain_buffered(f->dm) >= 2);
+	CHECK(ioreq_drain_buffered(f->io.dm) >= 2);
 	CHECK_EQ(vga_mem_readb(f->vga, 0x18000 + 161), 0x55);
 	/* Outside the live part (A0000 is not decoded in text mode): the dm answers. */
-	CHECK(!ioreq_mmio_mirror_read(&f->p, 0xa0000, 1, &v));
-	CHECK(!ioreq_mmio_mirror_read(&f->p, 0xb7fff, 2, &v)); /* straddles the edge */
-	CHECK(!ioreq_mmio_mirror_read(&f->p, TEXT, 3, &v));    /* no such size */
+	CHECK(!ioreq_mmio_mirror_read(&f->io.p, 0xa0000, 1, &v));
+	CHECK(!ioreq_mmio_mirror_read(&f->io.p, 0xb7fff, 2, &v)); /* straddles the edge */
+	CHECK(!ioreq_mmio_mirror_read(&f->io.p, TEXT, 3, &v));	  /* no such size */
 	CHECK_EQ(mmio_read(f, 0xa0000, 1), 0xff);
 	CHECK_EQ(handled(f), before + 1);
 	/* A synchronous window write (a full ring falls back to one) lands too. */
-	vcpu_sync(f, (struct ioreq_req){ .type = IOREQ_TYPE_COPY,
-					 .size = 1,
-					 .count = 1,
-					 .addr = TEXT + 2,
-					 .data = 0x99 });
+	ioreq_fix_sync(&f->io, (struct ioreq_req){ .type = IOREQ_TYPE_COPY,
+						   .size = 1,
+						   .count = 1,
+						   .addr = TEXT + 2,
+						   .data = 0x99 });
 	CHECK_EQ(state(f), HVM_MMIO_MIRROR_VALID);
-	CHECK(ioreq_mmio_mirror_read(&f->p, TEXT + 2, 1, &v));
+	CHECK(ioreq_mmio_mirror_read(&f->io.p, TEXT + 2, 1, &v));
 	CHECK_EQ(v, 0x99);
 }
 
@@ -268,12 +190,12 @@ static void test_mode_port(struct fix *f)
 	uint64_t v = 0, before;
 
 	CHECK_EQ(state(f), HVM_MMIO_MIRROR_VALID);
-	CHECK_EQ(ioreq_set_buffered_pio(&f->p, &gr, 1), 0); /* post GR writes here */
-	CHECK(ioreq_send_buffered_pio(&f->p, 0x3ce, 1, 6));
+	CHECK_EQ(ioreq_set_buffered_pio(&f->io.p, &gr, 1), 0); /* post GR writes here */
+	CHECK(ioreq_send_buffered_pio(&f->io.p, 0x3ce, 1, 6));
 	CHECK_EQ(state(f), HVM_MMIO_MIRROR_INVALID); /* the index port already */
-	CHECK(ioreq_send_buffered_pio(&f->p, 0x3cf, 1, 0x06));
-	CHECK(!ring_empty(f));
-	CHECK(!ioreq_mmio_mirror_read(&f->p, TEXT, 1, &v));
+	CHECK(ioreq_send_buffered_pio(&f->io.p, 0x3cf, 1, 0x06));
+	CHECK(!ioreq_fix_ring_empty(&f->io));
+	CHECK(!ioreq_mmio_mirror_read(&f->io.p, TEXT, 1, &v));
 	before = handled(f);
 	CHECK_EQ(mmio_read(f, TEXT, 1), 0xff); /* no longer decoded */
 	CHECK_EQ(handled(f), before + 1);
@@ -285,21 +207,21 @@ static void test_mode_port(struct fix *f)
 	CHECK_EQ(state(f), HVM_MMIO_MIRROR_VALID);
 	CHECK(f->vga->mirror.hdr->live_off == 0 && f->vga->mirror.hdr->live_len == 0x10000);
 	/* A port outside the mode set (the CRTC) leaves it valid. */
-	vcpu_sync(f, (struct ioreq_req){ .type = IOREQ_TYPE_PIO,
-					 .size = 1,
-					 .count = 1,
-					 .addr = 0x3d4,
-					 .data = 0x0c });
+	ioreq_fix_sync(&f->io, (struct ioreq_req){ .type = IOREQ_TYPE_PIO,
+						   .size = 1,
+						   .count = 1,
+						   .addr = 0x3d4,
+						   .data = 0x0c });
 	CHECK_EQ(state(f), HVM_MMIO_MIRROR_VALID);
 	/* A string write to a mode port drops it too. */
-	vcpu_sync(f, (struct ioreq_req){ .type = IOREQ_TYPE_PIO,
-					 .size = 1,
-					 .count = 1,
-					 .data_is_ptr = true,
-					 .addr = 0x3c4,
-					 .data = 0 });
+	ioreq_fix_sync(&f->io, (struct ioreq_req){ .type = IOREQ_TYPE_PIO,
+						   .size = 1,
+						   .count = 1,
+						   .data_is_ptr = true,
+						   .addr = 0x3c4,
+						   .data = 0 });
 	CHECK_EQ(state(f), HVM_MMIO_MIRROR_INVALID);
-	CHECK_EQ(ioreq_set_buffered_pio(&f->p, NULL, 0), 0);
+	CHECK_EQ(ioreq_set_buffered_pio(&f->io.p, NULL, 0), 0);
 	text_mode(f);
 	CHECK(reads_until_valid(f) <= 20);
 }
@@ -392,27 +314,27 @@ static void *stress_vcpu(void *arg)
 static void test_stress(struct fix *f)
 {
 	struct stress *s = calloc(1, sizeof(*s));
-	uint64_t hits = f->p.mmio_mirror_hits;
+	uint64_t hits = f->io.p.mmio_mirror_hits;
 	struct hvm_range misc = { 0x3c2, 1 };
 	pthread_t t;
 
-	CHECK_EQ(ioreq_set_buffered_pio(&f->p, &misc, 1), 0);
-	s->p = &f->p;
+	CHECK_EQ(ioreq_set_buffered_pio(&f->io.p, &misc, 1), 0);
+	s->p = &f->io.p;
 	/* Start from the window's contents. */
 	for (unsigned a = 0; a < 0x8000; a++)
 		s->shadow[a] = vga_mem_readb(f->vga, 0x18000 + a);
 	pthread_create(&t, NULL, stress_vcpu, s);
 	for (unsigned i = 0; i < 6000 && !__atomic_load_n(&s->done, __ATOMIC_ACQUIRE); i++)
-		loop_run_once(f->dm->loop, 10);
+		loop_run_once(f->io.dm->loop, 10);
 	pthread_join(t, NULL);
 	CHECK_EQ(s->bad, 0);
 	if (s->bad)
 		printf("# round %llu read 0x%llx, wrote 0x%llx\n", (unsigned long long)s->first_bad,
 		       (unsigned long long)s->got, (unsigned long long)s->want);
-	CHECK(f->p.mmio_mirror_hits - hits > 1000);
-	CHECK(f->p.mmio_mirror_invalidations > 10);
+	CHECK(f->io.p.mmio_mirror_hits - hits > 1000);
+	CHECK(f->io.p.mmio_mirror_invalidations > 10);
 	printf("# stress: %u rounds, %llu reads answered from the image, %u synchronous\n",
-	       STRESS_ROUNDS, (unsigned long long)(f->p.mmio_mirror_hits - hits), s->sync_reads);
+	       STRESS_ROUNDS, (unsigned long long)(f->io.p.mmio_mirror_hits - hits), s->sync_reads);
 	free(s);
 }
 
@@ -422,23 +344,23 @@ static void test_off(void)
 	struct fix *f = calloc(1, sizeof(*f));
 
 	setup(f, true, 1);
-	CHECK_EQ(f->srv.mmio_msgs, 1);
-	CHECK(f->p.mmio_mirror == NULL);
+	CHECK_EQ(f->mmio_msgs, 1);
+	CHECK(f->io.p.mmio_mirror == NULL);
 	CHECK(f->vga->mirror.hdr == NULL);
 	text_mode(f);
 	CHECK_EQ(reads_until_valid(f), 100);
-	teardown(f);
+	ioreq_fix_destroy(&f->io);
 
 	setenv("HVM_MMIO_MIRROR", "0", 1);
 	setup(f, false, 1);
-	CHECK_EQ(f->srv.mmio_msgs, 0);
+	CHECK_EQ(f->mmio_msgs, 0);
 	CHECK(f->vga->mirror.hdr == NULL);
-	teardown(f);
+	ioreq_fix_destroy(&f->io);
 	unsetenv("HVM_MMIO_MIRROR");
 
 	setup(f, false, 2);
-	CHECK_EQ(f->srv.mmio_msgs, 0);
-	teardown(f);
+	CHECK_EQ(f->mmio_msgs, 0);
+	ioreq_fix_destroy(&f->io);
 	free(f);
 }
 
@@ -452,7 +374,7 @@ int main(void)
 	test_mode_port(f);
 	test_planar(f);
 	test_stress(f);
-	teardown(f);
+	ioreq_fix_destroy(&f->io);
 	free(f);
 	test_off();
 	return tap_done();

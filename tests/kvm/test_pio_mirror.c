@@ -23,7 +23,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include "../../common/hvm_msg.h"
@@ -32,6 +31,7 @@
 #include "../../dm/iospace.h"
 #include "../../dm/loop.h"
 #include "../../hypervisor/ioreq.h"
+#include "ioreq_fix.h"
 #include "tap.h"
 
 #define TOY_BASE 0x300u
@@ -87,66 +87,36 @@ static const struct io_ops toy_ops = {
 	.nr_mirrored = 2,
 };
 
-/* ---- the hv's setup socket ----------------------------------------- */
+/* ---- fixture and the hv's setup socket ------------------------------ */
 
-struct server {
-	int sock;
-	struct ioreq_prod *p;
+struct fix {
+	struct ioreq_fix io; /* comes first: hv_answer() gets its address */
+	struct toy toy;
 	bool old_hv;	  /* answer the new messages with -ENOSYS, as a hv that predates them */
 	int urgent_error; /* nonzero: refuse SET_URGENT_PIO with it */
 	unsigned mirror_msgs, urgent_msgs;
-	pthread_t thread;
 };
 
-static void *serve(void *arg)
+static int hv_answer(struct ioreq_fix *io, const struct hvm_msg *hdr, const void *payload, int fd)
 {
-	struct server *s = arg;
-	uint8_t buf[HVM_MSG_MAX_PAYLOAD];
-	struct hvm_msg hdr;
-	unsigned nfds;
-	int fds[4];
+	struct fix *f = (struct fix *)io;
+	const struct hvm_range *r = payload;
+	unsigned n = hdr->len / sizeof(struct hvm_range);
 
-	for (;;) {
-		int status = -ENOSYS;
-
-		if (hvm_msg_recv(s->sock, &hdr, buf, sizeof(buf), fds, 4, &nfds))
-			return NULL;
-		switch (hdr.type) {
-		case HVM_MSG_SET_BUFFERED_PIO:
-			status = ioreq_set_buffered_pio(s->p, (const struct hvm_range *)buf,
-							hdr.len / sizeof(struct hvm_range));
-			break;
-		case HVM_MSG_SET_URGENT_PIO:
-			s->urgent_msgs++;
-			if (s->urgent_error)
-				status = s->urgent_error;
-			else if (!s->old_hv)
-				status = ioreq_set_urgent_pio(s->p, (const struct hvm_range *)buf,
-							      hdr.len / sizeof(struct hvm_range));
-			break;
-		case HVM_MSG_SET_PIO_MIRROR:
-			s->mirror_msgs++;
-			if (!s->old_hv)
-				status = ioreq_set_pio_mirror(s->p, (const struct hvm_range *)buf,
-							      hdr.len / sizeof(struct hvm_range),
-							      nfds ? fds[0] : -1);
-			break;
-		}
-		while (nfds)
-			close(fds[--nfds]);
-		hvm_msg_send(s->sock, hdr.type, hdr.seq, status, NULL, 0, NULL, 0);
+	switch (hdr->type) {
+	case HVM_MSG_SET_BUFFERED_PIO:
+		return ioreq_set_buffered_pio(&io->p, r, n);
+	case HVM_MSG_SET_URGENT_PIO:
+		f->urgent_msgs++;
+		if (f->urgent_error)
+			return f->urgent_error;
+		return f->old_hv ? -ENOSYS : ioreq_set_urgent_pio(&io->p, r, n);
+	case HVM_MSG_SET_PIO_MIRROR:
+		f->mirror_msgs++;
+		return f->old_hv ? -ENOSYS : ioreq_set_pio_mirror(&io->p, r, n, fd);
 	}
+	return -ENOSYS;
 }
-
-/* ---- fixture --------------------------------------------------------- */
-
-struct fix {
-	struct ioreq_prod p;
-	int page_fd, bufpage_fd;
-	struct dm *dm;
-	struct toy toy;
-	struct server srv;
-};
 
 static uint64_t fake_ns = 1000000000ull;
 
@@ -157,34 +127,12 @@ static uint64_t fake_now(void)
 
 static void setup(struct fix *f, bool old_hv)
 {
-	int sv[2];
-
 	memset(f, 0, sizeof(*f));
-	CHECK_EQ(ioreq_prod_create(&f->p, 1, &f->page_fd, &f->bufpage_fd), 0);
-	ioreq_set_dm_state(&f->p, IOREQ_DM_ATTACHED);
-	f->p.now = fake_now;
-	CHECK_EQ(dm_create_standalone(1 << 20, &f->dm), 0);
-	CHECK_EQ(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv), 0);
-	f->dm->setup_sock = sv[0];
-	f->srv.sock = sv[1];
-	f->srv.p = &f->p;
-	f->srv.old_hv = old_hv;
-	pthread_create(&f->srv.thread, NULL, serve, &f->srv);
+	f->old_hv = old_hv;
+	ioreq_fix_create(&f->io, 1 << 20, hv_answer);
+	f->io.p.now = fake_now;
 	io_region_init(&f->toy.region, &toy_ops, &f->toy, "toy", 8);
-	/* Event fds attached: the loop drains when signalled and answers slots. */
-	CHECK_EQ(ioreq_attach(f->dm, f->p.page, f->p.bufpage, 1, f->p.req_fd, f->p.buf_fd,
-			      f->p.resp_fd),
-		 0);
-}
-
-static void teardown(struct fix *f)
-{
-	close(f->dm->setup_sock);
-	f->dm->setup_sock = -1; /* dm_destroy's unmaps tell nobody */
-	pthread_join(f->srv.thread, NULL);
-	close(f->srv.sock);
-	dm_destroy(f->dm);
-	ioreq_prod_destroy(&f->p, f->page_fd, f->bufpage_fd);
+	ioreq_fix_attach(&f->io);
 }
 
 /* Events written to the buffered eventfd since the last call. */
@@ -192,72 +140,37 @@ static uint64_t kicks(struct fix *f)
 {
 	uint64_t v = 0;
 
-	if (read(f->p.buf_fd, &v, sizeof(v)) != sizeof(v))
+	if (read(f->io.p.buf_fd, &v, sizeof(v)) != sizeof(v))
 		return 0;
 	return v;
-}
-
-static bool ring_empty(const struct fix *f)
-{
-	return __atomic_load_n(&f->p.bufpage->read_pointer, __ATOMIC_ACQUIRE) ==
-	       __atomic_load_n(&f->p.bufpage->write_pointer, __ATOMIC_ACQUIRE);
-}
-
-/* A vCPU thread's ioreq_send(); the test thread runs the dm's loop meanwhile. */
-struct vcpu_op {
-	struct ioreq_prod *p;
-	uint16_t port;
-	uint32_t size;
-	uint64_t val;
-	enum ioreq_result res;
-	int done;
-};
-
-static void *vcpu_read_thread(void *arg)
-{
-	struct vcpu_op *op = arg;
-	struct ioreq_req r = { .type = IOREQ_TYPE_PIO,
-			       .is_read = true,
-			       .size = op->size,
-			       .count = 1,
-			       .addr = op->port };
-
-	op->res = ioreq_send(op->p, 0, &r);
-	op->val = r.data;
-	__atomic_store_n(&op->done, 1, __ATOMIC_RELEASE);
-	return NULL;
 }
 
 /* Read through ioreq_send() as hv_io_pio() does; bounded at ~5 s. */
 static uint64_t vcpu_read(struct fix *f, uint16_t port, uint32_t size)
 {
-	struct vcpu_op op = { .p = &f->p, .port = port, .size = size };
-	pthread_t t;
-
-	pthread_create(&t, NULL, vcpu_read_thread, &op);
-	for (int i = 0; i < 500 && !__atomic_load_n(&op.done, __ATOMIC_ACQUIRE); i++)
-		loop_run_once(f->dm->loop, 10);
-	pthread_join(t, NULL);
-	CHECK_EQ(op.res, IOREQ_DONE);
-	return op.val;
+	return ioreq_fix_sync(&f->io, (struct ioreq_req){ .type = IOREQ_TYPE_PIO,
+							  .is_read = true,
+							  .size = size,
+							  .count = 1,
+							  .addr = port });
 }
 
 static bool mread(struct fix *f, uint16_t port, uint32_t size, uint64_t *v)
 {
-	return ioreq_mirror_read(&f->p, port, size, v);
+	return ioreq_mirror_read(&f->io.p, port, size, v);
 }
 
 /* Mapping the device told the hv about its mirrored, posted and urgent ports. */
 static void test_sets(struct fix *f)
 {
-	CHECK_EQ(io_region_map(f->dm, &f->toy.region, IO_PIO, TOY_BASE), 0);
-	CHECK(f->p.mirror != NULL);
-	CHECK(ioreq_pio_bufferable(&f->p, TOY_BASE + 1, 1));
-	CHECK(ioreq_pio_bufferable(&f->p, TOY_BASE + 2, 1));
-	CHECK(ioreq_pio_urgent(&f->p, TOY_BASE + 2, 1));
-	CHECK(!ioreq_pio_urgent(&f->p, TOY_BASE + 1, 1));
-	CHECK(ioreq_pio_urgent(&f->p, TOY_BASE + 1, 2)); /* touches GO */
-	CHECK(!ioreq_pio_bufferable(&f->p, TOY_BASE, 1));
+	CHECK_EQ(io_region_map(f->io.dm, &f->toy.region, IO_PIO, TOY_BASE), 0);
+	CHECK(f->io.p.mirror != NULL);
+	CHECK(ioreq_pio_bufferable(&f->io.p, TOY_BASE + 1, 1));
+	CHECK(ioreq_pio_bufferable(&f->io.p, TOY_BASE + 2, 1));
+	CHECK(ioreq_pio_urgent(&f->io.p, TOY_BASE + 2, 1));
+	CHECK(!ioreq_pio_urgent(&f->io.p, TOY_BASE + 1, 1));
+	CHECK(ioreq_pio_urgent(&f->io.p, TOY_BASE + 1, 2)); /* touches GO */
+	CHECK(!ioreq_pio_bufferable(&f->io.p, TOY_BASE, 1));
 }
 
 /* A value the device published is answered without a round trip. */
@@ -305,27 +218,27 @@ static void test_posted_then_read(struct fix *f)
 	unsigned reads = f->toy.reads;
 	uint64_t v = 0;
 
-	CHECK(ioreq_send_buffered_pio(&f->p, TOY_BASE + 1, 1, 0x77));
+	CHECK(ioreq_send_buffered_pio(&f->io.p, TOY_BASE + 1, 1, 0x77));
 	/*
 	 * Nothing else makes the dm drain while the vCPU reads: take the
 	 * write's signal away, and the drain timer has not started yet.
 	 */
 	kicks(f);
-	CHECK(!ioreq_drain_timer_armed(f->dm));
-	CHECK(!ring_empty(f));
+	CHECK(!ioreq_drain_timer_armed(f->io.dm));
+	CHECK(!ioreq_fix_ring_empty(&f->io));
 	CHECK(!mread(f, TOY_BASE, 1, &v));
 	CHECK(!mread(f, TOY_BASE + 4, 4, &v)); /* any mirrored port: the ring decides */
 	CHECK_EQ(vcpu_read(f, TOY_BASE, 1), 0x77);
 	CHECK_EQ(f->toy.reads, reads + 1);
-	CHECK(ring_empty(f));
+	CHECK(ioreq_fix_ring_empty(&f->io));
 	/* Applied and published by the dm: the mirror has the new value. */
 	CHECK(mread(f, TOY_BASE, 1, &v));
 	CHECK_EQ(v, 0x77);
 
 	/* Drained by the dm's own timer or signal instead of a read: same. */
-	CHECK(ioreq_send_buffered_pio(&f->p, TOY_BASE + 1, 1, 0x78));
+	CHECK(ioreq_send_buffered_pio(&f->io.p, TOY_BASE + 1, 1, 0x78));
 	CHECK(!mread(f, TOY_BASE, 1, &v));
-	CHECK_EQ(ioreq_drain_buffered(f->dm), 1);
+	CHECK_EQ(ioreq_drain_buffered(f->io.dm), 1);
 	CHECK(mread(f, TOY_BASE, 1, &v));
 	CHECK_EQ(v, 0x78);
 	kicks(f);
@@ -336,14 +249,14 @@ static void test_move(struct fix *f)
 {
 	uint64_t v = 0;
 
-	CHECK_EQ(io_region_move(f->dm, &f->toy.region, IO_PIO, TOY_MOVED), 0);
+	CHECK_EQ(io_region_move(f->io.dm, &f->toy.region, IO_PIO, TOY_MOVED), 0);
 	CHECK(!mread(f, TOY_BASE, 1, &v));
 	CHECK(mread(f, TOY_MOVED, 1, &v));
 	CHECK_EQ(v, 0x78);
 	CHECK(mread(f, TOY_MOVED + 4, 4, &v));
 	CHECK_EQ(v, 0x11223344);
-	CHECK(ioreq_pio_urgent(&f->p, TOY_MOVED + 2, 1));
-	CHECK(!ioreq_pio_urgent(&f->p, TOY_BASE + 2, 1));
+	CHECK(ioreq_pio_urgent(&f->io.p, TOY_MOVED + 2, 1));
+	CHECK(!ioreq_pio_urgent(&f->io.p, TOY_BASE + 2, 1));
 	/*
 	 * An hv still on the old table (a vCPU racing the set change) lands
 	 * on words that now describe the moved registers: refused.
@@ -352,19 +265,19 @@ static void test_move(struct fix *f)
 		struct hvm_range old[2] = { { TOY_BASE, 1 }, { TOY_BASE + 4, 4 } };
 		struct hvm_range now[2] = { { TOY_MOVED, 1 }, { TOY_MOVED + 4, 4 } };
 
-		CHECK_EQ(ioreq_set_pio_mirror(&f->p, old, 2, -1), 0);
+		CHECK_EQ(ioreq_set_pio_mirror(&f->io.p, old, 2, -1), 0);
 		CHECK(!mread(f, TOY_BASE, 1, &v));
 		CHECK(!mread(f, TOY_BASE + 4, 4, &v));
 		CHECK(!mread(f, TOY_BASE + 7, 1, &v));
-		CHECK_EQ(ioreq_set_pio_mirror(&f->p, now, 2, -1), 0);
+		CHECK_EQ(ioreq_set_pio_mirror(&f->io.p, now, 2, -1), 0);
 	}
 	/* Unmapped: the dm cleared every word before it told the hv. */
 	io_region_unmap(&f->toy.region);
 	for (unsigned w = 0; w < HVM_PIO_MIRROR_MAX_PORTS; w++)
-		CHECK(!(f->p.mirror->word[w] & HVM_PIO_MIRROR_VALID));
+		CHECK(!(f->io.p.mirror->word[w] & HVM_PIO_MIRROR_VALID));
 	CHECK(!mread(f, TOY_MOVED, 1, &v));
-	CHECK(!ioreq_pio_bufferable(&f->p, TOY_MOVED + 2, 1));
-	CHECK_EQ(io_region_map(f->dm, &f->toy.region, IO_PIO, TOY_BASE), 0);
+	CHECK(!ioreq_pio_bufferable(&f->io.p, TOY_MOVED + 2, 1));
+	CHECK_EQ(io_region_map(f->io.dm, &f->toy.region, IO_PIO, TOY_BASE), 0);
 	CHECK(mread(f, TOY_BASE, 1, &v));
 	CHECK_EQ(v, 0x78);
 }
@@ -380,27 +293,27 @@ static void test_urgent(struct fix *f)
 
 	kicks(f);
 	fake_ns += 1000; /* not idle: a write finding the ring empty is not signalled */
-	CHECK(ioreq_send_buffered_pio(&f->p, TOY_BASE + 1, 1, 0x79));
-	CHECK(ioreq_send_buffered_pio(&f->p, TOY_BASE + 1, 1, 0x7a));
+	CHECK(ioreq_send_buffered_pio(&f->io.p, TOY_BASE + 1, 1, 0x79));
+	CHECK(ioreq_send_buffered_pio(&f->io.p, TOY_BASE + 1, 1, 0x7a));
 	CHECK_EQ(kicks(f), 0);
-	CHECK(ioreq_send_buffered_pio(&f->p, TOY_BASE + 2, 1, 1));
+	CHECK(ioreq_send_buffered_pio(&f->io.p, TOY_BASE + 2, 1, 1));
 	CHECK_EQ(kicks(f), 1);
-	CHECK_EQ(f->p.kicks_urgent, 1);
+	CHECK_EQ(f->io.p.kicks_urgent, 1);
 	/* Put the signal back and let the loop see it: one pass, no timeout. */
 	{
 		uint64_t one = 1;
 
-		CHECK_EQ(write(f->p.buf_fd, &one, sizeof(one)), sizeof(one));
+		CHECK_EQ(write(f->io.p.buf_fd, &one, sizeof(one)), sizeof(one));
 	}
-	loop_run_once(f->dm->loop, 0);
+	loop_run_once(f->io.dm->loop, 0);
 	CHECK_EQ(f->toy.gos, gos + 1);
 	CHECK_EQ(f->toy.val, 0x7a);
-	CHECK(ring_empty(f));
+	CHECK(ioreq_fix_ring_empty(&f->io));
 	/* Alone in an idle-but-recent ring, it is still signalled. */
 	fake_ns += 1000;
-	CHECK(ioreq_send_buffered_pio(&f->p, TOY_BASE + 2, 1, 1));
+	CHECK(ioreq_send_buffered_pio(&f->io.p, TOY_BASE + 2, 1, 1));
 	CHECK_EQ(kicks(f), 1);
-	CHECK_EQ(ioreq_drain_buffered(f->dm), 1);
+	CHECK_EQ(ioreq_drain_buffered(f->io.dm), 1);
 	CHECK_EQ(f->toy.gos, gos + 2);
 }
 
@@ -415,10 +328,10 @@ static void test_hv_rules(struct fix *f)
 
 	for (unsigned i = 0; i <= HVM_PIO_MIRROR_MAX_PORTS; i++)
 		many[i] = (struct hvm_range){ 0x1000 + i * 4, 4 };
-	CHECK_EQ(ioreq_set_pio_mirror(&f->p, &three, 1, -1), -EINVAL);
-	CHECK_EQ(ioreq_set_pio_mirror(&f->p, &past, 1, -1), -EINVAL);
-	CHECK_EQ(ioreq_set_pio_mirror(&f->p, overlap, 2, -1), -EINVAL);
-	CHECK_EQ(ioreq_set_pio_mirror(&f->p, many, HVM_PIO_MIRROR_MAX_PORTS + 1, -1), -EINVAL);
+	CHECK_EQ(ioreq_set_pio_mirror(&f->io.p, &three, 1, -1), -EINVAL);
+	CHECK_EQ(ioreq_set_pio_mirror(&f->io.p, &past, 1, -1), -EINVAL);
+	CHECK_EQ(ioreq_set_pio_mirror(&f->io.p, overlap, 2, -1), -EINVAL);
+	CHECK_EQ(ioreq_set_pio_mirror(&f->io.p, many, HVM_PIO_MIRROR_MAX_PORTS + 1, -1), -EINVAL);
 	/* Refused sets left the dm's set in place. */
 	{
 		uint64_t v = 0;
@@ -509,24 +422,24 @@ static void *stress_vcpu(void *arg)
 
 static void test_stress(struct fix *f)
 {
-	struct stress s = { .p = &f->p };
-	uint64_t hits = f->p.mirror_hits;
+	struct stress s = { .p = &f->io.p };
+	uint64_t hits = f->io.p.mirror_hits;
 	pthread_t t;
 
-	f->p.now = hvm_poll_now;
+	f->io.p.now = hvm_poll_now;
 	pthread_create(&t, NULL, stress_vcpu, &s);
 	/* Bounded at ~60 s. */
 	for (unsigned i = 0; i < 6000 && !__atomic_load_n(&s.done, __ATOMIC_ACQUIRE); i++)
-		loop_run_once(f->dm->loop, 10);
+		loop_run_once(f->io.dm->loop, 10);
 	pthread_join(t, NULL);
 	CHECK_EQ(s.bad, 0);
 	if (s.bad)
 		printf("# round %llu read 0x%llx\n", (unsigned long long)s.first_bad,
 		       (unsigned long long)s.got);
-	CHECK(f->p.mirror_hits > hits);
+	CHECK(f->io.p.mirror_hits > hits);
 	printf("# stress: %u rounds, %llu reads answered from the mirror\n", STRESS_ROUNDS,
-	       (unsigned long long)(f->p.mirror_hits - hits));
-	f->p.now = fake_now;
+	       (unsigned long long)(f->io.p.mirror_hits - hits));
+	f->io.p.now = fake_now;
 }
 
 /*
@@ -540,23 +453,23 @@ static void test_old_hv(void)
 	uint64_t v = 0;
 
 	setup(&f, true);
-	CHECK_EQ(io_region_map(f.dm, &f.toy.region, IO_PIO, TOY_BASE), 0);
-	CHECK(f.srv.mirror_msgs >= 1);
-	CHECK(f.srv.urgent_msgs >= 1);
+	CHECK_EQ(io_region_map(f.io.dm, &f.toy.region, IO_PIO, TOY_BASE), 0);
+	CHECK(f.mirror_msgs >= 1);
+	CHECK(f.urgent_msgs >= 1);
 	io_mirror_set(&f.toy.region, 0, 0x42);
-	CHECK(f.p.mirror == NULL);
+	CHECK(f.io.p.mirror == NULL);
 	CHECK(!mread(&f, TOY_BASE, 1, &v));
-	CHECK(ioreq_pio_bufferable(&f.p, TOY_BASE + 1, 1));
-	CHECK(!ioreq_pio_bufferable(&f.p, TOY_BASE + 2, 1));
+	CHECK(ioreq_pio_bufferable(&f.io.p, TOY_BASE + 1, 1));
+	CHECK(!ioreq_pio_bufferable(&f.io.p, TOY_BASE + 2, 1));
 	/* The dm remembers: moving the device asks again for neither. */
-	f.srv.mirror_msgs = f.srv.urgent_msgs = 0;
-	CHECK_EQ(io_region_move(f.dm, &f.toy.region, IO_PIO, TOY_MOVED), 0);
-	CHECK_EQ(f.srv.mirror_msgs, 0);
-	CHECK_EQ(f.srv.urgent_msgs, 0);
-	CHECK(ioreq_pio_bufferable(&f.p, TOY_MOVED + 1, 1));
-	CHECK(!ioreq_pio_bufferable(&f.p, TOY_MOVED + 2, 1));
+	f.mirror_msgs = f.urgent_msgs = 0;
+	CHECK_EQ(io_region_move(f.io.dm, &f.toy.region, IO_PIO, TOY_MOVED), 0);
+	CHECK_EQ(f.mirror_msgs, 0);
+	CHECK_EQ(f.urgent_msgs, 0);
+	CHECK(ioreq_pio_bufferable(&f.io.p, TOY_MOVED + 1, 1));
+	CHECK(!ioreq_pio_bufferable(&f.io.p, TOY_MOVED + 2, 1));
 	io_region_unmap(&f.toy.region);
-	teardown(&f);
+	ioreq_fix_destroy(&f.io);
 }
 
 /*
@@ -570,19 +483,19 @@ static void test_urgent_refused(void)
 	uint64_t v = 0;
 
 	setup(&f, false);
-	f.srv.urgent_error = -EINVAL;
-	CHECK_EQ(io_region_map(f.dm, &f.toy.region, IO_PIO, TOY_BASE), 0);
-	CHECK(ioreq_pio_bufferable(&f.p, TOY_BASE + 1, 1));
-	CHECK(!ioreq_pio_bufferable(&f.p, TOY_BASE + 2, 1));
+	f.urgent_error = -EINVAL;
+	CHECK_EQ(io_region_map(f.io.dm, &f.toy.region, IO_PIO, TOY_BASE), 0);
+	CHECK(ioreq_pio_bufferable(&f.io.p, TOY_BASE + 1, 1));
+	CHECK(!ioreq_pio_bufferable(&f.io.p, TOY_BASE + 2, 1));
 	io_mirror_set(&f.toy.region, 0, 0x42);
 	CHECK(mread(&f, TOY_BASE, 1, &v)); /* the mirror does not depend on it */
 	CHECK_EQ(v, 0x42);
-	f.srv.urgent_error = 0;
-	CHECK_EQ(io_region_move(f.dm, &f.toy.region, IO_PIO, TOY_MOVED), 0);
-	CHECK(ioreq_pio_bufferable(&f.p, TOY_MOVED + 2, 1));
-	CHECK(ioreq_pio_urgent(&f.p, TOY_MOVED + 2, 1));
+	f.urgent_error = 0;
+	CHECK_EQ(io_region_move(f.io.dm, &f.toy.region, IO_PIO, TOY_MOVED), 0);
+	CHECK(ioreq_pio_bufferable(&f.io.p, TOY_MOVED + 2, 1));
+	CHECK(ioreq_pio_urgent(&f.io.p, TOY_MOVED + 2, 1));
 	io_region_unmap(&f.toy.region);
-	teardown(&f);
+	ioreq_fix_destroy(&f.io);
 }
 
 int main(void)
@@ -598,7 +511,7 @@ int main(void)
 	test_hv_rules(f);
 	test_stress(f);
 	io_region_unmap(&f->toy.region);
-	teardown(f);
+	ioreq_fix_destroy(&f->io);
 	free(f);
 	test_old_hv();
 	test_urgent_refused();
