@@ -16,6 +16,7 @@
 #include "device.h"
 #include "dm.h"
 #include "pci/pci.h"
+#include "io_util.h"
 #include "tap.h"
 #include "vga/cirrus.h"
 
@@ -28,19 +29,6 @@ static struct dm *dm;
 static struct cirrus *cs;
 static uint8_t *vram;
 static uint8_t *ref; /* reference VRAM image */
-
-static uint64_t in(uint16_t port, unsigned size)
-{
-	uint64_t v = 0;
-
-	io_dispatch(dm, IO_PIO, port, size, false, &v);
-	return v;
-}
-
-static void out(uint16_t port, unsigned size, uint64_t v)
-{
-	io_dispatch(dm, IO_PIO, port, size, true, &v);
-}
 
 static void memw(uint64_t a, unsigned size, uint64_t v)
 {
@@ -57,38 +45,38 @@ static uint64_t memr(uint64_t a, unsigned size)
 
 static void seq(uint8_t i, uint8_t v)
 {
-	out(0x3c4, 1, i);
-	out(0x3c5, 1, v);
+	io_out(dm, 0x3c4, 1, i);
+	io_out(dm, 0x3c5, 1, v);
 }
 
 static uint8_t seq_r(uint8_t i)
 {
-	out(0x3c4, 1, i);
-	return (uint8_t)in(0x3c5, 1);
+	io_out(dm, 0x3c4, 1, i);
+	return (uint8_t)io_in(dm, 0x3c5, 1);
 }
 
 static void gr(uint8_t i, uint8_t v)
 {
-	out(0x3ce, 1, i);
-	out(0x3cf, 1, v);
+	io_out(dm, 0x3ce, 1, i);
+	io_out(dm, 0x3cf, 1, v);
 }
 
 static uint8_t gr_r(uint8_t i)
 {
-	out(0x3ce, 1, i);
-	return (uint8_t)in(0x3cf, 1);
+	io_out(dm, 0x3ce, 1, i);
+	return (uint8_t)io_in(dm, 0x3cf, 1);
 }
 
 static void crtc(uint8_t i, uint8_t v)
 {
-	out(0x3d4, 1, i);
-	out(0x3d5, 1, v);
+	io_out(dm, 0x3d4, 1, i);
+	io_out(dm, 0x3d5, 1, v);
 }
 
 static uint8_t crtc_r(uint8_t i)
 {
-	out(0x3d4, 1, i);
-	return (uint8_t)in(0x3d5, 1);
+	io_out(dm, 0x3d4, 1, i);
+	return (uint8_t)io_in(dm, 0x3d5, 1);
 }
 
 static uint32_t rnd_state = 12345;
@@ -266,13 +254,13 @@ static void test_registers(void)
 {
 	unsigned i;
 
-	out(0x3c2, 1, 0x67); /* colour CRTC addressing */
+	io_out(dm, 0x3c2, 1, 0x67); /* colour CRTC addressing */
 	CHECK_EQ(seq_r(6), 0x0f);
 	seq(6, 0x12);
 	CHECK_EQ(seq_r(6), 0x12);
 	seq(6, 0x00);
 	CHECK_EQ(seq_r(6), 0x0f);
-	out(0x3c4, 2, 0x1206); /* 16-bit form: index then data */
+	io_out(dm, 0x3c4, 2, 0x1206); /* 16-bit form: index then data */
 	CHECK_EQ(seq_r(6), 0x12);
 	CHECK_EQ(crtc_r(0x27), 0xb8);
 	crtc(0x27, 0x00); /* read-only */
@@ -283,7 +271,7 @@ static void test_registers(void)
 	seq(0x17, 0xff);
 	CHECK_EQ(seq_r(0x17), 0xe7); /* bus type bits stay */
 	seq(0x17, 0x20);
-	out(0x3ce, 2, 0x3409); /* GR9 = 0x34 via the 16-bit form */
+	io_out(dm, 0x3ce, 2, 0x3409); /* GR9 = 0x34 via the 16-bit form */
 	CHECK_EQ(gr_r(9), 0x34);
 	gr(9, 0);
 	gr(0x21, 0xff);
@@ -301,18 +289,18 @@ static void test_registers(void)
 	seq(0xf1, 0x02);
 	CHECK_EQ(cs->cursor_y, 0x17);
 	/* Hidden DAC: the fifth access after four reads of 0x3C6. */
-	in(0x3c8, 1);
+	io_in(dm, 0x3c8, 1);
 	for (i = 0; i < 4; i++)
-		CHECK_EQ(in(0x3c6, 1), 0xff);
-	out(0x3c6, 1, 0xe1);
+		CHECK_EQ(io_in(dm, 0x3c6, 1), 0xff);
+	io_out(dm, 0x3c6, 1, 0xe1);
 	CHECK_EQ(cs->vga.dac_mask, 0xff);
-	in(0x3c8, 1);
+	io_in(dm, 0x3c8, 1);
 	for (i = 0; i < 4; i++)
-		in(0x3c6, 1);
-	CHECK_EQ(in(0x3c6, 1), 0xe1);
-	out(0x3c6, 1, 0xfe); /* a plain write is the pixel mask */
+		io_in(dm, 0x3c6, 1);
+	CHECK_EQ(io_in(dm, 0x3c6, 1), 0xe1);
+	io_out(dm, 0x3c6, 1, 0xfe); /* a plain write is the pixel mask */
 	CHECK_EQ(cs->vga.dac_mask, 0xfe);
-	out(0x3c6, 1, 0xff);
+	io_out(dm, 0x3c6, 1, 0xff);
 	/* BAR1: ports 0x3C0+ at 0, BitBLT registers at 0x100. */
 	memw(BAR1 + 0x04, 1, 0x06);
 	CHECK_EQ(memr(BAR1 + 0x05, 1), 0x12);
@@ -900,7 +888,7 @@ static void mode_setup(uint8_t sr7, unsigned w, unsigned h, unsigned pitch_bytes
 {
 	unsigned off = pitch_bytes / 8;
 
-	out(0x3c2, 1, 0x67);
+	io_out(dm, 0x3c2, 1, 0x67);
 	crtc(0x11, 0x00); /* unlock CR0-7 */
 	seq(7, sr7);
 	crtc(1, (uint8_t)(w / 8 - 1));
@@ -916,10 +904,10 @@ static void set_hidden_dac(uint8_t v)
 {
 	unsigned i;
 
-	in(0x3c8, 1);
+	io_in(dm, 0x3c8, 1);
 	for (i = 0; i < 4; i++)
-		in(0x3c6, 1);
-	out(0x3c6, 1, v);
+		io_in(dm, 0x3c6, 1);
+	io_out(dm, 0x3c6, 1, v);
 }
 
 static void test_scanout(void)
@@ -941,10 +929,10 @@ static void test_scanout(void)
 	/* 8 bpp through the palette. */
 	memset(vram, 0, VRAM);
 	mode_setup(0x01, 640, 480, 640);
-	out(0x3c8, 1, 3);
-	out(0x3c9, 1, 0x3f);
-	out(0x3c9, 1, 0x00);
-	out(0x3c9, 1, 0x20);
+	io_out(dm, 0x3c8, 1, 3);
+	io_out(dm, 0x3c9, 1, 0x3f);
+	io_out(dm, 0x3c9, 1, 0x00);
+	io_out(dm, 0x3c9, 1, 0x20);
 	vram[7 * 640 + 5] = 3;
 	console_refresh(c);
 	CHECK_EQ(console_width(c), 640);
@@ -1029,14 +1017,14 @@ static void test_cursor(void)
 	vram[50 * 2560 + 101 * 4] = 0x10;
 	/* Cursor colours through the hidden palette (SR12 bit 1): entry 15 yellow, 0 grey. */
 	seq(0x12, 0x02);
-	out(0x3c8, 1, 0x0f);
-	out(0x3c9, 1, 0x3f);
-	out(0x3c9, 1, 0x3f);
-	out(0x3c9, 1, 0x00);
-	out(0x3c8, 1, 0x00);
-	out(0x3c9, 1, 0x20);
-	out(0x3c9, 1, 0x20);
-	out(0x3c9, 1, 0x20);
+	io_out(dm, 0x3c8, 1, 0x0f);
+	io_out(dm, 0x3c9, 1, 0x3f);
+	io_out(dm, 0x3c9, 1, 0x3f);
+	io_out(dm, 0x3c9, 1, 0x00);
+	io_out(dm, 0x3c8, 1, 0x00);
+	io_out(dm, 0x3c9, 1, 0x20);
+	io_out(dm, 0x3c9, 1, 0x20);
+	io_out(dm, 0x3c9, 1, 0x20);
 	/* Pattern 0 (32x32), row 0: pixel 0 fg (11), pixel 1 invert (01), pixel 2 bg (10). */
 	vram[cur + 0] = 0xc0;	/* plane 0 */
 	vram[cur + 128] = 0xa0; /* plane 1 */

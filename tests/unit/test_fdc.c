@@ -14,6 +14,7 @@
 #include "dm.h"
 #include "gmem.h"
 #include "loop.h"
+#include "io_util.h"
 #include "tap.h"
 
 static struct dm *dm;
@@ -25,28 +26,13 @@ static uint8_t pattern(uint32_t off)
 	return (uint8_t)(off + (off >> 9) * 3);
 }
 
-static uint64_t in(uint16_t port)
-{
-	uint64_t v = 0;
-
-	io_dispatch(dm, IO_PIO, port, 1, false, &v);
-	return v;
-}
-
-static void out(uint16_t port, uint8_t v)
-{
-	uint64_t x = v;
-
-	io_dispatch(dm, IO_PIO, port, 1, true, &x);
-}
-
 /* Wait (bounded) until the controller wants a byte in the given direction. */
 static bool ready(bool dio)
 {
 	int i;
 
 	for (i = 0; i < 2000; i++) {
-		uint8_t msr = (uint8_t)in(0x3f4);
+		uint8_t msr = in8(dm, 0x3f4);
 
 		if ((msr & 0x80) && !!(msr & 0x40) == dio)
 			return true;
@@ -61,7 +47,7 @@ static void cmd(const uint8_t *b, unsigned n)
 
 	for (i = 0; i < n; i++) {
 		CHECK(ready(false));
-		out(0x3f5, b[i]);
+		out8(dm, 0x3f5, b[i]);
 	}
 }
 
@@ -70,22 +56,22 @@ static unsigned result(uint8_t *r, unsigned max)
 	unsigned n = 0;
 
 	while (n < max && ready(true))
-		r[n++] = (uint8_t)in(0x3f5);
+		r[n++] = in8(dm, 0x3f5);
 	return n;
 }
 
 static void dma_setup(uint32_t addr, uint16_t count, bool to_mem)
 {
-	out(0x0a, 0x06); /* mask channel 2 */
-	out(0x0c, 0);
-	out(0x0b, to_mem ? 0x46 : 0x4a); /* single, write/read, channel 2 */
-	out(0x04, addr & 0xff);
-	out(0x04, (addr >> 8) & 0xff);
-	out(0x81, (addr >> 16) & 0xff);
-	out(0x0c, 0);
-	out(0x05, count & 0xff);
-	out(0x05, count >> 8);
-	out(0x0a, 0x02); /* unmask */
+	out8(dm, 0x0a, 0x06); /* mask channel 2 */
+	out8(dm, 0x0c, 0);
+	out8(dm, 0x0b, to_mem ? 0x46 : 0x4a); /* single, write/read, channel 2 */
+	out8(dm, 0x04, addr & 0xff);
+	out8(dm, 0x04, (addr >> 8) & 0xff);
+	out8(dm, 0x81, (addr >> 16) & 0xff);
+	out8(dm, 0x0c, 0);
+	out8(dm, 0x05, count & 0xff);
+	out8(dm, 0x05, count >> 8);
+	out8(dm, 0x0a, 0x02); /* unmask */
 }
 
 static void test_reset_and_seek(void)
@@ -94,8 +80,8 @@ static void test_reset_and_seek(void)
 	unsigned i;
 	uint32_t e0 = dm_irq_edges(dm, 6);
 
-	out(0x3f2, 0x00);
-	out(0x3f2, 0x1c); /* motor A, DMA, out of reset */
+	out8(dm, 0x3f2, 0x00);
+	out8(dm, 0x3f2, 0x1c); /* motor A, DMA, out of reset */
 	CHECK(dm_irq_edges(dm, 6) > e0);
 	for (i = 0; i < 4; i++) {
 		cmd((const uint8_t[]){ 0x08 }, 1);
@@ -168,22 +154,22 @@ static void test_cves(void)
 
 	/* VENOM: DRIVE SPECIFICATION (0x8e) then a stream of bytes. */
 	for (i = 0; i < 10000; i++)
-		out(0x3f5, i == 0 ? 0x8e : 0x42);
-	out(0x3f2, 0x00);
-	out(0x3f2, 0x0c);
+		out8(dm, 0x3f5, i == 0 ? 0x8e : 0x42);
+	out8(dm, 0x3f2, 0x00);
+	out8(dm, 0x3f2, 0x0c);
 	for (i = 0; i < 4; i++) {
 		cmd((const uint8_t[]){ 0x08 }, 1);
 		result(r, 2);
 	}
 	/* Drive B has no medium: READ DATA ends "not ready", nothing crashes. */
-	out(0x3f2, 0x2d);
+	out8(dm, 0x3f2, 0x2d);
 	dma_setup(0x10000, 511, true);
 	cmd((const uint8_t[]){ 0xe6, 0x01, 0, 0, 1, 2, 18, 0x1b, 0xff }, 9);
 	CHECK_EQ(result(r, 7), 7);
 	CHECK_EQ(r[0] & 0x48, 0x48);
 	/* CVE-2021-3507: DMA count far above the sector, transfer in the other direction. */
-	out(0x3f2, 0x1c);
-	out(0x09, 0x06);
+	out8(dm, 0x3f2, 0x1c);
+	out8(dm, 0x09, 0x06);
 	dma_setup(0x10000, 0xffff, false);
 	cmd((const uint8_t[]){ 0xe6, 0x00, 0, 0, 1, 2, 18, 0x1b, 0xff }, 9);
 	CHECK_EQ(result(r, 7), 7);
@@ -191,9 +177,9 @@ static void test_cves(void)
 	/* Random junk on every port: still alive and answering VERSION. */
 	srand(1);
 	for (i = 0; i < 20000; i++)
-		out((uint16_t)(0x3f0 + rand() % 8), (uint8_t)rand());
-	out(0x3f2, 0x00);
-	out(0x3f2, 0x0c);
+		out8(dm, (uint16_t)(0x3f0 + rand() % 8), (uint8_t)rand());
+	out8(dm, 0x3f2, 0x00);
+	out8(dm, 0x3f2, 0x0c);
 	for (i = 0; i < 4; i++) {
 		cmd((const uint8_t[]){ 0x08 }, 1);
 		result(r, 2);

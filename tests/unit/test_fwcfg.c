@@ -18,20 +18,8 @@
 #include "dm.h"
 #include "gmem.h"
 #include "pc/fw_cfg.h"
+#include "io_util.h"
 #include "tap.h"
-
-static uint64_t io_in(struct dm *dm, uint16_t port, unsigned size)
-{
-	uint64_t v = 0;
-
-	io_dispatch(dm, IO_PIO, port, size, false, &v);
-	return v;
-}
-
-static void io_out(struct dm *dm, uint16_t port, unsigned size, uint64_t val)
-{
-	io_dispatch(dm, IO_PIO, port, size, true, &val);
-}
 
 static void sel(struct dm *dm, uint16_t key)
 {

@@ -15,22 +15,8 @@
 
 #include "device.h"
 #include "dm.h"
+#include "io_util.h"
 #include "tap.h"
-
-static uint64_t in8(struct dm *dm, uint16_t port)
-{
-	uint64_t v = 0;
-
-	io_dispatch(dm, IO_PIO, port, 1, false, &v);
-	return v;
-}
-
-static void out8(struct dm *dm, uint16_t port, uint8_t val)
-{
-	uint64_t v = val;
-
-	io_dispatch(dm, IO_PIO, port, 1, true, &v);
-}
 
 static struct dm *new_dm(const char *machine)
 {

@@ -22,6 +22,7 @@
 #include "qmp.h"
 #include "input/i8042.h"
 #include "irq.h"
+#include "io_util.h"
 #include "tap.h"
 #include "input.h"
 
@@ -30,21 +31,6 @@
 #define ST_OBF 0x01
 #define ST_SYS 0x04
 #define ST_AUX 0x20
-
-static uint8_t in8(struct dm *dm, uint16_t port)
-{
-	uint64_t v = 0;
-
-	io_dispatch(dm, IO_PIO, port, 1, false, &v);
-	return (uint8_t)v;
-}
-
-static void out8(struct dm *dm, uint16_t port, uint8_t val)
-{
-	uint64_t v = val;
-
-	io_dispatch(dm, IO_PIO, port, 1, true, &v);
-}
 
 /* Read one byte the way a driver does: status first; -1 when empty. */
 static int get(struct dm *dm)

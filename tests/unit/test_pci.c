@@ -14,6 +14,7 @@
 #include "iospace.h"
 #include "irq.h"
 #include "pci/pci.h"
+#include "io_util.h"
 #include "tap.h"
 
 /* ---- a test device with an I/O, a 32-bit memory and a 64-bit memory BAR -------------------- */
@@ -106,19 +107,6 @@ static int tdev_init(struct tdev *t, struct pci_bus *bus, int devfn, uint8_t pin
 }
 
 /* ---- configuration mechanism #1 through the dispatcher ------------------------------------- */
-
-static uint64_t pio_in(struct dm *dm, uint16_t port, unsigned size)
-{
-	uint64_t v = 0;
-
-	CHECK_EQ(io_dispatch(dm, IO_PIO, port, size, false, &v), 0);
-	return v;
-}
-
-static void pio_out(struct dm *dm, uint16_t port, unsigned size, uint64_t v)
-{
-	CHECK_EQ(io_dispatch(dm, IO_PIO, port, size, true, &v), 0);
-}
 
 static uint64_t mmio_in(struct dm *dm, uint64_t addr, unsigned size)
 {

@@ -14,24 +14,12 @@
 #include "iospace.h"
 #include "irq.h"
 #include "pci/pci.h"
+#include "io_util.h"
 #include "tap.h"
 
 #define PM_DEVFN PCI_DEVFN(1, 3)
 #define PMBASE 0x600
 #define SCI 9
-
-static uint64_t pio_in(struct dm *dm, uint16_t port, unsigned size)
-{
-	uint64_t v = 0;
-
-	CHECK_EQ(io_dispatch(dm, IO_PIO, port, size, false, &v), 0);
-	return v;
-}
-
-static void pio_out(struct dm *dm, uint16_t port, unsigned size, uint64_t v)
-{
-	CHECK_EQ(io_dispatch(dm, IO_PIO, port, size, true, &v), 0);
-}
 
 static uint32_t cfg_rd(struct dm *dm, uint32_t reg, unsigned size)
 {

@@ -19,22 +19,8 @@
 #include "dm.h"
 #include "irq.h"
 #include "pc/rtc.h"
+#include "io_util.h"
 #include "tap.h"
-
-static uint8_t in8(struct dm *dm, uint16_t port)
-{
-	uint64_t v = 0;
-
-	io_dispatch(dm, IO_PIO, port, 1, false, &v);
-	return (uint8_t)v;
-}
-
-static void out8(struct dm *dm, uint16_t port, uint8_t val)
-{
-	uint64_t v = val;
-
-	io_dispatch(dm, IO_PIO, port, 1, true, &v);
-}
 
 static uint8_t cmos_read(struct dm *dm, uint8_t idx)
 {

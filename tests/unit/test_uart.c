@@ -15,24 +15,10 @@
 #include "device.h"
 #include "dm.h"
 #include "irq.h"
+#include "io_util.h"
 #include "tap.h"
 
 #define COM1 0x3f8
-
-static uint8_t in8(struct dm *dm, uint16_t port)
-{
-	uint64_t v = 0;
-
-	io_dispatch(dm, IO_PIO, port, 1, false, &v);
-	return (uint8_t)v;
-}
-
-static void out8(struct dm *dm, uint16_t port, uint8_t val)
-{
-	uint64_t v = val;
-
-	io_dispatch(dm, IO_PIO, port, 1, true, &v);
-}
 
 static struct dm *new_dm(struct dev **uart, const char *opts)
 {

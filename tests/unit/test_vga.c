@@ -12,22 +12,10 @@
 #include "device.h"
 #include "dm.h"
 #include "pci/pci.h"
+#include "io_util.h"
 #include "tap.h"
 
 static struct dm *dm;
-
-static uint64_t in(uint16_t port, unsigned size)
-{
-	uint64_t v = 0;
-
-	io_dispatch(dm, IO_PIO, port, size, false, &v);
-	return v;
-}
-
-static void out(uint16_t port, unsigned size, uint64_t v)
-{
-	io_dispatch(dm, IO_PIO, port, size, true, &v);
-}
 
 static void memw(uint64_t a, uint8_t v)
 {
@@ -46,50 +34,50 @@ static uint8_t memr(uint64_t a)
 
 static void seq(uint8_t i, uint8_t v)
 {
-	out(0x3c4, 1, i);
-	out(0x3c5, 1, v);
+	io_out(dm, 0x3c4, 1, i);
+	io_out(dm, 0x3c5, 1, v);
 }
 
 static void gr(uint8_t i, uint8_t v)
 {
-	out(0x3ce, 1, i);
-	out(0x3cf, 1, v);
+	io_out(dm, 0x3ce, 1, i);
+	io_out(dm, 0x3cf, 1, v);
 }
 
 static void crtc(uint8_t i, uint8_t v)
 {
-	out(0x3d4, 1, i);
-	out(0x3d5, 1, v);
+	io_out(dm, 0x3d4, 1, i);
+	io_out(dm, 0x3d5, 1, v);
 }
 
 static void attr(uint8_t i, uint8_t v)
 {
-	in(0x3da, 1);
-	out(0x3c0, 1, i);
-	out(0x3c0, 1, v);
+	io_in(dm, 0x3da, 1);
+	io_out(dm, 0x3c0, 1, i);
+	io_out(dm, 0x3c0, 1, v);
 }
 
 static void palette_std(void)
 {
 	unsigned i;
 
-	out(0x3c8, 1, 0);
+	io_out(dm, 0x3c8, 1, 0);
 	for (i = 0; i < 16; i++) {
-		out(0x3c9, 1, i & 4 ? 0x2a : 0); /* red */
-		out(0x3c9, 1, i & 2 ? 0x2a : 0);
-		out(0x3c9, 1, i & 1 ? 0x2a : 0);
+		io_out(dm, 0x3c9, 1, i & 4 ? 0x2a : 0); /* red */
+		io_out(dm, 0x3c9, 1, i & 2 ? 0x2a : 0);
+		io_out(dm, 0x3c9, 1, i & 1 ? 0x2a : 0);
 	}
-	out(0x3c8, 1, 15);
-	out(0x3c9, 1, 0x3f);
-	out(0x3c9, 1, 0x3f);
-	out(0x3c9, 1, 0x3f);
+	io_out(dm, 0x3c8, 1, 15);
+	io_out(dm, 0x3c9, 1, 0x3f);
+	io_out(dm, 0x3c9, 1, 0x3f);
+	io_out(dm, 0x3c9, 1, 0x3f);
 	for (i = 0; i < 16; i++)
 		attr((uint8_t)i, (uint8_t)i);
 }
 
 static void mode3(void)
 {
-	out(0x3c2, 1, 0x67);
+	io_out(dm, 0x3c2, 1, 0x67);
 	seq(1, 0x00);
 	seq(2, 0x03);
 	seq(3, 0x00);
@@ -111,8 +99,8 @@ static void mode3(void)
 	attr(0x10, 0x0c);
 	attr(0x12, 0x0f);
 	palette_std();
-	in(0x3da, 1);
-	out(0x3c0, 1, 0x20); /* palette address source: display on */
+	io_in(dm, 0x3da, 1);
+	io_out(dm, 0x3c0, 1, 0x20); /* palette address source: display on */
 }
 
 static void test_text(void)
@@ -194,7 +182,7 @@ static void test_mode13(void)
 {
 	struct console *c = console_of(dm);
 
-	out(0x3c2, 1, 0x63);
+	io_out(dm, 0x3c2, 1, 0x63);
 	seq(1, 0x01);
 	seq(2, 0x0f);
 	seq(4, 0x0e);
@@ -208,8 +196,8 @@ static void test_mode13(void)
 	crtc(0x13, 0x28);
 	crtc(0x14, 0x40);
 	attr(0x10, 0x41);
-	in(0x3da, 1);
-	out(0x3c0, 1, 0x20);
+	io_in(dm, 0x3da, 1);
+	io_out(dm, 0x3c0, 1, 0x20);
 	memw(0xa0000 + 320 * 10 + 7, 15);
 	console_refresh(c);
 	CHECK_EQ(console_width(c), 320);
@@ -220,8 +208,8 @@ static void test_mode13(void)
 
 static void vbe(uint16_t idx, uint16_t val)
 {
-	out(0x1ce, 2, idx);
-	out(0x1cf, 2, val);
+	io_out(dm, 0x1ce, 2, idx);
+	io_out(dm, 0x1cf, 2, val);
 }
 
 static void test_vbe(void)
@@ -234,8 +222,8 @@ static void test_vbe(void)
 	CHECK_EQ(pci_bus_config_read(bus, 0, PCI_DEVFN(2, 0), 0, 4), 0x11111234);
 	pci_bus_config_write(bus, 0, PCI_DEVFN(2, 0), 0x10, 0xe0000000, 4);
 	pci_bus_config_write(bus, 0, PCI_DEVFN(2, 0), PCI_COMMAND, 0x3, 2);
-	out(0x1ce, 2, 0);
-	CHECK_EQ(in(0x1cf, 2), 0xb0c5);
+	io_out(dm, 0x1ce, 2, 0);
+	CHECK_EQ(io_in(dm, 0x1cf, 2), 0xb0c5);
 	vbe(4, 0);
 	vbe(1, 640);
 	vbe(2, 480);
@@ -247,8 +235,8 @@ static void test_vbe(void)
 	CHECK_EQ(console_height(c), 480);
 	CHECK_EQ(console_row(c, 5)[9], 0x123456);
 	/* GETCAPS reports the maxima; VIDEO_MEMORY_64K the VRAM size. */
-	out(0x1ce, 2, 10);
-	CHECK_EQ(in(0x1cf, 2), 256);
+	io_out(dm, 0x1ce, 2, 10);
+	CHECK_EQ(io_in(dm, 0x1cf, 2), 256);
 	/* Hostile: huge bank in banked mode, offsets beyond VRAM, absurd geometry. */
 	vbe(4, 0);
 	vbe(1, 0xffff);
@@ -262,8 +250,8 @@ static void test_vbe(void)
 	vbe(9, 0xffff);
 	vbe(6, 0xffff);
 	console_refresh(c);
-	out(0x1ce, 2, 1);
-	CHECK(in(0x1cf, 2) <= 2560);
+	io_out(dm, 0x1ce, 2, 1);
+	CHECK(io_in(dm, 0x1cf, 2) <= 2560);
 	vbe(4, 0);
 	/* CRTC start address and offsets at their maxima in a VGA mode. */
 	crtc(0x0c, 0xff);
