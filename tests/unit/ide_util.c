@@ -28,28 +28,38 @@ uint8_t pattern_byte(uint64_t off)
 	return (uint8_t)(off * 13 + (off >> 9) + 1);
 }
 
-void make_file(char *path, size_t size)
+void make_file_of(char *path, size_t size, uint8_t (*byte)(uint64_t off))
 {
 	int fd = mkstemp(path);
 	uint8_t *b = malloc(size);
 	size_t i;
 
 	for (i = 0; i < size; i++)
-		b[i] = pattern_byte(i);
+		b[i] = byte(i);
 	CHECK_EQ(write(fd, b, size), (ssize_t)size);
 	close(fd);
 	free(b);
 }
 
-unsigned cmp_image(uint64_t gpa, uint32_t len, uint64_t off)
+void make_file(char *path, size_t size)
+{
+	make_file_of(path, size, pattern_byte);
+}
+
+unsigned cmp_guest(uint64_t gpa, uint32_t len, uint64_t off, uint8_t (*byte)(uint64_t off))
 {
 	const uint8_t *m = gmem_map(dm, gpa, len);
 	unsigned bad = 0;
 	uint32_t i;
 
 	for (i = 0; i < len; i++)
-		bad += m[i] != pattern_byte(off + i);
+		bad += m[i] != byte(off + i);
 	return bad;
+}
+
+unsigned cmp_image(uint64_t gpa, uint32_t len, uint64_t off)
+{
+	return cmp_guest(gpa, len, off, pattern_byte);
 }
 
 uint64_t in(uint16_t port, unsigned size)

@@ -29,9 +29,13 @@ extern void (*ide_after_io)(void);
 
 /* The byte make_file() stores at offset off of every image. */
 uint8_t pattern_byte(uint64_t off);
-/* mkstemp(path) and fill size bytes of it with pattern_byte(). */
+/* mkstemp(path) and fill size bytes of it with byte(offset). */
+void make_file_of(char *path, size_t size, uint8_t (*byte)(uint64_t off));
+/* make_file_of() with pattern_byte(). */
 void make_file(char *path, size_t size);
-/* Guest bytes [gpa, gpa+len) against the image from byte off; returns mismatches. */
+/* Guest bytes [gpa, gpa+len) against byte(off...); returns mismatches. */
+unsigned cmp_guest(uint64_t gpa, uint32_t len, uint64_t off, uint8_t (*byte)(uint64_t off));
+/* cmp_guest() against the images make_file() writes. */
 unsigned cmp_image(uint64_t gpa, uint32_t len, uint64_t off);
 
 uint64_t in(uint16_t port, unsigned size);

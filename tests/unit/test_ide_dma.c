@@ -284,26 +284,7 @@ static uint8_t iso_byte(uint64_t off)
 /* Guest bytes [gpa, gpa+len) against the ISO from byte off; returns mismatches. */
 static unsigned cmp_iso(uint64_t gpa, uint32_t len, uint64_t off)
 {
-	const uint8_t *m = gmem_map(dm, gpa, len);
-	unsigned bad = 0;
-	uint32_t i;
-
-	for (i = 0; i < len; i++)
-		bad += m[i] != iso_byte(off + i);
-	return bad;
-}
-
-static void make_iso(void)
-{
-	int fd = mkstemp(iso);
-	uint8_t *b = malloc(ISO_BLOCKS * 2048);
-	size_t i;
-
-	for (i = 0; i < ISO_BLOCKS * 2048; i++)
-		b[i] = iso_byte(i);
-	CHECK_EQ(write(fd, b, ISO_BLOCKS * 2048), (ssize_t)(ISO_BLOCKS * 2048));
-	close(fd);
-	free(b);
+	return cmp_guest(gpa, len, off, iso_byte);
 }
 
 /* 4 KiB clusters written in reverse order (not adjacent in the file), one hole. */
@@ -492,7 +473,7 @@ int main(void)
 {
 	make_file(disk_a, DISK_SECTORS * 512);
 	make_file(disk_b, DISK_SECTORS * 512);
-	make_iso();
+	make_file_of(iso, ISO_BLOCKS * 2048, iso_byte);
 	make_qcow2();
 	ide_create(RAM_SIZE);
 	/* Track RAM in a written-page bitmap, as the hypervisor's memfd does. */
