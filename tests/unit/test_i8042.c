@@ -40,6 +40,18 @@ static int get(struct dm *dm)
 	return in8(dm, DATA);
 }
 
+/* ctrl-alt-delete in translated set 1: the makes, then the breaks in reverse. */
+static const uint8_t cad_set1[] = { 0x1d, 0x38, 0xe0, 0x53, 0xe0, 0xd3, 0xb8, 0x9d };
+
+/* The next n bytes read are want[0..n), one check each. */
+static void expect_bytes(struct dm *dm, const uint8_t *want, unsigned n)
+{
+	unsigned i;
+
+	for (i = 0; i < n; i++)
+		CHECK_EQ(get(dm), want[i]);
+}
+
 static void drain(struct dm *dm)
 {
 	int i;
@@ -139,14 +151,7 @@ static void test_keys(void)
 	CHECK_EQ(get(dm), 0x41);
 	/* ctrl-alt-delete through the send-key parser. */
 	CHECK_EQ(input_send_keys(dm, "ctrl-alt-delete"), 0);
-	CHECK_EQ(get(dm), 0x1d);
-	CHECK_EQ(get(dm), 0x38);
-	CHECK_EQ(get(dm), 0xe0);
-	CHECK_EQ(get(dm), 0x53);
-	CHECK_EQ(get(dm), 0xe0);
-	CHECK_EQ(get(dm), 0xd3);
-	CHECK_EQ(get(dm), 0xb8);
-	CHECK_EQ(get(dm), 0x9d);
+	expect_bytes(dm, cad_set1, sizeof(cad_set1));
 	CHECK_EQ(get(dm), -1);
 	CHECK_EQ(input_send_keys(dm, "ctrl-nosuchkey"), -EINVAL);
 	CHECK_EQ(input_send_keys(dm, "ctrl--a"), -EINVAL);
@@ -378,14 +383,7 @@ static void test_qmp_send_key(void)
 	CHECK_EQ(write(sv[1], req, sizeof(req) - 1), (ssize_t)sizeof(req) - 1);
 	for (i = 0; i < 50 && !(in8(dm, CMD) & ST_OBF); i++)
 		loop_run_once(dm->loop, 10);
-	CHECK_EQ(get(dm), 0x1d);
-	CHECK_EQ(get(dm), 0x38);
-	CHECK_EQ(get(dm), 0xe0);
-	CHECK_EQ(get(dm), 0x53);
-	CHECK_EQ(get(dm), 0xe0);
-	CHECK_EQ(get(dm), 0xd3);
-	CHECK_EQ(get(dm), 0xb8);
-	CHECK_EQ(get(dm), 0x9d);
+	expect_bytes(dm, cad_set1, sizeof(cad_set1));
 	n = read(sv[1], buf, sizeof(buf) - 1);
 	CHECK(n > 0);
 	buf[n > 0 ? n : 0] = 0;
