@@ -27,23 +27,10 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "block.h"
-#include "loop.h"
+#include "blk_test.h"
 
 #define IMG_SIZE (4u << 20)
 #define NREQ 4
-
-static int fails;
-
-#define CHECK(cond, ...)                                            \
-	do {                                                        \
-		if (!(cond)) {                                      \
-			fails++;                                    \
-			printf("FAIL %s:%d: ", __FILE__, __LINE__); \
-			printf(__VA_ARGS__);                        \
-			printf("\n");                               \
-		}                                                   \
-	} while (0)
 
 struct tctx {
 	int order[16];
@@ -95,14 +82,6 @@ static void prep(struct treq *r, struct tctx *t, int id, enum blk_op op, uint64_
 	}
 }
 
-static void run_until(struct dm_loop *l, struct tctx *t, int n)
-{
-	int spins;
-
-	for (spins = 0; t->ndone < n && spins < 10000; spins++)
-		loop_run_once(l, 100);
-}
-
 static const char *modes[] = { "native", "threads", "sync" };
 
 static void test_mode(const char *dir, const char *mode, bool direct, unsigned align)
@@ -150,7 +129,7 @@ static void test_mode(const char *dir, const char *mode, bool direct, unsigned a
 	prep(&r[5], &t, 5, BLK_READ, IMG_SIZE - 512, area + 4 * 65536 + 9, 512);
 	for (i = 0; i < 6; i++)
 		CHECK(blk_submit(b, &r[i].req) == 0, "%s: submit %d", mode, i);
-	run_until(l, &t, 6);
+	run_until(l, &t.ndone, 6);
 	CHECK(t.ndone == 6, "%s%s: %d of 6 completions", mode, direct ? "+direct" : "", t.ndone);
 	for (i = 0; i < t.ndone; i++) {
 		CHECK(t.order[i] == i, "%s: completion %d was request %d", mode, i, t.order[i]);
@@ -167,7 +146,7 @@ static void test_mode(const char *dir, const char *mode, bool direct, unsigned a
 	/* Out-of-range requests fail without I/O (native: before any submission, so in no count). */
 	prep(&r[6], &t, 6, BLK_READ, IMG_SIZE - 512, r1, 1024);
 	CHECK(blk_submit(b, &r[6].req) == 0, "submit out of range");
-	run_until(l, &t, 7);
+	run_until(l, &t.ndone, 7);
 	CHECK(t.ndone == 7 && t.errs[6] == -EINVAL, "%s: read past the end is -EINVAL (%d)", mode,
 	      t.errs[6]);
 
@@ -248,7 +227,7 @@ static void test_nowait(const char *dir)
 	prep(&r[0], &t, 0, BLK_READ, 8192, buf, 4096);
 	CHECK(blk_submit(b, &r[0].req) == 0, "nowait: submit");
 	CHECK(t.ndone == 0, "nowait: the callback ran inside blk_submit()");
-	run_until(l, &t, 1);
+	run_until(l, &t.ndone, 1);
 	blk_get_stats(b, &s1);
 	CHECK(t.ndone == 1 && !t.errs[0] && !memcmp(buf, ref + 8192, 4096), "nowait: cached read "
 									    "completes with the "
@@ -260,7 +239,7 @@ static void test_nowait(const char *dir)
 	CHECK(!posix_fadvise(fd, 0, IMG_SIZE, POSIX_FADV_DONTNEED), "fadvise");
 	prep(&r[1], &t, 1, BLK_READ, 2u << 20, buf, 65536);
 	CHECK(blk_submit(b, &r[1].req) == 0, "nowait: submit uncached");
-	run_until(l, &t, 2);
+	run_until(l, &t.ndone, 2);
 	blk_get_stats(b, &s2);
 	CHECK(t.ndone == 2 && !t.errs[1] && !memcmp(buf, ref + (2u << 20), 65536), "nowait: "
 										   "uncached read "

@@ -35,32 +35,10 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "block.h"
-#include "loop.h"
+#include "blk_test.h"
 #include "qcow2.h"
 
-static int fails;
 static const char *dir;
-
-#define CHECK(cond, ...)                                            \
-	do {                                                        \
-		if (!(cond)) {                                      \
-			fails++;                                    \
-			printf("FAIL %s:%d: ", __FILE__, __LINE__); \
-			printf(__VA_ARGS__);                        \
-			printf("\n");                               \
-		}                                                   \
-	} while (0)
-
-static uint64_t rng_state = 88172645463325252ull;
-
-static uint64_t rnd(uint64_t n)
-{
-	rng_state ^= rng_state << 13;
-	rng_state ^= rng_state >> 7;
-	rng_state ^= rng_state << 17;
-	return n ? rng_state % n : 0;
-}
 
 static void fill(uint8_t *buf, size_t len)
 {
@@ -260,19 +238,6 @@ out:
 
 /* ---- resume ------------------------------------------------------------- */
 
-struct rctx {
-	struct blk_req req;
-	int done, err;
-};
-
-static void rdone(struct blk_req *req, int err)
-{
-	struct rctx *r = (struct rctx *)req;
-
-	r->done = 1;
-	r->err = err;
-}
-
 /* The host file offset holding the 4 KiB at guest offset off (by content). */
 static int64_t host_offset_of(int fd, const uint8_t *want, size_t flen)
 {
@@ -317,11 +282,11 @@ static int scatter(uint8_t *buf, size_t len, struct iovec *iov)
 static int resume_once(struct dm_loop *loop, struct blk *b, int fd, const uint8_t *ref, size_t len,
 		       uint64_t hole, uint64_t drop_from)
 {
-	static struct rctx r;
+	static struct test_req r;
 	struct blk_stats before, after;
 	struct qcow2_counters c0, c1;
 	uint8_t *got = malloc(len), *want = malloc(len);
-	int k, split;
+	int split;
 
 	if (!got || !want) {
 		free(got);
@@ -329,19 +294,15 @@ static int resume_once(struct dm_loop *loop, struct blk *b, int fd, const uint8_
 		return 0;
 	}
 	memset(got, 0xa5, len);
-	memset(&r, 0, sizeof(r));
-	r.req.op = BLK_READ;
-	r.req.offset = 0;
+	test_req_init(&r, BLK_READ, 0);
 	r.req.iovcnt = scatter(got, len, r.req.iov);
-	r.req.done = rdone;
 	/* Warm the first half (and the L2 table), drop what follows. */
 	CHECK(!blk_pread(b, want, len, 0), "warm-up read");
 	posix_fadvise(fd, (off_t)drop_from, 0, POSIX_FADV_DONTNEED);
 	blk_get_stats(b, &before);
 	c0 = counters(b);
 	CHECK(!blk_submit(b, &r.req), "submit");
-	for (k = 0; k < 100000 && !r.done; k++)
-		loop_run_once(loop, 100);
+	run_until(loop, &r.done, 1);
 	CHECK(r.done && !r.err, "read: done %d err %d", r.done, r.err);
 	blk_get_stats(b, &after);
 	c1 = counters(b);

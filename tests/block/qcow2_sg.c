@@ -38,36 +38,14 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "block.h"
-#include "loop.h"
+#include "blk_test.h"
 #include "qcow2.h"
 
 #define MAX_SEGS 300
 #define NREADS 40
 #define NWRITES 30
 
-static int fails;
 static const char *dir;
-
-#define CHECK(cond, ...)                                            \
-	do {                                                        \
-		if (!(cond)) {                                      \
-			fails++;                                    \
-			printf("FAIL %s:%d: ", __FILE__, __LINE__); \
-			printf(__VA_ARGS__);                        \
-			printf("\n");                               \
-		}                                                   \
-	} while (0)
-
-static uint64_t rng_state = 1;
-
-static uint64_t rnd(uint64_t n)
-{
-	rng_state ^= rng_state << 13;
-	rng_state ^= rng_state >> 7;
-	rng_state ^= rng_state << 17;
-	return n ? rng_state % n : 0;
-}
 
 /* Run a shell command built from fmt; its exit status (0 = success). */
 static int sh(const char *fmt, ...)
@@ -384,37 +362,19 @@ out:
 	return pages && !left;
 }
 
-struct areq {
-	struct blk_req req;
-	int done, err;
-};
-
-static void areq_done(struct blk_req *r, int err)
-{
-	struct areq *a = (struct areq *)r;
-
-	a->done++;
-	a->err = err;
-}
-
 /* Submit one request and run the loop until it completes; *early: it completed inside submit. */
 static int submit_wait(struct dm_loop *l, struct blk *b, enum blk_op op, uint8_t *buf, size_t len,
 		       uint64_t off, bool *early)
 {
-	static struct areq a;
-	int i;
+	static struct test_req a;
 
-	memset(&a, 0, sizeof(a));
-	a.req.op = op;
-	a.req.offset = off;
+	test_req_init(&a, op, off);
 	a.req.iov[0] = (struct iovec){ buf, len };
 	a.req.iovcnt = 1;
-	a.req.done = areq_done;
 	if (blk_submit(b, &a.req))
 		return -1;
 	*early = a.done != 0;
-	for (i = 0; i < 5000 && !a.done; i++)
-		loop_run_once(l, 10);
+	run_until(l, &a.done, 1);
 	return a.done == 1 ? a.err : -1;
 }
 
@@ -501,39 +461,34 @@ static void check_native(const char *img, const char *comp, uint64_t size)
 	printf("# native-mode checks done\n");
 }
 
+/* Reads and writes on img, or a failure if it could not be made (made != 0); true if checked. */
+static bool check_image(const char *img, int made, uint64_t size, uint64_t cs, const char *kind)
+{
+	char label[64];
+
+	snprintf(label, sizeof(label), "cluster %" PRIu64 " %s", cs, kind);
+	if (made) {
+		CHECK(0, "%s: make image", label);
+		return false;
+	}
+	check_reads(img, size, cs, label);
+	check_writes(img, size, cs, label);
+	return true;
+}
+
 static void run_cluster_size(uint64_t cs)
 {
 	uint64_t size = cs < 65536 ? 48 * cs : 24 * cs;
-	char img[512], base[512], comp[512], label[64];
+	char img[512], base[512], comp[512];
 
 	snprintf(base, sizeof(base), "%s/mixed.qcow2", dir);
-	snprintf(label, sizeof(label), "cluster %" PRIu64 " mixed", cs);
-	if (make_mixed(base, cs, size)) {
-		CHECK(0, "%s: make image", label);
-		return;
-	}
-	check_reads(base, size, cs, label);
-	check_writes(base, size, cs, label);
-
 	snprintf(comp, sizeof(comp), "%s/comp.qcow2", dir);
-	snprintf(label, sizeof(label), "cluster %" PRIu64 " compressed", cs);
-	if (make_compressed(comp, cs, size)) {
-		CHECK(0, "%s: make image", label);
-	} else {
-		check_reads(comp, size, cs, label);
-		check_writes(comp, size, cs, label);
-	}
-
 	snprintf(img, sizeof(img), "%s/overlay.qcow2", dir);
-	snprintf(label, sizeof(label), "cluster %" PRIu64 " backing", cs);
-	if (make_overlay(img, base, cs)) {
-		CHECK(0, "%s: make image", label);
-	} else {
-		check_reads(img, size, cs, label);
-		check_writes(img, size, cs, label);
-		if (cs == 65536)
-			check_native(img, comp, size);
-	}
+	if (!check_image(base, make_mixed(base, cs, size), size, cs, "mixed"))
+		return;
+	check_image(comp, make_compressed(comp, cs, size), size, cs, "compressed");
+	if (check_image(img, make_overlay(img, base, cs), size, cs, "backing") && cs == 65536)
+		check_native(img, comp, size);
 }
 
 int main(int argc, char **argv)
