@@ -89,6 +89,9 @@ struct blk_opts {
 	uint64_t l2_cache_size; /* qcow2: bytes of L2 tables to cache; 0: qcow2.h's rule */
 };
 
+/* Largest qcow2 L2 cache (blk_opts.l2_cache_size): QEMU's default cap on Linux. */
+#define BLK_L2_CACHE_MAX (32u << 20)
+
 /* "threads", "native", "sync" -> mode; -EINVAL for anything else (NULL: default). */
 int blk_aio_parse(const char *s, enum blk_aio *out);
 

@@ -1145,6 +1145,10 @@ static int qcow2_open(struct blk *b, int fd, const struct blk_opts *o)
 		return err;
 	}
 	blk_set_size(b, q->size);
+	dm_info("qcow2",
+		"%s: L2 cache of %" PRIu32 " tables (%" PRIu64 " KiB, maps %" PRIu64 " MiB)",
+		blk_path(b), q->l2c.n, (uint64_t)q->l2c.n * q->cluster_size >> 10,
+		((uint64_t)q->l2c.n * q->cluster_size << q->l2_bits) >> 20);
 	return 0;
 }
 

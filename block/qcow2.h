@@ -42,11 +42,11 @@
 /*
  * L2 tables cached: enough to map the whole image, at least 16 and at most
  * 32 MiB of tables (QEMU's default l2-cache-size on Linux); blk_opts can
- * set the size instead.  With 64 KiB clusters 1 MiB of tables maps 8 GiB;
+ * set the size instead (a drive's l2-cache-size=), still at least 2 tables.  With 64 KiB clusters 1 MiB of tables maps 8 GiB;
  * with 512-byte clusters one 512-byte table maps only 32 KiB.
  */
 #define QCOW2_L2_CACHE_MIN 16
-#define QCOW2_L2_CACHE_MAX_BYTES (32u << 20)
+#define QCOW2_L2_CACHE_MAX_BYTES BLK_L2_CACHE_MAX
 #define QCOW2_RB_CACHE 8
 
 struct qcow2_cache_entry {

@@ -96,6 +96,32 @@ int opts_get_u64(const struct opts *o, const char *key, uint64_t def, uint64_t *
 	return 0;
 }
 
+int opts_parse_size(const char *s, uint64_t *out)
+{
+	static const char suffix[] = "kmgt";
+	const char *at;
+	uint64_t v;
+	char *end;
+	unsigned shift = 0;
+
+	if (!s || *s < '0' || *s > '9')
+		return -EINVAL;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno)
+		return -EINVAL;
+	if (*end) {
+		at = end[1] ? NULL : strchr(suffix, end[0] | 0x20);
+		if (!at || !*at)
+			return -EINVAL;
+		shift = 10 * (unsigned)(at - suffix + 1);
+	}
+	if (shift && v > (UINT64_MAX >> shift))
+		return -EINVAL;
+	*out = v << shift;
+	return 0;
+}
+
 int opts_get_bool(const struct opts *o, const char *key, bool def, bool *out)
 {
 	static const char *const yes[] = { "", "on", "yes", "1", "true" };

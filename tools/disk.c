@@ -3,7 +3,8 @@
  * disk.c - xl disk specifications (xen docs/man/xl-disk-configuration.5):
  *   [key=value|flag,]* [target,[format,[vdev,[access]]]] [,key=value|flag]* [,target=...]
  * positional parameters in the order target, format, vdev, access; keys
- * format=, vdev=, access=, devtype=cdrom, backendtype=, script=; the flag
+ * format=, vdev=, access=, devtype=cdrom, backendtype=, script=, and
+ * hvmdm's own l2-cache-size= (qcow2 L2 cache, as QEMU's -drive); the flag
  * cdrom; target= must come last and swallows commas.  The xm-era forms
  * "file:/img,hda,w" and ",hdc:cdrom,r" (target, vdev, access) and the
  * prefixes tap:aio:, tap2:, aio:, ioemu:, file:, phy: (dropped) and raw:,
@@ -17,6 +18,7 @@
 #include <string.h>
 
 #include "disk.h"
+#include "opts.h"
 
 #define DISK_MAX_ITEMS 16
 
@@ -48,6 +50,24 @@ static int set_format(struct disk *d, const char *f, char *err, size_t errlen)
 		return -EINVAL;
 	}
 	snprintf(d->format, sizeof(d->format), "%s", f);
+	return 0;
+}
+
+/* Largest L2 cache hvmdm takes (block.h's BLK_L2_CACHE_MAX). */
+#define DISK_L2_CACHE_MAX (32ull << 20)
+
+static int set_l2_cache(struct disk *d, const char *v, char *err, size_t errlen)
+{
+	uint64_t n;
+
+	if (opts_parse_size(v, &n) || !n || n > DISK_L2_CACHE_MAX) {
+		snprintf(err, errlen,
+			 "l2-cache-size '%s': give a size up to 32M, in bytes or with a K or M "
+			 "suffix (such as 4M)",
+			 v);
+		return -EINVAL;
+	}
+	d->l2_cache_size = n;
 	return 0;
 }
 
@@ -126,8 +146,9 @@ static void trim(char *s)
 /* Cut "PATH,vdev=...,..." after PATH when a known key follows; returns the rest. */
 static char *split_known_keys(char *target)
 {
-	static const char *const keys[] = { ",format=",	 ",vdev=",	  ",access=",
-					    ",devtype=", ",backendtype=", ",script=" };
+	static const char *const keys[] = { ",format=",	      ",vdev=",	       ",access=",
+					    ",devtype=",      ",backendtype=", ",script=",
+					    ",l2-cache-size=" };
 	char *first = NULL, *q;
 	size_t i;
 
@@ -200,6 +221,8 @@ int disk_parse(const char *spec, struct disk *d, char *err, size_t errlen)
 				r = set_access(d, eq, &access_given, err, errlen);
 			else if (!strcmp(it, "devtype"))
 				d->cdrom = !strcmp(eq, "cdrom");
+			else if (!strcmp(it, "l2-cache-size"))
+				r = set_l2_cache(d, eq, err, errlen);
 			else if (strcmp(it, "backendtype") && strcmp(it, "script") &&
 				 strcmp(it, "backend") && strcmp(it, "specification")) {
 				snprintf(err, errlen, "unknown key '%s'", it);
@@ -261,6 +284,12 @@ int disk_parse(const char *spec, struct disk *d, char *err, size_t errlen)
 		r = -EINVAL;
 		goto out;
 	}
+	if (d->l2_cache_size && strcmp(d->format, "qcow2")) {
+		snprintf(err, errlen, "l2-cache-size is for qcow2 images only (this one is %s)",
+			 d->format);
+		r = -EINVAL;
+		goto out;
+	}
 	if (d->cdrom && !access_given)
 		d->readonly = true;
 	if (d->cdrom && !d->readonly) {
@@ -293,7 +322,10 @@ void disk_drive_arg(const struct disk *d, char *buf, size_t len)
 		return;
 	o = put_escaped(buf, len, o, d->target);
 	if (o < len)
-		snprintf(buf + o, len - o, ",format=%s,index=%d,media=%s,readonly=%s%s", d->format,
-			 d->index, d->cdrom ? "cdrom" : "disk", d->readonly ? "on" : "off",
-			 d->direct ? ",cache=none" : "");
+		o += (size_t)snprintf(buf + o, len - o,
+				      ",format=%s,index=%d,media=%s,readonly=%s%s", d->format,
+				      d->index, d->cdrom ? "cdrom" : "disk",
+				      d->readonly ? "on" : "off", d->direct ? ",cache=none" : "");
+	if (o < len && d->l2_cache_size)
+		snprintf(buf + o, len - o, ",l2-cache-size=%llu", d->l2_cache_size);
 }

@@ -17,12 +17,13 @@ struct disk {
 	bool cdrom;
 	bool readonly;
 	bool direct; /* direct-io-safe: the backend may bypass the page cache */
+	unsigned long long l2_cache_size; /* qcow2 l2-cache-size= in bytes; 0: hvmdm's default */
 };
 
 /* Parse one spec; -EINVAL with a reason in err (without the key or value). */
 int disk_parse(const char *spec, struct disk *d, char *err, size_t errlen);
 /* The hvmdm -drive argument: file=...,format=...,index=N,media=...,readonly=on|off
- * (and ,cache=none for direct-io-safe). */
+ * (and ,cache=none for direct-io-safe, ,l2-cache-size=BYTES when given). */
 void disk_drive_arg(const struct disk *d, char *buf, size_t len);
 
 #endif /* TOOLS_DISK_H */

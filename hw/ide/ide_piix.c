@@ -367,7 +367,37 @@ static const struct io_ops bm_ops = {
 	.nr_mirrored = 6,
 };
 
-/* "file=...,format=...,media=cdrom,readonly=on,snapshot=on" -> attached drive. */
+/*
+ * l2-cache-size=SIZE (QEMU's -drive spelling): bytes of qcow2 L2 tables to
+ * cache, with an optional K, M or G suffix.  Only qcow2 has the cache; the
+ * block layer keeps at least two tables.
+ */
+static int piix_l2_cache(const struct opts *o, struct blk_opts *bo, unsigned idx)
+{
+	const char *v = opts_get(o, "l2-cache-size");
+
+	if (!v)
+		return 0;
+	if (!bo->format || strcmp(bo->format, "qcow2")) {
+		dm_err("ide", "hd%c: l2-cache-size= is for qcow2 images only (format=%s)",
+		       'a' + idx, bo->format ? bo->format : "raw");
+		return -EINVAL;
+	}
+	if (opts_parse_size(v, &bo->l2_cache_size) || !bo->l2_cache_size ||
+	    bo->l2_cache_size > BLK_L2_CACHE_MAX) {
+		dm_err("ide",
+		       "hd%c: l2-cache-size=%s: give a size up to %uM, in bytes or with a K or "
+		       "M suffix (such as 4M)",
+		       'a' + idx, v, BLK_L2_CACHE_MAX >> 20);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/*
+ * "file=...,format=...,media=cdrom,readonly=on,snapshot=on,l2-cache-size=4M"
+ * -> attached drive.
+ */
 static int piix_attach(struct piix_ide *s, unsigned idx, const char *spec)
 {
 	struct blk_opts bo = { 0 };
@@ -393,6 +423,10 @@ static int piix_attach(struct piix_ide *s, unsigned idx, const char *spec)
 	/* QEMU's cache=none and directsync bypass the host page cache (O_DIRECT). */
 	cache = opts_get(&o, "cache");
 	bo.direct = cache && (!strcmp(cache, "none") || !strcmp(cache, "directsync"));
+	if (piix_l2_cache(&o, &bo, idx)) {
+		opts_free(&o);
+		return -EINVAL;
+	}
 	if (blk_aio_parse(opts_get(&o, "aio"), &bo.aio)) {
 		dm_err("ide", "hd%c: aio=%s: use threads, native or sync", 'a' + idx,
 		       opts_get(&o, "aio"));
