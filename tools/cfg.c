@@ -10,6 +10,7 @@
  * meanings and defaults follow xl.cfg(5) and libxl_create.c (ecosystem
  * notes, section 1).
  */
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
@@ -17,8 +18,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "cfg.h"
+#include "keymap.h"
 
 #define CFG_MAX_FILE (1 << 20)
 
@@ -93,7 +97,8 @@ static int lex_string(struct lexer *lx, char **out)
 		c = *lx->p;
 		if (c == '\0' || c == '\n') {
 			free(s);
-			return lex_error(lx, "unterminated string");
+			return lex_error(
+				lx, "unterminated string (end it with %c on the same line)", q);
 		}
 		lx->p++;
 		if (c == q)
@@ -102,7 +107,10 @@ static int lex_string(struct lexer *lx, char **out)
 			c = *lx->p;
 			if (c == '\0' || c == '\n') {
 				free(s);
-				return lex_error(lx, "unterminated string");
+				return lex_error(lx,
+						 "unterminated string (end it with %c on the same "
+						 "line)",
+						 q);
 			}
 			lx->p++;
 			c = c == 'n' ? '\n' : c == 't' ? '\t' : c;
@@ -303,6 +311,20 @@ static int parse_setting(struct cfg *c, struct lexer *lx)
 	return r;
 }
 
+/* Text after a complete value, e.g. `memory = 256 MB`: name the key and the text. */
+static int trailing_text(struct lexer *lx, const char *key)
+{
+	size_t n = strcspn(lx->p, "\n#;");
+
+	while (n && (lx->p[n - 1] == ' ' || lx->p[n - 1] == '\t' || lx->p[n - 1] == '\r'))
+		n--;
+	lx->key = key;
+	return lex_error(lx,
+			 "unexpected text '%.*s' after the value (quote a value that has spaces; "
+			 "a comment starts with '#')",
+			 (int)(n < 40 ? n : 40), lx->p);
+}
+
 int cfg_parse(struct cfg *c, const char *text, const char *fname, char *err, size_t errlen)
 {
 	struct lexer lx = { .p = text, .fname = fname, .line = 1, .err = err, .errlen = errlen };
@@ -323,7 +345,7 @@ int cfg_parse(struct cfg *c, const char *text, const char *fname, char *err, siz
 		if (*lx.p == ';')
 			continue; /* another setting may follow on this line */
 		if (*lx.p != '\n' && *lx.p != '\0')
-			return lex_error(&lx, "unexpected text after the value");
+			return trailing_text(&lx, c->e[c->n - 1].key);
 	}
 }
 
@@ -754,6 +776,166 @@ static bool valid_boot(const char *s)
 	return s[0] && strlen(s) <= 4 && strspn(s, "acdn") == strlen(s);
 }
 
+/* A keymap hvmdm has a table for (ui/keymap.c); the message lists them. */
+static int parse_keymap(struct ictx *x, const struct key_def *k, struct domcfg *d)
+{
+	const char *s = x->e->val.s;
+
+	if (!s[0] || !keymap_find(s))
+		return bad(x, "expected one of %s", keymap_names());
+	return parse_str(x, k, d);
+}
+
+/* What hvmdm's VNC server can bind: an IPv4 address or localhost, maybe ":DISPLAY". */
+static bool valid_vnclisten(const char *s)
+{
+	char host[64];
+	const char *colon = strchr(s, ':');
+	size_t n = colon ? (size_t)(colon - s) : strlen(s);
+	struct in_addr a;
+	char *end;
+	long disp;
+
+	if (!n || n >= sizeof(host))
+		return false;
+	memcpy(host, s, n);
+	host[n] = '\0';
+	if (strcmp(host, "localhost") && inet_pton(AF_INET, host, &a) != 1)
+		return false;
+	if (!colon)
+		return true;
+	errno = 0;
+	disp = strtol(colon + 1, &end, 10);
+	return colon[1] && !*end && !errno && disp >= 0 && disp <= 99;
+}
+
+#define SERIAL_KINDS                                                                     \
+	"pty, stdio, null, none, file:PATH, unix:PATH[,server], tcp:HOST:PORT[,server] " \
+	"or /dev/TTY"
+
+/* The serial back ends hvmdm's chardev opens (flags after ',' are its business). */
+static bool valid_serial(const char *s)
+{
+	static const char *const whole[] = { "pty", "stdio", "null", "none", "vc" };
+	static const char *const with_arg[] = { "file:", "unix:", "tcp:", "vc:", "/dev/" };
+	size_t i, n;
+
+	for (i = 0; i < sizeof(whole) / sizeof(whole[0]); i++) {
+		n = strlen(whole[i]);
+		if (!strncmp(s, whole[i], n) && (!s[n] || s[n] == ','))
+			return true;
+	}
+	for (i = 0; i < sizeof(with_arg) / sizeof(with_arg[0]); i++) {
+		n = strlen(with_arg[i]);
+		if (!strncmp(s, with_arg[i], n) && s[n] && s[n] != ',')
+			return true;
+	}
+	return false;
+}
+
+/* A MAC address: six pairs of hex digits separated by ':'. */
+static bool valid_mac(const char *s)
+{
+	size_t i;
+
+	if (strlen(s) != 17)
+		return false;
+	for (i = 0; i < 17; i++)
+		if (i % 3 == 2 ? s[i] != ':' : !isxdigit((unsigned char)s[i]))
+			return false;
+	return true;
+}
+
+static int vif_bad(char *why, size_t len, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static int vif_bad(char *why, size_t len, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(why, len, fmt, ap);
+	va_end(ap);
+	return -EINVAL;
+}
+
+/* Whether key is one of the vif keys of xl-network-configuration(5) that xl and xm files use. */
+static bool vif_key_known(const char *key)
+{
+	static const char *const known[] = { "mac",  "bridge",	  "model",   "type",
+					     "ip",   "script",	  "vifname", "backend",
+					     "rate", "gatewayip", "devid",   "mtu" };
+	size_t i;
+
+	for (i = 0; i < sizeof(known) / sizeof(known[0]); i++)
+		if (!strcmp(key, known[i]))
+			return true;
+	return false;
+}
+
+/*
+ * One vif spec: KEY=VALUE items separated by ','.  hvmdm emulates no
+ * network card yet, but a mistyped spec is still refused with its reason.
+ */
+static int vif_check(const char *spec, char *why, size_t len)
+{
+	const char *p = spec;
+	unsigned guard;
+
+	for (guard = 0; *p && guard < 64; guard++) {
+		size_t n = strcspn(p, ",");
+		char item[128], *eq, *key;
+
+		if (n >= sizeof(item))
+			return vif_bad(why, len, "item '%.40s...' is too long", p);
+		memcpy(item, p, n);
+		item[n] = '\0';
+		p += n + (p[n] == ',');
+		key = item + strspn(item, " \t");
+		if (!*key)
+			continue;
+		eq = strchr(key, '=');
+		if (!eq)
+			return vif_bad(why, len, "'%.60s': expected KEY=VALUE, e.g. bridge=br0",
+				       key);
+		*eq = '\0';
+		if (!vif_key_known(key))
+			return vif_bad(why, len,
+				       "unknown key '%.40s' (use mac, bridge, model, type, ip, "
+				       "script, vifname, ...)",
+				       key);
+		if (!strcmp(key, "mac") && !valid_mac(eq + 1))
+			return vif_bad(why, len,
+				       "mac '%.40s': expected six hex pairs like 00:16:3e:12:34:56",
+				       eq + 1);
+	}
+	return *p ? vif_bad(why, len, "too many items") : 0;
+}
+
+static int parse_vif(struct ictx *x, const struct key_def *k, struct domcfg *d)
+{
+	int r = parse_list(x, k, d);
+	char why[160];
+	unsigned i;
+
+	for (i = 0; !r && i < d->nr_vif; i++)
+		if (vif_check(d->vif[i], why, sizeof(why)))
+			return bad(x, "'%.100s': %s", d->vif[i], why);
+	return r;
+}
+
+static int parse_serial(struct ictx *x, const struct key_def *k, struct domcfg *d)
+{
+	int r = parse_list(x, k, d);
+	unsigned i;
+
+	for (i = 0; !r && i < d->nr_serial; i++)
+		if (!valid_serial(d->serial[i]))
+			return bad(x, "'%.100s' is not a serial device: use %s", d->serial[i],
+				   SERIAL_KINDS);
+	return r;
+}
+
 static int parse_kernel(struct ictx *x, const struct key_def *k, struct domcfg *d)
 {
 	const char *s = x->e->val.s;
@@ -869,7 +1051,7 @@ static const struct key_def keys[] = {
 	KEY_BOOL("localtime", localtime, "localtime = 1"),
 	KEY_INT("rtc_timeoffset", FIELD(rtc_timeoffset), -(1ll << 40), 1ll << 40,
 		"an offset in seconds", "rtc_timeoffset = 3600"),
-	KEY_LIST("serial", K_STRLIST, parse_list, serial, CFG_MAX_SERIAL,
+	KEY_LIST("serial", K_STRLIST, parse_serial, serial, CFG_MAX_SERIAL,
 		 "a serial device like 'pty'", "serial = \"pty\""),
 	KEY("kernel", K_STR, parse_kernel, FIELD(kernel), "a kernel image path",
 	    "kernel = \"/boot/vmlinuz\""),
@@ -899,11 +1081,14 @@ static const struct key_def keys[] = {
 	KEY_BOOL("nographic", nographic, "nographic = 0"),
 	KEY_BOOL("stdvga", stdvga, "stdvga = 0"),
 	KEY_BOOL("usb", usb, "usb = 1"),
-	KEY_STR("vnclisten", vnclisten, "an address", "vnclisten = \"127.0.0.1\""),
+	KEY_CHECKED("vnclisten", vnclisten, valid_vnclisten,
+		    "an IPv4 address like \"127.0.0.1\" or \"0.0.0.0\" (optionally \":DISPLAY\")",
+		    "vnclisten = \"127.0.0.1\""),
 	KEY_STR0("vncpasswd", vncpasswd, "a password string", "vncpasswd = \"secret\""),
 	KEY_INT("vncdisplay", FIELD(vncdisplay), 0, 99, "a display number", "vncdisplay = 1"),
 	KEY_INT("videoram", FIELD(videoram), 1, 256, "a VRAM size in MiB", "videoram = 16"),
-	KEY_STR("keymap", keymap, "a keymap name like 'en-us'", "keymap = \"en-us\""),
+	KEY("keymap", K_STR, parse_keymap, FIELD(keymap), "a keymap name like 'en-us'",
+	    "keymap = \"en-us\""),
 	KEY_STR("soundhw", soundhw, "a sound card name", "soundhw = \"sb16\""),
 	KEY_STR0("fda", fda, "a floppy image path", "fda = \"/srv/floppy.img\""),
 	KEY_STR0("fdb", fdb, "a floppy image path", "fdb = \"/srv/floppy.img\""),
@@ -912,7 +1097,7 @@ static const struct key_def keys[] = {
 	KEY_LIST("disk", K_LIST, parse_disk, disk, CFG_MAX_LIST, "a list of disk specs",
 		 "disk = [ \"/srv/guest.qcow2,qcow2,hda,rw\" ]"),
 	KEY_ENUM("vga", FIELD(vga), vgas, "stdvga, cirrus or none", "vga = \"stdvga\""),
-	KEY_LIST("vif", K_LIST, parse_list, vif, CFG_MAX_LIST, "a list of vif specs",
+	KEY_LIST("vif", K_LIST, parse_vif, vif, CFG_MAX_LIST, "a list of vif specs",
 		 "vif = [ \"bridge=br0\" ]"),
 	/* Accepted from xl/xm files; hvmdm has no use for them (ecosystem notes, section 1). */
 	KEY_IGNORED("on_watchdog", "on_watchdog = \"destroy\""),
@@ -1084,6 +1269,31 @@ static void domcfg_defaults(struct domcfg *d)
 	d->vncdisplay = -1;
 }
 
+/* Keys hvmdm takes but has no device for yet: say so where the user looks. */
+static void warn_missing_devices(const struct cfg *c, const struct domcfg *d, struct ictx *x)
+{
+	const struct {
+		const char *key, *device;
+		bool set;
+	} none[] = {
+		{ "vif", "network card", d->nr_vif > 0 },
+		{ "usb", "USB controller", d->usb },
+		{ "usbdevice", "USB controller", d->nr_usbdevice > 0 },
+		{ "soundhw", "sound card", d->soundhw != NULL },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(none) / sizeof(none[0]); i++) {
+		x->e = cfg_find(c, none[i].key);
+		if (x->e && none[i].set)
+			warn(x, "hvmdm emulates no %s yet; the guest runs without '%s'",
+			     none[i].device, none[i].key);
+	}
+	x->e = cfg_find(c, "vncpasswd");
+	if (x->e && d->vncpasswd && strlen(d->vncpasswd) > 8)
+		warn(x, "VNC authentication uses only the first 8 characters of vncpasswd");
+}
+
 int cfg_interpret(const struct cfg *c, struct domcfg *d, char *err, size_t errlen, char *warnbuf,
 		  size_t warnlen)
 {
@@ -1119,10 +1329,70 @@ int cfg_interpret(const struct cfg *c, struct domcfg *d, char *err, size_t errle
 		warn(&x, "memory ballooning is not supported; the guest gets memory = %lld MiB",
 		     d->memory);
 	}
+	warn_missing_devices(c, d, &x);
 	if (!d->boot) {
 		d->boot = strdup("cda"); /* libxl_create.c default */
 		if (!d->boot)
 			return -ENOMEM;
+	}
+	return 0;
+}
+
+/* One file the configuration names: present, not a directory, and usable as mode asks. */
+static int check_path(struct ictx *x, const char *spec, const char *path, int mode)
+{
+	const char *fix = "";
+	struct stat sb;
+	int e;
+
+	if (stat(path, &sb) || access(path, mode)) {
+		e = errno;
+		if (e == EACCES && (mode & W_OK))
+			fix = " (the disk is opened read-write: fix the permissions or use access "
+			      "'r')";
+		else if (e == ENOENT)
+			fix = " (check the path)";
+		return bad(x, "%s%s%s%s", spec, spec[0] ? ": " : "", strerror(e), fix);
+	}
+	if (S_ISDIR(sb.st_mode))
+		return bad(x, "%s%s%s is a directory, not a file", spec, spec[0] ? ": " : "", path);
+	return 0;
+}
+
+int cfg_check_files(const struct cfg *c, const struct domcfg *d, char *err, size_t errlen)
+{
+	static const struct {
+		size_t off;
+		int mode;
+	} files[] = {
+		{ FIELD(kernel), R_OK }, { FIELD(ramdisk), R_OK }, { FIELD(firmware), R_OK },
+		{ FIELD(fda), R_OK },	 { FIELD(fdb), R_OK },	   { FIELD(device_model), X_OK },
+	};
+	struct ictx x = { .err = err, .errlen = errlen };
+	char spec[128];
+	size_t i;
+	int r;
+
+	x.e = field_setter(c, FIELD(disk));
+	for (i = 0; x.e && i < d->nr_disk; i++) {
+		const struct disk *dk = &d->disks[i];
+
+		if (!dk->target[0])
+			continue; /* an empty CD-ROM drive */
+		snprintf(spec, sizeof(spec), "'%.100s'", d->disk[i]);
+		r = check_path(&x, spec, dk->target, dk->readonly ? R_OK : R_OK | W_OK);
+		if (r)
+			return r;
+	}
+	for (i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+		const char *path = *(char *const *)((const char *)d + files[i].off);
+
+		if (!path || !path[0])
+			continue;
+		x.e = field_setter(c, files[i].off);
+		r = x.e ? check_path(&x, "", path, files[i].mode) : 0;
+		if (r)
+			return r;
 	}
 	return 0;
 }

@@ -109,6 +109,12 @@ void cfg_free(struct cfg *c);
  */
 int cfg_interpret(const struct cfg *c, struct domcfg *d, char *err, size_t errlen, char *warn,
 		  size_t warnlen);
+/*
+ * Check that the files d names (kernel, ramdisk, firmware, fda, fdb,
+ * device_model_override, disk images) exist and can be opened the way the
+ * domain will use them; on failure, err names the key, the file and the fix.
+ */
+int cfg_check_files(const struct cfg *c, const struct domcfg *d, char *err, size_t errlen);
 void domcfg_free(struct domcfg *d);
 
 const char *cfg_action_name(enum cfg_action a);

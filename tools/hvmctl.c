@@ -100,8 +100,6 @@ static int load_config(const char *path, char **kv, int nkv, struct cfg *c, stru
 		fprintf(stderr, "hvmctl: %s\n", err);
 		return r;
 	}
-	if (d->soundhw)
-		fprintf(stderr, "hvmctl: warning: soundhw: not supported by hvmdm, ignored\n");
 	return 0;
 }
 
@@ -201,13 +199,10 @@ static int cmd_create(int argc, char **argv)
 		r = 0;
 		goto out;
 	}
-	for (unsigned i = 0; i < d.nr_disk; i++) {
-		if (d.disks[i].target[0] && access(d.disks[i].target, R_OK)) {
-			fprintf(stderr, "hvmctl: disk '%s': %s: %s\n", d.disk[i], d.disks[i].target,
-				strerror(errno));
-			r = 1;
-			goto out;
-		}
+	if (cfg_check_files(&c, &d, err, sizeof(err))) {
+		fprintf(stderr, "hvmctl: %s\n", err);
+		r = 1;
+		goto out;
 	}
 	r = launch_reserve(&l, err, sizeof(err));
 	if (r) {

@@ -544,11 +544,63 @@ static int write_secret(struct launch *l)
 	return r;
 }
 
+static off_t file_size(const char *path)
+{
+	struct stat sb;
+
+	return stat(path, &sb) ? 0 : sb.st_size;
+}
+
+/* The reason in one log line, if it gives one: "TIME error MOD: why" or "hvmhv: cannot ...". */
+static const char *line_reason(const char *line)
+{
+	const char *p = strstr(line, " error ");
+
+	if (p)
+		return p + 7;
+	if (line[0] == '[' && (p = strstr(line, "] ")))
+		line = p + 2;
+	if (!strncmp(line, "hvmhv: ", 7) &&
+	    (strstr(line, "cannot") || strstr(line, "failed") || strstr(line, "error")))
+		return line;
+	return NULL;
+}
+
+/*
+ * The first error a process logged after offset `from` (where its log ended
+ * when it was started), so that a start-up failure says why without sending
+ * the user to the log.  buf is "" when there is none.
+ */
+static void first_logged_error(const char *path, off_t from, char *buf, size_t len)
+{
+	char line[512];
+	const char *why;
+	FILE *f = fopen(path, "r");
+	unsigned n;
+
+	buf[0] = '\0';
+	if (!f)
+		return;
+	if (fseeko(f, from, SEEK_SET) == 0) {
+		for (n = 0; n < 10000 && fgets(line, sizeof(line), f); n++) {
+			line[strcspn(line, "\n")] = '\0';
+			why = line_reason(line);
+			if (why) {
+				snprintf(buf, len, ": %.180s", why);
+				break;
+			}
+		}
+	}
+	fclose(f);
+}
+
 /* Start hvmhv, wait for its setup socket, start hvmdm, wait for QMP. */
 static int start_once(struct launch *l, char *err, size_t errlen)
 {
 	char setup[PATH_MAX], qmp[PATH_MAX], hvlog[PATH_MAX], dmlog[PATH_MAX], why[64];
+	char logged[200];
 	struct argv a = { 0 };
+	off_t hv_from, dm_from;
 	int status = 0, r;
 
 	domdir_path(l->rundir, l->domid, "setup.sock", setup, sizeof(setup));
@@ -567,6 +619,7 @@ static int start_once(struct launch *l, char *err, size_t errlen)
 		}
 	}
 	build_hv_argv(l, &a);
+	hv_from = file_size(hvlog);
 	l->st.hv_pid = spawn(&a, hvlog);
 	argv_free(&a);
 	if (l->st.hv_pid < 0) {
@@ -579,11 +632,13 @@ static int start_once(struct launch *l, char *err, size_t errlen)
 	r = wait_socket(setup, l->st.hv_pid, &status);
 	if (r) {
 		startup_failure(r, status, why, sizeof(why));
-		snprintf(err, errlen, "hvmhv %s before its setup socket appeared (see %.300s)", why,
-			 hvlog);
+		first_logged_error(hvlog, hv_from, logged, sizeof(logged));
+		snprintf(err, errlen, "hvmhv %s before its setup socket appeared%s (see %.160s)",
+			 why, logged, hvlog);
 		goto fail;
 	}
 	build_dm_argv(l, &a);
+	dm_from = file_size(dmlog);
 	l->st.dm_pid = spawn(&a, dmlog);
 	argv_free(&a);
 	if (l->st.dm_pid < 0) {
@@ -599,9 +654,10 @@ static int start_once(struct launch *l, char *err, size_t errlen)
 		if (r == -ECHILD)
 			l->st.dm_pid = 0; /* already reaped */
 		startup_failure(r, status, why, sizeof(why));
+		first_logged_error(dmlog, dm_from, logged, sizeof(logged));
 		snprintf(err, errlen,
-			 "the device model %s before its QMP socket appeared (see %.300s)", why,
-			 dmlog);
+			 "the device model %s before its QMP socket appeared%s (see %.160s)", why,
+			 logged, dmlog);
 		goto fail;
 	}
 	l->st.started = (long long)time(NULL);

@@ -26,7 +26,7 @@ except OSError as e:
     sys.stderr.write('hvmdm: cannot connect to %s: %s\n' % (opt('-setup'), e))
     sys.exit(1)
 if mode == 'fail':
-    sys.stderr.write('hvmdm: failing on purpose\n')
+    sys.stderr.write('1.000 info dm: starting\n1.001 error dm: failing on purpose\n')
     sys.exit(1)
 if opt('-pidfile'):
     open(opt('-pidfile'), 'w').write('%d\n' % os.getpid())

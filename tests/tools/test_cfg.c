@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cfg.h"
@@ -99,7 +100,20 @@ static void test_xl_syntax(void)
 	CHECK(!strcmp(d.keymap, "de") && d.stdvga && d.videoram == 16 && d.usb);
 	CHECK(d.nr_usbdevice == 1 && !strcmp(d.usbdevice[0], "tablet"));
 	CHECK(!strcmp(d.soundhw, "sb16") && !d.sdl);
-	CHECK(!strcmp(warn, "")); /* every key above is known */
+	/* Every key above is known; those without a device in hvmdm say so. */
+	CHECK(!strcmp(warn, "guest.cfg:12: warning: hvmdm emulates no network card yet; the "
+			    "guest runs without 'vif'\n"
+			    "guest.cfg:30: warning: hvmdm emulates no USB controller yet; the "
+			    "guest "
+			    "runs without 'usb'\n"
+			    "guest.cfg:31: warning: hvmdm emulates no USB controller yet; the "
+			    "guest "
+			    "runs without 'usbdevice'\n"
+			    "guest.cfg:32: warning: hvmdm emulates no sound card yet; the guest "
+			    "runs "
+			    "without 'soundhw'\n"));
+	if (strstr(warn, "unknown"))
+		fprintf(stderr, "%s", warn);
 	domcfg_free(&d);
 }
 
@@ -196,13 +210,24 @@ static void test_defaults_and_overrides(void)
 
 static void test_syntax_errors(void)
 {
-	expect_error("name = 'a\n", "guest.cfg:1: name: unterminated string");
-	expect_error("name = \"a'\n", "guest.cfg:1: name: unterminated string");
+	expect_error("name = 'a\n", "guest.cfg:1: name: unterminated string (end it with ' on the "
+				    "same line)");
+	expect_error("name = \"a'\n", "guest.cfg:1: name: unterminated string (end it with \" on "
+				      "the same line)");
+	expect_error("extra = 'a\\\n", "guest.cfg:1: extra: unterminated string (end it with ' on "
+				       "the same line)");
 	expect_error("\n\nname = a\n", "guest.cfg:3: name: expected a quoted string, a number or a "
 				       "[list]");
 	expect_error("memory 12\n", "guest.cfg:1: expected '=' after 'memory'");
 	expect_error("= 5\n", "guest.cfg:1: expected a setting name");
-	expect_error("memory = 12 13\n", "guest.cfg:1: unexpected text after the value");
+	expect_error("memory = 12 13\n", "guest.cfg:1: memory: unexpected text '13' after the "
+					 "value "
+					 "(quote a value that has spaces; a comment starts with "
+					 "'#')");
+	expect_error("name='a'\nmemory = 256 MB  # RAM\n", "guest.cfg:2: memory: unexpected text "
+							   "'MB' after the value (quote a value "
+							   "that has spaces; a comment starts with "
+							   "'#')");
 	expect_error("memory = 12abc\n", "guest.cfg:1: memory: malformed number '12abc' "
 					 "(if it is a string, quote it: \"12abc\")");
 	expect_error("memory = 0x\n", "guest.cfg:1: memory: malformed number '0x' "
@@ -349,7 +374,8 @@ static void test_value_errors(void)
 	expect_error("name='a'\nvideoram = 0\n", "guest.cfg:2: videoram = 0: expected a VRAM size "
 						 "in MiB (1..256)");
 	expect_error("name='a'\nvnclisten = ''\n", "guest.cfg:2: vnclisten = \"\": expected an "
-						   "address");
+						   "IPv4 address like \"127.0.0.1\" or \"0.0.0.0\" "
+						   "(optionally \":DISPLAY\")");
 	expect_error("name='a'\nkeymap = 1\n", "guest.cfg:2: keymap = 1: expected a keymap name "
 					       "like 'en-us'"
 					       " (a quoted string), not a number; for example: "
@@ -657,6 +683,170 @@ static void test_disks(void)
 					      "or none");
 }
 
+/* Values hvmdm would refuse at start-up are refused here, naming the key and the fix. */
+static void test_device_values(void)
+{
+	struct domcfg d;
+
+	expect_error("name='a'\nkeymap = 'us'\n", "guest.cfg:2: keymap = \"us\": expected one of "
+						  "en-us, en-gb, de, de-ch, fr, fr-be, it, es, ja");
+	expect_error("name='a'\nkeymap = ''\n", "guest.cfg:2: keymap = \"\": expected one of "
+						"en-us, en-gb, de, de-ch, fr, fr-be, it, es, ja");
+	expect_error("name='a'\nvnclisten = 'my host'\n", "guest.cfg:2: vnclisten = \"my host\": "
+							  "expected an IPv4 address like "
+							  "\"127.0.0.1\" or \"0.0.0.0\" "
+							  "(optionally \":DISPLAY\")");
+	expect_error("name='a'\nvnclisten = '::1'\n", "guest.cfg:2: vnclisten = \"::1\": expected "
+						      "an IPv4 address like "
+						      "\"127.0.0.1\" or \"0.0.0.0\" (optionally "
+						      "\":DISPLAY\")");
+	expect_error("name='a'\nvnclisten = '127.0.0.1:100'\n", "guest.cfg:2: vnclisten = "
+								"\"127.0.0.1:100\": expected an "
+								"IPv4 address like "
+								"\"127.0.0.1\" or \"0.0.0.0\" "
+								"(optionally \":DISPLAY\")");
+	expect_error("name='a'\nvncdisplay = -1\n", "guest.cfg:2: vncdisplay = -1: expected a "
+						    "display number (0..99)");
+	expect_error("name='a'\nvncdisplay = 'one'\n", "guest.cfg:2: vncdisplay = \"one\": "
+						       "expected a display number (a number), not "
+						       "a string; for example: vncdisplay = 1");
+	expect_error("name='a'\nserial = 'ttyS0'\n", "guest.cfg:2: serial = \"ttyS0\": 'ttyS0' is "
+						     "not a serial device: use pty, "
+						     "stdio, null, none, file:PATH, "
+						     "unix:PATH[,server], tcp:HOST:PORT[,server] "
+						     "or "
+						     "/dev/TTY");
+	expect_error("name='a'\nserial = [ 'pty', 'file:' ]\n", "guest.cfg:2: serial = [\"pty\", "
+								"\"file:\"]: 'file:' is not a "
+								"serial device: "
+								"use pty, stdio, null, none, "
+								"file:PATH, unix:PATH[,server], "
+								"tcp:HOST:PORT[,server] or "
+								"/dev/TTY");
+	expect_error("name='a'\nvif = [ 'bridge' ]\n", "guest.cfg:2: vif = [\"bridge\"]: 'bridge': "
+						       "'bridge': expected KEY=VALUE, e.g. "
+						       "bridge=br0");
+	expect_error("name='a'\nvif = [ 'bridge=br0, colour=red' ]\n",
+		     "guest.cfg:2: vif = [\"bridge=br0, colour=red\"]: 'bridge=br0, colour=red': "
+		     "unknown key 'colour' (use mac, bridge, model, type, ip, script, vifname, "
+		     "...)");
+	expect_error("name='a'\nvif = [ 'mac=00:16:3e:zz:00:01' ]\n",
+		     "guest.cfg:2: vif = [\"mac=00:16:3e:zz:00:01\"]: 'mac=00:16:3e:zz:00:01': mac "
+		     "'00:16:3e:zz:00:01': expected six hex pairs like 00:16:3e:12:34:56");
+	/* What hvmdm does take. */
+	CHECK_EQ(load("name='a'\nkeymap='fr-be'\nvnclisten='localhost:3'\n"
+		      "serial=['unix:/tmp/s,server','tcp:127.0.0.1:4555,server,nowait','/dev/"
+		      "ttyS1',"
+		      "'null']\nvif=['', 'type=ioemu, bridge=xenbr0, mac=00:16:3E:00:00:0a']\n",
+		      &d),
+		 0);
+	if (err[0])
+		fprintf(stderr, "  %s\n", err);
+	CHECK(!strcmp(d.keymap, "fr-be") && !strcmp(d.vnclisten, "localhost:3"));
+	CHECK(d.nr_serial == 4 && d.nr_vif == 2);
+	domcfg_free(&d);
+	/* A VNC password longer than VNC authentication reads is a warning. */
+	CHECK_EQ(load("name='a'\nvncpasswd='123456789'\n", &d), 0);
+	CHECK(!strcmp(warn, "guest.cfg:2: warning: VNC authentication uses only the first 8 "
+			    "characters of vncpasswd\n"));
+	domcfg_free(&d);
+	CHECK_EQ(load("name='a'\nvncpasswd='12345678'\nusb=0\nvif=[]\n", &d), 0);
+	CHECK(!strcmp(warn, ""));
+	domcfg_free(&d);
+}
+
+/* cfg_check_files on text: 0, or -EINVAL with the message in err. */
+static int check_files(const char *text)
+{
+	struct cfg c = { 0 };
+	struct domcfg d;
+	int r;
+
+	err[0] = '\0';
+	memset(&d, 0, sizeof(d));
+	r = cfg_parse(&c, text, "guest.cfg", err, sizeof(err));
+	if (!r)
+		r = cfg_interpret(&c, &d, err, sizeof(err), warn, sizeof(warn));
+	if (!r)
+		r = cfg_check_files(&c, &d, err, sizeof(err));
+	domcfg_free(&d);
+	cfg_free(&c);
+	return r;
+}
+
+static void expect_file_error(const char *text, const char *msg)
+{
+	CHECK_EQ(check_files(text), (uint64_t)-EINVAL);
+	CHECK(!strcmp(err, msg));
+	if (strcmp(err, msg))
+		fprintf(stderr, "  text: %s\n  got:  %s\n  want: %s\n", text, err, msg);
+}
+
+/* Every file the configuration names is checked before anything starts. */
+static void test_missing_files(void)
+{
+	char dir[] = "/tmp/test_cfg_files.XXXXXX", img[64], ro[64], text[512], want[256];
+	FILE *f;
+
+	if (!mkdtemp(dir)) {
+		CHECK(0);
+		return;
+	}
+	snprintf(img, sizeof(img), "%s/d.img", dir);
+	snprintf(ro, sizeof(ro), "%s/ro.img", dir);
+	f = fopen(img, "w");
+	if (f)
+		fclose(f);
+	f = fopen(ro, "w");
+	if (f)
+		fclose(f);
+	chmod(ro, 0444);
+
+	snprintf(text, sizeof(text),
+		 "name='a'\nkernel='%s'\nramdisk='%s'\nfda='%s'\nfirmware='%s'\n"
+		 "disk=['%s,raw,hda,w','%s,raw,hdb,r',',hdc:cdrom,r']\n",
+		 img, img, img, img, img, ro);
+	CHECK_EQ(check_files(text), 0);
+	if (err[0])
+		fprintf(stderr, "  %s\n", err);
+	expect_file_error("name='a'\nkernel='/nonexistent/vmlinuz'\n", "guest.cfg:2: kernel = "
+								       "\"/nonexistent/vmlinuz\": "
+								       "No such file or "
+								       "directory (check the "
+								       "path)");
+	snprintf(text, sizeof(text), "name='a'\nkernel='%s'\nramdisk='/nonexistent/initrd'\n", img);
+	expect_file_error(text, "guest.cfg:3: ramdisk = \"/nonexistent/initrd\": No such file or "
+				"directory (check the path)");
+	expect_file_error("name='a'\nfdb='/nonexistent/f.img'\n", "guest.cfg:2: fdb = "
+								  "\"/nonexistent/f.img\": No such "
+								  "file or directory "
+								  "(check the path)");
+	expect_file_error("name='a'\nbios='/nonexistent/bios.bin'\n", "guest.cfg:2: bios = "
+								      "\"/nonexistent/bios.bin\": "
+								      "No such file or "
+								      "directory (check the path)");
+	chmod(img, 0644);
+	snprintf(text, sizeof(text), "name='a'\ndevice_model_override='%s'\n", img);
+	snprintf(want, sizeof(want),
+		 "guest.cfg:2: device_model_override = \"%s\": Permission denied", img);
+	expect_file_error(text, want);
+	expect_file_error("name='a'\nkernel='/tmp'\n", "guest.cfg:2: kernel = \"/tmp\": /tmp is a "
+						       "directory, not a file");
+	expect_file_error("name='a'\ndisk=[ ',hdc:cdrom,r', '/nonexistent/d.img,,hda' ]\n",
+			  "guest.cfg:2: disk = [\",hdc:cdrom,r\", \"/nonexistent/d.img,,hda\"]: "
+			  "'/nonexistent/d.img,,hda': No such file or directory (check the path)");
+	/* Root opens anything: the read-write check only means something for others. */
+	if (geteuid() != 0) {
+		snprintf(text, sizeof(text), "name='a'\ndisk=['%s,raw,hda,w']\n", ro);
+		CHECK_EQ(check_files(text), (uint64_t)-EINVAL);
+		CHECK(strstr(err, "Permission denied (the disk is opened read-write: fix the "
+				  "permissions or use access 'r')") != NULL);
+	}
+	unlink(img);
+	unlink(ro);
+	rmdir(dir);
+}
+
 /* Random byte mutations of a valid file: every outcome is a clean 0 or -EINVAL. */
 static void test_mutations(void)
 {
@@ -719,6 +909,8 @@ int main(void)
 	test_type_errors();
 	test_every_key();
 	test_disks();
+	test_device_values();
+	test_missing_files();
 	test_mutations();
 	test_file();
 	return tap_done();

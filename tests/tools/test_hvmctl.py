@@ -147,7 +147,16 @@ def dry_run(e):
     assert ' -sdl -full-screen ' in dm and '-nographic' not in dm and '-vnc ' not in dm, dm
     # A real create refuses a missing image before starting anything.
     p = e.ctl('create', c3, check=1)
-    assert "disk '/img/a.img,,hda,w': /img/a.img: No such file or directory" in p.stderr, p.stderr
+    assert ("%s:2: disk = [\"/img/a.img,,hda,w\", \",hdc:cdrom,r\"]: '/img/a.img,,hda,w': "
+            "No such file or directory (check the path)" % c3) in p.stderr, p.stderr
+    assert not os.path.exists(os.path.join(r, '1'))
+    # So do the kernel, floppy and firmware files, each named with its key.
+    p = e.ctl('create', c3, "disk=[]", check=1)
+    assert ("%s:4: fda = \"/img/f.img\": No such file or directory (check the path)" % c3) \
+        in p.stderr, p.stderr
+    p = e.ctl('create', c3, "disk=[]", "fda=", "kernel=/nonexistent/vmlinuz", check=1)
+    assert ('command line: kernel = "/nonexistent/vmlinuz": No such file or directory '
+            '(check the path)') in p.stderr, p.stderr
     assert not os.path.exists(os.path.join(r, '1'))
 
 
@@ -375,12 +384,15 @@ def hv_killed(e):
 def start_failures(e):
     e.env['FAKE_DM_MODE'] = 'fail'
     p = e.ctl('create', e.cfg(BASIC % ('g1', 'destroy')), check=1)
-    assert 'the device model ended (exit code 1) before its QMP socket appeared' in p.stderr, p.stderr
+    # The reason the device model logged is in the message, not only in its log.
+    assert ('the device model ended (exit code 1) before its QMP socket appeared: '
+            'dm: failing on purpose (see ') in p.stderr, p.stderr
     assert not os.path.exists(os.path.join(e.run, '1'))
     e.env['FAKE_DM_MODE'] = ''
     e.env['FAKE_HV_MODE'] = 'error'
     p = e.ctl('create', e.cfg(BASIC % ('g1', 'destroy')), check=1)
-    assert 'hvmhv ended (exit code 1) before its setup socket appeared' in p.stderr, p.stderr
+    assert ('hvmhv ended (exit code 1) before its setup socket appeared: '
+            'hvmhv: cannot set up the guest (see ') in p.stderr, p.stderr
     e.env['FAKE_HV_MODE'] = ''
     e.env['HVMCTL_HVMHV'] = '/nonexistent/hvmhv'
     p = e.ctl('create', e.cfg(BASIC % ('g1', 'destroy')), check=1)
