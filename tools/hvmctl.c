@@ -146,6 +146,22 @@ static void daemon_stdio(const char *name)
 	}
 }
 
+/* MemTotal from /proc/meminfo in MiB, or 0 if it cannot be read. */
+static long long host_ram_mib(void)
+{
+	FILE *f = fopen("/proc/meminfo", "r");
+	long long kib = 0;
+	char line[128];
+
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "MemTotal: %lld kB", &kib) == 1)
+			break;
+	fclose(f);
+	return kib / 1024;
+}
+
 static int cmd_create(int argc, char **argv)
 {
 	bool foreground = false, console = false, dry = false;
@@ -199,7 +215,8 @@ static int cmd_create(int argc, char **argv)
 		r = 0;
 		goto out;
 	}
-	if (cfg_check_files(&c, &d, err, sizeof(err))) {
+	if (cfg_check_files(&c, &d, err, sizeof(err)) ||
+	    cfg_check_memory(&c, &d, host_ram_mib(), err, sizeof(err))) {
 		fprintf(stderr, "hvmctl: %s\n", err);
 		r = 1;
 		goto out;

@@ -847,6 +847,24 @@ static void test_missing_files(void)
 	rmdir(dir);
 }
 
+/* memory above the host's RAM is refused when the domain is created. */
+static void test_host_memory(void)
+{
+	struct cfg c = { 0 };
+	struct domcfg d;
+
+	memset(&d, 0, sizeof(d));
+	CHECK_EQ(cfg_parse(&c, "name='a'\n\nmemory = 4096\n", "guest.cfg", err, sizeof(err)), 0);
+	CHECK_EQ(cfg_interpret(&c, &d, err, sizeof(err), NULL, 0), 0);
+	CHECK_EQ(cfg_check_memory(&c, &d, 4096, err, sizeof(err)), 0);
+	CHECK_EQ(cfg_check_memory(&c, &d, 0, err, sizeof(err)), 0); /* unknown: no check */
+	CHECK_EQ(cfg_check_memory(&c, &d, 2000, err, sizeof(err)), (uint64_t)-EINVAL);
+	CHECK(!strcmp(err, "guest.cfg:3: memory = 4096: more than this host's RAM (2000 MiB): the "
+			   "guest could not run"));
+	domcfg_free(&d);
+	cfg_free(&c);
+}
+
 /* Random byte mutations of a valid file: every outcome is a clean 0 or -EINVAL. */
 static void test_mutations(void)
 {
@@ -911,6 +929,7 @@ int main(void)
 	test_disks();
 	test_device_values();
 	test_missing_files();
+	test_host_memory();
 	test_mutations();
 	test_file();
 	return tap_done();
