@@ -1397,17 +1397,19 @@ int cfg_check_files(const struct cfg *c, const struct domcfg *d, char *err, size
 	return 0;
 }
 
-int cfg_check_memory(const struct cfg *c, const struct domcfg *d, long long host_mib, char *err,
-		     size_t errlen)
+void cfg_check_memory(const struct cfg *c, const struct domcfg *d, long long host_mib,
+		      char *warnbuf, size_t warnlen)
 {
-	struct ictx x = { .err = err, .errlen = errlen };
+	struct ictx x = { .warn = warnbuf, .warnlen = warnlen };
 
-	if (host_mib <= 0 || d->memory <= host_mib)
-		return 0;
+	if (warnlen)
+		warnbuf[0] = '\0';
 	x.e = cfg_find(c, "memory");
-	if (!x.e) /* the default is far below any host's RAM */
-		return 0;
-	return bad(&x, "more than this host's RAM (%lld MiB): the guest could not run", host_mib);
+	if (host_mib > 0 && x.e && d->memory > host_mib)
+		warn(&x,
+		     "memory = %lld MiB is more than this host's RAM (%lld MiB); the guest's "
+		     "RAM is mapped as it is used, and using it all would exhaust the host",
+		     d->memory, host_mib);
 }
 
 void domcfg_free(struct domcfg *d)

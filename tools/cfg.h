@@ -115,9 +115,9 @@ int cfg_interpret(const struct cfg *c, struct domcfg *d, char *err, size_t errle
  * domain will use them; on failure, err names the key, the file and the fix.
  */
 int cfg_check_files(const struct cfg *c, const struct domcfg *d, char *err, size_t errlen);
-/* Refuse memory above host_mib (the host's RAM; <= 0: unknown, no check). */
-int cfg_check_memory(const struct cfg *c, const struct domcfg *d, long long host_mib, char *err,
-		     size_t errlen);
+/* A warning in warn (else "") when memory exceeds host_mib, the host's RAM (<= 0: unknown). */
+void cfg_check_memory(const struct cfg *c, const struct domcfg *d, long long host_mib, char *warn,
+		      size_t warnlen);
 void domcfg_free(struct domcfg *d);
 
 const char *cfg_action_name(enum cfg_action a);

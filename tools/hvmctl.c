@@ -215,8 +215,9 @@ static int cmd_create(int argc, char **argv)
 		r = 0;
 		goto out;
 	}
-	if (cfg_check_files(&c, &d, err, sizeof(err)) ||
-	    cfg_check_memory(&c, &d, host_ram_mib(), err, sizeof(err))) {
+	cfg_check_memory(&c, &d, host_ram_mib(), err, sizeof(err));
+	fputs(err, stderr);
+	if (cfg_check_files(&c, &d, err, sizeof(err))) {
 		fprintf(stderr, "hvmctl: %s\n", err);
 		r = 1;
 		goto out;
