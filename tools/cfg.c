@@ -277,6 +277,19 @@ static bool key_char(char ch, bool first)
 	       (!first && (isdigit((unsigned char)ch) || ch == '-'));
 }
 
+/* xm files were Python: name the statements it allowed besides assignments. */
+static bool python_statement(const char *word)
+{
+	static const char *const words[] = { "import", "from", "if",  "elif",  "else",
+					     "for",    "def",  "del", "print", "while" };
+	size_t i;
+
+	for (i = 0; i < sizeof(words) / sizeof(words[0]); i++)
+		if (!strcmp(word, words[i]))
+			return true;
+	return false;
+}
+
 static int parse_setting(struct cfg *c, struct lexer *lx)
 {
 	const char *ks = lx->p;
@@ -293,7 +306,13 @@ static int parse_setting(struct cfg *c, struct lexer *lx)
 		return -ENOMEM;
 	skip_space(lx, false);
 	if (*lx->p != '=') {
-		r = lex_error(lx, "expected '=' after '%s'", key);
+		r = python_statement(key)
+			    ? lex_error(lx,
+					"'%s ...' is a Python statement; only KEY = VALUE settings "
+					"are read (delete the line, or write out its result)",
+					key)
+			    : lex_error(lx, "expected '=' after '%s' (settings are KEY = VALUE)",
+					key);
 		free(key);
 		return r;
 	}
@@ -968,12 +987,24 @@ static int parse_device_model(struct ictx *x, const struct key_def *k, struct do
 {
 	int r = parse_str(x, k, d);
 
+	const char *base;
+
+	if (r)
+		return r;
 	/* xm's device_model='qemu-dm' names the classic binary: use ours. */
-	if (!r && !strchr(d->device_model, '/')) {
+	base = strrchr(d->device_model, '/');
+	if (!base) {
+		free(d->device_model);
+		d->device_model = NULL;
+	} else if (!strcmp(base, "/qemu-dm") && !strcmp(k->name, "device_model")) {
+		/* xm files name Xen's own, e.g. /usr/lib/xen/bin/qemu-dm */
+		warn(x,
+		     "device_model = \"%.100s\": Xen's qemu-dm is not used; hvmdm takes its place",
+		     d->device_model);
 		free(d->device_model);
 		d->device_model = NULL;
 	}
-	return r;
+	return 0;
 }
 
 /* Every disk spec must parse, and each IDE slot holds one drive. */

@@ -143,7 +143,8 @@ static void test_xm_syntax(void)
 	/* Python statements other than assignments are a syntax error. */
 	r = load(xm, &d);
 	CHECK_EQ(r, (uint64_t)-EINVAL);
-	CHECK(!strcmp(err, "guest.cfg:1: expected '=' after 'import'"));
+	CHECK(!strcmp(err, "guest.cfg:1: 'import ...' is a Python statement; only KEY = VALUE "
+			   "settings are read (delete the line, or write out its result)"));
 	domcfg_free(&d);
 
 	r = load(xm + strlen("import os, re\n"), &d);
@@ -218,7 +219,12 @@ static void test_syntax_errors(void)
 				       "the same line)");
 	expect_error("\n\nname = a\n", "guest.cfg:3: name: expected a quoted string, a number or a "
 				       "[list]");
-	expect_error("memory 12\n", "guest.cfg:1: expected '=' after 'memory'");
+	expect_error("memory 12\n", "guest.cfg:1: expected '=' after 'memory' (settings are KEY = "
+				    "VALUE)");
+	expect_error("name='a'\nif arch == 'x86_64':\n", "guest.cfg:2: 'if ...' is a Python "
+							 "statement; only KEY = VALUE settings are "
+							 "read (delete the line, or write out its "
+							 "result)");
 	expect_error("= 5\n", "guest.cfg:1: expected a setting name");
 	expect_error("memory = 12 13\n", "guest.cfg:1: memory: unexpected text '13' after the "
 					 "value "
@@ -744,6 +750,15 @@ static void test_device_values(void)
 		fprintf(stderr, "  %s\n", err);
 	CHECK(!strcmp(d.keymap, "fr-be") && !strcmp(d.vnclisten, "localhost:3"));
 	CHECK(d.nr_serial == 4 && d.nr_vif == 2);
+	domcfg_free(&d);
+	/* xm's path to Xen's qemu-dm means "the device model": hvmdm, with a warning. */
+	CHECK_EQ(load("name='a'\ndevice_model = '/usr/lib/xen/bin/qemu-dm'\n", &d), 0);
+	CHECK(d.device_model == NULL);
+	CHECK(!strcmp(warn, "guest.cfg:2: warning: device_model = \"/usr/lib/xen/bin/qemu-dm\": "
+			    "Xen's qemu-dm is not used; hvmdm takes its place\n"));
+	domcfg_free(&d);
+	CHECK_EQ(load("name='a'\ndevice_model_override = '/opt/bin/qemu-dm'\n", &d), 0);
+	CHECK(d.device_model && !strcmp(d.device_model, "/opt/bin/qemu-dm"));
 	domcfg_free(&d);
 	/* A VNC password longer than VNC authentication reads is a warning. */
 	CHECK_EQ(load("name='a'\nvncpasswd='123456789'\n", &d), 0);
