@@ -986,7 +986,6 @@ static int parse_firmware(struct ictx *x, const struct key_def *k, struct domcfg
 static int parse_device_model(struct ictx *x, const struct key_def *k, struct domcfg *d)
 {
 	int r = parse_str(x, k, d);
-
 	const char *base;
 
 	if (r)
