@@ -33,5 +33,6 @@ on_poweroff = "destroy"
 on_reboot = "restart"
 CFG
 echo "demo: VNC on 127.0.0.1:5900, or the next free port: build/bin/hvmctl --rundir build/run vncport demo"
-echo "demo: serial console below; Ctrl-] leaves it (the guest keeps running)"
+echo "demo: the guest's shell is on its screen (type in the VNC viewer); its serial console"
+echo "demo: (kernel log) follows here; Ctrl-] leaves it and the guest keeps running"
 exec ./build/bin/hvmctl --rundir build/run create -c build/run/demo.cfg "$@"
