@@ -52,6 +52,7 @@ int qcow2_pwrite(struct qcow2 *q, const void *buf, size_t len, uint64_t off)
 
 	if (q->readonly)
 		return -EROFS;
+	__atomic_fetch_add(&q->pwrites, 1, __ATOMIC_RELAXED);
 	while (done < len) {
 		ssize_t n =
 			pwrite(q->fd, (const uint8_t *)buf + done, len - done, (off_t)(off + done));
@@ -914,6 +915,7 @@ int qcow2_get_counters(struct blk *b, struct qcow2_counters *c)
 	c->l2_cache_tables = q->l2c.n;
 	c->l2_loads = q->l2c.loads;
 	c->data_read = q->data_read;
+	c->pwrites = __atomic_load_n(&q->pwrites, __ATOMIC_RELAXED);
 	c->l2_cache_check = qcow2_l2c_check(&q->l2c);
 	pthread_mutex_unlock(&q->lock);
 	return 0;

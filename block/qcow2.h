@@ -115,6 +115,7 @@ struct qcow2 {
 	uint64_t lru_clock;
 	struct qcow2_l2cache l2c;
 	uint64_t data_read; /* bytes of data clusters read from the file (tests) */
+	uint64_t pwrites;   /* qcow2_pwrite() calls: metadata, bounce-path data (tests) */
 	struct qcow2_cache_entry rb_cache[QCOW2_RB_CACHE];
 	uint8_t *cbuf; /* one cluster of scratch */
 	uint8_t *tbuf; /* another: the tail edge of a new run of clusters */
@@ -189,6 +190,7 @@ struct qcow2_counters {
 	uint32_t l2_cache_tables; /* capacity of the L2 cache */
 	uint64_t l2_loads;	  /* L2 tables read from the file */
 	uint64_t data_read;	  /* bytes read from data clusters, loop thread and worker */
+	uint64_t pwrites;	  /* qcow2_pwrite() calls (metadata; data on the bounce path) */
 	int l2_cache_check;	  /* qcow2_l2c_check() */
 };
 

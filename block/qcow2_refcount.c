@@ -278,17 +278,22 @@ int qcow2_alloc_clusters(struct qcow2 *q, uint64_t n, uint64_t *offset)
 	int err = 0;
 
 	/*
-	 * Per refcount block: the first cluster through the general path (it
-	 * may have to create the block or grow the table), the rest of the
-	 * clusters that block covers in one write.
+	 * Per refcount block, one write for all the clusters it covers.  Only
+	 * when the block does not exist yet does the first cluster take the
+	 * general path (which creates the block or grows the table), and the
+	 * rest of them the one write.
 	 */
 	while (!err && i < n) {
 		uint64_t c = first + i, in_block = q->rb_entries - c % q->rb_entries;
-		uint64_t k = n - i < in_block ? n - i : in_block;
+		uint64_t k = n - i < in_block ? n - i : in_block, ti = c / q->rb_entries;
 
-		err = qcow2_refcount_set(q, c, 1);
-		if (!err && k > 1)
-			err = set_span_one(q, c / q->rb_entries, c + 1, k - 1);
+		if (ti < q->rt_entries && (q->rt[ti] & QCOW2_RT_OFFSET_MASK)) {
+			err = set_span_one(q, ti, c, k);
+		} else {
+			err = qcow2_refcount_set(q, c, 1);
+			if (!err && k > 1)
+				err = set_span_one(q, ti, c + 1, k - 1);
+		}
 		i += k;
 	}
 	*offset = off;
