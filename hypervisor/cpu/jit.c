@@ -1234,6 +1234,12 @@ static void flags_out(struct emit *e, uint32_t keep, uint32_t clear)
 {
 	if (e->flags_dead)
 		return;
+	if (e->fuse) {
+		e->pend = true;
+		e->keep = keep;
+		e->clear = clear;
+		return;
+	}
 	e8(e, 0x9c); /* pushfq */
 	e8(e, 0x5a); /* pop rdx */
 	if (keep == clear) {
@@ -1254,6 +1260,34 @@ static void alu_flags(struct emit *e, unsigned aop)
 	bool logic = aop == 1 || aop == 4 || aop == 6 || aop == AOP_TEST;
 
 	flags_out(e, logic ? FL_ARITH & ~F_AF : FL_ARITH, FL_ARITH);
+}
+
+/*
+ * After a fused conditional jump (see struct emit), on one of its paths:
+ * the ALU op's flags, still in the host's, into the guest's EFLAGS unless
+ * dead there.
+ */
+static void flags_settle(struct emit *e, bool dead)
+{
+	if (!e->pend)
+		return;
+	e->pend = false;
+	e->fuse = false;
+	e->flags_dead = dead;
+	flags_out(e, e->keep, e->clear);
+}
+
+/*
+ * A fused ALU op's slow path ran its handler, which left the flags in
+ * r14 only: back into the host's for the conditional jump after it.
+ * POPF takes the arithmetic flags alone (DF, TF and AC stay clear).
+ */
+static void flags_to_host(struct emit *e)
+{
+	x_rr(e, false, 0x89, H_R14, H_RAX);
+	x_alu_ri(e, 4, H_RAX, FL_ARITH);
+	e8(e, 0x50); /* push rax ; popfq */
+	e8(e, 0x9d);
 }
 
 /* The host's CF = bit of the guest's EFLAGS (bt r14d, bit; see regs_in()). */
@@ -1621,7 +1655,9 @@ static void emit_rare(struct tx *t)
 			ret_count(e, c->idx + 1);
 			x_patch(e, stay);
 		}
-		e8(e, 0xe9); /* jmp back */
+		if (e->pend)
+			flags_to_host(e); /* for the fused jump the fast path goes on to */
+		e8(e, 0xe9);		  /* jmp back */
 		e32(e, (uint32_t)(int32_t)(c->back - (e->p + 4)));
 	}
 }
@@ -1992,6 +2028,37 @@ static void emit_shift_cl(struct emit *e, const struct plan *p)
 }
 
 /* Register forms. */
+/*
+ * A 32-bit ALU op on a held destination, in place: with the source
+ * register (held, else from struct x86cpu) or the immediate.
+ */
+static void alu_held(struct emit *e, const struct plan *p, bool reg)
+{
+	unsigned h = e->host[p->dst];
+
+	carry_in(e, p->aop);
+	if (!reg) {
+		if (p->aop == AOP_TEST) {
+			rex(e, false, 0, 0, h); /* test r32, imm32 (F7 /0) */
+			e8(e, 0xf7);
+			e8(e, (uint8_t)(0xc0 | (h & 7)));
+			e32(e, p->imm);
+		} else {
+			x_alu_ri(e, p->aop, h, p->imm);
+		}
+	} else if (held(e, p->src)) {
+		x_rr(e, false, alu_op_mr(p->aop, 4), e->host[p->src], h);
+	} else {
+		/* op r32, [rbx + src]: 03, 0B, ... 3B (TEST: 85 either way) */
+		uint8_t op = p->aop == AOP_TEST ? 0x85 : (uint8_t)(p->aop << 3 | 3);
+
+		x_mem(e, false, op, h, H_RBX, GPR(p->src));
+	}
+	if (alu_writes(p->aop))
+		e->dirty |= (uint8_t)(1u << p->dst);
+	alu_flags(e, p->aop);
+}
+
 static void emit_reg(struct emit *e, const struct dc_ent *d, const struct plan *p)
 {
 	switch (p->kind) {
@@ -2050,6 +2117,10 @@ static void emit_reg(struct emit *e, const struct dc_ent *d, const struct plan *
 			alu_flags(e, p->aop);
 			break;
 		}
+		if (held(e, p->dst)) {
+			alu_held(e, p, true);
+			break;
+		}
 		ld_gpr(e, H_RAX, p->dst);
 		ld_gpr(e, H_RCX, p->src);
 		carry_in(e, p->aop);
@@ -2076,6 +2147,10 @@ static void emit_reg(struct emit *e, const struct dc_ent *d, const struct plan *
 			}
 			e8(e, (uint8_t)p->imm);
 			alu_flags(e, p->aop);
+			break;
+		}
+		if (p->w != 2 && held(e, p->dst)) {
+			alu_held(e, p, false);
 			break;
 		}
 		/* on eax (ax for 16-bit: the upper half stays as loaded) */
@@ -2422,7 +2497,12 @@ static void emit_jump(struct tx *t, const struct dc_ent *d, const struct plan *p
 	uint32_t target = next + p->imm;
 	struct fwd skip = { 0 }, slow = { 0 };
 
-	if (p->kind == K_JCC) {
+	bool fused = e->pend;
+
+	if (fused) {
+		fwd_add(&skip, x_jcc_fwd(e, (uint8_t)(p->aop ^ 1)));
+		flags_settle(e, false);
+	} else if (p->kind == K_JCC) {
 		cond_test(e, p->aop);
 		fwd_add(&skip, x_jcc_fwd(e, (p->aop & 1) ? CC_NE : CC_E));
 	}
@@ -2431,6 +2511,8 @@ static void emit_jump(struct tx *t, const struct dc_ent *d, const struct plan *p
 	exit_to(t, target, 0, n);
 	if (p->kind == K_JCC) {
 		fwd_here(e, &skip);
+		e->pend = fused;
+		flags_settle(e, false);
 		if (t->eip_stored != next)
 			st_imm32(e, CPU_OFF(eip), next);
 		exit_to(t, next, 1, n);
@@ -2449,11 +2531,14 @@ static void emit_jump(struct tx *t, const struct dc_ent *d, const struct plan *p
  * paths thus run straight on, without a block boundary (the registers'
  * write-back and reload, the next block's checks on entry).
  */
-static void side_exit(struct tx *t, const struct dc_ent *d, const struct plan *p, uint32_t next)
+static void side_exit(struct tx *t, const struct dc_ent *d, const struct plan *p, uint32_t next,
+		      bool fall_dead)
 {
 	struct side *sd = &t->side[t->nside];
+	bool fused = t->e.pend;
 
-	cond_test(&t->e, p->aop);
+	if (!fused)
+		cond_test(&t->e, p->aop);
 	*sd = (struct side){ .e = t->e,
 			     .d = d,
 			     .target = next + p->imm,
@@ -2462,8 +2547,12 @@ static void side_exit(struct tx *t, const struct dc_ent *d, const struct plan *p
 			     .k = 2 + t->nside,
 			     .esp_dirty = t->esp_dirty,
 			     .eip_stored = t->eip_stored };
-	fwd_add(&sd->from, x_jcc_fwd(&t->e, (p->aop & 1) ? CC_E : CC_NE));
+	if (fused)
+		fwd_add(&sd->from, x_jcc_fwd(&t->e, (uint8_t)p->aop));
+	else
+		fwd_add(&sd->from, x_jcc_fwd(&t->e, (p->aop & 1) ? CC_E : CC_NE));
 	t->nside++;
+	flags_settle(&t->e, fall_dead);
 }
 
 /* The side exits' stubs, each with the translation state of its jump. */
@@ -2481,6 +2570,7 @@ static void emit_sides(struct tx *t)
 		t->idx = sd->idx;
 		t->esp_dirty = sd->esp_dirty;
 		t->eip_stored = sd->eip_stored;
+		flags_settle(e, false);
 		cs_limit_imm(t, sd->target, &slow);
 		st_imm32(e, CPU_OFF(eip), sd->target);
 		exit_to(t, sd->target, sd->k, sd->idx + 1);
@@ -2608,12 +2698,40 @@ static void flags_liveness(const struct jit_block *b, const struct plan *plan, b
 	for (unsigned i = b->ninsn; i-- > 0;) {
 		uint32_t w = flags_written(&plan[i]);
 
+		/* a conditional jump's own: dead on its fall-through path */
+		if (plan[i].kind == K_JCC) {
+			dead[i] = !live;
+			live = FL_ARITH;
+			continue;
+		}
+
 		if (i + 1 < b->ninsn && !never_stores(&b->ent[i]))
 			live = FL_ARITH;
 		dead[i] = w && !(w & live);
 		live &= ~w;
 		if (flags_needed(&plan[i]))
 			live = FL_ARITH;
+	}
+}
+
+/*
+ * May p's flags stay in the host's for a conditional jump right after it
+ * (struct emit)?  Only ALU ops, whose host flags are the guest's (AF aside,
+ * which no condition reads), that store nothing: a store's SMC check would
+ * clobber them.
+ */
+static bool fusable(const struct plan *p)
+{
+	switch (p->kind) {
+	case K_ALU_RR:
+	case K_ALU_RI:
+	case K_ALU_RM:
+		return true;
+	case K_ALU_MR:
+	case K_ALU_MI:
+		return p->aop == 7 || p->aop == AOP_TEST;
+	default:
+		return false;
 	}
 }
 
@@ -2798,8 +2916,9 @@ static jit_code translate(const struct x86cpu *cpu, struct jit_block *b, uint8_t
 		t.idx = i;
 		t.next = next;
 		t.e.flags_dead = dead[i];
+		t.e.fuse = i + 1 < n && plan[i + 1].kind == K_JCC && fusable(p);
 		if (p->kind == K_JCC && i + 1 < n) {
-			side_exit(&t, d, p, next);
+			side_exit(&t, d, p, next, dead[i]);
 			eip = next;
 			continue;
 		}

@@ -39,6 +39,13 @@ struct emit {
 	uint8_t host[8];       /* the host register holding guest register r */
 	/* EFLAGS held in r14 (loaded after the checks) / written natively */
 	bool fl_held, fl_dirty;
+	/*
+	 * fuse: the next entry is a conditional jump that tests the host's
+	 * flags as this entry's ALU op left them; flags_out() then only notes
+	 * them (pend, keep, clear) and the jump settles them on each path.
+	 */
+	bool fuse, pend;
+	uint32_t keep, clear;
 	uint8_t *stale; /* the block's return to the run loop (jit.c, ret_count()) */
 };
 
