@@ -688,6 +688,9 @@ static struct plan plan_reg(const struct dc_ent *d)
 	case DF_DEC:
 		return (struct plan){ .kind = K_INCDEC, .aop = fn == DF_DEC, .dst = op & 7 };
 	case DF_LEA:
+		/* lea r, [r + 0]: a multi-byte NOP compilers pad loops with */
+		if ((d->regs & 15) == P_REG(d) && d->regs >> 4 == DC_NOREG && !d->disp)
+			return (struct plan){ .kind = K_NOP };
 		return (struct plan){ .kind = K_LEA, .dst = P_REG(d) };
 	case DF_SHIFT_R:
 		/* RCL and RCR, and rotates by CL, stay in the handler */
@@ -1996,6 +1999,11 @@ static void emit_shift(struct emit *e, const struct plan *p)
 		emit_rotate(e, p);
 		return;
 	}
+	if (e->flags_dead && p->w != 2 && held(e, p->dst)) {
+		x_shift_ri(e, p->aop, e->host[p->dst], (uint8_t)p->imm);
+		e->dirty |= (uint8_t)(1u << p->dst);
+		return;
+	}
 	ld_gpr(e, H_RAX, p->dst);
 	x_rr(e, false, 0x89, H_RAX, H_RDI); /* the operand, for SHR's OF */
 	if (p->w == 2)
@@ -2065,8 +2073,15 @@ static void emit_reg(struct emit *e, const struct dc_ent *d, const struct plan *
 	case K_NOP:
 		break;
 	case K_MOV_RR:
-		ld_gpr(e, H_RAX, p->src);
-		st_gpr(e, p->dst, H_RAX);
+		if (held(e, p->dst)) {
+			ld_gpr(e, e->host[p->dst], p->src);
+			e->dirty |= (uint8_t)(1u << p->dst);
+		} else if (held(e, p->src)) {
+			st_gpr(e, p->dst, e->host[p->src]);
+		} else {
+			ld_gpr(e, H_RAX, p->src);
+			st_gpr(e, p->dst, H_RAX);
+		}
 		break;
 	case K_MOV_RI:
 		if (p->w == 2) {
