@@ -409,7 +409,8 @@ struct fwd {
 struct rare {
 	struct fwd from;	/* the jumps from the fast path */
 	uint8_t *back;		/* where the fast path goes on (NULL: none) */
-	const struct dc_ent *d; /* NULL: an SMC exit */
+	const struct dc_ent *d; /* NULL: an SMC exit, or ret_miss */
+	bool ret_miss;		/* a RET the ring did not predict (ret_exit()) */
 	uint32_t next;
 	unsigned idx;
 	bool esp_dirty;
@@ -1116,6 +1117,8 @@ static void smc_clear(struct emit *e)
 	e8(e, 0);
 }
 
+static void ret_miss(struct emit *e);
+
 /* Every deferred path, with the translation state it was deferred in. */
 static void emit_rare(struct tx *t)
 {
@@ -1142,6 +1145,10 @@ static void emit_rare(struct tx *t)
 		c->e.p = e->p;
 		c->e.end = e->end;
 		*e = c->e;
+		if (c->ret_miss) {
+			ret_miss(e);
+			continue;
+		}
 		if (!c->d) {
 			st_imm32(e, CPU_OFF(eip), c->next);
 			ret_count(e, c->idx + 1);
@@ -1880,7 +1887,7 @@ static void ring_move(struct emit *e, int delta)
 static void ret_exit(struct tx *t, unsigned n)
 {
 	struct emit *e = &t->e;
-	struct fwd miss = { 0 }, stale = { 0 }, keep = { 0 };
+	struct fwd miss = { 0 }, stale = { 0 };
 
 	regs_out(e);
 	x_alu_ri(e, 0, H_R13, n);
@@ -1896,8 +1903,17 @@ static void ret_exit(struct tx *t, unsigned n)
 	far_jump(e, false, &stale);
 	fwd_here(e, &stale);
 	relink(e);
-	/* ecx: the ring index after the pop; the site below it */
-	fwd_here(e, &miss);
+	defer(t, &miss, NULL)->ret_miss = true;
+}
+
+/*
+ * ret_exit()'s miss, out of line (rare): ecx is the ring index after the
+ * pop; the site below it.
+ */
+static void ret_miss(struct emit *e)
+{
+	struct fwd stale = { 0 }, keep = { 0 };
+
 	x_mem_idx(e, true, 0x8b, H_RAX, H_RBX, H_RCX, CPU_OFF(jit_rs));
 	x_rr(e, true, 0x85, H_RAX, H_RAX);
 	fwd_add(&keep, x_jcc_fwd(e, CC_E));
