@@ -177,8 +177,14 @@ static int validate_layout(struct qcow2 *q, uint64_t file_size)
 
 static int parse_header(struct qcow2 *q, const uint8_t *h, uint64_t file_size)
 {
-	if (be32_load(h) != QCOW2_MAGIC)
-		return qcow2_corrupt(q, "not a qcow2 image (bad magic)", be32_load(h));
+	if (be32_load(h) != QCOW2_MAGIC) {
+		/* most often a raw image named as qcow2: say how to name it */
+		dm_err("qcow2",
+		       "%s: not a qcow2 image (it starts 0x%08x, not \"QFI\\xfb\"); "
+		       "for a raw image give format=raw",
+		       blk_path(q->blk), be32_load(h));
+		return -EIO;
+	}
 	q->version = be32_load(h + 4);
 	if (q->version != 2 && q->version != 3) {
 		dm_err("qcow2", "%s: qcow2 version %u not supported (2 or 3)", blk_path(q->blk),
