@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * blk_test.h - what the block-layer tests (blk_aio.c, qcow2_cache.c,
- * qcow2_sg.c) share: CHECK() that counts failures and keeps going, a
- * seeded xorshift generator, and requests submitted to a dm loop and
- * waited for.
+ * blk_test.h - what the block-layer tests (blk_aio.c, qcow2_alloc.c,
+ * qcow2_cache.c, qcow2_sg.c) share: CHECK() that counts failures and keeps
+ * going, a seeded xorshift generator, fresh qcow2 images, and requests
+ * submitted to a dm loop and waited for.
  */
 #ifndef BLK_TEST_H
 #define BLK_TEST_H
@@ -40,6 +40,10 @@ struct test_req {
 
 /* r reset to an op at off with no buffers yet; completing counts in r->done. */
 void test_req_init(struct test_req *r, enum blk_op op, uint64_t off);
+
+/* A fresh qcow2 image at dir/name (2^cluster_bits-byte clusters); its path in path. */
+int make_qcow2(const char *dir, const char *name, uint64_t size, unsigned cluster_bits, char *path,
+	       size_t cap);
 
 /* Run the loop until *count reaches n (bounded: 100000 turns of up to 10 ms). */
 void run_until(struct dm_loop *l, const int *count, int n);

@@ -30,19 +30,6 @@
 
 static const char *dir;
 
-static int make_img(const char *name, uint64_t size, unsigned cluster_bits, char *path, size_t cap)
-{
-	int fd, err;
-
-	snprintf(path, cap, "%s/%s", dir, name);
-	fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (fd < 0)
-		return -errno;
-	err = qcow2_create_fd(fd, size, cluster_bits, NULL, NULL);
-	close(fd);
-	return err;
-}
-
 static struct blk *open_img(const char *path)
 {
 	struct blk_opts o = { .path = path, .format = "qcow2" };
@@ -78,7 +65,8 @@ static void test_writes(void)
 	struct blk *b;
 	int i;
 
-	CHECK(buf && back && !make_img("writes.qcow2", 64 << 20, 16, path, sizeof(path)), "create");
+	CHECK(buf && back && !make_qcow2(dir, "writes.qcow2", 64 << 20, 16, path, sizeof(path)),
+	      "create");
 	b = buf && back ? open_img(path) : NULL;
 	CHECK(b, "open");
 	if (!b)
@@ -112,7 +100,9 @@ static void test_blocks(void)
 	uint64_t off;
 	int i, rc;
 
-	CHECK(buf && back && !make_img("blocks.qcow2", 8 << 20, 9, path, sizeof(path)), "create");
+	CHECK(buf && back && !make_qcow2(dir, "blocks.qcow2", 8 << 20, 9, path, sizeof(path)), "cre"
+											       "at"
+											       "e");
 	b = buf && back ? open_img(path) : NULL;
 	CHECK(b, "open");
 	if (!b)

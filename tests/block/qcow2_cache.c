@@ -48,20 +48,6 @@ static void fill(uint8_t *buf, size_t len)
 		buf[i] = (uint8_t)rnd(256);
 }
 
-/* A fresh qcow2 image at dir/name; its path in path. */
-static int make_img(const char *name, uint64_t size, unsigned cluster_bits, char *path, size_t cap)
-{
-	int fd, err;
-
-	snprintf(path, cap, "%s/%s", dir, name);
-	fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (fd < 0)
-		return -errno;
-	err = qcow2_create_fd(fd, size, cluster_bits, NULL, NULL);
-	close(fd);
-	return err;
-}
-
 static struct blk *open_img(const char *path, uint64_t l2_cache, struct dm_loop *loop)
 {
 	struct blk_opts o = { .path = path, .format = "qcow2", .l2_cache_size = l2_cache };
@@ -92,7 +78,7 @@ static void test_l2_size(void)
 	struct blk *b;
 	int pass;
 
-	CHECK(!make_img("size.qcow2", size, 9, path, sizeof(path)), "create");
+	CHECK(!make_qcow2(dir, "size.qcow2", size, 9, path, sizeof(path)), "create");
 	b = open_img(path, 0, NULL);
 	CHECK(b, "open");
 	if (!b)
@@ -138,7 +124,7 @@ static void test_l2_size(void)
 		blk_close(b);
 	}
 	/* The cap: 32 GiB of 4 KiB clusters would need 64 MiB of tables. */
-	CHECK(!make_img("cap.qcow2", 32ull << 30, 12, path, sizeof(path)), "create");
+	CHECK(!make_qcow2(dir, "cap.qcow2", 32ull << 30, 12, path, sizeof(path)), "create");
 	b = open_img(path, 0, NULL);
 	CHECK(b, "open 4 GiB");
 	if (b) {
@@ -148,7 +134,7 @@ static void test_l2_size(void)
 		blk_close(b);
 	}
 	/* The floor, and the size set by the caller. */
-	CHECK(!make_img("small.qcow2", 1u << 20, 16, path, sizeof(path)), "create");
+	CHECK(!make_qcow2(dir, "small.qcow2", 1u << 20, 16, path, sizeof(path)), "create");
 	b = open_img(path, 0, NULL);
 	CHECK(b && counters(b).l2_cache_tables == QCOW2_L2_CACHE_MIN, "floor");
 	blk_close(b);
@@ -191,7 +177,7 @@ static void test_l2_evict(void)
 	int i, bad;
 
 	CHECK(ref && buf, "alloc");
-	CHECK(!make_img("evict.qcow2", size, 9, path, sizeof(path)), "create");
+	CHECK(!make_qcow2(dir, "evict.qcow2", size, 9, path, sizeof(path)), "create");
 	b = open_img(path, 4 * 512, NULL);
 	CHECK(b, "open");
 	if (!b || !ref || !buf)
@@ -327,7 +313,7 @@ static int test_resume(void)
 	struct blk *b;
 	int64_t h;
 
-	CHECK(!make_img("resume.qcow2", 4u << 20, 16, path, sizeof(path)), "create");
+	CHECK(!make_qcow2(dir, "resume.qcow2", 4u << 20, 16, path, sizeof(path)), "create");
 	b = open_img(path, 0, NULL);
 	CHECK(b && ref, "open");
 	if (!b || !ref)
