@@ -277,17 +277,26 @@ static bool key_char(char ch, bool first)
 	       (!first && (isdigit((unsigned char)ch) || ch == '-'));
 }
 
+/* The index of s in the array words, or -1. */
+static int word_in(const char *s, const char *const *words, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (!strcmp(s, words[i]))
+			return (int)i;
+	return -1;
+}
+
+#define WORD_IN(s, words) word_in(s, words, sizeof(words) / sizeof(words[0]))
+
 /* xm files were Python: name the statements it allowed besides assignments. */
 static bool python_statement(const char *word)
 {
 	static const char *const words[] = { "import", "from", "if",  "elif",  "else",
 					     "for",    "def",  "del", "print", "while" };
-	size_t i;
 
-	for (i = 0; i < sizeof(words) / sizeof(words[0]); i++)
-		if (!strcmp(word, words[i]))
-			return true;
-	return false;
+	return WORD_IN(word, words) >= 0;
 }
 
 static int parse_setting(struct cfg *c, struct lexer *lx)
@@ -617,15 +626,12 @@ static bool val_number(const struct cfg_val *v, long long *out)
 static bool bool_word(const char *s, bool *out)
 {
 	static const char *const words[] = { "no", "yes", "false", "true", "off", "on" };
-	size_t i;
+	int i = WORD_IN(s, words);
 
-	for (i = 0; i < sizeof(words) / sizeof(words[0]); i++) {
-		if (!strcmp(s, words[i])) {
-			*out = i & 1;
-			return true;
-		}
-	}
-	return false;
+	if (i < 0)
+		return false;
+	*out = i & 1;
+	return true;
 }
 
 /* Whether the value has the kind of type the key takes (its range is the parser's job). */
@@ -884,12 +890,8 @@ static bool vif_key_known(const char *key)
 	static const char *const known[] = { "mac",  "bridge",	  "model",   "type",
 					     "ip",   "script",	  "vifname", "backend",
 					     "rate", "gatewayip", "devid",   "mtu" };
-	size_t i;
 
-	for (i = 0; i < sizeof(known) / sizeof(known[0]); i++)
-		if (!strcmp(key, known[i]))
-			return true;
-	return false;
+	return WORD_IN(key, known) >= 0;
 }
 
 /*
