@@ -2030,8 +2030,7 @@ static void emit_jump(struct tx *t, const struct dc_ent *d, const struct plan *p
 	struct emit *e = &t->e;
 	uint32_t target = next + p->imm;
 	struct fwd skip = { 0 }, slow = { 0 };
-
-	bool fused = e->pend;
+	bool fused = e->pend; /* settled on each path: armed again for the second */
 
 	if (fused) {
 		fwd_add(&skip, x_jcc_fwd(e, (uint8_t)(p->aop ^ 1)));
