@@ -40,8 +40,10 @@ void *gmem_map(struct dm *dm, uint64_t gpa, size_t len)
 	return r ? r->host + (gpa - r->gpa) : NULL;
 }
 
-static void mark_region(struct gmem *m, const struct gmem_region *r, uint64_t gpa, uint64_t len)
+/* Set the written bits of [gpa, gpa + len), then tell the hv (setup.h). */
+static void mark_region(struct dm *dm, const struct gmem_region *r, uint64_t gpa, uint64_t len)
 {
+	struct gmem *m = &dm->mem;
 	uint64_t first, last, p;
 
 	if (!m->written || r->fd_offset == GMEM_NO_TRACK || !len)
@@ -50,6 +52,8 @@ static void mark_region(struct gmem *m, const struct gmem_region *r, uint64_t gp
 	last = (r->fd_offset + (gpa - r->gpa) + len - 1) >> 12;
 	for (p = first; p <= last && p < m->written_pages; p++)
 		__atomic_fetch_or(&m->written[p / 32], 1u << (p % 32), __ATOMIC_RELEASE);
+	if (dm->irq_page)
+		__atomic_fetch_add(&dm->irq_page->written_seq, 1, __ATOMIC_RELEASE);
 }
 
 void gmem_mark_written(struct dm *dm, uint64_t gpa, uint64_t len)
@@ -57,7 +61,7 @@ void gmem_mark_written(struct dm *dm, uint64_t gpa, uint64_t len)
 	const struct gmem_region *r = gmem_find(&dm->mem, gpa, len ? len : 1);
 
 	if (r)
-		mark_region(&dm->mem, r, gpa, len);
+		mark_region(dm, r, gpa, len);
 }
 
 int gmem_read(struct dm *dm, uint64_t gpa, void *buf, size_t len)
@@ -77,7 +81,7 @@ int gmem_write(struct dm *dm, uint64_t gpa, const void *buf, size_t len)
 	if (!r)
 		return -EFAULT;
 	memcpy(r->host + (gpa - r->gpa), buf, len);
-	mark_region(&dm->mem, r, gpa, len);
+	mark_region(dm, r, gpa, len);
 	return 0;
 }
 

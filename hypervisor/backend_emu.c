@@ -216,6 +216,7 @@ static void take_flush(struct emu_vcpu *ev)
 static void after_dm_io(struct emu_vcpu *ev)
 {
 	take_flush(ev);
+	x86cpu_code_sync(ev->cpu); /* what the dm wrote before it answered */
 	if (__atomic_load_n(&ev->e->exec_waiting, __ATOMIC_RELAXED))
 		x86cpu_kick(ev->cpu);
 }
@@ -588,6 +589,10 @@ static int emu_vcpu_create(struct hv_vcpu *v)
 		.intr_ack = bus_intr_ack,
 		.written_bitmap = v->hv->mem.written,
 		.page_index = bus_page_index,
+		/* code write tracking: another vCPU's TLB would write code unseen */
+		.ram = v->hv->cfg.nr_vcpus == 1 ? v->hv->mem.ram : NULL,
+		.ram_size = v->hv->cfg.nr_vcpus == 1 ? v->hv->mem.ram_size : 0,
+		.written_seq = &v->hv->irq.page->written_seq,
 		.tsc = bus_tsc,
 		.rdmsr = bus_rdmsr,
 		.wrmsr = bus_wrmsr,

@@ -311,9 +311,26 @@ struct x86cpu {
 	unsigned dc_conflicts;
 
 	struct jit *jit; /* block translator (jit.c), NULL when off */
+	/*
+	 * Per page of bus.ram (codewatch.c), NULL when not watched: bit 0 set
+	 * while blocks are made from the page, the rest counts its changes;
+	 * and how often CPU stores ended the watch.  Allocated by jit.c next
+	 * to its code, which reads code_gen RIP-relative.
+	 */
+	uint32_t *code_gen;
+	uint8_t *code_wr;
+	uint32_t written_seen; /* *bus.written_seq when written_bitmap was last read */
 	/* links to the return sites of the last calls blocks made (jit.c), a ring */
 	struct jit_link *jit_rs[JIT_RS_SIZE];
 };
+
+/* codewatch.c */
+long x86_code_page(const struct x86cpu *cpu, const uint8_t *host);
+uint32_t x86_code_watch(struct x86cpu *cpu, uint64_t gpa, const uint8_t *host);
+bool x86_code_watched(const struct x86cpu *cpu, const uint8_t *host);
+void x86_code_written(struct x86cpu *cpu, const uint8_t *host, size_t len);
+void x86_code_sync(struct x86cpu *cpu);
+void x86_code_forget_writes(struct x86cpu *cpu);
 
 /* exec.c */
 void x86_mode_changed(struct x86cpu *cpu);

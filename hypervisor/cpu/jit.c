@@ -11,8 +11,10 @@
  *
  * Blocks are named by linear EIP, the guest-physical page and the code
  * size; a block runs only if the guest bytes it was made from are still in
- * memory (its prologue compares them with immediates), so stores by any
- * CPU, DMA and self-modifying code need no invalidation hook.  A store by
+ * memory.  Where codewatch.c watches the page for writes (RAM, one vCPU),
+ * its prologue compares the page's generation with the one it was made
+ * under; elsewhere it compares the bytes themselves with immediates, so
+ * that stores by any CPU and DMA need no invalidation hook.  A store by
  * the block itself to its own code page ends it after that instruction
  * (cpu->smc).  Guest state lives in struct x86cpu, except that a few
  * registers the block uses often are held in r8-r11, and EFLAGS in r14,
@@ -112,6 +114,9 @@ struct jit_block {
 	struct jit_link *exit;
 	uint8_t nexits;
 	uint8_t *bytes; /* the guest bytes the block was made from */
+	/* its page's word in cpu->code_gen and the value to find there, or NULL: compare bytes */
+	const uint32_t *gen_at;
+	uint32_t gen;
 	struct dc_ent ent[];
 };
 
@@ -155,6 +160,7 @@ struct jit {
 	size_t meta_used;
 	jit_enter enter; /* the stub at code[0, enter_size) */
 	size_t enter_size;
+	size_t watch_size; /* after the code: cpu->code_gen, code_wr (watch_size()) */
 	FILE *perfmap; /* HVM_EMU_JIT=perfmap: /tmp/perf-PID.map for perf report */
 	/* counters for HVM_EMU_JIT=stats (printed when the CPU goes away) */
 	uint64_t runs, forms, stale, reforms, evicted, flushes, dispatches, hot_hits;
@@ -342,6 +348,7 @@ static void flush_all(struct x86cpu *cpu, struct jit *j)
 	j->cold_used = JIT_COLD_START;
 	j->meta_used = 0;
 	j->flushes++;
+	x86_code_forget_writes(cpu);
 }
 
 static void *meta_alloc(struct jit *j, size_t n)
@@ -589,6 +596,22 @@ static void check_bytes(struct tx *t, const uint8_t *g, unsigned n)
 }
 
 /*
+ * The block's page has not changed since it was made: its word in
+ * cpu->code_gen (codewatch.c), which jit.c allocates within reach of a
+ * RIP-relative address, still holds gen.
+ */
+static void check_gen(struct tx *t, const uint32_t *at, uint32_t gen)
+{
+	struct emit *e = &t->e;
+
+	e8(e, 0x81); /* cmp dword [rip + disp32], imm32 */
+	e8(e, 0x3d);
+	e32(e, (uint32_t)(int32_t)((const uint8_t *)at - (e->p + 8)));
+	e32(e, gen);
+	jne_stale(t);
+}
+
+/*
  * The segments native memory and stack forms rely on are still flat (and
  * the stack 32-bit, and CS's limit 4 GiB when the block's jumps skip their
  * limit checks): x86_jit_run() keeps cpu->jit_unflat current, and a
@@ -659,7 +682,10 @@ static uint8_t *prologue(struct tx *t, struct jit_block *b, unsigned flat_mask)
 	cmp_limit(e, b->ninsn);
 	j_stale(t, CC_A);
 	entry = e->p;
-	check_bytes(t, b->bytes, b->nbytes);
+	if (b->gen_at)
+		check_gen(t, b->gen_at, b->gen);
+	else
+		check_bytes(t, b->bytes, b->nbytes);
 	check_flat(t, flat_mask);
 	return entry;
 }
@@ -1184,7 +1210,8 @@ static void smc_check(struct tx *t)
 {
 	struct fwd out = { 0 };
 
-	if (t->idx + 1 == t->b->ninsn)
+	/* in a watched page, a store there misses the TLB and sets smc */
+	if (t->idx + 1 == t->b->ninsn || t->b->gen_at)
 		return;
 	x_mem(&t->e, true, 0x3b, H_RSI, H_RBX, CPU_OFF(fetch_host));
 	fwd_add(&out, x_jcc_fwd(&t->e, CC_E));
@@ -2453,6 +2480,7 @@ static struct jit_block *form(struct x86cpu *cpu, struct jit *j, uint32_t eip, u
 	b->code = NULL;
 	b->chain = NULL;
 	b->replaces = NULL;
+	b->gen_at = NULL;
 	if (b->cold) {
 		redirect(j, b);
 		remember(j, b);
@@ -2462,6 +2490,9 @@ static struct jit_block *form(struct x86cpu *cpu, struct jit *j, uint32_t eip, u
 	for (unsigned i = 0; i < ninsn; i++)
 		b->ent[i] = *src[i];
 	memcpy(b->bytes, cpu->fetch_host + off, nbytes);
+	b->gen = ninsn ? x86_code_watch(cpu, cpu->fetch_gpa, cpu->fetch_host) : 0;
+	if (b->gen)
+		b->gen_at = &cpu->code_gen[x86_code_page(cpu, cpu->fetch_host)];
 	if (ninsn) {
 		uint8_t *start = j->code + j->code_used, *cold = j->code + j->cold_used;
 		struct emit rare = { .p = cold, .end = cold + JIT_MAX_CODE };
@@ -2710,6 +2741,8 @@ unsigned x86_jit_run(struct x86cpu *cpu, unsigned n)
 	do {
 		struct jit_hot tmp;
 		unsigned cold = 0;
+
+		x86_code_sync(cpu); /* before the blocks of pages the dm just wrote run */
 		const struct jit_hot *h = pick(cpu, j, &tmp, &cold, &link);
 
 		/* the budget is exact (tests step one instruction at a time) */
@@ -2735,18 +2768,45 @@ unsigned x86_jit_run(struct x86cpu *cpu, unsigned n)
 	return done;
 }
 
+/*
+ * The bytes after the code buffer that hold cpu->code_gen and code_wr
+ * (codewatch.c), or 0 when the bus offers no watch: within 2 GiB of every
+ * block, so that a prologue reads its page's word RIP-relative.
+ */
+static size_t watch_size(const struct x86cpu *cpu)
+{
+	uint64_t pages = cpu->bus.ram_size >> 12;
+
+	if (!cpu->bus.ram || !cpu->bus.written_bitmap || !cpu->bus.written_seq ||
+	    pages > (1ull << 26))
+		return 0;
+	return (size_t)((pages * 5 + 4095) & ~4095ull);
+}
+
+static void watch_setup(struct x86cpu *cpu, struct jit *j)
+{
+	uint8_t *at = j->code + JIT_CODE_SIZE;
+
+	if (!j->watch_size || mprotect(at, j->watch_size, PROT_READ | PROT_WRITE))
+		return;
+	cpu->code_gen = (uint32_t *)(void *)at;
+	cpu->code_wr = at + (cpu->bus.ram_size >> 12) * 4;
+	cpu->written_seen = __atomic_load_n(cpu->bus.written_seq, __ATOMIC_ACQUIRE);
+}
+
 int x86_jit_create(struct x86cpu *cpu)
 {
 	struct jit *j = x86_huge_alloc(sizeof(*j));
 
 	if (!j)
 		return -12; /* -ENOMEM */
-	j->code = mmap(NULL, JIT_CODE_SIZE, PROT_READ | PROT_WRITE | PROT_EXEC,
+	j->watch_size = watch_size(cpu);
+	j->code = mmap(NULL, JIT_CODE_SIZE + j->watch_size, PROT_READ | PROT_WRITE | PROT_EXEC,
 		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	j->meta = malloc(JIT_META_SIZE);
 	if (j->code == MAP_FAILED || !j->meta) {
 		if (j->code != MAP_FAILED)
-			munmap(j->code, JIT_CODE_SIZE);
+			munmap(j->code, JIT_CODE_SIZE + j->watch_size);
 		free(j->meta);
 		x86_huge_free(j, sizeof(*j));
 		return -12;
@@ -2758,6 +2818,7 @@ int x86_jit_create(struct x86cpu *cpu)
 	 * transparent 2 MiB pages, where the host allows them, they need ~50.
 	 */
 	madvise(j->code, JIT_CODE_SIZE, MADV_HUGEPAGE);
+	watch_setup(cpu, j);
 	j->enter_size = emit_enter(j->code, j->code + JIT_MAX_CODE);
 	j->enter = (jit_enter)(void *)j->code;
 	j->code_used = j->enter_size;
@@ -2797,7 +2858,9 @@ void x86_jit_destroy(struct x86cpu *cpu)
 			(unsigned long long)j->evicted, (unsigned long long)j->flushes);
 	if (j->perfmap)
 		fclose(j->perfmap);
-	munmap(j->code, JIT_CODE_SIZE);
+	munmap(j->code, JIT_CODE_SIZE + j->watch_size);
+	cpu->code_gen = NULL;
+	cpu->code_wr = NULL;
 	free(j->meta);
 	x86_huge_free(j, sizeof(*j));
 	cpu->jit = NULL;

@@ -36,6 +36,7 @@ void x86_phys_write(struct x86cpu *cpu, uint64_t gpa, uint64_t val, unsigned siz
 	uint8_t *p = cpu->bus.map_page(cpu->bus.opaque, gpa & ~0xfffull, true);
 
 	if (p) {
+		x86_code_written(cpu, p + (gpa & 0xfff), size);
 		memcpy(p + (gpa & 0xfff), &val, size);
 		return;
 	}
@@ -221,8 +222,13 @@ static struct tlb_ent *tlb_fill(struct x86cpu *cpu, uint32_t la, bool write, boo
 	e->vpn_w = ~0u;
 	e->vpn_rh = e->host ? la >> 12 : ~0u;
 	e->mmio_w = w.wr_ok && !e->host;
-	if (w.wr_ok && e->host && writable_host(cpu, w.gpa, write) == e->host)
-		e->vpn_w = la >> 12;
+	if (w.wr_ok && e->host && writable_host(cpu, w.gpa, write) == e->host) {
+		/* a store to a page blocks were made from ends their watch first */
+		if (write)
+			x86_code_written(cpu, e->host, 1);
+		if (!x86_code_watched(cpu, e->host))
+			e->vpn_w = la >> 12;
+	}
 	return e;
 }
 

@@ -58,6 +58,17 @@ struct x86_bus {
 	 */
 	uint32_t *written_bitmap;
 	uint64_t (*page_index)(void *opaque, uint64_t gpa); /* ~0 for non-RAM */
+	/*
+	 * Optional, for one vCPU only: guest RAM as map_page() hands it out,
+	 * [ram, ram + ram_size), whose page i is bit i of written_bitmap, and
+	 * the count the dm bumps after it sets bits there.  With them the
+	 * translator watches its code pages for writes (codewatch.c) and
+	 * reads and clears written_bitmap; without, blocks compare their
+	 * bytes on entry.
+	 */
+	uint8_t *ram;
+	uint64_t ram_size;
+	const uint32_t *written_seq;
 	/* Time source for RDTSC: guest TSC value now. */
 	uint64_t (*tsc)(void *opaque);
 	/*
@@ -119,6 +130,11 @@ void x86cpu_get_regs(const struct x86cpu *cpu, struct x86_regs *r);
 void x86cpu_set_regs(struct x86cpu *cpu, const struct x86_regs *r);
 
 /* Forget TLB entries (host pointers) covering [gpa, gpa+len), e.g. after a remap. */
+/*
+ * Drop translations of the pages the dm wrote (written_bitmap) since the
+ * last call; safe inside a bus callback.
+ */
+void x86cpu_code_sync(struct x86cpu *cpu);
 void x86cpu_invalidate_phys(struct x86cpu *cpu, uint64_t gpa, uint64_t len);
 
 /* Non-maskable interrupt pending (LINT1 / IPI NMI). */

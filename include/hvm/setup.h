@@ -28,9 +28,10 @@
  *
  * Pages the dm writes: after the dm stores into guest RAM (DMA, fw_cfg) it
  * sets the page's bit in the HVM_FD_WRITTEN bitmap (atomic OR, after the
- * store), indexed by RAM-memfd offset / 4096.  The software CPU uses it to
- * drop decoded instructions of pages changed behind its back; the KVM
- * backend ignores it.
+ * store), indexed by RAM-memfd offset / 4096, and then adds one to
+ * hvm_irq_page.written_seq.  With one vCPU the software CPU reads and clears
+ * the bitmap whenever that count moved, to drop translated code of pages
+ * changed behind its back; the KVM backend ignores both.
  *
  * Interrupt lines: one eventfd per GSI, plus one shared page (struct
  * hvm_irq_page) where the dm publishes the level of every line and counts
@@ -164,6 +165,8 @@ struct hvm_irq_page {
 	uint32_t pad2[15];
 	/* hv: nonzero while vCPU i spins on its slot (skip its response eventfd) */
 	uint32_t vcpu_polling[HVM_MAX_VCPUS];
+	/* dm: goes up (atomic add, release) after it sets bits in HVM_FD_WRITTEN */
+	uint32_t written_seq;
 };
 _Static_assert(offsetof(struct hvm_irq_page, dm_polling) % 64 == 0, "own cache line");
 _Static_assert(sizeof(struct hvm_irq_page) <= 4096, "hvm_irq_page fits a page");

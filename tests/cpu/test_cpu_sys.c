@@ -10,7 +10,9 @@
  * is checked with self-modifying code: patches by a store, by REP MOVSB and
  * by the device model (a direct RAM write flagged in the written-page
  * bitmap), across a page boundary, and the same bytes run as 32- and 16-bit
- * code.
+ * code.  Every test runs twice: with a bus that offers code write tracking
+ * (RAM range and written_seq: blocks check their page's generation) and
+ * with one that does not (blocks compare their bytes).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -61,9 +63,16 @@ static int failures, tests;
 		}                                                 \
 	} while (0)
 
+/* this pass offers the CPU code write tracking (see main()) */
+static bool watch_code;
+
 struct machine {
 	uint8_t *ram;
 	uint32_t written[RAM_SIZE / 4096 / 32]; /* as hvmdm's DMA marks pages */
+	uint32_t written_seq;			/* and counts that it did */
+	/* the OUT numbered dma_after writes dma_val at dma_at as the dm would */
+	unsigned dma_after;
+	uint32_t dma_at, dma_val;
 	struct x86cpu *cpu;
 	int irq; /* pending vector or -1 */
 	uint32_t port_out[4];
@@ -126,6 +135,13 @@ static void m_pio_out(void *opaque, uint16_t port, uint32_t val, unsigned size)
 	m->out_n++;
 	if (m->nout < 4)
 		m->port_out[m->nout++] = val;
+	if (m->dma_after && m->out_n == m->dma_after) {
+		/* as hvmdm's DMA: store, mark the page, count; then the backend's sync */
+		memcpy(m->ram + m->dma_at, &m->dma_val, 4);
+		m->written[(m->dma_at >> 12) / 32] |= 1u << ((m->dma_at >> 12) % 32);
+		m->written_seq++;
+		x86cpu_code_sync(m->cpu);
+	}
 }
 
 static int m_pending(void *opaque)
@@ -233,6 +249,11 @@ static struct machine *machine_new(void)
 	m->irq = -1;
 	bus.opaque = m;
 	bus.written_bitmap = m->written;
+	if (watch_code) {
+		bus.ram = m->ram;
+		bus.ram_size = RAM_SIZE;
+		bus.written_seq = &m->written_seq;
+	}
 	if (x86cpu_create(&bus, 0, &m->cpu))
 		abort();
 	/* flat segments, TSSes, test segments */
@@ -1126,6 +1147,7 @@ static void test_smc_dm_write(void)
 	CHECK(ex == X86_EXIT_HLT && regs(m).gpr[0] == 0x11111111, "SMC dm write: first pass");
 	put32(m, t + 1, 0x44444444);
 	m->written[(t >> 12) / 32] |= 1u << ((t >> 12) % 32);
+	m->written_seq++;
 	m->irq = 0x30;
 	ex = x86cpu_run(m->cpu, 100);
 	CHECK(ex == X86_EXIT_HLT && regs(m).gpr[0] == 0x44444444 && regs(m).eip == CODE + 7,
@@ -1200,6 +1222,34 @@ static void test_jit_smc(void)
 	r = regs(m);
 	CHECK(ex == X86_EXIT_HLT && r.gpr[3] == 12 * 0x11 + 8 * 0x22,
 	      "hot loop patched from another block: the loop head is re-made (ebx %#x)", r.gpr[3]);
+	machine_free(m);
+}
+
+/*
+ * A hot loop of two chained blocks, one of which the device model rewrites
+ * while it answers the loop's OUT in pass 20 (mov eax, 1 becomes mov eax,
+ * 2): every later pass runs the new MOV, with no return to the run loop in
+ * between.  Passes 1-20 add 1, 21-40 add 2.  (A block that jumps to itself
+ * checks nothing on the way round, so the loop has two.)
+ */
+static void test_jit_dm_write(void)
+{
+	struct machine *m = machine_new();
+	uint32_t a, t;
+
+	enter_pm(m, CODE);
+	a = asm_hex(m, CODE, "b9 28 00 00 00 31 db");
+	t = a;
+	/* t: mov eax, 1; add ebx, eax; out 0x80, al; jmp u; u: dec ecx; jnz t */
+	a = asm_hex(m, t, "b8 01 00 00 00 01 c3 e6 80 eb 00");
+	loop_tail(m, a, t);
+	m->dma_after = 20;
+	m->dma_at = t + 1;
+	m->dma_val = 2;
+	enum x86_exit ex = x86cpu_run(m->cpu, 1000);
+	CHECK(ex == X86_EXIT_HLT && regs(m).gpr[3] == 20 * 1 + 20 * 2,
+	      "hot loop rewritten by DMA during its OUT: later passes run the new MOV (ebx %u)",
+	      regs(m).gpr[3]);
 	machine_free(m);
 }
 
@@ -2010,7 +2060,7 @@ static void test_jit_fs_wrap(void)
 	machine_free(m);
 }
 
-int main(void)
+static void run_all(void)
 {
 	test_real_to_pm();
 	test_exceptions();
@@ -2029,6 +2079,7 @@ int main(void)
 	test_triple_fault();
 	test_jit_smc();
 	test_jit_smc_slow();
+	test_jit_dm_write();
 	test_jit_stale_target();
 	test_jit_poll_chain();
 	test_jit_fs_wrap();
@@ -2064,6 +2115,15 @@ int main(void)
 	test_smc_rep_movs();
 	test_smc_dm_write();
 	test_smc_mode_switch();
+}
+
+int main(void)
+{
+	printf("# pass 1: blocks compare their bytes on entry\n");
+	run_all();
+	printf("# pass 2: code write tracking (blocks check their page's generation)\n");
+	watch_code = true;
+	run_all();
 	printf("1..%d\n", tests);
 	return failures ? 1 : 0;
 }
