@@ -36,7 +36,7 @@
 
 #include "cpu.h"
 
-#define CODE_WR_MAX 32
+#define CODE_WR_MAX 8
 
 /* The page of bus.ram that host points into, or -1 when not watched RAM. */
 long x86_code_page(const struct x86cpu *cpu, const uint8_t *host)

@@ -163,7 +163,7 @@ struct jit {
 	size_t watch_size; /* after the code: cpu->code_gen, code_wr (watch_size()) */
 	FILE *perfmap; /* HVM_EMU_JIT=perfmap: /tmp/perf-PID.map for perf report */
 	/* counters for HVM_EMU_JIT=stats (printed when the CPU goes away) */
-	uint64_t runs, forms, stale, reforms, evicted, flushes, dispatches, hot_hits;
+	uint64_t runs, forms, stale, reforms, evicted, flushes, dispatches, hot_hits, watched;
 	/* two ways per set, the one used last first */
 	struct jit_block *map[1u << JIT_HASH_BITS][2];
 	/* the last block seen at each EIP hash: small enough to stay in cache */
@@ -2491,8 +2491,10 @@ static struct jit_block *form(struct x86cpu *cpu, struct jit *j, uint32_t eip, u
 		b->ent[i] = *src[i];
 	memcpy(b->bytes, cpu->fetch_host + off, nbytes);
 	b->gen = ninsn ? x86_code_watch(cpu, cpu->fetch_gpa, cpu->fetch_host) : 0;
-	if (b->gen)
+	if (b->gen) {
 		b->gen_at = &cpu->code_gen[x86_code_page(cpu, cpu->fetch_host)];
+		j->watched++;
+	}
 	if (ninsn) {
 		uint8_t *start = j->code + j->code_used, *cold = j->code + j->cold_used;
 		struct emit rare = { .p = cold, .end = cold + JIT_MAX_CODE };
@@ -2851,11 +2853,13 @@ void x86_jit_destroy(struct x86cpu *cpu)
 		fprintf(stderr,
 			"jit: %llu dispatches (%llu from the hot table), %llu block runs, %llu "
 			"blocks "
-			"made (%llu stale, %llu regrown, %llu replacing another), %llu flushes\n",
+			"made (%llu stale, %llu regrown, %llu replacing another, %llu in watched "
+			"pages), %llu flushes\n",
 			(unsigned long long)j->dispatches, (unsigned long long)j->hot_hits,
 			(unsigned long long)j->runs, (unsigned long long)j->forms,
 			(unsigned long long)j->stale, (unsigned long long)j->reforms,
-			(unsigned long long)j->evicted, (unsigned long long)j->flushes);
+			(unsigned long long)j->evicted, (unsigned long long)j->watched,
+			(unsigned long long)j->flushes);
 	if (j->perfmap)
 		fclose(j->perfmap);
 	munmap(j->code, JIT_CODE_SIZE + j->watch_size);

@@ -53,8 +53,9 @@ struct x86_bus {
 	int (*intr_ack)(void *opaque);
 	/*
 	 * Optional bitmap (bit per 4 KiB page, indexed by page_index(gpa)) of pages
-	 * written by others.  The CPU does not need it (cached decodes are checked
-	 * against memory on use) and neither reads nor clears it.  NULL if unused.
+	 * written by others.  Cached decodes are checked against memory on use
+	 * and need it not; with ram and written_seq below, the translator reads
+	 * and clears it (codewatch.c).  NULL if unused.
 	 */
 	uint32_t *written_bitmap;
 	uint64_t (*page_index)(void *opaque, uint64_t gpa); /* ~0 for non-RAM */
