@@ -161,7 +161,7 @@ struct jit {
 	jit_enter enter; /* the stub at code[0, enter_size) */
 	size_t enter_size;
 	size_t watch_size; /* after the code: cpu->code_gen, code_wr (watch_size()) */
-	FILE *perfmap; /* HVM_EMU_JIT=perfmap: /tmp/perf-PID.map for perf report */
+	FILE *perfmap;	   /* HVM_EMU_JIT=perfmap: /tmp/perf-PID.map for perf report */
 	/* counters for HVM_EMU_JIT=stats (printed when the CPU goes away) */
 	uint64_t runs, forms, stale, reforms, evicted, flushes, dispatches, hot_hits, watched;
 	/* two ways per set, the one used last first */
