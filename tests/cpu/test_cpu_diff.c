@@ -246,6 +246,13 @@ struct env {
 	const struct tmpl *ts[0x1000];
 	bool reps[0x1000];
 	uint8_t umem[MEM_SIZE];
+	/*
+	 * jit mode: mem as the CPU left it, and the written-page bitmap and
+	 * count the harness sets for what it changed since, as hvmdm's DMA
+	 * does (the CPU watches its code pages, codewatch.c)
+	 */
+	uint8_t shadow[MEM_SIZE];
+	uint32_t written, written_seq;
 	bool oob;
 	int uc_intr;
 	bool mode32;
@@ -786,7 +793,7 @@ static bool run_case(struct env *e, struct stats *st, unsigned ninsn)
 	return true;
 }
 
-static int init_env(struct env *e, bool mode32, uint64_t (*tsc)(void *opaque));
+static int init_env(struct env *e, bool mode32, uint64_t (*tsc)(void *opaque), bool watch);
 
 /* ---- jit mode: blocks against the interpreter ---- */
 
@@ -867,6 +874,15 @@ static uint32_t random_base(void)
 	}
 }
 
+/* Mark the pages the harness changed since the CPU last ran, as the dm would. */
+static void harness_wrote(struct env *e)
+{
+	for (unsigned p = 0; p < MEM_SIZE / 4096; p++)
+		if (memcmp(e->mem + p * 4096, e->shadow + p * 4096, 4096))
+			e->written |= 1u << p;
+	e->written_seq++;
+}
+
 static bool run_case_jit(struct env *e, struct x86cpu *ref, struct refmem *rm, struct stats *st)
 {
 	static uint8_t snap[MEM_SIZE];
@@ -889,7 +905,9 @@ static bool run_case_jit(struct env *e, struct x86cpu *ref, struct refmem *rm, s
 		e->oob = false;
 		load_cpu(e, e->cpu, &s);
 		x86cpu_clear_last_exception(e->cpu);
+		harness_wrote(e);
 		ours = x86cpu_run(e->cpu, budget);
+		memcpy(e->shadow, e->mem, MEM_SIZE);
 	}
 	memcpy(rm->mem, snap, MEM_SIZE);
 	rm->oob = false;
@@ -949,7 +967,7 @@ static int main_jit(uint64_t total)
 		setenv("HVM_EMU_JIT", "0", 1);
 		int err = rm ? x86cpu_create(&bus, 0, &ref) : -1;
 		unsetenv("HVM_EMU_JIT");
-		if (!e || err || init_env(e, m == 1, fixed_tsc)) {
+		if (!e || err || init_env(e, m == 1, fixed_tsc, true)) {
 			printf("not ok %d - setup failed\n", m + 1);
 			return 1;
 		}
@@ -987,7 +1005,7 @@ static int open_uc(struct env *e)
 	return 0;
 }
 
-static int init_env(struct env *e, bool mode32, uint64_t (*tsc)(void *opaque))
+static int init_env(struct env *e, bool mode32, uint64_t (*tsc)(void *opaque), bool watch)
 {
 	static const struct x86_bus bus_tmpl = {
 		.map_page = bus_map,
@@ -1002,6 +1020,12 @@ static int init_env(struct env *e, bool mode32, uint64_t (*tsc)(void *opaque))
 	e->mode32 = mode32;
 	bus.opaque = e;
 	bus.tsc = tsc;
+	if (watch) {
+		bus.ram = e->mem;
+		bus.ram_size = MEM_SIZE;
+		bus.written_bitmap = &e->written;
+		bus.written_seq = &e->written_seq;
+	}
 	if (x86cpu_create(&bus, 0, &e->cpu))
 		return -1;
 	return open_uc(e);
@@ -1029,7 +1053,7 @@ int main(int argc, char **argv)
 	for (int m = 0; m < 2; m++) {
 		static struct env *e;
 		e = malloc(sizeof(*e));
-		if (!e || init_env(e, m == 1, NULL)) {
+		if (!e || init_env(e, m == 1, NULL, false)) {
 			printf("not ok %d - setup failed\n", m + 1);
 			return 1;
 		}
