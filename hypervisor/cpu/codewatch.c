@@ -72,7 +72,7 @@ uint32_t x86_code_watch(struct x86cpu *cpu, uint64_t gpa, const uint8_t *host)
 	for (unsigned k = 0; k < cpu->tlb_nused; k++) {
 		struct tlb_ent *e = base + cpu->tlb_used[k];
 
-		if (e->vpn_w != ~0u && e->gpa == (gpa & ~0xfffull))
+		if (e->vpn_w != ~0u && *tlb_gpa(cpu, e) == (gpa & ~0xfffull))
 			e->vpn_w = ~0u;
 	}
 	return cpu->code_gen[i];

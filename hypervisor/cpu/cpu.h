@@ -120,12 +120,14 @@ enum {
 /*
  * One software TLB entry: linear page -> host pointer.  vpn_r/vpn_w are the
  * linear page numbers valid for reads and writes (~0 when not valid); host is
- * NULL for MMIO, which always takes the slow path.
+ * NULL for MMIO, which always takes the slow path.  The guest-physical page
+ * lives beside the TLB (tlb_gpa()), keeping an entry at 32 bytes.
  */
 struct tlb_ent {
 	uint32_t vpn_r, vpn_w;
 	uint8_t *host;
-	uint64_t gpa;	 /* guest-physical page address */
+	/* host - the linear page (wrapping): the JIT's probe adds the address to it */
+	uintptr_t add;
 	uint32_t vpn_rh; /* vpn_r when host is set (RAM), else ~0u: native reads probe it */
 	bool global;
 	bool listed; /* in x86cpu.tlb_used */
@@ -256,6 +258,7 @@ struct x86cpu {
 	struct dc_ent *dcur;
 
 	struct tlb_ent tlb[2][TLB_SIZE]; /* [user] */
+	uint64_t tlb_gpa[2 * TLB_SIZE];	 /* each entry's guest-physical page */
 	/* entries filled since the last flush, so a flush touches only those */
 	uint16_t tlb_used[2 * TLB_SIZE];
 	unsigned tlb_nused;
@@ -456,6 +459,12 @@ static inline uint32_t ld(const uint8_t *p, unsigned size)
 static inline void st(uint8_t *p, uint32_t v, unsigned size)
 {
 	memcpy(p, &v, size);
+}
+
+/* The guest-physical page of TLB entry e. */
+static inline uint64_t *tlb_gpa(struct x86cpu *cpu, const struct tlb_ent *e)
+{
+	return &cpu->tlb_gpa[e - &cpu->tlb[0][0]];
 }
 
 static inline uint32_t lin_read(struct x86cpu *cpu, uint32_t la, unsigned size, bool user)

@@ -944,8 +944,11 @@ static void fwd_here(struct emit *e, struct fwd *f)
 
 /*
  * TLB probe for a size-byte access at linear address eax (flat: the offset),
- * as lin_read()/lin_write() do it: on a hit rsi = host page and rcx = page
- * offset; a page-crossing access, a TLB miss or MMIO jumps to miss.
+ * as lin_read()/lin_write() do it.  On a hit the access goes to [rsi +
+ * acc_idx()]: in a watched block rsi = the entry's host - page, added to
+ * eax itself; elsewhere rsi = the host page (smc_check() compares it with
+ * the fetch page) and rcx = the page offset.  A page-crossing access, a TLB
+ * miss or MMIO jumps to miss.
  */
 static void probe(struct emit *e, bool write, unsigned size, struct fwd *miss)
 {
@@ -963,9 +966,27 @@ static void probe(struct emit *e, bool write, unsigned size, struct fwd *miss)
 	x_mem_idx(e, false, 0x39, H_RDX, H_R12, H_RDI,
 		  write ? offsetof(struct tlb_ent, vpn_w) : offsetof(struct tlb_ent, vpn_rh));
 	fwd_add(miss, x_jcc_fwd(e, CC_NE));
+	if (e->addend) {
+		x_mem_idx(e, true, 0x8b, H_RSI, H_R12, H_RDI, offsetof(struct tlb_ent, add));
+		return;
+	}
 	x_mem_idx(e, true, 0x8b, H_RSI, H_R12, H_RDI, offsetof(struct tlb_ent, host));
 	x_rr(e, false, 0x89, H_RAX, H_RCX);
 	x_alu_ri(e, 4, H_RCX, 0xfff);
+}
+
+/* The index register of the access after probe(): eax must still hold the address. */
+static unsigned acc_idx(const struct emit *e)
+{
+	return e->addend ? H_RAX : H_RCX;
+}
+
+/* The same for an access after eax was reused: the address moves to ecx first. */
+static unsigned acc_after_rax(struct emit *e)
+{
+	if (e->addend)
+		x_rr(e, false, 0x89, H_RAX, H_RCX);
+	return H_RCX;
 }
 
 /* Where a register operand of w bytes lives in struct x86cpu (AH..BH: byte 1). */
@@ -1262,9 +1283,9 @@ static void emit_push_m(struct tx *t, const struct dc_ent *d)
 	emit_ea(e, d);
 	seg_base(e, d, 4, &miss);
 	probe(e, false, 4, &miss);
-	x_mem_idx(e, false, 0x8b, H_R15, H_RSI, H_RCX, 0); /* mov r15d, [rsi + rcx] */
+	x_mem_idx(e, false, 0x8b, H_R15, H_RSI, acc_idx(e), 0); /* mov r15d, [rsi + idx] */
 	stack_probe(e, true, &miss);
-	x_mem_idx(e, false, 0x89, H_R15, H_RSI, H_RCX, 0);
+	x_mem_idx(e, false, 0x89, H_R15, H_RSI, acc_idx(e), 0);
 	st_gpr(e, R_ESP, H_RAX);
 	smc_check(t);
 	defer_slow(t, d, &miss);
@@ -1303,22 +1324,22 @@ static void emit_string(struct tx *t, const struct dc_ent *d, const struct plan 
 		ld_gpr(e, H_RAX, R_ESI);
 		probe(e, false, w, &miss);
 		if (w == 1) {
-			load_narrow(e, H_RDX, 1, EXT_ZERO, H_RSI, H_RCX, 0);
+			load_narrow(e, H_RDX, 1, EXT_ZERO, H_RSI, acc_idx(e), 0);
 			x_rr(e, false, 0x89, H_RDX, H_R15);
 		} else {
-			x_mem_idx(e, false, 0x8b, H_R15, H_RSI, H_RCX, 0);
+			x_mem_idx(e, false, 0x8b, H_R15, H_RSI, acc_idx(e), 0);
 		}
 		ld_gpr(e, H_RAX, R_EDI);
 		probe(e, true, w, &miss);
-		x_mem_idx(e, false, mov_st, H_R15, H_RSI, H_RCX, 0);
+		x_mem_idx(e, false, mov_st, H_R15, H_RSI, acc_idx(e), 0);
 	} else if (op == 0xac) { /* LODS: AL/EAX = [ESI] */
 		ld_gpr(e, H_RAX, R_ESI);
 		probe(e, false, w, &miss);
 		if (w == 1) {
-			load_narrow(e, H_RDX, 1, EXT_ZERO, H_RSI, H_RCX, 0);
+			load_narrow(e, H_RDX, 1, EXT_ZERO, H_RSI, acc_idx(e), 0);
 			store_reg_narrow(e, &al);
 		} else {
-			x_mem_idx(e, false, 0x8b, H_RDX, H_RSI, H_RCX, 0);
+			x_mem_idx(e, false, 0x8b, H_RDX, H_RSI, acc_idx(e), 0);
 			st_gpr(e, R_EAX, H_RDX);
 		}
 	} else { /* STOS: [EDI] = AL/EAX; SCAS: CMP AL/EAX, [EDI] */
@@ -1329,7 +1350,7 @@ static void emit_string(struct tx *t, const struct dc_ent *d, const struct plan 
 		else
 			ld_gpr(e, H_RDX, R_EAX);
 		x_mem_idx(e, false, op == 0xaa ? mov_st : (uint8_t)(w == 1 ? 0x3a : 0x3b), H_RDX,
-			  H_RSI, H_RCX, 0);
+			  H_RSI, acc_idx(e), 0);
 		if (op == 0xae)
 			alu_flags(e, 7);
 	}
@@ -1343,7 +1364,7 @@ static void emit_string(struct tx *t, const struct dc_ent *d, const struct plan 
 	defer_slow(t, d, &miss);
 }
 
-/* A native memory form: probe, the access on [rsi + rcx], else the handler. */
+/* A native memory form: probe, the access through rsi, else the handler. */
 static void emit_mem(struct tx *t, const struct dc_ent *d, const struct plan *p)
 {
 	struct emit *e = &t->e;
@@ -1366,70 +1387,75 @@ static void emit_mem(struct tx *t, const struct dc_ent *d, const struct plan *p)
 	probe(e, !reads_only, p->w ? p->w : 4, &miss);
 	switch (p->kind) {
 	case K_LOADN:
-		load_narrow(e, H_RDX, p->w, p->ext, H_RSI, H_RCX, 0);
+		load_narrow(e, H_RDX, p->w, p->ext, H_RSI, acc_idx(e), 0);
 		store_reg_narrow(e, p);
 		break;
 	case K_STOREN:
 		load_reg_narrow(e, H_RDX, p->src, p->w, EXT_ZERO);
 		if (p->w == 2)
 			e8(e, 0x66);
-		x_mem_idx(e, false, p->w == 1 ? 0x88 : 0x89, H_RDX, H_RSI, H_RCX, 0);
+		x_mem_idx(e, false, p->w == 1 ? 0x88 : 0x89, H_RDX, H_RSI, acc_idx(e), 0);
 		break;
 	case K_CMOV_M: {
-		x_mem_idx(e, false, 0x8b, H_RDX, H_RSI, H_RCX, 0);
+		x_mem_idx(e, false, 0x8b, H_RDX, H_RSI, acc_idx(e), 0);
 		cond_test(e, p->aop); /* eax, ecx */
 		uint8_t *skip = x_jcc_fwd(e, (p->aop & 1) ? CC_NE : CC_E);
 		st_gpr(e, p->dst, H_RDX);
 		x_patch(e, skip);
 		break;
 	}
-	case K_IMUL_M:
+	case K_IMUL_M: {
+		unsigned idx = acc_after_rax(e);
+
 		ld_gpr(e, H_RAX, p->dst);
 		e8(e, 0x0f);
-		x_mem_idx(e, false, 0xaf, H_RAX, H_RSI, H_RCX, 0);
+		x_mem_idx(e, false, 0xaf, H_RAX, H_RSI, idx, 0);
 		st_gpr(e, p->dst, H_RAX);
 		imul_flags(e);
 		break;
+	}
 	case K_LOAD:
 		if (held(e, p->dst)) {
 			/* straight into the held copy */
-			x_mem_idx(e, false, 0x8b, e->host[p->dst], H_RSI, H_RCX, 0);
+			x_mem_idx(e, false, 0x8b, e->host[p->dst], H_RSI, acc_idx(e), 0);
 			e->dirty |= (uint8_t)(1u << p->dst);
 			break;
 		}
-		x_mem_idx(e, false, 0x8b, H_RDX, H_RSI, H_RCX, 0);
+		x_mem_idx(e, false, 0x8b, H_RDX, H_RSI, acc_idx(e), 0);
 		st_gpr(e, p->dst, H_RDX);
 		break;
 	case K_STORE:
 		ld_gpr(e, H_RDX, p->src);
-		x_mem_idx(e, false, 0x89, H_RDX, H_RSI, H_RCX, 0);
+		x_mem_idx(e, false, 0x89, H_RDX, H_RSI, acc_idx(e), 0);
 		break;
 	case K_STORE_I:
 		if (p->w == 2)
 			e8(e, 0x66);
-		x_mem_idx(e, false, p->w == 1 ? 0xc6 : 0xc7, 0, H_RSI, H_RCX, 0);
+		x_mem_idx(e, false, p->w == 1 ? 0xc6 : 0xc7, 0, H_RSI, acc_idx(e), 0);
 		imm_w(e, p->imm, p->w ? p->w : 4);
 		break;
 	case K_INCDEC_M:
-		x_mem_idx(e, false, 0xff, p->aop, H_RSI, H_RCX, 0); /* inc/dec dword [rsi + rcx] */
+		x_mem_idx(e, false, 0xff, p->aop, H_RSI, acc_idx(e),
+			  0); /* inc/dec dword [rsi + idx] */
 		flags_out(e, FL_ARITH & ~F_CF, FL_ARITH & ~F_CF);
 		break;
 	case K_ALU_RM:
 		if (p->w == 1) {
-			/* op dl, byte [rsi + rcx] */
+			/* op dl, byte [rsi + idx] */
 			load_reg_narrow(e, H_RDX, p->dst, 1, EXT_ZERO);
 			carry_in(e, p->aop);
-			x_mem_idx(e, false, (uint8_t)(p->aop << 3 | 2), H_RDX, H_RSI, H_RCX, 0);
+			x_mem_idx(e, false, (uint8_t)(p->aop << 3 | 2), H_RDX, H_RSI, acc_idx(e),
+				  0);
 			if (alu_writes(p->aop))
 				store_reg_narrow(e, p);
 			alu_flags(e, p->aop);
 			break;
 		}
-		ld_gpr(e, H_RAX, p->dst);
+		ld_gpr(e, H_RDX, p->dst);
 		carry_in(e, p->aop);
-		x_mem_idx(e, false, (uint8_t)(p->aop << 3 | 3), H_RAX, H_RSI, H_RCX, 0);
+		x_mem_idx(e, false, (uint8_t)(p->aop << 3 | 3), H_RDX, H_RSI, acc_idx(e), 0);
 		if (p->aop != 7)
-			st_gpr(e, p->dst, H_RAX);
+			st_gpr(e, p->dst, H_RDX);
 		alu_flags(e, p->aop);
 		break;
 	case K_ALU_MR:
@@ -1438,14 +1464,15 @@ static void emit_mem(struct tx *t, const struct dc_ent *d, const struct plan *p)
 		else
 			ld_gpr(e, H_RDX, p->src);
 		carry_in(e, p->aop);
-		x_mem_idx(e, false, alu_op_mr(p->aop, p->w), H_RDX, H_RSI, H_RCX, 0);
+		x_mem_idx(e, false, alu_op_mr(p->aop, p->w), H_RDX, H_RSI, acc_idx(e), 0);
 		alu_flags(e, p->aop);
 		break;
 	default: /* K_ALU_MI: 81 /n id (66: iw), or 80 /n ib (F6 /0 ib: TEST) for bytes */
 		carry_in(e, p->aop);
 		if (p->w == 2)
 			e8(e, 0x66);
-		x_mem_idx(e, false, alu_op_mi(p->aop, p->w), alu_ext_mi(p->aop), H_RSI, H_RCX, 0);
+		x_mem_idx(e, false, alu_op_mi(p->aop, p->w), alu_ext_mi(p->aop), H_RSI, acc_idx(e),
+			  0);
 		imm_w(e, p->imm, p->w ? p->w : 4);
 		alu_flags(e, p->aop);
 		break;
@@ -1967,7 +1994,7 @@ static void emit_push_pop(struct tx *t, const struct dc_ent *d, const struct pla
 		/* the pop from EBP: ESP = EBP + 4, EBP = [EBP] */
 		ld_gpr(e, H_RAX, R_EBP);
 		probe(e, false, 4, &miss);
-		x_mem_idx(e, false, 0x8b, H_RDX, H_RSI, H_RCX, 0);
+		x_mem_idx(e, false, 0x8b, H_RDX, H_RSI, acc_idx(e), 0);
 		x_alu_ri(e, 0, H_RAX, 4);
 		st_gpr(e, R_ESP, H_RAX);
 		st_gpr(e, R_EBP, H_RDX);
@@ -1976,17 +2003,17 @@ static void emit_push_pop(struct tx *t, const struct dc_ent *d, const struct pla
 	}
 	stack_probe(e, push, &miss);
 	if (push && p->src == DC_NOREG) {
-		x_mem_idx(e, false, 0xc7, 0, H_RSI, H_RCX, 0); /* PUSH imm */
+		x_mem_idx(e, false, 0xc7, 0, H_RSI, acc_idx(e), 0); /* PUSH imm */
 		e32(e, p->imm);
 		st_gpr(e, R_ESP, H_RAX);
 		smc_check(t);
 	} else if (push) {
 		ld_gpr(e, H_RDX, p->src); /* PUSH ESP pushes the old value */
-		x_mem_idx(e, false, 0x89, H_RDX, H_RSI, H_RCX, 0);
+		x_mem_idx(e, false, 0x89, H_RDX, H_RSI, acc_idx(e), 0);
 		st_gpr(e, R_ESP, H_RAX);
 		smc_check(t);
 	} else {
-		x_mem_idx(e, false, 0x8b, H_RDX, H_RSI, H_RCX, 0);
+		x_mem_idx(e, false, 0x8b, H_RDX, H_RSI, acc_idx(e), 0);
 		x_alu_ri(e, 0, H_RAX, 4);
 		st_gpr(e, R_ESP, H_RAX);
 		st_gpr(e, p->dst, H_RDX); /* POP ESP keeps the popped value */
@@ -2020,7 +2047,7 @@ static void emit_call_ret(struct tx *t, const struct dc_ent *d, const struct pla
 	stack_probe(e, p->kind == K_CALLN, &slow);
 	if (p->kind == K_CALLN) {
 		/* the last entry: a store to this page needs no exit of its own */
-		x_mem_idx(e, false, 0xc7, 0, H_RSI, H_RCX, 0);
+		x_mem_idx(e, false, 0xc7, 0, H_RSI, acc_idx(e), 0);
 		e32(e, next);
 		cs_limit_imm(t, target, &slow);
 		st_gpr(e, R_ESP, H_RAX);
@@ -2028,7 +2055,7 @@ static void emit_call_ret(struct tx *t, const struct dc_ent *d, const struct pla
 		push_return(t, next);
 		exit_to(t, target, 0, n);
 	} else {
-		x_mem_idx(e, false, 0x8b, H_RDX, H_RSI, H_RCX, 0);
+		x_mem_idx(e, false, 0x8b, H_RDX, H_RSI, acc_idx(e), 0);
 		if (!t->cs_4g) {
 			x_mem(e, false, 0x39, H_RDX, H_RBX, CPU_OFF(seg[S_CS].limit));
 			fwd_add(&slow, x_jcc_fwd(e, CC_B));
@@ -2283,9 +2310,10 @@ static jit_code translate(const struct x86cpu *cpu, struct jit_block *b, uint8_t
 {
 	struct plan plan[JIT_MAX_INSNS];
 	bool dead[JIT_MAX_INSNS];
-	struct tx t = {
-		.e = { .p = code, .end = end }, .eip_stored = b->eip, .b = b, .esp_dirty = true
-	};
+	struct tx t = { .e = { .p = code, .end = end, .addend = b->gen_at != NULL },
+			.eip_stored = b->eip,
+			.b = b,
+			.esp_dirty = true };
 	unsigned flat = 0, n = b->ninsn;
 	uint32_t eip = b->eip;
 	uint8_t *entry;

@@ -47,6 +47,8 @@ struct emit {
 	bool fuse, pend;
 	uint32_t keep, clear;
 	uint8_t *stale; /* the block's return to the run loop (jit.c, ret_count()) */
+	/* TLB probes leave host - page in rsi, the access at [rsi + rax] (jit.c, probe()) */
+	bool addend;
 };
 
 static inline void e8(struct emit *e, uint8_t b)

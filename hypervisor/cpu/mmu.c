@@ -215,9 +215,10 @@ static struct tlb_ent *tlb_fill(struct x86cpu *cpu, uint32_t la, bool write, boo
 		e->listed = true;
 		cpu->tlb_used[cpu->tlb_nused++] = (uint16_t)(e - &cpu->tlb[0][0]);
 	}
-	e->gpa = w.gpa;
+	*tlb_gpa(cpu, e) = w.gpa;
 	e->global = w.global;
 	e->host = cpu->bus.map_page(cpu->bus.opaque, w.gpa, false);
+	e->add = (uintptr_t)e->host - (la & ~0xfffu);
 	e->vpn_r = la >> 12;
 	e->vpn_w = ~0u;
 	e->vpn_rh = e->host ? la >> 12 : ~0u;
@@ -238,7 +239,7 @@ uint64_t x86_translate(struct x86cpu *cpu, uint32_t la, bool write, bool user, b
 
 	if ((write ? e->vpn_w : e->vpn_r) != la >> 12)
 		e = tlb_fill(cpu, la, write, user);
-	return e->gpa | (la & 0xfff);
+	return *tlb_gpa(cpu, e) | (la & 0xfff);
 }
 
 uint8_t *x86_fetch_page(struct x86cpu *cpu, uint32_t la, uint64_t *gpa)
@@ -247,7 +248,7 @@ uint8_t *x86_fetch_page(struct x86cpu *cpu, uint32_t la, uint64_t *gpa)
 
 	if (e->vpn_r != la >> 12)
 		e = tlb_fill(cpu, la, false, cpu->user);
-	*gpa = e->gpa;
+	*gpa = *tlb_gpa(cpu, e);
 	return e->host;
 }
 
@@ -264,7 +265,7 @@ uint32_t x86_lin_read_slow(struct x86cpu *cpu, uint32_t la, unsigned size, bool 
 		e = tlb_fill(cpu, la, false, user);
 	if (e->host)
 		return ld(e->host + (la & 0xfff), size);
-	return (uint32_t)cpu->bus.mmio_read(cpu->bus.opaque, e->gpa | (la & 0xfff), size);
+	return (uint32_t)cpu->bus.mmio_read(cpu->bus.opaque, *tlb_gpa(cpu, e) | (la & 0xfff), size);
 }
 
 void x86_lin_touch_write(struct x86cpu *cpu, uint32_t la, unsigned size, bool user)
@@ -291,7 +292,7 @@ void x86_lin_write_slow(struct x86cpu *cpu, uint32_t la, uint32_t val, unsigned 
 	 * tables and asked the bus about the page four times.
 	 */
 	if (e->vpn_r == la >> 12 && e->mmio_w) {
-		cpu->bus.mmio_write(cpu->bus.opaque, e->gpa | (la & 0xfff), val, size);
+		cpu->bus.mmio_write(cpu->bus.opaque, *tlb_gpa(cpu, e) | (la & 0xfff), val, size);
 		return;
 	}
 	/*
