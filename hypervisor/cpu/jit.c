@@ -49,6 +49,7 @@
 #define JIT_MAX_INSNS 48
 /* conditional jumps a block may go on past (side exits, see side_exit()) */
 #define JIT_MAX_SIDE 8
+#define STACK_GROUP_MAX 8  /* PUSHes or POPs one probe covers (emit_stack_group()) */
 #define JIT_CHAIN_MAX 4096 /* instructions run through chained blocks before the run loop polls */
 #define JIT_MAX_CODE 24576 /* host bytes one block may take (48 entries at worst ~330 each) */
 /* a block cut short by an uncached entry is remade after 8, then 16 runs */
@@ -418,6 +419,7 @@ struct rare {
 	uint8_t *back;		/* where the fast path goes on (NULL: none) */
 	const struct dc_ent *d; /* NULL: an SMC exit, or ret_miss */
 	bool ret_miss;		/* a RET the ring did not predict (ret_exit()) */
+	unsigned n;		/* handlers to run: d and the n - 1 entries after it */
 	uint32_t next;
 	unsigned idx;
 	bool esp_dirty;
@@ -1141,6 +1143,7 @@ static struct rare *defer(struct tx *t, const struct fwd *from, const struct dc_
 
 	*c = (struct rare){ .from = *from,
 			    .d = d,
+			    .n = 1,
 			    .next = t->next,
 			    .idx = t->idx,
 			    .esp_dirty = t->esp_dirty,
@@ -1165,6 +1168,29 @@ static void smc_clear(struct emit *e)
 }
 
 static void ret_miss(struct emit *e);
+
+/*
+ * Entry d's handler on a rare path (t->idx and t->next are d's), leaving
+ * the block after it when it stored into this block's code.
+ */
+static void rare_handler(struct tx *t, const struct dc_ent *d)
+{
+	struct emit *e = &t->e;
+	bool may_smc = !never_stores(d) && t->idx + 1 < t->b->ninsn;
+
+	if (may_smc)
+		smc_clear(e);
+	slow_handler(t, d);
+	if (may_smc) {
+		/* the handler's stores set smc (mmu.c); the fast path checks rsi */
+		x_mem(e, false, 0x80, 7, H_RBX, CPU_OFF(smc));
+		e8(e, 0);
+		uint8_t *stay = x_jcc_fwd(e, CC_E);
+		st_imm32(e, CPU_OFF(eip), t->next);
+		ret_count(e, t->idx + 1);
+		x_patch(e, stay);
+	}
+}
 
 /* Every deferred path, with the translation state it was deferred in. */
 static void emit_rare(struct tx *t)
@@ -1201,19 +1227,12 @@ static void emit_rare(struct tx *t)
 			ret_count(e, c->idx + 1);
 			continue;
 		}
-		bool may_smc = !never_stores(c->d) && c->idx + 1 < t->b->ninsn;
-
-		if (may_smc)
-			smc_clear(e);
-		slow_handler(t, c->d);
-		if (may_smc) {
-			/* the handler's stores set smc (mmu.c); the fast path checks rsi */
-			x_mem(e, false, 0x80, 7, H_RBX, CPU_OFF(smc));
-			e8(e, 0);
-			uint8_t *stay = x_jcc_fwd(e, CC_E);
-			st_imm32(e, CPU_OFF(eip), c->next);
-			ret_count(e, c->idx + 1);
-			x_patch(e, stay);
+		for (unsigned k = 0; k < c->n; k++) {
+			if (k) {
+				t->idx++;
+				t->next += c->d[k].len;
+			}
+			rare_handler(t, &c->d[k]);
 		}
 		if (e->pend)
 			flags_to_host(e); /* for the fused jump the fast path goes on to */
@@ -2021,6 +2040,88 @@ static void emit_push_pop(struct tx *t, const struct dc_ent *d, const struct pla
 	defer_slow(t, d, &miss);
 }
 
+/* Can entry p go into a run of PUSHes (push) or POPs with one probe? */
+static bool stack_groupable(const struct plan *p, bool push)
+{
+	if (push)
+		return p->kind == K_PUSH && p->src != R_ESP;
+	return p->kind == K_POP && p->dst != R_ESP;
+}
+
+/*
+ * How many entries from i on form a run of PUSHes or of POPs for
+ * emit_stack_group(): 0 when fewer than two.  The block's last entry stays
+ * out (it ends the block its own way).
+ */
+static unsigned stack_group_len(const struct plan *plan, unsigned i, unsigned n)
+{
+	bool push = plan[i].kind == K_PUSH;
+	unsigned k = 0;
+
+	while (i + k + 1 < n && k < STACK_GROUP_MAX && stack_groupable(&plan[i + k], push))
+		k++;
+	return k >= 2 ? k : 0;
+}
+
+/*
+ * k PUSHes (or POPs) from entry t->idx on, as one access of 4k bytes: one
+ * TLB probe, the stores or loads, one ESP update.  A miss runs their
+ * handlers one by one (struct rare's n); nothing is stored before the
+ * probe hits.  t->idx and t->next end at the run's last entry.
+ */
+static void emit_stack_group(struct tx *t, const struct dc_ent *d, const struct plan *p, unsigned k)
+{
+	struct emit *e = &t->e;
+	struct fwd miss = { 0 };
+	bool push = p->kind == K_PUSH;
+	unsigned first = t->idx;
+	uint32_t first_next = t->next;
+	struct rare *c;
+
+	ld_gpr(e, H_RAX, R_ESP);
+	if (push)
+		x_alu_ri(e, 5, H_RAX, 4 * k);
+	probe(e, push, 4 * k, &miss);
+	for (unsigned j = 0; j < k; j++) {
+		/* PUSH j goes 4 (j + 1) below the old ESP; POP j reads 4 j above it */
+		int32_t disp = (int32_t)(push ? 4 * (k - 1 - j) : 4 * j);
+		const struct plan *q = &p[j];
+
+		if (push && q->src == DC_NOREG) {
+			x_mem_idx(e, false, 0xc7, 0, H_RSI, acc_idx(e), (uint32_t)disp);
+			e32(e, q->imm);
+		} else if (push) {
+			ld_gpr(e, H_RDX, q->src);
+			x_mem_idx(e, false, 0x89, H_RDX, H_RSI, acc_idx(e), (uint32_t)disp);
+		} else if (held(e, q->dst)) {
+			x_mem_idx(e, false, 0x8b, e->host[q->dst], H_RSI, acc_idx(e),
+				  (uint32_t)disp);
+			e->dirty |= (uint8_t)(1u << q->dst);
+		} else {
+			x_mem_idx(e, false, 0x8b, H_RDX, H_RSI, acc_idx(e), (uint32_t)disp);
+			st_gpr(e, q->dst, H_RDX);
+		}
+		if (j)
+			t->next += d[j].len;
+	}
+	if (!push)
+		x_alu_ri(e, 0, H_RAX, 4 * k);
+	st_gpr(e, R_ESP, H_RAX);
+	t->idx = first + k - 1;
+	if (push)
+		smc_check(t);
+	/* the miss path starts from the run's first entry */
+	uint32_t last_next = t->next;
+
+	t->idx = first;
+	t->next = first_next;
+	c = defer(t, &miss, d);
+	c->back = e->p;
+	c->n = k;
+	t->idx = first + k - 1;
+	t->next = last_next;
+}
+
 /* A target past CS.limit goes to slow, unless the block checked for 4 GiB on entry. */
 static void cs_limit_imm(struct tx *t, uint32_t target, struct fwd *slow)
 {
@@ -2352,6 +2453,7 @@ static jit_code translate(const struct x86cpu *cpu, struct jit_block *b, uint8_t
 		const struct dc_ent *d = &b->ent[i];
 		const struct plan *p = &plan[i];
 		uint32_t next = eip + d->len;
+		unsigned group;
 
 		t.idx = i;
 		t.next = next;
@@ -2379,7 +2481,12 @@ static jit_code translate(const struct x86cpu *cpu, struct jit_block *b, uint8_t
 			call_handler(&t.e, d);
 		} else if (plan_mem_kind(p->kind))
 			emit_mem(&t, d, p);
-		else if (plan_stack_kind(p->kind))
+		else if ((p->kind == K_PUSH || p->kind == K_POP) &&
+			 (group = stack_group_len(plan, i, n))) {
+			emit_stack_group(&t, d, p, group);
+			i = t.idx;
+			next = t.next;
+		} else if (plan_stack_kind(p->kind))
 			emit_push_pop(&t, d, p);
 		else
 			emit_reg(&t.e, d, p);
