@@ -1975,6 +1975,40 @@ static void test_jit_byte_ops(void)
 }
 
 /*
+ * Runs of PUSHes and POPs in a hot loop (jit.c: one TLB probe a run), with
+ * ESP moving down 4 bytes a pass so that for some passes both runs cross
+ * the page at 0x40000 and take their handlers one by one.  Loop:
+ * lea esp,[esp-4]; push eax; push ecx; push 0x11223344; push ebx;
+ * pop edx; pop esi; pop edi; pop ebp; add ebx,esi; xor ebx,edi;
+ * sub ebx,ebp; add ebx,edx; inc eax.
+ */
+static void test_jit_push_pop_runs(void)
+{
+	struct machine *m = machine_new();
+	uint32_t a = 0x1000, b = 0, d = 0, esp = 0x40040, k = 0x11223344;
+	struct x86_regs r;
+
+	for (uint32_t c = 100; c; c--, a++) {
+		esp -= 4;
+		d = b;
+		b = ((b + k) ^ c) - a + d;
+	}
+	/* mov ecx,100; mov esp,0x40040; xor ebx,ebx; mov eax,0x1000 */
+	enum x86_exit ex = hot_loop(m, "b9 64 00 00 00 bc 40 00 04 00 31 db b8 00 10 00 00",
+				    "8d 64 24 fc 50 51 68 44 33 22 11 53 5a 5e 5f 5d "
+				    "01 f3 31 fb 29 eb 01 d3 40",
+				    5000, &r);
+	CHECK(ex == X86_EXIT_HLT && r.gpr[3] == b && r.gpr[0] == a && r.gpr[4] == esp &&
+		      r.gpr[2] == d && r.gpr[6] == k && r.gpr[7] == 1 && r.gpr[5] == a - 1 &&
+		      get32(m, esp - 4) == a - 1 && get32(m, esp - 8) == 1 &&
+		      get32(m, esp - 12) == k && get32(m, esp - 16) == d,
+	      "hot runs of PUSH and POP across a page (exit %d, ebx %#x/%#x, esp %#x/%#x, "
+	      "edx %#x/%#x, edi %u, ebp %#x)",
+	      ex, r.gpr[3], b, r.gpr[4], esp, r.gpr[2], d, r.gpr[7], r.gpr[5]);
+	machine_free(m);
+}
+
+/*
  * FS and GS with a base (0x30003) and a 4 GiB limit in a hot loop, the
  * way Linux addresses per-CPU data: loads, an INC and a moffs load through
  * FS, an ADD through GS.  Loop: lea esi,[ecx-4]; mov eax,fs:[esi];
@@ -2106,6 +2140,7 @@ static void run_all(void)
 	test_jit_rotate();
 	test_jit_shift_cl();
 	test_jit_byte_ops();
+	test_jit_push_pop_runs();
 	test_jit_fs();
 	test_sysenter();
 	test_tsc_adjust();
