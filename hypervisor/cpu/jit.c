@@ -65,7 +65,7 @@
  * applies.
  */
 typedef const uint8_t *jit_code;
-typedef unsigned (*jit_enter)(struct x86cpu *cpu, const uint8_t *guest, jit_code code);
+typedef unsigned (*jit_enter)(struct x86cpu *cpu, jit_code code);
 
 /*
  * Where one of a block's exits goes: the run loop fills it in with the
@@ -84,7 +84,6 @@ struct jit_link {
 	/* *tagp when linked (never matches before): cpu->fetch_gtag for a global page */
 	uint64_t tag;
 	const uint64_t *tagp;
-	const uint8_t *code; /* the target block's guest bytes in host memory */
 	/* host, gpa, vpn, key, slot: the target's fetch state, copied as one (far_jump()) */
 	uint8_t *host;
 	uint64_t gpa;
@@ -644,7 +643,7 @@ static void cmp_limit(struct emit *e, unsigned n)
  * saves rbx and r12-r15 (which keeps the stack 16-byte aligned for calls),
  * sets rbx = cpu + CPU_BIAS, r13 = 0 (instructions run so far) and r12 =
  * this privilege level's TLB, for every block along a chain (CPL only
- * changes outside blocks), then jumps to the block (rdx).  A block returns
+ * changes outside blocks), then jumps to the block (rsi).  A block returns
  * through its own copy of the epilogue (ret_count()).
  */
 static size_t emit_enter(uint8_t *code, uint8_t *end)
@@ -663,8 +662,8 @@ static size_t emit_enter(uint8_t *code, uint8_t *end)
 	x_mem(&e, false, 0xb6, H_RAX, H_RBX, CPU_OFF(user));
 	x_shift_ri(&e, 4, H_RAX, 15);				      /* * sizeof(tlb[0]) */
 	x_mem_idx(&e, true, 0x8d, H_R12, H_RBX, H_RAX, CPU_OFF(tlb)); /* lea */
-	e8(&e, 0xff);						      /* jmp rdx */
-	e8(&e, 0xe2);
+	e8(&e, 0xff);						      /* jmp rsi */
+	e8(&e, 0xe6);
 	return (size_t)(e.p - code + 15) & ~(size_t)15;
 }
 
@@ -672,8 +671,8 @@ static size_t emit_enter(uint8_t *code, uint8_t *end)
  * A chained jump from another block enters at b->chain and first checks
  * what the run loop would: the chain length, a pending poll and the
  * budget.  The run loop enters past that (the returned entry).  Both then
- * check the guest bytes (rsi = where the block's code is now) and the
- * segments.
+ * check the page's generation (or the guest bytes, found through the fetch
+ * page) and the segments.
  */
 static uint8_t *prologue(struct tx *t, struct jit_block *b, unsigned flat_mask)
 {
@@ -684,10 +683,14 @@ static uint8_t *prologue(struct tx *t, struct jit_block *b, unsigned flat_mask)
 	cmp_limit(e, b->ninsn);
 	j_stale(t, CC_A);
 	entry = e->p;
-	if (b->gen_at)
+	if (b->gen_at) {
 		check_gen(t, b->gen_at, b->gen);
-	else
+	} else {
+		/* rsi = where the bytes are now: the fetch page is this block's */
+		x_mem(e, true, 0x8b, H_RSI, H_RBX, CPU_OFF(fetch_host));
+		x_mem(e, true, 0x8d, H_RSI, H_RSI, b->off); /* lea rsi, [rsi + off] */
 		check_bytes(t, b->bytes, b->nbytes);
+	}
 	check_flat(t, flat_mask);
 	return entry;
 }
@@ -1853,7 +1856,6 @@ static void far_jump(struct emit *e, bool dynamic, struct fwd *miss)
 	x_movups(e, true, 1, H_RAX, LINK_OFF(host) + FETCH_STATE - 16);
 	x_movups(e, false, 0, H_RBX, CPU_OFF(fetch_host));
 	x_movups(e, false, 1, H_RBX, CPU_OFF(fetch_host) + FETCH_STATE - 16);
-	x_mem(e, true, 0x8b, H_RSI, H_RAX, LINK_OFF(code));
 	e8(e, 0xff); /* jmp [rax] */
 	e8(e, 0x20);
 }
@@ -1915,8 +1917,6 @@ static void exit_to(struct tx *t, uint32_t target, unsigned k, unsigned n)
 	}
 	regs_out(e);
 	x_alu_ri(e, 0, H_R13, n);
-	x_mem(e, true, 0x8b, H_RSI, H_RBX, CPU_OFF(fetch_host));
-	x_mem(e, true, 0x8d, H_RSI, H_RSI, (uint32_t)off); /* lea rsi, [rsi + off] */
 	/* to the target once linked; until then to the tail that asks for it (emit_rare()) */
 	t->b->exit[k].jmp = x_jmp_fwd(e);
 }
@@ -2793,7 +2793,6 @@ static void link_set(struct jit_link *l, struct x86cpu *cpu, const struct jit_ho
 		vpn_set_add(&cpu->glinked, cpu->fetch_vpn);
 	else
 		vpn_set_add(&cpu->linked, cpu->fetch_vpn);
-	l->code = cpu->fetch_host + h->off;
 	l->host = cpu->fetch_host;
 	l->gpa = cpu->fetch_gpa;
 	l->vpn = cpu->fetch_vpn;
@@ -2820,7 +2819,7 @@ static unsigned run_block(struct x86cpu *cpu, struct jit *j, const struct jit_ho
 	if (cpu->poll)
 		cpu->jit_limit = 0; /* this block only (an STI's shadow) */
 	cpu->jit_exit = NULL;
-	k = j->enter(cpu, cpu->fetch_host + off, h->code);
+	k = j->enter(cpu, h->code);
 	cpu->jit_done = 0;
 	*link = cpu->jit_exit;
 	cpu->icount += k;
