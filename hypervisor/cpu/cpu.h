@@ -219,8 +219,8 @@ struct x86cpu {
 	uint32_t eip, eflags;
 	struct x86_seg seg[6];
 	uint32_t insn_eip, insn_esp;
-	uint32_t jit_done;  /* instructions a running block has finished */
-	uint32_t jit_limit; /* instructions a run of chained blocks may do (0: poll) */
+	uint32_t jit_done; /* instructions a running block has finished */
+	uint32_t jit_limit; /* a chained block starts only with instructions done <= this (0: poll) */
 	uint32_t jit_rsp;   /* the newest jit_rs entry, in bytes */
 	/* the fetch page: a jump between blocks copies these 28 bytes in one go (jit.c) */
 	uint8_t *fetch_host;

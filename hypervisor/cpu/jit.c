@@ -628,14 +628,14 @@ static void check_flat(struct tx *t, unsigned mask)
 }
 
 /*
- * Before n more instructions of a chain: the budget, the chain length and
- * a pending poll (x86_set_poll() zeroes the limit) in one compare (see
+ * Before one more block of a chain (at most JIT_MAX_INSNS instructions):
+ * the budget, the chain length and a pending poll (x86_set_poll() zeroes
+ * the limit) in one compare of the instructions done so far (see
  * run_block()); above (JA) means leave.
  */
-static void cmp_limit(struct emit *e, unsigned n)
+static void cmp_limit(struct emit *e)
 {
-	x_mem(e, false, 0x8d, H_RAX, H_R13, n); /* lea eax, [r13 + n] */
-	x_mem(e, false, 0x3b, H_RAX, H_RBX, CPU_OFF(jit_limit));
+	x_mem(e, false, 0x3b, H_R13, H_RBX, CPU_OFF(jit_limit)); /* cmp r13d, [limit] */
 }
 
 /*
@@ -680,7 +680,7 @@ static uint8_t *prologue(struct tx *t, struct jit_block *b, unsigned flat_mask)
 	uint8_t *entry;
 
 	b->chain = e->p;
-	cmp_limit(e, b->ninsn);
+	cmp_limit(e);
 	j_stale(t, CC_A);
 	entry = e->p;
 	if (b->gen_at) {
@@ -1889,7 +1889,7 @@ static void self_loop(struct tx *t, unsigned n)
 
 	regs_out(e);
 	x_alu_ri(e, 0, H_R13, n);
-	cmp_limit(e, t->b->ninsn); /* the next pass, at most the whole block */
+	cmp_limit(e); /* the next pass */
 	fwd_add(&leave, x_jcc_fwd(e, CC_A));
 	e8(e, 0xe9); /* jmp body */
 	e32(e, (uint32_t)(int32_t)(t->body - (e->p + 4)));
@@ -2813,9 +2813,12 @@ static unsigned run_block(struct x86cpu *cpu, struct jit *j, const struct jit_ho
 		link_set(*link, cpu, h);
 	/*
 	 * Chained blocks go on while the instructions done stay within the
-	 * budget and JIT_CHAIN_MAX (the run loop checked this first block).
+	 * budget and JIT_CHAIN_MAX (the run loop checked this first block): a
+	 * block is entered only while JIT_MAX_INSNS more fit.
 	 */
-	cpu->jit_limit = left < JIT_CHAIN_MAX ? (uint32_t)left : JIT_CHAIN_MAX;
+	if (left > JIT_CHAIN_MAX)
+		left = JIT_CHAIN_MAX;
+	cpu->jit_limit = left > JIT_MAX_INSNS ? (uint32_t)(left - JIT_MAX_INSNS) : 0;
 	if (cpu->poll)
 		cpu->jit_limit = 0; /* this block only (an STI's shadow) */
 	cpu->jit_exit = NULL;
