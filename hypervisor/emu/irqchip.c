@@ -68,13 +68,19 @@ static uint64_t bit64(unsigned n)
 
 /* ---- locking and deferred hooks ---- */
 
-static uint64_t lock_at(struct irqchip *c, uint64_t now)
+/* With the lock held: the chip's time moves on to now (never back). */
+static uint64_t advance_now(struct irqchip *c, uint64_t now)
 {
-	pthread_mutex_lock(&c->lock);
 	if (now < c->now)
 		now = c->now;
 	c->now = now;
 	return now;
+}
+
+static uint64_t lock_at(struct irqchip *c, uint64_t now)
+{
+	pthread_mutex_lock(&c->lock);
+	return advance_now(c, now);
 }
 
 static uint64_t lock_now(struct irqchip *c)
@@ -502,9 +508,11 @@ bool irqchip_mmio(struct irqchip *c, unsigned cpu, uint64_t gpa, unsigned size, 
 
 	if (!val || size == 0 || size > 8)
 		return false;
-	now = lock_now(c);
+	/* every MMIO access asks here (the VGA window too): the clock only for the APIC */
+	pthread_mutex_lock(&c->lock);
 	/* The CPU's own APIC claims its page before anything on the bus. */
 	if (l && lapic_hw_enabled(l) && in_window(gpa, lapic_base(l), LAPIC_SIZE)) {
+		now = advance_now(c, c->hooks.now(c->hooks.opaque));
 		if (is_write)
 			lapic_write(l, gpa - lapic_base(l), size, *val, now);
 		else
