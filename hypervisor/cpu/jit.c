@@ -25,6 +25,7 @@
  *
  * When the code buffer fills, every block is dropped at once.
  */
+#include <cpuid.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -162,6 +163,7 @@ struct jit {
 	size_t enter_size;
 	size_t watch_size; /* after the code: cpu->code_gen, code_wr (watch_size()) */
 	FILE *perfmap;	   /* HVM_EMU_JIT=perfmap: /tmp/perf-PID.map for perf report */
+	bool lahf;	   /* the host has LAHF in 64-bit mode (flags_out()) */
 	/* counters for HVM_EMU_JIT=stats (printed when the CPU goes away) */
 	uint64_t runs, forms, stale, reforms, evicted, flushes, dispatches, hot_hits, watched;
 	/* two ways per set, the one used last first */
@@ -765,8 +767,36 @@ static void flags_merge(struct emit *e, uint32_t clear)
 }
 
 /*
+ * edx = the host's arithmetic flags where EFLAGS has them (other bits: any);
+ * eax is lost.  LAHF and SETO take half the time of PUSHFQ; POP.
+ */
+static void host_flags(struct emit *e)
+{
+	if (!e->lahf) {
+		e8(e, 0x9c); /* pushfq */
+		e8(e, 0x5a); /* pop rdx */
+		return;
+	}
+	e8(e, 0x9f); /* lahf: ah = SF ZF - AF - PF - CF */
+	e8(e, 0x0f); /* seto al */
+	e8(e, 0x90);
+	e8(e, 0xc0);
+	e8(e, 0x0f); /* movzx edx, ax */
+	e8(e, 0xb7);
+	e8(e, 0xd0);
+	e8(e, 0x66); /* ror dx, 8: the flags byte to bits 0-7, OF to bit 8 */
+	e8(e, 0xc1);
+	e8(e, 0xca);
+	e8(e, 0x08);
+	e8(e, 0xc0); /* shl dh, 3: OF to bit 11 */
+	e8(e, 0xe6);
+	e8(e, 0x03);
+}
+
+/*
  * Copy the host's arithmetic flags into the guest's EFLAGS: the bits in
  * keep come from the host, the rest of FL_ARITH named in clear become 0.
+ * eax and edx are lost.
  */
 static void flags_out(struct emit *e, uint32_t keep, uint32_t clear)
 {
@@ -778,8 +808,7 @@ static void flags_out(struct emit *e, uint32_t keep, uint32_t clear)
 		e->clear = clear;
 		return;
 	}
-	e8(e, 0x9c); /* pushfq */
-	e8(e, 0x5a); /* pop rdx */
+	host_flags(e);
 	if (keep == clear) {
 		/* r14 ^= (host ^ r14) & keep: 4 bytes shorter than and, and, or */
 		x_rr(e, false, 0x31, H_R14, H_RDX); /* xor edx, r14d */
@@ -2411,10 +2440,12 @@ static jit_code translate(const struct x86cpu *cpu, struct jit_block *b, uint8_t
 {
 	struct plan plan[JIT_MAX_INSNS];
 	bool dead[JIT_MAX_INSNS];
-	struct tx t = { .e = { .p = code, .end = end, .addend = b->gen_at != NULL },
-			.eip_stored = b->eip,
-			.b = b,
-			.esp_dirty = true };
+	struct tx t = {
+		.e = { .p = code, .end = end, .addend = b->gen_at != NULL, .lahf = cpu->jit->lahf },
+		.eip_stored = b->eip,
+		.b = b,
+		.esp_dirty = true
+	};
 	unsigned flat = 0, n = b->ninsn;
 	uint32_t eip = b->eip;
 	uint8_t *entry;
@@ -2933,6 +2964,14 @@ static void watch_setup(struct x86cpu *cpu, struct jit *j)
 	cpu->written_seen = __atomic_load_n(cpu->bus.written_seq, __ATOMIC_ACQUIRE);
 }
 
+/* CPUID 8000_0001h ECX bit 0: LAHF/SAHF in 64-bit mode (every x86-64 host but the first). */
+static bool host_has_lahf(void)
+{
+	unsigned a, b, c, d;
+
+	return __get_cpuid(0x80000001u, &a, &b, &c, &d) && (c & 1u);
+}
+
 int x86_jit_create(struct x86cpu *cpu)
 {
 	struct jit *j = x86_huge_alloc(sizeof(*j));
@@ -2976,6 +3015,7 @@ int x86_jit_create(struct x86cpu *cpu)
 		if (j->perfmap)
 			setvbuf(j->perfmap, NULL, _IOLBF, 0);
 	}
+	j->lahf = host_has_lahf();
 	cpu->jit = j;
 	return 0;
 }

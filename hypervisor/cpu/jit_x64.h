@@ -49,6 +49,7 @@ struct emit {
 	uint8_t *stale; /* the block's return to the run loop (jit.c, ret_count()) */
 	/* TLB probes leave host - page in rsi, the access at [rsi + rax] (jit.c, probe()) */
 	bool addend;
+	bool lahf; /* flags_out() may use LAHF (jit.c, host_flags()) */
 };
 
 static inline void e8(struct emit *e, uint8_t b)
