@@ -457,7 +457,7 @@ static void ioreq_event_cb(int fd, unsigned events, void *arg)
 	/*
 	 * Woken by a request: learn how long we slept since the last work.
 	 * Not from the buffered eventfd: the hypervisor signals that one only
-	 * once a quarter of the ring is full, so a long sleep before it says
+	 * once half the ring is full, so a long sleep before it says
 	 * nothing about how soon the next request comes.
 	 */
 	if (fd != q->buf_fd)

@@ -120,9 +120,9 @@ void ioreq_prod_destroy(struct ioreq_prod *p, int ioreq_page_fd, int bufioreq_pa
 		       (unsigned long long)p->spins, (unsigned long long)p->spin_misses);
 	if (p->kicks_full || p->kicks_idle || p->kicks_flush)
 		hv_log("ioreq: buffered ring signalled %llu times filling, %llu after idle, "
-		       "%llu before a sleep",
+		       "%llu before a sleep; found full %llu times",
 		       (unsigned long long)p->kicks_full, (unsigned long long)p->kicks_idle,
-		       (unsigned long long)p->kicks_flush);
+		       (unsigned long long)p->kicks_flush, (unsigned long long)p->buf_full);
 	if (p->kicks_urgent || p->mirror_hits)
 		hv_log("ioreq: %llu urgent port writes signalled at once, %llu port reads "
 		       "answered from the mirror",
@@ -514,6 +514,7 @@ static bool send_buffered(struct ioreq_prod *p, uint8_t type, uint64_t addr, uin
 	wp = p->buf_wp;
 	/* A read_pointer past ours (hostile dm) also looks full: go synchronous. */
 	if (wp - rp >= IOREQ_BUFFER_SLOT_NUM - qw) {
+		p->buf_full++;
 		pthread_mutex_unlock(&p->buf_lock);
 		return false;
 	}

@@ -85,6 +85,7 @@ struct ioreq_prod {
 	uint64_t (*now)(void);	  /* CLOCK_MONOTONIC ns (tests substitute their own) */
 	/* Buffered eventfd writes, by reason (statistics, logged at the end; atomic). */
 	uint64_t kicks_full, kicks_idle, kicks_flush;
+	uint64_t buf_full; /* buffered writes that found the ring full (sent synchronously) */
 
 	/*
 	 * Ports whose writes may go through the buffered ring, one bit per
@@ -156,16 +157,18 @@ bool ioreq_send_buffered(struct ioreq_prod *p, uint64_t addr, uint32_t size, uin
 bool ioreq_send_buffered_pio(struct ioreq_prod *p, uint16_t port, uint32_t size, uint64_t data);
 
 /*
- * Ring occupancy (slots) at which a buffered write signals the dm: a quarter
- * of the ring.  The other three quarters (384 slots) are the room the
- * producer has while the dm wakes up: at the ~500,000 writes per second of a
- * scrolling text console under `emu` that is ~750 us, ten times a
- * cross-core wake-up on a busy nested host, so the ring rarely fills (a full
- * ring costs a synchronous round trip per write).  Lower would only add
- * wake-ups: each one costs the dm a few microseconds of kernel time however
- * many writes it then finds.
+ * Ring occupancy (slots) at which a buffered write signals the dm: half the
+ * ring.  Each signal costs the vCPU thread an eventfd write and a
+ * cross-core wake-up, some 10 us on a nested host (7% of hvmhv's samples in
+ * a text-console scroll with a quarter-ring mark).  The other half (256
+ * slots) is the room the producer has while the dm wakes up.  Measured on
+ * a 20000-line vgacon scroll under `emu` (3.7M buffered writes, ~1M a
+ * second): a quarter-ring mark signalled 13600-17000 times and found the
+ * ring full 850-1120 times, half the ring 7600-9300 and 360-1160 times,
+ * three quarters 3800-6900 and 920-1140 times.  A full ring costs that
+ * write a synchronous round trip, which drains the ring first.
  */
-#define IOREQ_BUF_KICK_SLOTS (IOREQ_BUFFER_SLOT_NUM / 4)
+#define IOREQ_BUF_KICK_SLOTS (IOREQ_BUFFER_SLOT_NUM / 2)
 /*
  * A write that finds the ring empty signals the dm when the last such write
  * is older than this (the contract with the dm's drain timer is in

@@ -122,7 +122,7 @@ _Static_assert(offsetof(struct buf_ioreq, data) == 4, "buf_ioreq.data");
 /*
  * Lazy signalling of the buffered ring (not Xen ABI; both sides here):
  * hvmhv signals a buffered write that finds the ring drained only when
- * the last such write is HVM_BUF_IDLE_NS old (besides a quarter-full ring
+ * the last such write is HVM_BUF_IDLE_NS old (besides a half-full ring
  * and a halting vCPU); hvmdm, once it has applied a buffered write, drains
  * the ring every HVM_BUF_DRAIN_PERIOD_NS until HVM_BUF_DRAIN_IDLE_PERIODS
  * periods pass without one.  The dm's timer must outlive the quiet spell

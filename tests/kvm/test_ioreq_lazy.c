@@ -3,7 +3,7 @@
  * test_ioreq_lazy.c - the buffered ring end to end, in one process: hvmhv's
  * producer (hypervisor/ioreq.c) against hvmdm's consumer (dm/ioreq.c) with a
  * recording MMIO device.  Checks when the producer signals the dm (crossing
- * a quarter of the ring, after a quiet spell, before a vCPU sleeps; never
+ * half the ring, after a quiet spell, before a vCPU sleeps; never
  * while the dm polls), that the dm's drain timer picks up writes nobody
  * signalled and stops after a quiet spell, and that no write is lost or
  * reordered while producer and consumer run concurrently, including the
@@ -148,7 +148,7 @@ static void test_below_mark(struct fix *f)
 	CHECK_EQ(f->p.bufpage->read_pointer, f->p.bufpage->write_pointer);
 }
 
-/* Reaching a quarter of the ring signals once, not once per write after it. */
+/* Reaching half the ring signals once, not once per write after it. */
 static void test_mark(struct fix *f)
 {
 	unsigned from = f->rec->n, i;
@@ -314,6 +314,8 @@ static void test_stress(struct fix *f)
 		if (f->rec->val[from + i] != i || f->rec->off[from + i] != (i % 0x1000) * 4)
 			break;
 	CHECK_EQ(i, STRESS_WRITES);
+	/* every synchronous write found the ring full, and the producer counted it */
+	CHECK_EQ(f->p.buf_full, s.sync_writes);
 	printf("# stress: %u writes, %u of them synchronous (ring full); signals: %llu "
 	       "filling, %llu after idle\n",
 	       STRESS_WRITES, s.sync_writes, (unsigned long long)f->p.kicks_full,
