@@ -1544,17 +1544,17 @@ enum {
  * EFLAGS after SHL/SHR/SAR (eax the result, edi the operand, ecx the count
  * for SHR_OF_IF_CL1) with shift32()'s rules: CF, PF, ZF and SF from the
  * host; OF = CF ^ MSB(result) for SHL, the operand's MSB for SHR by 1
- * (0 for more), 0 for SAR; AF clear.
+ * (0 for more), 0 for SAR; AF clear.  eax is lost.
  */
 static void shift_flags(struct emit *e, unsigned aop, uint8_t msb, unsigned shr)
 {
 	uint8_t *no_of = NULL;
 
-	e8(e, 0x9c); /* pushfq ; pop rdx */
-	e8(e, 0x5a);
+	if (aop == 4)
+		x_rr(e, false, 0x89, H_RAX, H_RDI); /* the result: host_flags() loses eax */
+	host_flags(e);
 	x_alu_ri(e, 4, H_RDX, F_CF | F_PF | F_ZF | F_SF);
 	if (aop == 4) {
-		x_rr(e, false, 0x89, H_RAX, H_RDI);
 		x_shift_ri(e, 5, H_RDI, msb);
 		x_rr(e, false, 0x31, H_RDX, H_RDI); /* ^ CF (bit 0) */
 	} else if (aop == 5 && shr != SHR_NO_OF) {
