@@ -68,6 +68,29 @@ static uint32_t pio_fast(struct x86cpu *cpu, bool in, uint16_t port, unsigned si
 }
 
 /*
+ * n items of size bytes, each v, at d: REP STOS's bulk.  Constant-size
+ * stores, so the compiler makes a loop of moves, not a memcpy call per item.
+ */
+static void fill(uint8_t *d, uint32_t v, unsigned size, uint32_t n)
+{
+	uint32_t byte = v & 0xff;
+
+	if (size == 1 || v == byte * (size == 2 ? 0x0101u : 0x01010101u)) {
+		memset(d, (int)byte, (size_t)n * size); /* clear_page, clear_user: v = 0 */
+		return;
+	}
+	if (size == 2) {
+		uint16_t h = (uint16_t)v;
+
+		for (uint32_t i = 0; i < n; i++)
+			memcpy(d + 2 * i, &h, 2);
+		return;
+	}
+	for (uint32_t i = 0; i < n; i++)
+		memcpy(d + 4 * i, &v, 4);
+}
+
+/*
  * REP MOVS/STOS going up through RAM: whole runs inside one source and one
  * destination page at a time.  Returns items done (0: take the slow path).
  */
@@ -107,13 +130,7 @@ static uint32_t bulk_fwd(struct x86cpu *cpu, uint8_t op, unsigned size, int s, u
 		memmove(d, src, n * size);
 		reg_write(cpu, R_ESI, cpu->in.adsz, si + n * size);
 	} else {
-		uint32_t v = reg_read(cpu, R_EAX, size);
-		if (size == 1) {
-			memset(d, (int)v, n);
-		} else {
-			for (uint32_t i = 0; i < n; i++)
-				st(d + i * size, v, size);
-		}
+		fill(d, reg_read(cpu, R_EAX, size), size, n);
 	}
 	reg_write(cpu, R_EDI, cpu->in.adsz, di + n * size);
 	return n;
