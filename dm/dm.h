@@ -55,8 +55,11 @@ struct dm_config {
 	char *kernel, *initrd, *append; /* direct Linux boot */
 	char *serial[4];		/* -serial, up to COM4 */
 	unsigned nr_serial;
-	char *drive[4];		 /* IDE hda-hdd: "file=,format=,media=,readonly=,snapshot=" */
-	char *floppy[2];	 /* fda, fdb: same form */
+	char *drive[4];	    /* IDE hda-hdd: "file=,format=,media=,readonly=,snapshot=" */
+	char *floppy[2];    /* fda, fdb: same form */
+	bool usb;	    /* -usb: the PIIX3's UHCI controller at 00:01.2 */
+	char *usbdevice[4]; /* -usbdevice: "tablet" */
+	unsigned nr_usbdevice;
 	char *extra_devices[32]; /* -device TYPE[,opts] */
 	unsigned nr_extra_devices;
 	char *machine;		 /* -M: "pc" (default; "xenfv" is an alias) or "none" */

@@ -42,6 +42,8 @@ static void usage(FILE *f)
 		   "  -uuid UUID          domain UUID\n"
 		   "  -bios FILE          firmware (hvmhv loads it; recorded for fw_cfg)\n"
 		   "  -kernel F -initrd F -append S   direct Linux boot\n"
+		   "  -usb                USB UHCI controller (PIIX3 function 00:01.2)\n"
+		   "  -usbdevice tablet   a USB tablet on it (absolute pointer; implies -usb)\n"
 		   "  -device TYPE[,OPTS] extra device (e.g. hvm-testdev)\n"
 		   "  -sdl                SDL2 window (Ctrl-Alt grabs, Ctrl-Alt-F full screen)\n"
 		   "  -full-screen        start the SDL window in full screen\n"
@@ -50,12 +52,11 @@ static void usage(FILE *f)
 }
 
 /* Options a qemu-dm accepts that later device issues implement; warn for now. */
-static const char *const unsupported_with_arg[] = { "-vnc",	  "-k",	  "-videoram",
-						    "-usbdevice", "-net", "-vcpu_avail",
-						    "-soundhw",	  "-vga", "-monitor",
-						    "-parallel",  "-fda", "-fdb" };
-static const char *const unsupported_flag[] = { "-vncunused", "-std-vga", "-usb",
-						"-disable-opengl" };
+static const char *const unsupported_with_arg[] = { "-vnc", "-k",	   "-videoram",
+						    "-net", "-vcpu_avail", "-soundhw",
+						    "-vga", "-monitor",	   "-parallel",
+						    "-fda", "-fdb" };
+static const char *const unsupported_flag[] = { "-vncunused", "-std-vga", "-disable-opengl" };
 
 /* Front-end choices that live only in main (not part of the machine config). */
 struct main_opts {
@@ -225,6 +226,16 @@ static int parse_args(struct dm_config *c, struct main_opts *m, int argc, char *
 			NEED_ARG();
 			if (legacy_drive(c, a, v))
 				return -EINVAL;
+		} else if (!strcmp(a, "-usb")) {
+			c->usb = true;
+		} else if (!strcmp(a, "-usbdevice")) {
+			NEED_ARG();
+			if (c->nr_usbdevice == 4) {
+				fprintf(stderr, "hvmdm: at most 4 -usbdevice options\n");
+				return -EINVAL;
+			}
+			c->usbdevice[c->nr_usbdevice++] = (char *)v;
+			c->usb = true;
 		} else if (!strcmp(a, "-fda") || !strcmp(a, "-fdb")) {
 			NEED_ARG();
 			c->floppy[a[3] - 'a'] = (char *)v;

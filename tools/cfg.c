@@ -1309,8 +1309,6 @@ static void warn_missing_devices(const struct cfg *c, const struct domcfg *d, st
 		bool set;
 	} none[] = {
 		{ "vif", "network card", d->nr_vif > 0 },
-		{ "usb", "USB controller", d->usb },
-		{ "usbdevice", "USB controller", d->nr_usbdevice > 0 },
 		{ "soundhw", "sound card", d->soundhw != NULL },
 	};
 	size_t i;
@@ -1321,6 +1319,14 @@ static void warn_missing_devices(const struct cfg *c, const struct domcfg *d, st
 			warn(x, "hvmdm emulates no %s yet; the guest runs without '%s'",
 			     none[i].device, none[i].key);
 	}
+	/* USB: the UHCI controller and its tablet (hw/usb); other devices are not there */
+	x->e = cfg_find(c, "usbdevice");
+	for (i = 0; x->e && i < d->nr_usbdevice; i++)
+		if (strcmp(d->usbdevice[i], "tablet"))
+			warn(x,
+			     "usbdevice '%s': hvmdm emulates only the USB tablet "
+			     "(usbdevice = \"tablet\"); the guest runs without it",
+			     d->usbdevice[i]);
 	x->e = cfg_find(c, "vncpasswd");
 	if (x->e && d->vncpasswd && strlen(d->vncpasswd) > 8)
 		warn(x, "VNC authentication uses only the first 8 characters of vncpasswd");

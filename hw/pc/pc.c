@@ -5,9 +5,11 @@
  *
  *   -M none        only the -device extras;
  *   -M pc / xenfv  i440FX host bridge, PIIX3, PIIX4 PM, RTC/CMOS, fw_cfg,
- *                  a 16550 per -serial, the i8042, debug console, port 0x92,
- *                  the 0xCF9 reset register when no PIIX3 provides it, then
- *                  the extras, in that order (the order of QEMU's pc_init1).
+ *                  a 16550 per -serial, the i8042, IDE, ISA DMA and floppy,
+ *                  the UHCI controller and its tablet with -usb/-usbdevice,
+ *                  debug console, port 0x92, the 0xCF9 reset register when no
+ *                  PIIX3 provides it, then the extras, in that order (the
+ *                  order of QEMU's pc_init1).
  * Device types owned by other parts of the tree that are not built in are
  * skipped with a warning; the platform devices of hw/pc must exist.
  */
@@ -111,6 +113,29 @@ static int pc_create_debugcon(struct dm *dm)
 	return dev_create(dm, "debugcon", opts, NULL);
 }
 
+/*
+ * -usb: the PIIX3's UHCI function (hw/usb), then each -usbdevice on it.
+ * Only the tablet exists; other names are reported and left out.
+ */
+static int pc_create_usb(struct dm *dm)
+{
+	unsigned i;
+	int err;
+
+	if (!dm->cfg.usb)
+		return 0;
+	err = pc_create_optional(dm, "piix3-usb-uhci", NULL);
+	for (i = 0; !err && i < dm->cfg.nr_usbdevice; i++) {
+		if (strcmp(dm->cfg.usbdevice[i], "tablet")) {
+			dm_warn(MOD, "-usbdevice %s: only 'tablet' is emulated; left out",
+				dm->cfg.usbdevice[i]);
+			continue;
+		}
+		err = pc_create_optional(dm, "usb-tablet", NULL);
+	}
+	return err;
+}
+
 static int pc_build_platform(struct dm *dm)
 {
 	static const char *const chipset[] = { "i440fx", "piix3", "piix4-pm" };
@@ -147,6 +172,8 @@ static int pc_build_platform(struct dm *dm)
 		err = pc_create_optional(dm, "i8257", NULL);
 	if (!err)
 		err = pc_create_optional(dm, "fdc", NULL);
+	if (!err)
+		err = pc_create_usb(dm);
 	if (!err)
 		err = pc_create_debugcon(dm);
 	if (!err)

@@ -20,12 +20,17 @@ usage: boot.py BUILD_DIR SCENARIO
   disk-qcow2 the same from the kit disk converted to qcow2
   dc-empty   boot="dc" with an empty CD-ROM drive on hdc: SeaBIOS falls back
              to the disk
+  usb        usb=1, usbdevice="tablet": Linux's uhci_hcd drives the PIIX3 UHCI
+             function at 00:01.2, usbhid makes the tablet an input device, and
+             a VNC client's pointer move and click reach the guest's evdev as
+             the absolute position and BTN_LEFT
 
 Accelerator: $HVM_BOOT_ACCEL (default emu).  When hvmhv cannot run that
 accelerator the test prints SKIPPED and exits 77.
 """
 import os
 import re
+import struct
 import subprocess
 import sys
 import tempfile
@@ -292,6 +297,58 @@ def run_dc_empty(tmp):
                   "disk", 'boot="dc", empty CD-ROM drive on hdc')
 
 
+def vnc_pointer(d, moves):
+    """Connect to the domain's VNC server and send PointerEvents (x, y, buttons)
+    given as fractions of the screen; returns the pixel positions and the
+    screen size the server announced."""
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "interop"))
+    import rfbclient
+    addr = d.ctl("vncport", d.name).stdout.strip()
+    port = int(addr.rsplit(":", 1)[1])
+    r = rfbclient.Rfb(port)
+    sent = []
+    for fx, fy, buttons in moves:
+        x, y = int(fx * (r.w - 1)), int(fy * (r.h - 1))
+        r.s.sendall(struct.pack(">BBHH", 5, buttons, x, y))
+        sent.append((x, y, buttons))
+        time.sleep(0.3)
+    w, h = r.w, r.h
+    r.close()
+    return sent, w, h
+
+
+def run_usb(tmp):
+    d = Domain(tmp, "usb", {"usb": 1, "usbdevice": '"tablet"', "vnc": 1,
+                            "vnclisten": '"127.0.0.1"', "vncunused": 1,
+                            "extra": extra("pointer", "hvm.settle=4 hvm.pointer_events=6",
+                                           modules="uhci_hcd,usbhid,hid_generic,evdev")})
+    t = d.wait_mark("pointer-ready", timeout=300)
+    check(t is not None, "the guest found the tablet's event device (%s)" %
+          ("%.1f s after create" % t if t else d.mark_value("pointer-missing")))
+    sent = []
+    if t is not None:
+        # press the left button half-way across and a quarter down, then release
+        sent, w, h = vnc_pointer(d, [(0.5, 0.25, 1), (0.5, 0.25, 0)])
+    rc = d.finish()
+    marks = d.marks()
+    uhci = [m for m in marks if m[0] == "pci" and len(m) == 5 and m[2] == "0x8086:0x7020"]
+    check(len(uhci) == 1 and uhci[0][1].endswith("00:01.2") and uhci[0][3] == "0x0c0300"
+          and uhci[0][4] == "uhci_hcd",
+          "UHCI 8086:7020 at 00:01.2, class 0c0300, bound to uhci_hcd: %s" % uhci)
+    inputs = [m[2] for m in marks if m[0] == "input" and len(m) == 3]
+    check(any("USB_Tablet" in n for n in inputs), "the tablet is an input device: %s" % inputs)
+    events = [tuple(m[1:]) for m in marks if m[0] == "ev" and len(m) == 4]
+    if sent:
+        x, y, _ = sent[0]
+        want = [("3", "0", str(x * 0x7fff // (w - 1))), ("3", "1", str(y * 0x7fff // (h - 1))),
+                ("1", "272", "1"), ("1", "272", "0")]
+        check(all(e in events for e in want),
+              "VNC pointer at (%d, %d) of %dx%d with the left button: the guest reads "
+              "ABS_X/ABS_Y/BTN_LEFT %s, want %s" % (x, y, w, h, events, want))
+    check(d.mark_value("poweroff") is not None, "guest powered off")
+    check(rc == 0, "create -F exits 0 (rc %s)" % rc)
+
+
 def main():
     if not all(os.path.exists(os.path.join(KIT, f)) for f in ("initrd.gz", "disk.qcow2")):
         skip("guest kit not built (tests/guest/build.sh %s/guest)" % BUILD)
@@ -312,6 +369,7 @@ def main():
             "disk": lambda: run_disk(tmp, "raw"),
             "disk-qcow2": lambda: run_disk(tmp, "qcow2"),
             "dc-empty": lambda: run_dc_empty(tmp),
+            "usb": lambda: run_usb(tmp),
         }[SCENARIO]()
     print("%d failures" % fails)
     return 1 if fails else 0

@@ -100,15 +100,9 @@ static void test_xl_syntax(void)
 	CHECK(!strcmp(d.keymap, "de") && d.stdvga && d.videoram == 16 && d.usb);
 	CHECK(d.nr_usbdevice == 1 && !strcmp(d.usbdevice[0], "tablet"));
 	CHECK(!strcmp(d.soundhw, "sb16") && !d.sdl);
-	/* Every key above is known; those without a device in hvmdm say so. */
+	/* Every key above is known; those without a device in hvmdm say so (USB has one). */
 	CHECK(!strcmp(warn, "guest.cfg:12: warning: hvmdm emulates no network card yet; the "
 			    "guest runs without 'vif'\n"
-			    "guest.cfg:30: warning: hvmdm emulates no USB controller yet; the "
-			    "guest "
-			    "runs without 'usb'\n"
-			    "guest.cfg:31: warning: hvmdm emulates no USB controller yet; the "
-			    "guest "
-			    "runs without 'usbdevice'\n"
 			    "guest.cfg:32: warning: hvmdm emulates no sound card yet; the guest "
 			    "runs "
 			    "without 'soundhw'\n"));
@@ -767,6 +761,12 @@ static void test_device_values(void)
 	domcfg_free(&d);
 	CHECK_EQ(load("name='a'\nvncpasswd='12345678'\nusb=0\nvif=[]\n", &d), 0);
 	CHECK(!strcmp(warn, ""));
+	domcfg_free(&d);
+	/* the tablet is emulated; another USB device is named in a warning */
+	CHECK_EQ(load("name='a'\nusb=1\nusbdevice=['tablet', 'mouse']\n", &d), 0);
+	CHECK(d.usb && d.nr_usbdevice == 2);
+	CHECK(!strcmp(warn, "guest.cfg:3: warning: usbdevice 'mouse': hvmdm emulates only the "
+			    "USB tablet (usbdevice = \"tablet\"); the guest runs without it\n"));
 	domcfg_free(&d);
 }
 
