@@ -76,6 +76,8 @@ struct usb_device_ops {
 struct usb_host_ops {
 	/* Remote wakeup (USB 2.0 section 7.1.7.7): the device signals resume. */
 	void (*wakeup)(void *host, struct usb_device *ud);
+	/* The device has new data for an IN endpoint: poll it soon. */
+	void (*data_ready)(void *host, struct usb_device *ud);
 };
 
 enum usb_ctl_stage {
@@ -115,6 +117,8 @@ void usb_device_reset(struct usb_device *ud);
 int usb_handle_packet(struct usb_device *ud, uint8_t pid, uint8_t ep, uint8_t *buf, size_t len);
 /* Ask the controller for a remote wakeup (no-op when unplugged). */
 void usb_wakeup(struct usb_device *ud);
+/* Tell the controller an IN endpoint has data (no-op when unplugged). */
+void usb_data_ready(struct usb_device *ud);
 
 /*
  * Plug ud into root port `port` (0 or 1; -1: the first free one) of the dm's

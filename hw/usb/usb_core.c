@@ -52,6 +52,12 @@ void usb_wakeup(struct usb_device *ud)
 		ud->host_ops->wakeup(ud->host, ud);
 }
 
+void usb_data_ready(struct usb_device *ud)
+{
+	if (ud->host_ops && ud->host_ops->data_ready)
+		ud->host_ops->data_ready(ud->host, ud);
+}
+
 static bool is_set_address(const struct usb_setup *req)
 {
 	return req->type == 0x00 && req->request == USB_REQ_SET_ADDRESS;

@@ -261,6 +261,7 @@ static void tablet_event(void *opaque, int x, int y, int dz, unsigned buttons)
 	}
 	if (t->remote_wakeup)
 		usb_wakeup(&t->udev);
+	usb_data_ready(&t->udev);
 }
 
 static const struct input_ptr_ops tablet_ptr_ops = {

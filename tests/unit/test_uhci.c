@@ -548,6 +548,43 @@ static void test_frame_wrap(void)
 	wr(USBSTS, 0x003f);
 }
 
+/*
+ * Idle batching (uhci.c): after 32 frames in which no TD retired, due frames
+ * run 8 at a time, a register access runs them first, and new data on a
+ * device goes back to a frame a millisecond.
+ */
+static void test_idle_batch(void)
+{
+	uint16_t f;
+
+	wr(USBCMD, 0x0040);
+	run_frames(1);
+	poke32(QH + 4, 1);
+	wr(USBSTS, 0x003f);
+	f = rd(FRNUM);
+	wr(USBCMD, 0x0041); /* frames at +1 .. +32 ms run one by one, all idle */
+	run_frames(33);
+	/* a TD to an address nobody has, queued with no register access */
+	td(0, 1, TD_CERR3 | TD_ACTIVE, PID_IN, 9, 1, 0, 8, BUF + 0x200);
+	poke32(QH + 4, (uint32_t)td_addr(0));
+	run_frames(1);
+	CHECK(td_ctrl(0) & TD_ACTIVE); /* frames 33 on run as a batch at +40 ms */
+	/* a register read runs the frames due first */
+	CHECK_EQ(rd(FRNUM), (f + 34) & 0x7ff);
+	CHECK_EQ(td_ctrl(0) & (TD_ACTIVE | TD_CRCTO), TD_CRCTO);
+
+	/* the tablet NAKs while idle; an event has its report out within 1 ms */
+	int_in();
+	run_frames(40);
+	CHECK(td_ctrl(0) & TD_NAK);
+	input_pointer_abs(dm, 10, 10, 641, 481, 0, 0);
+	run_frames(1);
+	CHECK_EQ(td_ctrl(0) & TD_ACTIVE, 0);
+	CHECK_EQ(td_actlen(0), 6);
+	poke32(QH + 4, 1);
+	wr(USBSTS, 0x003f);
+}
+
 /* MaxLen above 1280 is a process error: halt and interrupt (UHCI 2.1.2). */
 static void test_bad_maxlen(void)
 {
@@ -635,6 +672,7 @@ int main(void)
 	test_cve_2020_14364();
 	test_loops();
 	test_frame_wrap();
+	test_idle_batch();
 	test_bad_maxlen();
 	test_remote_wakeup();
 	test_global_reset();
