@@ -118,7 +118,7 @@ void ioreq_prod_destroy(struct ioreq_prod *p, int ioreq_page_fd, int bufioreq_pa
 	if (p->spins)
 		hv_log("ioreq: spun for %llu responses, %llu of them in vain",
 		       (unsigned long long)p->spins, (unsigned long long)p->spin_misses);
-	if (p->kicks_full || p->kicks_idle || p->kicks_flush)
+	if (p->kicks_full || p->kicks_idle || p->kicks_flush || p->buf_full)
 		hv_log("ioreq: buffered ring signalled %llu times filling, %llu after idle, "
 		       "%llu before a sleep; found full %llu times",
 		       (unsigned long long)p->kicks_full, (unsigned long long)p->kicks_idle,

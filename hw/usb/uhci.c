@@ -567,9 +567,8 @@ static uint16_t uhci_read16(struct uhci *s, unsigned reg)
 	case REG_FRNUM:
 		return s->frnum;
 	case REG_FLBASEADD:
-		return (uint16_t)s->flbase;
 	case REG_FLBASEADD + 2:
-		return (uint16_t)(s->flbase >> 16);
+		return (uint16_t)(s->flbase >> (reg - REG_FLBASEADD) * 8);
 	case REG_SOFMOD:
 		return s->sofmod;
 	case REG_PORTSC1:
@@ -604,13 +603,14 @@ static void uhci_write16(struct uhci *s, unsigned reg, uint16_t val, uint16_t ma
 			s->frnum = (uint16_t)(((s->frnum & ~mask) | (val & mask)) & FRNUM_MASK);
 		break;
 	case REG_FLBASEADD:
-		s->flbase = ((s->flbase & ~(uint32_t)mask) | (val & mask)) & FLBASE_MASK;
-		break;
-	case REG_FLBASEADD + 2:
+	case REG_FLBASEADD + 2: {
+		unsigned sh = (reg - REG_FLBASEADD) * 8; /* the low or the high half */
+
 		s->flbase =
-			((s->flbase & ~((uint32_t)mask << 16)) | ((uint32_t)(val & mask) << 16)) &
+			((s->flbase & ~((uint32_t)mask << sh)) | ((uint32_t)(val & mask) << sh)) &
 			FLBASE_MASK;
 		break;
+	}
 	case REG_SOFMOD:
 		if (mask & 0xff)
 			s->sofmod = val & 0x7f;

@@ -474,7 +474,6 @@ static int tablet_create(struct dev *d, const struct opts *o)
 
 	t->dm = d->dm;
 	usb_device_init(&t->udev, d->type->name, &tablet_usb_ops, t);
-	tablet_usb_reset(&t->udev);
 	err = opts_get_u64(o, "port", 0, &port);
 	if (err || port > 2) {
 		dm_err(MOD, "port=%s: give 1 or 2", opts_get(o, "port"));

@@ -1486,8 +1486,8 @@ static void emit_mem(struct tx *t, const struct dc_ent *d, const struct plan *p)
 		imm_w(e, p->imm, p->w ? p->w : 4);
 		break;
 	case K_INCDEC_M:
-		x_mem_idx(e, false, 0xff, p->aop, H_RSI, acc_idx(e),
-			  0); /* inc/dec dword [rsi + idx] */
+		/* inc/dec dword [rsi + idx] */
+		x_mem_idx(e, false, 0xff, p->aop, H_RSI, acc_idx(e), 0);
 		flags_out(e, FL_ARITH & ~F_CF, FL_ARITH & ~F_CF);
 		break;
 	case K_ALU_RM:
@@ -2103,10 +2103,11 @@ static void emit_stack_group(struct tx *t, const struct dc_ent *d, const struct 
 	struct emit *e = &t->e;
 	struct fwd miss = { 0 };
 	bool push = p->kind == K_PUSH;
-	unsigned first = t->idx;
-	uint32_t first_next = t->next;
+	uint32_t last_next = t->next;
 	struct rare *c;
 
+	for (unsigned j = 1; j < k; j++)
+		last_next += d[j].len;
 	ld_gpr(e, H_RAX, R_ESP);
 	if (push)
 		x_alu_ri(e, 5, H_RAX, 4 * k);
@@ -2130,25 +2131,18 @@ static void emit_stack_group(struct tx *t, const struct dc_ent *d, const struct 
 			x_mem_idx(e, false, 0x8b, H_RDX, H_RSI, acc_idx(e), (uint32_t)disp);
 			st_gpr(e, q->dst, H_RDX);
 		}
-		if (j)
-			t->next += d[j].len;
 	}
 	if (!push)
 		x_alu_ri(e, 0, H_RAX, 4 * k);
 	st_gpr(e, R_ESP, H_RAX);
-	t->idx = first + k - 1;
+	/* the miss path starts from the run's first entry; the fast path goes on after the last */
+	c = defer(t, &miss, d);
+	c->n = k;
+	t->idx += k - 1;
+	t->next = last_next;
 	if (push)
 		smc_check(t);
-	/* the miss path starts from the run's first entry */
-	uint32_t last_next = t->next;
-
-	t->idx = first;
-	t->next = first_next;
-	c = defer(t, &miss, d);
 	c->back = e->p;
-	c->n = k;
-	t->idx = first + k - 1;
-	t->next = last_next;
 }
 
 /* A target past CS.limit goes to slow, unless the block checked for 4 GiB on entry. */
