@@ -17,11 +17,12 @@
  * that stores by any CPU and DMA need no invalidation hook.  A store by
  * the block itself to its own code page ends it after that instruction
  * (cpu->smc).  Guest state lives in struct x86cpu, except that a few
- * registers the block uses often are held in r8-r11, and EFLAGS in r14,
- * between handler calls (regs_pick()); they are written back before every
- * call and exit, so a
- * fault inside a block unwinds exactly as in the interpreter: every path
- * that can fault first records what x86_raise() rolls back to.
+ * registers the block uses often are held in r8-r11 between handler calls
+ * (regs_pick()), written back before every call and exit, and that the
+ * arithmetic flags stay in ebp along a whole chain of blocks, put back into
+ * EFLAGS before every call and every return to the run loop (flags_home()).
+ * So a fault inside a block unwinds exactly as in the interpreter: every
+ * path that can fault first records what x86_raise() rolls back to.
  *
  * When the code buffer fills, every block is dropped at once.
  */
@@ -163,7 +164,6 @@ struct jit {
 	size_t enter_size;
 	size_t watch_size; /* after the code: cpu->code_gen, code_wr (watch_size()) */
 	FILE *perfmap;	   /* HVM_EMU_JIT=perfmap: /tmp/perf-PID.map for perf report */
-	bool lahf;	   /* the host has LAHF in 64-bit mode (flags_out()) */
 	/* counters for HVM_EMU_JIT=stats (printed when the CPU goes away) */
 	uint64_t runs, forms, stale, reforms, evicted, flushes, dispatches, hot_hits, watched;
 	/* two ways per set, the one used last first */
@@ -485,17 +485,18 @@ static void st_gpr(struct emit *e, unsigned r, unsigned h)
 	}
 }
 
-/* The held registers (and EFLAGS) written so far back into struct x86cpu. */
+/* The held registers written so far back into struct x86cpu. */
 static void regs_out(struct emit *e)
 {
 	for (unsigned r = 0; r < 8; r++)
 		if (held(e, r) && (e->dirty >> r & 1))
 			x_mem(e, false, 0x89, e->host[r], H_RBX, GPR(r));
-	if (e->fl_held && e->fl_dirty)
-		x_mem(e, false, 0x89, H_R14, H_RBX, CPU_OFF(eflags));
 }
 
-/* Every held register from struct x86cpu (after a handler may have changed it). */
+/*
+ * Every held register from struct x86cpu (after a handler may have changed
+ * it), and EFLAGS into r14 (its DF and TF; the arithmetic flags are ebp's).
+ */
 static void regs_in(struct emit *e)
 {
 	for (unsigned r = 0; r < 8; r++)
@@ -503,6 +504,57 @@ static void regs_in(struct emit *e)
 			x_mem(e, false, 0x8b, e->host[r], H_RBX, GPR(r));
 	if (e->fl_held)
 		x_mem(e, false, 0x8b, H_R14, H_RBX, CPU_OFF(eflags));
+}
+
+/*
+ * The arithmetic flags live in ebp while translated code runs, as LAHF and
+ * SETO leave them in ax: bits 8-15 are EFLAGS bits 0-7 (CF, PF, AF, ZF,
+ * SF), bit 0 is OF, the rest 0.  A chain of blocks passes them on in ebp;
+ * EFLAGS in struct x86cpu gets them back (flags_home()) before every
+ * handler call and every return to the run loop, and they are taken from
+ * there (flags_from_home()) on entry and after a call.  Computing a block's
+ * flags thus costs LAHF, SETO and a move, however many blocks follow
+ * before anything reads them.
+ */
+static uint32_t raw_mask(uint32_t eflags_mask)
+{
+	return (eflags_mask & 0xffu) << 8 | (eflags_mask >> 11 & 1u);
+}
+
+/* ebp's flags into EFLAGS in struct x86cpu; eax and edx are lost. */
+static void flags_home(struct emit *e)
+{
+	x_rr(e, false, 0x89, H_RBP, H_RAX); /* mov eax, ebp */
+	x_rr(e, false, 0x89, H_RBP, H_RDX); /* mov edx, ebp */
+	x_shift_ri(e, 5, H_RAX, 8);	    /* the flags byte */
+	x_shift_ri(e, 4, H_RDX, 11);	    /* OF */
+	x_rr(e, false, 0x09, H_RDX, H_RAX);
+	x_alu_ri(e, 4, H_RAX, FL_ARITH);
+	x_mem(e, false, 0x8b, H_RDX, H_RBX, CPU_OFF(eflags));
+	x_alu_ri(e, 4, H_RDX, ~FL_ARITH);
+	x_rr(e, false, 0x09, H_RAX, H_RDX);
+	x_mem(e, false, 0x89, H_RDX, H_RBX, CPU_OFF(eflags));
+}
+
+/* ebp = the arithmetic flags of EFLAGS in eax (see flags_home()). */
+static void flags_from(struct emit *e)
+{
+	e8(e, 0x0f); /* movzx ebp, al */
+	e8(e, 0xb6);
+	e8(e, 0xe8);
+	x_shift_ri(e, 4, H_RBP, 8);
+	e8(e, 0x0f); /* bt eax, 11: CF = OF */
+	e8(e, 0xba);
+	e8(e, 0xe0);
+	e8(e, 11);
+	x_alu_ri(e, 2, H_RBP, 0); /* adc ebp, 0 */
+}
+
+/* ebp from EFLAGS in struct x86cpu; eax is lost. */
+static void flags_from_home(struct emit *e)
+{
+	x_mem(e, false, 0x8b, H_RAX, H_RBX, CPU_OFF(eflags));
+	flags_from(e);
 }
 
 /* mov dword [rbx + disp], imm32 */
@@ -537,8 +589,13 @@ static void ret_count(struct emit *e, unsigned n)
 		x_jump_back(e, 16, e->stale);
 		return;
 	}
+	flags_home(e);
 	x_mem(e, false, 0x8d, H_RAX, H_R13, n); /* lea eax, [r13 + n] */
-	e8(e, 0x41);				/* pop r15 */
+	e8(e, 0x48); /* add rsp, 8 */
+	e8(e, 0x83);
+	e8(e, 0xc4);
+	e8(e, 0x08);
+	e8(e, 0x41); /* pop r15 */
 	e8(e, 0x5f);
 	e8(e, 0x41); /* pop r14 */
 	e8(e, 0x5e);
@@ -546,6 +603,7 @@ static void ret_count(struct emit *e, unsigned n)
 	e8(e, 0x5d);
 	e8(e, 0x41); /* pop r12 */
 	e8(e, 0x5c);
+	e8(e, 0x5d); /* pop rbp */
 	e8(e, 0x5b); /* pop rbx */
 	e8(e, 0xc3);
 }
@@ -642,23 +700,30 @@ static void cmp_limit(struct emit *e)
 
 /*
  * The run loop enters every block through this stub (a jit_enter): it
- * saves rbx and r12-r15 (which keeps the stack 16-byte aligned for calls),
- * sets rbx = cpu + CPU_BIAS, r13 = 0 (instructions run so far) and r12 =
- * this privilege level's TLB, for every block along a chain (CPL only
- * changes outside blocks), then jumps to the block (rsi).  A block returns
- * through its own copy of the epilogue (ret_count()).
+ * saves rbx, rbp and r12-r15 (and 8 bytes more, which keeps the stack
+ * 16-byte aligned for calls), sets rbx = cpu + CPU_BIAS, r13 = 0
+ * (instructions run so far), r12 = this privilege level's TLB, for every
+ * block along a chain (CPL only changes outside blocks), and ebp = the
+ * arithmetic flags (flags_home()), then jumps to the block (rsi).  A block
+ * returns through its own copy of the epilogue (ret_count()).
  */
 static size_t emit_enter(uint8_t *code, uint8_t *end)
 {
 	struct emit e = { .p = code, .end = end };
 
-	/* push rbx, r12, r13, r14, r15 */
+	/* push rbx, rbp, r12, r13, r14, r15; sub rsp, 8 */
 	e8(&e, 0x53);
+	e8(&e, 0x55);
 	for (unsigned r = H_R12; r <= H_R15; r++) {
 		e8(&e, 0x41);
 		e8(&e, (uint8_t)(0x50 | (r & 7)));
 	}
+	e8(&e, 0x48);
+	e8(&e, 0x83);
+	e8(&e, 0xec);
+	e8(&e, 0x08);
 	x_mem(&e, true, 0x8d, H_RBX, H_RDI, CPU_BIAS); /* lea rbx, [rdi + CPU_BIAS] */
+	flags_from_home(&e);
 	x_rr(&e, false, 0x31, H_R13, H_R13);
 	e8(&e, 0x0f); /* movzx eax, byte [rbx + user] */
 	x_mem(&e, false, 0xb6, H_RAX, H_RBX, CPU_OFF(user));
@@ -750,37 +815,49 @@ static bool writes_esp(const struct plan *p)
 static void call_handler(struct emit *e, const struct dc_ent *d)
 {
 	regs_out(e);
+	flags_home(e);
 	x_mem(e, true, 0x8d, H_RDI, H_RBX, -CPU_BIAS); /* lea rdi, [rbx - CPU_BIAS] */
 	x_mov_ri64(e, H_RSI, (uint64_t)(uintptr_t)d);
 	x_mov_ri64(e, H_RAX, (uint64_t)(uintptr_t)x86_dc_handlers[d->fn]);
 	e8(e, 0xff); /* call rax */
 	e8(e, 0xd0);
 	regs_in(e);
-}
-
-/* The guest's EFLAGS bits in clear become those of edx (in r14, see regs_in()). */
-static void flags_merge(struct emit *e, uint32_t clear)
-{
-	x_alu_ri(e, 4, H_R14, ~clear);
-	x_rr(e, false, 0x09, H_RDX, H_R14);
-	e->fl_dirty = true;
+	flags_from_home(e);
 }
 
 /*
- * edx = the host's arithmetic flags where EFLAGS has them (other bits: any);
- * eax is lost.  LAHF and SETO take half the time of PUSHFQ; POP.
+ * The guest's arithmetic flags in clear become those of edx, where EFLAGS
+ * has them (other bits: any); eax and edx are lost.
  */
-static void host_flags(struct emit *e)
+static void flags_merge(struct emit *e, uint32_t clear)
 {
-	if (!e->lahf) {
-		e8(e, 0x9c); /* pushfq */
-		e8(e, 0x5a); /* pop rdx */
-		return;
-	}
+	x_alu_ri(e, 4, H_RDX, clear);
+	e8(e, 0x0f); /* movzx eax, dl */
+	e8(e, 0xb6);
+	e8(e, 0xc2);
+	x_shift_ri(e, 4, H_RAX, 8);
+	x_shift_ri(e, 5, H_RDX, 11); /* OF, the only bit above 7 */
+	x_rr(e, false, 0x09, H_RDX, H_RAX);
+	x_alu_ri(e, 4, H_RBP, ~raw_mask(clear));
+	x_rr(e, false, 0x09, H_RAX, H_RBP);
+}
+
+/* ax = the host's arithmetic flags as ebp holds them (flags_home()). */
+static void host_raw(struct emit *e)
+{
 	e8(e, 0x9f); /* lahf: ah = SF ZF - AF - PF - CF */
 	e8(e, 0x0f); /* seto al */
 	e8(e, 0x90);
 	e8(e, 0xc0);
+}
+
+/*
+ * edx = the host's arithmetic flags where EFLAGS has them (other bits: 0);
+ * eax is lost.
+ */
+static void host_flags(struct emit *e)
+{
+	host_raw(e);
 	e8(e, 0x0f); /* movzx edx, ax */
 	e8(e, 0xb7);
 	e8(e, 0xd0);
@@ -794,12 +871,13 @@ static void host_flags(struct emit *e)
 }
 
 /*
- * Copy the host's arithmetic flags into the guest's EFLAGS: the bits in
- * keep come from the host, the rest of FL_ARITH named in clear become 0.
- * eax and edx are lost.
+ * The host's arithmetic flags into the guest's: the bits in keep come from
+ * the host, the rest of those named in clear become 0.  eax is lost.
  */
 static void flags_out(struct emit *e, uint32_t keep, uint32_t clear)
 {
+	uint32_t gone = clear & ~keep;
+
 	if (e->flags_dead)
 		return;
 	if (e->fuse) {
@@ -808,17 +886,21 @@ static void flags_out(struct emit *e, uint32_t keep, uint32_t clear)
 		e->clear = clear;
 		return;
 	}
-	host_flags(e);
-	if (keep == clear) {
-		/* r14 ^= (host ^ r14) & keep: 4 bytes shorter than and, and, or */
-		x_rr(e, false, 0x31, H_R14, H_RDX); /* xor edx, r14d */
-		x_alu_ri(e, 4, H_RDX, keep);
-		x_rr(e, false, 0x31, H_RDX, H_R14); /* xor r14d, edx */
-		e->fl_dirty = true;
+	host_raw(e);
+	if (clear == FL_ARITH && !(gone & ~0xffu)) {
+		if (gone) {
+			e8(e, 0x80); /* and ah, ~gone */
+			e8(e, 0xe4);
+			e8(e, (uint8_t)~gone);
+		}
+		e8(e, 0x0f); /* movzx ebp, ax */
+		e8(e, 0xb7);
+		e8(e, 0xe8);
 		return;
 	}
-	x_alu_ri(e, 4, H_RDX, keep);
-	flags_merge(e, clear);
+	x_alu_ri(e, 4, H_RAX, raw_mask(keep));
+	x_alu_ri(e, 4, H_RBP, ~raw_mask(clear));
+	x_rr(e, false, 0x09, H_RAX, H_RBP);
 }
 
 /* Flags an ALU op defines: logic ops clear OF/CF and (as alu.c does) AF. */
@@ -845,19 +927,19 @@ static void flags_settle(struct emit *e, bool dead)
 }
 
 /*
- * A fused ALU op's slow path ran its handler, which left the flags in
- * r14 only: back into the host's for the conditional jump after it.
- * POPF takes the arithmetic flags alone (DF, TF and AC stay clear).
+ * The host's arithmetic flags = the guest's (ebp), for a host Jcc, SETcc
+ * or CMOVcc with the guest's condition code: OF from adding 0x7f to al
+ * (0 or 1), the others from ah.  eax is lost.
  */
 static void flags_to_host(struct emit *e)
 {
-	x_rr(e, false, 0x89, H_R14, H_RAX);
-	x_alu_ri(e, 4, H_RAX, FL_ARITH);
-	e8(e, 0x50); /* push rax ; popfq */
-	e8(e, 0x9d);
+	x_rr(e, false, 0x89, H_RBP, H_RAX);
+	e8(e, 0x04); /* add al, 0x7f */
+	e8(e, 0x7f);
+	e8(e, 0x9e); /* sahf */
 }
 
-/* The host's CF = bit of the guest's EFLAGS (bt r14d, bit; see regs_in()). */
+/* The host's CF = bit of the guest's EFLAGS (bt r14d, bit): DF and the like. */
 static void flag_to_cf(struct emit *e, uint8_t bit)
 {
 	rex(e, false, 0, 0, H_R14);
@@ -867,11 +949,15 @@ static void flag_to_cf(struct emit *e, uint8_t bit)
 	e8(e, bit);
 }
 
-/* ADC/SBB: the guest's CF into the host's. */
+/* ADC/SBB: the guest's CF (ebp bit 8) into the host's. */
 static void carry_in(struct emit *e, unsigned aop)
 {
-	if (aop == 2 || aop == 3)
-		flag_to_cf(e, 0);
+	if (aop != 2 && aop != 3)
+		return;
+	e8(e, 0x0f); /* bt ebp, 8 */
+	e8(e, 0xba);
+	e8(e, 0xe5);
+	e8(e, 8);
 }
 
 /*
@@ -1125,32 +1211,6 @@ static void imul_flags(struct emit *e)
 	x_alu_ri(e, 4, H_RCX, F_SF | F_ZF | F_PF);
 	x_rr(e, false, 0x09, H_RCX, H_RDX);
 	flags_merge(e, FL_ARITH);
-}
-
-/*
- * ZF clear iff the base condition of cc holds (SDM vol. 1 table B-1; odd
- * codes negate it), from the guest's EFLAGS.
- */
-static void cond_test(struct emit *e, unsigned cc)
-{
-	static const uint32_t mask[6] = { F_OF, F_CF, F_ZF, F_CF | F_ZF, F_SF, F_PF };
-	unsigned c = cc >> 1;
-
-	x_rr(e, false, 0x89, H_R14, H_RAX);
-	if (c < 6) {
-		e8(e, 0xa9); /* test eax, imm32 */
-		e32(e, mask[c]);
-		return;
-	}
-	/* L: SF != OF; LE: ZF or SF != OF */
-	x_rr(e, false, 0x89, H_RAX, H_RCX);
-	x_shift_ri(e, 5, H_RCX, 4); /* OF down to SF's place */
-	x_rr(e, false, 0x31, H_RAX, H_RCX);
-	x_alu_ri(e, 4, H_RCX, F_SF);
-	if (c == 7) {
-		x_alu_ri(e, 4, H_RAX, F_ZF);
-		x_rr(e, false, 0x09, H_RAX, H_RCX);
-	}
 }
 
 /*
@@ -1449,8 +1509,8 @@ static void emit_mem(struct tx *t, const struct dc_ent *d, const struct plan *p)
 		break;
 	case K_CMOV_M: {
 		x_mem_idx(e, false, 0x8b, H_RDX, H_RSI, acc_idx(e), 0);
-		cond_test(e, p->aop); /* eax, ecx */
-		uint8_t *skip = x_jcc_fwd(e, (p->aop & 1) ? CC_NE : CC_E);
+		flags_to_host(e);
+		uint8_t *skip = x_jcc_fwd(e, (uint8_t)(p->aop ^ 1));
 		st_gpr(e, p->dst, H_RDX);
 		x_patch(e, skip);
 		break;
@@ -1825,9 +1885,9 @@ static void emit_reg(struct emit *e, const struct dc_ent *d, const struct plan *
 		imul_flags(e);
 		break;
 	case K_SETCC:
-		cond_test(e, p->aop);
-		e8(e, 0x0f); /* setne/sete cl */
-		e8(e, (p->aop & 1) ? 0x94 : 0x95);
+		flags_to_host(e);
+		e8(e, 0x0f); /* setcc cl */
+		e8(e, (uint8_t)(0x90 | p->aop));
 		e8(e, 0xc1);
 		if (held_narrow(e, p->dst, 1))
 			narrow_to_held(e, p->dst, 1, H_RCX);
@@ -1835,8 +1895,8 @@ static void emit_reg(struct emit *e, const struct dc_ent *d, const struct plan *
 			x_mem(e, false, 0x88, H_RCX, H_RBX, reg_off(p->dst, 1));
 		break;
 	case K_CMOV: {
-		cond_test(e, p->aop);
-		uint8_t *skip = x_jcc_fwd(e, (p->aop & 1) ? CC_NE : CC_E);
+		flags_to_host(e);
+		uint8_t *skip = x_jcc_fwd(e, (uint8_t)(p->aop ^ 1));
 		ld_gpr(e, H_RDX, p->src);
 		st_gpr(e, p->dst, H_RDX);
 		x_patch(e, skip);
@@ -2214,8 +2274,8 @@ static void emit_jump(struct tx *t, const struct dc_ent *d, const struct plan *p
 		fwd_add(&skip, x_jcc_fwd(e, (uint8_t)(p->aop ^ 1)));
 		flags_settle(e, false);
 	} else if (p->kind == K_JCC) {
-		cond_test(e, p->aop);
-		fwd_add(&skip, x_jcc_fwd(e, (p->aop & 1) ? CC_NE : CC_E));
+		flags_to_host(e);
+		fwd_add(&skip, x_jcc_fwd(e, (uint8_t)(p->aop ^ 1)));
 	}
 	cs_limit_imm(t, target, &slow);
 	st_imm32(e, CPU_OFF(eip), target);
@@ -2249,7 +2309,7 @@ static void side_exit(struct tx *t, const struct dc_ent *d, const struct plan *p
 	bool fused = t->e.pend;
 
 	if (!fused)
-		cond_test(&t->e, p->aop);
+		flags_to_host(&t->e);
 	*sd = (struct side){ .e = t->e,
 			     .d = d,
 			     .target = next + p->imm,
@@ -2258,10 +2318,7 @@ static void side_exit(struct tx *t, const struct dc_ent *d, const struct plan *p
 			     .k = 2 + t->nside,
 			     .esp_dirty = t->esp_dirty,
 			     .eip_stored = t->eip_stored };
-	if (fused)
-		fwd_add(&sd->from, x_jcc_fwd(&t->e, (uint8_t)p->aop));
-	else
-		fwd_add(&sd->from, x_jcc_fwd(&t->e, (p->aop & 1) ? CC_E : CC_NE));
+	fwd_add(&sd->from, x_jcc_fwd(&t->e, (uint8_t)p->aop));
 	t->nside++;
 	flags_settle(&t->e, fall_dead);
 }
@@ -2435,7 +2492,7 @@ static jit_code translate(const struct x86cpu *cpu, struct jit_block *b, uint8_t
 	struct plan plan[JIT_MAX_INSNS];
 	bool dead[JIT_MAX_INSNS];
 	struct tx t = {
-		.e = { .p = code, .end = end, .addend = b->gen_at != NULL, .lahf = cpu->jit->lahf },
+		.e = { .p = code, .end = end, .addend = b->gen_at != NULL },
 		.eip_stored = b->eip,
 		.b = b,
 		.esp_dirty = true
@@ -2968,8 +3025,12 @@ static bool host_has_lahf(void)
 
 int x86_jit_create(struct x86cpu *cpu)
 {
-	struct jit *j = x86_huge_alloc(sizeof(*j));
+	struct jit *j;
 
+	/* translated code keeps the flags as LAHF/SAHF see them (flags_home()) */
+	if (!host_has_lahf())
+		return 0; /* the interpreter alone: cpu->jit stays NULL */
+	j = x86_huge_alloc(sizeof(*j));
 	if (!j)
 		return -12; /* -ENOMEM */
 	j->watch_size = watch_size(cpu);
@@ -3009,7 +3070,6 @@ int x86_jit_create(struct x86cpu *cpu)
 		if (j->perfmap)
 			setvbuf(j->perfmap, NULL, _IOLBF, 0);
 	}
-	j->lahf = host_has_lahf();
 	cpu->jit = j;
 	return 0;
 }

@@ -37,8 +37,8 @@ struct emit {
 	/* guest registers held in host registers (jit.c, regs_pick()) */
 	uint8_t cached, dirty; /* bit r: guest register r is held / was written */
 	uint8_t host[8];       /* the host register holding guest register r */
-	/* EFLAGS held in r14 (loaded after the checks) / written natively */
-	bool fl_held, fl_dirty;
+	/* EFLAGS (its DF and TF) held in r14, loaded after the checks */
+	bool fl_held;
 	/*
 	 * fuse: the next entry is a conditional jump that tests the host's
 	 * flags as this entry's ALU op left them; flags_out() then only notes
@@ -49,7 +49,6 @@ struct emit {
 	uint8_t *stale; /* the block's return to the run loop (jit.c, ret_count()) */
 	/* TLB probes leave host - page in rsi, the access at [rsi + rax] (jit.c, probe()) */
 	bool addend;
-	bool lahf; /* flags_out() may use LAHF (jit.c, host_flags()) */
 };
 
 static inline void e8(struct emit *e, uint8_t b)
