@@ -652,6 +652,27 @@ DC_FN f_plain_last(struct x86cpu *cpu, const struct dc_ent *d)
 }
 
 /*
+ * An instruction that crosses into the next page, which the decode cache
+ * never holds: the last entry of a translated block that reached it (jit.c,
+ * gather()), which runs it through the generic decoder as x86_dc_run()
+ * would and then goes on by a link to the block at the new EIP.  A
+ * segment load or a change of privilege level ends the chain there (the
+ * next block's entry sees the limit at 0), so the run loop can update what
+ * blocks rely on.
+ */
+DC_FN f_cross(struct x86cpu *cpu, const struct dc_ent *d)
+{
+	uint32_t gen = cpu->seg_gen;
+	bool user = cpu->user;
+
+	(void)d;
+	cpu->eip = cpu->insn_eip;
+	x86_step(cpu);
+	if (cpu->seg_gen != gen || cpu->user != user)
+		cpu->jit_limit = 0;
+}
+
+/*
  * A1 and A3: MOV EAX, moffs32 and back, any segment (dc_build() keeps it
  * in sseg): Linux reads and writes its per-CPU variables this way, FS-relative.
  */

@@ -66,7 +66,8 @@
 	X(MOV16_LOAD, f_mov16_load)     \
 	X(PLAIN, f_plain)               \
 	X(PLAIN_LAST, f_plain_last)     \
-	X(MOV_MOFFS, f_mov_moffs)
+	X(MOV_MOFFS, f_mov_moffs)       \
+	X(CROSS, f_cross)
 
 /* Handler indices: entries name their handler in one byte. */
 enum {

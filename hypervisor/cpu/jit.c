@@ -205,6 +205,7 @@ static bool ends_block(const struct dc_ent *d)
 	case DF_JMP32:
 	case DF_CALL32:
 	case DF_RET:
+	case DF_CROSS:
 		return true;
 	case DF_GRP5:
 		return ((d->modrm >> 3) & 7) == 2 || ((d->modrm >> 3) & 7) == 4;
@@ -373,6 +374,7 @@ static void *meta_alloc(struct jit *j, size_t n)
 static unsigned gather(struct x86cpu *cpu, uint32_t eip, uint32_t off, const struct dc_ent **out,
 		       bool *incomplete)
 {
+	static const struct dc_ent cross = { .fn = DF_CROSS };
 	uint32_t limit = cpu->seg[S_CS].limit;
 	unsigned n = 0, side = 0;
 
@@ -382,6 +384,9 @@ static unsigned gather(struct x86cpu *cpu, uint32_t eip, uint32_t off, const str
 		if (d->key != cpu->fetch_key || off + d->len > 4096 ||
 		    !dc_match(d, cpu->fetch_host + off, off)) {
 			*incomplete = true;
+			/* one that may cross into the next page never gets an entry */
+			if (off > 4096 - 15 && eip <= limit)
+				out[n++] = &cross;
 			break;
 		}
 		if ((uint64_t)eip + d->len - 1 > limit)
@@ -2353,14 +2358,19 @@ static void emit_sides(struct tx *t)
 }
 
 /*
- * After a branch its handler ran: an indirect CALL or JMP (FF /2, /4)
- * leaves through exit 0 when it went where it went last time (a call also
- * pushes its return site); anything else returns to the run loop.
+ * After a branch its handler ran: an indirect CALL or JMP (FF /2, /4), or
+ * an instruction that crossed a page (f_cross()), leaves through exit 0
+ * when it went where it went last time (a call also pushes its return
+ * site); anything else returns to the run loop.
  */
 static void indirect_exit(struct tx *t, const struct dc_ent *d, uint32_t next, unsigned n)
 {
 	unsigned reg = (d->modrm >> 3) & 7;
 
+	if (d->fn == DF_CROSS) {
+		far_exit(t, &t->b->exit[0], true, n);
+		return;
+	}
 	if (d->fn != DF_GRP5 || (reg != 2 && reg != 4)) {
 		ret_count(&t->e, n);
 		return;

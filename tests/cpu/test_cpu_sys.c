@@ -1975,6 +1975,77 @@ static void test_jit_byte_ops(void)
 }
 
 /*
+ * Instructions that cross a page run in the middle of hot code (jit.c: the
+ * last entry of a block, through the generic decoder, then on by a link):
+ * at 0x10ff6 the loop add ebx,ecx; lea esi,[esi+1]; nop; add ebx,imm32
+ * (0x10ffc-0x11001); call F; dec ecx; jnz; F at 0x11ff8: test cl,1;
+ * jz rel32 (0x11ffb-0x12000, taken every other pass); xor ebx,imm32; ret;
+ * and at 0x12010: add ebx,7; ret.  Then, with the blocks hot, the crossing ADD's ModRM
+ * (page 0x10000) and its immediate's top byte (page 0x11000) change in
+ * memory: the next run must see both.
+ */
+static uint32_t cross_expect(uint32_t *esi, uint32_t imm, bool to_esi)
+{
+	uint32_t b = 0;
+
+	*esi = 0;
+	for (uint32_t c = 300; c; c--) {
+		b += c;
+		*esi += 1;
+		if (to_esi)
+			*esi += imm;
+		else
+			b += imm;
+		if (c & 1)
+			b ^= 0x55aa55aau;
+		else
+			b += 7;
+	}
+	return b;
+}
+
+static void test_jit_page_crossing(void)
+{
+	struct machine *m = machine_new();
+	const uint32_t l = 0x10ff6, f = 0x11ff8;
+	uint32_t a, esi, b;
+	struct x86_regs r;
+
+	enter_pm(m, CODE);
+	a = asm_hex(m, CODE, "b9 2c 01 00 00 31 db 31 f6 e9");
+	asm32(m, a, l - (a + 4));
+	a = asm_hex(m, l, "01 cb 8d 76 01 90 81 c3 44 33 22 11 e8");
+	a = asm32(m, a, f - (a + 4));
+	asm_hex(m, a, "49 75 ec f4");
+	asm_hex(m, f, "f6 c1 01 0f 84 0f 00 00 00 81 f3 aa 55 aa 55 c3");
+	asm_hex(m, 0x12010, "83 c3 07 c3");
+	enum x86_exit ex = x86cpu_run(m->cpu, 5000);
+	r = regs(m);
+	b = cross_expect(&esi, 0x11223344u, false);
+	CHECK(ex == X86_EXIT_HLT && r.gpr[3] == b && r.gpr[6] == esi && r.gpr[1] == 0 &&
+		      r.gpr[4] == KSTACK && r.eip == 0x1100b,
+	      "hot loop through instructions that cross pages (exit %d, ebx %#x/%#x, esi %u, "
+	      "eip %#x)",
+	      ex, r.gpr[3], b, r.gpr[6], r.eip);
+
+	put8(m, 0x10ffd, 0xc6); /* add esi, imm32 */
+	put8(m, 0x11001, 0x77);
+	r.gpr[1] = 300;
+	r.gpr[3] = 0;
+	r.gpr[6] = 0;
+	r.eip = l;
+	x86cpu_set_regs(m->cpu, &r);
+	ex = x86cpu_run(m->cpu, 5000);
+	r = regs(m);
+	b = cross_expect(&esi, 0x77223344u, true);
+	CHECK(ex == X86_EXIT_HLT && r.gpr[3] == b && r.gpr[6] == esi,
+	      "a crossing instruction changed on both of its pages runs as changed (exit %d, "
+	      "ebx %#x/%#x, esi %#x/%#x)",
+	      ex, r.gpr[3], b, r.gpr[6], esi);
+	machine_free(m);
+}
+
+/*
  * Runs of PUSHes and POPs in a hot loop (jit.c: one TLB probe a run), with
  * ESP moving down 4 bytes a pass so that for some passes both runs cross
  * the page at 0x40000 and take their handlers one by one.  Loop:
@@ -2141,6 +2212,7 @@ static void run_all(void)
 	test_jit_shift_cl();
 	test_jit_byte_ops();
 	test_jit_push_pop_runs();
+	test_jit_page_crossing();
 	test_jit_fs();
 	test_sysenter();
 	test_tsc_adjust();
