@@ -424,7 +424,8 @@ struct rare {
 	struct fwd from;	/* the jumps from the fast path */
 	uint8_t *back;		/* where the fast path goes on (NULL: none) */
 	const struct dc_ent *d; /* NULL: an SMC exit, or ret_miss */
-	bool ret_miss;		/* a RET the ring did not predict (ret_exit()) */
+	/* a RET the ring did not predict (ret_exit()): its block's exit 0 */
+	struct jit_link *ret_miss;
 	unsigned n;		/* handlers to run: d and the n - 1 entries after it */
 	uint32_t next;
 	unsigned idx;
@@ -1264,7 +1265,7 @@ static void smc_clear(struct emit *e)
 	e8(e, 0);
 }
 
-static void ret_miss(struct emit *e);
+static void ret_miss(struct emit *e, struct jit_link *l);
 
 /*
  * Entry d's handler on a rare path (t->idx and t->next are d's), leaving
@@ -1316,7 +1317,7 @@ static void emit_rare(struct tx *t)
 		c->e.end = e->end;
 		*e = c->e;
 		if (c->ret_miss) {
-			ret_miss(e);
+			ret_miss(e, c->ret_miss);
 			continue;
 		}
 		if (!c->d) {
@@ -2070,16 +2071,19 @@ static void ret_exit(struct tx *t, unsigned n)
 	far_jump(e, false, &stale);
 	fwd_here(e, &stale);
 	relink(e);
-	defer(t, &miss, NULL)->ret_miss = true;
+	defer(t, &miss, NULL)->ret_miss = &t->b->exit[0];
 }
 
 /*
  * ret_exit()'s miss, out of line (rare): ecx is the ring index after the
- * pop; the site below it.
+ * pop; the site below it.  A RET that matches neither goes on through l
+ * (the block's exit 0), linked to where it went last: a retpoline's RET
+ * (Linux's indirect calls: CALL to a thunk, which replaces the return
+ * address with the target) goes to the same function most of the time.
  */
-static void ret_miss(struct emit *e)
+static void ret_miss(struct emit *e, struct jit_link *l)
 {
-	struct fwd stale = { 0 }, keep = { 0 };
+	struct fwd stale = { 0 }, keep = { 0 }, miss = { 0 };
 
 	x_mem_idx(e, true, 0x8b, H_RAX, H_RBX, H_RCX, CPU_OFF(jit_rs));
 	x_rr(e, true, 0x85, H_RAX, H_RAX);
@@ -2093,7 +2097,10 @@ static void ret_miss(struct emit *e)
 	relink(e);
 	fwd_here(e, &keep);
 	ring_move(e, 8);
-	ret_count(e, 0);
+	x_mov_ri64(e, H_RAX, (uint64_t)(uintptr_t)l);
+	far_jump(e, true, &miss);
+	fwd_here(e, &miss);
+	relink(e);
 }
 
 /* PUSH/POP of a register and LEAVE through the flat 32-bit stack, else the handler. */

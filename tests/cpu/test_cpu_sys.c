@@ -2046,6 +2046,44 @@ static void test_jit_page_crossing(void)
 }
 
 /*
+ * Indirect calls the way Linux makes them with retpolines: CALL to a
+ * thunk that CALLs ahead, overwrites that return address with EAX and
+ * RETs there (jit.c: a RET neither return site on the ring predicts goes
+ * on by its block's own link, compared with EIP).  EAX is T1 (add ebx,3)
+ * on three passes out of four and T2 (lea ebx,[ebx*2+1]) on the fourth.
+ */
+static void test_jit_retpoline(void)
+{
+	struct machine *m = machine_new();
+	const uint32_t thunk = CODE + 0x100, t1 = CODE + 0x200, t2 = CODE + 0x300;
+	uint32_t a, l, b = 0;
+	struct x86_regs r;
+
+	for (uint32_t c = 200; c; c--)
+		b = (c & 3) ? b + 3 : b * 2 + 1;
+	enter_pm(m, CODE);
+	l = asm_hex(m, CODE, "b9 c8 00 00 00 31 db");
+	a = asm_hex(m, l, "b8");
+	a = asm32(m, a, t1);
+	a = asm_hex(m, a, "f6 c1 03 75 05 b8");
+	a = asm32(m, a, t2);
+	a = asm_hex(m, a, "e8");
+	a = asm32(m, a, thunk - (a + 4));
+	loop_tail(m, a, l);
+	/* call +7; pause; lfence; jmp -7; mov [esp],eax; ret */
+	asm_hex(m, thunk, "e8 07 00 00 00 f3 90 0f ae e8 eb f9 89 04 24 c3");
+	asm_hex(m, t1, "83 c3 03 c3");
+	asm_hex(m, t2, "8d 1c 5d 01 00 00 00 c3");
+	enum x86_exit ex = x86cpu_run(m->cpu, 5000);
+	r = regs(m);
+	CHECK(ex == X86_EXIT_HLT && r.gpr[3] == b && r.gpr[1] == 0 && r.gpr[4] == KSTACK,
+	      "hot indirect calls through a retpoline thunk to two targets (exit %d, ebx %#x/%#x, "
+	      "esp %#x)",
+	      ex, r.gpr[3], b, r.gpr[4]);
+	machine_free(m);
+}
+
+/*
  * Runs of PUSHes and POPs in a hot loop (jit.c: one TLB probe a run), with
  * ESP moving down 4 bytes a pass so that for some passes both runs cross
  * the page at 0x40000 and take their handlers one by one.  Loop:
@@ -2213,6 +2251,7 @@ static void run_all(void)
 	test_jit_byte_ops();
 	test_jit_push_pop_runs();
 	test_jit_page_crossing();
+	test_jit_retpoline();
 	test_jit_fs();
 	test_sysenter();
 	test_tsc_adjust();
