@@ -426,7 +426,7 @@ struct rare {
 	const struct dc_ent *d; /* NULL: an SMC exit, or ret_miss */
 	/* a RET the ring did not predict (ret_exit()): its block's exit 0 */
 	struct jit_link *ret_miss;
-	unsigned n;		/* handlers to run: d and the n - 1 entries after it */
+	unsigned n; /* handlers to run: d and the n - 1 entries after it */
 	uint32_t next;
 	unsigned idx;
 	bool esp_dirty;
@@ -597,7 +597,7 @@ static void ret_count(struct emit *e, unsigned n)
 	}
 	flags_home(e);
 	x_mem(e, false, 0x8d, H_RAX, H_R13, n); /* lea eax, [r13 + n] */
-	e8(e, 0x48); /* add rsp, 8 */
+	e8(e, 0x48);				/* add rsp, 8 */
 	e8(e, 0x83);
 	e8(e, 0xc4);
 	e8(e, 0x08);
@@ -2508,12 +2508,10 @@ static jit_code translate(const struct x86cpu *cpu, struct jit_block *b, uint8_t
 {
 	struct plan plan[JIT_MAX_INSNS];
 	bool dead[JIT_MAX_INSNS];
-	struct tx t = {
-		.e = { .p = code, .end = end, .addend = b->gen_at != NULL },
-		.eip_stored = b->eip,
-		.b = b,
-		.esp_dirty = true
-	};
+	struct tx t = { .e = { .p = code, .end = end, .addend = b->gen_at != NULL },
+			.eip_stored = b->eip,
+			.b = b,
+			.esp_dirty = true };
 	unsigned flat = 0, n = b->ninsn;
 	uint32_t eip = b->eip;
 	uint8_t *entry;
