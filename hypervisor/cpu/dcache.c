@@ -823,8 +823,9 @@ static bool plain_0f(uint8_t op2)
  * Opcodes the generic decoder runs that a translated block may call it for:
  * those that only compute on registers, flags and memory (their 16-bit and
  * LOCK forms, byte and rotate forms, MUL/DIV, string moves, PAUSE, RDTSC:
- * x86_rdtsc() counts the block's instructions done before it, CLI, PUSH FS
- * and PUSH GS), IN and OUT (Linux's vgacon moves its cursor with four OUTs
+ * x86_rdtsc() counts the block's instructions done before it, CLI, PUSH of
+ * any segment register, POPCNT/TZCNT/LZCNT, SLDT, STR, VERR and VERW),
+ * IN and OUT (Linux's vgacon moves its cursor with four OUTs
  * under a spinlock; a device model that remaps memory while answering only
  * drops TLB entries, as for an MMIO access in a block), and those after
  * which the block must end (plain_last()).  A fault in one unwinds as for
@@ -836,14 +837,26 @@ static bool plain_op(const struct dc_ent *d, const struct insn *in)
 {
 	uint8_t op = d->op;
 
+	uint8_t op2 = d->bytes.b[d->op_at + 1];
+
 	/* PAUSE; REP MOVS, CMPS, STOS, LODS and SCAS (plain_last()) */
-	if (in->rep)
+	if (in->rep && op != 0x0f)
 		return op == 0x90 || (op >= 0xa4 && op <= 0xaf && op != 0xa8 && op != 0xa9);
+	/* F3 0F B8, BC, BD: POPCNT, TZCNT, LZCNT (Linux's bit searches: TZCNT) */
+	if (in->rep)
+		return op2 == 0xb8 || op2 == 0xbc || op2 == 0xbd;
+	/* 0F 00 /0, /1, /4, /5: SLDT, STR, VERR, VERW (VERW on every return to user) */
+	if (op == 0x0f && op2 == 0x00) {
+		unsigned reg = (d->bytes.b[d->op_at + 2] >> 3) & 7;
+
+		return reg < 2 || reg == 4 || reg == 5;
+	}
 	if (op == 0x0f)
-		return plain_0f(d->bytes.b[d->op_at + 1]);
+		return plain_0f(op2);
+	/* PUSH ES, CS, SS, DS: Linux's interrupt entry saves ES and DS */
 	if (op < 0x40)
 		return (op & 7) < 6 || op == 0x27 || op == 0x2f || op == 0x37 || op == 0x3f ||
-		       op == 0x07 || op == 0x1f; /* POP ES, POP DS */
+		       op == 0x07 || op == 0x1f || (op & 0xe7) == 0x06; /* POP ES, POP DS */
 	switch (op) {
 	case 0x40 ... 0x62:
 	case 0x68 ... 0x6b:

@@ -2084,6 +2084,29 @@ static void test_jit_retpoline(void)
 }
 
 /*
+ * Instructions only the generic decoder runs, in the middle of a hot loop
+ * (dcache.c, plain_op()): push ds; pop eax; add ebx,eax; mov edx,ecx;
+ * tzcnt edx,edx; add ebx,edx; verw ax; sete dl; movzx edx,dl; add ebx,edx.
+ */
+static void test_jit_plain_ops(void)
+{
+	struct machine *m = machine_new();
+	uint32_t b = 0;
+	struct x86_regs r;
+
+	for (uint32_t c = 200; c; c--)
+		b += KDS + (uint32_t)__builtin_ctz(c) + 1;
+	enum x86_exit ex = hot_loop(m, "b9 c8 00 00 00 31 db",
+				    "1e 58 01 c3 89 ca f3 0f bc d2 01 d3 0f 00 e8 0f 94 c2 0f b6 d2 "
+				    "01 d3",
+				    5000, &r);
+	CHECK(ex == X86_EXIT_HLT && r.gpr[3] == b && r.gpr[4] == KSTACK,
+	      "hot PUSH DS, TZCNT and VERW among translated code (exit %d, ebx %#x/%#x, esp %#x)",
+	      ex, r.gpr[3], b, r.gpr[4]);
+	machine_free(m);
+}
+
+/*
  * Runs of PUSHes and POPs in a hot loop (jit.c: one TLB probe a run), with
  * ESP moving down 4 bytes a pass so that for some passes both runs cross
  * the page at 0x40000 and take their handlers one by one.  Loop:
@@ -2252,6 +2275,7 @@ static void run_all(void)
 	test_jit_push_pop_runs();
 	test_jit_page_crossing();
 	test_jit_retpoline();
+	test_jit_plain_ops();
 	test_jit_fs();
 	test_sysenter();
 	test_tsc_adjust();
