@@ -84,6 +84,10 @@ def marks(path):
             text = f.read()
     except FileNotFoundError:
         return []
+    # Only whole lines: the guest may be half-way through writing the last
+    # one, and a mark read then ("display-scroll done 20" of 2012345) would
+    # stick, since each mark counts once.
+    text = text[:text.rfind("\n") + 1]
     return [l.split()[1:] for l in text.splitlines() if l.startswith("HVM-MARK ")]
 
 
