@@ -885,12 +885,17 @@ static bool plain_op(const struct dc_ent *d, const struct insn *in)
 	}
 }
 
-/* A specialised handler for an entry, or DF_GENERIC. */
+/*
+ * A specialised handler for an entry, or DF_GENERIC.  LOCK changes nothing
+ * here: vCPUs run one at a time (exec_lock in backend_emu.c), so a locked
+ * read-modify-write (Linux's atomic_inc, atomic_sub, set_bit through OR)
+ * is the plain one, as the generic decoder also runs it.
+ */
 static uint8_t pick_special(const struct dc_ent *d, const struct insn *in)
 {
 	uint8_t op = d->op;
 
-	if (in->adsz != 4 || in->lock || in->rep)
+	if (in->adsz != 4 || in->rep)
 		return DF_GENERIC;
 	if (in->opsz != 4) {
 		/* 16-bit moves only, with the ModRM right after the opcode */

@@ -2108,6 +2108,37 @@ static void test_jit_plain_ops(void)
 }
 
 /*
+ * LOCK-prefixed read-modify-writes in a hot loop (specialised handlers and
+ * native forms, as without the prefix): mov edi,0x30000 once; then
+ * lock add [edi],ecx; lock sub dword [edi+4],3; lock inc dword [edi+8];
+ * lock or byte [edi+12],cl; mov eax,[edi]; add ebx,eax.
+ */
+static void test_jit_locked_rmw(void)
+{
+	struct machine *m = machine_new();
+	uint32_t a = 0, s = 0, b = 0, or = 0;
+	struct x86_regs r;
+
+	for (uint32_t c = 200; c; c--) {
+		a += c;
+		s -= 3;
+		or |= c & 0xff;
+		b += a;
+	}
+	enum x86_exit ex = hot_loop(m, "b9 c8 00 00 00 31 db bf 00 00 03 00",
+				    "f0 01 0f f0 83 6f 04 03 f0 ff 47 08 f0 08 4f 0c 8b 07 01 c3",
+				    5000, &r);
+	CHECK(ex == X86_EXIT_HLT && r.gpr[3] == b && get32(m, 0x30000) == a &&
+		      get32(m, 0x30004) == s && get32(m, 0x30008) == 200 &&
+		      m->ram[0x3000c] == or,
+	      "hot LOCK ADD/SUB/INC/OR on memory (exit %d, ebx %#x/%#x, [edi] %#x/%#x, "
+	      "[edi+4] %#x, [edi+8] %u, [edi+12] %#x/%#x)",
+	      ex, r.gpr[3], b, get32(m, 0x30000), a, get32(m, 0x30004), get32(m, 0x30008),
+	      m->ram[0x3000c], or);
+	machine_free(m);
+}
+
+/*
  * Runs of PUSHes and POPs in a hot loop (jit.c: one TLB probe a run), with
  * ESP moving down 4 bytes a pass so that for some passes both runs cross
  * the page at 0x40000 and take their handlers one by one.  Loop:
@@ -2277,6 +2308,7 @@ static void run_all(void)
 	test_jit_page_crossing();
 	test_jit_retpoline();
 	test_jit_plain_ops();
+	test_jit_locked_rmw();
 	test_jit_fs();
 	test_sysenter();
 	test_tsc_adjust();
