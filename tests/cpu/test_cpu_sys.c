@@ -2129,8 +2129,9 @@ static void test_jit_locked_rmw(void)
 				    "f0 01 0f f0 83 6f 04 03 f0 ff 47 08 f0 08 4f 0c 8b 07 01 c3",
 				    5000, &r);
 	CHECK(ex == X86_EXIT_HLT && r.gpr[3] == b && get32(m, 0x30000) == a &&
-		      get32(m, 0x30004) == s && get32(m, 0x30008) == 200 &&
-		      m->ram[0x3000c] == or,
+			      get32(m, 0x30004) == s && get32(m, 0x30008) == 200 &&
+			      m->ram[0x3000c] == or
+	      ,
 	      "hot LOCK ADD/SUB/INC/OR on memory (exit %d, ebx %#x/%#x, [edi] %#x/%#x, "
 	      "[edi+4] %#x, [edi+8] %u, [edi+12] %#x/%#x)",
 	      ex, r.gpr[3], b, get32(m, 0x30000), a, get32(m, 0x30004), get32(m, 0x30008),
