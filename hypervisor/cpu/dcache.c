@@ -7,7 +7,8 @@
  * SETcc, TEST/NOT/NEG, LEAVE, byte moves and 16-bit MOV) get a handler that
  * works from the entry's decoded fields alone, without the generic prefix,
  * opcode and ModRM decoding.  Only plain forms are specialised: 32-bit
- * address size, no LOCK or REP prefix; everything else replays through the
+ * address size, no REP prefix (LOCK is allowed: vCPUs run one at a time);
+ * everything else replays through the
  * generic decoder.  Semantics (flags, faults, order of accesses) are those of
  * the generic paths in decode.c and alu.c; the common 32-bit flag
  * computations are repeated here inline, the rest call into alu.c.
