@@ -2097,9 +2097,8 @@ static void test_jit_plain_ops(void)
 	for (uint32_t c = 200; c; c--)
 		b += KDS + (uint32_t)__builtin_ctz(c) + 1;
 	enum x86_exit ex = hot_loop(m, "b9 c8 00 00 00 31 db",
-				    "1e 58 01 c3 89 ca f3 0f bc d2 01 d3 0f 00 e8 0f 94 c2 0f b6 "
-				    "d2 "
-				    "01 d3",
+				    "1e 58 01 c3 89 ca f3 0f bc d2 01 d3 "
+				    "0f 00 e8 0f 94 c2 0f b6 d2 01 d3",
 				    5000, &r);
 	CHECK(ex == X86_EXIT_HLT && r.gpr[3] == b && r.gpr[4] == KSTACK,
 	      "hot PUSH DS, TZCNT and VERW among translated code (exit %d, ebx %#x/%#x, esp %#x)",
