@@ -549,10 +549,7 @@ static void flags_from(struct emit *e)
 	e8(e, 0xb6);
 	e8(e, 0xe8);
 	x_shift_ri(e, 4, H_RBP, 8);
-	e8(e, 0x0f); /* bt eax, 11: CF = OF */
-	e8(e, 0xba);
-	e8(e, 0xe0);
-	e8(e, 11);
+	x_bt_ri(e, H_RAX, 11);	  /* CF = OF */
 	x_alu_ri(e, 2, H_RBP, 0); /* adc ebp, 0 */
 }
 
@@ -831,6 +828,13 @@ static void call_handler(struct emit *e, const struct dc_ent *d)
 	flags_from_home(e);
 }
 
+/* The guest's arithmetic flags in clear become eax's, in ebp's form (none else set). */
+static void raw_merge(struct emit *e, uint32_t clear)
+{
+	x_alu_ri(e, 4, H_RBP, ~raw_mask(clear));
+	x_rr(e, false, 0x09, H_RAX, H_RBP);
+}
+
 /*
  * The guest's arithmetic flags in clear become those of edx, where EFLAGS
  * has them (other bits: any); eax and edx are lost.
@@ -844,8 +848,7 @@ static void flags_merge(struct emit *e, uint32_t clear)
 	x_shift_ri(e, 4, H_RAX, 8);
 	x_shift_ri(e, 5, H_RDX, 11); /* OF, the only bit above 7 */
 	x_rr(e, false, 0x09, H_RDX, H_RAX);
-	x_alu_ri(e, 4, H_RBP, ~raw_mask(clear));
-	x_rr(e, false, 0x09, H_RAX, H_RBP);
+	raw_merge(e, clear);
 }
 
 /* ax = the host's arithmetic flags as ebp holds them (flags_home()). */
@@ -905,8 +908,7 @@ static void flags_out(struct emit *e, uint32_t keep, uint32_t clear)
 		return;
 	}
 	x_alu_ri(e, 4, H_RAX, raw_mask(keep));
-	x_alu_ri(e, 4, H_RBP, ~raw_mask(clear));
-	x_rr(e, false, 0x09, H_RAX, H_RBP);
+	raw_merge(e, clear);
 }
 
 /* Flags an ALU op defines: logic ops clear OF/CF and (as alu.c does) AF. */
@@ -945,25 +947,11 @@ static void flags_to_host(struct emit *e)
 	e8(e, 0x9e); /* sahf */
 }
 
-/* The host's CF = bit of the guest's EFLAGS (bt r14d, bit): DF and the like. */
-static void flag_to_cf(struct emit *e, uint8_t bit)
-{
-	rex(e, false, 0, 0, H_R14);
-	e8(e, 0x0f);
-	e8(e, 0xba);
-	e8(e, 0xe0 | (H_R14 & 7));
-	e8(e, bit);
-}
-
 /* ADC/SBB: the guest's CF (ebp bit 8) into the host's. */
 static void carry_in(struct emit *e, unsigned aop)
 {
-	if (aop != 2 && aop != 3)
-		return;
-	e8(e, 0x0f); /* bt ebp, 8 */
-	e8(e, 0xba);
-	e8(e, 0xe5);
-	e8(e, 8);
+	if (aop == 2 || aop == 3)
+		x_bt_ri(e, H_RBP, 8);
 }
 
 /*
@@ -1411,7 +1399,7 @@ static void emit_push_m(struct tx *t, const struct dc_ent *d)
 /* r15d = +size, or -size when EFLAGS.DF is set (in r14). */
 static void string_step(struct emit *e, unsigned size)
 {
-	flag_to_cf(e, 10);					 /* DF */
+	x_bt_ri(e, H_R14, 10);					 /* DF, in r14 (regs_in()) */
 	x_rr(e, false, 0x19, H_R15, H_R15);			 /* sbb r15d, r15d */
 	x_lea(e, H_R15, H_NONE, H_R15, size == 4 ? 3 : 1, size); /* 2 * size * r15 + size */
 }
@@ -1955,18 +1943,23 @@ static void far_jump(struct emit *e, bool dynamic, struct fwd *miss)
 	e8(e, 0x20);
 }
 
-/* Leave through link l (see far_jump()); EIP stored. */
-static void far_exit(struct tx *t, struct jit_link *l, bool dynamic, unsigned n)
+/* Through link l (see far_jump()), else back to the run loop to fill it in. */
+static void link_jump(struct emit *e, struct jit_link *l, bool dynamic)
 {
-	struct emit *e = &t->e;
 	struct fwd miss = { 0 };
 
-	regs_out(e);
-	x_alu_ri(e, 0, H_R13, n);
 	x_mov_ri64(e, H_RAX, (uint64_t)(uintptr_t)l);
 	far_jump(e, dynamic, &miss);
 	fwd_here(e, &miss);
 	relink(e);
+}
+
+/* Leave through link l (see far_jump()); EIP stored. */
+static void far_exit(struct tx *t, struct jit_link *l, bool dynamic, unsigned n)
+{
+	regs_out(&t->e);
+	x_alu_ri(&t->e, 0, H_R13, n);
+	link_jump(&t->e, l, dynamic);
 }
 
 /*
@@ -2083,7 +2076,7 @@ static void ret_exit(struct tx *t, unsigned n)
  */
 static void ret_miss(struct emit *e, struct jit_link *l)
 {
-	struct fwd stale = { 0 }, keep = { 0 }, miss = { 0 };
+	struct fwd stale = { 0 }, keep = { 0 };
 
 	x_mem_idx(e, true, 0x8b, H_RAX, H_RBX, H_RCX, CPU_OFF(jit_rs));
 	x_rr(e, true, 0x85, H_RAX, H_RAX);
@@ -2097,10 +2090,7 @@ static void ret_miss(struct emit *e, struct jit_link *l)
 	relink(e);
 	fwd_here(e, &keep);
 	ring_move(e, 8);
-	x_mov_ri64(e, H_RAX, (uint64_t)(uintptr_t)l);
-	far_jump(e, true, &miss);
-	fwd_here(e, &miss);
-	relink(e);
+	link_jump(e, l, true);
 }
 
 /* PUSH/POP of a register and LEAVE through the flat 32-bit stack, else the handler. */

@@ -189,6 +189,16 @@ static inline void x_shift_ri(struct emit *e, unsigned op, unsigned rm, uint8_t 
 	e8(e, count);
 }
 
+/* bt r32, bit: the host's CF = that bit of rm. */
+static inline void x_bt_ri(struct emit *e, unsigned rm, uint8_t bit)
+{
+	rex(e, false, 0, 0, rm);
+	e8(e, 0x0f);
+	e8(e, 0xba);
+	e8(e, 0xe0 | (rm & 7));
+	e8(e, bit);
+}
+
 /* mov r32, imm32 */
 static inline void x_mov_ri(struct emit *e, unsigned r, uint32_t imm)
 {
