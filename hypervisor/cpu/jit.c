@@ -835,22 +835,6 @@ static void raw_merge(struct emit *e, uint32_t clear)
 	x_rr(e, false, 0x09, H_RAX, H_RBP);
 }
 
-/*
- * The guest's arithmetic flags in clear become those of edx, where EFLAGS
- * has them (other bits: any); eax and edx are lost.
- */
-static void flags_merge(struct emit *e, uint32_t clear)
-{
-	x_alu_ri(e, 4, H_RDX, clear);
-	e8(e, 0x0f); /* movzx eax, dl */
-	e8(e, 0xb6);
-	e8(e, 0xc2);
-	x_shift_ri(e, 4, H_RAX, 8);
-	x_shift_ri(e, 5, H_RDX, 11); /* OF, the only bit above 7 */
-	x_rr(e, false, 0x09, H_RDX, H_RAX);
-	raw_merge(e, clear);
-}
-
 /* ax = the host's arithmetic flags as ebp holds them (flags_home()). */
 static void host_raw(struct emit *e)
 {
@@ -858,25 +842,6 @@ static void host_raw(struct emit *e)
 	e8(e, 0x0f); /* seto al */
 	e8(e, 0x90);
 	e8(e, 0xc0);
-}
-
-/*
- * edx = the host's arithmetic flags where EFLAGS has them (other bits: 0);
- * eax is lost.
- */
-static void host_flags(struct emit *e)
-{
-	host_raw(e);
-	e8(e, 0x0f); /* movzx edx, ax */
-	e8(e, 0xb7);
-	e8(e, 0xd0);
-	e8(e, 0x66); /* ror dx, 8: the flags byte to bits 0-7, OF to bit 8 */
-	e8(e, 0xc1);
-	e8(e, 0xca);
-	e8(e, 0x08);
-	e8(e, 0xc0); /* shl dh, 3: OF to bit 11 */
-	e8(e, 0xe6);
-	e8(e, 0x03);
 }
 
 /*
@@ -1189,22 +1154,28 @@ static void load_reg_narrow(struct emit *e, unsigned to, unsigned src, unsigned 
 }
 
 /*
- * IMUL's flags as alu_imul2() sets them: CF = OF = the product did not fit
- * (from the host), SF/ZF/PF of the result in eax, AF clear.
+ * IMUL's flags as alu_imul2() sets them, into ebp: CF = OF = the product did
+ * not fit (from the host), SF/ZF/PF of the result in eax, AF clear.  eax and
+ * edx are lost.
  */
 static void imul_flags(struct emit *e)
 {
 	if (e->flags_dead)
 		return;
-	e8(e, 0x9c); /* pushfq ; pop rdx */
-	e8(e, 0x5a);
-	x_alu_ri(e, 4, H_RDX, F_CF | F_OF);
+	e8(e, 0x0f); /* seto dl ; movzx edx, dl */
+	e8(e, 0x90);
+	e8(e, 0xc2);
+	e8(e, 0x0f);
+	e8(e, 0xb6);
+	e8(e, 0xd2);
 	x_rr(e, false, 0x85, H_RAX, H_RAX);
-	e8(e, 0x9c); /* pushfq ; pop rcx */
-	e8(e, 0x59);
-	x_alu_ri(e, 4, H_RCX, F_SF | F_ZF | F_PF);
-	x_rr(e, false, 0x09, H_RCX, H_RDX);
-	flags_merge(e, FL_ARITH);
+	e8(e, 0x9f); /* lahf */
+	x_alu_ri(e, 4, H_RAX, raw_mask(F_SF | F_ZF | F_PF));
+	e8(e, 0x69); /* imul edx, edx, 0x101: the overflow to CF and OF */
+	e8(e, 0xd2);
+	e32(e, 0x101);
+	x_rr(e, false, 0x09, H_RDX, H_RAX);
+	x_rr(e, false, 0x89, H_RAX, H_RBP);
 }
 
 /*
@@ -1595,38 +1566,36 @@ enum {
 };
 
 /*
- * EFLAGS after SHL/SHR/SAR (eax the result, edi the operand, ecx the count
- * for SHR_OF_IF_CL1) with shift32()'s rules: CF, PF, ZF and SF from the
- * host; OF = CF ^ MSB(result) for SHL, the operand's MSB for SHR by 1
- * (0 for more), 0 for SAR; AF clear.  eax is lost.
+ * ebp's flags after SHL/SHR/SAR (eax the result, edi the operand, ecx the
+ * count for SHR_OF_IF_CL1) with shift32()'s rules: CF, PF, ZF and SF from
+ * the host; OF = CF ^ MSB(result) for SHL, the operand's MSB for SHR by 1
+ * (0 for more), 0 for SAR; AF clear.  eax and edi are lost.
  */
 static void shift_flags(struct emit *e, unsigned aop, uint8_t msb, unsigned shr)
 {
 	uint8_t *no_of = NULL;
 
 	if (aop == 4)
-		x_rr(e, false, 0x89, H_RAX, H_RDI); /* the result: host_flags() loses eax */
-	host_flags(e);
-	x_alu_ri(e, 4, H_RDX, F_CF | F_PF | F_ZF | F_SF);
-	if (aop == 4) {
-		x_shift_ri(e, 5, H_RDI, msb);
-		x_rr(e, false, 0x31, H_RDX, H_RDI); /* ^ CF (bit 0) */
-	} else if (aop == 5 && shr != SHR_NO_OF) {
-		if (shr == SHR_OF_IF_CL1) {
-			x_alu_ri(e, 7, H_RCX, 1);
-			no_of = x_jcc_fwd(e, CC_NE);
-		}
-		x_shift_ri(e, 5, H_RDI, msb);
-	} else {
-		flags_merge(e, FL_ARITH); /* OF 0 */
-		return;
+		x_rr(e, false, 0x89, H_RAX, H_RDI); /* the result: lahf loses ah */
+	e8(e, 0x9f);				    /* lahf */
+	x_alu_ri(e, 4, H_RAX, raw_mask(F_CF | F_PF | F_ZF | F_SF));
+	if (aop == 5 && shr == SHR_OF_IF_CL1) {
+		x_alu_ri(e, 7, H_RCX, 1);
+		no_of = x_jcc_fwd(e, CC_NE);
 	}
-	x_alu_ri(e, 4, H_RDI, 1);
-	x_shift_ri(e, 4, H_RDI, 11);
-	x_rr(e, false, 0x09, H_RDI, H_RDX);
+	if (aop == 4 || (aop == 5 && shr != SHR_NO_OF)) {
+		x_shift_ri(e, 5, H_RDI, msb); /* the MSB */
+		if (aop == 4) {
+			x_bt_ri(e, H_RAX, 8);	  /* CF */
+			x_alu_ri(e, 2, H_RDI, 0); /* adc edi, 0: bit 0 = MSB ^ CF */
+		}
+		if (aop == 4 || msb != 31)
+			x_alu_ri(e, 4, H_RDI, 1);
+		x_rr(e, false, 0x09, H_RDI, H_RAX); /* OF into bit 0 */
+	}
 	if (no_of)
 		x_patch(e, no_of);
-	flags_merge(e, FL_ARITH);
+	x_rr(e, false, 0x89, H_RAX, H_RBP);
 }
 
 /*
@@ -1647,16 +1616,16 @@ static void emit_rotate(struct emit *e, const struct plan *p)
 	if (p->aop == 0) {
 		x_alu_ri(e, 4, H_RCX, 1);	    /* ecx = CF = bit 0 */
 		x_rr(e, false, 0x31, H_RCX, H_RDX); /* edx = OF */
-		x_shift_ri(e, 4, H_RDX, 11);
-		x_rr(e, false, 0x09, H_RCX, H_RDX);
+		x_shift_ri(e, 4, H_RCX, 8);
 	} else {
 		x_shift_ri(e, 5, H_RCX, 30);
 		x_alu_ri(e, 4, H_RCX, 1);	    /* ecx = bit 30 */
 		x_rr(e, false, 0x31, H_RDX, H_RCX); /* ecx = OF; CF = bit 31 in edx */
-		x_shift_ri(e, 4, H_RCX, 11);
-		x_rr(e, false, 0x09, H_RCX, H_RDX);
+		x_shift_ri(e, 4, H_RDX, 8);
 	}
-	flags_merge(e, F_CF | F_OF);
+	x_rr(e, false, 0x09, H_RCX, H_RDX); /* CF in bit 8, OF in bit 0 */
+	x_rr(e, false, 0x89, H_RDX, H_RAX);
+	raw_merge(e, F_CF | F_OF);
 }
 
 /* SHL/SHR/SAR, ROL/ROR by a constant; a count of 0 changes nothing. */
