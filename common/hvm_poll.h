@@ -65,20 +65,29 @@ static inline bool hvm_poll_spin(uint64_t start, uint32_t window_ns, bool (*done
 	return true;
 }
 
-/* Learn from one wait of waited_ns (from the moment spinning could start). */
-static inline void hvm_poll_update(struct hvm_poll *p, uint64_t waited_ns)
+/*
+ * Learn from one wait of waited_ns (from the moment spinning could start),
+ * with windows of at most max_ns.
+ */
+static inline void hvm_poll_learn(struct hvm_poll *p, uint64_t waited_ns, uint32_t max_ns)
 {
 	uint32_t w = p->window_ns;
 
 	if (waited_ns <= w)
 		return; /* caught while spinning: the window is right */
-	if (waited_ns <= HVM_POLL_MAX_NS) {
+	if (waited_ns <= max_ns) {
 		w = w < HVM_POLL_START_NS ? HVM_POLL_START_NS : w * 2;
-		p->window_ns = w > HVM_POLL_MAX_NS ? HVM_POLL_MAX_NS : w;
+		p->window_ns = w > max_ns ? max_ns : w;
 		return;
 	}
 	w /= 2;
 	p->window_ns = w < HVM_POLL_START_NS / 2 ? 0 : w;
+}
+
+/* The same for the ioreq handshake's windows (HVM_POLL_MAX_NS). */
+static inline void hvm_poll_update(struct hvm_poll *p, uint64_t waited_ns)
+{
+	hvm_poll_learn(p, waited_ns, HVM_POLL_MAX_NS);
 }
 
 #endif

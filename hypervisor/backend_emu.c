@@ -10,8 +10,9 @@
  * data pointer is the guest RAM buffer itself (the CPU clips it to a page).
  * One extra thread ("irq thread") reads the dm's GSI eventfds, taking levels
  * and rising-edge counts from the hvm_irq_page, and fires the timers on a
- * timerfd armed at the chip's next deadline.  A halted vCPU sleeps until an
- * interrupt, a kick, or a timer.  Not done: dirty logging at finer than
+ * timerfd armed at the chip's next deadline.  A halted vCPU first watches
+ * that page itself for an adaptive while (halt_poll()), then sleeps until
+ * an interrupt, a kick, or a timer.  Not done: dirty logging at finer than
  * "written since the last-but-one harvest" granularity, SMM, MTRR effects.
  */
 #define _GNU_SOURCE
@@ -29,6 +30,7 @@
 #include "backend.h"
 #include "hv.h"
 #include "hvlog.h"
+#include "hvm_poll.h"
 #include "irqchip.h"
 #include "x86cpu.h"
 
@@ -40,6 +42,7 @@
 #define EMU_EXEC_POLL_NS 250000ull  /* a waiter re-checks for interrupts this often */
 #define EMU_MIN_SLICE_NS 250000ull  /* an interrupt elsewhere cuts a slice no shorter */
 #define EMU_KICK_RETRIES 4 /* kicks that only meant "interrupt pending", see emu_run_slice */
+#define EMU_HALT_POLL_MAX_NS 200000u /* longest halt polling (KVM's default halt_poll_ns) */
 
 struct emu_vcpu {
 	unsigned slice_seed; /* slice-length jitter (emu_run_slice) */
@@ -49,8 +52,10 @@ struct emu_vcpu {
 	struct x86_bus bus;
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
-	bool wake;	/* kick since the vCPU last slept; under lock */
-	bool wait_sipi; /* AP before its start-up IPI (vCPU thread only) */
+	bool wake;		      /* kick since the vCPU last slept; under lock */
+	bool wait_sipi;		      /* AP before its start-up IPI (vCPU thread only) */
+	struct hvm_poll halt_poll;    /* adaptive halt polling window (vCPU thread only) */
+	uint64_t halts, halts_polled; /* statistics: sleeps, and those polling ended */
 	/* Requests from other threads, handled on the vCPU thread (atomics). */
 	int init_req;
 	int sipi_req; /* vector + 1, 0 = none */
@@ -68,7 +73,13 @@ struct emu_be {
 	int wake_fd;  /* irq thread: re-read the deadline or stop */
 	int timer_fd; /* CLOCK_MONOTONIC, the chip's next deadline */
 	bool stop;
+	/*
+	 * The dm's lines as gsi_changed() last took them, under gsi_lock
+	 * (written there; read without it by halt polling, atomically).
+	 */
+	pthread_mutex_t gsi_lock;
 	uint32_t last_edges[HVM_NR_GSIS];
+	bool last_level[HVM_NR_GSIS];
 	/* Dirty logging of dm mappings: pages mapped writable this round and last round. */
 	uint8_t *dirty_cur[HV_MAX_MAPS], *dirty_prev[HV_MAX_MAPS];
 	/* Host ranges of unmapped dm mappings, kept reserved until destroy (see emu_unmap). */
@@ -418,25 +429,47 @@ static int bus_wrmsr(void *opaque, uint32_t msr, uint64_t val)
 
 /* ---- the irq thread: GSI eventfds and timers ---- */
 
+/*
+ * Take gsi's line from the hvm_irq_page into the chip.  Called by the irq
+ * thread when the dm signals the line's eventfd, and by a halted vCPU that
+ * polls the page (halt_poll()).
+ */
 static void gsi_changed(struct emu_be *e, unsigned gsi)
 {
 	struct hvm_irq_page *pg = e->hv->irq.page;
-	uint32_t edges = __atomic_load_n(&pg->edges[gsi], __ATOMIC_ACQUIRE);
-	bool level = __atomic_load_n(&pg->level[gsi / 32], __ATOMIC_ACQUIRE) >> (gsi % 32) & 1;
+	uint32_t edges;
+	bool level;
 	uint64_t cnt;
 
+	pthread_mutex_lock(&e->gsi_lock);
+	edges = __atomic_load_n(&pg->edges[gsi], __ATOMIC_ACQUIRE);
+	level = __atomic_load_n(&pg->level[gsi / 32], __ATOMIC_ACQUIRE) >> (gsi % 32) & 1;
 	if (read(e->hv->irq.irq_fd[gsi], &cnt, sizeof(cnt)) < 0 && errno != EAGAIN)
-		return;
+		goto out;
+	__atomic_store_n(&e->last_level[gsi], level, __ATOMIC_RELAXED);
 	if (edges != e->last_edges[gsi]) {
 		/* A rising edge happened even if the line is low again by now. */
-		e->last_edges[gsi] = edges;
+		__atomic_store_n(&e->last_edges[gsi], edges, __ATOMIC_RELAXED);
 		if (!level) {
 			irqchip_pulse_gsi(e->chip, gsi);
-			return;
+			goto out;
 		}
 		irqchip_set_gsi(e->chip, gsi, false);
 	}
 	irqchip_set_gsi(e->chip, gsi, level);
+out:
+	pthread_mutex_unlock(&e->gsi_lock);
+}
+
+/* Whether the dm moved gsi's line since gsi_changed() last took it. */
+static bool gsi_moved(struct emu_be *e, unsigned gsi)
+{
+	const struct hvm_irq_page *pg = e->hv->irq.page;
+	bool level = __atomic_load_n(&pg->level[gsi / 32], __ATOMIC_ACQUIRE) >> (gsi % 32) & 1;
+
+	return __atomic_load_n(&pg->edges[gsi], __ATOMIC_ACQUIRE) !=
+		       __atomic_load_n(&e->last_edges[gsi], __ATOMIC_RELAXED) ||
+	       level != __atomic_load_n(&e->last_level[gsi], __ATOMIC_RELAXED);
 }
 
 static void arm_timer(struct emu_be *e, uint64_t deadline)
@@ -498,6 +531,7 @@ static int emu_create(struct hv *hv)
 	hv->be = e;
 	e->hv = hv;
 	pthread_mutex_init(&e->lock, NULL);
+	pthread_mutex_init(&e->gsi_lock, NULL);
 	pthread_mutex_init(&e->exec_lock, NULL);
 	e->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	e->timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
@@ -615,6 +649,9 @@ static void emu_vcpu_destroy(struct hv_vcpu *v)
 
 	if (!ev)
 		return;
+	if (ev->halts)
+		hv_log("emu: vcpu%u: %llu halts, %llu ended by halt polling", v->index,
+		       (unsigned long long)ev->halts, (unsigned long long)ev->halts_polled);
 	ev->e->vcpu[v->index] = NULL;
 	if (ev->cpu)
 		x86cpu_destroy(ev->cpu);
@@ -653,15 +690,49 @@ static void take_requests(struct emu_vcpu *ev)
  * interrupt that arrives after the check kicks us, which sets `wake` under
  * the lock, so it cannot be missed.
  */
+/* Halt polling's test: take the lines the dm moved; is there work now? */
+static bool halt_poll_done(void *arg)
+{
+	struct emu_vcpu *ev = arg;
+	struct emu_be *e = ev->e;
+
+	for (unsigned g = 0; g < e->hv->irq.nr_gsis; g++)
+		if (gsi_moved(e, g))
+			gsi_changed(e, g);
+	return irqchip_pending(e->chip, ev->v->index) >= 0 ||
+	       __atomic_load_n(&ev->wake, __ATOMIC_ACQUIRE) || hv_stopping(ev->v->hv);
+}
+
+/*
+ * Halt polling, as KVM's halt_poll_ns: for up to the vCPU's window, watch
+ * the dm's interrupt lines on the hvm_irq_page ourselves.  An interrupt
+ * that comes in time (a disk command completing) then reaches the guest
+ * without two scheduler wake-ups, the irq thread's and then ours (tens of
+ * microseconds each on a nested host).  The window adapts (hvm_poll.h):
+ * an idle guest's long halts close it, short ones reopen it.  True when
+ * there is something to run for.
+ */
+static bool halt_poll(struct emu_vcpu *ev, uint64_t start)
+{
+	if (!ev->halt_poll.window_ns || !ev->e->hv->irq.page)
+		return false;
+	return hvm_poll_spin(start, ev->halt_poll.window_ns, halt_poll_done, ev);
+}
+
 static void sleep_vcpu(struct emu_vcpu *ev, bool need_intr, uint64_t max_ns)
 {
-	uint64_t until = hv_now_ns() + max_ns;
-	struct timespec ts = ns_to_timespec(until);
+	uint64_t start = hvm_poll_now();
+	struct timespec ts = ns_to_timespec(hv_now_ns() + max_ns);
 
 	if (need_intr && irqchip_pending(ev->e->chip, ev->v->index) >= 0)
 		return;
 	/* Buffered writes signal the dm lazily: hand them over before we idle. */
 	ioreq_flush_buffered(&ev->v->hv->io);
+	ev->halts += need_intr;
+	if (need_intr && halt_poll(ev, start)) {
+		ev->halts_polled++;
+		return;
+	}
 	pthread_mutex_lock(&ev->lock);
 	while (!ev->wake && !hv_stopping(ev->v->hv)) {
 		if (pthread_cond_timedwait(&ev->cond, &ev->lock, &ts) == ETIMEDOUT)
@@ -669,6 +740,8 @@ static void sleep_vcpu(struct emu_vcpu *ev, bool need_intr, uint64_t max_ns)
 	}
 	ev->wake = false;
 	pthread_mutex_unlock(&ev->lock);
+	if (need_intr)
+		hvm_poll_learn(&ev->halt_poll, hvm_poll_now() - start, EMU_HALT_POLL_MAX_NS);
 }
 
 /* Anything a kick asks the vCPU thread to handle outside guest code. */
