@@ -40,8 +40,9 @@ struct io_map {
 	struct hvm_pio_mirror_page *mirror;
 	int mirror_fd;
 	unsigned nr_mirror;
-	bool mirror_unsupported; /* predates SET_PIO_MIRROR (or HVM_PIO_MIRROR=0) */
-	bool mirror_accepted;	 /* the hypervisor mapped our page */
+	bool mirror_unsupported;  /* predates SET_PIO_MIRROR (or HVM_PIO_MIRROR=0) */
+	bool mirror_accepted;	  /* the hypervisor mapped our page */
+	bool effects_unsupported; /* predates SET_PIO_EFFECTS (or HVM_PIO_EFFECTS=0) */
 };
 
 static const char *const space_names[] = { "pio", "mmio" };
@@ -343,6 +344,59 @@ static unsigned mirror_assign(struct io_map *m, struct hvm_range *out)
 	return n;
 }
 
+/* The mapped regions' post_effects in mirror words; entries that fit. */
+static unsigned effects_collect(const struct io_map *m, struct hvm_pio_effect *out)
+{
+	unsigned n = 0;
+
+	for (unsigned i = 0; i < m->n; i++) {
+		const struct io_region *r = m->r[i];
+
+		for (unsigned k = 0; k < r->ops->nr_post_effects; k++) {
+			const struct io_post_effect *e = &r->ops->post_effects[k];
+			uint64_t words = 0;
+
+			if (n == HVM_PIO_EFFECTS_MAX || !e->len || e->off + e->len > r->len)
+				continue; /* left out: such writes may change anything */
+			for (unsigned j = 0; j < r->ops->nr_mirrored && j < IO_MIRROR_REGS; j++)
+				if ((e->mirrored >> j & 1) && r->mirror_word[j])
+					words |= 1ull << (r->mirror_word[j] - 1);
+			out[n++] = (struct hvm_pio_effect){ .start = (uint32_t)(r->base + e->off),
+							    .len = e->len,
+							    .words = words };
+		}
+	}
+	return n;
+}
+
+/*
+ * After every mirror set (the hypervisor forgets the effects with it, as
+ * word numbers change): what each posted write may change.
+ */
+static void io_effects_sync(struct dm *dm, struct io_map *m)
+{
+	struct hvm_pio_effect want[HVM_PIO_EFFECTS_MAX];
+	unsigned n;
+	int err;
+
+	if (m->effects_unsupported)
+		return;
+	if (env_off("HVM_PIO_EFFECTS")) {
+		m->effects_unsupported = true;
+		return;
+	}
+	n = effects_collect(m, want);
+	err = hvlink_call(dm, HVM_MSG_SET_PIO_EFFECTS, want, n * sizeof(want[0]), NULL, 0, NULL, 0,
+			  NULL);
+	if (err == -ENOSYS) {
+		dm_info("iospace", "the hypervisor has no SET_PIO_EFFECTS: every posted port "
+				   "write holds back mirrored reads");
+		m->effects_unsupported = true;
+	} else if (err && !hv_gone(err)) {
+		dm_warn("iospace", "SET_PIO_EFFECTS: %s", strerror(-err));
+	}
+}
+
 /*
  * After a port region with mirrored registers was mapped, moved or
  * unmapped: rewrite every word for the new layout (words are
@@ -390,6 +444,7 @@ static void io_mirror_sync(struct dm *dm, const struct io_region *r)
 		m->mirror_unsupported = true;
 	} else if (!err) {
 		m->mirror_accepted = true;
+		io_effects_sync(dm, m);
 	} else if (!hv_gone(err)) {
 		dm_warn("iospace", "SET_PIO_MIRROR: %s", strerror(-err));
 	}

@@ -34,6 +34,13 @@ struct io_mirror_reg {
 	uint8_t size;
 };
 
+/* What a posted write to offsets off..off+len-1 changes (io_ops.post_effects). */
+struct io_post_effect {
+	uint8_t off;
+	uint8_t len;
+	uint8_t mirrored; /* bit j: it may change mirrored[j] of its own region */
+};
+
 enum io_space {
 	IO_PIO = 0,
 	IO_MMIO = 1,
@@ -71,6 +78,17 @@ struct io_ops {
 	 */
 	const struct io_mirror_reg *mirrored;
 	uint8_t nr_mirrored;
+	/*
+	 * Port I/O only: for posted and urgent writes, which mirrored
+	 * registers each may change, so the hypervisor can answer reads of
+	 * the others from the mirror while the write is still queued
+	 * (HVM_MSG_SET_PIO_EFFECTS).  A write at an offset no entry covers
+	 * may change any mirrored register of any device.  Only what a read
+	 * right after the write must show counts; a change the device shows
+	 * only after a while anyway (a DMA start's end) does not.
+	 */
+	const struct io_post_effect *post_effects;
+	uint8_t nr_post_effects;
 };
 
 /* Embedded in device state; fields are private to iospace.c. */

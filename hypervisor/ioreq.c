@@ -65,13 +65,16 @@ int ioreq_prod_create(struct ioreq_prod *p, unsigned nr_vcpus, int *ioreq_page_f
 	p->resp_fd = malloc(nr_vcpus * sizeof(int));
 	p->poll = calloc(nr_vcpus, sizeof(*p->poll));
 	p->mirror_slot = calloc(65536, 1);
-	if (!p->resp_fd || !p->poll || !p->mirror_slot) {
+	p->effect_slot = calloc(65536, 1);
+	if (!p->resp_fd || !p->poll || !p->mirror_slot || !p->effect_slot) {
 		free(p->resp_fd);
 		free(p->poll);
 		free(p->mirror_slot);
+		free(p->effect_slot);
 		p->resp_fd = NULL;
 		p->poll = NULL;
 		p->mirror_slot = NULL;
+		p->effect_slot = NULL;
 		return -ENOMEM;
 	}
 	for (unsigned i = 0; i < nr_vcpus; i++)
@@ -125,8 +128,9 @@ void ioreq_prod_destroy(struct ioreq_prod *p, int ioreq_page_fd, int bufioreq_pa
 		       (unsigned long long)p->kicks_flush, (unsigned long long)p->buf_full);
 	if (p->kicks_urgent || p->mirror_hits)
 		hv_log("ioreq: %llu urgent port writes signalled at once, %llu port reads "
-		       "answered from the mirror",
-		       (unsigned long long)p->kicks_urgent, (unsigned long long)p->mirror_hits);
+		       "answered from the mirror (%llu of them past writes in the ring)",
+		       (unsigned long long)p->kicks_urgent, (unsigned long long)p->mirror_hits,
+		       (unsigned long long)p->mirror_early);
 	if (p->mmio_mirror_hits || p->mmio_mirror_invalidations)
 		hv_log("ioreq: %llu MMIO reads answered from the mirror, which we invalidated "
 		       "%llu times",
@@ -143,6 +147,8 @@ void ioreq_prod_destroy(struct ioreq_prod *p, int ioreq_page_fd, int bufioreq_pa
 	p->poll = NULL;
 	free(p->mirror_slot);
 	p->mirror_slot = NULL;
+	free(p->effect_slot);
+	p->effect_slot = NULL;
 	if (p->mirror)
 		munmap((void *)p->mirror, sizeof(*p->mirror));
 	p->mirror = NULL;
@@ -496,6 +502,31 @@ static uint64_t *buf_kick_reason(struct ioreq_prod *p, uint32_t used, uint32_t s
 	return idle ? &p->kicks_idle : NULL;
 }
 
+/*
+ * Under buf_lock, for a write just put in the ring (buf_seq counts it):
+ * the mirror words it may change wait for it (SET_PIO_EFFECTS).
+ */
+static void note_effects(struct ioreq_prod *p, uint8_t type, uint64_t addr, uint32_t size)
+{
+	uint64_t words = 0;
+
+	for (uint32_t i = 0; i < size; i++) {
+		uint64_t port = addr + i;
+		unsigned e = port <= 0xffff && type == IOREQ_TYPE_PIO && p->effect_slot
+				     ? p->effect_slot[port]
+				     : 0;
+
+		if (!e || e > HVM_PIO_EFFECTS_MAX) {
+			p->all_seq = p->buf_seq;
+			return;
+		}
+		words |= p->effect_words[e - 1];
+	}
+	for (unsigned w = 0; words && w < HVM_PIO_MIRROR_MAX_PORTS; w++, words >>= 1)
+		if (words & 1)
+			p->word_seq[w] = p->buf_seq;
+}
+
 static bool send_buffered(struct ioreq_prod *p, uint8_t type, uint64_t addr, uint32_t size,
 			  uint64_t data, bool urgent)
 {
@@ -532,6 +563,8 @@ static bool send_buffered(struct ioreq_prod *p, uint8_t type, uint64_t addr, uin
 	/* Slots are visible before the pointer that publishes them. */
 	barrier();
 	p->buf_wp = wp + 1 + qw;
+	p->buf_seq += 1 + qw;
+	note_effects(p, type, addr, size);
 	__atomic_store_n(&bp->write_pointer, p->buf_wp, __ATOMIC_RELEASE);
 	canonicalise(p);
 	/*
@@ -716,10 +749,35 @@ int ioreq_set_pio_mirror(struct ioreq_prod *p, const struct hvm_range *r, unsign
 	for (unsigned port = 0; port < 65536; port++)
 		if (__atomic_load_n(&p->mirror_slot[port], __ATOMIC_RELAXED) != want[port])
 			__atomic_store_n(&p->mirror_slot[port], want[port], __ATOMIC_RELAXED);
+	/* Word numbers changed: the effects no longer apply (SET_PIO_EFFECTS). */
+	pthread_mutex_lock(&p->buf_lock);
+	memset(p->effect_slot, 0, 65536);
+	p->all_seq = p->buf_seq;
+	pthread_mutex_unlock(&p->buf_lock);
 	err = 0;
 out:
 	free(want);
 	return err;
+}
+
+/*
+ * With writes in the ring: whether the dm has applied every one that may
+ * change word w (SET_PIO_EFFECTS).  The acquire load of read_pointer pairs
+ * with the dm's release store after it applied them, as for an empty ring.
+ * A read_pointer that claims more than was ever posted settles nothing.
+ */
+static bool word_settled(struct ioreq_prod *p, unsigned w)
+{
+	uint64_t need;
+	uint32_t used;
+	bool ok;
+
+	pthread_mutex_lock(&p->buf_lock);
+	used = p->buf_wp - __atomic_load_n(&p->bufpage->read_pointer, __ATOMIC_ACQUIRE);
+	need = p->word_seq[w] > p->all_seq ? p->word_seq[w] : p->all_seq;
+	ok = used < IOREQ_BUFFER_SLOT_NUM && used <= p->buf_seq && p->buf_seq - used >= need;
+	pthread_mutex_unlock(&p->buf_lock);
+	return ok;
 }
 
 bool ioreq_mirror_read(struct ioreq_prod *p, uint16_t port, uint32_t size, uint64_t *val)
@@ -728,6 +786,7 @@ bool ioreq_mirror_read(struct ioreq_prod *p, uint16_t port, uint32_t size, uint6
 	const struct hvm_pio_mirror_page *pg;
 	uint32_t idx, base, width;
 	uint64_t ptrs, w;
+	bool early;
 
 	if (size != 1 && size != 2 && size != 4)
 		return false;
@@ -749,7 +808,8 @@ bool ioreq_mirror_read(struct ioreq_prod *p, uint16_t port, uint32_t size, uint6
 	 * the read goes to the dm, which drains the ring before answering.
 	 */
 	ptrs = __atomic_load_n(pair, __ATOMIC_ACQUIRE);
-	if ((uint32_t)ptrs != (uint32_t)(ptrs >> 32))
+	early = (uint32_t)ptrs != (uint32_t)(ptrs >> 32);
+	if (early && !word_settled(p, idx - 1))
 		return false;
 	/*
 	 * Acquire: pairs with the dm's release store of the word, made after
@@ -769,5 +829,38 @@ bool ioreq_mirror_read(struct ioreq_prod *p, uint16_t port, uint32_t size, uint6
 		return false;
 	*val = (HVM_PIO_MIRROR_VALUE(w) >> ((port - base) * 8)) & ioreq_ones(size);
 	__atomic_fetch_add(&p->mirror_hits, 1, __ATOMIC_RELAXED);
+	if (early)
+		__atomic_fetch_add(&p->mirror_early, 1, __ATOMIC_RELAXED);
 	return true;
+}
+
+int ioreq_set_pio_effects(struct ioreq_prod *p, const struct hvm_pio_effect *e, unsigned n)
+{
+	uint8_t *want;
+	int err = -EINVAL;
+
+	if (n > HVM_PIO_EFFECTS_MAX || !p->effect_slot)
+		return -EINVAL;
+	want = calloc(65536, 1);
+	if (!want)
+		return -ENOMEM;
+	for (unsigned i = 0; i < n; i++) {
+		if (!e[i].len || e[i].start >= 0x10000 || e[i].len > 0x10000 - e[i].start)
+			goto out;
+		for (uint32_t port = e[i].start; port < e[i].start + e[i].len; port++) {
+			if (want[port])
+				goto out; /* overlap */
+			want[port] = (uint8_t)(i + 1);
+		}
+	}
+	pthread_mutex_lock(&p->buf_lock);
+	memcpy(p->effect_slot, want, 65536);
+	for (unsigned i = 0; i < n; i++)
+		p->effect_words[i] = e[i].words;
+	p->all_seq = p->buf_seq; /* writes already in the ring may change anything */
+	pthread_mutex_unlock(&p->buf_lock);
+	err = 0;
+out:
+	free(want);
+	return err;
 }

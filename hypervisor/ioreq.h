@@ -105,6 +105,17 @@ struct ioreq_prod {
 	const struct hvm_pio_mirror_page *mirror;
 	uint8_t *mirror_slot;
 	uint64_t mirror_hits; /* reads answered from the mirror (statistics, atomic) */
+	/*
+	 * Posted writes' effects on the mirror (HVM_MSG_SET_PIO_EFFECTS), all
+	 * under buf_lock: per port 1 + its entry in effect_words (0: may
+	 * change any word; 64 KiB allocated with the producer); buf_seq counts
+	 * the ring slots ever posted, and a read of word w waits until the dm
+	 * has consumed max(all_seq, word_seq[w]) of them.
+	 */
+	uint8_t *effect_slot;
+	uint64_t effect_words[HVM_PIO_EFFECTS_MAX];
+	uint64_t buf_seq, all_seq, word_seq[HVM_PIO_MIRROR_MAX_PORTS];
+	uint64_t mirror_early; /* reads answered with writes still in the ring (statistics, atomic) */
 
 	/* MMIO mirror (HVM_MSG_SET_MMIO_MIRROR, mmio_mirror.c); NULL: none. */
 	struct ioreq_mmio_mirror *mmio_mirror;
@@ -216,6 +227,12 @@ int ioreq_set_pio_mirror(struct ioreq_prod *p, const struct hvm_range *r, unsign
  * dm.  ioreq_send() calls it for every single port read.
  */
 bool ioreq_mirror_read(struct ioreq_prod *p, uint16_t port, uint32_t size, uint64_t *val);
+
+/*
+ * HVM_MSG_SET_PIO_EFFECTS: replace the table of what posted writes to the
+ * given ports may change in the mirror; 0 or -EINVAL (nothing changed).
+ */
+int ioreq_set_pio_effects(struct ioreq_prod *p, const struct hvm_pio_effect *e, unsigned n);
 
 /*
  * SET_MMIO_MIRROR (mmio_mirror.c): map the dm's image memfd fd (the caller

@@ -2,8 +2,8 @@
 /*
  * setup.c - the setup-protocol server (include/hvm/setup.h): one device
  * model session (HELLO, then MAP/UNMAP/DIRTY_LOG/SET_BUFFERED(_PIO)/
- * SET_URGENT_PIO/SET_PIO_MIRROR/SET_MMIO_MIRROR/SHUTDOWN/READY/PAUSE/
- * UNPAUSE/QUERY) and any number of short toolstack sessions
+ * SET_URGENT_PIO/SET_PIO_MIRROR/SET_PIO_EFFECTS/SET_MMIO_MIRROR/SHUTDOWN/
+ * READY/PAUSE/UNPAUSE/QUERY) and any number of short toolstack sessions
  * (PAUSE/UNPAUSE/QUERY/DESTROY).  Every request gets one reply with the same
  * type and seq.  The device model's connection closing crashes the domain.
  */
@@ -273,6 +273,21 @@ static int do_set_pio_mirror(struct hv *hv, struct setup_conn *c, const struct r
 	return reply(c, r, 0, NULL, 0, NULL, 0);
 }
 
+static int do_set_pio_effects(struct hv *hv, struct setup_conn *c, const struct req *r)
+{
+	struct hvm_pio_effect e[HVM_PIO_EFFECTS_MAX];
+	unsigned n = r->hdr.len / sizeof(e[0]);
+	int err;
+
+	if (r->hdr.len % sizeof(e[0]) || n > HVM_PIO_EFFECTS_MAX)
+		return reply(c, r, -EINVAL, NULL, 0, NULL, 0);
+	memcpy(e, r->payload, r->hdr.len);
+	err = ioreq_set_pio_effects(&hv->io, e, n);
+	if (!err)
+		hv_log("port writes with known effects on the mirror: %u ranges", n);
+	return reply(c, r, err, NULL, 0, NULL, 0);
+}
+
 static int do_set_mmio_mirror(struct hv *hv, struct setup_conn *c, const struct req *r)
 {
 	struct hvm_mmio_mirror_set s;
@@ -374,6 +389,8 @@ static int dispatch(struct setup_server *s, struct hv *hv, struct setup_conn *c,
 		return do_set_pio_mirror(hv, c, r);
 	case HVM_MSG_SET_MMIO_MIRROR:
 		return do_set_mmio_mirror(hv, c, r);
+	case HVM_MSG_SET_PIO_EFFECTS:
+		return do_set_pio_effects(hv, c, r);
 	case HVM_MSG_SHUTDOWN:
 		return do_shutdown(hv, c, r);
 	default:

@@ -451,6 +451,15 @@ static const struct io_mirror_reg ide_cmd_mirrored[] = {
 	{ .off = 7, .size = 1 },
 };
 
+/*
+ * Features, sector count and LBA (1-5) change no mirrored register.  The
+ * device register (6) selects whose status shows, here and at the
+ * alternate status port, and the command (7) changes it: neither listed.
+ */
+static const struct io_post_effect ide_cmd_effects[] = {
+	{ .off = 1, .len = 5, .mirrored = 0 },
+};
+
 /* Offset 0 (data) takes 16- and 32-bit accesses; the dispatcher splits the rest. */
 static const struct io_ops ide_cmd_ops = {
 	.read = ide_cmd_io_read,
@@ -474,6 +483,8 @@ static const struct io_ops ide_cmd_ops = {
 	.urgent_writes = 0x80,
 	.mirrored = ide_cmd_mirrored,
 	.nr_mirrored = 1,
+	.post_effects = ide_cmd_effects,
+	.nr_post_effects = 1,
 };
 
 static const struct io_mirror_reg ide_ctl_mirrored[] = {

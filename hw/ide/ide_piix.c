@@ -342,6 +342,20 @@ static const struct io_mirror_reg bm_mirrored[] = {
 	{ .off = 8, .size = 1 }, { .off = 10, .size = 1 }, { .off = 12, .size = 4 },
 };
 
+/*
+ * Each channel's registers change only their own mirrors (bits: bm_mirrored
+ * indices).  A command write starts or stops the engine, which changes the
+ * command and status registers; the drive's status changes when the
+ * transfer ends, which the guest learns by its interrupt or a later status
+ * read in any case, so it is not listed (a stop that ends a pending
+ * transfer may show a moment later, as if the transfer ended then).
+ */
+static const struct io_post_effect bm_effects[] = {
+	{ .off = 0, .len = 1, .mirrored = 0x03 },  { .off = 2, .len = 1, .mirrored = 0x02 },
+	{ .off = 4, .len = 4, .mirrored = 0x04 },  { .off = 8, .len = 1, .mirrored = 0x18 },
+	{ .off = 10, .len = 1, .mirrored = 0x10 }, { .off = 12, .len = 4, .mirrored = 0x20 },
+};
+
 static const struct io_ops bm_ops = {
 	.read = bm_read,
 	.write = bm_write,
@@ -365,6 +379,8 @@ static const struct io_ops bm_ops = {
 	.urgent_writes = 0x0101,
 	.mirrored = bm_mirrored,
 	.nr_mirrored = 6,
+	.post_effects = bm_effects,
+	.nr_post_effects = 6,
 };
 
 /*

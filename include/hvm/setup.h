@@ -13,7 +13,7 @@
  *   dm -> hv  HELLO {version, domid}
  *   hv -> dm  HELLO reply: struct hvm_setup_info, fds in HVM_FD_* order
  *   dm -> hv  SET_BUFFERED, SET_BUFFERED_PIO, SET_URGENT_PIO, SET_PIO_MIRROR,
- *             SET_MMIO_MIRROR,
+ *             SET_MMIO_MIRROR, SET_PIO_EFFECTS,
  *             MAP/UNMAP/DIRTY_LOG, SHUTDOWN, PAUSE/UNPAUSE, READY
  *   hv -> dm  CLOCK_SET (only with HVM_SETUP_F_CLOCK_STEPPED; the dm replies
  *             once every timer up to that time has fired)
@@ -70,6 +70,7 @@ enum hvm_msg_type {
 	HVM_MSG_SET_URGENT_PIO = 14,   /* dm -> hv: struct hvm_range[] of ports, see below */
 	HVM_MSG_SET_PIO_MIRROR = 15,   /* dm -> hv: struct hvm_range[] + mirror page memfd */
 	HVM_MSG_SET_MMIO_MIRROR = 16,  /* dm -> hv: struct hvm_mmio_mirror_set + image memfd */
+	HVM_MSG_SET_PIO_EFFECTS = 17,  /* dm -> hv: struct hvm_pio_effect[], see below */
 };
 
 struct hvm_msg {
@@ -303,6 +304,37 @@ struct hvm_pio_mirror_page {
 	uint64_t word[512]; /* only the first HVM_PIO_MIRROR_MAX_PORTS are used */
 };
 _Static_assert(sizeof(struct hvm_pio_mirror_page) == 4096, "hvm_pio_mirror_page is one page");
+
+/*
+ * SET_PIO_EFFECTS: which mirror words a posted port write may change, so
+ * that a mirrored read need not wait for writes that cannot change it.
+ * The payload is 0 to HVM_PIO_EFFECTS_MAX struct hvm_pio_effect, port
+ * ranges that do not overlap and stay below 0x10000: a posted (or urgent)
+ * write to a port in entry i changes, as far as any later read of the
+ * guest can tell, at most the words whose bits are set in words (bit w:
+ * word w of the mirror page, i.e. range w of the current SET_PIO_MIRROR
+ * set; 0: none).  A write to a port no entry covers may change any word.
+ * "As far as a read can tell": a change the device would show only after
+ * some time anyway (a transfer that a DMA start begins and that ends with
+ * an interrupt) may be shown later; the hv may then answer a read from a
+ * word before the dm applied the write, as if the read came first.
+ * The hv relaxes the rule of SET_PIO_MIRROR accordingly: a read of word w
+ * is answered from the page when every write in the ring that may change
+ * word w has been applied (read_pointer passed it), not only when the ring
+ * is empty.  Each message replaces the set; an empty payload clears it;
+ * SET_PIO_MIRROR clears it too (word numbers change), so the dm sends its
+ * effects after each mirror set.  Writes posted before a set changes are
+ * taken to change every word.  Errors: -EINVAL (bad or overlapping ranges,
+ * too many; the set is unchanged), -ENOSYS from an hv that predates it (the
+ * dm then leaves it: every posted write holds back every mirrored read).
+ */
+#define HVM_PIO_EFFECTS_MAX 32
+
+struct hvm_pio_effect {
+	uint32_t start; /* first port */
+	uint32_t len;	/* ports, 1 or more */
+	uint64_t words; /* bit w: mirror word w may change */
+};
 
 /*
  * SET_MMIO_MIRROR: reads of an MMIO range (the VGA window) answered by hvmhv

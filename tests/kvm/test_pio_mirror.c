@@ -10,7 +10,8 @@
  * The toy device at TOY_BASE:
  *   +0  VAL   1 byte, mirrored: reads return `val`
  *   +1  SET   posted write: val = written byte (changes the mirrored VAL)
- *   +2  GO    urgent posted write: counted
+ *   +2  GO    urgent posted write: counted (no declared effects: may change anything)
+ *   +3  NOTE  posted write: counted, changes no mirrored register
  *   +4  WIDE  4 bytes, mirrored
  * Every read that reaches the device is counted, so a test can tell a read
  * the hv answered from the mirror from one that went to the dm.
@@ -42,7 +43,7 @@ struct toy {
 	struct io_region region;
 	uint8_t val;
 	uint32_t wide;
-	unsigned reads, gos;
+	unsigned reads, gos, notes;
 };
 
 static const struct io_mirror_reg toy_mirrored[] = {
@@ -73,18 +74,28 @@ static void toy_write(void *opaque, uint64_t off, uint64_t val, unsigned size)
 		io_mirror_set(&t->region, 0, t->val);
 	} else if (off == 2) {
 		t->gos++;
+	} else if (off == 3) {
+		t->notes++;
 	}
 }
+
+/* SET changes VAL only; NOTE changes nothing; GO is left undeclared. */
+static const struct io_post_effect toy_effects[] = {
+	{ .off = 1, .len = 1, .mirrored = 0x01 },
+	{ .off = 3, .len = 1, .mirrored = 0 },
+};
 
 static const struct io_ops toy_ops = {
 	.read = toy_read,
 	.write = toy_write,
 	.min_size = 1,
 	.max_size = 1,
-	.posted_writes = 0x02,
+	.posted_writes = 0x0a,
 	.urgent_writes = 0x04,
 	.mirrored = toy_mirrored,
 	.nr_mirrored = 2,
+	.post_effects = toy_effects,
+	.nr_post_effects = 2,
 };
 
 /* ---- fixture and the hv's setup socket ------------------------------ */
@@ -94,7 +105,7 @@ struct fix {
 	struct toy toy;
 	bool old_hv;	  /* answer the new messages with -ENOSYS, as a hv that predates them */
 	int urgent_error; /* nonzero: refuse SET_URGENT_PIO with it */
-	unsigned mirror_msgs, urgent_msgs;
+	unsigned mirror_msgs, urgent_msgs, effects_msgs;
 };
 
 static int hv_answer(struct ioreq_fix *io, const struct hvm_msg *hdr, const void *payload, int fd)
@@ -114,6 +125,11 @@ static int hv_answer(struct ioreq_fix *io, const struct hvm_msg *hdr, const void
 	case HVM_MSG_SET_PIO_MIRROR:
 		f->mirror_msgs++;
 		return f->old_hv ? -ENOSYS : ioreq_set_pio_mirror(&io->p, r, n, fd);
+	case HVM_MSG_SET_PIO_EFFECTS:
+		f->effects_msgs++;
+		return f->old_hv ? -ENOSYS
+				 : ioreq_set_pio_effects(&io->p, payload,
+							 hdr->len / sizeof(struct hvm_pio_effect));
 	}
 	return -ENOSYS;
 }
@@ -227,7 +243,7 @@ static void test_posted_then_read(struct fix *f)
 	CHECK(!ioreq_drain_timer_armed(f->io.dm));
 	CHECK(!ioreq_fix_ring_empty(&f->io));
 	CHECK(!mread(f, TOY_BASE, 1, &v));
-	CHECK(!mread(f, TOY_BASE + 4, 4, &v)); /* any mirrored port: the ring decides */
+	CHECK(mread(f, TOY_BASE + 4, 4, &v)); /* SET cannot change WIDE (test_effects) */
 	CHECK_EQ(vcpu_read(f, TOY_BASE, 1), 0x77);
 	CHECK_EQ(f->toy.reads, reads + 1);
 	CHECK(ioreq_fix_ring_empty(&f->io));
@@ -315,6 +331,93 @@ static void test_urgent(struct fix *f)
 	CHECK_EQ(kicks(f), 1);
 	CHECK_EQ(ioreq_drain_buffered(f->io.dm), 1);
 	CHECK_EQ(f->toy.gos, gos + 2);
+}
+
+/* Post a write and take its signal away, so only the test makes the dm drain. */
+static void post_quiet(struct fix *f, uint16_t port, uint8_t val)
+{
+	CHECK(ioreq_send_buffered_pio(&f->io.p, port, 1, val));
+	kicks(f);
+}
+
+/*
+ * With SET_PIO_EFFECTS, a mirrored read waits only for queued writes that
+ * may change its register: VAL waits for SET but not for NOTE, WIDE for
+ * neither, and everything for GO (no declared effects).
+ */
+static void test_effects(struct fix *f)
+{
+	uint64_t v = 0, early = f->io.p.mirror_early;
+
+	CHECK(f->effects_msgs >= 1);
+	CHECK(ioreq_fix_ring_empty(&f->io));
+	post_quiet(f, TOY_BASE + 1, 0x55);
+	CHECK(!mread(f, TOY_BASE, 1, &v)); /* SET may change VAL */
+	CHECK(mread(f, TOY_BASE + 4, 4, &v));
+	CHECK_EQ(v, 0x11223344);
+	CHECK_EQ(f->io.p.mirror_early, early + 1);
+	CHECK_EQ(ioreq_drain_buffered(f->io.dm), 1);
+	CHECK(mread(f, TOY_BASE, 1, &v));
+	CHECK_EQ(v, 0x55);
+
+	post_quiet(f, TOY_BASE + 3, 1);
+	CHECK(mread(f, TOY_BASE, 1, &v)); /* NOTE changes nothing */
+	CHECK_EQ(v, 0x55);
+	post_quiet(f, TOY_BASE + 1, 0x56); /* behind NOTE: VAL waits again */
+	CHECK(!mread(f, TOY_BASE, 1, &v));
+	CHECK_EQ(vcpu_read(f, TOY_BASE, 1), 0x56); /* the dm drains first */
+	CHECK(ioreq_fix_ring_empty(&f->io));
+
+	post_quiet(f, TOY_BASE + 2, 1); /* GO: undeclared */
+	CHECK(!mread(f, TOY_BASE, 1, &v));
+	CHECK(!mread(f, TOY_BASE + 4, 4, &v));
+	CHECK_EQ(ioreq_drain_buffered(f->io.dm), 1);
+	CHECK(mread(f, TOY_BASE + 4, 4, &v));
+
+	/* A new mirror set forgets the effects (word numbers may have changed). */
+	{
+		struct hvm_range now[2] = { { TOY_BASE, 1 }, { TOY_BASE + 4, 4 } };
+
+		CHECK_EQ(ioreq_set_pio_mirror(&f->io.p, now, 2, -1), 0);
+	}
+	post_quiet(f, TOY_BASE + 3, 2);
+	CHECK(!mread(f, TOY_BASE, 1, &v));
+	CHECK_EQ(ioreq_drain_buffered(f->io.dm), 1);
+	/* Moving the device sends both again: NOTE is harmless at the new port. */
+	CHECK_EQ(io_region_move(f->io.dm, &f->toy.region, IO_PIO, TOY_MOVED), 0);
+	post_quiet(f, TOY_MOVED + 3, 3);
+	CHECK(mread(f, TOY_MOVED, 1, &v));
+	CHECK_EQ(v, 0x56);
+	post_quiet(f, TOY_MOVED + 1, 0x57);
+	CHECK(!mread(f, TOY_MOVED, 1, &v));
+	CHECK_EQ(vcpu_read(f, TOY_MOVED, 1), 0x57);
+	CHECK_EQ(io_region_move(f->io.dm, &f->toy.region, IO_PIO, TOY_BASE), 0);
+	CHECK_EQ(f->toy.notes, 3);
+}
+
+/* The hv's checks on SET_PIO_EFFECTS; a refused set leaves the old one. */
+static void test_effects_rules(struct fix *f)
+{
+	struct hvm_pio_effect overlap[2] = { { 0x300, 4, 0 }, { 0x303, 1, 0 } };
+	struct hvm_pio_effect empty = { 0x300, 0, 0 }, past = { 0xffff, 2, 0 };
+	struct hvm_pio_effect many[HVM_PIO_EFFECTS_MAX + 1];
+	uint64_t v = 0;
+
+	for (unsigned i = 0; i <= HVM_PIO_EFFECTS_MAX; i++)
+		many[i] = (struct hvm_pio_effect){ 0x1000 + i, 1, 0 };
+	CHECK_EQ(ioreq_set_pio_effects(&f->io.p, overlap, 2), -EINVAL);
+	CHECK_EQ(ioreq_set_pio_effects(&f->io.p, &empty, 1), -EINVAL);
+	CHECK_EQ(ioreq_set_pio_effects(&f->io.p, &past, 1), -EINVAL);
+	CHECK_EQ(ioreq_set_pio_effects(&f->io.p, many, HVM_PIO_EFFECTS_MAX + 1), -EINVAL);
+	CHECK(ioreq_fix_ring_empty(&f->io));
+	post_quiet(f, TOY_BASE + 3, 4);
+	CHECK(mread(f, TOY_BASE, 1, &v));
+	CHECK_EQ(ioreq_drain_buffered(f->io.dm), 1);
+	/* Cleared: NOTE holds back every read again. */
+	CHECK_EQ(ioreq_set_pio_effects(&f->io.p, NULL, 0), 0);
+	post_quiet(f, TOY_BASE + 3, 5);
+	CHECK(!mread(f, TOY_BASE, 1, &v));
+	CHECK_EQ(ioreq_drain_buffered(f->io.dm), 1);
 }
 
 /* The hv's checks on SET_PIO_MIRROR. */
@@ -456,6 +559,7 @@ static void test_old_hv(void)
 	CHECK_EQ(io_region_map(f.io.dm, &f.toy.region, IO_PIO, TOY_BASE), 0);
 	CHECK(f.mirror_msgs >= 1);
 	CHECK(f.urgent_msgs >= 1);
+	CHECK_EQ(f.effects_msgs, 0); /* sent only after a mirror set the hv took */
 	io_mirror_set(&f.toy.region, 0, 0x42);
 	CHECK(f.io.p.mirror == NULL);
 	CHECK(!mread(&f, TOY_BASE, 1, &v));
@@ -508,6 +612,8 @@ int main(void)
 	test_posted_then_read(f);
 	test_move(f);
 	test_urgent(f);
+	test_effects(f);
+	test_effects_rules(f);
 	test_hv_rules(f);
 	test_stress(f);
 	io_region_unmap(&f->toy.region);
