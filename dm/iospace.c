@@ -356,14 +356,17 @@ static unsigned effects_collect(const struct io_map *m, struct hvm_pio_effect *o
 			const struct io_post_effect *e = &r->ops->post_effects[k];
 			uint64_t words = 0;
 
-			if (n == HVM_PIO_EFFECTS_MAX || !e->len || e->off + e->len > r->len)
+			if (n == HVM_PIO_EFFECTS_MAX || !e->len || e->off + e->len > r->len ||
+			    (e->quiet_mask && e->len != 1))
 				continue; /* left out: such writes may change anything */
 			for (unsigned j = 0; j < r->ops->nr_mirrored && j < IO_MIRROR_REGS; j++)
 				if ((e->mirrored >> j & 1) && r->mirror_word[j])
 					words |= 1ull << (r->mirror_word[j] - 1);
 			out[n++] = (struct hvm_pio_effect){ .start = (uint32_t)(r->base + e->off),
 							    .len = e->len,
-							    .words = words };
+							    .words = e->any ? HVM_PIO_EFFECT_ANY
+									    : words,
+							    .quiet_mask = e->quiet_mask };
 		}
 	}
 	return n;

@@ -39,6 +39,14 @@ struct io_post_effect {
 	uint8_t off;
 	uint8_t len;
 	uint8_t mirrored; /* bit j: it may change mirrored[j] of its own region */
+	bool any;	  /* it may change any mirrored register (then mirrored is unused) */
+	/*
+	 * len 1 only: a one-byte write that leaves these bits as the last
+	 * write to this offset left them changes nothing.  The device changes
+	 * them only through such writes, synchronous writes and posted writes
+	 * at offsets no entry covers (HVM_MSG_SET_PIO_EFFECTS, quiet_mask).
+	 */
+	uint8_t quiet_mask;
 };
 
 enum io_space {

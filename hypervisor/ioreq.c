@@ -400,6 +400,18 @@ static void mirror_before_write(struct ioreq_prod *p, const struct ioreq_req *r)
 	ioreq_mmio_mirror_write(p, lo, span, 0, false);
 }
 
+/*
+ * A synchronous write may change what quiet entries watch: forget it.
+ * Under buf_lock, so a write posted before this is in the ring before our
+ * request (the dm applies it first) and one posted after sees nothing known.
+ */
+static void forget_quiet(struct ioreq_prod *p)
+{
+	pthread_mutex_lock(&p->buf_lock);
+	p->effect_known = 0;
+	pthread_mutex_unlock(&p->buf_lock);
+}
+
 enum ioreq_result ioreq_send(struct ioreq_prod *p, unsigned vcpu, struct ioreq_req *r)
 {
 	enum ioreq_result res;
@@ -423,8 +435,10 @@ enum ioreq_result ioreq_send(struct ioreq_prod *p, unsigned vcpu, struct ioreq_r
 		return IOREQ_DONE;
 	if (r->is_read || !r->data_is_ptr)
 		r->data &= r->data_is_ptr ? ~0ull : ioreq_ones(r->size);
-	if (!r->is_read)
+	if (!r->is_read) {
 		mirror_before_write(p, r);
+		forget_quiet(p);
+	}
 	spinning = p->hints && p->poll[vcpu].window_ns;
 	if (spinning)
 		set_vcpu_polling(p, vcpu, 1);
@@ -503,24 +517,56 @@ static uint64_t *buf_kick_reason(struct ioreq_prod *p, uint32_t used, uint32_t s
 }
 
 /*
+ * Under buf_lock: a write of size bytes of data to quiet entry i.  True
+ * when it is one byte that leaves the bits the entry watches as the last
+ * write left them; the hv remembers it either way (SET_PIO_EFFECTS).
+ */
+static bool quiet_write(struct ioreq_prod *p, unsigned i, uint32_t size, uint64_t data)
+{
+	uint64_t bit = 1ull << i;
+	bool same;
+
+	if (size != 1) {
+		p->effect_known &= ~bit;
+		return false;
+	}
+	same = (p->effect_known & bit) &&
+	       !(((uint32_t)data ^ p->effect_last[i]) & p->effect_quiet[i]);
+	p->effect_last[i] = (uint32_t)data;
+	p->effect_known |= bit;
+	return same;
+}
+
+/*
  * Under buf_lock, for a write just put in the ring (buf_seq counts it):
  * the mirror words it may change wait for it (SET_PIO_EFFECTS).
  */
-static void note_effects(struct ioreq_prod *p, uint8_t type, uint64_t addr, uint32_t size)
+static void note_effects(struct ioreq_prod *p, uint8_t type, uint64_t addr, uint32_t size,
+			 uint64_t data)
 {
 	uint64_t words = 0;
+	bool uncovered = false;
 
-	for (uint32_t i = 0; i < size; i++) {
+	for (uint32_t i = 0; i < size && words != HVM_PIO_EFFECT_ANY; i++) {
 		uint64_t port = addr + i;
 		unsigned e = port <= 0xffff && type == IOREQ_TYPE_PIO && p->effect_slot
 				     ? p->effect_slot[port]
 				     : 0;
 
 		if (!e || e > HVM_PIO_EFFECTS_MAX) {
-			p->all_seq = p->buf_seq;
-			return;
+			words = HVM_PIO_EFFECT_ANY;
+			uncovered = true;
+			break;
 		}
+		if (p->effect_quiet[e - 1] && quiet_write(p, e - 1, size, data))
+			continue;
 		words |= p->effect_words[e - 1];
+	}
+	if (uncovered)
+		p->effect_known = 0; /* it may have changed what quiet entries watch */
+	if (words == HVM_PIO_EFFECT_ANY) {
+		p->all_seq = p->buf_seq;
+		return;
 	}
 	for (unsigned w = 0; words && w < HVM_PIO_MIRROR_MAX_PORTS; w++, words >>= 1)
 		if (words & 1)
@@ -564,7 +610,7 @@ static bool send_buffered(struct ioreq_prod *p, uint8_t type, uint64_t addr, uin
 	barrier();
 	p->buf_wp = wp + 1 + qw;
 	p->buf_seq += 1 + qw;
-	note_effects(p, type, addr, size);
+	note_effects(p, type, addr, size, data);
 	__atomic_store_n(&bp->write_pointer, p->buf_wp, __ATOMIC_RELEASE);
 	canonicalise(p);
 	/*
@@ -753,6 +799,7 @@ int ioreq_set_pio_mirror(struct ioreq_prod *p, const struct hvm_range *r, unsign
 	pthread_mutex_lock(&p->buf_lock);
 	memset(p->effect_slot, 0, 65536);
 	p->all_seq = p->buf_seq;
+	p->effect_known = 0;
 	pthread_mutex_unlock(&p->buf_lock);
 	err = 0;
 out:
@@ -845,7 +892,8 @@ int ioreq_set_pio_effects(struct ioreq_prod *p, const struct hvm_pio_effect *e, 
 	if (!want)
 		return -ENOMEM;
 	for (unsigned i = 0; i < n; i++) {
-		if (!e[i].len || e[i].start >= 0x10000 || e[i].len > 0x10000 - e[i].start)
+		if (!e[i].len || e[i].start >= 0x10000 || e[i].len > 0x10000 - e[i].start ||
+		    e[i].reserved || (e[i].quiet_mask && e[i].len != 1))
 			goto out;
 		for (uint32_t port = e[i].start; port < e[i].start + e[i].len; port++) {
 			if (want[port])
@@ -855,9 +903,12 @@ int ioreq_set_pio_effects(struct ioreq_prod *p, const struct hvm_pio_effect *e, 
 	}
 	pthread_mutex_lock(&p->buf_lock);
 	memcpy(p->effect_slot, want, 65536);
-	for (unsigned i = 0; i < n; i++)
+	for (unsigned i = 0; i < n; i++) {
 		p->effect_words[i] = e[i].words;
+		p->effect_quiet[i] = e[i].quiet_mask;
+	}
 	p->all_seq = p->buf_seq; /* writes already in the ring may change anything */
+	p->effect_known = 0;
 	pthread_mutex_unlock(&p->buf_lock);
 	err = 0;
 out:

@@ -115,6 +115,9 @@ struct ioreq_prod {
 	uint8_t *effect_slot;
 	uint64_t effect_words[HVM_PIO_EFFECTS_MAX];
 	uint64_t buf_seq, all_seq, word_seq[HVM_PIO_MIRROR_MAX_PORTS];
+	/* Quiet entries: the mask, the last byte written, bit i: known. */
+	uint32_t effect_quiet[HVM_PIO_EFFECTS_MAX], effect_last[HVM_PIO_EFFECTS_MAX];
+	uint64_t effect_known;
 	uint64_t mirror_early; /* reads answered with writes still in the ring (statistics, atomic) */
 
 	/* MMIO mirror (HVM_MSG_SET_MMIO_MIRROR, mmio_mirror.c); NULL: none. */

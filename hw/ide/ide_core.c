@@ -454,10 +454,15 @@ static const struct io_mirror_reg ide_cmd_mirrored[] = {
 /*
  * Features, sector count and LBA (1-5) change no mirrored register.  The
  * device register (6) selects whose status shows, here and at the
- * alternate status port, and the command (7) changes it: neither listed.
+ * alternate status port, but only through its DEV bit, which nothing else
+ * changes but SRST (a synchronous device control write); libata rewrites
+ * it unchanged before every command.  A command (7) changes the status
+ * (any) but never the selection.
  */
 static const struct io_post_effect ide_cmd_effects[] = {
 	{ .off = 1, .len = 5, .mirrored = 0 },
+	{ .off = 6, .len = 1, .any = true, .quiet_mask = IDE_DEV_DEV },
+	{ .off = 7, .len = 1, .any = true },
 };
 
 /* Offset 0 (data) takes 16- and 32-bit accesses; the dispatcher splits the rest. */
@@ -484,7 +489,7 @@ static const struct io_ops ide_cmd_ops = {
 	.mirrored = ide_cmd_mirrored,
 	.nr_mirrored = 1,
 	.post_effects = ide_cmd_effects,
-	.nr_post_effects = 1,
+	.nr_post_effects = 3,
 };
 
 static const struct io_mirror_reg ide_ctl_mirrored[] = {

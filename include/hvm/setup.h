@@ -313,11 +313,21 @@ _Static_assert(sizeof(struct hvm_pio_mirror_page) == 4096, "hvm_pio_mirror_page 
  * write to a port in entry i changes, as far as any later read of the
  * guest can tell, at most the words whose bits are set in words (bit w:
  * word w of the mirror page, i.e. range w of the current SET_PIO_MIRROR
- * set; 0: none).  A write to a port no entry covers may change any word.
+ * set; 0: none; HVM_PIO_EFFECT_ANY: any).  A write to a port no entry
+ * covers may change any word.
  * "As far as a read can tell": a change the device would show only after
  * some time anyway (a transfer that a DMA start begins and that ends with
  * an interrupt) may be shown later; the hv may then answer a read from a
  * word before the dm applied the write, as if the read came first.
+ * quiet_mask (entries of one port only; 0: none): a one-byte write whose
+ * bits in quiet_mask equal those of the previous write to the port changes
+ * nothing.  The dm promises that those bits of the register change only
+ * through writes to the port, through synchronous writes (to any port) and
+ * through posted writes to ports no entry covers; the hv forgets the
+ * previous value at each of these, and when a set changes.  (So a port
+ * whose writes may change them stays out of the set.)
+ * (IDE: the device register's drive select bit, which libata rewrites
+ * unchanged before every command.)
  * The hv relaxes the rule of SET_PIO_MIRROR accordingly: a read of word w
  * is answered from the page when every write in the ring that may change
  * word w has been applied (read_pointer passed it), not only when the ring
@@ -325,15 +335,19 @@ _Static_assert(sizeof(struct hvm_pio_mirror_page) == 4096, "hvm_pio_mirror_page 
  * SET_PIO_MIRROR clears it too (word numbers change), so the dm sends its
  * effects after each mirror set.  Writes posted before a set changes are
  * taken to change every word.  Errors: -EINVAL (bad or overlapping ranges,
- * too many; the set is unchanged), -ENOSYS from an hv that predates it (the
- * dm then leaves it: every posted write holds back every mirrored read).
+ * a quiet_mask on a range, reserved bits, too many; the set is unchanged),
+ * -ENOSYS from an hv that predates it (the dm then leaves it: every posted
+ * write holds back every mirrored read).
  */
 #define HVM_PIO_EFFECTS_MAX 32
+#define HVM_PIO_EFFECT_ANY (~0ull)
 
 struct hvm_pio_effect {
-	uint32_t start; /* first port */
-	uint32_t len;	/* ports, 1 or more */
-	uint64_t words; /* bit w: mirror word w may change */
+	uint32_t start;	     /* first port */
+	uint32_t len;	     /* ports, 1 or more */
+	uint64_t words;	     /* bit w: mirror word w may change */
+	uint32_t quiet_mask; /* see above; len 1 only */
+	uint32_t reserved;   /* 0 */
 };
 
 /*

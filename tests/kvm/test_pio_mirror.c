@@ -13,6 +13,9 @@
  *   +2  GO    urgent posted write: counted (no declared effects: may change anything)
  *   +3  NOTE  posted write: counted, changes no mirrored register
  *   +4  WIDE  4 bytes, mirrored
+ *   +8  SEL   posted write: may change anything, but not when bit 4 stays
+ *             as the last write left it (a quiet entry, like IDE's drive select)
+ *   +9  KICK  posted write: may change any mirrored register, but not SEL's bit
  * Every read that reaches the device is counted, so a test can tell a read
  * the hv answered from the mirror from one that went to the dm.
  */
@@ -44,6 +47,7 @@ struct toy {
 	uint8_t val;
 	uint32_t wide;
 	unsigned reads, gos, notes;
+	uint8_t sel;
 };
 
 static const struct io_mirror_reg toy_mirrored[] = {
@@ -76,6 +80,8 @@ static void toy_write(void *opaque, uint64_t off, uint64_t val, unsigned size)
 		t->gos++;
 	} else if (off == 3) {
 		t->notes++;
+	} else if (off == 8) {
+		t->sel = (uint8_t)val;
 	}
 }
 
@@ -83,6 +89,8 @@ static void toy_write(void *opaque, uint64_t off, uint64_t val, unsigned size)
 static const struct io_post_effect toy_effects[] = {
 	{ .off = 1, .len = 1, .mirrored = 0x01 },
 	{ .off = 3, .len = 1, .mirrored = 0 },
+	{ .off = 8, .len = 1, .any = true, .quiet_mask = 0x10 },
+	{ .off = 9, .len = 1, .any = true },
 };
 
 static const struct io_ops toy_ops = {
@@ -90,12 +98,12 @@ static const struct io_ops toy_ops = {
 	.write = toy_write,
 	.min_size = 1,
 	.max_size = 1,
-	.posted_writes = 0x0a,
+	.posted_writes = 0x30a,
 	.urgent_writes = 0x04,
 	.mirrored = toy_mirrored,
 	.nr_mirrored = 2,
 	.post_effects = toy_effects,
-	.nr_post_effects = 2,
+	.nr_post_effects = 4,
 };
 
 /* ---- fixture and the hv's setup socket ------------------------------ */
@@ -147,7 +155,7 @@ static void setup(struct fix *f, bool old_hv)
 	f->old_hv = old_hv;
 	ioreq_fix_create(&f->io, 1 << 20, hv_answer);
 	f->io.p.now = fake_now;
-	io_region_init(&f->toy.region, &toy_ops, &f->toy, "toy", 8);
+	io_region_init(&f->toy.region, &toy_ops, &f->toy, "toy", 16);
 	ioreq_fix_attach(&f->io);
 }
 
@@ -395,20 +403,90 @@ static void test_effects(struct fix *f)
 	CHECK_EQ(f->toy.notes, 3);
 }
 
+/*
+ * A quiet entry: SEL holds back every read unless its bit 4 stays as the
+ * last SEL write left it; the hv forgets that value at a synchronous write
+ * and at a posted write with undeclared effects.
+ */
+static void test_quiet(struct fix *f)
+{
+	uint64_t v = 0;
+
+	CHECK(ioreq_fix_ring_empty(&f->io));
+	post_quiet(f, TOY_BASE + 8, 0x00); /* first: unknown before */
+	CHECK(!mread(f, TOY_BASE, 1, &v));
+	CHECK(!mread(f, TOY_BASE + 4, 4, &v));
+	CHECK_EQ(ioreq_drain_buffered(f->io.dm), 1);
+	post_quiet(f, TOY_BASE + 8, 0x0f); /* bit 4 still 0 */
+	CHECK(mread(f, TOY_BASE, 1, &v));
+	CHECK(mread(f, TOY_BASE + 4, 4, &v));
+	post_quiet(f, TOY_BASE + 8, 0x1f); /* bit 4 changes */
+	CHECK(!mread(f, TOY_BASE, 1, &v));
+	CHECK(!mread(f, TOY_BASE + 4, 4, &v));
+	post_quiet(f, TOY_BASE + 8, 0x10); /* same as the one still queued */
+	CHECK(!mread(f, TOY_BASE, 1, &v)); /* the change ahead still holds it */
+	CHECK_EQ(ioreq_drain_buffered(f->io.dm), 3);
+	CHECK_EQ(f->toy.sel, 0x10);
+	post_quiet(f, TOY_BASE + 8, 0x30);
+	CHECK(mread(f, TOY_BASE, 1, &v));
+	CHECK_EQ(ioreq_drain_buffered(f->io.dm), 1);
+
+	/* A synchronous write (here to an unclaimed port) forgets. */
+	ioreq_fix_sync(&f->io, (struct ioreq_req){ .type = IOREQ_TYPE_PIO,
+						   .size = 1,
+						   .count = 1,
+						   .addr = TOY_BASE + 12,
+						   .data = 1 });
+	post_quiet(f, TOY_BASE + 8, 0x30);
+	CHECK(!mread(f, TOY_BASE, 1, &v));
+	CHECK_EQ(ioreq_drain_buffered(f->io.dm), 1);
+	post_quiet(f, TOY_BASE + 8, 0x30);
+	CHECK(mread(f, TOY_BASE, 1, &v));
+	CHECK_EQ(ioreq_drain_buffered(f->io.dm), 1);
+
+	/* KICK holds back every read, but it is covered: SEL stays known. */
+	post_quiet(f, TOY_BASE + 9, 1);
+	CHECK(!mread(f, TOY_BASE, 1, &v));
+	CHECK(!mread(f, TOY_BASE + 4, 4, &v));
+	CHECK_EQ(ioreq_drain_buffered(f->io.dm), 1);
+	post_quiet(f, TOY_BASE + 8, 0x30);
+	CHECK(mread(f, TOY_BASE, 1, &v));
+	CHECK_EQ(ioreq_drain_buffered(f->io.dm), 1);
+
+	/* A posted write to an uncovered port (GO) forgets. */
+	post_quiet(f, TOY_BASE + 2, 1);
+	CHECK_EQ(ioreq_drain_buffered(f->io.dm), 1);
+	post_quiet(f, TOY_BASE + 8, 0x30);
+	CHECK(!mread(f, TOY_BASE, 1, &v));
+	CHECK_EQ(ioreq_drain_buffered(f->io.dm), 1);
+	/* And a new table. */
+	post_quiet(f, TOY_BASE + 8, 0x30);
+	CHECK(mread(f, TOY_BASE, 1, &v));
+	CHECK_EQ(ioreq_drain_buffered(f->io.dm), 1);
+	CHECK_EQ(io_region_move(f->io.dm, &f->toy.region, IO_PIO, TOY_MOVED), 0);
+	post_quiet(f, TOY_MOVED + 8, 0x30);
+	CHECK(!mread(f, TOY_MOVED, 1, &v));
+	CHECK_EQ(ioreq_drain_buffered(f->io.dm), 1);
+	CHECK_EQ(io_region_move(f->io.dm, &f->toy.region, IO_PIO, TOY_BASE), 0);
+}
+
 /* The hv's checks on SET_PIO_EFFECTS; a refused set leaves the old one. */
 static void test_effects_rules(struct fix *f)
 {
-	struct hvm_pio_effect overlap[2] = { { 0x300, 4, 0 }, { 0x303, 1, 0 } };
-	struct hvm_pio_effect empty = { 0x300, 0, 0 }, past = { 0xffff, 2, 0 };
+	struct hvm_pio_effect overlap[2] = { { 0x300, 4, 0, 0, 0 }, { 0x303, 1, 0, 0, 0 } };
+	struct hvm_pio_effect empty = { 0x300, 0, 0, 0, 0 }, past = { 0xffff, 2, 0, 0, 0 };
+	struct hvm_pio_effect quiet_range = { 0x300, 2, 0, 0x10, 0 }, rsvd = { 0x300, 1, 0, 0, 1 };
 	struct hvm_pio_effect many[HVM_PIO_EFFECTS_MAX + 1];
 	uint64_t v = 0;
 
 	for (unsigned i = 0; i <= HVM_PIO_EFFECTS_MAX; i++)
-		many[i] = (struct hvm_pio_effect){ 0x1000 + i, 1, 0 };
+		many[i] = (struct hvm_pio_effect){ 0x1000 + i, 1, 0, 0, 0 };
 	CHECK_EQ(ioreq_set_pio_effects(&f->io.p, overlap, 2), -EINVAL);
 	CHECK_EQ(ioreq_set_pio_effects(&f->io.p, &empty, 1), -EINVAL);
 	CHECK_EQ(ioreq_set_pio_effects(&f->io.p, &past, 1), -EINVAL);
 	CHECK_EQ(ioreq_set_pio_effects(&f->io.p, many, HVM_PIO_EFFECTS_MAX + 1), -EINVAL);
+	CHECK_EQ(ioreq_set_pio_effects(&f->io.p, &quiet_range, 1), -EINVAL);
+	CHECK_EQ(ioreq_set_pio_effects(&f->io.p, &rsvd, 1), -EINVAL);
 	CHECK(ioreq_fix_ring_empty(&f->io));
 	post_quiet(f, TOY_BASE + 3, 4);
 	CHECK(mread(f, TOY_BASE, 1, &v));
@@ -613,6 +691,7 @@ int main(void)
 	test_move(f);
 	test_urgent(f);
 	test_effects(f);
+	test_quiet(f);
 	test_effects_rules(f);
 	test_hv_rules(f);
 	test_stress(f);
