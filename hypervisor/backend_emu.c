@@ -73,6 +73,7 @@ struct emu_be {
 	int wake_fd;  /* irq thread: re-read the deadline or stop */
 	int timer_fd; /* CLOCK_MONOTONIC, the chip's next deadline */
 	bool stop;
+	bool no_halt_poll; /* HVM_HALT_POLL=0 in the environment (comparisons) */
 	/*
 	 * The dm's lines as gsi_changed() last took them, under gsi_lock
 	 * (written there; read without it by halt polling, atomically).
@@ -532,6 +533,7 @@ static int emu_create(struct hv *hv)
 	e->hv = hv;
 	pthread_mutex_init(&e->lock, NULL);
 	pthread_mutex_init(&e->gsi_lock, NULL);
+	e->no_halt_poll = getenv("HVM_HALT_POLL") && !strcmp(getenv("HVM_HALT_POLL"), "0");
 	pthread_mutex_init(&e->exec_lock, NULL);
 	e->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	e->timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
@@ -714,7 +716,7 @@ static bool halt_poll_done(void *arg)
  */
 static bool halt_poll(struct emu_vcpu *ev, uint64_t start)
 {
-	if (!ev->halt_poll.window_ns || !ev->e->hv->irq.page)
+	if (!ev->halt_poll.window_ns || !ev->e->hv->irq.page || ev->e->no_halt_poll)
 		return false;
 	return hvm_poll_spin(start, ev->halt_poll.window_ns, halt_poll_done, ev);
 }

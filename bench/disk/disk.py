@@ -70,7 +70,13 @@ of alternate status and the bus-master registers from hvmdm's mirror page
 when nothing is queued (SET_PIO_MIRROR).  About 9.5 of the 31 accesses are
 still round trips (status reads, which clear the interrupt, and reads right
 after a posted write), from 18.3 (counted in hvmdm on a 64 MiB run, 469
-commands).  An IDE interrupt reaches the guest's first port access in its
+commands).  Since posted writes name the mirror words they may change
+(SET_PIO_EFFECTS, docs/architecture.md), Linux 6.1's ata_piix DMA command
+(512 KiB here) makes 2 round trips, from 6: the alternate-status read right
+after the command write and the status read that acknowledges the
+interrupt.  A halted vCPU under emu polls the interrupt lines for up to
+200 us before it sleeps (halt polling), so a command's completion reaches
+the guest without two scheduler wake-ups.  An IDE interrupt reaches the guest's first port access in its
 handler some 64 us (mean) after hvmdm raises it, under 2% of a phase.  So
 these ratios follow the software CPU's speed more than the IDE model's;
 randread_net (process spawn cost removed) is the closest to a per-command
