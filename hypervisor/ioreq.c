@@ -758,6 +758,28 @@ static int map_mirror(int fd, const struct hvm_pio_mirror_page **out)
 	return 0;
 }
 
+/*
+ * The effects table becomes e[0..n) with per-port entry numbers slots
+ * (NULL: no entries).  Writes already in the ring may change any word, and
+ * no quiet entry's last byte is known.
+ */
+static void effects_install(struct ioreq_prod *p, const uint8_t *slots,
+			    const struct hvm_pio_effect *e, unsigned n)
+{
+	pthread_mutex_lock(&p->buf_lock);
+	if (slots)
+		memcpy(p->effect_slot, slots, 65536);
+	else
+		memset(p->effect_slot, 0, 65536);
+	for (unsigned i = 0; i < n; i++) {
+		p->effect_words[i] = e[i].words;
+		p->effect_quiet[i] = e[i].quiet_mask;
+	}
+	p->all_seq = p->buf_seq;
+	p->effect_known = 0;
+	pthread_mutex_unlock(&p->buf_lock);
+}
+
 int ioreq_set_pio_mirror(struct ioreq_prod *p, const struct hvm_range *r, unsigned n, int fd)
 {
 	const struct hvm_pio_mirror_page *page = NULL;
@@ -796,11 +818,7 @@ int ioreq_set_pio_mirror(struct ioreq_prod *p, const struct hvm_range *r, unsign
 		if (__atomic_load_n(&p->mirror_slot[port], __ATOMIC_RELAXED) != want[port])
 			__atomic_store_n(&p->mirror_slot[port], want[port], __ATOMIC_RELAXED);
 	/* Word numbers changed: the effects no longer apply (SET_PIO_EFFECTS). */
-	pthread_mutex_lock(&p->buf_lock);
-	memset(p->effect_slot, 0, 65536);
-	p->all_seq = p->buf_seq;
-	p->effect_known = 0;
-	pthread_mutex_unlock(&p->buf_lock);
+	effects_install(p, NULL, NULL, 0);
 	err = 0;
 out:
 	free(want);
@@ -901,15 +919,7 @@ int ioreq_set_pio_effects(struct ioreq_prod *p, const struct hvm_pio_effect *e, 
 			want[port] = (uint8_t)(i + 1);
 		}
 	}
-	pthread_mutex_lock(&p->buf_lock);
-	memcpy(p->effect_slot, want, 65536);
-	for (unsigned i = 0; i < n; i++) {
-		p->effect_words[i] = e[i].words;
-		p->effect_quiet[i] = e[i].quiet_mask;
-	}
-	p->all_seq = p->buf_seq; /* writes already in the ring may change anything */
-	p->effect_known = 0;
-	pthread_mutex_unlock(&p->buf_lock);
+	effects_install(p, want, e, n);
 	err = 0;
 out:
 	free(want);
