@@ -415,8 +415,9 @@ static void io_mirror_sync(struct dm *dm, const struct io_region *r)
 	unsigned n, old;
 	int err;
 
-	if (r->space != IO_PIO || !r->ops->nr_mirrored || !m || m->mirror_unsupported ||
-	    dm->setup_sock < 0)
+	/* A region with effects but no mirror still changes the effects table. */
+	if (r->space != IO_PIO || !(r->ops->nr_mirrored | r->ops->nr_post_effects) || !m ||
+	    m->mirror_unsupported || dm->setup_sock < 0)
 		return;
 	if (env_off("HVM_PIO_MIRROR")) {
 		m->mirror_unsupported = true;

@@ -686,12 +686,6 @@ static void take_requests(struct emu_vcpu *ev)
 	take_flush(ev);
 }
 
-/*
- * Sleep until kicked, an interrupt is deliverable, or `max_ns` passed.  The
- * chip is asked before taking ev->lock (its hooks take that lock); an
- * interrupt that arrives after the check kicks us, which sets `wake` under
- * the lock, so it cannot be missed.
- */
 /* Halt polling's test: take the lines the dm moved; is there work now? */
 static bool halt_poll_done(void *arg)
 {
@@ -721,6 +715,12 @@ static bool halt_poll(struct emu_vcpu *ev, uint64_t start)
 	return hvm_poll_spin(start, ev->halt_poll.window_ns, halt_poll_done, ev);
 }
 
+/*
+ * Sleep until kicked, an interrupt is deliverable, or `max_ns` passed.  The
+ * chip is asked before taking ev->lock (its hooks take that lock); an
+ * interrupt that arrives after the check kicks us, which sets `wake` under
+ * the lock, so it cannot be missed.  Halt polling (halt_poll()) comes first.
+ */
 static void sleep_vcpu(struct emu_vcpu *ev, bool need_intr, uint64_t max_ns)
 {
 	uint64_t start = hvm_poll_now();

@@ -468,6 +468,47 @@ static void test_quiet(struct fix *f)
 	CHECK_EQ(io_region_move(f->io.dm, &f->toy.region, IO_PIO, TOY_BASE), 0);
 }
 
+/* A latch-only device: effects, no mirrored register. */
+static void latch_write(void *opaque, uint64_t off, uint64_t val, unsigned size)
+{
+	(void)opaque;
+	(void)off;
+	(void)val;
+	(void)size;
+}
+
+static const struct io_post_effect latch_effects[] = {
+	{ .off = 0, .len = 2, .mirrored = 0 },
+};
+
+static const struct io_ops latch_ops = {
+	.write = latch_write,
+	.min_size = 1,
+	.max_size = 1,
+	.posted_writes = 0x03,
+	.post_effects = latch_effects,
+	.nr_post_effects = 1,
+};
+
+/*
+ * Its ports enter the hv's table when it is mapped and leave it when it is
+ * unmapped: a device mapped there later must not inherit "changes nothing".
+ */
+static void test_effects_follow_regions(struct fix *f)
+{
+	struct io_region latch;
+
+	io_region_init(&latch, &latch_ops, NULL, "latch", 2);
+	CHECK_EQ(io_region_map(f->io.dm, &latch, IO_PIO, 0x320), 0);
+	CHECK(f->io.p.effect_slot[0x320] != 0);
+	CHECK(f->io.p.effect_slot[0x321] != 0);
+	CHECK(f->io.p.effect_slot[TOY_BASE + 3] != 0); /* the toy's entries are still there */
+	io_region_unmap(&latch);
+	CHECK_EQ(f->io.p.effect_slot[0x320], 0);
+	CHECK_EQ(f->io.p.effect_slot[0x321], 0);
+	CHECK(f->io.p.effect_slot[TOY_BASE + 3] != 0);
+}
+
 /* The hv's checks on SET_PIO_EFFECTS; a refused set leaves the old one. */
 static void test_effects_rules(struct fix *f)
 {
@@ -690,6 +731,7 @@ int main(void)
 	test_urgent(f);
 	test_effects(f);
 	test_quiet(f);
+	test_effects_follow_regions(f);
 	test_effects_rules(f);
 	test_hv_rules(f);
 	test_stress(f);
