@@ -51,8 +51,11 @@ Output (DESIGN.md section 6), per format F, medians over the runs:
   BENCH disk_F_randread <IOPS> IOPS          and qemu_disk_F_randread
   BENCH disk_F_randread_net <IOPS> IOPS      (spawn cost subtracted)
   BENCH disk_F_<figure>_ratio <ours/qemu>    higher is better; 1.0 is parity
-  # disk_F_<figure>_ratio run by run: ...      the paired ratio of each run
-                                               and their range (--runs > 1)
+  # disk_F_<figure>_ratio run by run: ...      the paired ratio of each run,
+                                               their range and median (--runs > 1;
+                                               on a host whose speed drifts, the
+                                               median of the pairs is steadier
+                                               than the BENCH ratio of medians)
 Nothing here is a test: no thresholds.
 
 What limits the figures under emu (measured on the 64 MiB raw run: guest
@@ -447,8 +450,9 @@ def main():
                     print("BENCH disk_%s_%s_ratio %.3f" % (fmt, n, ours / ref))
                 pairs = [o[n] / q[n] for o, q in zip(res["ours"], res["qemu"]) if o[n] and q[n]]
                 if len(pairs) > 1:
-                    print("# disk_%s_%s_ratio run by run: %s (range %.2f-%.2f)" % (
-                        fmt, n, " ".join("%.2f" % r for r in pairs), min(pairs), max(pairs)))
+                    print("# disk_%s_%s_ratio run by run: %s (range %.2f-%.2f, median %.2f)" % (
+                        fmt, n, " ".join("%.2f" % r for r in pairs), min(pairs), max(pairs),
+                        median(pairs)))
             sys.stdout.flush()
     return 0
 
