@@ -870,7 +870,9 @@ bool ioreq_mirror_read(struct ioreq_prod *p, uint16_t port, uint32_t size, uint6
 	 * moves them together): equal means every write posted before this
 	 * read has been applied, and the acquire makes the dm's mirror stores
 	 * made before that advance visible to the word load below.  Not equal:
-	 * the read goes to the dm, which drains the ring before answering.
+	 * the read goes to the dm, which drains the ring before answering,
+	 * unless the writes still queued cannot change this word
+	 * (word_settled(), SET_PIO_EFFECTS).
 	 */
 	ptrs = __atomic_load_n(pair, __ATOMIC_ACQUIRE);
 	early = (uint32_t)ptrs != (uint32_t)(ptrs >> 32);

@@ -220,7 +220,7 @@ bool ioreq_pio_urgent(const struct ioreq_prod *p, uint16_t port, uint32_t size);
  * memfd; the first valid one is mapped for the producer's lifetime, later
  * ones are left alone (the caller closes fd in every case).  0, or -EINVAL
  * (bad ranges; no page yet and fd unusable) with the set unchanged, or
- * -ENOMEM.
+ * -ENOMEM.  A new set empties the effects table (ioreq_set_pio_effects()).
  */
 int ioreq_set_pio_mirror(struct ioreq_prod *p, const struct hvm_range *r, unsigned n, int fd);
 /*

@@ -226,7 +226,8 @@ struct hvm_range {
  *     anything, and the dm applies the ring before it answers (so a status
  *     or alternate-status read right after an ATA command sees BSY or the
  *     result, exactly as after a synchronous write); a read answered from
- *     the PIO mirror (below) is answered only once the ring is empty, i.e.
+ *     the PIO mirror (below) is answered only once the ring is empty (or
+ *     holds only writes SET_PIO_EFFECTS says cannot change it), i.e.
  *     after the dm applied the command and published what it changed;
  *   - a port write: synchronous writes also wait for the ring to drain,
  *     posted ones queue behind it in issue order;
@@ -273,7 +274,9 @@ struct hvm_range {
  *     acquire load of both), so every write posted before this read has
  *     been applied by the dm (the dm advances read_pointer only after it
  *     applied a write, with a release store); otherwise the read goes
- *     synchronous, and the dm drains the ring before answering it;
+ *     synchronous, and the dm drains the ring before answering it
+ *     (SET_PIO_EFFECTS below relaxes this to the writes that may change
+ *     the register);
  *   - the word (one atomic 64-bit acquire load) has HVM_PIO_MIRROR_VALID
  *     and names a port and width (1, 2 or 4) that cover the read, so a
  *     word already rewritten for another register while the hv still
