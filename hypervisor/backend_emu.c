@@ -723,8 +723,8 @@ static bool halt_poll(struct emu_vcpu *ev, uint64_t start)
  */
 static void sleep_vcpu(struct emu_vcpu *ev, bool need_intr, uint64_t max_ns)
 {
-	uint64_t start = hvm_poll_now();
-	struct timespec ts = ns_to_timespec(hv_now_ns() + max_ns);
+	uint64_t start = hv_now_ns(); /* CLOCK_MONOTONIC, as hvm_poll_now() */
+	struct timespec ts = ns_to_timespec(start + max_ns);
 
 	if (need_intr && irqchip_pending(ev->e->chip, ev->v->index) >= 0)
 		return;
@@ -743,7 +743,7 @@ static void sleep_vcpu(struct emu_vcpu *ev, bool need_intr, uint64_t max_ns)
 	ev->wake = false;
 	pthread_mutex_unlock(&ev->lock);
 	if (need_intr)
-		hvm_poll_learn(&ev->halt_poll, hvm_poll_now() - start, EMU_HALT_POLL_MAX_NS);
+		hvm_poll_learn(&ev->halt_poll, hv_now_ns() - start, EMU_HALT_POLL_MAX_NS);
 }
 
 /* Anything a kick asks the vCPU thread to handle outside guest code. */
