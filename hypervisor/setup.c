@@ -162,9 +162,9 @@ static int do_map(struct hv *hv, struct setup_conn *c, struct req *r)
 	err = hv->be_ops->map(hv, &hv->mem.maps[idx]);
 	if (err)
 		mem_map_remove(&hv->mem, idx);
-	else
-		hv_log("map %#llx+%#llx flags %#x", (unsigned long long)m.gpa,
-		       (unsigned long long)m.size, m.flags);
+	else /* rate-limited: the dm maps the VGA window at each text-mode validation */
+		hv_log_ratelimited("map %#llx+%#llx flags %#x", (unsigned long long)m.gpa,
+				   (unsigned long long)m.size, m.flags);
 	return reply(c, r, err, NULL, 0, NULL, 0);
 }
 

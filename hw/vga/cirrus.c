@@ -559,6 +559,7 @@ static void window_write(void *opaque, uint64_t off, uint64_t val, unsigned size
 	struct cirrus *s = opaque;
 	unsigned b;
 
+	vga_mirror_window_write(&s->vga, off);
 	if (!extended(s)) {
 		vga_mem_writeb(&s->vga, (uint32_t)off, (uint8_t)val);
 		return;

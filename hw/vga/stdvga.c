@@ -224,6 +224,7 @@ static void stdvga_window_write(void *opaque, uint64_t off, uint64_t val, unsign
 	struct stdvga *s = opaque;
 	uint32_t a;
 
+	vga_mirror_window_write(&s->vga, off);
 	if (vbe_enabled(s) && !(s->vbe[VBE_ENABLE] & VBE_EN_LFB) && off < 0x10000) {
 		a = (((uint32_t)s->vbe[VBE_BANK] << 16) + (uint32_t)off) & s->vga.vram_mask;
 		s->vga.vram[a] = (uint8_t)val;

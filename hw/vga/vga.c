@@ -192,8 +192,8 @@ void vga_ioport_write(struct vga *v, uint16_t port, uint8_t val)
 		ar_write(v, val);
 		break;
 	case 0x3c2:
+		/* Posted; the window's decoding here does not depend on it (vga_mirror.c). */
 		v->misc = val;
-		vga_mirror_invalidate(v);
 		break;
 	case 0x3c4:
 		v->sr_index = val;
@@ -389,6 +389,7 @@ static uint64_t mem_read(void *opaque, uint64_t off, unsigned size)
 
 static void mem_write(void *opaque, uint64_t off, uint64_t val, unsigned size)
 {
+	vga_mirror_window_write(opaque, off);
 	vga_mem_writeb(opaque, (uint32_t)off, (uint8_t)val);
 }
 

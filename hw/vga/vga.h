@@ -42,6 +42,12 @@ struct vga_ext_ops {
 	void (*mirror_trap)(void *opaque, bool on);
 };
 
+/* Maps the image into the guest (vga_mirror.c; unit tests bring their own). */
+struct vga_mirror_map_ops {
+	int (*map)(struct dm *dm, uint64_t gpa, uint64_t size, int fd, uint64_t offset);
+	int (*unmap)(struct dm *dm, uint64_t gpa, uint64_t size);
+};
+
 /* The dm's half of the window's MMIO mirror (vga_mirror.c); hdr NULL: off. */
 struct vga_mirror {
 	struct hvm_mmio_mirror_hdr *hdr;
@@ -49,6 +55,18 @@ struct vga_mirror {
 	int fd;
 	unsigned misses;   /* synchronous reads that found it invalid */
 	uint64_t rebuilds; /* statistics, logged at the end */
+	/*
+	 * The live range of the image mapped into the guest as memory: the
+	 * image holds the window's bytes, VRAM catches up in vga_mirror_sync().
+	 */
+	const struct vga_mirror_map_ops *map_ops; /* NULL: never map */
+	bool mapped;
+	bool chain4;	  /* while mapped: window byte o is VRAM byte o */
+	uint8_t plane_hi; /* while mapped, odd/even: GR4 bit 1 */
+	uint32_t map_off; /* while mapped: the live range */
+	uint32_t map_len;
+	uint64_t maps;	 /* statistics */
+	uint64_t folded; /* bytes the guest changed in the mapped image */
 };
 
 /*
@@ -146,8 +164,16 @@ int vga_mirror_start(struct vga *v, const struct hvm_range *ports, unsigned n);
 /* Create the image without offering it (vga_mirror_start(); unit tests). */
 int vga_mirror_create(struct vga *v);
 void vga_mirror_destroy(struct vga *v);
-/* The window's contents or decoding changed by a path the hv does not see. */
+/*
+ * The window's contents or decoding changed by a path the hv does not see,
+ * or is about to: a mapped image is unmapped and folded into VRAM first.
+ * Callers hold the guest stopped in a synchronous request (see vga_mirror.c).
+ */
 void vga_mirror_invalidate(struct vga *v);
+/* Before VRAM is read (scan-out): fold the guest's writes to a mapped image. */
+void vga_mirror_sync(struct vga *v);
+/* A window write reached us at offset off (from 0xA0000). */
+void vga_mirror_window_write(struct vga *v, uint64_t off);
 /* A synchronous window read reached us: maybe rebuild and validate. */
 void vga_mirror_window_read(struct vga *v);
 /*

@@ -259,6 +259,7 @@ static void vga_refresh(void *opaque)
 {
 	struct vga *v = opaque;
 
+	vga_mirror_sync(v);
 	if (v->palette_dirty)
 		update_palette(v);
 	if (v->ext && v->ext->draw(v->ext_opaque, v->full_redraw)) {

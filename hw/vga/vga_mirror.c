@@ -26,6 +26,25 @@
  *
  * We never read anything the hv writes into the image or the header but
  * the state word (and only to skip work): the image is rebuilt from VRAM.
+ *
+ * Mapped image.  A text console also writes the window a few hundred
+ * times per line, and each write cost the vCPU an exit and a slot in the
+ * buffered ring.  So when we validate, we also map the live range of the
+ * image into the guest as ordinary memory (HVM_MSG_MAP of the image's
+ * memfd): window reads and writes there then never leave the guest.  While
+ * it is mapped the image, not VRAM, holds the window's bytes; VRAM catches
+ * up by folding (fold(): every image byte that differs is written to the
+ * VRAM byte that window offset decodes to, with the decoding saved when we
+ * mapped, since simple decoding has no other effect).  We fold before we
+ * draw (vga_mirror_sync()) and when we unmap.  We unmap in
+ * vga_mirror_invalidate(), which runs before the decoding or VRAM changes
+ * by any path.  Those are synchronous requests (sequencer, graphics
+ * controller, the Cirrus and VBE extension registers and their BAR
+ * aliases, framebuffer accesses), so the guest is stopped while we unmap
+ * and fold, and the hv applies the unmap before its next instruction.  The
+ * misc output register, the one posted mode port, does not take part in
+ * the window's decoding here, so its writes leave the mapping alone.
+ * HVM_VGA_MAP_WINDOW=0 keeps every window access trapping.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -89,12 +108,94 @@ const uint8_t *vga_mirror_image(const struct vga *v)
 	return v->mirror.image;
 }
 
+/* VRAM byte of window offset o (from the live range's start) while mapped. */
+static uint32_t mapped_vram_offset(const struct vga *v, uint32_t o)
+{
+	if (v->mirror.chain4)
+		return o & v->vram_mask;
+	return (((o & ~1u) * 4) | v->mirror.plane_hi | (o & 1)) & v->vram_mask;
+}
+
+/*
+ * Copy what the guest changed in the mapped image into VRAM.  The guest may
+ * be writing meanwhile: each byte is read once, and a byte written after we
+ * passed it is caught by the next fold.
+ */
+static void fold(struct vga *v)
+{
+	const volatile uint8_t *img = v->mirror.image + v->mirror.map_off;
+
+	for (uint32_t o = 0; o < v->mirror.map_len; o++) {
+		uint8_t b = img[o];
+		uint32_t at = mapped_vram_offset(v, o);
+
+		if (v->vram[at] != b) {
+			v->vram[at] = b;
+			vga_mark_dirty(v, at, 1);
+			v->mirror.folded++;
+		}
+	}
+}
+
+void vga_mirror_sync(struct vga *v)
+{
+	if (v->mirror.mapped)
+		fold(v);
+}
+
+/* Map the live range of the image (validated just now, guest stopped). */
+static void map_image(struct vga *v, uint32_t off, uint32_t len)
+{
+	const struct vga_mirror_map_ops *ops = v->mirror.map_ops;
+
+	if (!ops || v->mirror.mapped)
+		return;
+	if (ops->map(v->dm, VGA_WINDOW_GPA + off, len, v->mirror.fd,
+		     HVM_MMIO_MIRROR_IMAGE_OFFSET + off)) {
+		v->mirror.map_ops = NULL; /* refused once: keep trapping */
+		dm_info("vga", "the window image cannot be mapped into the guest; "
+			       "window writes stay trapped");
+		return;
+	}
+	v->mirror.mapped = true;
+	v->mirror.chain4 = (v->sr[4] & 0x08) != 0;
+	v->mirror.plane_hi = v->gr[4] & 2;
+	v->mirror.map_off = off;
+	v->mirror.map_len = len;
+	v->mirror.maps++;
+}
+
+/* Take the image out of the guest, then bring VRAM up to date with it. */
+static void unmap_image(struct vga *v)
+{
+	int err;
+
+	if (!v->mirror.mapped)
+		return;
+	if (v->dm->ioreq && !ioreq_guest_stopped(v->dm))
+		dm_warn("vga", "window image unmapped while the guest runs");
+	err = v->mirror.map_ops->unmap(v->dm, VGA_WINDOW_GPA + v->mirror.map_off,
+				       v->mirror.map_len);
+	if (err)
+		dm_warn("vga", "unmapping the window image: %s", strerror(-err));
+	fold(v);
+	v->mirror.mapped = false;
+}
+
+void vga_mirror_window_write(struct vga *v, uint64_t off)
+{
+	/* Only from a guest that wrote before the mapping took: order them. */
+	if (v->mirror.mapped && off - v->mirror.map_off < v->mirror.map_len)
+		vga_mirror_invalidate(v);
+}
+
 void vga_mirror_invalidate(struct vga *v)
 {
 	struct hvm_mmio_mirror_hdr *h = hdr_of(v);
 
 	if (!h)
 		return;
+	unmap_image(v);
 	/* Release: the change that made the image stale is ordered before. */
 	__atomic_store_n(&h->state, HVM_MMIO_MIRROR_INVALID, __ATOMIC_RELEASE);
 	v->mirror.misses = 0;
@@ -105,8 +206,15 @@ bool vga_mirror_try_validate(struct vga *v)
 	struct hvm_mmio_mirror_hdr *h = hdr_of(v);
 	uint32_t off, len;
 
-	if (!h || !vga_window_simple(v, &off, &len))
+	if (!h)
 		return false;
+	vga_mirror_sync(v); /* the rebuild below reads VRAM */
+	if (!vga_window_simple(v, &off, &len)) {
+		unmap_image(v);
+		return false;
+	}
+	if (v->mirror.mapped && (off != v->mirror.map_off || len != v->mirror.map_len))
+		unmap_image(v);
 	if (v->ext && v->ext->mirror_trap)
 		v->ext->mirror_trap(v->ext_opaque, true);
 	memset(v->mirror.image, 0xff, VGA_WINDOW_LEN); /* not decoded: reads all-ones */
@@ -118,6 +226,7 @@ bool vga_mirror_try_validate(struct vga *v)
 	h->validations = ++v->mirror.rebuilds;
 	/* Release: the image and the live range are visible before VALID. */
 	__atomic_store_n(&h->state, HVM_MMIO_MIRROR_VALID, __ATOMIC_RELEASE);
+	map_image(v, off, len);
 	return true;
 }
 
@@ -159,8 +268,11 @@ fail:
 void vga_mirror_destroy(struct vga *v)
 {
 	if (v->mirror.rebuilds)
-		dm_info("vga", "window image for the hypervisor rebuilt %llu times",
-			(unsigned long long)v->mirror.rebuilds);
+		dm_info("vga",
+			"window image for the hypervisor rebuilt %llu times, mapped into the "
+			"guest %llu times, %llu bytes folded into VRAM",
+			(unsigned long long)v->mirror.rebuilds, (unsigned long long)v->mirror.maps,
+			(unsigned long long)v->mirror.folded);
 	if (v->mirror.hdr)
 		munmap(v->mirror.hdr, MIRROR_MAP_LEN);
 	if (v->mirror.fd >= 0)
@@ -169,6 +281,16 @@ void vga_mirror_destroy(struct vga *v)
 	v->mirror.image = NULL;
 	v->mirror.fd = -1;
 }
+
+static int hv_map(struct dm *dm, uint64_t gpa, uint64_t size, int fd, uint64_t offset)
+{
+	return dm_map_memfd(dm, gpa, size, fd, offset, 0);
+}
+
+static const struct vga_mirror_map_ops hv_map_ops = {
+	.map = hv_map,
+	.unmap = dm_unmap,
+};
 
 int vga_mirror_start(struct vga *v, const struct hvm_range *ports, unsigned n)
 {
@@ -195,8 +317,12 @@ int vga_mirror_start(struct vga *v, const struct hvm_range *ports, unsigned n)
 	}
 	err = hvlink_call(v->dm, HVM_MSG_SET_MMIO_MIRROR, &set, sizeof(set), &v->mirror.fd, 1, NULL,
 			  0, NULL);
-	if (!err)
+	if (!err) {
+		env = getenv("HVM_VGA_MAP_WINDOW");
+		if (!env || strcmp(env, "0"))
+			v->mirror.map_ops = &hv_map_ops;
 		return 0;
+	}
 	if (err == -ENOSYS)
 		dm_info("vga", "the hypervisor has no MMIO mirror: window reads stay synchronous");
 	else

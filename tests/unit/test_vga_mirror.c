@@ -10,6 +10,13 @@
  * image is valid it must equal a fresh read of every live address through
  * the device, and every read the hv answers must be what the device would
  * have answered.
+ *
+ * Mapped image: the same random run on two devices at once, a reference
+ * that traps every window access and one whose validated image this test
+ * maps as the hv would (guest accesses inside the mapped range go to the
+ * image as memory).  Every read must agree, and VRAM must be the same
+ * whenever the image is not mapped (so the fold at unmap lost nothing) and
+ * after vga_mirror_sync() while it is.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -42,6 +49,14 @@ static unsigned long long rnd_state = 88172645463325252ull;
 static unsigned validations, hv_answers, checks;
 static bool is_cirrus;
 
+/* The differential run: the reference side, and what the fake hv mapped. */
+static bool on_ref;
+static struct dm *dm_ref, *dm_dir;
+static struct vga *vga_ref, *vga_dir;
+static uint64_t ref_read;
+static uint64_t map_gpa, map_len;
+static unsigned maps, mapped_accesses, vram_checks;
+
 static uint32_t rnd(uint32_t n)
 {
 	rnd_state ^= rnd_state << 13;
@@ -53,14 +68,35 @@ static uint32_t rnd(uint32_t n)
 /* A guest port write as hvmhv sends it: mode ports drop the image first. */
 static void out(uint16_t port, unsigned size, uint64_t v)
 {
-	ioreq_mmio_mirror_port_write(&hv, port, size);
+	if (!on_ref)
+		ioreq_mmio_mirror_port_write(&hv, port, size);
 	io_dispatch(dm, IO_PIO, port, size, true, &v);
 }
 
-/* A guest MMIO write: the hv applies it to the image, then the dm to VRAM. */
+/* Whether guest byte a is memory now (the image, mapped by the fake hv). */
+static bool mapped(uint64_t a)
+{
+	return !on_ref && map_len && a - map_gpa < map_len;
+}
+
+/*
+ * A guest MMIO write: the hv applies it to the image, then the dm to VRAM.
+ * Bytes in the mapped range go to the image as memory instead.
+ */
 static void mmio_write(uint64_t a, unsigned size, uint64_t v)
 {
-	ioreq_mmio_mirror_write(&hv, a, size, v, true);
+	if (size > 1 && (mapped(a) || mapped(a + size - 1))) {
+		for (unsigned i = 0; i < size; i++)
+			mmio_write(a + i, 1, (v >> (8 * i)) & 0xff);
+		return;
+	}
+	if (mapped(a)) {
+		vga->mirror.image[a - WIN] = (uint8_t)v;
+		mapped_accesses++;
+		return;
+	}
+	if (!on_ref)
+		ioreq_mmio_mirror_write(&hv, a, size, v, true);
 	io_dispatch(dm, IO_MMIO, a, size, true, &v);
 }
 
@@ -78,10 +114,34 @@ static uint64_t device_read(uint64_t a, unsigned size)
  * may then validate (as vga_mirror_window_read() does with the guest
  * stopped; here every synchronous read is such a moment).
  */
+/* In the differential run, a read must return what the reference read. */
+static void want_ref(uint64_t a, uint64_t v)
+{
+	if (!dm_ref || v == ref_read)
+		return;
+	printf("# read at %#llx: %#llx, the reference read %#llx%s\n", (unsigned long long)a,
+	       (unsigned long long)v, (unsigned long long)ref_read, map_len ? " (mapped)" : "");
+	CHECK_EQ(v, ref_read);
+	exit(tap_done());
+}
+
 static void guest_read(uint64_t a, unsigned size)
 {
-	uint64_t v, want;
+	uint64_t v = 0, want;
 
+	if (on_ref) {
+		ref_read = device_read(a, size);
+		return;
+	}
+	if (mapped(a) || mapped(a + size - 1)) {
+		for (unsigned i = 0; i < size; i++)
+			v |= (mapped(a + i) ? vga->mirror.image[a + i - WIN]
+					    : device_read(a + i, 1))
+			     << (8 * i);
+		mapped_accesses++;
+		want_ref(a, v);
+		return;
+	}
 	if (ioreq_mmio_mirror_read(&hv, a, size, &v)) {
 		hv_answers++;
 		want = device_read(a, size);
@@ -89,9 +149,10 @@ static void guest_read(uint64_t a, unsigned size)
 			CHECK_EQ(v, want);
 			exit(tap_done());
 		}
+		want_ref(a, v);
 		return;
 	}
-	device_read(a, size);
+	want_ref(a, device_read(a, size));
 	if (rnd(4) == 0 && vga_mirror_try_validate(vga))
 		validations++;
 }
@@ -147,10 +208,11 @@ static void random_register(void)
 	uint8_t i, val;
 
 	switch (rnd(11)) {
-	case 0: /* text mode, odd/even at B8000 */
-		out(0x3c4, 1, 2), out(0x3c5, 1, 0x03);
+	case 0: /* text mode, odd/even at B8000; now and then on planes 2 and 3 */
+		i = rnd(4) ? 0 : 2;
+		out(0x3c4, 1, 2), out(0x3c5, 1, 0x03u << i);
 		out(0x3c4, 1, 4), out(0x3c5, 1, 0x02);
-		out(0x3ce, 1, 4), out(0x3cf, 1, 0x00);
+		out(0x3ce, 1, 4), out(0x3cf, 1, i);
 		out(0x3ce, 1, 5), out(0x3cf, 1, 0x10);
 		out(0x3ce, 1, 6), out(0x3cf, 1, 0x0e);
 		break;
@@ -229,6 +291,29 @@ static void random_register(void)
 	}
 }
 
+/* One random guest access or register change. */
+static void random_step(void)
+{
+	unsigned size = 1u << rnd(3);
+	/* Half of the accesses in the text window, where a console works. */
+	uint64_t a = rnd(2) ? WIN + rnd(WIN_LEN - size + 1) : 0xb8000 + rnd(0x8000);
+
+	switch (rnd(32)) {
+	case 0:
+		random_register();
+		break;
+	case 1:
+		lfb_write();
+		break;
+	case 2 ... 12:
+		mmio_write(a, size, rnd(0x10000) * 0x10001ull);
+		break;
+	default:
+		guest_read(a, size);
+		break;
+	}
+}
+
 static void run(const char *type)
 {
 	struct dev *d;
@@ -254,24 +339,7 @@ static void run(const char *type)
 	CHECK_EQ(ioreq_set_mmio_mirror(&hv, &set, vga->mirror.fd), 0);
 	out(0x3c2, 1, 0x67);
 	for (step = 0; step < STEPS; step++) {
-		unsigned size = 1u << rnd(3);
-		/* Half of the accesses in the text window, where a console works. */
-		uint64_t a = rnd(2) ? WIN + rnd(WIN_LEN - size + 1) : 0xb8000 + rnd(0x8000);
-
-		switch (rnd(32)) {
-		case 0:
-			random_register();
-			break;
-		case 1:
-			lfb_write();
-			break;
-		case 2 ... 12:
-			mmio_write(a, size, rnd(0x10000) * 0x10001ull);
-			break;
-		default:
-			guest_read(a, size);
-			break;
-		}
+		random_step();
 		check_image();
 	}
 	printf("# %s: %u validations, %u reads answered from the image, %u checks\n", type,
@@ -280,6 +348,128 @@ static void run(const char *type)
 	CHECK(hv_answers > 200);
 	ioreq_mmio_mirror_free(&hv);
 	dm_destroy(dm);
+}
+
+/* The hv's side of mapping the image, as the emulator backend does it. */
+static int fake_map(struct dm *d, uint64_t gpa, uint64_t size, int fd, uint64_t offset)
+{
+	CHECK(d == dm_dir && !map_len);
+	CHECK(gpa >= WIN && gpa + size <= WIN + WIN_LEN && size && !((gpa | size) & 4095));
+	CHECK_EQ(offset, HVM_MMIO_MIRROR_IMAGE_OFFSET + (gpa - WIN));
+	CHECK_EQ(fd, vga_dir->mirror.fd);
+	map_gpa = gpa;
+	map_len = size;
+	maps++;
+	return 0;
+}
+
+static int fake_unmap(struct dm *d, uint64_t gpa, uint64_t size)
+{
+	CHECK(d == dm_dir && map_len);
+	CHECK_EQ(gpa, map_gpa);
+	CHECK_EQ(size, map_len);
+	map_len = 0;
+	return 0;
+}
+
+static const struct vga_mirror_map_ops fake_map_ops = {
+	.map = fake_map,
+	.unmap = fake_unmap,
+};
+
+#define VRAM_CMP (512u << 10) /* as far as the window reaches without banks */
+
+/* VRAM of both sides, the same whenever the image is not mapped. */
+static void check_vram(unsigned step, uint32_t len)
+{
+	if (map_len) {
+		if (step % 8)
+			return;
+		vga_mirror_sync(vga_dir); /* as before a scan-out */
+	}
+	vram_checks++;
+	for (uint32_t o = 0; o < len; o++) {
+		if (vga_ref->vram[o] == vga_dir->vram[o])
+			continue;
+		printf("# step %u: VRAM byte %#x is %#x, the reference has %#x%s\n", step, o,
+		       vga_dir->vram[o], vga_ref->vram[o], map_len ? " (mapped)" : "");
+		CHECK(vga_ref->vram[o] == vga_dir->vram[o]);
+		exit(tap_done());
+	}
+}
+
+static void side(bool ref)
+{
+	on_ref = ref;
+	dm = ref ? dm_ref : dm_dir;
+	vga = ref ? vga_ref : vga_dir;
+}
+
+static struct vga *make_side(const char *type, struct dm **out_dm)
+{
+	struct dev *d;
+
+	CHECK_EQ(dm_create_standalone(16 << 20, out_dm), 0);
+	CHECK_EQ(dev_create(*out_dm, "i440fx", NULL, NULL), 0);
+	CHECK_EQ(dev_create(*out_dm, type, NULL, &d), 0);
+	return d->state;
+}
+
+/* The same steps on a trapping reference and a side whose image gets mapped. */
+static void run_mapped(const char *type)
+{
+	struct hvm_mmio_mirror_set set = {
+		.gpa = WIN,
+		.len = WIN_LEN,
+		.nr_ports = 4,
+		.ports = { { 0x3c2, 1 }, { 0x3c4, 2 }, { 0x3ce, 2 }, { 0x1ce, 3 } },
+	};
+	unsigned step;
+
+	is_cirrus = !strcmp(type, "cirrus");
+	validations = hv_answers = checks = maps = mapped_accesses = vram_checks = 0;
+	map_len = 0;
+	vga_ref = make_side(type, &dm_ref);
+	vga_dir = make_side(type, &dm_dir);
+	CHECK_EQ(vga_mirror_create(vga_dir), 0);
+	vga_dir->mirror.map_ops = &fake_map_ops;
+	memset(&hv, 0, sizeof(hv));
+	hv.nr_vcpus = 1;
+	CHECK_EQ(ioreq_set_mmio_mirror(&hv, &set, vga_dir->mirror.fd), 0);
+	for (int r = 1; r >= 0; r--) {
+		side(r);
+		map_bars();
+		out(0x3c2, 1, 0x67);
+	}
+	for (step = 0; step < STEPS; step++) {
+		unsigned long long at = rnd_state;
+
+		side(true);
+		random_step();
+		rnd_state = at;
+		side(false);
+		random_step();
+		check_vram(step, VRAM_CMP);
+		if (!map_len || step % 8 == 0)
+			check_image();
+	}
+	if (map_len)
+		vga_mirror_invalidate(vga_dir); /* unmap and fold, as before a mode change */
+	CHECK(!map_len);
+	check_vram(step, vga_ref->vram_size < vga_dir->vram_size ? vga_ref->vram_size
+								 : vga_dir->vram_size);
+	printf("# %s mapped: %u validations, %u maps, %u accesses to the mapped image, %u VRAM "
+	       "comparisons, %llu bytes folded\n",
+	       type, validations, maps, mapped_accesses, vram_checks,
+	       (unsigned long long)vga_dir->mirror.folded);
+	CHECK(maps > 20);
+	CHECK(mapped_accesses > 1000);
+	CHECK(vga_dir->mirror.folded > 100);
+	ioreq_mmio_mirror_free(&hv);
+	dm_destroy(dm_ref);
+	dm_destroy(dm_dir);
+	dm_ref = dm_dir = NULL;
+	side(false);
 }
 
 /* hvmhv refuses what it cannot honour. */
@@ -321,5 +511,7 @@ int main(void)
 	test_refusals();
 	run("stdvga");
 	run("cirrus");
+	run_mapped("stdvga");
+	run_mapped("cirrus");
 	return tap_done();
 }
