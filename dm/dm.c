@@ -167,6 +167,14 @@ bool dm_is_paused(struct dm *dm)
 	return dm->paused;
 }
 
+int dm_add_stopped_hook(struct dm *dm, void (*fn)(void *opaque), void *opaque)
+{
+	if (dm->nr_stopped_hooks >= DM_MAX_STOPPED_HOOKS)
+		return -ENOSPC;
+	dm->stopped_hooks[dm->nr_stopped_hooks++] = (struct dm_stopped_hook){ fn, opaque };
+	return 0;
+}
+
 int dm_map_memfd(struct dm *dm, uint64_t gpa, uint64_t size, int fd, uint64_t offset,
 		 uint32_t flags)
 {

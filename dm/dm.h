@@ -75,6 +75,8 @@ struct dm_config {
 	bool nographic;
 };
 
+#define DM_MAX_STOPPED_HOOKS 4
+
 struct dm {
 	struct dm_config cfg;
 	struct dm_loop *loop;
@@ -116,6 +118,16 @@ struct dm {
 	struct vnc *vnc;	    /* VNC server (ui/vnc.c), NULL when off */
 	struct dm_qmp *qmp;	    /* monitor (dm/qmp.c) */
 	struct pc_machine *machine; /* machine-wide state (hw/pc/pc.c) */
+	/*
+	 * Called after a synchronous request while the guest is stopped and
+	 * the buffered ring is empty (ioreq_guest_stopped()), whichever device
+	 * answered it: the window mirror validates there (hw/vga/vga_mirror.c).
+	 */
+	struct dm_stopped_hook {
+		void (*fn)(void *opaque);
+		void *opaque;
+	} stopped_hooks[DM_MAX_STOPPED_HOOKS];
+	unsigned nr_stopped_hooks;
 };
 
 /*
@@ -145,6 +157,8 @@ bool dm_is_paused(struct dm *dm);
  * Map a memfd range into the guest at gpa (VRAM, option ROMs).  flags are
  * HVM_MAP_F_*.  Standalone dms refuse with -ENOTCONN.
  */
+/* Add a stopped hook (struct dm); 0 or -ENOSPC. */
+int dm_add_stopped_hook(struct dm *dm, void (*fn)(void *opaque), void *opaque);
 int dm_map_memfd(struct dm *dm, uint64_t gpa, uint64_t size, int fd, uint64_t offset,
 		 uint32_t flags);
 int dm_unmap(struct dm *dm, uint64_t gpa, uint64_t size);

@@ -53,8 +53,10 @@ struct vga_mirror {
 	struct hvm_mmio_mirror_hdr *hdr;
 	uint8_t *image; /* 128 KiB: 0xA0000-0xBFFFF */
 	int fd;
-	unsigned misses;   /* synchronous reads that found it invalid */
-	uint64_t rebuilds; /* statistics, logged at the end */
+	unsigned misses;       /* synchronous reads that found it invalid */
+	unsigned write_misses; /* window writes that found it invalid */
+	bool want_validate;    /* at the guest's next synchronous request */
+	uint64_t rebuilds;     /* statistics, logged at the end */
 	/*
 	 * The live range of the image mapped into the guest as memory: the
 	 * image holds the window's bytes, VRAM catches up in vga_mirror_sync().

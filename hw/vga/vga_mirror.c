@@ -71,6 +71,13 @@
  */
 #define VGA_MIRROR_MISSES 16
 
+/*
+ * Window writes that find the image invalid before we validate at the
+ * guest's next synchronous request to any device (dm_add_stopped_hook()): a
+ * console that only writes gives us no window reads to count.
+ */
+#define VGA_MIRROR_WRITE_MISSES 256
+
 bool vga_window_simple(const struct vga *v, uint32_t *live_off, uint32_t *live_len)
 {
 	static const uint32_t off[4] = { 0, 0, 0x10000, 0x18000 };
@@ -184,9 +191,27 @@ static void unmap_image(struct vga *v)
 
 void vga_mirror_window_write(struct vga *v, uint64_t off)
 {
+	const struct hvm_mmio_mirror_hdr *h = hdr_of(v);
+
 	/* Only from a guest that wrote before the mapping took: order them. */
 	if (v->mirror.mapped && off - v->mirror.map_off < v->mirror.map_len)
 		vga_mirror_invalidate(v);
+	else if (h && __atomic_load_n(&h->state, __ATOMIC_RELAXED) == HVM_MMIO_MIRROR_INVALID &&
+		 ++v->mirror.write_misses >= VGA_MIRROR_WRITE_MISSES)
+		v->mirror.want_validate = true;
+}
+
+/* The guest is stopped in a synchronous request: validate if writes asked for it. */
+static void guest_stopped(void *opaque)
+{
+	struct vga *v = opaque;
+
+	if (!v->mirror.want_validate)
+		return;
+	v->mirror.want_validate = false;
+	v->mirror.write_misses = 0;
+	if (!vga_mirror_valid(v))
+		vga_mirror_try_validate(v);
 }
 
 void vga_mirror_invalidate(struct vga *v)
@@ -258,6 +283,9 @@ int vga_mirror_create(struct vga *v)
 	v->mirror.hdr = at;
 	v->mirror.image = (uint8_t *)at + HVM_MMIO_MIRROR_IMAGE_OFFSET;
 	v->mirror.fd = fd;
+	/* Harmless after a destroy: no writes are counted without the image. */
+	if (dm_add_stopped_hook(v->dm, guest_stopped, v))
+		dm_warn("vga", "no stopped hook left: only window reads validate");
 	return 0;
 fail:
 	err = -errno;

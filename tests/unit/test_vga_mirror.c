@@ -472,6 +472,60 @@ static void run_mapped(const char *type)
 	side(false);
 }
 
+/* The guest's next synchronous request to any device, as dm/ioreq.c runs it. */
+static void guest_stopped_hooks(struct dm *d)
+{
+	for (unsigned i = 0; i < d->nr_stopped_hooks; i++)
+		d->stopped_hooks[i].fn(d->stopped_hooks[i].opaque);
+}
+
+/*
+ * A console that only writes the window (no reads to count) gets it
+ * validated and mapped at the next synchronous request after enough writes.
+ */
+static void test_write_only_console(void)
+{
+	unsigned i;
+
+	map_len = 0;
+	vga_dir = make_side("stdvga", &dm_dir);
+	side(false);
+	CHECK_EQ(vga_mirror_create(vga), 0);
+	vga->mirror.map_ops = &fake_map_ops;
+	memset(&hv, 0, sizeof(hv));
+	hv.nr_vcpus = 1;
+	{
+		struct hvm_mmio_mirror_set set = { .gpa = WIN, .len = WIN_LEN };
+
+		CHECK_EQ(ioreq_set_mmio_mirror(&hv, &set, vga->mirror.fd), 0);
+	}
+	/* text mode: odd/even at B8000 */
+	out(0x3c4, 1, 2), out(0x3c5, 1, 0x03);
+	out(0x3c4, 1, 4), out(0x3c5, 1, 0x02);
+	out(0x3ce, 1, 4), out(0x3cf, 1, 0x00);
+	out(0x3ce, 1, 5), out(0x3cf, 1, 0x10);
+	out(0x3ce, 1, 6), out(0x3cf, 1, 0x0e);
+	for (i = 0; i < 255; i++) /* bytes: a 16-bit write counts twice */
+		mmio_write(0xb8000 + i, 1, i & 1 ? 0x07 : 'A');
+	guest_stopped_hooks(dm);
+	CHECK(!vga_mirror_valid(vga)); /* too few writes yet */
+	mmio_write(0xb8000 + i, 1, 0x07);
+	guest_stopped_hooks(dm);
+	CHECK(vga_mirror_valid(vga));
+	CHECK_EQ(map_gpa, 0xb8000);
+	CHECK_EQ(map_len, 0x8000);
+	mmio_write(0xb8000, 1, 'Z'); /* into the mapped image */
+	CHECK_EQ(vga->mirror.image[0x18000], 'Z');
+	vga_mirror_sync(vga);
+	CHECK_EQ(device_read(0xb8000, 1), 'Z');
+	CHECK_EQ(device_read(0xb8001, 1), 0x07);
+	out(0x3ce, 1, 6), out(0x3cf, 1, 0x0e); /* a mode port write: unmapped */
+	CHECK_EQ(map_len, 0);
+	ioreq_mmio_mirror_free(&hv);
+	dm_destroy(dm_dir);
+	dm_dir = NULL;
+}
+
 /* hvmhv refuses what it cannot honour. */
 static void test_refusals(void)
 {
@@ -513,5 +567,6 @@ int main(void)
 	run("cirrus");
 	run_mapped("stdvga");
 	run_mapped("cirrus");
+	test_write_only_console();
 	return tap_done();
 }
