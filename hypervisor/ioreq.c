@@ -118,6 +118,10 @@ static void close_fd(int *fd)
 
 void ioreq_prod_destroy(struct ioreq_prod *p, int ioreq_page_fd, int bufioreq_page_fd)
 {
+	if (p->round_trips)
+		hv_log("ioreq: %llu round trips to the dm, %.1f us each on average",
+		       (unsigned long long)p->round_trips,
+		       (double)p->round_trip_ns / 1000.0 / (double)p->round_trips);
 	if (p->spins)
 		hv_log("ioreq: spun for %llu responses, %llu of them in vain",
 		       (unsigned long long)p->spins, (unsigned long long)p->spin_misses);
@@ -416,7 +420,7 @@ enum ioreq_result ioreq_send(struct ioreq_prod *p, unsigned vcpu, struct ioreq_r
 {
 	enum ioreq_result res;
 	struct ioreq *slot;
-	uint64_t start;
+	uint64_t start, waited;
 	bool spinning;
 	unsigned st;
 
@@ -448,8 +452,11 @@ enum ioreq_result ioreq_send(struct ioreq_prod *p, unsigned vcpu, struct ioreq_r
 	if (spinning)
 		spin_response(p, vcpu, slot, start);
 	res = wait_response(p, vcpu, slot, r);
+	waited = hvm_poll_now() - start;
 	if (p->hints)
-		hvm_poll_update(&p->poll[vcpu], hvm_poll_now() - start);
+		hvm_poll_update(&p->poll[vcpu], waited);
+	__atomic_fetch_add(&p->round_trips, 1, __ATOMIC_RELAXED);
+	__atomic_fetch_add(&p->round_trip_ns, waited, __ATOMIC_RELAXED);
 	return res;
 }
 

@@ -76,8 +76,9 @@ struct ioreq_prod {
 
 	/* Polling hints shared with the dm (NULL: always signal, never spin). */
 	struct hvm_irq_page *hints;
-	struct hvm_poll *poll;	     /* nr_vcpus adaptive spin windows */
-	uint64_t spins, spin_misses; /* statistics, logged at the end */
+	struct hvm_poll *poll;		     /* nr_vcpus adaptive spin windows */
+	uint64_t spins, spin_misses;	     /* statistics, logged at the end */
+	uint64_t round_trips, round_trip_ns; /* requests sent to the dm, time until answered */
 
 	pthread_mutex_t buf_lock; /* buffered ring: vCPUs produce concurrently */
 	uint32_t buf_wp;	  /* our copy of write_pointer (the dm may scribble) */
