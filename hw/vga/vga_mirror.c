@@ -193,7 +193,10 @@ void vga_mirror_window_write(struct vga *v, uint64_t off)
 {
 	const struct hvm_mmio_mirror_hdr *h = hdr_of(v);
 
-	/* Only from a guest that wrote before the mapping took: order them. */
+	/*
+	 * While mapped the guest writes the image, not us; should a write still
+	 * reach us there, VRAM is brought up to date before it lands.
+	 */
 	if (v->mirror.mapped && off - v->mirror.map_off < v->mirror.map_len)
 		vga_mirror_invalidate(v);
 	else if (h && __atomic_load_n(&h->state, __ATOMIC_RELAXED) == HVM_MMIO_MIRROR_INVALID &&

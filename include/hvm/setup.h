@@ -401,6 +401,11 @@ struct hvm_pio_effect {
  * Bytes of the image are plain data: a hostile dm can only make the guest
  * read wrong pixels; the hv clamps live_off/live_len into the range it
  * was given and never trusts them for anything else.
+ * The dm may also map the image's live part into the guest with an
+ * ordinary HVM_MSG_MAP of the same memfd (hw/vga/vga_mirror.c does while
+ * the image is valid); guest accesses there are then memory and never
+ * reach this protocol, and the dm unmaps before the window's decoding
+ * changes.  Nothing here changes for the hv.
  */
 #define HVM_MMIO_MIRROR_MAX_LEN (128u << 10)
 #define HVM_MMIO_MIRROR_MAX_PORTS 8
