@@ -314,29 +314,38 @@ static void random_step(void)
 	}
 }
 
-static void run(const char *type)
+/* The window and the mode ports of both cards, as the devices offer them. */
+static const struct hvm_mmio_mirror_set mirror_set = {
+	.gpa = WIN,
+	.len = WIN_LEN,
+	.nr_ports = 4,
+	.ports = { { 0x3c2, 1 }, { 0x3c4, 2 }, { 0x3ce, 2 }, { 0x1ce, 3 } },
+};
+
+/* A standalone dm with the chipset and the card; returns the card's VGA core. */
+static struct vga *make_side(const char *type, struct dm **out_dm)
 {
 	struct dev *d;
-	struct hvm_mmio_mirror_set set = {
-		.gpa = WIN,
-		.len = WIN_LEN,
-		.nr_ports = 4,
-		.ports = { { 0x3c2, 1 }, { 0x3c4, 2 }, { 0x3ce, 2 }, { 0x1ce, 3 } },
-	};
+
+	CHECK_EQ(dm_create_standalone(16 << 20, out_dm), 0);
+	CHECK_EQ(dev_create(*out_dm, "i440fx", NULL, NULL), 0);
+	CHECK_EQ(dev_create(*out_dm, type, NULL, &d), 0);
+	return d->state; /* struct vga is the first member of both devices */
+}
+
+static void run(const char *type)
+{
 	unsigned step;
 
 	is_cirrus = !strcmp(type, "cirrus");
 	validations = hv_answers = checks = 0;
-	CHECK_EQ(dm_create_standalone(16 << 20, &dm), 0);
-	CHECK_EQ(dev_create(dm, "i440fx", NULL, NULL), 0);
-	CHECK_EQ(dev_create(dm, type, NULL, &d), 0);
-	vga = d->state; /* struct vga is the first member of both devices */
+	vga = make_side(type, &dm);
 	map_bars();
-	CHECK_EQ(pci_bar_addr(&((struct vga_pci_view *)d->state)->pci, 0), BAR0);
+	CHECK_EQ(pci_bar_addr(&((struct vga_pci_view *)vga)->pci, 0), BAR0);
 	CHECK_EQ(vga_mirror_create(vga), 0);
 	memset(&hv, 0, sizeof(hv));
 	hv.nr_vcpus = 1;
-	CHECK_EQ(ioreq_set_mmio_mirror(&hv, &set, vga->mirror.fd), 0);
+	CHECK_EQ(ioreq_set_mmio_mirror(&hv, &mirror_set, vga->mirror.fd), 0);
 	out(0x3c2, 1, 0x67);
 	for (step = 0; step < STEPS; step++) {
 		random_step();
@@ -405,25 +414,9 @@ static void side(bool ref)
 	vga = ref ? vga_ref : vga_dir;
 }
 
-static struct vga *make_side(const char *type, struct dm **out_dm)
-{
-	struct dev *d;
-
-	CHECK_EQ(dm_create_standalone(16 << 20, out_dm), 0);
-	CHECK_EQ(dev_create(*out_dm, "i440fx", NULL, NULL), 0);
-	CHECK_EQ(dev_create(*out_dm, type, NULL, &d), 0);
-	return d->state;
-}
-
 /* The same steps on a trapping reference and a side whose image gets mapped. */
 static void run_mapped(const char *type)
 {
-	struct hvm_mmio_mirror_set set = {
-		.gpa = WIN,
-		.len = WIN_LEN,
-		.nr_ports = 4,
-		.ports = { { 0x3c2, 1 }, { 0x3c4, 2 }, { 0x3ce, 2 }, { 0x1ce, 3 } },
-	};
 	unsigned step;
 
 	is_cirrus = !strcmp(type, "cirrus");
@@ -435,7 +428,7 @@ static void run_mapped(const char *type)
 	vga_dir->mirror.map_ops = &fake_map_ops;
 	memset(&hv, 0, sizeof(hv));
 	hv.nr_vcpus = 1;
-	CHECK_EQ(ioreq_set_mmio_mirror(&hv, &set, vga_dir->mirror.fd), 0);
+	CHECK_EQ(ioreq_set_mmio_mirror(&hv, &mirror_set, vga_dir->mirror.fd), 0);
 	for (int r = 1; r >= 0; r--) {
 		side(r);
 		map_bars();
