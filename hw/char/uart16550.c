@@ -121,10 +121,28 @@ static uint8_t uart_iir(const struct uart16550 *u)
 	return UART_IIR_NO_INT;
 }
 
+static void uart_tell_lsr(struct uart16550 *u)
+{
+	if (!u->lsr_changed || (u->lsr_told_valid && u->lsr_told == u->lsr))
+		return;
+	u->lsr_told = u->lsr;
+	u->lsr_told_valid = true;
+	u->lsr_changed(u->irq_opaque, u->lsr);
+}
+
+void uart_set_lsr_hook(struct uart16550 *u, void (*fn)(void *opaque, uint8_t lsr))
+{
+	u->lsr_changed = fn;
+	u->lsr_told_valid = false;
+	uart_tell_lsr(u);
+}
+
+/* Every LSR change ends here or in uart_read()/uart_write(). */
 static void uart_update_irq(struct uart16550 *u)
 {
 	bool level = uart_iir(u) != UART_IIR_NO_INT;
 
+	uart_tell_lsr(u);
 	if (u->out2_gates_irq && !(u->mcr & UART_MCR_OUT2))
 		level = false;
 	if (level == u->irq_level)
@@ -386,7 +404,7 @@ static uint8_t uart_read_msr(struct uart16550 *u)
 	return v;
 }
 
-uint8_t uart_read(struct uart16550 *u, unsigned reg)
+static uint8_t uart_read_reg(struct uart16550 *u, unsigned reg)
 {
 	bool dlab = u->lcr & UART_LCR_DLAB;
 
@@ -412,7 +430,23 @@ uint8_t uart_read(struct uart16550 *u, unsigned reg)
 	}
 }
 
+uint8_t uart_read(struct uart16550 *u, unsigned reg)
+{
+	uint8_t v = uart_read_reg(u, reg);
+
+	uart_tell_lsr(u);
+	return v;
+}
+
+static void uart_write_reg(struct uart16550 *u, unsigned reg, uint8_t val);
+
 void uart_write(struct uart16550 *u, unsigned reg, uint8_t val)
+{
+	uart_write_reg(u, reg, val);
+	uart_tell_lsr(u);
+}
+
+static void uart_write_reg(struct uart16550 *u, unsigned reg, uint8_t val)
 {
 	bool dlab = u->lcr & UART_LCR_DLAB;
 

@@ -115,6 +115,13 @@ struct uart16550 {
 	/* Wiring. */
 	void (*set_irq)(void *opaque, bool level);
 	void *irq_opaque;
+	/*
+	 * Optional: told LSR's value at every change, before any interrupt or
+	 * answer that reveals it (the ISA glue mirrors it for the hypervisor).
+	 */
+	void (*lsr_changed)(void *opaque, uint8_t lsr);
+	uint8_t lsr_told;
+	bool lsr_told_valid;
 	bool out2_gates_irq;
 	struct chardev *chr;
 	struct dm_clock *clock;
@@ -132,6 +139,9 @@ void uart_init(struct uart16550 *u, struct dm_clock *clock, struct chardev *chr,
 void uart_fini(struct uart16550 *u);
 /* Power-on / reset state (PC16550D "Reset" table). */
 void uart_reset(struct uart16550 *u);
+
+/* Install the LSR hook (struct uart16550) and tell it the value now. */
+void uart_set_lsr_hook(struct uart16550 *u, void (*fn)(void *opaque, uint8_t lsr));
 
 uint8_t uart_read(struct uart16550 *u, unsigned reg);
 void uart_write(struct uart16550 *u, unsigned reg, uint8_t val);

@@ -61,12 +61,48 @@ static void uart_isa_write(void *opaque, uint64_t off, uint64_t val, unsigned si
 	uart_write(&s->core, (unsigned)off, (uint8_t)val);
 }
 
+/*
+ * LSR (5): the hypervisor answers its reads from the dm's mirror while they
+ * have no side effect, that is while no error bit or FIFOE is set (a read
+ * clears those).  Linux's serial console reads it before every character.
+ */
+static const struct io_mirror_reg uart_isa_mirrored[] = {
+	{ .off = UART_LSR, .size = 1 },
+};
+
+/* THR (0, or DLL with DLAB set) may change LSR (THRE, TEMT; DR in loopback). */
+static const struct io_post_effect uart_isa_effects[] = {
+	{ .off = UART_THR, .len = 1, .mirrored = 1 },
+};
+
+/*
+ * THR writes are posted: the byte goes out in ring order, and everything
+ * the write changes shows only through later reads (LSR waits for the
+ * write, IIR and the rest are synchronous) and the interrupt.  A console
+ * character then costs one round trip (the LSR read after it) instead of
+ * two.  Every other register stays synchronous.
+ */
 static const struct io_ops uart_isa_ops = {
 	.read = uart_isa_read,
 	.write = uart_isa_write,
 	.min_size = 1,
 	.max_size = 1,
+	.posted_writes = 1u << UART_THR,
+	.mirrored = uart_isa_mirrored,
+	.nr_mirrored = 1,
+	.post_effects = uart_isa_effects,
+	.nr_post_effects = 1,
 };
+
+static void uart_isa_lsr_changed(void *opaque, uint8_t lsr)
+{
+	struct uart_isa *s = opaque;
+
+	if (lsr & (UART_LSR_ERRORS | UART_LSR_FIFOE))
+		io_mirror_clear(&s->io, UART_LSR);
+	else
+		io_mirror_set(&s->io, UART_LSR, lsr);
+}
 
 static void uart_isa_set_irq(void *opaque, bool level)
 {
@@ -166,6 +202,7 @@ static int uart_isa_create(struct dev *d, const struct opts *o)
 		       (unsigned long long)(iobase + UART_ISA_NR_PORTS - 1));
 		return rc;
 	}
+	uart_set_lsr_hook(&s->core, uart_isa_lsr_changed);
 	dm_info(UART_ISA_MOD, "%s: 16550A at 0x%llx irq %llu, backend %s", d->id,
 		(unsigned long long)iobase, (unsigned long long)irq, spec);
 	uart_isa_announce(d, s->chr, index, spec);

@@ -3,7 +3,8 @@
 
 Script format (one item per line):
   # text                 comment
-  #! key: value          header: dm-args (extra hvmdm arguments), harness-args
+  #! key: value          header: dm-args (extra hvmdm arguments), dm-env
+                         (NAME=VALUE... set for hvmdm-qtest and its dm), harness-args
                          (extra hvmdm-qtest arguments, e.g. -m 64), qemu-args
                          (extra QEMU arguments), qemu-machine (default pc),
                          expect-exit (hvmdm-qtest's exit status, default 0),
@@ -81,13 +82,13 @@ def is_irq(line):
 
 
 class Target:
-    def __init__(self, argv, name, timeout, kill_at_end):
+    def __init__(self, argv, name, timeout, kill_at_end, env=None):
         self.name = name
         self.timeout = timeout
         self.kill_at_end = kill_at_end
         self.err = tempfile.TemporaryFile()
         self.p = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                  stderr=self.err)
+                                  stderr=self.err, env=env)
         self.buf = b''
 
     def send(self, data):
@@ -126,8 +127,17 @@ class Target:
         return rc, self.err.read().decode('utf-8', 'replace')
 
 
+def dm_env(script):
+    """The environment for hvmdm-qtest: ours plus the script's dm-env."""
+    env = dict(os.environ)
+    for item in script.headers.get('dm-env', '').split():
+        k, _, v = item.partition('=')
+        env[k] = v
+    return env
+
+
 def run_script(script, argv, name, timeout, verbose, kill_at_end, check_rc, want_rc=0):
-    t = Target(argv, name, timeout, kill_at_end)
+    t = Target(argv, name, timeout, kill_at_end, dm_env(script) if check_rc else None)
     failures = []
     for data, expect, no, raw in script.steps:
         if verbose:
