@@ -250,7 +250,8 @@ static int set_pio_ranges(struct hv *hv, struct setup_conn *c, const struct req 
 	if (err)
 		return reply(c, r, err, NULL, 0, NULL, 0);
 	ranges_text(rg, n, text, sizeof(text));
-	hv_log("%s port writes:%s", what, n ? text : " none");
+	/* Rate-limited here and below: the guest moves port regions (PCI BARs) at will. */
+	hv_log_ratelimited("%s port writes:%s", what, n ? text : " none");
 	return reply(c, r, 0, NULL, 0, NULL, 0);
 }
 
@@ -269,7 +270,7 @@ static int do_set_pio_mirror(struct hv *hv, struct setup_conn *c, const struct r
 	if (err)
 		return reply(c, r, err, NULL, 0, NULL, 0);
 	ranges_text(rg, n, text, sizeof(text));
-	hv_log("port reads answered from the dm's mirror:%s", n ? text : " none");
+	hv_log_ratelimited("port reads answered from the dm's mirror:%s", n ? text : " none");
 	return reply(c, r, 0, NULL, 0, NULL, 0);
 }
 
@@ -284,7 +285,7 @@ static int do_set_pio_effects(struct hv *hv, struct setup_conn *c, const struct 
 	memcpy(e, r->payload, r->hdr.len);
 	err = ioreq_set_pio_effects(&hv->io, e, n);
 	if (!err)
-		hv_log("port writes with known effects on the mirror: %u ranges", n);
+		hv_log_ratelimited("port writes with known effects on the mirror: %u ranges", n);
 	return reply(c, r, err, NULL, 0, NULL, 0);
 }
 
