@@ -197,6 +197,16 @@ static void lfb_write(void)
 	mmio_write(BAR0 + rnd(0x20000), 1, rnd(256));
 }
 
+/* Text mode: odd/even at B8000 on planes plane and plane + 1 (0 or 2). */
+static void text_mode(uint8_t plane)
+{
+	out(0x3c4, 1, 2), out(0x3c5, 1, 0x03u << plane);
+	out(0x3c4, 1, 4), out(0x3c5, 1, 0x02);
+	out(0x3ce, 1, 4), out(0x3cf, 1, plane);
+	out(0x3ce, 1, 5), out(0x3cf, 1, 0x10);
+	out(0x3ce, 1, 6), out(0x3cf, 1, 0x0e);
+}
+
 /* Register values that make simple modes likely, with random ones mixed in. */
 static void random_register(void)
 {
@@ -208,13 +218,8 @@ static void random_register(void)
 	uint8_t i, val;
 
 	switch (rnd(11)) {
-	case 0: /* text mode, odd/even at B8000; now and then on planes 2 and 3 */
-		i = rnd(4) ? 0 : 2;
-		out(0x3c4, 1, 2), out(0x3c5, 1, 0x03u << i);
-		out(0x3c4, 1, 4), out(0x3c5, 1, 0x02);
-		out(0x3ce, 1, 4), out(0x3cf, 1, i);
-		out(0x3ce, 1, 5), out(0x3cf, 1, 0x10);
-		out(0x3ce, 1, 6), out(0x3cf, 1, 0x0e);
+	case 0: /* text mode; now and then on planes 2 and 3 */
+		text_mode(rnd(4) ? 0 : 2);
 		break;
 	case 1: /* mode 13h: chain 4 at A0000 */
 		out(0x3c4, 1, 2), out(0x3c5, 1, 0x0f);
@@ -492,12 +497,7 @@ static void test_write_only_console(void)
 
 		CHECK_EQ(ioreq_set_mmio_mirror(&hv, &set, vga->mirror.fd), 0);
 	}
-	/* text mode: odd/even at B8000 */
-	out(0x3c4, 1, 2), out(0x3c5, 1, 0x03);
-	out(0x3c4, 1, 4), out(0x3c5, 1, 0x02);
-	out(0x3ce, 1, 4), out(0x3cf, 1, 0x00);
-	out(0x3ce, 1, 5), out(0x3cf, 1, 0x10);
-	out(0x3ce, 1, 6), out(0x3cf, 1, 0x0e);
+	text_mode(0);
 	for (i = 0; i < 255; i++) /* bytes: a 16-bit write counts twice */
 		mmio_write(0xb8000 + i, 1, i & 1 ? 0x07 : 'A');
 	guest_stopped_hooks(dm);
