@@ -98,6 +98,11 @@ struct dm {
 	int irq_fd[DM_MAX_GSIS];	   /* -1 when standalone */
 	int resample_fd[DM_MAX_GSIS];
 	bool irq_resample_mode;
+	/*
+	 * Set by ioreq.c while it handles a synchronous request: the waiting
+	 * vCPU takes line changes at the response (hvm_irq_page.hv_takes_lines).
+	 */
+	bool irq_in_request;
 	struct hvm_irq_page irq_page_local; /* used when standalone */
 
 	/* Hypervisor link (hvlink.c); setup_sock < 0 when standalone. */

@@ -201,11 +201,13 @@ static void ioreq_handle_slot(struct dm *dm, struct dm_ioreq *q, unsigned vcpu)
 	 */
 	ioreq_drain_buffered(dm);
 	q->in_slot = true;
+	dm->irq_in_request = true;
 	if (ioreq_execute(dm, &req))
 		q->stats.invalid++;
 	if (dm->nr_stopped_hooks && ioreq_guest_stopped(dm))
 		for (unsigned i = 0; i < dm->nr_stopped_hooks; i++)
 			dm->stopped_hooks[i].fn(dm->stopped_hooks[i].opaque);
+	dm->irq_in_request = false;
 	q->in_slot = false;
 	q->stats.handled++;
 	flags = ioreq_load_flags(slot);

@@ -45,8 +45,14 @@ static void gsi_update(struct dm *dm, uint32_t gsi, int delta)
 		__atomic_fetch_and(&pg->level[gsi / 32], ~(1u << (gsi % 32)), __ATOMIC_RELEASE);
 	}
 	/* With KVM resample irqfds only a rising edge may be signalled. */
-	if (now || !dm->irq_resample_mode)
-		gsi_signal(dm, gsi);
+	if (!now && dm->irq_resample_mode)
+		return;
+	/* The vCPU waiting for our answer takes it from the page. */
+	if (dm->irq_in_request && __atomic_load_n(&pg->hv_takes_lines, __ATOMIC_RELAXED)) {
+		__atomic_fetch_add(&pg->quiet_lines, 1, __ATOMIC_RELEASE);
+		return;
+	}
+	gsi_signal(dm, gsi);
 }
 
 void irq_line_init(struct irq_line *l, struct dm *dm, uint32_t gsi)

@@ -81,6 +81,7 @@ struct emu_be {
 	pthread_mutex_t gsi_lock;
 	uint32_t last_edges[HVM_NR_GSIS];
 	bool last_level[HVM_NR_GSIS];
+	uint32_t quiet_seen; /* hvm_irq_page.quiet_lines when last taken (atomic) */
 	/* Dirty logging of dm mappings: pages mapped writable this round and last round. */
 	uint8_t *dirty_cur[HV_MAX_MAPS], *dirty_prev[HV_MAX_MAPS];
 	/* Host ranges of unmapped dm mappings, kept reserved until destroy (see emu_unmap). */
@@ -218,8 +219,11 @@ static void take_flush(struct emu_vcpu *ev)
 		x86cpu_invalidate_phys(ev->cpu, lo, hi - lo);
 }
 
+static void take_quiet_lines(struct emu_be *e);
+
 /*
- * After a request the device model answered: apply its TLB flushes, and end
+ * After a request the device model answered: take the lines it moved
+ * without signalling (hvm_irq_page.hv_takes_lines), apply its TLB flushes, and end
  * the slice early when another vCPU waits for exec_lock.  A guest spinning
  * on a port for another vCPU (a BSP polling for its AP) makes slow progress
  * in instructions, so a slice of EMU_BUDGET instructions could outlast the
@@ -227,6 +231,7 @@ static void take_flush(struct emu_vcpu *ev)
  */
 static void after_dm_io(struct emu_vcpu *ev)
 {
+	take_quiet_lines(ev->e);
 	take_flush(ev);
 	x86cpu_code_sync(ev->cpu); /* what the dm wrote before it answered */
 	if (__atomic_load_n(&ev->e->exec_waiting, __ATOMIC_RELAXED))
@@ -473,6 +478,26 @@ static bool gsi_moved(struct emu_be *e, unsigned gsi)
 	       level != __atomic_load_n(&e->last_level[gsi], __ATOMIC_RELAXED);
 }
 
+/*
+ * Lines the dm moved while answering a synchronous request, which it did
+ * not signal because we said we would look (emu_irq_attach()).
+ */
+static void take_quiet_lines(struct emu_be *e)
+{
+	const struct hvm_irq_page *pg = e->hv->irq.page;
+	uint32_t seq;
+
+	if (!pg)
+		return;
+	seq = __atomic_load_n(&pg->quiet_lines, __ATOMIC_ACQUIRE);
+	if (seq == __atomic_load_n(&e->quiet_seen, __ATOMIC_RELAXED))
+		return;
+	__atomic_store_n(&e->quiet_seen, seq, __ATOMIC_RELAXED);
+	for (unsigned g = 0; g < e->hv->irq.nr_gsis; g++)
+		if (gsi_moved(e, g))
+			gsi_changed(e, g);
+}
+
 static void arm_timer(struct emu_be *e, uint64_t deadline)
 {
 	struct itimerspec its = { { 0, 0 }, { 0, 0 } };
@@ -583,6 +608,9 @@ static int emu_irq_attach(struct hv *hv)
 	if (err)
 		return -err;
 	e->irq_thread_started = true;
+	/* every vCPU takes the lines after each answer: after_dm_io() */
+	if (hv->irq.page)
+		__atomic_store_n(&hv->irq.page->hv_takes_lines, 1, __ATOMIC_RELEASE);
 	return 0;
 }
 

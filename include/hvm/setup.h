@@ -39,7 +39,11 @@
  * signals a GSI's eventfd only on a rising edge, and again when the resample
  * eventfd fires (guest EOI) while a level-triggered line is still high.
  * Without it (emulated interrupt controllers, test harness) the dm signals the
- * eventfd on every change and the reader takes the level from the page.
+ * eventfd on every change and the reader takes the level from the page,
+ * except for changes it makes while handling a synchronous request when the
+ * hv set hvm_irq_page.hv_takes_lines: the waiting vCPU takes those from the
+ * page after the response (an IDE status read that lowers INTRQ costs no
+ * eventfd write and no wake-up of the hv's interrupt thread).
  */
 #ifndef HVM_SETUP_H
 #define HVM_SETUP_H
@@ -168,6 +172,18 @@ struct hvm_irq_page {
 	uint32_t vcpu_polling[HVM_MAX_VCPUS];
 	/* dm: goes up (atomic add, release) after it sets bits in HVM_FD_WRITTEN */
 	uint32_t written_seq;
+	/*
+	 * hv: nonzero when the vCPU whose synchronous request the dm answers
+	 * takes the lines from this page (level, edges) after the response and
+	 * before it runs on, as the emulator's does.  The dm then need not write
+	 * a GSI's eventfd for a line it moves while it handles a synchronous
+	 * request (a status read lowering the interrupt it acknowledges): it
+	 * bumps quiet_lines instead, before the response.  Zero under KVM, whose
+	 * irqfds must see every change.
+	 */
+	uint32_t hv_takes_lines;
+	/* dm: goes up (atomic add, release) after each such unsignalled change */
+	uint32_t quiet_lines;
 };
 _Static_assert(offsetof(struct hvm_irq_page, dm_polling) % 64 == 0, "own cache line");
 _Static_assert(sizeof(struct hvm_irq_page) <= 4096, "hvm_irq_page fits a page");

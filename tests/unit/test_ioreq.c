@@ -12,6 +12,7 @@
 #include "dm.h"
 #include "device.h"
 #include "ioreq.h"
+#include "irq.h"
 #include "tap.h"
 
 struct fixture {
@@ -203,6 +204,61 @@ static void test_buffered(struct fixture *f)
 	CHECK_EQ(f->buf->read_pointer, f->buf->write_pointer);
 }
 
+/*
+ * Line changes made while a synchronous request is handled: with the hv's
+ * hv_takes_lines the GSI eventfd stays quiet and quiet_lines counts them;
+ * without it, or outside a request, the eventfd is written.  A UART's
+ * THRE interrupt goes up on the IER write that enables it and down on the
+ * IIR read that reports it.
+ */
+static void test_quiet_lines(void)
+{
+	struct hvm_irq_page *pg;
+	struct ioreq *s;
+	struct fixture f;
+	int fd;
+
+	setup(&f);
+	CHECK_EQ(dev_create(f.dm, "uart16550", "index=0", NULL), 0);
+	pg = f.dm->irq_page;
+	fd = eventfd(0, EFD_NONBLOCK);
+	f.dm->irq_fd[4] = fd;
+
+	/* An hv that takes no lines: every change is signalled. */
+	submit(&f, 0, IOREQ_TYPE_PIO, 0x3f9, 0x02, 1, 1, 0);
+	CHECK_EQ(pg->level[0] >> 4 & 1, 1u);
+	CHECK_EQ(eventfd_count(fd), 1);
+	s = submit(&f, 0, IOREQ_TYPE_PIO, 0x3fa, 0, 1, 1, IOREQ_F_DIR_READ);
+	CHECK_EQ(s->data & 0x0f, 0x02); /* THRE reported, and cleared */
+	CHECK_EQ(pg->level[0] >> 4 & 1, 0u);
+	CHECK_EQ(eventfd_count(fd), 1);
+	CHECK_EQ(pg->quiet_lines, 0u);
+
+	/* One that takes them at the response: no eventfd, quiet_lines counts. */
+	pg->hv_takes_lines = 1;
+	submit(&f, 0, IOREQ_TYPE_PIO, 0x3f9, 0x00, 1, 1, 0);
+	submit(&f, 0, IOREQ_TYPE_PIO, 0x3f9, 0x02, 1, 1, 0);
+	CHECK_EQ(pg->level[0] >> 4 & 1, 1u);
+	CHECK_EQ(pg->edges[4], 2u);
+	CHECK_EQ(pg->quiet_lines, 1u);
+	s = submit(&f, 0, IOREQ_TYPE_PIO, 0x3fa, 0, 1, 1, IOREQ_F_DIR_READ);
+	CHECK_EQ(s->data & 0x0f, 0x02);
+	CHECK_EQ(pg->level[0] >> 4 & 1, 0u);
+	CHECK_EQ(pg->quiet_lines, 2u);
+	CHECK_EQ(eventfd_count(fd), 0);
+	CHECK(!f.dm->irq_in_request);
+
+	/* Outside a request (a timer, a disk completion) it is signalled. */
+	pg->hv_takes_lines = 1;
+	irq_set(&(struct irq_line){ .dm = f.dm, .gsi = 4 }, true);
+	CHECK_EQ(eventfd_count(fd), 1);
+	CHECK_EQ(pg->quiet_lines, 2u);
+
+	f.dm->irq_fd[4] = -1;
+	close(fd);
+	teardown(&f);
+}
+
 int main(void)
 {
 	struct fixture f;
@@ -213,5 +269,6 @@ int main(void)
 	test_hostile(&f);
 	test_buffered(&f);
 	teardown(&f);
+	test_quiet_lines();
 	return tap_done();
 }
