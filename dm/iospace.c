@@ -43,6 +43,10 @@ struct io_map {
 	bool mirror_unsupported;  /* predates SET_PIO_MIRROR (or HVM_PIO_MIRROR=0) */
 	bool mirror_accepted;	  /* the hypervisor mapped our page */
 	bool effects_unsupported; /* predates SET_PIO_EFFECTS (or HVM_PIO_EFFECTS=0) */
+	/* The busy set last told to the hypervisor (SET_PIO_BUSY). */
+	struct hvm_pio_busy busy[HVM_PIO_BUSY_MAX];
+	unsigned nr_busy;
+	bool busy_unsupported; /* predates SET_PIO_BUSY (or HVM_PIO_BUSY=0) */
 };
 
 static const char *const space_names[] = { "pio", "mmio" };
@@ -454,11 +458,81 @@ static void io_mirror_sync(struct dm *dm, const struct io_region *r)
 	}
 }
 
-/* Both sets that depend on where port regions are. */
+/* A one-byte mirrored register of a mapped port region: add its port. */
+static void busy_add_read(struct hvm_pio_busy *b, const struct io_region *r, unsigned j)
+{
+	const struct io_mirror_reg *g = &r->ops->mirrored[j];
+
+	if (r->mapped && r->space == IO_PIO && j < r->ops->nr_mirrored && g->size == 1 &&
+	    g->off < r->len && b->nr_reads < HVM_PIO_BUSY_READS)
+		b->reads[b->nr_reads++] = (uint16_t)(r->base + g->off);
+}
+
+/* The mapped regions' busy effects as SET_PIO_BUSY entries. */
+static unsigned busy_collect(const struct io_map *m, struct hvm_pio_busy *out)
+{
+	unsigned n = 0;
+
+	for (unsigned i = 0; i < m->n; i++) {
+		const struct io_region *r = m->r[i];
+
+		for (unsigned k = 0; k < r->ops->nr_post_effects && n < HVM_PIO_BUSY_MAX; k++) {
+			const struct io_post_effect *e = &r->ops->post_effects[k];
+			struct hvm_pio_busy *b = &out[n];
+
+			if (!e->busy || e->len != 1 || e->off >= r->len)
+				continue;
+			*b = (struct hvm_pio_busy){ .port = (uint16_t)(r->base + e->off),
+						    .value = e->busy };
+			for (unsigned j = 0; j < IO_MIRROR_REGS; j++)
+				if (e->busy_mirrored >> j & 1)
+					busy_add_read(b, r, j);
+			if (e->busy_linked && r->linked)
+				busy_add_read(b, r->linked, 0);
+			n += b->nr_reads > 0;
+		}
+	}
+	return n;
+}
+
+/* After any port region moved: the busy set, sent when it changed. */
+static void io_busy_sync(struct dm *dm)
+{
+	struct io_map *m = dm->space[IO_PIO];
+	struct hvm_pio_busy want[HVM_PIO_BUSY_MAX];
+	unsigned n;
+	int err;
+
+	if (!m || m->busy_unsupported || dm->setup_sock < 0)
+		return;
+	if (env_off("HVM_PIO_BUSY")) {
+		m->busy_unsupported = true;
+		return;
+	}
+	n = busy_collect(m, want);
+	if (n == m->nr_busy && !memcmp(want, m->busy, n * sizeof(want[0])))
+		return;
+	err = hvlink_call(dm, HVM_MSG_SET_PIO_BUSY, want, n * sizeof(want[0]), NULL, 0, NULL, 0,
+			  NULL);
+	if (!err) {
+		memcpy(m->busy, want, n * sizeof(want[0]));
+		m->nr_busy = n;
+	} else if (err == -ENOSYS) {
+		dm_info("iospace", "the hypervisor has no SET_PIO_BUSY: reads after a command "
+				   "wait for the dm");
+		m->busy_unsupported = true;
+	} else if (!hv_gone(err)) {
+		dm_warn("iospace", "SET_PIO_BUSY: %s", strerror(-err));
+	}
+}
+
+/* The sets that depend on where port regions are. */
 static void io_pio_sync(struct dm *dm, const struct io_region *r)
 {
 	io_posted_sync(dm, r);
 	io_mirror_sync(dm, r);
+	if (r->space == IO_PIO)
+		io_busy_sync(dm);
 }
 
 static void io_region_unlink(struct io_region *r)

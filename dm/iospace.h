@@ -47,6 +47,18 @@ struct io_post_effect {
 	 * at offsets no entry covers (HVM_MSG_SET_PIO_EFFECTS, quiet_mask).
 	 */
 	uint8_t quiet_mask;
+	/*
+	 * len 1 only, nonzero: until the dm has applied such a write, one-byte
+	 * reads of the mirrored registers in busy_mirrored (bits, as
+	 * `mirrored`), and of the first mirrored register of the region's
+	 * `linked` region when busy_linked, may read this value: the device
+	 * shows it until it has taken the write, and those reads have no side
+	 * effect the write lacks (HVM_MSG_SET_PIO_BUSY; IDE: BSY after a
+	 * command).
+	 */
+	uint8_t busy;
+	uint8_t busy_mirrored;
+	bool busy_linked;
 };
 
 enum io_space {
@@ -113,6 +125,8 @@ struct io_region {
 	uint32_t mirror_val[IO_MIRROR_REGS];
 	uint8_t mirror_word[IO_MIRROR_REGS];
 	uint8_t mirror_valid; /* bit j: mirror_val[j] was set */
+	/* Another region of the same device, for busy_linked effects (or NULL). */
+	const struct io_region *linked;
 };
 
 void io_region_init(struct io_region *r, const struct io_ops *ops, void *opaque, const char *name,

@@ -130,11 +130,12 @@ void ioreq_prod_destroy(struct ioreq_prod *p, int ioreq_page_fd, int bufioreq_pa
 		       "%llu before a sleep; found full %llu times",
 		       (unsigned long long)p->kicks_full, (unsigned long long)p->kicks_idle,
 		       (unsigned long long)p->kicks_flush, (unsigned long long)p->buf_full);
-	if (p->kicks_urgent || p->mirror_hits)
+	if (p->kicks_urgent || p->mirror_hits || p->busy_hits)
 		hv_log("ioreq: %llu urgent port writes signalled at once, %llu port reads "
-		       "answered from the mirror (%llu of them past writes in the ring)",
+		       "answered from the mirror (%llu of them past writes in the ring), %llu "
+		       "answered busy",
 		       (unsigned long long)p->kicks_urgent, (unsigned long long)p->mirror_hits,
-		       (unsigned long long)p->mirror_early);
+		       (unsigned long long)p->mirror_early, (unsigned long long)p->busy_hits);
 	if (p->mmio_mirror_hits || p->mmio_mirror_invalidations)
 		hv_log("ioreq: %llu MMIO reads answered from the mirror, which we invalidated "
 		       "%llu times",
@@ -435,7 +436,9 @@ enum ioreq_result ioreq_send(struct ioreq_prod *p, unsigned vcpu, struct ioreq_r
 		return complete_locally(r, IOREQ_BAD_STATE);
 	}
 	if (r->type == IOREQ_TYPE_PIO && r->is_read && !r->data_is_ptr && r->count == 1 &&
-	    r->addr <= 0xffff && ioreq_mirror_read(p, (uint16_t)r->addr, r->size, &r->data))
+	    r->addr <= 0xffff &&
+	    (ioreq_mirror_read(p, (uint16_t)r->addr, r->size, &r->data) ||
+	     ioreq_busy_read(p, (uint16_t)r->addr, r->size, &r->data)))
 		return IOREQ_DONE;
 	if (r->is_read || !r->data_is_ptr)
 		r->data &= r->data_is_ptr ? ~0ull : ioreq_ones(r->size);
@@ -580,6 +583,16 @@ static void note_effects(struct ioreq_prod *p, uint8_t type, uint64_t addr, uint
 			p->word_seq[w] = p->buf_seq;
 }
 
+/* Under buf_lock, for a write just put in the ring: busy entries it starts. */
+static void note_busy(struct ioreq_prod *p, uint8_t type, uint64_t addr, uint32_t size)
+{
+	if (type != IOREQ_TYPE_PIO)
+		return;
+	for (unsigned i = 0; i < p->nr_busy; i++)
+		if (p->busy[i].port >= addr && p->busy[i].port < addr + size)
+			p->busy_seq[i] = p->buf_seq;
+}
+
 static bool send_buffered(struct ioreq_prod *p, uint8_t type, uint64_t addr, uint32_t size,
 			  uint64_t data, bool urgent)
 {
@@ -618,6 +631,7 @@ static bool send_buffered(struct ioreq_prod *p, uint8_t type, uint64_t addr, uin
 	p->buf_wp = wp + 1 + qw;
 	p->buf_seq += 1 + qw;
 	note_effects(p, type, addr, size, data);
+	note_busy(p, type, addr, size);
 	__atomic_store_n(&bp->write_pointer, p->buf_wp, __ATOMIC_RELEASE);
 	canonicalise(p);
 	/*
@@ -906,6 +920,58 @@ bool ioreq_mirror_read(struct ioreq_prod *p, uint16_t port, uint32_t size, uint6
 	if (early)
 		__atomic_fetch_add(&p->mirror_early, 1, __ATOMIC_RELAXED);
 	return true;
+}
+
+bool ioreq_busy_read(struct ioreq_prod *p, uint16_t port, uint32_t size, uint64_t *val)
+{
+	const uint64_t *pair = (const uint64_t *)&p->bufpage->read_pointer;
+	uint64_t ptrs, done;
+	uint32_t used;
+	bool hit = false;
+
+	if (size != 1 || !__atomic_load_n(&p->nr_busy, __ATOMIC_RELAXED))
+		return false;
+	ptrs = __atomic_load_n(pair, __ATOMIC_ACQUIRE);
+	if ((uint32_t)ptrs == (uint32_t)(ptrs >> 32))
+		return false; /* nothing pending */
+	pthread_mutex_lock(&p->buf_lock);
+	used = p->buf_wp - __atomic_load_n(&p->bufpage->read_pointer, __ATOMIC_ACQUIRE);
+	/* A read_pointer that claims more than was posted proves nothing. */
+	if (used < IOREQ_BUFFER_SLOT_NUM && used <= p->buf_seq) {
+		done = p->buf_seq - used;
+		for (unsigned i = 0; i < p->nr_busy && !hit; i++) {
+			if (p->busy_seq[i] <= done)
+				continue;
+			for (unsigned k = 0; k < p->busy[i].nr_reads && !hit; k++)
+				if (p->busy[i].reads[k] == port) {
+					*val = p->busy[i].value;
+					hit = true;
+				}
+		}
+	}
+	pthread_mutex_unlock(&p->buf_lock);
+	if (hit)
+		__atomic_fetch_add(&p->busy_hits, 1, __ATOMIC_RELAXED);
+	return hit;
+}
+
+int ioreq_set_pio_busy(struct ioreq_prod *p, const struct hvm_pio_busy *b, unsigned n)
+{
+	if (n > HVM_PIO_BUSY_MAX)
+		return -EINVAL;
+	for (unsigned i = 0; i < n; i++) {
+		if (!b[i].nr_reads || b[i].nr_reads > HVM_PIO_BUSY_READS || b[i].reserved)
+			return -EINVAL;
+		for (unsigned k = 0; k < i; k++)
+			if (b[k].port == b[i].port)
+				return -EINVAL;
+	}
+	pthread_mutex_lock(&p->buf_lock);
+	memcpy(p->busy, b, n * sizeof(b[0]));
+	memset(p->busy_seq, 0, sizeof(p->busy_seq));
+	__atomic_store_n(&p->nr_busy, n, __ATOMIC_RELAXED);
+	pthread_mutex_unlock(&p->buf_lock);
+	return 0;
 }
 
 int ioreq_set_pio_effects(struct ioreq_prod *p, const struct hvm_pio_effect *e, unsigned n)

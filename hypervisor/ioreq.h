@@ -120,6 +120,15 @@ struct ioreq_prod {
 	uint32_t effect_quiet[HVM_PIO_EFFECTS_MAX], effect_last[HVM_PIO_EFFECTS_MAX];
 	uint64_t effect_known;
 	uint64_t mirror_early; /* reads answered with writes still in the ring (statistics, atomic) */
+	/*
+	 * HVM_MSG_SET_PIO_BUSY, under buf_lock: the entries, and the buf_seq
+	 * of each one's newest posted write (0: none since the set); nr_busy
+	 * is also read without the lock (atomic) to skip the lock when zero.
+	 */
+	struct hvm_pio_busy busy[HVM_PIO_BUSY_MAX];
+	unsigned nr_busy;
+	uint64_t busy_seq[HVM_PIO_BUSY_MAX];
+	uint64_t busy_hits; /* reads answered busy (statistics, atomic) */
 
 	/* MMIO mirror (HVM_MSG_SET_MMIO_MIRROR, mmio_mirror.c); NULL: none. */
 	struct ioreq_mmio_mirror *mmio_mirror;
@@ -237,6 +246,19 @@ bool ioreq_mirror_read(struct ioreq_prod *p, uint16_t port, uint32_t size, uint6
  * given ports may change in the mirror; 0 or -EINVAL (nothing changed).
  */
 int ioreq_set_pio_effects(struct ioreq_prod *p, const struct hvm_pio_effect *e, unsigned n);
+
+/*
+ * HVM_MSG_SET_PIO_BUSY: replace the set of writes whose pending presence in
+ * the ring makes some port reads answer a fixed value; 0 or -EINVAL
+ * (nothing changed).
+ */
+int ioreq_set_pio_busy(struct ioreq_prod *p, const struct hvm_pio_busy *b, unsigned n);
+/*
+ * Answer a single port read with a busy value if a write that the set
+ * names is still in the ring (include/hvm/setup.h); true with the value in
+ * *val.  ioreq_send() calls it for single port reads the mirror did not answer.
+ */
+bool ioreq_busy_read(struct ioreq_prod *p, uint16_t port, uint32_t size, uint64_t *val);
 
 /*
  * SET_MMIO_MIRROR (mmio_mirror.c): map the dm's image memfd fd (the caller

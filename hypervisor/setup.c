@@ -2,7 +2,8 @@
 /*
  * setup.c - the setup-protocol server (include/hvm/setup.h): one device
  * model session (HELLO, then MAP/UNMAP/DIRTY_LOG/SET_BUFFERED(_PIO)/
- * SET_URGENT_PIO/SET_PIO_MIRROR/SET_PIO_EFFECTS/SET_MMIO_MIRROR/SHUTDOWN/
+ * SET_URGENT_PIO/SET_PIO_MIRROR/SET_PIO_EFFECTS/SET_PIO_BUSY/SET_MMIO_MIRROR/
+ * SHUTDOWN/
  * READY/PAUSE/UNPAUSE/QUERY) and any number of short toolstack sessions
  * (PAUSE/UNPAUSE/QUERY/DESTROY).  Every request gets one reply with the same
  * type and seq.  The device model's connection closing crashes the domain.
@@ -289,6 +290,21 @@ static int do_set_pio_effects(struct hv *hv, struct setup_conn *c, const struct 
 	return reply(c, r, err, NULL, 0, NULL, 0);
 }
 
+static int do_set_pio_busy(struct hv *hv, struct setup_conn *c, const struct req *r)
+{
+	struct hvm_pio_busy b[HVM_PIO_BUSY_MAX];
+	unsigned n = r->hdr.len / sizeof(b[0]);
+	int err;
+
+	if (r->hdr.len % sizeof(b[0]) || n > HVM_PIO_BUSY_MAX)
+		return reply(c, r, -EINVAL, NULL, 0, NULL, 0);
+	memcpy(b, r->payload, r->hdr.len);
+	err = ioreq_set_pio_busy(&hv->io, b, n);
+	if (!err)
+		hv_log_ratelimited("port writes that make reads busy: %u", n);
+	return reply(c, r, err, NULL, 0, NULL, 0);
+}
+
 static int do_set_mmio_mirror(struct hv *hv, struct setup_conn *c, const struct req *r)
 {
 	struct hvm_mmio_mirror_set s;
@@ -392,6 +408,8 @@ static int dispatch(struct setup_server *s, struct hv *hv, struct setup_conn *c,
 		return do_set_mmio_mirror(hv, c, r);
 	case HVM_MSG_SET_PIO_EFFECTS:
 		return do_set_pio_effects(hv, c, r);
+	case HVM_MSG_SET_PIO_BUSY:
+		return do_set_pio_busy(hv, c, r);
 	case HVM_MSG_SHUTDOWN:
 		return do_shutdown(hv, c, r);
 	default:

@@ -457,12 +457,21 @@ static const struct io_mirror_reg ide_cmd_mirrored[] = {
  * alternate status port, but only through its DEV bit, which nothing else
  * changes but SRST (a synchronous device control write); libata rewrites
  * it unchanged before every command.  A command (7) changes the status
- * (any) but never the selection.
+ * (any) but never the selection.  Until the drive has taken a command it is
+ * BSY (ATA8-ACS 4.x: BSY within 400 ns of the write), and the status and
+ * alternate status reads that libata makes right after the write (the
+ * 400 ns pause) may see just that; reading status clears INTRQ, which the
+ * command write does too.
  */
 static const struct io_post_effect ide_cmd_effects[] = {
 	{ .off = 1, .len = 5, .mirrored = 0 },
 	{ .off = 6, .len = 1, .any = true, .quiet_mask = IDE_DEV_DEV },
-	{ .off = 7, .len = 1, .any = true },
+	{ .off = 7,
+	  .len = 1,
+	  .any = true,
+	  .busy = IDE_ST_BSY,
+	  .busy_mirrored = 0x01,
+	  .busy_linked = true },
 };
 
 /* Offset 0 (data) takes 16- and 32-bit accesses; the dispatcher splits the rest. */
@@ -515,6 +524,7 @@ void ide_bus_init(struct ide_bus *bus, struct dm *dm, unsigned index, uint32_t g
 	irq_line_init(&bus->irq, dm, gsi);
 	io_region_init(&bus->cmd_io, &ide_cmd_ops, bus, index ? "ide1" : "ide0", 8);
 	io_region_init(&bus->ctl_io, &ide_ctl_ops, bus, index ? "ide1-ctl" : "ide0-ctl", 1);
+	bus->cmd_io.linked = &bus->ctl_io; /* alternate status: busy after a command */
 	for (i = 0; i < 2; i++) {
 		bus->drive[i].bus = bus;
 		bus->drive[i].unit = i;

@@ -13,7 +13,7 @@
  *   dm -> hv  HELLO {version, domid}
  *   hv -> dm  HELLO reply: struct hvm_setup_info, fds in HVM_FD_* order
  *   dm -> hv  SET_BUFFERED, SET_BUFFERED_PIO, SET_URGENT_PIO, SET_PIO_MIRROR,
- *             SET_MMIO_MIRROR, SET_PIO_EFFECTS,
+ *             SET_MMIO_MIRROR, SET_PIO_EFFECTS, SET_PIO_BUSY,
  *             MAP/UNMAP/DIRTY_LOG, SHUTDOWN, PAUSE/UNPAUSE, READY
  *   hv -> dm  CLOCK_SET (only with HVM_SETUP_F_CLOCK_STEPPED; the dm replies
  *             once every timer up to that time has fired)
@@ -75,6 +75,7 @@ enum hvm_msg_type {
 	HVM_MSG_SET_PIO_MIRROR = 15,   /* dm -> hv: struct hvm_range[] + mirror page memfd */
 	HVM_MSG_SET_MMIO_MIRROR = 16,  /* dm -> hv: struct hvm_mmio_mirror_set + image memfd */
 	HVM_MSG_SET_PIO_EFFECTS = 17,  /* dm -> hv: struct hvm_pio_effect[], see below */
+	HVM_MSG_SET_PIO_BUSY = 18,     /* dm -> hv: struct hvm_pio_busy[], see below */
 };
 
 struct hvm_msg {
@@ -368,6 +369,40 @@ struct hvm_pio_effect {
 	uint32_t quiet_mask; /* see above; len 1 only */
 	uint32_t reserved;   /* 0 */
 };
+
+/*
+ * SET_PIO_BUSY: what a device shows until it has taken a posted command.
+ * The payload is 0 to HVM_PIO_BUSY_MAX struct hvm_pio_busy: while a posted
+ * (or urgent) write that covers `port` is still in the buffered ring (the
+ * dm has not consumed it), a single one-byte read of a port in
+ * reads[0..nr_reads) may be answered `value` by the hv without a request.
+ * (IDE: after a command write, status and alternate status read BSY until
+ * the device has taken the command; drivers poll them until BSY clears, and
+ * the first read after the dm applied the write sees the real status.  So
+ * the alternate-status read libata makes right after every command no
+ * longer waits for the dm to wake up and take the command.)  The dm
+ * promises that the device could have answered `value` to such a read at
+ * any moment between the write and the dm applying it, and that the read
+ * has no side effect the write does not also have (reading IDE status
+ * clears INTRQ; so does writing a command).  Writes posted before a set is
+ * installed do not count.  Independent of the PIO mirror: the reads need
+ * not be mirrored.  Each message replaces the set; an empty payload clears
+ * it.  Errors: -EINVAL (a port above 0xffff, nr_reads 0 or above
+ * HVM_PIO_BUSY_READS, reserved bits, two entries for one port, too many;
+ * the set is unchanged), -ENOSYS from an hv that predates it (such reads
+ * then wait for the dm as before).
+ */
+#define HVM_PIO_BUSY_MAX 8
+#define HVM_PIO_BUSY_READS 4
+
+struct hvm_pio_busy {
+	uint16_t port;	  /* the written port */
+	uint8_t value;	  /* what the reads answer */
+	uint8_t nr_reads; /* 1 to HVM_PIO_BUSY_READS */
+	uint16_t reads[HVM_PIO_BUSY_READS];
+	uint32_t reserved; /* 0 */
+};
+_Static_assert(sizeof(struct hvm_pio_busy) == 16, "hvm_pio_busy");
 
 /*
  * SET_MMIO_MIRROR: reads of an MMIO range (the VGA window) answered by hvmhv

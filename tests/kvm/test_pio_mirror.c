@@ -113,7 +113,7 @@ struct fix {
 	struct toy toy;
 	bool old_hv;	  /* answer the new messages with -ENOSYS, as a hv that predates them */
 	int urgent_error; /* nonzero: refuse SET_URGENT_PIO with it */
-	unsigned mirror_msgs, urgent_msgs, effects_msgs;
+	unsigned mirror_msgs, urgent_msgs, effects_msgs, busy_msgs;
 };
 
 static int hv_answer(struct ioreq_fix *io, const struct hvm_msg *hdr, const void *payload, int fd)
@@ -138,6 +138,11 @@ static int hv_answer(struct ioreq_fix *io, const struct hvm_msg *hdr, const void
 		return f->old_hv ? -ENOSYS
 				 : ioreq_set_pio_effects(&io->p, payload,
 							 hdr->len / sizeof(struct hvm_pio_effect));
+	case HVM_MSG_SET_PIO_BUSY:
+		f->busy_msgs++;
+		return f->old_hv ? -ENOSYS
+				 : ioreq_set_pio_busy(&io->p, payload,
+						      hdr->len / sizeof(struct hvm_pio_busy));
 	}
 	return -ENOSYS;
 }
@@ -719,6 +724,190 @@ static void test_urgent_refused(void)
 	ioreq_fix_destroy(&f.io);
 }
 
+/*
+ * A drive-like device for SET_PIO_BUSY: STATUS (0x340, mirrored) and CMD
+ * (0x341, urgent), and ALT (0x350, mirrored), the linked region's copy of
+ * STATUS.  A command makes STATUS 0x50 at once in the dm; until the dm has
+ * taken it, STATUS and ALT read 0x80 (busy) without a round trip.
+ */
+#define DRV_BASE 0x340u
+#define DRV_ALT 0x350u
+
+struct drv {
+	struct io_region cmd, alt;
+	uint8_t status;
+	unsigned reads, cmds;
+};
+
+static const struct io_mirror_reg drv_mirrored[] = { { .off = 0, .size = 1 } };
+
+static uint64_t drv_read(void *opaque, uint64_t off, unsigned size)
+{
+	struct drv *d = opaque;
+
+	(void)off;
+	(void)size;
+	d->reads++;
+	return d->status;
+}
+
+static void drv_write(void *opaque, uint64_t off, uint64_t val, unsigned size)
+{
+	struct drv *d = opaque;
+
+	(void)val;
+	(void)size;
+	if (off != 1)
+		return;
+	d->cmds++;
+	d->status = 0x50;
+	io_mirror_set(&d->cmd, 0, d->status);
+	io_mirror_set(&d->alt, 0, d->status);
+}
+
+static const struct io_post_effect drv_effects[] = {
+	{ .off = 1, .len = 1, .any = true, .busy = 0x80, .busy_mirrored = 0x01, .busy_linked = true },
+};
+
+static const struct io_ops drv_cmd_ops = {
+	.read = drv_read,
+	.write = drv_write,
+	.min_size = 1,
+	.max_size = 1,
+	.urgent_writes = 0x02,
+	.mirrored = drv_mirrored,
+	.nr_mirrored = 1,
+	.post_effects = drv_effects,
+	.nr_post_effects = 1,
+};
+
+static const struct io_ops drv_alt_ops = {
+	.read = drv_read,
+	.write = drv_write,
+	.min_size = 1,
+	.max_size = 1,
+	.mirrored = drv_mirrored,
+	.nr_mirrored = 1,
+};
+
+static void drv_command(struct fix *f)
+{
+	CHECK(ioreq_send_buffered_pio(&f->io.p, DRV_BASE + 1, 1, 0xc8));
+	kicks(f); /* the dm does not look until told to */
+}
+
+/* The hv's checks on SET_PIO_BUSY; a refused set leaves the old one. */
+static void test_busy_rules(struct fix *f)
+{
+	struct hvm_pio_busy ok = { 0x400, 0x80, 1, { 0x401 }, 0 },
+			    none = { 0x400, 0x80, 0, { 0 }, 0 };
+	struct hvm_pio_busy five = { 0x400, 0x80, HVM_PIO_BUSY_READS + 1, { 0 }, 0 };
+	struct hvm_pio_busy rsvd = { 0x400, 0x80, 1, { 0x401 }, 1 }, dup[2] = { ok, ok };
+	struct hvm_pio_busy many[HVM_PIO_BUSY_MAX + 1];
+	struct hvm_pio_busy before[HVM_PIO_BUSY_MAX];
+	unsigned n = f->io.p.nr_busy;
+
+	memcpy(before, f->io.p.busy, sizeof(before));
+	for (unsigned i = 0; i <= HVM_PIO_BUSY_MAX; i++)
+		many[i] = (struct hvm_pio_busy){ (uint16_t)(0x1000 + i), 0x80, 1, { 0x2000 }, 0 };
+	CHECK_EQ(ioreq_set_pio_busy(&f->io.p, &none, 1), -EINVAL);
+	CHECK_EQ(ioreq_set_pio_busy(&f->io.p, &five, 1), -EINVAL);
+	CHECK_EQ(ioreq_set_pio_busy(&f->io.p, &rsvd, 1), -EINVAL);
+	CHECK_EQ(ioreq_set_pio_busy(&f->io.p, dup, 2), -EINVAL);
+	CHECK_EQ(ioreq_set_pio_busy(&f->io.p, many, HVM_PIO_BUSY_MAX + 1), -EINVAL);
+	CHECK_EQ(f->io.p.nr_busy, n);
+	CHECK(!memcmp(before, f->io.p.busy, sizeof(before)));
+}
+
+static void test_busy(void)
+{
+	struct fix f;
+	struct drv d = { .status = 0x50 };
+	uint64_t v = 0;
+	unsigned reads;
+
+	setup(&f, false);
+	io_region_init(&d.cmd, &drv_cmd_ops, &d, "drv", 2);
+	io_region_init(&d.alt, &drv_alt_ops, &d, "drv-alt", 1);
+	d.cmd.linked = &d.alt;
+	CHECK_EQ(io_region_map(f.io.dm, &f.toy.region, IO_PIO, TOY_BASE), 0);
+	CHECK_EQ(io_region_map(f.io.dm, &d.cmd, IO_PIO, DRV_BASE), 0);
+	/* ALT not mapped yet: STATUS alone. */
+	CHECK_EQ(f.io.p.nr_busy, 1);
+	CHECK_EQ(f.io.p.busy[0].nr_reads, 1);
+	CHECK_EQ(io_region_map(f.io.dm, &d.alt, IO_PIO, DRV_ALT), 0);
+	CHECK_EQ(f.io.p.nr_busy, 1);
+	CHECK_EQ(f.io.p.busy[0].port, DRV_BASE + 1);
+	CHECK_EQ(f.io.p.busy[0].value, 0x80);
+	CHECK_EQ(f.io.p.busy[0].nr_reads, 2);
+	CHECK_EQ(f.io.p.busy[0].reads[0], DRV_BASE);
+	CHECK_EQ(f.io.p.busy[0].reads[1], DRV_ALT);
+	io_mirror_set(&d.cmd, 0, 0x50);
+	io_mirror_set(&d.alt, 0, 0x50);
+
+	/* Ring empty: the mirror answers, never "busy". */
+	CHECK(!ioreq_busy_read(&f.io.p, DRV_BASE, 1, &v));
+	CHECK_EQ(vcpu_read(&f, DRV_ALT, 1), 0x50);
+
+	/* A command in the ring: both read busy, the device sees neither read. */
+	d.status = 0x41;
+	io_mirror_set(&d.cmd, 0, 0x41);
+	io_mirror_set(&d.alt, 0, 0x41);
+	reads = d.reads;
+	drv_command(&f);
+	CHECK_EQ(vcpu_read(&f, DRV_BASE, 1), 0x80);
+	CHECK_EQ(vcpu_read(&f, DRV_ALT, 1), 0x80);
+	CHECK_EQ(d.reads, reads);
+	CHECK_EQ(d.cmds, 0);
+	CHECK_EQ(f.io.p.busy_hits, 2);
+	CHECK(!ioreq_busy_read(&f.io.p, DRV_BASE, 2, &v));     /* one byte only */
+	CHECK(!ioreq_busy_read(&f.io.p, DRV_BASE + 1, 1, &v)); /* not listed */
+	/* The dm takes it: the real status from then on. */
+	CHECK_EQ(ioreq_drain_buffered(f.io.dm), 1);
+	CHECK_EQ(d.cmds, 1);
+	CHECK(!ioreq_busy_read(&f.io.p, DRV_BASE, 1, &v));
+	CHECK_EQ(vcpu_read(&f, DRV_BASE, 1), 0x50);
+	CHECK_EQ(vcpu_read(&f, DRV_ALT, 1), 0x50);
+
+	/* Only the command makes it busy: another posted write does not. */
+	CHECK(ioreq_send_buffered_pio(&f.io.p, TOY_BASE + 1, 1, 0x33));
+	CHECK(!ioreq_busy_read(&f.io.p, DRV_BASE, 1, &v));
+	CHECK_EQ(ioreq_drain_buffered(f.io.dm), 1);
+	/* A command posted before the set was installed does not count. */
+	drv_command(&f);
+	CHECK_EQ(ioreq_set_pio_busy(&f.io.p, f.io.p.busy, f.io.p.nr_busy), 0);
+	CHECK(!ioreq_busy_read(&f.io.p, DRV_BASE, 1, &v));
+	CHECK_EQ(ioreq_drain_buffered(f.io.dm), 1);
+	/* A read_pointer past what was posted (hostile dm) proves nothing. */
+	drv_command(&f);
+	f.io.p.bufpage->read_pointer += 7;
+	CHECK(!ioreq_busy_read(&f.io.p, DRV_BASE, 1, &v));
+	f.io.p.bufpage->read_pointer -= 7;
+	CHECK_EQ(ioreq_drain_buffered(f.io.dm), 1);
+
+	test_busy_rules(&f);
+	/* The set follows the regions. */
+	io_region_unmap(&d.alt);
+	CHECK_EQ(f.io.p.nr_busy, 1);
+	CHECK_EQ(f.io.p.busy[0].nr_reads, 1);
+	io_region_unmap(&d.cmd);
+	CHECK_EQ(f.io.p.nr_busy, 0);
+	io_region_unmap(&f.toy.region);
+	ioreq_fix_destroy(&f.io);
+
+	/* An hv without the message: nothing answered busy, asked once. */
+	setup(&f, true);
+	io_region_init(&d.cmd, &drv_cmd_ops, &d, "drv", 2);
+	d.cmd.linked = NULL;
+	CHECK_EQ(io_region_map(f.io.dm, &d.cmd, IO_PIO, DRV_BASE), 0);
+	CHECK_EQ(f.busy_msgs, 1);
+	CHECK_EQ(io_region_move(f.io.dm, &d.cmd, IO_PIO, DRV_BASE + 0x20), 0);
+	CHECK_EQ(f.busy_msgs, 1);
+	CHECK_EQ(f.io.p.nr_busy, 0);
+	io_region_unmap(&d.cmd);
+	ioreq_fix_destroy(&f.io);
+}
+
 int main(void)
 {
 	struct fix *f = calloc(1, sizeof(*f));
@@ -740,5 +929,6 @@ int main(void)
 	free(f);
 	test_old_hv();
 	test_urgent_refused();
+	test_busy();
 	return tap_done();
 }
