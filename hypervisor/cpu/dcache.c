@@ -4,7 +4,11 @@
  * cpu.h) and the inner run loop that dispatches to them.  The instructions
  * compiled 32-bit code runs most (MOV, the ALU group, shifts, INC/DEC, LEA,
  * PUSH/POP, Jcc, CALL/RET/JMP incl. indirect, MOVZX/MOVSX, IMUL, CMOVcc,
- * SETcc, TEST/NOT/NEG, LEAVE, byte moves and 16-bit MOV) get a handler that
+ * SETcc, TEST/NOT/NEG, LEAVE, byte moves and 16-bit MOV; and for Linux's
+ * atomics, bit operations and 64-bit arithmetic CMPXCHG, XADD, BT/BTS/BTR/BTC
+ * with an immediate, SHLD/SHRD by an immediate, IMUL by an immediate,
+ * CMPXCHG8B, PUSHF, CLI, CLD and STD)
+ * get a handler that
  * works from the entry's decoded fields alone, without the generic prefix,
  * opcode and ModRM decoding.  Only plain forms are specialised: 32-bit
  * address size, no REP prefix (LOCK is allowed: vCPUs run one at a time);
@@ -366,6 +370,140 @@ DC_FN f_imul(struct x86cpu *cpu, const struct dc_ent *d)
 	uint32_t v = d_rm_read(cpu, d, 4);
 
 	cpu->gpr[D_REG(d)] = alu_imul2(cpu, cpu->gpr[D_REG(d)], v, 4);
+}
+
+/* 69, 6B: IMUL r32, r/m32, imm32 or imm8 */
+DC_FN f_imul3(struct x86cpu *cpu, const struct dc_ent *d)
+{
+	const uint8_t *imm = d_imm(d, D_IMM_AT(d));
+	uint32_t a = d_rm_read(cpu, d, 4);
+	uint32_t b = d->op == 0x6b ? (uint32_t)(int8_t)*imm : ld(imm, 4);
+
+	cpu->gpr[D_REG(d)] = alu_imul2(cpu, a, b, 4);
+}
+
+/*
+ * The r/m32 operand of a read-modify-write: its value, with *ea set for a
+ * memory operand (read for writing, so the write back cannot fault).
+ */
+DC_INLINE uint32_t d_rmw_read(struct x86cpu *cpu, const struct dc_ent *d, uint32_t *ea)
+{
+	if ((d->modrm >> 6) == 3)
+		return cpu->gpr[D_RM(d)];
+	*ea = d_ea(cpu, d);
+	return seg_read_rmw(cpu, D_SEG(d), *ea, 4);
+}
+
+DC_FN d_rmw_write(struct x86cpu *cpu, const struct dc_ent *d, uint32_t ea, uint32_t v)
+{
+	if ((d->modrm >> 6) == 3)
+		cpu->gpr[D_RM(d)] = v;
+	else
+		seg_write(cpu, D_SEG(d), ea, v, 4);
+}
+
+/*
+ * 0F B1: CMPXCHG r/m32, r32.  A memory destination is written back even
+ * when unequal (SDM vol. 2), before EAX takes its value.
+ */
+DC_FN f_cmpxchg(struct x86cpu *cpu, const struct dc_ent *d)
+{
+	uint32_t ea = 0, v = d_rmw_read(cpu, d, &ea);
+
+	arith32(cpu, 7, cpu->gpr[R_EAX], v);
+	if (cpu->eflags & F_ZF) {
+		d_rmw_write(cpu, d, ea, cpu->gpr[D_REG(d)]);
+		return;
+	}
+	if ((d->modrm >> 6) != 3)
+		seg_write(cpu, D_SEG(d), ea, v, 4);
+	cpu->gpr[R_EAX] = v;
+}
+
+/* 0F C1: XADD r/m32, r32 (the register takes the old value first) */
+DC_FN f_xadd(struct x86cpu *cpu, const struct dc_ent *d)
+{
+	uint32_t ea = 0, v = d_rmw_read(cpu, d, &ea);
+	uint32_t r = arith32(cpu, 0, v, cpu->gpr[D_REG(d)]);
+
+	cpu->gpr[D_REG(d)] = v;
+	d_rmw_write(cpu, d, ea, r);
+}
+
+/* 0F BA /4-/7: BT, BTS, BTR, BTC r/m32, imm8 (CF only; an immediate stays in the dword) */
+DC_FN f_bt_imm(struct x86cpu *cpu, const struct dc_ent *d)
+{
+	unsigned op = D_REG(d) - 4, bit = *d_imm(d, D_IMM_AT(d)) & 31;
+	uint32_t ea = 0, v;
+
+	if (!op) {
+		v = d_rm_read(cpu, d, 4);
+		set_flags(cpu, (v >> bit) & 1, F_CF);
+		return;
+	}
+	v = d_rmw_read(cpu, d, &ea);
+	set_flags(cpu, (v >> bit) & 1, F_CF);
+	if (op == 1)
+		v |= 1u << bit;
+	else if (op == 2)
+		v &= ~(1u << bit);
+	else
+		v ^= 1u << bit;
+	d_rmw_write(cpu, d, ea, v);
+}
+
+/* 0F A4, AC: SHLD, SHRD r/m32, r32, imm8 */
+DC_FN f_shxd_imm(struct x86cpu *cpu, const struct dc_ent *d)
+{
+	unsigned count = *d_imm(d, D_IMM_AT(d));
+	uint32_t ea = 0, a = d_rmw_read(cpu, d, &ea), b = cpu->gpr[D_REG(d)];
+
+	if (d->bytes.b[d->op_at + 1] == 0xa4)
+		a = alu_shld(cpu, a, b, count, 4);
+	else
+		a = alu_shrd(cpu, a, b, count, 4);
+	d_rmw_write(cpu, d, ea, a);
+}
+
+/* 0F C7 /1: CMPXCHG8B m64 (written back when unequal, like CMPXCHG) */
+DC_FN f_cmpxchg8b(struct x86cpu *cpu, const struct dc_ent *d)
+{
+	uint32_t ea = d_ea(cpu, d), lo, hi;
+
+	lo = seg_read_rmw(cpu, D_SEG(d), ea, 4);
+	hi = seg_read_rmw(cpu, D_SEG(d), ea + 4, 4);
+	if (lo == cpu->gpr[R_EAX] && hi == cpu->gpr[R_EDX]) {
+		seg_write(cpu, D_SEG(d), ea, cpu->gpr[R_EBX], 4);
+		seg_write(cpu, D_SEG(d), ea + 4, cpu->gpr[R_ECX], 4);
+		cpu->eflags |= F_ZF;
+		return;
+	}
+	seg_write(cpu, D_SEG(d), ea, lo, 4);
+	seg_write(cpu, D_SEG(d), ea + 4, hi, 4);
+	cpu->gpr[R_EAX] = lo;
+	cpu->gpr[R_EDX] = hi;
+	cpu->eflags &= ~F_ZF;
+}
+
+/* 9C: PUSHF (Linux's local_irq_save(); VM and RF are never pushed) */
+DC_FN f_pushf(struct x86cpu *cpu, const struct dc_ent *d)
+{
+	(void)d;
+	if (cpu->v86 && iopl(cpu) < 3)
+		raise_gp0(cpu);
+	push32(cpu, cpu->eflags & ~(F_VM | F_RF));
+}
+
+/* FA: CLI; FC, FD: CLD, STD.  STI stays generic: it ends a block (its shadow). */
+DC_FN f_flag_op(struct x86cpu *cpu, const struct dc_ent *d)
+{
+	if (d->op != 0xfa) {
+		set_flags(cpu, (d->op & 1) ? F_DF : 0, F_DF);
+		return;
+	}
+	if (cpu->pmode && cpu->cpl > iopl(cpu))
+		raise_gp0(cpu);
+	cpu->eflags &= ~F_IF;
 }
 
 /* 0F 40-4F: CMOVcc r32, r/m32 (the source is read either way) */
@@ -760,6 +898,9 @@ static uint8_t pick_modrm(const struct dc_ent *d)
 		return reg ? DF_GENERIC : DF_LEA;
 	case 0xc7:
 		return reg || D_REG(d) ? DF_GENERIC : DF_MOV_IMM_M;
+	case 0x69:
+	case 0x6b:
+		return DF_IMUL3;
 	default:
 		return DF_GENERIC;
 	}
@@ -780,6 +921,17 @@ static uint8_t pick_0f(const struct dc_ent *d)
 		return DF_SETCC;
 	case 0xaf:
 		return DF_IMUL;
+	case 0xb1:
+		return DF_CMPXCHG;
+	case 0xc1:
+		return DF_XADD;
+	case 0xba:
+		return D_REG(d) >= 4 ? DF_BT_IMM : DF_GENERIC;
+	case 0xa4:
+	case 0xac:
+		return DF_SHXD_IMM;
+	case 0xc7:
+		return (d->modrm >> 6) != 3 && D_REG(d) == 1 ? DF_CMPXCHG8B : DF_GENERIC;
 	case 0xb6:
 	case 0xb7:
 	case 0xbe:
@@ -954,6 +1106,12 @@ static uint8_t pick_special(const struct dc_ent *d, const struct insn *in)
 		return DF_MOV_MOFFS;
 	case 0xc9:
 		return DF_LEAVE;
+	case 0x9c:
+		return DF_PUSHF;
+	case 0xfa:
+	case 0xfc:
+	case 0xfd:
+		return DF_FLAG_OP;
 	case 0xc3:
 		return DF_RET;
 	case 0xe8:

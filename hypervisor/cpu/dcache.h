@@ -67,7 +67,15 @@
 	X(PLAIN, f_plain)               \
 	X(PLAIN_LAST, f_plain_last)     \
 	X(MOV_MOFFS, f_mov_moffs)       \
-	X(CROSS, f_cross)
+	X(CROSS, f_cross)               \
+	X(IMUL3, f_imul3)               \
+	X(CMPXCHG, f_cmpxchg)           \
+	X(XADD, f_xadd)                 \
+	X(BT_IMM, f_bt_imm)             \
+	X(SHXD_IMM, f_shxd_imm)         \
+	X(CMPXCHG8B, f_cmpxchg8b)       \
+	X(PUSHF, f_pushf)               \
+	X(FLAG_OP, f_flag_op)
 
 /* Handler indices: entries name their handler in one byte. */
 enum {

@@ -249,6 +249,7 @@ static bool never_stores(const struct dc_ent *d)
 	case DF_MOV16_LOAD:
 	case DF_MOVX:
 	case DF_IMUL:
+	case DF_IMUL3:
 	case DF_CMOV:
 	case DF_LEA:
 	case DF_INC:
@@ -266,7 +267,12 @@ static bool never_stores(const struct dc_ent *d)
 	case DF_GRP3:
 	case DF_GRP1_8:
 	case DF_MOV_IMM8_RM:
+	case DF_CMPXCHG:
+	case DF_XADD:
+	case DF_SHXD_IMM:
 		return reg;
+	case DF_BT_IMM:
+		return reg || ((d->modrm >> 3) & 7) == 4; /* BT only reads */
 	case DF_MOV_MOFFS:
 		return d->op == 0xa1;
 	default:
