@@ -77,7 +77,10 @@ commands).  Since posted writes name the mirror words they may change
 (SET_PIO_EFFECTS, docs/architecture.md), Linux 6.1's ata_piix DMA command
 (512 KiB here) makes 2 round trips, from 6: the alternate-status read right
 after the command write and the status read that acknowledges the
-interrupt.  A halted vCPU under emu polls the interrupt lines for up to
+interrupt.  Since the first of those is answered BSY while the command is
+still queued (SET_PIO_BUSY), and the second no longer writes the GSI's
+eventfd inside the request (hvm_irq_page.hv_takes_lines: it took 10-20 us
+of hvmdm's time), a command makes one round trip, of about 13 us.  A halted vCPU under emu polls the interrupt lines for up to
 200 us before it sleeps (halt polling), so a command's completion reaches
 the guest without two scheduler wake-ups.  An IDE interrupt reaches the guest's first port access in its
 handler some 64 us (mean) after hvmdm raises it, under 2% of a phase.  So
