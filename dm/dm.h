@@ -103,6 +103,7 @@ struct dm {
 	 * vCPU takes line changes at the response (hvm_irq_page.hv_takes_lines).
 	 */
 	bool irq_in_request;
+	uint32_t irq_rises; /* rising edges of any GSI so far (ioreq.c's spin after one) */
 	struct hvm_irq_page irq_page_local; /* used when standalone */
 
 	/* Hypervisor link (hvlink.c); setup_sock < 0 when standalone. */

@@ -39,6 +39,7 @@ static void gsi_update(struct dm *dm, uint32_t gsi, int delta)
 	if (was == now)
 		return;
 	if (now) {
+		dm->irq_rises++;
 		__atomic_fetch_or(&pg->level[gsi / 32], 1u << (gsi % 32), __ATOMIC_RELEASE);
 		__atomic_fetch_add(&pg->edges[gsi], 1, __ATOMIC_RELEASE);
 	} else {

@@ -41,6 +41,8 @@ struct dm_loop {
 	struct loop_post *posts, **posts_tail;
 	bool posts_pending; /* posts is not empty (atomic, read without the lock) */
 	volatile bool quit;
+	void (*after)(void *arg); /* after an iteration that did work */
+	void *after_arg;
 };
 
 static uint32_t to_epoll(unsigned ev)
@@ -247,7 +249,15 @@ int loop_run_once(struct dm_loop *l, int timeout_ms)
 		handled++;
 	}
 	loop_reap(l);
+	if (handled && l->after)
+		l->after(l->after_arg);
 	return handled;
+}
+
+void loop_set_after(struct dm_loop *l, void (*fn)(void *arg), void *arg)
+{
+	l->after = fn;
+	l->after_arg = arg;
 }
 
 int loop_run(struct dm_loop *l)

@@ -47,6 +47,8 @@ bool loop_has_posts(struct dm_loop *l);
 int loop_run_once(struct dm_loop *l, int timeout_ms);
 /* Run until loop_quit(). */
 int loop_run(struct dm_loop *l);
+/* Call fn(arg) after every loop_run_once() iteration that did work (one hook). */
+void loop_set_after(struct dm_loop *l, void (*fn)(void *arg), void *arg);
 /* Make loop_run() return after the current iteration (thread-safe). */
 void loop_quit(struct dm_loop *l);
 bool loop_quitting(const struct dm_loop *l);

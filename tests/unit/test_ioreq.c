@@ -4,6 +4,8 @@
  * the buffered ring, and hostile slots (bad state, huge count, port above
  * 0xffff, size 3, unknown type, corrupt ring pointers).
  */
+#include <pthread.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
@@ -12,7 +14,9 @@
 #include "dm.h"
 #include "device.h"
 #include "ioreq.h"
+#include "hvm_poll.h"
 #include "irq.h"
+#include "loop.h"
 #include "tap.h"
 
 struct fixture {
@@ -259,6 +263,119 @@ static void test_quiet_lines(void)
 	teardown(&f);
 }
 
+/* ---- watching the slots after an interrupt (ioreq_after_batch()) ---- */
+
+struct irq_fix {
+	struct dm *dm;
+	struct shared_iopage *page;
+	int req_fd, buf_fd, resp[1];
+	struct irq_line line;
+	bool guest_saw_polling; /* the helper found dm_polling set */
+};
+
+/* Loop work that raises an interrupt, as a disk completion does. */
+static void raise_cb(void *arg)
+{
+	struct irq_fix *f = arg;
+
+	irq_set(&f->line, false);
+	irq_set(&f->line, true);
+}
+
+static void post_read(struct irq_fix *f)
+{
+	struct ioreq *s = &f->page->vcpu_ioreq[0];
+
+	s->addr = 0xe7; /* hvm-testdev presence: 0x5a */
+	s->data = 0;
+	s->size = 1;
+	s->count = 1;
+	s->type = IOREQ_TYPE_PIO;
+	s->flags = IOREQ_F_DIR_READ;
+	ioreq_store_flags(s, ioreq_flags_with_state(s->flags, STATE_IOREQ_READY));
+}
+
+/* Busy for ns (a sleep would take the timer slack, 50 us and more). */
+static void busy_ns(uint64_t ns)
+{
+	uint64_t start = hvm_poll_now();
+
+	while (hvm_poll_now() - start < ns)
+		;
+}
+
+/* A "handler" that answers 30 us after the interrupt, woken the slow way. */
+static void slow_round(struct irq_fix *f)
+{
+	uint64_t one = 1;
+
+	CHECK_EQ(loop_post(f->dm->loop, raise_cb, f), 0);
+	CHECK(loop_run_once(f->dm->loop, 100) > 0);
+	busy_ns(30000);
+	post_read(f);
+	CHECK_EQ(write(f->req_fd, &one, sizeof(one)), sizeof(one));
+	CHECK(loop_run_once(f->dm->loop, 100) > 0);
+	CHECK_EQ(ioreq_state(ioreq_load_flags(&f->page->vcpu_ioreq[0])), STATE_IORESP_READY);
+	ioreq_store_flags(&f->page->vcpu_ioreq[0], 0);
+}
+
+/* The guest side of the last round: a request once the dm watches. */
+static void *watching_guest(void *arg)
+{
+	struct irq_fix *f = arg;
+
+	for (unsigned i = 0; i < 2000000; i++) {
+		if (__atomic_load_n(&f->dm->irq_page->dm_polling, __ATOMIC_ACQUIRE)) {
+			f->guest_saw_polling = true;
+			post_read(f);
+			return NULL;
+		}
+		sched_yield();
+	}
+	return NULL;
+}
+
+/*
+ * Once it has learnt that the guest answers interrupts within some tens of
+ * microseconds, the dm watches the slots after loop work that raised one:
+ * a request made then is handled in the same loop iteration, with no
+ * eventfd write from the guest.
+ */
+static void test_spin_after_irq(void)
+{
+	struct irq_fix f = { 0 };
+	pthread_t t;
+	uint64_t v;
+
+	CHECK_EQ(dm_create_standalone(1 << 20, &f.dm), 0);
+	f.page = calloc(1, sizeof(*f.page));
+	f.req_fd = eventfd(0, EFD_NONBLOCK);
+	f.buf_fd = eventfd(0, EFD_NONBLOCK);
+	f.resp[0] = eventfd(0, EFD_NONBLOCK);
+	CHECK_EQ(ioreq_attach(f.dm, f.page, NULL, 1, f.req_fd, f.buf_fd, f.resp), 0);
+	CHECK_EQ(dev_create(f.dm, "hvm-testdev", NULL, NULL), 0);
+	irq_line_init(&f.line, f.dm, 5);
+	/* Learn: 4 us after the first answer, doubling while answers take longer. */
+	for (unsigned i = 0; i < 10; i++)
+		slow_round(&f);
+
+	CHECK_EQ(pthread_create(&t, NULL, watching_guest, &f), 0);
+	CHECK_EQ(loop_post(f.dm->loop, raise_cb, &f), 0);
+	CHECK(loop_run_once(f.dm->loop, 100) > 0);
+	pthread_join(t, NULL);
+	CHECK(f.guest_saw_polling);
+	CHECK_EQ(ioreq_state(ioreq_load_flags(&f.page->vcpu_ioreq[0])), STATE_IORESP_READY);
+	CHECK_EQ(f.page->vcpu_ioreq[0].data, 0x5a);
+	CHECK_EQ(f.dm->irq_page->dm_polling, 0u);
+	CHECK_EQ(read(f.req_fd, &v, sizeof(v)), -1); /* nobody had to wake us */
+
+	dm_destroy(f.dm);
+	free(f.page);
+	close(f.req_fd);
+	close(f.buf_fd);
+	close(f.resp[0]);
+}
+
 int main(void)
 {
 	struct fixture f;
@@ -270,5 +387,6 @@ int main(void)
 	test_buffered(&f);
 	teardown(&f);
 	test_quiet_lines();
+	test_spin_after_irq();
 	return tap_done();
 }
