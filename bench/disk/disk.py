@@ -80,7 +80,10 @@ after the command write and the status read that acknowledges the
 interrupt.  Since the first of those is answered BSY while the command is
 still queued (SET_PIO_BUSY), and the second no longer writes the GSI's
 eventfd inside the request (hvm_irq_page.hv_takes_lines: it took 10-20 us
-of hvmdm's time), a command makes one round trip, of about 13 us.  A halted vCPU under emu polls the interrupt lines for up to
+of hvmdm's time), a command makes one round trip, of about 13 us; and
+hvmdm watches for the handler's accesses after it raised the interrupt, so
+the bus-master stop before that status read rarely has to wake it (an
+eventfd write of 5-10 us on the vCPU on this nested host).  A halted vCPU under emu polls the interrupt lines for up to
 200 us before it sleeps (halt polling), so a command's completion reaches
 the guest without two scheduler wake-ups.  An IDE interrupt reaches the guest's first port access in its
 handler some 64 us (mean) after hvmdm raises it, under 2% of a phase.  So
