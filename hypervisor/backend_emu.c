@@ -56,6 +56,7 @@ struct emu_vcpu {
 	bool wait_sipi;		      /* AP before its start-up IPI (vCPU thread only) */
 	struct hvm_poll halt_poll;    /* adaptive halt polling window (vCPU thread only) */
 	uint64_t halts, halts_polled; /* statistics: sleeps, and those polling ended */
+	uint32_t quiet_seen;	      /* hvm_irq_page.quiet_lines at this vCPU's last look */
 	/* Requests from other threads, handled on the vCPU thread (atomics). */
 	int init_req;
 	int sipi_req; /* vector + 1, 0 = none */
@@ -81,7 +82,6 @@ struct emu_be {
 	pthread_mutex_t gsi_lock;
 	uint32_t last_edges[HVM_NR_GSIS];
 	bool last_level[HVM_NR_GSIS];
-	uint32_t quiet_seen; /* hvm_irq_page.quiet_lines when last taken (atomic) */
 	/* Dirty logging of dm mappings: pages mapped writable this round and last round. */
 	uint8_t *dirty_cur[HV_MAX_MAPS], *dirty_prev[HV_MAX_MAPS];
 	/* Host ranges of unmapped dm mappings, kept reserved until destroy (see emu_unmap). */
@@ -219,7 +219,7 @@ static void take_flush(struct emu_vcpu *ev)
 		x86cpu_invalidate_phys(ev->cpu, lo, hi - lo);
 }
 
-static void take_quiet_lines(struct emu_be *e);
+static void take_quiet_lines(struct emu_vcpu *ev);
 
 /*
  * After a request the device model answered: take the lines it moved
@@ -231,7 +231,7 @@ static void take_quiet_lines(struct emu_be *e);
  */
 static void after_dm_io(struct emu_vcpu *ev)
 {
-	take_quiet_lines(ev->e);
+	take_quiet_lines(ev);
 	take_flush(ev);
 	x86cpu_code_sync(ev->cpu); /* what the dm wrote before it answered */
 	if (__atomic_load_n(&ev->e->exec_waiting, __ATOMIC_RELAXED))
@@ -480,19 +480,22 @@ static bool gsi_moved(struct emu_be *e, unsigned gsi)
 
 /*
  * Lines the dm moved while answering a synchronous request, which it did
- * not signal because we said we would look (emu_irq_attach()).
+ * not signal because we said we would look (emu_irq_attach()).  Per vCPU:
+ * the one that got the answer scans before it runs on, even when another
+ * vCPU is scanning for the same change (taking a line twice is harmless).
  */
-static void take_quiet_lines(struct emu_be *e)
+static void take_quiet_lines(struct emu_vcpu *ev)
 {
+	struct emu_be *e = ev->e;
 	const struct hvm_irq_page *pg = e->hv->irq.page;
 	uint32_t seq;
 
 	if (!pg)
 		return;
 	seq = __atomic_load_n(&pg->quiet_lines, __ATOMIC_ACQUIRE);
-	if (seq == __atomic_load_n(&e->quiet_seen, __ATOMIC_RELAXED))
+	if (seq == ev->quiet_seen)
 		return;
-	__atomic_store_n(&e->quiet_seen, seq, __ATOMIC_RELAXED);
+	ev->quiet_seen = seq;
 	for (unsigned g = 0; g < e->hv->irq.nr_gsis; g++)
 		if (gsi_moved(e, g))
 			gsi_changed(e, g);
