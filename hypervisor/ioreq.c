@@ -847,21 +847,33 @@ out:
 }
 
 /*
+ * Under buf_lock: how many of the ring slots ever posted (buf_seq) the dm
+ * has consumed, in *done.  The acquire load of read_pointer pairs with the
+ * dm's release store after it applied them.  False when read_pointer
+ * claims more than was ever posted (a hostile dm): that proves nothing.
+ */
+static bool ring_consumed(struct ioreq_prod *p, uint64_t *done)
+{
+	uint32_t used = p->buf_wp - __atomic_load_n(&p->bufpage->read_pointer, __ATOMIC_ACQUIRE);
+
+	if (used >= IOREQ_BUFFER_SLOT_NUM || used > p->buf_seq)
+		return false;
+	*done = p->buf_seq - used;
+	return true;
+}
+
+/*
  * With writes in the ring: whether the dm has applied every one that may
- * change word w (SET_PIO_EFFECTS).  The acquire load of read_pointer pairs
- * with the dm's release store after it applied them, as for an empty ring.
- * A read_pointer that claims more than was ever posted settles nothing.
+ * change word w (SET_PIO_EFFECTS), as for an empty ring.
  */
 static bool word_settled(struct ioreq_prod *p, unsigned w)
 {
-	uint64_t need;
-	uint32_t used;
+	uint64_t need, done;
 	bool ok;
 
 	pthread_mutex_lock(&p->buf_lock);
-	used = p->buf_wp - __atomic_load_n(&p->bufpage->read_pointer, __ATOMIC_ACQUIRE);
 	need = p->word_seq[w] > p->all_seq ? p->word_seq[w] : p->all_seq;
-	ok = used < IOREQ_BUFFER_SLOT_NUM && used <= p->buf_seq && p->buf_seq - used >= need;
+	ok = ring_consumed(p, &done) && done >= need;
 	pthread_mutex_unlock(&p->buf_lock);
 	return ok;
 }
@@ -926,7 +938,6 @@ bool ioreq_busy_read(struct ioreq_prod *p, uint16_t port, uint32_t size, uint64_
 {
 	const uint64_t *pair = (const uint64_t *)&p->bufpage->read_pointer;
 	uint64_t ptrs, done;
-	uint32_t used;
 	bool hit = false;
 
 	if (size != 1 || !__atomic_load_n(&p->nr_busy, __ATOMIC_RELAXED))
@@ -935,10 +946,7 @@ bool ioreq_busy_read(struct ioreq_prod *p, uint16_t port, uint32_t size, uint64_
 	if ((uint32_t)ptrs == (uint32_t)(ptrs >> 32))
 		return false; /* nothing pending */
 	pthread_mutex_lock(&p->buf_lock);
-	used = p->buf_wp - __atomic_load_n(&p->bufpage->read_pointer, __ATOMIC_ACQUIRE);
-	/* A read_pointer that claims more than was posted proves nothing. */
-	if (used < IOREQ_BUFFER_SLOT_NUM && used <= p->buf_seq) {
-		done = p->buf_seq - used;
+	if (ring_consumed(p, &done)) {
 		for (unsigned i = 0; i < p->nr_busy && !hit; i++) {
 			if (p->busy_seq[i] <= done)
 				continue;
