@@ -603,6 +603,8 @@ uint32_t alu_arith(struct x86cpu *cpu, unsigned op, uint32_t a, uint32_t b, unsi
 uint32_t alu_inc(struct x86cpu *cpu, uint32_t a, unsigned size);
 uint32_t alu_dec(struct x86cpu *cpu, uint32_t a, unsigned size);
 uint32_t alu_shift(struct x86cpu *cpu, unsigned op, uint32_t a, unsigned count, unsigned size);
+/* CMPXCHG8B on the dwords at ea and ea_hi of segment seg (decode0f.c). */
+void x86_cmpxchg8b(struct x86cpu *cpu, int seg, uint32_t ea, uint32_t ea_hi);
 uint32_t alu_shld(struct x86cpu *cpu, uint32_t a, uint32_t b, unsigned count, unsigned size);
 uint32_t alu_shrd(struct x86cpu *cpu, uint32_t a, uint32_t b, unsigned count, unsigned size);
 void alu_group3(struct x86cpu *cpu, unsigned op, unsigned size);

@@ -465,24 +465,12 @@ DC_FN f_shxd_imm(struct x86cpu *cpu, const struct dc_ent *d)
 	d_rmw_write(cpu, d, ea, a);
 }
 
-/* 0F C7 /1: CMPXCHG8B m64 (written back when unequal, like CMPXCHG) */
+/* 0F C7 /1: CMPXCHG8B m64 (32-bit addresses here) */
 DC_FN f_cmpxchg8b(struct x86cpu *cpu, const struct dc_ent *d)
 {
-	uint32_t ea = d_ea(cpu, d), lo, hi;
+	uint32_t ea = d_ea(cpu, d);
 
-	lo = seg_read_rmw(cpu, D_SEG(d), ea, 4);
-	hi = seg_read_rmw(cpu, D_SEG(d), ea + 4, 4);
-	if (lo == cpu->gpr[R_EAX] && hi == cpu->gpr[R_EDX]) {
-		seg_write(cpu, D_SEG(d), ea, cpu->gpr[R_EBX], 4);
-		seg_write(cpu, D_SEG(d), ea + 4, cpu->gpr[R_ECX], 4);
-		cpu->eflags |= F_ZF;
-		return;
-	}
-	seg_write(cpu, D_SEG(d), ea, lo, 4);
-	seg_write(cpu, D_SEG(d), ea + 4, hi, 4);
-	cpu->gpr[R_EAX] = lo;
-	cpu->gpr[R_EDX] = hi;
-	cpu->eflags &= ~F_ZF;
+	x86_cmpxchg8b(cpu, D_SEG(d), ea, ea + 4);
 }
 
 /* 9C: PUSHF (Linux's local_irq_save(); VM and RF are never pushed) */

@@ -145,29 +145,32 @@ static void op_xadd(struct x86cpu *cpu, uint8_t op)
 	rm_write(cpu, size, r);
 }
 
-static void op_cmpxchg8b(struct x86cpu *cpu)
+void x86_cmpxchg8b(struct x86cpu *cpu, int seg, uint32_t ea, uint32_t ea_hi)
 {
-	struct insn *in = &cpu->in;
-	uint32_t lo, hi, ea;
+	uint32_t lo = seg_read_rmw(cpu, seg, ea, 4), hi = seg_read_rmw(cpu, seg, ea_hi, 4);
 
-	x86_decode_ea(cpu);
-	if (in->mod == 3 || in->reg != 1)
-		raise_ud(cpu);
-	ea = in->ea;
-	lo = seg_read_rmw(cpu, in->ea_seg, ea, 4);
-	hi = seg_read_rmw(cpu, in->ea_seg, in->adsz == 2 ? (ea + 4) & 0xffff : ea + 4, 4);
 	if (lo == cpu->gpr[R_EAX] && hi == cpu->gpr[R_EDX]) {
-		seg_write(cpu, in->ea_seg, ea, cpu->gpr[R_EBX], 4);
-		seg_write(cpu, in->ea_seg, in->adsz == 2 ? (ea + 4) & 0xffff : ea + 4,
-			  cpu->gpr[R_ECX], 4);
+		seg_write(cpu, seg, ea, cpu->gpr[R_EBX], 4);
+		seg_write(cpu, seg, ea_hi, cpu->gpr[R_ECX], 4);
 		cpu->eflags |= F_ZF;
 	} else {
-		seg_write(cpu, in->ea_seg, ea, lo, 4);
-		seg_write(cpu, in->ea_seg, in->adsz == 2 ? (ea + 4) & 0xffff : ea + 4, hi, 4);
+		/* written back even when unequal (SDM vol. 2) */
+		seg_write(cpu, seg, ea, lo, 4);
+		seg_write(cpu, seg, ea_hi, hi, 4);
 		cpu->gpr[R_EAX] = lo;
 		cpu->gpr[R_EDX] = hi;
 		cpu->eflags &= ~F_ZF;
 	}
+}
+
+static void op_cmpxchg8b(struct x86cpu *cpu)
+{
+	struct insn *in = &cpu->in;
+
+	x86_decode_ea(cpu);
+	if (in->mod == 3 || in->reg != 1)
+		raise_ud(cpu);
+	x86_cmpxchg8b(cpu, in->ea_seg, in->ea, in->adsz == 2 ? (in->ea + 4) & 0xffff : in->ea + 4);
 }
 
 static void op_movx(struct x86cpu *cpu, uint8_t op)
