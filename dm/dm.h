@@ -159,12 +159,13 @@ int dm_pause(struct dm *dm, bool pause);
 /* Whether the vCPUs are paused (asks the hypervisor: the toolstack may pause it too). */
 bool dm_is_paused(struct dm *dm);
 
+/* Add a stopped hook (struct dm); 0 or -ENOSPC. */
+int dm_add_stopped_hook(struct dm *dm, void (*fn)(void *opaque), void *opaque);
+
 /*
  * Map a memfd range into the guest at gpa (VRAM, option ROMs).  flags are
  * HVM_MAP_F_*.  Standalone dms refuse with -ENOTCONN.
  */
-/* Add a stopped hook (struct dm); 0 or -ENOSPC. */
-int dm_add_stopped_hook(struct dm *dm, void (*fn)(void *opaque), void *opaque);
 int dm_map_memfd(struct dm *dm, uint64_t gpa, uint64_t size, int fd, uint64_t offset,
 		 uint32_t flags);
 int dm_unmap(struct dm *dm, uint64_t gpa, uint64_t size);

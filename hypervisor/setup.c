@@ -3,8 +3,7 @@
  * setup.c - the setup-protocol server (include/hvm/setup.h): one device
  * model session (HELLO, then MAP/UNMAP/DIRTY_LOG/SET_BUFFERED(_PIO)/
  * SET_URGENT_PIO/SET_PIO_MIRROR/SET_PIO_EFFECTS/SET_PIO_BUSY/SET_MMIO_MIRROR/
- * SHUTDOWN/
- * READY/PAUSE/UNPAUSE/QUERY) and any number of short toolstack sessions
+ * SHUTDOWN/READY/PAUSE/UNPAUSE/QUERY) and any number of short toolstack sessions
  * (PAUSE/UNPAUSE/QUERY/DESTROY).  Every request gets one reply with the same
  * type and seq.  The device model's connection closing crashes the domain.
  */
