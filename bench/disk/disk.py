@@ -3,7 +3,7 @@
 controller, side by side with QEMU on the same images and accelerator class.
 
 usage: disk.py [--build DIR] [--accel emu|kvm] [--formats raw,qcow2] [--mb N]
-               [--iops N] [--runs N] [--timeout S] [--help]
+               [--rr N] [--iops N] [--runs N] [--timeout S] [--help]
 
 Guest: the guest kit (tests/guest/build.sh BUILD/guest): Debian's i386 686
 kernel and busybox initramfs, direct kernel boot, 256 MiB, scenario
@@ -13,20 +13,28 @@ tests/guest/init reads /proc/timer_list's nanosecond "now at"; /proc/uptime's
 10 ms steps made QEMU's 64 MiB seqread, some 70 ms, a +-15% figure):
   seqwrite  dd of N MiB (default 1024) in 1 MiB blocks, O_DIRECT, fsync
   seqread   the same N MiB read back, O_DIRECT, page cache dropped first
-  randread  M (default 200) single 4 KiB O_DIRECT reads at random offsets
-            inside the written area (fixed seed), one dd process each
+  randread  R (--rr, default 2000) 4 KiB O_DIRECT reads at random 4 KiB
+            offsets inside the written area, queue depth 1, one process:
+            the kit's randread (tests/guest/randread.c), what fio's
+            rw=randread bs=4k iodepth=1 direct=1 measures.  IOPS over the
+            whole phase; randread_median is one read at the median
+            per-read latency (each pread timed on its own; the latency
+            percentiles p50/p90/p99/max are printed too).  The median
+            stays put when the host stalls a few reads for milliseconds,
+            the phase total does not.
+  randread_dd  M (--iops, default 200) such reads with one busybox dd
+            process each (the bench's random-read figure until session 19,
+            when busybox was the only tool in the guest): mostly fork, exec
+            and exit (see spawn), so a software-CPU figure more than a disk
+            one, kept for comparison with earlier numbers
   spawn     M dd runs that touch no disk: the process cost included in
-            randread; randread_net subtracts it (reported only when the
-            difference is at least 10% of the randread time)
-  median    the M random reads again, each dd timed on its own: the median
-            time per read (less the median cost of reading the clock, timed
-            the same way) as randread_median, reads per second at that
-            pace.  The randread total is a mean, which a few reads the host
-            stalled for milliseconds move (seen: medians within 1% of
-            QEMU's while p99 was 6.1 against 4.3 ms); the median is not.
+            randread_dd; randread_dd_net subtracts it (reported only when
+            the difference is at least 10% of the randread_dd time; the
+            difference of two noisy totals, it moves 0.3x-2.5x run to run)
 The default sizes make every phase last at least about half a second under
-QEMU TCG (1 GiB: seqread ~0.7 s at ~1.4 GB/s; 200 reads: ~0.6 s), so one
-scheduling hiccup on the host moves a figure by a few percent, not by half.
+QEMU TCG (1 GiB: seqread ~0.7 s at ~1.4 GB/s; 2000 reads in one process:
+~0.4 s; 200 dd reads: ~0.6 s), so one scheduling hiccup on the host moves a
+figure by a few percent, not by half.
 Images: a fresh image of N + 64 MiB per run and format (qemu-img create;
 qcow2 with default options), host page cache in use on both sides (hvmdm's
 default, QEMU's cache=writeback).  Runs alternate which side goes first
@@ -55,8 +63,10 @@ Output (DESIGN.md section 6), per format F, medians over the runs:
   BENCH disk_F_seqwrite <MB/s> MB/s          and qemu_disk_F_seqwrite
   BENCH disk_F_seqread <MB/s> MB/s           and qemu_disk_F_seqread
   BENCH disk_F_randread <IOPS> IOPS          and qemu_disk_F_randread
-  BENCH disk_F_randread_net <IOPS> IOPS      (spawn cost subtracted)
   BENCH disk_F_randread_median <IOPS> IOPS   (1 / the median read)
+  BENCH disk_F_randread_dd <IOPS> IOPS       (one dd process per read)
+  BENCH disk_F_randread_dd_net <IOPS> IOPS   (spawn cost subtracted)
+  # disk_F_randread latency (us) ...           p50/p90/p99/max, medians of the runs
   BENCH disk_F_<figure>_ratio <ours/qemu>    higher is better; 1.0 is parity
   # disk_F_<figure>_ratio run by run: ...      the paired ratio of each run,
                                                their range and median (--runs > 1;
@@ -90,15 +100,18 @@ eventfd inside the request (hvm_irq_page.hv_takes_lines: it took 10-20 us
 of hvmdm's time), a command makes one round trip, of about 13 us; and
 hvmdm watches for the handler's accesses after it raised the interrupt, so
 the bus-master stop before that status read rarely has to wake it (an
-eventfd write of 5-10 us on the vCPU on this nested host).  A halted vCPU under emu polls the interrupt lines for up to
-200 us before it sleeps (halt polling), so a command's completion reaches
-the guest without two scheduler wake-ups.  An IDE interrupt reaches the guest's first port access in its
+eventfd write of 5-10 us on the vCPU on this nested host).  A halted vCPU
+under emu polls the interrupt lines for up to 200 us before it sleeps (halt
+polling), so a command's completion reaches the guest without two scheduler
+wake-ups.  An IDE interrupt reaches the guest's first port access in its
 handler some 64 us (mean) after hvmdm raises it, under 2% of a phase.  So
 these ratios follow the software CPU's speed more than the IDE model's;
-randread_net (process spawn cost removed) is the closest to a per-command
-device figure.  The spawn itself (fork, exec and exit of busybox dd, some
-500K guest instructions run once each) is bound by how much host code the
-translator emits per guest instruction (docs/architecture.md).
+randread (one process, about 150-200 us a read, the guest's block layer,
+libata and the interrupt on the software CPU) is the closest to a
+per-command device figure.  A dd spawn (fork, exec and exit of busybox
+dd, some 500K guest instructions run once each, 1.4-1.9 ms) is bound by
+how much host code the translator emits per guest instruction
+(docs/architecture.md); it is most of randread_dd.
 
 qcow2 (block/qcow2.c): requests move straight between guest RAM and the
 image like raw's (one preadv/pwritev per run of adjacent clusters, cluster
@@ -204,16 +217,18 @@ import tempfile
 import time
 
 MODULES = "libata,scsi_mod,ata_piix,sd_mod"
-NET_MIN_SHARE = 0.1  # randread_net needs randread - spawn >= 10% of randread
+NET_MIN_SHARE = 0.1  # randread_dd_net needs randread_dd - spawn >= 10% of randread_dd
+LAT = ("p50", "p90", "p99", "max")
 
 
 def append(a):
     return ("console=ttyS0,115200 hvm.scenario=diskbench hvm.disk=hda hvm.modules=%s "
-            "hvm.bench_mb=%d hvm.bench_iops=%d" % (MODULES, a.mb, a.iops))
+            "hvm.bench_mb=%d hvm.bench_iops=%d hvm.bench_rr=%d" % (MODULES, a.mb, a.iops, a.rr))
 
 
 def marks(serial):
-    """{name: (count, microseconds)} from "HVM-MARK bench NAME COUNT US"."""
+    """{name: (count, microseconds)} from "HVM-MARK bench NAME COUNT US", and
+    {NAME_lat: (p50, p90, p99, max)} from "HVM-MARK bench-lat NAME ..."."""
     out, failed = {}, []
     try:
         text = open(serial, errors="replace").read()
@@ -223,8 +238,8 @@ def marks(serial):
         w = l.split()
         if len(w) >= 5 and w[0] == "HVM-MARK" and w[1] == "bench":
             out[w[2]] = (int(w[3]), int(w[4]))
-        elif len(w) >= 5 and w[0] == "HVM-MARK" and w[1] == "bench-median":
-            out[w[2] + "_median"] = (int(w[3]), int(w[4]))  # (median us, clock us)
+        elif len(w) >= 7 and w[0] == "HVM-MARK" and w[1] == "bench-lat":
+            out[w[2] + "_lat"] = tuple(int(v) for v in w[3:7])
         elif len(w) >= 3 and w[0] == "HVM-MARK" and w[1] == "bench-failed":
             failed.append(w[2])
     return out, failed
@@ -237,18 +252,17 @@ def figures(m):
             return None
         return m[name][0] / scale / (m[name][1] / 1e6)
     f = {"seqwrite": rate("seqwrite", 1e6), "seqread": rate("seqread", 1e6),
-         "randread": rate("randread", 1)}
+         "randread": rate("randread", 1), "randread_dd": rate("randread_dd", 1)}
+    lat = m.get("randread_lat")
+    f["randread_median"] = 1e6 / lat[0] if lat and lat[0] > 0 else None
     # the difference of two timings: only a figure when it is well above
     # their run-to-run spread, not when process spawning is nearly all of
-    # the randread time (a 2% difference once gave "4.3x QEMU")
-    if ("randread" in m and "spawn" in m and
-            m["randread"][1] - m["spawn"][1] >= NET_MIN_SHARE * m["randread"][1]):
-        f["randread_net"] = m["randread"][0] / ((m["randread"][1] - m["spawn"][1]) / 1e6)
+    # the randread_dd time (a 2% difference once gave "4.3x QEMU")
+    dd, sp = m.get("randread_dd"), m.get("spawn")
+    if dd and sp and dd[1] - sp[1] >= NET_MIN_SHARE * dd[1]:
+        f["randread_dd_net"] = dd[0] / ((dd[1] - sp[1]) / 1e6)
     else:
-        f["randread_net"] = None
-    # one read at the median per-read time, the clock's own cost taken off
-    med = m.get("randread_median")
-    f["randread_median"] = 1e6 / (med[0] - med[1]) if med and med[0] > med[1] else None
+        f["randread_dd_net"] = None
     return f
 
 
@@ -311,7 +325,9 @@ def find_pid(needle, exe):
 
 
 # The mark that ends one phase is the start of the next.
-PHASE_AFTER = {"bench-dev": "seqwrite", "seqwrite": "seqread", "seqread": "randread"}
+PHASE_AFTER = {"bench-dev": "seqwrite", "seqwrite": "seqread", "seqread": "randread",
+               "randread": "randread_dd"}
+READ_PHASES = ("seqread", "randread", "randread_dd")
 
 
 def watch(p, serial, img, exe, timeout):
@@ -348,7 +364,7 @@ def watch(p, serial, img, exe, timeout):
         p.kill()
         p.wait()
     # bytes read from storage during each phase
-    miss, order = {}, ["bench-dev", "seqwrite", "seqread", "randread"]
+    miss, order = {}, ["bench-dev", "seqwrite", "seqread", "randread", "randread_dd"]
     for a, b in zip(order, order[1:]):
         if io.get(a) is not None and io.get(b) is not None:
             miss[b] = (io[b] - io[a]) / 1048576.0
@@ -358,7 +374,7 @@ def watch(p, serial, img, exe, timeout):
 def cache_warnings(a, res_mib, miss_mib):
     """Why a run's read phases did not start from a warm host page cache."""
     out = []
-    for ph in ("seqread", "randread"):
+    for ph in READ_PHASES:
         r = res_mib.get(ph)
         if r is not None and r < 0.99 * a.mb:
             out.append("%s started with %.0f of the %d MiB written in the host page cache"
@@ -417,6 +433,7 @@ def main():
     ap.add_argument("--accel", default="emu", choices=["emu", "kvm"])
     ap.add_argument("--formats", default="raw,qcow2")
     ap.add_argument("--mb", type=int, default=1024)
+    ap.add_argument("--rr", type=int, default=2000)
     ap.add_argument("--iops", type=int, default=200)
     ap.add_argument("--runs", type=int, default=1)
     ap.add_argument("--timeout", type=int, default=1200)
@@ -427,17 +444,18 @@ def main():
         print("guest kit missing: tests/guest/build.sh %s" % kit, file=sys.stderr)
         return 2
     print("bench/disk: accel=%s (QEMU: %s), guest: Debian %s + busybox diskbench, 256 MiB, "
-          "%d MiB sequential, %d random 4 KiB reads, %d run(s), fresh %d MiB images"
+          "%d MiB sequential, %d random 4 KiB reads in one process and %d with a dd each, "
+          "%d run(s), fresh %d MiB images"
           % (a.accel, "-accel tcg" if a.accel == "emu" else "-enable-kvm",
-             open(os.path.join(kit, "kit.env")).read().split()[0].split("=")[1], a.mb, a.iops, a.runs,
-             a.mb + 64),
+             open(os.path.join(kit, "kit.env")).read().split()[0].split("=")[1], a.mb, a.rr,
+             a.iops, a.runs, a.mb + 64),
           flush=True)
-    names = ("seqwrite", "seqread", "randread", "randread_net", "randread_median")
-    units = {"seqwrite": "MB/s", "seqread": "MB/s", "randread": "IOPS", "randread_net": "IOPS",
-             "randread_median": "IOPS"}
+    names = ("seqwrite", "seqread", "randread", "randread_median", "randread_dd",
+             "randread_dd_net")
+    units = {"seqwrite": "MB/s", "seqread": "MB/s"}
     with tempfile.TemporaryDirectory(dir=os.path.join(a.build)) as tmp:
         for fmt in a.formats.split(","):
-            res = {"ours": [], "qemu": []}
+            res, lats = {"ours": [], "qemu": []}, {"ours": [], "qemu": []}
             for i in range(a.runs):
                 order = (("ours", run_ours), ("qemu", run_qemu))
                 for who, fn in order if i % 2 == 0 else order[::-1]:
@@ -455,16 +473,17 @@ def main():
                     for warn in cache_warnings(a, res_mib, miss_mib):
                         print("#   warning: %s: %s" % (who, warn), flush=True)
                     res[who].append(f)
+                    lats[who].append(m.get("randread_lat"))
             for n in names:
                 ours = median([f[n] for f in res["ours"]])
                 ref = median([f[n] for f in res["qemu"]])
                 if ours is not None:
-                    print("BENCH disk_%s_%s %.2f %s" % (fmt, n, ours, units[n]))
-                elif n == "randread_net":
-                    print("# disk_%s_randread_net: not measured, the spawn cost is over "
-                          "%d%% of the randread time" % (fmt, 100 - 100 * NET_MIN_SHARE))
+                    print("BENCH disk_%s_%s %.2f %s" % (fmt, n, ours, units.get(n, "IOPS")))
+                elif n == "randread_dd_net":
+                    print("# disk_%s_randread_dd_net: not measured, the spawn cost is over "
+                          "%d%% of the randread_dd time" % (fmt, 100 - 100 * NET_MIN_SHARE))
                 if ref is not None:
-                    print("BENCH qemu_disk_%s_%s %.2f %s" % (fmt, n, ref, units[n]))
+                    print("BENCH qemu_disk_%s_%s %.2f %s" % (fmt, n, ref, units.get(n, "IOPS")))
                 if ours is not None and ref:
                     print("BENCH disk_%s_%s_ratio %.3f" % (fmt, n, ours / ref))
                 pairs = [o[n] / q[n] for o, q in zip(res["ours"], res["qemu"]) if o[n] and q[n]]
@@ -472,6 +491,11 @@ def main():
                     print("# disk_%s_%s_ratio run by run: %s (range %.2f-%.2f, median %.2f)" % (
                         fmt, n, " ".join("%.2f" % r for r in pairs), min(pairs), max(pairs),
                         median(pairs)))
+            for who in ("ours", "qemu"):
+                got = [v for v in lats[who] if v]
+                if got:
+                    print("# disk_%s_randread latency (us) %s: %s" % (fmt, who, " ".join(
+                        "%s %g" % (k, median([v[i] for v in got])) for i, k in enumerate(LAT))))
             sys.stdout.flush()
     return 0
 

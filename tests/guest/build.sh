@@ -4,8 +4,10 @@
 # Produces in OUTDIR:
 #   vmlinuz-686, vmlinuz-686-pae   Debian's i386 kernels (bzImage)
 #   initrd.gz                      busybox-static initramfs (cpio newc, gzip)
-#                                  with /init and the driver modules of both
-#                                  kernels under /lib/modules/<release>/
+#                                  with /init, /bin/randread (randread.c, the
+#                                  disk bench's random reads) and the driver
+#                                  modules of both kernels under
+#                                  /lib/modules/<release>/
 #   disk.img                       raw disk: MBR (syslinux mbr.bin), one active
 #                                  FAT16 partition at 1 MiB with ldlinux.sys,
 #                                  syslinux.cfg, the 686 kernel and initrd.gz
@@ -21,7 +23,8 @@
 # reuse the cache and rebuild only what is missing or older than its inputs;
 # HVM_GUEST_REFRESH=1 looks for newer kernel packages.
 # Needs: apt-get, dpkg, cpio, gzip, python3, mtools, syslinux, isolinux,
-# xorriso, qemu-img (scripts/setup-deps.sh installs them).
+# xorriso, qemu-img, and a C compiler that makes i386 code (the host's gcc
+# with -m32; no i386 libc is needed) (scripts/setup-deps.sh installs them).
 set -eu
 
 [ $# -eq 1 ] || { echo "usage: $0 OUTDIR" >&2; exit 2; }
@@ -224,8 +227,17 @@ print('%s: %d module files; %s' % (krel, len(need), ' '.join(report)), file=sys.
 EOF
 }
 
+# randread.c: freestanding i386, Linux system calls only (see its header).
+RANDREAD=$X/randread
+if newer "$RANDREAD" "$HERE/randread.c" "$HERE/build.sh"; then
+	${CC:-cc} -m32 -O2 -static -nostdlib -ffreestanding -fno-pic -no-pie \
+		-fno-stack-protector -Wall -Wextra -Werror -o "$RANDREAD.tmp" "$HERE/randread.c" ||
+		die "cannot build randread.c for i386 (${CC:-cc} -m32)"
+	mv "$RANDREAD.tmp" "$RANDREAD"
+fi
+
 INITRD=$OUT/initrd.gz
-if newer "$INITRD" "$HERE/init" "$HERE/build.sh" "$DEB_686" "$DEB_PAE" "$DEB_BB"; then
+if newer "$INITRD" "$HERE/init" "$HERE/build.sh" "$RANDREAD" "$DEB_686" "$DEB_PAE" "$DEB_BB"; then
 	log "building initramfs"
 	ROOT=$X/initramfs
 	rm -rf "$ROOT"
@@ -234,6 +246,7 @@ if newer "$INITRD" "$HERE/init" "$HERE/build.sh" "$DEB_686" "$DEB_PAE" "$DEB_BB"
 	cp "$X/busybox/bin/busybox" "$ROOT/bin/busybox"
 	ln -s busybox "$ROOT/bin/sh"
 	cp "$HERE/init" "$ROOT/init"
+	cp "$RANDREAD" "$ROOT/bin/randread"
 	# Display scenario: a 4093-byte tile (a prime length, so every framebuffer
 	# row starts elsewhere in it) of deterministic bytes, the same generator
 	# as tests/interop/vnc_guest.py's fbtile().
@@ -245,7 +258,7 @@ for _ in range(4093):
     s = (s * 1103515245 + 12345) & 0xffffffff
     out.append(s >> 16 & 0xff)
 sys.stdout.buffer.write(bytes(out))' >"$ROOT/share/fbtile.bin"
-	chmod 755 "$ROOT/init" "$ROOT/bin/busybox"
+	chmod 755 "$ROOT/init" "$ROOT/bin/busybox" "$ROOT/bin/randread"
 	add_modules "$X/k686" "$KREL_686" "$ROOT"
 	add_modules "$X/kpae" "$KREL_PAE" "$ROOT"
 	# No device nodes: /init mounts devtmpfs first and then reopens

@@ -2,8 +2,8 @@
 """check.py OUTDIR - structural checks of the guest kit built by build.sh.
 
 Checks, each printed as "ok"/"not ok":
-  - initrd.gz is a gzip'ed cpio (newc) listing /init, bin/busybox and, per
-    kernel release, modules.dep whose every module file is in the archive;
+  - initrd.gz is a gzip'ed cpio (newc) listing /init, bin/busybox,
+    bin/randread and, per kernel release, modules.dep whose every module file is in the archive;
   - vmlinuz-686 and vmlinuz-686-pae are bzImages (boot sector signature,
     "HdrS" setup header, protocol >= 2.00, LOADED_HIGH);
   - cd.iso has an El Torito boot record whose catalog has a valid validation
@@ -52,6 +52,7 @@ def check_initrd():
     names = set(cpio_names(data))
     check('init' in names, 'initrd: /init present')
     check('bin/busybox' in names, 'initrd: bin/busybox present')
+    check('bin/randread' in names, 'initrd: bin/randread present')
     env = dict(l.strip().split('=', 1) for l in open(os.path.join(out, 'kit.env')) if '=' in l)
     for krel in (env['KREL_686'], env['KREL_PAE']):
         dep = 'lib/modules/%s/modules.dep' % krel
