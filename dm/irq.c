@@ -23,6 +23,30 @@ static void gsi_signal(struct dm *dm, uint32_t gsi)
 		dm_warn("irq", "gsi %u eventfd write: %s", gsi, strerror(errno));
 }
 
+/*
+ * Whether the hv takes this line change from the page without its eventfd:
+ * the vCPU whose synchronous request we are answering looks after the
+ * response (hv_takes_lines), and a vCPU running guest code looks every few
+ * microseconds (vcpu_watching; see include/hvm/setup.h for the protocol:
+ * bump quiet_lines, full fence, then read the flags).
+ */
+static bool taken_quietly(struct dm *dm)
+{
+	struct hvm_irq_page *pg = dm->irq_page;
+	unsigned n = dm->info.nr_vcpus < HVM_MAX_VCPUS ? dm->info.nr_vcpus : HVM_MAX_VCPUS;
+
+	if (!__atomic_load_n(&pg->hv_takes_lines, __ATOMIC_RELAXED))
+		return false; /* an hv that does not look (KVM's irqfds) */
+	__atomic_fetch_add(&pg->quiet_lines, 1, __ATOMIC_SEQ_CST);
+	if (dm->irq_in_request)
+		return true;
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	for (unsigned i = 0; i < n; i++)
+		if (__atomic_load_n(&pg->vcpu_watching[i], __ATOMIC_SEQ_CST))
+			return true;
+	return false;
+}
+
 /* A source on gsi went up (+1) or down (-1). */
 static void gsi_update(struct dm *dm, uint32_t gsi, int delta)
 {
@@ -48,12 +72,8 @@ static void gsi_update(struct dm *dm, uint32_t gsi, int delta)
 	/* With KVM resample irqfds only a rising edge may be signalled. */
 	if (!now && dm->irq_resample_mode)
 		return;
-	/* The vCPU waiting for our answer takes it from the page. */
-	if (dm->irq_in_request && __atomic_load_n(&pg->hv_takes_lines, __ATOMIC_RELAXED)) {
-		__atomic_fetch_add(&pg->quiet_lines, 1, __ATOMIC_RELEASE);
-		return;
-	}
-	gsi_signal(dm, gsi);
+	if (!taken_quietly(dm))
+		gsi_signal(dm, gsi);
 }
 
 void irq_line_init(struct irq_line *l, struct dm *dm, uint32_t gsi)

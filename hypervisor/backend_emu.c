@@ -56,6 +56,7 @@ struct emu_vcpu {
 	bool wait_sipi;		      /* AP before its start-up IPI (vCPU thread only) */
 	struct hvm_poll halt_poll;    /* adaptive halt polling window (vCPU thread only) */
 	uint64_t halts, halts_polled; /* statistics: sleeps, and those polling ended */
+	uint64_t lines_polled;	      /* statistics: line changes bus_poll() took */
 	uint32_t quiet_seen;	      /* hvm_irq_page.quiet_lines at this vCPU's last look */
 	/* Requests from other threads, handled on the vCPU thread (atomics). */
 	int init_req;
@@ -71,8 +72,9 @@ struct emu_be {
 	struct emu_vcpu **vcpu;
 	pthread_t irq_thread;
 	bool irq_thread_started;
-	int wake_fd;  /* irq thread: re-read the deadline or stop */
-	int timer_fd; /* CLOCK_MONOTONIC, the chip's next deadline */
+	int wake_fd;  /* irq thread: stop */
+	int timer_fd; /* CLOCK_MONOTONIC, the chip's next deadline (under timer_lock) */
+	pthread_mutex_t timer_lock;
 	bool stop;
 	bool no_halt_poll; /* HVM_HALT_POLL=0 in the environment (comparisons) */
 	/*
@@ -144,7 +146,14 @@ static void hook_kick(void *opaque, unsigned cpu)
 
 	if (cpu < e->hv->cfg.nr_vcpus && e->vcpu[cpu])
 		vcpu_wake(e->vcpu[cpu]);
-	poke(e->wake_fd); /* the deadline may have moved earlier */
+}
+
+static void rearm_timer(struct emu_be *e);
+
+/* The chip's next deadline moved earlier: re-arm from this thread. */
+static void hook_timer(void *opaque)
+{
+	rearm_timer(opaque);
 }
 
 static void hook_eoi_gsi(void *opaque, unsigned gsi)
@@ -219,7 +228,7 @@ static void take_flush(struct emu_vcpu *ev)
 		x86cpu_invalidate_phys(ev->cpu, lo, hi - lo);
 }
 
-static void take_quiet_lines(struct emu_vcpu *ev);
+static bool take_quiet_lines(struct emu_vcpu *ev);
 
 /*
  * After a request the device model answered: take the lines it moved
@@ -396,6 +405,15 @@ static int bus_intr_pending(void *opaque)
 	return irqchip_pending(ev->e->chip, ev->v->index);
 }
 
+/* The CPU's event poll: lines the dm moved while we watch (run_watching()). */
+static void bus_poll(void *opaque)
+{
+	struct emu_vcpu *ev = opaque;
+
+	if (take_quiet_lines(ev))
+		ev->lines_polled++;
+}
+
 static int bus_intr_ack(void *opaque)
 {
 	struct emu_vcpu *ev = opaque;
@@ -479,32 +497,45 @@ static bool gsi_moved(struct emu_be *e, unsigned gsi)
 }
 
 /*
- * Lines the dm moved while answering a synchronous request, which it did
- * not signal because we said we would look (emu_irq_attach()).  Per vCPU:
- * the one that got the answer scans before it runs on, even when another
- * vCPU is scanning for the same change (taking a line twice is harmless).
+ * Lines the dm moved without signalling because we said we would look: while
+ * answering our synchronous request (hv_takes_lines, emu_irq_attach()), or
+ * while we ran guest code (vcpu_watching, run_watching()).  Per vCPU: each
+ * scans when the count moved past what it saw, even when another vCPU is
+ * scanning for the same change (taking a line twice is harmless).  True
+ * when the count had moved.
  */
-static void take_quiet_lines(struct emu_vcpu *ev)
+static bool take_quiet_lines(struct emu_vcpu *ev)
 {
 	struct emu_be *e = ev->e;
 	const struct hvm_irq_page *pg = e->hv->irq.page;
 	uint32_t seq;
 
 	if (!pg)
-		return;
+		return false;
 	seq = __atomic_load_n(&pg->quiet_lines, __ATOMIC_ACQUIRE);
 	if (seq == ev->quiet_seen)
-		return;
+		return false;
 	ev->quiet_seen = seq;
 	for (unsigned g = 0; g < e->hv->irq.nr_gsis; g++)
 		if (gsi_moved(e, g))
 			gsi_changed(e, g);
+	return true;
 }
 
-static void arm_timer(struct emu_be *e, uint64_t deadline)
+/*
+ * Arm timer_fd for the chip's next deadline.  Any thread: the irq thread
+ * after firing timers, a vCPU whose register write moved the deadline
+ * earlier (hook_timer(), a system call instead of waking the irq thread).
+ * The deadline is read under timer_lock, so the last one to arm saw the
+ * chip's latest state.
+ */
+static void rearm_timer(struct emu_be *e)
 {
 	struct itimerspec its = { { 0, 0 }, { 0, 0 } };
+	uint64_t deadline;
 
+	pthread_mutex_lock(&e->timer_lock);
+	deadline = irqchip_next_deadline(e->chip);
 	if (deadline != UINT64_MAX) {
 		/* it_value 0 would disarm: a due deadline fires after 1 ns. */
 		if (deadline == 0)
@@ -512,6 +543,7 @@ static void arm_timer(struct emu_be *e, uint64_t deadline)
 		its.it_value = ns_to_timespec(deadline);
 	}
 	timerfd_settime(e->timer_fd, TFD_TIMER_ABSTIME, &its, NULL);
+	pthread_mutex_unlock(&e->timer_lock);
 }
 
 static void *irq_thread(void *arg)
@@ -526,7 +558,8 @@ static void *irq_thread(void *arg)
 	for (unsigned g = 0; g < n; g++)
 		pfd[2 + g] = (struct pollfd){ .fd = e->hv->irq.irq_fd[g], .events = POLLIN };
 	while (!__atomic_load_n(&e->stop, __ATOMIC_ACQUIRE)) {
-		arm_timer(e, irqchip_run_timers(e->chip, hv_now_ns()));
+		irqchip_run_timers(e->chip, hv_now_ns());
+		rearm_timer(e);
 		if (poll(pfd, n + 2, -1) < 0 && errno != EINTR)
 			break;
 		if (pfd[0].revents && read(e->wake_fd, &cnt, sizeof(cnt)) < 0)
@@ -551,6 +584,7 @@ static int emu_create(struct hv *hv)
 		.sipi = hook_sipi,
 		.nmi = hook_nmi,
 		.now = emu_now,
+		.timer = hook_timer,
 	};
 	struct emu_be *e = calloc(1, sizeof(*e));
 	int err;
@@ -561,6 +595,7 @@ static int emu_create(struct hv *hv)
 	e->hv = hv;
 	pthread_mutex_init(&e->lock, NULL);
 	pthread_mutex_init(&e->gsi_lock, NULL);
+	pthread_mutex_init(&e->timer_lock, NULL);
 	e->no_halt_poll = getenv("HVM_HALT_POLL") && !strcmp(getenv("HVM_HALT_POLL"), "0");
 	pthread_mutex_init(&e->exec_lock, NULL);
 	e->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
@@ -654,6 +689,7 @@ static int emu_vcpu_create(struct hv_vcpu *v)
 		.pio_string = bus_pio_string,
 		.intr_pending = bus_intr_pending,
 		.intr_ack = bus_intr_ack,
+		.poll = bus_poll,
 		.written_bitmap = v->hv->mem.written,
 		.page_index = bus_page_index,
 		/* code write tracking: another vCPU's TLB would write code unseen */
@@ -682,9 +718,11 @@ static void emu_vcpu_destroy(struct hv_vcpu *v)
 
 	if (!ev)
 		return;
-	if (ev->halts)
-		hv_log("emu: vcpu%u: %llu halts, %llu ended by halt polling", v->index,
-		       (unsigned long long)ev->halts, (unsigned long long)ev->halts_polled);
+	if (ev->halts || ev->lines_polled)
+		hv_log("emu: vcpu%u: %llu halts, %llu ended by halt polling, %llu line changes "
+		       "taken while running",
+		       v->index, (unsigned long long)ev->halts,
+		       (unsigned long long)ev->halts_polled, (unsigned long long)ev->lines_polled);
 	ev->e->vcpu[v->index] = NULL;
 	if (ev->cpu)
 		x86cpu_destroy(ev->cpu);
@@ -838,6 +876,34 @@ static void exec_lock(struct emu_vcpu *ev)
  * running; such a kick has done its job once the lock is ours, so the slice
  * runs unless something else (pause, INIT, a flush) wants the thread.
  */
+/*
+ * Run guest code while watching the dm's lines: with our flag in
+ * hvm_irq_page.vcpu_watching set, the dm bumps quiet_lines instead of
+ * writing a GSI's eventfd, and the CPU's event polls (bus_poll(), every
+ * 512 instructions or so) take the change, so a disk interrupt reaches a
+ * busy vCPU without waking the irq thread (a context switch on a shared
+ * core).  Afterwards the flag is cleared and, past a full fence, the page
+ * looked at once more: a change the dm made while it still saw the flag
+ * is taken here, before the vCPU can sleep.
+ */
+static enum x86_exit run_watching(struct emu_vcpu *ev, uint64_t budget)
+{
+	struct hvm_irq_page *pg = ev->e->hv->irq.page;
+	uint32_t *flag = pg && ev->v->index < HVM_MAX_VCPUS ? &pg->vcpu_watching[ev->v->index]
+							    : NULL;
+	enum x86_exit r;
+
+	if (flag)
+		__atomic_store_n(flag, 1, __ATOMIC_SEQ_CST);
+	r = x86cpu_run(ev->cpu, budget);
+	if (flag) {
+		__atomic_store_n(flag, 0, __ATOMIC_SEQ_CST);
+		__atomic_thread_fence(__ATOMIC_SEQ_CST);
+		take_quiet_lines(ev);
+	}
+	return r;
+}
+
 static enum x86_exit emu_run_slice(struct emu_vcpu *ev)
 {
 	struct emu_be *e = ev->e;
@@ -845,7 +911,7 @@ static enum x86_exit emu_run_slice(struct emu_vcpu *ev)
 	unsigned gen, spins, budget;
 
 	if (e->hv->cfg.nr_vcpus == 1)
-		return x86cpu_run(ev->cpu, EMU_BUDGET);
+		return run_watching(ev, EMU_BUDGET);
 	exec_lock(ev);
 	gen = __atomic_add_fetch(&e->exec_gen, 1, __ATOMIC_SEQ_CST);
 	/*
@@ -858,7 +924,7 @@ static enum x86_exit emu_run_slice(struct emu_vcpu *ev)
 	for (unsigned tries = 0; tries < EMU_KICK_RETRIES; tries++) {
 		uint64_t before = x86cpu_icount(ev->cpu);
 
-		r = x86cpu_run(ev->cpu, budget);
+		r = run_watching(ev, budget);
 		if (r != X86_EXIT_KICK || x86cpu_icount(ev->cpu) != before || wants_exit(ev))
 			break;
 	}

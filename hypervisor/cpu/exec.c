@@ -329,6 +329,8 @@ static void deliver_event(struct x86cpu *cpu, int vec)
 static int check_events(struct x86cpu *cpu)
 {
 	cpu->poll = false;
+	if (cpu->bus.poll)
+		cpu->bus.poll(cpu->bus.opaque);
 	if (atomic_load_explicit(&cpu->kick, memory_order_relaxed) &&
 	    atomic_exchange(&cpu->kick, 0) && !atomic_load(&cpu->nmi_pending))
 		return X86_EXIT_KICK;

@@ -52,6 +52,12 @@ struct x86_bus {
 	/* Acknowledge the interrupt the CPU is about to deliver (INTA cycle). */
 	int (*intr_ack)(void *opaque);
 	/*
+	 * Optional: called at every event poll (every 512 instructions or so,
+	 * and whenever an event may be due), before interrupts are looked at,
+	 * whatever EFLAGS.IF: a cheap look for lines moved elsewhere.
+	 */
+	void (*poll)(void *opaque);
+	/*
 	 * Optional bitmap (bit per 4 KiB page, indexed by page_index(gpa)) of pages
 	 * written by others.  Cached decodes are checked against memory on use
 	 * and need it not; with ram and written_seq below, the translator reads

@@ -37,6 +37,7 @@
 struct irq_events {
 	uint64_t kick, init, sipi, nmi; /* bit per vCPU */
 	uint32_t eoi_gsi;		/* bit per GSI */
+	bool timer;			/* the deadline moved earlier (hooks.timer) */
 	uint8_t sipi_vec[IRQCHIP_MAX_CPUS];
 };
 
@@ -106,6 +107,8 @@ static void run_events(struct irqchip *c, const struct irq_events *ev)
 		if ((ev->kick & bit64(i)) && h->kick)
 			h->kick(h->opaque, i);
 	}
+	if (ev->timer)
+		h->timer(h->opaque);
 }
 
 static void unlock(struct irqchip *c)
@@ -113,7 +116,7 @@ static void unlock(struct irqchip *c)
 	struct irq_events ev;
 
 	/* Most accesses owe nothing: skip the copy and the hook scan. */
-	if (!(c->ev.kick | c->ev.init | c->ev.sipi | c->ev.nmi | c->ev.eoi_gsi)) {
+	if (!(c->ev.kick | c->ev.init | c->ev.sipi | c->ev.nmi | c->ev.eoi_gsi | c->ev.timer)) {
 		pthread_mutex_unlock(&c->lock);
 		return;
 	}
@@ -142,12 +145,15 @@ static void maybe_kick(struct irqchip *c, unsigned cpu)
 		c->ev.kick |= bit64(cpu);
 }
 
-/* A timer moved: wake its owner if it is now due before what we last reported. */
+/* A timer moved: tell the caller if it is now due before what we last reported. */
 static void deadline_moved(struct irqchip *c, unsigned owner, uint64_t deadline)
 {
 	if (deadline < c->deadline) {
 		c->deadline = deadline;
-		c->ev.kick |= bit64(owner);
+		if (c->hooks.timer)
+			c->ev.timer = true;
+		else
+			c->ev.kick |= bit64(owner);
 	}
 }
 

@@ -12,10 +12,15 @@
  * Hooks are never called with the lock held (effects are queued and the
  * hooks run just before the entry point returns), so a hook may call any
  * irqchip_* function.  hooks->now is required; the others may be NULL.
- *   - kick(cpu): cpu has a deliverable interrupt, or the timer deadline that
- *     the caller last got from irqchip_run_timers()/irqchip_next_deadline()
- *     moved earlier (LAPIC timer: its own cpu; PIT: cpu 0).  Call
- *     irqchip_next_deadline() or irqchip_run_timers() again after a kick.
+ *   - kick(cpu): cpu has a deliverable interrupt, or (without a timer
+ *     hook) the timer deadline that the caller last got from
+ *     irqchip_run_timers()/irqchip_next_deadline() moved earlier (LAPIC
+ *     timer: its own cpu; PIT: cpu 0).  Call irqchip_next_deadline() or
+ *     irqchip_run_timers() again after such a kick.
+ *   - timer(): optional; that deadline moved earlier.  With it, kick()
+ *     means only an interrupt, so whoever keeps the host timer can re-arm
+ *     it without waking a vCPU, and a vCPU taking an interrupt need not
+ *     wake the timer's keeper.
  *   - sipi(cpu, vec) is called only for a cpu in wait-for-SIPI state (an AP
  *     after power-on or INIT), once; the repeated SIPI of the MP start-up
  *     protocol is filtered here.  init(cpu) means: reset the CPU; APs then
@@ -54,6 +59,8 @@ struct irqchip_hooks {
 	void (*nmi)(void *opaque, unsigned cpu);
 	/* Current virtual time in ns. */
 	uint64_t (*now)(void *opaque);
+	/* Optional: the next timer deadline moved earlier (see above). */
+	void (*timer)(void *opaque);
 };
 
 int irqchip_create(unsigned nr_cpus, const struct irqchip_hooks *hooks, struct irqchip **out);

@@ -183,8 +183,21 @@ struct hvm_irq_page {
 	 * irqfds must see every change.
 	 */
 	uint32_t hv_takes_lines;
-	/* dm: goes up (atomic add, release) after each such unsignalled change */
+	/* dm: goes up (atomic add) after each such unsignalled change */
 	uint32_t quiet_lines;
+	/*
+	 * hv: nonzero while vCPU i runs guest code and takes the lines from
+	 * this page whenever quiet_lines moved, at least every few
+	 * microseconds (the emulator checks at its event polls, every 512
+	 * instructions or so).  The dm need not write a GSI's eventfd then,
+	 * whatever moved the line: it bumps quiet_lines, issues a full fence
+	 * and reads these flags, and signals only when all are clear; a vCPU
+	 * that stops watching clears its flag, fences and then looks at
+	 * quiet_lines (Dekker's protocol, as the polling hints above).  An IDE
+	 * completion then reaches a busy vCPU without waking a thread of the
+	 * hv.  Zero under KVM.
+	 */
+	uint32_t vcpu_watching[HVM_MAX_VCPUS];
 };
 _Static_assert(offsetof(struct hvm_irq_page, dm_polling) % 64 == 0, "own cache line");
 _Static_assert(sizeof(struct hvm_irq_page) <= 4096, "hvm_irq_page fits a page");

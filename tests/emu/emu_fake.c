@@ -56,7 +56,14 @@ static uint64_t f_now(void *opaque)
 	return ((struct fake *)opaque)->now;
 }
 
-void fake_init(struct fake *f, unsigned cpus)
+static void f_timer(void *opaque)
+{
+	struct fake *f = opaque;
+
+	__atomic_fetch_add(&f->timers, 1, __ATOMIC_RELAXED);
+}
+
+static void init_hooks(struct fake *f, unsigned cpus, bool timer_hook)
 {
 	struct irqchip_hooks h = {
 		.kick = f_kick,
@@ -65,6 +72,7 @@ void fake_init(struct fake *f, unsigned cpus)
 		.sipi = f_sipi,
 		.nmi = f_nmi,
 		.now = f_now,
+		.timer = timer_hook ? f_timer : NULL,
 	};
 
 	memset(f, 0, sizeof(*f));
@@ -73,6 +81,16 @@ void fake_init(struct fake *f, unsigned cpus)
 		fprintf(stderr, "irqchip_create failed\n");
 		exit(1);
 	}
+}
+
+void fake_init(struct fake *f, unsigned cpus)
+{
+	init_hooks(f, cpus, false);
+}
+
+void fake_init_timer(struct fake *f, unsigned cpus)
+{
+	init_hooks(f, cpus, true);
 }
 
 void fake_fini(struct fake *f)

@@ -23,6 +23,7 @@ struct fake {
 	unsigned sipis[FAKE_CPUS];
 	int sipi_vec[FAKE_CPUS];
 	unsigned nmis[FAKE_CPUS];
+	unsigned timers; /* calls of the timer hook (fake_init_timer()) */
 	/* Counters are updated atomically (hooks run on any thread).
 	 * Re-assert GSIs whose bit is set here from the eoi_gsi hook (resample). */
 	uint32_t reassert;
@@ -30,6 +31,8 @@ struct fake {
 
 /* Creates the chip with `cpus` vCPUs; aborts the test on failure. */
 void fake_init(struct fake *f, unsigned cpus);
+/* The same with a timer hook: deadline moves call it instead of kicking. */
+void fake_init_timer(struct fake *f, unsigned cpus);
 void fake_fini(struct fake *f);
 
 void outb(struct fake *f, uint16_t port, uint8_t val);

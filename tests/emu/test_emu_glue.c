@@ -112,6 +112,44 @@ static void test_deadline_contract(void)
 	fake_fini(&f);
 }
 
+/*
+ * With a timer hook the same moves call it and kick no one (hvmhv re-arms
+ * its host timer from the thread that moved the deadline); an interrupt
+ * still kicks.
+ */
+static void test_deadline_timer_hook(void)
+{
+	struct fake f;
+
+	fake_init_timer(&f, 2);
+	f.now = 5000000;
+	irqchip_reset(f.chip);
+	(void)irqchip_next_deadline(f.chip);
+	lapic_enable(&f, 1);
+	lapic_wr(&f, 1, 0x3e0, 0xb);
+	lapic_wr(&f, 1, 0x320, 0x40);
+	memset(f.kicks, 0, sizeof(f.kicks));
+	f.timers = 0;
+	lapic_wr(&f, 1, 0x380, 1000);
+	CHECK_EQ(f.timers, 1u);
+	CHECK_EQ(f.kicks[0] + f.kicks[1], 0u);
+	CHECK_EQ(irqchip_next_deadline(f.chip), f.now + 1000);
+	/* Due later: nothing. */
+	lapic_wr(&f, 0, 0x3e0, 0xb);
+	lapic_wr(&f, 0, 0x380, 100000);
+	CHECK_EQ(f.timers, 1u);
+	/* The PIT sooner: the hook again. */
+	irqchip_run_timers(f.chip, f.now + 1000);
+	CHECK_EQ(f.kicks[1], 1u); /* the LAPIC timer fired: an interrupt for CPU 1 */
+	f.timers = 0;
+	outb(&f, 0x43, 0x34);
+	outb(&f, 0x40, 2);
+	outb(&f, 0x40, 0);
+	CHECK_EQ(f.timers, 1u);
+	CHECK_EQ(f.kicks[0], 0u);
+	fake_fini(&f);
+}
+
 /* ---- concurrency ---- */
 
 #define ITERS 20000
@@ -240,6 +278,7 @@ int main(void)
 	test_create_args();
 	test_reset();
 	test_deadline_contract();
+	test_deadline_timer_hook();
 	test_threads();
 	return tap_done();
 }

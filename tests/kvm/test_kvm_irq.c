@@ -20,11 +20,19 @@
  * up, no eventfd.  The vCPU must take that before the EOI, or the still
  * "high" level line interrupts again.
  *
- *   test_kvm_irq [kvm|emu|emu-level]   (kvm without /dev/kvm: SKIPPED, exit 77)
+ * emu-watch: the guest spins instead of halting, and the line goes up
+ * outside any request the way hvmdm raises it while a vCPU says it runs
+ * guest code (hvm_irq_page.vcpu_watching): page and quiet_lines only, no
+ * eventfd.  The handler must run, and hvmhv's statistics must say the
+ * running vCPU took the change at an event poll (at the end of its slice,
+ * up to 200000 instructions later, it would have taken it too).
+ *
+ *   test_kvm_irq [kvm|emu|emu-level|emu-watch]   (kvm without /dev/kvm: SKIPPED, exit 77)
  */
 #define _GNU_SOURCE
 #include <poll.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
@@ -62,6 +70,8 @@ static const uint8_t guest_irq[] = {
 
 /* Byte 0x17 of guest_irq: ICW1 (0x11 edge; 0x19 with LTIM, level). */
 #define ICW1_AT 0x17
+/* Byte 0x33: the idle loop's hlt (a nop makes it spin). */
+#define HLT_AT 0x33
 
 static void signal_fd(int fd)
 {
@@ -84,6 +94,45 @@ static void set_line(struct fake_dm *d, struct hvm_irq_page *pg, bool level, boo
 		signal_fd(d->fds[hvm_fd_irq(&d->info, GSI)]);
 }
 
+/* Raise the line while the vCPU watches, unsignalled (vcpu_watching). */
+static void raise_quietly(struct hvm_irq_page *pg)
+{
+	__atomic_fetch_or(&pg->level[GSI / 32], 1u << (GSI % 32), __ATOMIC_RELEASE);
+	__atomic_fetch_add(&pg->edges[GSI], 1, __ATOMIC_RELEASE);
+	__atomic_fetch_add(&pg->quiet_lines, 1, __ATOMIC_SEQ_CST);
+}
+
+/* Wait (up to 2 s) for vCPU 0 to say it runs guest code. */
+static bool watching(struct hvm_irq_page *pg)
+{
+	for (unsigned i = 0; i < 2000; i++) {
+		if (__atomic_load_n(&pg->vcpu_watching[0], __ATOMIC_SEQ_CST))
+			return true;
+		usleep(1000);
+	}
+	return false;
+}
+
+/* From hvmhv's log: "N line changes taken while running", or -1. */
+static long lines_polled(const char *log)
+{
+	char line[512];
+	long n = -1;
+	FILE *f = fopen(log, "r");
+
+	while (f && fgets(line, sizeof(line), f)) {
+		char *p = strstr(line, " line changes taken while running");
+
+		while (p && p > line && p[-1] >= '0' && p[-1] <= '9')
+			p--;
+		if (p && p[0] >= '0' && p[0] <= '9')
+			n = strtol(p, NULL, 10);
+	}
+	if (f)
+		fclose(f);
+	return n;
+}
+
 /* Lower the line inside a request, unsignalled (hv_takes_lines). */
 static void lower_quietly(struct hvm_irq_page *pg)
 {
@@ -94,8 +143,8 @@ static void lower_quietly(struct hvm_irq_page *pg)
 int main(int argc, char **argv)
 {
 	const char *mode = argc > 1 ? argv[1] : "kvm";
-	bool level = !strcmp(mode, "emu-level");
-	const char *accel = level ? "emu" : mode;
+	bool level = !strcmp(mode, "emu-level"), watch = !strcmp(mode, "emu-watch");
+	const char *accel = level || watch ? "emu" : mode;
 	uint8_t code[sizeof(guest_irq)];
 	char dir[64], sock[128], log[192], out[192], bios[192];
 	char *hv_argv[] = { HVMHV_PATH,	   "-d",    "5",  "-setup", sock, "-m",	   "8",	  "-accel",
@@ -113,6 +162,8 @@ int main(int argc, char **argv)
 	memcpy(code, guest_irq, sizeof(code));
 	if (level)
 		code[ICW1_AT] = 0x19;
+	if (watch)
+		code[HLT_AT] = 0x90;
 	if (!strcmp(accel, "kvm") && !hvt_have_kvm())
 		return HVT_SKIP;
 	if (hvt_tmpdir(dir, sizeof(dir)))
@@ -138,7 +189,19 @@ int main(int argc, char **argv)
 		}
 		if (step == 0 && r.addr == 0xe0 && r.data == 'R') {
 			fake_dm_respond(&d, (unsigned)v, 0);
-			set_line(&d, pg, true, resample_mode);
+			if (watch) {
+				CHECK(__atomic_load_n(&pg->hv_takes_lines, __ATOMIC_ACQUIRE));
+				CHECK(watching(pg));
+				/*
+				 * Back in guest code by then: a change made
+				 * before the vCPU got the response would be
+				 * taken with it (after_dm_io()), not polled.
+				 */
+				usleep(200000);
+				raise_quietly(pg);
+			} else {
+				set_line(&d, pg, true, resample_mode);
+			}
 			step = 1;
 		} else if (step == 1 && r.addr == 0xe5 && r.data == 'I') {
 			handler_runs++;
@@ -181,6 +244,8 @@ int main(int argc, char **argv)
 	if (resample_mode)
 		CHECK(resampled);
 	CHECK_EQ(st, HVM_EXIT_POWEROFF);
+	if (watch)
+		CHECK(lines_polled(log) >= 1);
 	fake_dm_detach(&d);
 	st = tap_done();
 	if (!st)

@@ -211,12 +211,14 @@ static void test_buffered(struct fixture *f)
 /*
  * Line changes made while a synchronous request is handled: with the hv's
  * hv_takes_lines the GSI eventfd stays quiet and quiet_lines counts them;
- * without it, or outside a request, the eventfd is written.  A UART's
+ * without it, or outside a request, the eventfd is written unless a vCPU
+ * says it watches (vcpu_watching).  A UART's
  * THRE interrupt goes up on the IER write that enables it and down on the
  * IIR read that reports it.
  */
 static void test_quiet_lines(void)
 {
+	struct irq_line line;
 	struct hvm_irq_page *pg;
 	struct ioreq *s;
 	struct fixture f;
@@ -252,11 +254,34 @@ static void test_quiet_lines(void)
 	CHECK_EQ(eventfd_count(fd), 0);
 	CHECK(!f.dm->irq_in_request);
 
-	/* Outside a request (a timer, a disk completion) it is signalled. */
+	/*
+	 * Outside a request (a timer, a disk completion) it is signalled while
+	 * no vCPU watches; quiet_lines goes up all the same (it is bumped
+	 * before the flags are read, for a vCPU that just stopped watching).
+	 */
 	pg->hv_takes_lines = 1;
-	irq_set(&(struct irq_line){ .dm = f.dm, .gsi = 4 }, true);
+	line = (struct irq_line){ .dm = f.dm, .gsi = 4 };
+	irq_set(&line, true);
 	CHECK_EQ(eventfd_count(fd), 1);
-	CHECK_EQ(pg->quiet_lines, 2u);
+	CHECK_EQ(pg->quiet_lines, 3u);
+
+	/* A vCPU running guest code watches: no eventfd, either way. */
+	pg->vcpu_watching[0] = 1;
+	irq_set(&line, false);
+	irq_set(&line, true);
+	CHECK_EQ(eventfd_count(fd), 0);
+	CHECK_EQ(pg->quiet_lines, 5u);
+	CHECK_EQ(pg->level[0] >> 4 & 1, 1u);
+
+	/* Only the flags of vCPUs that exist count. */
+	pg->vcpu_watching[0] = 0;
+	pg->vcpu_watching[1] = 1;
+	irq_set(&line, false);
+	CHECK_EQ(eventfd_count(fd), 1);
+	f.dm->info.nr_vcpus = 2;
+	irq_set(&line, true);
+	CHECK_EQ(eventfd_count(fd), 0);
+	CHECK_EQ(pg->quiet_lines, 7u);
 
 	f.dm->irq_fd[4] = -1;
 	close(fd);
