@@ -303,23 +303,33 @@ void alu_group3(struct x86cpu *cpu, unsigned op, unsigned size)
 		v = do_sub(cpu, 0, v, 0, size);
 		rm_write(cpu, size, v);
 		return;
+	default:
+		alu_muldiv(cpu, op, rm_read(cpu, size), size);
+		return;
+	}
+}
+
+/* Group 3 /4../7 (MUL IMUL DIV IDIV) with the r/m operand's value v. */
+void alu_muldiv(struct x86cpu *cpu, unsigned op, uint32_t v, unsigned size)
+{
+	switch (op) {
 	case 4: {
-		uint64_t p = (uint64_t)rm_read(cpu, size) * reg_read(cpu, R_EAX, size);
+		uint64_t p = (uint64_t)v * reg_read(cpu, R_EAX, size);
 		put_wide(cpu, p, size);
 		mul_flags(cpu, (p >> (size * 8)) != 0, (uint32_t)p, size);
 		return;
 	}
 	case 5: {
-		int64_t p = sext(rm_read(cpu, size), size) * sext(reg_read(cpu, R_EAX, size), size);
+		int64_t p = sext(v, size) * sext(reg_read(cpu, R_EAX, size), size);
 		put_wide(cpu, (uint64_t)p, size);
 		mul_flags(cpu, p != sext((uint32_t)p, size), (uint32_t)p, size);
 		return;
 	}
 	case 6:
-		do_div(cpu, rm_read(cpu, size), size, false);
+		do_div(cpu, v, size, false);
 		return;
 	default:
-		do_div(cpu, rm_read(cpu, size), size, true);
+		do_div(cpu, v, size, true);
 		return;
 	}
 }

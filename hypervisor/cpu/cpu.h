@@ -608,6 +608,7 @@ void x86_cmpxchg8b(struct x86cpu *cpu, int seg, uint32_t ea, uint32_t ea_hi);
 uint32_t alu_shld(struct x86cpu *cpu, uint32_t a, uint32_t b, unsigned count, unsigned size);
 uint32_t alu_shrd(struct x86cpu *cpu, uint32_t a, uint32_t b, unsigned count, unsigned size);
 void alu_group3(struct x86cpu *cpu, unsigned op, unsigned size);
+void alu_muldiv(struct x86cpu *cpu, unsigned op, uint32_t v, unsigned size);
 uint32_t alu_imul2(struct x86cpu *cpu, uint32_t a, uint32_t b, unsigned size);
 void alu_bcd(struct x86cpu *cpu, uint8_t op);
 bool cond_true(const struct x86cpu *cpu, unsigned cc);

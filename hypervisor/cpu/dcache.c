@@ -6,8 +6,8 @@
  * PUSH/POP, Jcc, CALL/RET/JMP incl. indirect, MOVZX/MOVSX, IMUL, CMOVcc,
  * SETcc, TEST/NOT/NEG, LEAVE, byte moves and 16-bit MOV; and for Linux's
  * atomics, bit operations and 64-bit arithmetic CMPXCHG, XADD, BT/BTS/BTR/BTC
- * with an immediate, SHLD/SHRD by an immediate, IMUL by an immediate,
- * CMPXCHG8B, PUSHF, CLI, CLD and STD)
+ * with an immediate or a register, SHLD/SHRD, IMUL by an immediate, MUL,
+ * IMUL, DIV and IDIV of EDX:EAX, BSF/BSR, CMPXCHG8B, PUSHF, CLI, CLD and STD)
  * get a handler that
  * works from the entry's decoded fields alone, without the generic prefix,
  * opcode and ModRM decoding.  Only plain forms are specialised: 32-bit
@@ -452,17 +452,71 @@ DC_FN f_bt_imm(struct x86cpu *cpu, const struct dc_ent *d)
 	d_rmw_write(cpu, d, ea, v);
 }
 
-/* 0F A4, AC: SHLD, SHRD r/m32, r32, imm8 */
-DC_FN f_shxd_imm(struct x86cpu *cpu, const struct dc_ent *d)
+/* 0F A4, AC: SHLD, SHRD r/m32, r32, imm8; 0F A5, AD: the same by CL */
+DC_FN f_shxd(struct x86cpu *cpu, const struct dc_ent *d)
 {
-	unsigned count = *d_imm(d, D_IMM_AT(d));
+	uint8_t op2 = d->bytes.b[d->op_at + 1];
+	unsigned count = op2 & 1 ? cpu->gpr[R_ECX] & 0xff : *d_imm(d, D_IMM_AT(d));
 	uint32_t ea = 0, a = d_rmw_read(cpu, d, &ea), b = cpu->gpr[D_REG(d)];
 
-	if (d->bytes.b[d->op_at + 1] == 0xa4)
+	if (op2 < 0xa8)
 		a = alu_shld(cpu, a, b, count, 4);
 	else
 		a = alu_shrd(cpu, a, b, count, 4);
 	d_rmw_write(cpu, d, ea, a);
+}
+
+/*
+ * 0F A3, AB, B3, BB: BT, BTS, BTR, BTC r/m32, r32.  A memory operand's bit
+ * offset is signed and reaches past the dword (SDM vol. 2 BT): the dword
+ * at ea + 4 * (offset >> 5), arithmetic shift.
+ */
+DC_FN f_bt_r(struct x86cpu *cpu, const struct dc_ent *d)
+{
+	unsigned op = (d->bytes.b[d->op_at + 1] >> 3) & 3;
+	int32_t off = (int32_t)cpu->gpr[D_REG(d)];
+	uint32_t bit = (uint32_t)off & 31, ea = 0, v;
+	bool mem = (d->modrm >> 6) != 3;
+
+	if (!mem) {
+		v = cpu->gpr[D_RM(d)];
+	} else {
+		ea = d_ea(cpu, d) + (uint32_t)(off >> 5) * 4;
+		v = op ? seg_read_rmw(cpu, D_SEG(d), ea, 4) : seg_read(cpu, D_SEG(d), ea, 4);
+	}
+	set_flags(cpu, (v >> bit) & 1, F_CF);
+	if (!op)
+		return;
+	if (op == 1)
+		v |= 1u << bit;
+	else if (op == 2)
+		v &= ~(1u << bit);
+	else
+		v ^= 1u << bit;
+	if (mem)
+		seg_write(cpu, D_SEG(d), ea, v, 4);
+	else
+		cpu->gpr[D_RM(d)] = v;
+}
+
+/* 0F BC, BD: BSF, BSR r32, r/m32 (a zero source sets ZF, leaves the register) */
+DC_FN f_bsf(struct x86cpu *cpu, const struct dc_ent *d)
+{
+	uint32_t v = d_rm_read(cpu, d, 4);
+
+	if (!v) {
+		set_flags(cpu, F_ZF, F_ZF);
+		return;
+	}
+	set_flags(cpu, 0, F_ZF);
+	cpu->gpr[D_REG(d)] = d->bytes.b[d->op_at + 1] == 0xbd ? 31 - (unsigned)__builtin_clz(v)
+							      : (unsigned)__builtin_ctz(v);
+}
+
+/* F7 /4../7: MUL, IMUL, DIV, IDIV r/m32 (a divide error unwinds as any fault) */
+DC_FN f_muldiv(struct x86cpu *cpu, const struct dc_ent *d)
+{
+	alu_muldiv(cpu, D_REG(d), d_rm_read(cpu, d, 4), 4);
 }
 
 /* 0F C7 /1: CMPXCHG8B m64 (32-bit addresses here) */
@@ -869,7 +923,7 @@ static uint8_t pick_modrm(const struct dc_ent *d)
 	case 0xff:
 		return D_REG(d) == 3 || D_REG(d) == 5 || D_REG(d) == 7 ? DF_GENERIC : DF_GRP5;
 	case 0xf7:
-		return D_REG(d) < 4 ? DF_GRP3 : DF_GENERIC;
+		return D_REG(d) < 4 ? DF_GRP3 : DF_MULDIV;
 	case 0x80:
 		return DF_GRP1_8;
 	case 0xc6:
@@ -916,8 +970,18 @@ static uint8_t pick_0f(const struct dc_ent *d)
 	case 0xba:
 		return D_REG(d) >= 4 ? DF_BT_IMM : DF_GENERIC;
 	case 0xa4:
+	case 0xa5:
 	case 0xac:
-		return DF_SHXD_IMM;
+	case 0xad:
+		return DF_SHXD;
+	case 0xa3:
+	case 0xab:
+	case 0xb3:
+	case 0xbb:
+		return DF_BT_R;
+	case 0xbc:
+	case 0xbd:
+		return DF_BSF;
 	case 0xc7:
 		return (d->modrm >> 6) != 3 && D_REG(d) == 1 ? DF_CMPXCHG8B : DF_GENERIC;
 	case 0xb6:

@@ -72,10 +72,13 @@
 	X(CMPXCHG, f_cmpxchg)           \
 	X(XADD, f_xadd)                 \
 	X(BT_IMM, f_bt_imm)             \
-	X(SHXD_IMM, f_shxd_imm)         \
+	X(SHXD, f_shxd)                 \
 	X(CMPXCHG8B, f_cmpxchg8b)       \
 	X(PUSHF, f_pushf)               \
-	X(FLAG_OP, f_flag_op)
+	X(FLAG_OP, f_flag_op)           \
+	X(BT_R, f_bt_r)                 \
+	X(BSF, f_bsf)                   \
+	X(MULDIV, f_muldiv)
 
 /* Handler indices: entries name their handler in one byte. */
 enum {

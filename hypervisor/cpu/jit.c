@@ -262,6 +262,8 @@ static bool never_stores(const struct dc_ent *d)
 	case DF_TEST_M:
 	case DF_TEST8:
 	case DF_TEST_IMM:
+	case DF_BSF:
+	case DF_MULDIV:
 		return true;
 	case DF_SETCC:
 	case DF_GRP3:
@@ -269,10 +271,12 @@ static bool never_stores(const struct dc_ent *d)
 	case DF_MOV_IMM8_RM:
 	case DF_CMPXCHG:
 	case DF_XADD:
-	case DF_SHXD_IMM:
+	case DF_SHXD:
 		return reg;
 	case DF_BT_IMM:
 		return reg || ((d->modrm >> 3) & 7) == 4; /* BT only reads */
+	case DF_BT_R:
+		return reg || d->bytes.b[d->op_at + 1] == 0xa3; /* BT only reads */
 	case DF_MOV_MOFFS:
 		return d->op == 0xa1;
 	default:
