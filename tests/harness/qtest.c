@@ -1316,6 +1316,13 @@ int main(int argc, char **argv)
 	if (!q.line)
 		return 1;
 	err = fhv_start(&q.hv, &cfg);
+	if (err == -ECHILD) {
+		/* its own messages (a missing disk image, a bad option) came first */
+		fprintf(stderr, "hvmdm-qtest: %s exited during setup; its messages above say why\n",
+			cfg.dm_path);
+		fhv_stop(&q.hv);
+		return 1;
+	}
 	if (err) {
 		fprintf(stderr, "hvmdm-qtest: cannot start %s: %s\n", cfg.dm_path, strerror(-err));
 		fhv_stop(&q.hv);
