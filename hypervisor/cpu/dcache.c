@@ -430,6 +430,16 @@ DC_FN f_xadd(struct x86cpu *cpu, const struct dc_ent *d)
 	d_rmw_write(cpu, d, ea, r);
 }
 
+/* BTS, BTR, BTC (op 1, 2, 3): v with the bit set, cleared or flipped. */
+DC_INLINE uint32_t bit_apply(unsigned op, uint32_t v, unsigned bit)
+{
+	if (op == 1)
+		return v | 1u << bit;
+	if (op == 2)
+		return v & ~(1u << bit);
+	return v ^ 1u << bit;
+}
+
 /* 0F BA /4-/7: BT, BTS, BTR, BTC r/m32, imm8 (CF only; an immediate stays in the dword) */
 DC_FN f_bt_imm(struct x86cpu *cpu, const struct dc_ent *d)
 {
@@ -443,13 +453,7 @@ DC_FN f_bt_imm(struct x86cpu *cpu, const struct dc_ent *d)
 	}
 	v = d_rmw_read(cpu, d, &ea);
 	set_flags(cpu, (v >> bit) & 1, F_CF);
-	if (op == 1)
-		v |= 1u << bit;
-	else if (op == 2)
-		v &= ~(1u << bit);
-	else
-		v ^= 1u << bit;
-	d_rmw_write(cpu, d, ea, v);
+	d_rmw_write(cpu, d, ea, bit_apply(op, v, bit));
 }
 
 /* 0F A4, AC: SHLD, SHRD r/m32, r32, imm8; 0F A5, AD: the same by CL */
@@ -487,12 +491,7 @@ DC_FN f_bt_r(struct x86cpu *cpu, const struct dc_ent *d)
 	set_flags(cpu, (v >> bit) & 1, F_CF);
 	if (!op)
 		return;
-	if (op == 1)
-		v |= 1u << bit;
-	else if (op == 2)
-		v &= ~(1u << bit);
-	else
-		v ^= 1u << bit;
+	v = bit_apply(op, v, bit);
 	if (mem)
 		seg_write(cpu, D_SEG(d), ea, v, 4);
 	else
