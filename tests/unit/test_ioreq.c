@@ -296,6 +296,7 @@ struct irq_fix {
 	int req_fd, buf_fd, resp[1];
 	struct irq_line line;
 	bool guest_saw_polling; /* the helper found dm_polling set */
+	bool stop;		/* the round is over: the helper gives up */
 };
 
 /* Loop work that raises an interrupt, as a disk completion does. */
@@ -349,7 +350,7 @@ static void *watching_guest(void *arg)
 {
 	struct irq_fix *f = arg;
 
-	for (unsigned i = 0; i < 2000000; i++) {
+	for (unsigned i = 0; i < 2000000 && !__atomic_load_n(&f->stop, __ATOMIC_ACQUIRE); i++) {
 		if (__atomic_load_n(&f->dm->irq_page->dm_polling, __ATOMIC_ACQUIRE)) {
 			f->guest_saw_polling = true;
 			post_read(f);
@@ -364,13 +365,17 @@ static void *watching_guest(void *arg)
  * Once it has learnt that the guest answers interrupts within some tens of
  * microseconds, the dm watches the slots after loop work that raised one:
  * a request made then is handled in the same loop iteration, with no
- * eventfd write from the guest.
+ * eventfd write from the guest.  The helper thread has to run inside that
+ * window; on a busy host (the suite runs two tests at a time) it may not,
+ * so a round it missed is tried again, after learning afresh (a dm that
+ * never watches misses them all).
  */
 static void test_spin_after_irq(void)
 {
 	struct irq_fix f = { 0 };
+	bool answered = false;
+	uint64_t v, one = 1;
 	pthread_t t;
-	uint64_t v;
 
 	CHECK_EQ(dm_create_standalone(1 << 20, &f.dm), 0);
 	f.page = calloc(1, sizeof(*f.page));
@@ -380,16 +385,29 @@ static void test_spin_after_irq(void)
 	CHECK_EQ(ioreq_attach(f.dm, f.page, NULL, 1, f.req_fd, f.buf_fd, f.resp), 0);
 	CHECK_EQ(dev_create(f.dm, "hvm-testdev", NULL, NULL), 0);
 	irq_line_init(&f.line, f.dm, 5);
-	/* Learn: 4 us after the first answer, doubling while answers take longer. */
-	for (unsigned i = 0; i < 10; i++)
-		slow_round(&f);
-
-	CHECK_EQ(pthread_create(&t, NULL, watching_guest, &f), 0);
-	CHECK_EQ(loop_post(f.dm->loop, raise_cb, &f), 0);
-	CHECK(loop_run_once(f.dm->loop, 100) > 0);
-	pthread_join(t, NULL);
-	CHECK(f.guest_saw_polling);
-	CHECK_EQ(ioreq_state(ioreq_load_flags(&f.page->vcpu_ioreq[0])), STATE_IORESP_READY);
+	for (unsigned round = 0; round < 5 && !answered; round++) {
+		/* Learn: 4 us after the first answer, doubling while answers take longer. */
+		for (unsigned i = 0; i < 10; i++)
+			slow_round(&f);
+		f.stop = false;
+		f.guest_saw_polling = false;
+		CHECK_EQ(pthread_create(&t, NULL, watching_guest, &f), 0);
+		CHECK_EQ(loop_post(f.dm->loop, raise_cb, &f), 0);
+		CHECK(loop_run_once(f.dm->loop, 100) > 0);
+		__atomic_store_n(&f.stop, true, __ATOMIC_RELEASE);
+		pthread_join(t, NULL);
+		if (!f.guest_saw_polling)
+			continue; /* the helper did not run inside the window */
+		answered = ioreq_state(ioreq_load_flags(&f.page->vcpu_ioreq[0])) ==
+			   STATE_IORESP_READY;
+		if (!answered) {
+			/* posted as the window closed (a real vCPU would signal): answer it */
+			CHECK_EQ(write(f.req_fd, &one, sizeof(one)), sizeof(one));
+			CHECK(loop_run_once(f.dm->loop, 100) > 0);
+			ioreq_store_flags(&f.page->vcpu_ioreq[0], 0);
+		}
+	}
+	CHECK(answered);
 	CHECK_EQ(f.page->vcpu_ioreq[0].data, 0x5a);
 	CHECK_EQ(f.dm->irq_page->dm_polling, 0u);
 	CHECK_EQ(read(f.req_fd, &v, sizeof(v)), -1); /* nobody had to wake us */
