@@ -866,17 +866,6 @@ static void exec_lock(struct emu_vcpu *ev)
 }
 
 /*
- * One slice of guest code; serialized against the other vCPUs (see
- * exec_lock).  Mutexes are not fair, so a vCPU that releases the lock while
- * another waits does not run again until that one has had its turn: a BSP
- * spinning for an AP would otherwise starve it.
- *
- * A vCPU kicked while it waited (an interrupt for it arrived) would find
- * the kick at its first instruction boundary and give its turn away without
- * running; such a kick has done its job once the lock is ours, so the slice
- * runs unless something else (pause, INIT, a flush) wants the thread.
- */
-/*
  * Run guest code while watching the dm's lines: with our flag in
  * hvm_irq_page.vcpu_watching set, the dm bumps quiet_lines instead of
  * writing a GSI's eventfd, and the CPU's event polls (bus_poll(), every
@@ -904,6 +893,17 @@ static enum x86_exit run_watching(struct emu_vcpu *ev, uint64_t budget)
 	return r;
 }
 
+/*
+ * One slice of guest code; serialized against the other vCPUs (see
+ * exec_lock).  Mutexes are not fair, so a vCPU that releases the lock while
+ * another waits does not run again until that one has had its turn: a BSP
+ * spinning for an AP would otherwise starve it.
+ *
+ * A vCPU kicked while it waited (an interrupt for it arrived) would find
+ * the kick at its first instruction boundary and give its turn away without
+ * running; such a kick has done its job once the lock is ours, so the slice
+ * runs unless something else (pause, INIT, a flush) wants the thread.
+ */
 static enum x86_exit emu_run_slice(struct emu_vcpu *ev)
 {
 	struct emu_be *e = ev->e;
