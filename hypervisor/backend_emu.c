@@ -131,7 +131,7 @@ static void poke(int fd)
 static void vcpu_wake(struct emu_vcpu *ev)
 {
 	pthread_mutex_lock(&ev->lock);
-	ev->wake = true;
+	__atomic_store_n(&ev->wake, true, __ATOMIC_RELEASE); /* halt polling reads it unlocked */
 	pthread_cond_signal(&ev->cond);
 	pthread_mutex_unlock(&ev->lock);
 	if (ev->cpu)
@@ -610,17 +610,27 @@ static int emu_create(struct hv *hv)
 	return err;
 }
 
+/*
+ * Stop the irq thread (once).  Before any vCPU goes: a timer it fires
+ * kicks a vCPU through hook_kick(), which must not find one being freed.
+ */
+static void stop_irq_thread(struct emu_be *e)
+{
+	if (!e->irq_thread_started)
+		return;
+	__atomic_store_n(&e->stop, true, __ATOMIC_RELEASE);
+	poke(e->wake_fd);
+	pthread_join(e->irq_thread, NULL);
+	e->irq_thread_started = false;
+}
+
 static void emu_destroy(struct hv *hv)
 {
 	struct emu_be *e = hv->be;
 
 	if (!e)
 		return;
-	if (e->irq_thread_started) {
-		__atomic_store_n(&e->stop, true, __ATOMIC_RELEASE);
-		poke(e->wake_fd);
-		pthread_join(e->irq_thread, NULL);
-	}
+	stop_irq_thread(e);
 	if (e->chip)
 		irqchip_destroy(e->chip);
 	for (unsigned i = 0; i < e->nr_retired; i++)
@@ -718,6 +728,7 @@ static void emu_vcpu_destroy(struct hv_vcpu *v)
 
 	if (!ev)
 		return;
+	stop_irq_thread(ev->e);
 	if (ev->halts || ev->lines_polled)
 		hv_log("emu: vcpu%u: %llu halts, %llu ended by halt polling, %llu line changes "
 		       "taken while running",
@@ -805,11 +816,11 @@ static void sleep_vcpu(struct emu_vcpu *ev, bool need_intr, uint64_t max_ns)
 		return;
 	}
 	pthread_mutex_lock(&ev->lock);
-	while (!ev->wake && !hv_stopping(ev->v->hv)) {
+	while (!__atomic_load_n(&ev->wake, __ATOMIC_RELAXED) && !hv_stopping(ev->v->hv)) {
 		if (pthread_cond_timedwait(&ev->cond, &ev->lock, &ts) == ETIMEDOUT)
 			break;
 	}
-	ev->wake = false;
+	__atomic_store_n(&ev->wake, false, __ATOMIC_RELAXED);
 	pthread_mutex_unlock(&ev->lock);
 	if (need_intr)
 		hvm_poll_learn(&ev->halt_poll, hv_now_ns() - start, EMU_HALT_POLL_MAX_NS);
@@ -943,7 +954,7 @@ static enum hv_run_exit emu_vcpu_run(struct hv_vcpu *v)
 	struct emu_vcpu *ev = v->be;
 
 	pthread_mutex_lock(&ev->lock);
-	ev->wake = false;
+	__atomic_store_n(&ev->wake, false, __ATOMIC_RELAXED);
 	pthread_mutex_unlock(&ev->lock);
 	take_requests(ev);
 	if (ev->wait_sipi) {

@@ -219,6 +219,8 @@ int mem_map_add(struct hv_mem *m, uint64_t gpa, uint64_t size, uint64_t offset, 
 		p = mmap(NULL, size, prot, MAP_SHARED, fd, (off_t)offset);
 		if (p == MAP_FAILED)
 			return -errno;
+		/* vCPU threads look entries up under the read lock (a whole entry or none) */
+		pthread_rwlock_wrlock(&m->maps_lock);
 		*mp = (struct hv_map){ .used = true,
 				       .gpa = gpa,
 				       .size = size,
@@ -227,6 +229,7 @@ int mem_map_add(struct hv_mem *m, uint64_t gpa, uint64_t size, uint64_t offset, 
 				       .fd = fd,
 				       .host = p,
 				       .slot = -1 };
+		pthread_rwlock_unlock(&m->maps_lock);
 		return i;
 	}
 	return -ENOSPC;
