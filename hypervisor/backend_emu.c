@@ -496,6 +496,14 @@ static bool gsi_moved(struct emu_be *e, unsigned gsi)
 	       level != __atomic_load_n(&e->last_level[gsi], __ATOMIC_RELAXED);
 }
 
+/* Take every line the dm moved into the chip, from the page itself. */
+static void take_moved_lines(struct emu_be *e)
+{
+	for (unsigned g = 0; g < e->hv->irq.nr_gsis; g++)
+		if (gsi_moved(e, g))
+			gsi_changed(e, g);
+}
+
 /*
  * Lines the dm moved without signalling because we said we would look: while
  * answering our synchronous request (hv_takes_lines, emu_irq_attach()), or
@@ -516,9 +524,7 @@ static bool take_quiet_lines(struct emu_vcpu *ev)
 	if (seq == ev->quiet_seen)
 		return false;
 	ev->quiet_seen = seq;
-	for (unsigned g = 0; g < e->hv->irq.nr_gsis; g++)
-		if (gsi_moved(e, g))
-			gsi_changed(e, g);
+	take_moved_lines(e);
 	return true;
 }
 
@@ -772,9 +778,7 @@ static bool halt_poll_done(void *arg)
 	struct emu_vcpu *ev = arg;
 	struct emu_be *e = ev->e;
 
-	for (unsigned g = 0; g < e->hv->irq.nr_gsis; g++)
-		if (gsi_moved(e, g))
-			gsi_changed(e, g);
+	take_moved_lines(e);
 	return irqchip_pending(e->chip, ev->v->index) >= 0 ||
 	       __atomic_load_n(&ev->wake, __ATOMIC_ACQUIRE) || hv_stopping(ev->v->hv);
 }
