@@ -80,8 +80,8 @@ static void signal_fd(int fd)
 	CHECK(write(fd, &one, sizeof(one)) == sizeof(one));
 }
 
-/* Publish the line level the way setup.h asks of the dm. */
-static void set_line(struct fake_dm *d, struct hvm_irq_page *pg, bool level, bool resample_mode)
+/* Publish the line level on the page the way setup.h asks of the dm. */
+static void page_line(struct hvm_irq_page *pg, bool level)
 {
 	if (level) {
 		__atomic_fetch_or(&pg->level[GSI / 32], 1u << (GSI % 32), __ATOMIC_RELEASE);
@@ -89,16 +89,25 @@ static void set_line(struct fake_dm *d, struct hvm_irq_page *pg, bool level, boo
 	} else {
 		__atomic_fetch_and(&pg->level[GSI / 32], ~(1u << (GSI % 32)), __ATOMIC_RELEASE);
 	}
+}
+
+/* ... and signal it through the GSI's eventfd. */
+static void set_line(struct fake_dm *d, struct hvm_irq_page *pg, bool level, bool resample_mode)
+{
+	page_line(pg, level);
 	/* Resample mode: only rising edges are signalled. */
 	if (level || !resample_mode)
 		signal_fd(d->fds[hvm_fd_irq(&d->info, GSI)]);
 }
 
-/* Raise the line while the vCPU watches, unsignalled (vcpu_watching). */
-static void raise_quietly(struct hvm_irq_page *pg)
+/*
+ * ... or leave the eventfd alone and bump quiet_lines instead, as the dm
+ * does for a change the hv takes from the page: one made inside the
+ * vCPU's request (hv_takes_lines) or while it runs (vcpu_watching).
+ */
+static void set_line_quietly(struct hvm_irq_page *pg, bool level)
 {
-	__atomic_fetch_or(&pg->level[GSI / 32], 1u << (GSI % 32), __ATOMIC_RELEASE);
-	__atomic_fetch_add(&pg->edges[GSI], 1, __ATOMIC_RELEASE);
+	page_line(pg, level);
 	__atomic_fetch_add(&pg->quiet_lines, 1, __ATOMIC_SEQ_CST);
 }
 
@@ -131,13 +140,6 @@ static long lines_polled(const char *log)
 	if (f)
 		fclose(f);
 	return n;
-}
-
-/* Lower the line inside a request, unsignalled (hv_takes_lines). */
-static void lower_quietly(struct hvm_irq_page *pg)
-{
-	__atomic_fetch_and(&pg->level[GSI / 32], ~(1u << (GSI % 32)), __ATOMIC_RELEASE);
-	__atomic_fetch_add(&pg->quiet_lines, 1, __ATOMIC_RELEASE);
 }
 
 int main(int argc, char **argv)
@@ -198,7 +200,7 @@ int main(int argc, char **argv)
 				 * taken with it (after_dm_io()), not polled.
 				 */
 				usleep(200000);
-				raise_quietly(pg);
+				set_line_quietly(pg, true);
 			} else {
 				set_line(&d, pg, true, resample_mode);
 			}
@@ -207,7 +209,7 @@ int main(int argc, char **argv)
 			handler_runs++;
 			if (level) {
 				CHECK(__atomic_load_n(&pg->hv_takes_lines, __ATOMIC_ACQUIRE));
-				lower_quietly(pg);
+				set_line_quietly(pg, false);
 			} else {
 				set_line(&d, pg, false, resample_mode);
 			}
